@@ -1,0 +1,104 @@
+"""The command line: a thin shell over :mod:`dedup.pipeline`.
+
+Each command builds a :class:`~dedup.config.Config`, calls one library
+function and turns a :class:`~dedup.errors.DedupError` into a one-line
+message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dedup import __version__
+from dedup.config import Config
+from dedup.errors import ConfigError, DedupError
+
+
+def _fail(exc: DedupError) -> None:
+    click.echo(f"dedup: error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        canonical, sep, source = value.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise ConfigError(f"--field {value!r}: expected CANONICAL=COLUMN, e.g. --field text=body")
+        pairs.append((canonical.strip(), source.strip()))
+    return tuple(pairs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dedup")
+def main() -> None:
+    """Find the same news story republished across outlets, and show how each version differs.
+
+    \b
+    Example:
+        dedup cluster examples/sample-corpus --out dedup-out
+        open dedup-out/report.html
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", default="dedup-out", show_default=True, type=click.Path(path_type=Path),
+              help="Folder for the output tables and the report (created if missing).")
+@click.option("--threshold", type=float, default=None,
+              help="Containment (shared shingles / shingles of the smaller article) at which two articles "
+                   "are the same story. Default 0.5.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help="TOML file with [read], [shingle], [minhash], [cluster], [output] tables.")
+@click.option("--field", "fields", multiple=True, metavar="CANONICAL=COLUMN",
+              help="Map an input column to a field (id, outlet, title, text, published, url); repeatable.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "json"]),
+              help="Also write the tables as CSV or JSON (Parquet is always written); repeatable.")
+@click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
+              help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
+@click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outlets, strict, quiet):
+    """Group articles into stories and write clusters.parquet, summary.json and rejected.jsonl.
+
+    INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
+    .txt/.md (one article per file, first line is the title), optionally .gz/.bz2/.xz/.zst.
+
+    \b
+    Example:
+        dedup cluster examples/sample-corpus --out dedup-out
+        dedup cluster feeds/ exports/cms.csv --field text=body_html --threshold 0.6 --format csv
+    """
+    from dedup.pipeline import run
+
+    try:
+        config = Config.from_toml(config_file) if config_file else Config()
+        read, clus, output = {}, {}, {}
+        if fields:
+            read["field_map"] = tuple(config.read.field_map) + _parse_fields(fields)
+        if strict:
+            read["strict"] = True
+        if threshold is not None:
+            clus["threshold"] = threshold
+        if wire_outlets:
+            clus["wire_outlets"] = tuple(wire_outlets)
+        if formats:
+            output["formats"] = tuple(dict.fromkeys(("parquet", *config.output.formats, *formats)))
+        config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
+        log = None if quiet else (lambda msg: click.echo(msg, err=True))
+        result = run(list(inputs), out_dir, config=config, log=log)
+    except DedupError as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        s = result.summary
+        click.echo(f"{s['articles']['read']} records: {s['articles']['clustered']} articles, "
+                   f"{s['articles']['rejected']} rejected; {s['clusters']['stories']} stories, "
+                   f"{s['clusters']['duplicates']} duplicates. Outputs in {out_dir}/")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

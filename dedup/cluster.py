@@ -1,0 +1,196 @@
+"""Verification, connected components and canonical choice (PAIRS, CLUSTERS).
+
+1. **Verify** every LSH candidate on the exact shingle sets. Two articles are
+   the same story when their *containment* — shared shingles divided by the
+   shingles of the smaller one — reaches ``threshold`` and they share at least
+   ``min_overlap`` shingles. Containment, unlike Jaccard, stays high when an
+   outlet trims a wire story to its first paragraphs.
+2. **Group** accepted pairs into connected components.
+3. **Canonical version** of each component: the earliest ``published``;
+   ties go to the configured wire outlets (in their order), then the longest
+   text, then the smallest article id.
+4. **Chaining guard**: a component is a chain when some members only reach
+   the canonical through others (a story stitched from two wires bridges
+   both). Every member must itself match the canonical at ``threshold``;
+   those that do not are split off and grouped again among themselves, with
+   their own canonical, until every cluster passes.
+
+Cluster ids derive from the canonical article's id, never from a counter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from dedup.config import ClusterConfig, ShingleConfig
+from dedup.schema import CLUSTERS, PAIRS, conform
+
+
+def cluster_id_for(article_id: str) -> str:
+    return "s-" + hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> int:
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0:
+        return 0
+    idx = np.searchsorted(b, a)
+    idx[idx == len(b)] = 0
+    return int(np.count_nonzero(b[idx] == a))
+
+
+def verify(candidates: pl.DataFrame, sets: list[np.ndarray], *, config: ClusterConfig) -> pl.DataFrame:
+    """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless."""
+    left = candidates["left"].to_numpy()
+    right = candidates["right"].to_numpy()
+    overlap = np.fromiter((_overlap(sets[i], sets[j]) for i, j in zip(left, right)), dtype=np.int64, count=len(left))
+    size_l = np.fromiter((len(sets[i]) for i in left), dtype=np.int64, count=len(left))
+    size_r = np.fromiter((len(sets[j]) for j in right), dtype=np.int64, count=len(right))
+    union = size_l + size_r - overlap
+    smaller = np.minimum(size_l, size_r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jaccard = np.where(union > 0, overlap / np.maximum(union, 1), 0.0)
+        containment = np.where(smaller > 0, overlap / np.maximum(smaller, 1), 0.0)
+    accepted = (containment >= config.threshold) & (overlap >= config.min_overlap)
+    return pl.DataFrame({"left": left, "right": right, "overlap": overlap, "jaccard": jaccard,
+                         "containment": containment, "accepted": accepted}, schema=PAIRS)
+
+
+@dataclass
+class ClusterStats:
+    components: int = 0
+    splits: int = 0          # members split off a component by the chaining guard
+
+
+def _canonical_order(articles: pl.DataFrame, n_shingles: np.ndarray, wire_outlets: tuple[str, ...]) -> np.ndarray:
+    """Rank of every doc in canonical preference (lower is preferred)."""
+    wire_rank = {o.casefold(): i for i, o in enumerate(wire_outlets)}
+    frame = pl.DataFrame({
+        "doc": np.arange(articles.height, dtype=np.int64),
+        "published": articles["published"],
+        "wire": [wire_rank.get((o or "").casefold(), len(wire_rank)) for o in articles["outlet"].to_list()],
+        "length": articles["text"].str.len_chars(),
+        "article_id": articles["article_id"],
+    })
+    order = frame.sort(["published", "wire", "length", "article_id"],
+                       descending=[False, False, True, False], nulls_last=True)["doc"].to_numpy()
+    rank = np.empty(articles.height, dtype=np.int64)
+    rank[order] = np.arange(articles.height)
+    return rank
+
+
+def _similarity(sets: list[np.ndarray], i: int, j: int) -> tuple[float, float, int]:
+    ov = _overlap(sets[i], sets[j])
+    smaller = min(len(sets[i]), len(sets[j]))
+    union = len(sets[i]) + len(sets[j]) - ov
+    return (ov / smaller if smaller else 0.0), (ov / union if union else 0.0), ov
+
+
+def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.DataFrame, *,
+                   config: ClusterConfig = ClusterConfig(),
+                   shingle_config: ShingleConfig = ShingleConfig()) -> tuple[pl.DataFrame, ClusterStats]:
+    """ARTICLES + SHINGLES + PAIRS -> CLUSTERS (one row per article). Stateless."""
+    n = articles.height
+    stats = ClusterStats()
+    sets = [np.asarray(s, dtype=np.uint32) for s in shingles["shingles"].to_list()]
+    n_shingles = np.array([len(s) for s in sets], dtype=np.int64)
+    accepted = pairs.filter(pl.col("accepted"))
+    left = accepted["left"].to_numpy().astype(np.int64)
+    right = accepted["right"].to_numpy().astype(np.int64)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n)).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    rank = _canonical_order(articles, n_shingles, config.wire_outlets)
+
+    adjacency: dict[int, list[int]] = {}
+    for a, b in zip(left.tolist(), right.tolist()):
+        adjacency.setdefault(a, []).append(b)
+        adjacency.setdefault(b, []).append(a)
+
+    canonical = np.arange(n)          # canonical doc of each doc's cluster
+    similarity = np.full(n, np.nan)
+    jaccard = np.full(n, np.nan)
+    note: list[str | None] = [None] * n
+    too_short = n_shingles < shingle_config.min_shingles
+    for d in np.flatnonzero(too_short):
+        note[d] = f"too_short: {n_shingles[d]} shingles, fewer than min_shingles={shingle_config.min_shingles}"
+
+    groups: dict[int, list[int]] = {}
+    for d, lab in enumerate(labels.tolist()):
+        groups.setdefault(lab, []).append(d)
+    pending = [members for members in groups.values() if len(members) > 1]
+    stats.components = len(pending)
+    while pending:
+        members = pending.pop()
+        head = min(members, key=lambda d: rank[d])
+        kept, split = [head], []
+        for d in members:
+            if d == head:
+                continue
+            c, j, ov = _similarity(sets, d, head)
+            if c >= config.threshold and ov >= config.min_overlap:
+                kept.append(d)
+                similarity[d], jaccard[d] = c, j
+            else:
+                split.append(d)
+        for d in kept:
+            canonical[d] = head
+        similarity[head] = jaccard[head] = 1.0
+        if split:
+            stats.splits += len(split)
+            inside = set(split)
+            seen: set[int] = set()
+            for start in sorted(split):
+                if start in seen:
+                    continue
+                comp, stack = [], [start]
+                seen.add(start)
+                while stack:
+                    x = stack.pop()
+                    comp.append(x)
+                    for y in adjacency.get(x, ()):
+                        if y in inside and y not in seen:
+                            seen.add(y)
+                            stack.append(y)
+                for x in comp:
+                    note[x] = f"split_from: matched {cluster_id_for(articles['article_id'][int(head)])} only through other articles"
+                if len(comp) > 1:
+                    pending.append(comp)
+                else:
+                    canonical[comp[0]] = comp[0]
+                    similarity[comp[0]] = np.nan
+
+    ids = articles["article_id"].to_list()
+    canon_ids = [ids[c] for c in canonical.tolist()]
+    frame = pl.DataFrame({
+        "article_id": articles["article_id"],
+        "outlet": articles["outlet"],
+        "title": articles["title"],
+        "published": articles["published"],
+        "url": articles["url"],
+        "canonical_id": canon_ids,
+        "cluster_id": [cluster_id_for(c) for c in canon_ids],
+        "is_canonical": canonical == np.arange(n),
+        "similarity": similarity,
+        "jaccard": jaccard,
+        "n_shingles": n_shingles.astype(np.uint32),
+        "n_boilerplate": shingles["n_boilerplate"],
+        "note": note,
+    }).with_columns(pl.col("similarity", "jaccard").fill_nan(None))
+    frame = frame.with_columns(
+        cluster_size=pl.len().over("cluster_id").cast(pl.UInt32),
+        n_outlets=pl.col("outlet").n_unique().over("cluster_id").cast(pl.UInt32)
+        - pl.col("outlet").is_null().any().over("cluster_id").cast(pl.UInt32),
+    ).with_columns(
+        note=pl.when((pl.col("cluster_size") == 1) & pl.col("note").is_null())
+        .then(pl.lit("no_match")).otherwise(pl.col("note")),
+    )
+    frame = frame.sort(["cluster_size", "cluster_id", "is_canonical", "published", "article_id"],
+                       descending=[True, False, True, False, False], nulls_last=True)
+    return conform(frame, CLUSTERS, "cluster"), stats

@@ -1,0 +1,236 @@
+"""Configuration: one frozen dataclass per stage, nested in :class:`Config`.
+
+Every parameter that changes signatures, clusters or diffs lives here, so that
+:meth:`Config.fingerprint` identifies the output a configuration produces.
+Configs load from TOML (``dedup cluster --config dedup.toml``) with one table
+per stage::
+
+    [cluster]
+    threshold = 0.6
+    wire_outlets = ["Reuters", "AP"]
+
+    [minhash]
+    num_perm = 256
+
+Unknown keys are refused with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dedup.errors import ConfigError
+
+CANONICAL_FIELDS = ("id", "outlet", "title", "text", "published", "url")
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """How input files become articles.
+
+    field_map:
+        Extra ``canonical=source`` column mappings, tried before the built-in
+        aliases (``--field text=body``).
+    strict:
+        Stop at the first rejected record instead of rejecting and going on.
+    max_text_chars:
+        Longer texts are rejected (``text_too_long``): no real article is a
+        megabyte of prose, and such records blow up memory downstream.
+    """
+
+    field_map: tuple[tuple[str, str], ...] = ()
+    strict: bool = False
+    max_text_chars: int = 1_000_000
+
+    def __post_init__(self):
+        for canonical, _source in self.field_map:
+            if canonical not in CANONICAL_FIELDS:
+                raise ConfigError(
+                    f"--field {canonical}=...: unknown field {canonical!r}; "
+                    f"choose one of {', '.join(CANONICAL_FIELDS)}"
+                )
+        if self.max_text_chars < 1:
+            raise ConfigError("max_text_chars must be at least 1")
+
+
+@dataclass(frozen=True)
+class ShingleConfig:
+    """How normalised text becomes a set of shingles.
+
+    size:
+        Tokens per shingle. Words in space-separated scripts; single
+        characters in scripts written without spaces (Han, Kana, Thai...), so
+        ``size`` characters there.
+    min_shingles:
+        Articles with fewer distinct shingles than this are too short to
+        compare reliably; they become singletons with reason ``too_short``.
+    """
+
+    size: int = 4
+    min_shingles: int = 8
+
+    def __post_init__(self):
+        if not 1 <= self.size <= 16:
+            raise ConfigError(f"shingle size must be between 1 and 16, got {self.size}")
+        if self.min_shingles < 1:
+            raise ConfigError("min_shingles must be at least 1")
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    """Signatures and LSH banding.
+
+    num_perm:
+        Signature length (number of hash permutations), as in datasketch.
+    seed:
+        Seed of the permutations; signatures equal ``datasketch.MinHash(
+        num_perm, seed, scheme="affine32")`` for the same shingle hashes.
+    lsh_threshold:
+        The Jaccard similarity around which LSH banding is tuned. It is
+        deliberately lower than :attr:`ClusterConfig.threshold` because a
+        trimmed copy has a low Jaccard but a high containment; every candidate
+        is verified exactly afterwards.
+    bands, rows:
+        Override the banding derived from ``lsh_threshold`` (both or neither;
+        ``bands * rows <= num_perm``).
+    max_bucket:
+        A band bucket holding more articles than this is emitted as a chain
+        (each article paired with the next) instead of all pairs, so one hot
+        bucket cannot make candidate generation quadratic. Counted in the
+        summary.
+    """
+
+    num_perm: int = 128
+    seed: int = 1
+    lsh_threshold: float = 0.2
+    bands: int | None = None
+    rows: int | None = None
+    max_bucket: int = 500
+
+    def __post_init__(self):
+        if not 16 <= self.num_perm <= 1024:
+            raise ConfigError(f"num_perm must be between 16 and 1024, got {self.num_perm}")
+        if not 0.0 < self.lsh_threshold < 1.0:
+            raise ConfigError(f"lsh_threshold must be in (0, 1), got {self.lsh_threshold}")
+        if (self.bands is None) != (self.rows is None):
+            raise ConfigError("give both bands and rows, or neither (they are derived from lsh_threshold)")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ConfigError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if self.max_bucket < 2:
+            raise ConfigError("max_bucket must be at least 2")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Verification of candidate pairs and grouping into stories.
+
+    threshold:
+        Two articles are the same story when their containment (shared
+        shingles divided by the smaller article's shingles) reaches this.
+    min_overlap:
+        ...and they share at least this many shingles, so that two very short
+        texts cannot match on a sentence.
+    boilerplate_min_docs:
+        A shingle that occurs in at least this many articles *of one outlet*
+        is that outlet's boilerplate (bylines, footers, "About us") and is
+        ignored for that outlet. Shingles shared across outlets are never
+        dropped for being frequent. 0 disables the filter.
+    wire_outlets:
+        Outlets preferred as canonical version when publication times tie.
+    """
+
+    threshold: float = 0.5
+    min_overlap: int = 8
+    boilerplate_min_docs: int = 4
+    wire_outlets: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
+        if self.min_overlap < 1:
+            raise ConfigError("min_overlap must be at least 1")
+        if self.boilerplate_min_docs == 1 or self.boilerplate_min_docs < 0:
+            raise ConfigError("boilerplate_min_docs must be 0 (off) or at least 2")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Which files are written besides the Parquet tables."""
+
+    formats: tuple[Literal["parquet", "csv", "json"], ...] = ("parquet",)
+
+    def __post_init__(self):
+        bad = set(self.formats) - {"parquet", "csv", "json"}
+        if bad:
+            raise ConfigError(f"unknown output format(s) {sorted(bad)}; choose parquet, csv or json")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of a run."""
+
+    read: ReadConfig = field(default_factory=ReadConfig)
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """A short hash of every parameter that changes signatures or clusters."""
+        relevant = {k: v for k, v in self.to_dict().items() if k in ("shingle", "minhash", "cluster")}
+        blob = json.dumps(relevant, sort_keys=True, default=list).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def replace(self, **stages: Any) -> "Config":
+        """Return a copy with some stage fields changed: ``cfg.replace(cluster={"threshold": .6})``."""
+        updates = {}
+        for stage, values in stages.items():
+            current = getattr(self, stage)
+            updates[stage] = _build(type(current), {**dataclasses.asdict(current), **values}, stage)
+        return dataclasses.replace(self, **updates)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Config":
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "Config":
+        stages = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(stages)
+        if unknown:
+            raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)}; valid: {sorted(stages)}")
+        built = {}
+        for name, f in stages.items():
+            stage_cls = f.default_factory  # type: ignore[misc]
+            built[name] = _build(stage_cls, data.get(name, {}), f"{source} [{name}]")
+        return cls(**built)
+
+
+def _build(stage_cls, values: dict[str, Any], where: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a table of settings")
+    names = {f.name for f in dataclasses.fields(stage_cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; valid: {sorted(names)}")
+    fixed = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+             for k, v in values.items()}
+    try:
+        return stage_cls(**fixed)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None

@@ -1,0 +1,40 @@
+"""Exceptions raised by dedup.
+
+Every message says what was wrong and, where possible, how to fix it. The CLI
+turns a :class:`DedupError` into a one-line message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+
+class DedupError(Exception):
+    """Base class of every error dedup raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(DedupError):
+    """A parameter or config file is invalid (exit code 2)."""
+
+    exit_code = 2
+
+
+class InputError(DedupError):
+    """Input files are missing or unusable as a whole (exit code 3).
+
+    A single bad *record* is never an InputError: it is rejected with a reason
+    and the run goes on, unless ``--strict`` was given.
+    """
+
+    exit_code = 3
+
+
+class RejectedRecord(DedupError):
+    """A record was rejected while ``strict`` mode was on (exit code 4)."""
+
+    exit_code = 4
+
+    def __init__(self, file: str, record: int | None, reason: str, message: str):
+        where = f"{file}:{record}" if record is not None else file
+        super().__init__(f"{where}: {message} [{reason}]")
+        self.file, self.record, self.reason = file, record, reason

@@ -1,0 +1,162 @@
+"""Turn raw records (dicts from any reader) into canonical articles or rejects.
+
+Every reader yields ``(record_number, raw_dict)`` pairs; :class:`RecordMapper`
+maps field names (``--field`` overrides first, then the canonical name, then
+the common aliases), checks and cleans the values, and returns either an
+article row or a reject row with a stable reason code.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from dedup.config import CANONICAL_FIELDS, ReadConfig
+
+#: Column names accepted for each canonical field, after an explicit --field mapping.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "article_id", "doc_id", "uid", "guid"),
+    "outlet": ("outlet", "source", "publisher", "site", "site_name", "sitename", "domain"),
+    "title": ("title", "headline", "heading"),
+    "text": ("text", "body", "content", "article", "maintext", "raw_content"),
+    "published": ("published", "date", "published_at", "pubdate", "publish_date", "date_publish", "timestamp"),
+    "url": ("url", "link", "uri", "source_url"),
+}
+
+
+@dataclass(frozen=True)
+class Reject:
+    file: str
+    record: int | None
+    reason: str
+    message: str
+    article_id: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {"file": self.file, "record": self.record, "article_id": self.article_id,
+                "reason": self.reason, "message": self.message}
+
+
+def content_id(*parts: str | None) -> str:
+    """A stable id derived from content: the same text always gets the same id."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        h.update((part or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return "h-" + h.hexdigest()
+
+
+def outlet_from_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def parse_published(value: Any) -> datetime | None:
+    """ISO 8601 (or RFC 2822, as in RSS) to an aware UTC datetime; naive times are taken as UTC.
+
+    Raises ValueError when the value is present but unreadable.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        s = value.strip()
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            try:
+                dt = email.utils.parsedate_to_datetime(s)
+            except (TypeError, ValueError, IndexError):
+                raise ValueError(f"unreadable date {value!r}; expected ISO 8601 such as 2026-11-27T08:15:00Z") from None
+    else:
+        raise ValueError(f"unreadable date {value!r} of type {type(value).__name__}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+class RecordMapper:
+    """Map raw records to ARTICLES rows.
+
+    Stateless apart from the field lookup order it derives from ``config``.
+    """
+
+    def __init__(self, config: ReadConfig):
+        self.config = config
+        overrides = dict(config.field_map)
+        self.lookup = {
+            field: ((overrides[field],) if field in overrides else ()) + ALIASES[field]
+            for field in CANONICAL_FIELDS
+        }
+
+    def _get(self, raw: dict[str, Any], field: str) -> Any:
+        for name in self.lookup[field]:
+            value = raw.get(name)
+            if value is not None:
+                return value
+        return None
+
+    def map(self, raw: Any, file: str, record: int | None) -> dict[str, Any] | Reject:
+        """Return an ARTICLES row (with a ``_warning`` key, usually None) or a Reject."""
+        if not isinstance(raw, dict):
+            kind = "array" if isinstance(raw, list) else type(raw).__name__
+            return Reject(file, record, "not_an_object", f"expected a JSON object, got {kind}")
+        text = self._get(raw, "text")
+        if text is None:
+            keys = ", ".join(sorted(map(str, raw))[:12]) or "none"
+            return Reject(file, record, "missing_text",
+                          f"no text field (looked for {', '.join(self.lookup['text'])}; record has: {keys}); "
+                          "map it with --field text=COLUMN")
+        if not isinstance(text, str):
+            return Reject(file, record, "bad_field_type", f"text must be a string, got {type(text).__name__}")
+        if not text.strip():
+            return Reject(file, record, "empty_text", "text is empty")
+        if len(text) > self.config.max_text_chars:
+            return Reject(file, record, "text_too_long",
+                          f"text has {len(text):,} characters, more than max_text_chars={self.config.max_text_chars:,}")
+        fields: dict[str, Any] = {"text": text}
+        for name in ("title", "outlet", "url", "id"):
+            value = self._get(raw, name)
+            if value is not None and not isinstance(value, str):
+                if name == "id" and isinstance(value, int) and not isinstance(value, bool):
+                    value = str(value)
+                else:
+                    return Reject(file, record, "bad_field_type",
+                                  f"{name} must be a string, got {type(value).__name__}")
+            fields[name] = value.strip() if isinstance(value, str) else None
+            if fields[name] == "":
+                fields[name] = None
+        warning = None
+        try:
+            published = parse_published(self._get(raw, "published"))
+        except ValueError as exc:
+            # An unreadable date does not make the article unusable: keep it
+            # undated and count the warning in summary.json.
+            published, warning = None, f"bad_date: {exc}"
+        outlet = fields["outlet"] or outlet_from_url(fields["url"])
+        article_id = fields["id"] or content_id(outlet, fields["title"], text)
+        return {
+            "article_id": article_id,
+            "outlet": outlet,
+            "title": fields["title"],
+            "text": text,
+            "published": published,
+            "url": fields["url"],
+            "source_file": file,
+            "source_record": record,
+            "_warning": warning,
+        }

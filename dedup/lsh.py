@@ -1,0 +1,111 @@
+"""LSH banding: signatures to candidate pairs (the CANDIDATES frame).
+
+This is the only module that knows LSH. The signature is cut into ``bands``
+bands of ``rows`` values; two articles become candidates when any band is
+identical. The probability of that, for Jaccard similarity ``s``, is
+``1 - (1 - s**rows)**bands`` — an S-curve whose steep part sits near
+``(1/bands)**(1/rows)``. ``bands`` and ``rows`` are derived from the LSH
+threshold exactly as ``datasketch.MinHashLSH`` derives them (minimising the
+equally weighted false-positive and false-negative areas).
+
+Each bucket of articles sharing a band yields all its pairs; a bucket larger
+than ``max_bucket`` (a boilerplate band shared by thousands) yields a chain
+of consecutive pairs instead, which keeps the bucket connected at linear cost
+and is counted in the stats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from dedup.config import MinHashConfig
+from dedup.schema import CANDIDATES
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@lru_cache(maxsize=32)
+def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) as datasketch.MinHashLSH chooses them for ``threshold``."""
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def banding(config: MinHashConfig) -> tuple[int, int]:
+    if config.bands is not None:
+        return config.bands, config.rows  # type: ignore[return-value]
+    return optimal_bands(config.lsh_threshold, config.num_perm)
+
+
+@dataclass
+class LshStats:
+    bands: int
+    rows: int
+    candidates: int = 0
+    capped_buckets: int = 0
+    largest_bucket: int = 0
+
+
+def _bucket_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int,
+                  stats: LshStats) -> list[np.ndarray]:
+    """Pairs within buckets: docs[starts[i]:starts[i]+sizes[i]] is bucket i."""
+    out = []
+    big = sizes > max_bucket
+    if big.any():
+        stats.capped_buckets += int(big.sum())
+        for s, n in zip(starts[big], sizes[big]):
+            members = docs[s:s + n]
+            out.append(np.stack([members[:-1], members[1:]], axis=1))
+    for size in np.unique(sizes[~big]):
+        sel = starts[(sizes == size) & ~big]
+        groups = docs[sel[:, None] + np.arange(size)[None, :]]      # (g, size)
+        i, j = np.triu_indices(size, 1)
+        out.append(np.stack([groups[:, i].ravel(), groups[:, j].ravel()], axis=1))
+    return out
+
+
+def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfig(),
+               exclude: np.ndarray | None = None) -> tuple[pl.DataFrame, LshStats]:
+    """SIGNATURES -> CANDIDATES (distinct pairs, left < right, sorted). Stateless.
+
+    ``exclude`` is a boolean mask of docs that take no part (too short to compare).
+    """
+    bands, rows = banding(config)
+    stats = LshStats(bands, rows)
+    docs_all = signatures["doc"].to_numpy().astype(np.uint32)
+    matrix = signatures["signature"].to_numpy()
+    if exclude is not None:
+        keep = ~exclude
+        docs_all, matrix = docs_all[keep], matrix[keep]
+    pairs: list[np.ndarray] = []
+    if len(docs_all) >= 2:
+        with np.errstate(over="ignore"):
+            for band in range(bands):
+                key = np.full(len(docs_all), np.uint64(band + 1) * _MIX, dtype=np.uint64)
+                for col in range(band * rows, (band + 1) * rows):
+                    key = (key ^ matrix[:, col].astype(np.uint64)) * _MIX
+                    key ^= key >> np.uint64(31)
+                order = np.argsort(key, kind="stable")
+                sorted_keys = key[order]
+                boundaries = np.flatnonzero(np.diff(sorted_keys)) + 1
+                starts = np.concatenate([[0], boundaries])
+                sizes = np.diff(np.concatenate([starts, [len(order)]]))
+                multi = sizes >= 2
+                if not multi.any():
+                    continue
+                stats.largest_bucket = max(stats.largest_bucket, int(sizes.max()))
+                pairs.extend(_bucket_pairs(docs_all[order], starts[multi], sizes[multi], config.max_bucket, stats))
+    if pairs:
+        both = np.concatenate(pairs).astype(np.uint64)
+        lo, hi = np.minimum(both[:, 0], both[:, 1]), np.maximum(both[:, 0], both[:, 1])
+        codes = np.unique((lo << np.uint64(32)) | hi)
+        left, right = (codes >> np.uint64(32)).astype(np.uint32), (codes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    else:
+        left = right = np.empty(0, dtype=np.uint32)
+    stats.candidates = len(left)
+    return pl.DataFrame({"left": left, "right": right}, schema=CANDIDATES), stats

@@ -1,0 +1,156 @@
+"""The pipeline: the only module that knows the order of the stages.
+
+``files -> read -> shingle -> boilerplate -> minhash -> lsh -> verify ->
+cluster -> (align) -> outputs``. Each stage is a function over frames (see
+:mod:`dedup.schema`); this module chains them, times them and writes the
+outputs.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import polars as pl
+
+from dedup import __version__
+from dedup.boilerplate import remove_boilerplate
+from dedup.cluster import build_clusters, verify
+from dedup.config import Config
+from dedup.errors import DedupError, InputError
+from dedup.io import ReadResult, articles_from_frame, read_inputs
+from dedup.io.writers import write_json, write_jsonl, write_table
+from dedup.lsh import candidates as lsh_candidates
+from dedup.minhash import signatures as minhash_signatures
+from dedup.shingle import shingle
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+@dataclass
+class Timer:
+    """Wall time and peak RSS after each stage, for timings.json."""
+
+    log: Callable[[str], None] | None = None
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        seconds = time.perf_counter() - start
+        self.stages[name] = {"seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb()}
+        if self.log:
+            self.log(f"{name:<12} {seconds:8.2f}s")
+        return result
+
+
+@dataclass
+class ClusterResult:
+    """What :func:`cluster_frame` and :func:`run` return."""
+
+    articles: pl.DataFrame          # ARTICLES
+    rejects: pl.DataFrame           # REJECTS
+    clusters: pl.DataFrame          # CLUSTERS
+    pairs: pl.DataFrame             # PAIRS (verified candidates)
+    summary: dict[str, Any]
+    timings: dict[str, dict[str, float]]
+
+
+def _cluster_articles(read: ReadResult, config: Config, timer: Timer) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    articles = read.articles
+    sh = timer.run("shingle", shingle, articles, config=config.shingle)
+    sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"],
+                   min_docs=config.cluster.boilerplate_min_docs)
+    sig = timer.run("minhash", minhash_signatures, sh, config=config.minhash)
+    too_short = sh["shingles"].list.len().to_numpy() < config.shingle.min_shingles
+    cand, lsh_stats = timer.run("lsh", lsh_candidates, sig, config=config.minhash, exclude=too_short)
+    sets = [np.asarray(s, dtype=np.uint32) for s in sh["shingles"].to_list()]
+    pairs = timer.run("verify", verify, cand, sets, config=config.cluster)
+    clusters, cstats = timer.run("cluster", build_clusters, articles, sh, pairs,
+                                 config=config.cluster, shingle_config=config.shingle)
+    stats = {
+        "lsh": {"bands": lsh_stats.bands, "rows": lsh_stats.rows, "candidate_pairs": lsh_stats.candidates,
+                "accepted_pairs": int(pairs["accepted"].sum()), "largest_bucket": lsh_stats.largest_bucket,
+                "capped_buckets": lsh_stats.capped_buckets},
+        "chaining_splits": cstats.splits,
+        "boilerplate_shingles_removed": int(sh["n_boilerplate"].sum()),
+    }
+    return clusters, pairs, stats
+
+
+def _summary(read: ReadResult, clusters: pl.DataFrame, stats: dict, config: Config) -> dict[str, Any]:
+    multi = clusters.filter(pl.col("cluster_size") > 1)
+    notes = Counter(n.split(":", 1)[0] for n in clusters["note"].drop_nulls().to_list())
+    rejected = read.rejects.height
+    summary = {
+        "dedup_version": __version__,
+        "inputs": {"files": read.files, "records": read.records, "skipped_files": read.skipped_files},
+        "articles": {
+            "read": read.records,
+            "clustered": clusters.height,
+            "rejected": rejected,
+            "rejected_by_reason": dict(sorted(Counter(read.rejects["reason"].to_list()).items())),
+            "warnings_by_reason": dict(sorted(read.warnings.items())),
+            "singletons_by_reason": dict(sorted((k, v) for k, v in notes.items() if k != "split_from")),
+        },
+        "clusters": {
+            "stories": multi["cluster_id"].n_unique(),
+            "singletons": clusters.height - multi.height,
+            "largest": int(clusters["cluster_size"].max() or 0),
+            "duplicates": int((~multi["is_canonical"]).sum()),
+        },
+        "pipeline": stats,
+        "parameters": config.to_dict(),
+        "fingerprint": config.fingerprint(),
+    }
+    if summary["articles"]["read"] != summary["articles"]["clustered"] + rejected:
+        raise DedupError("internal error: records read != clustered + rejected; please report this bug")
+    return summary
+
+
+def cluster_frame(frame: pl.DataFrame, *, config: Config = Config(), log: Callable[[str], None] | None = None
+                  ) -> ClusterResult:
+    """Cluster an in-memory frame of articles (any accepted column names)."""
+    timer = Timer(log)
+    read = timer.run("read", articles_from_frame, frame, config=config.read)
+    return _finish(read, config, timer)
+
+
+def _finish(read: ReadResult, config: Config, timer: Timer) -> ClusterResult:
+    clusters, pairs, stats = _cluster_articles(read, config, timer)
+    summary = _summary(read, clusters, stats, config)
+    return ClusterResult(read.articles, read.rejects, clusters, pairs, summary, timer.stages)
+
+
+def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Config(),
+        log: Callable[[str], None] | None = None) -> ClusterResult:
+    """Read ``inputs``, cluster, and write every output into ``out_dir``."""
+    timer = Timer(log)
+    read = timer.run("read", read_inputs, list(inputs), config=config.read)
+    if read.articles.height == 0 and read.records == 0:
+        raise InputError("the inputs hold no records")
+    result = _finish(read, config, timer)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {out}: {exc.strerror}") from None
+    timer.run("write", write_outputs, result, out, config)
+    write_json({"stages": timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
+    return result
+
+
+def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
+    formats = config.output.formats
+    write_table(result.clusters, out, "clusters", formats)
+    write_jsonl(result.rejects.to_dicts(), out / "rejected.jsonl")
+    write_json(result.summary, out / "summary.json")

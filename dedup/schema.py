@@ -1,0 +1,132 @@
+"""The polars schemas of every stage boundary.
+
+The pipeline is a one-way chain of functions over frames::
+
+    files --read--> ARTICLES (+ REJECTS)
+          --shingle--> SHINGLES
+          --minhash--> SIGNATURES
+          --lsh--> CANDIDATES
+          --cluster (verify, components, canonical)--> PAIRS, CLUSTERS
+          --align--> SENTENCES, LINKS
+          --report--> report.html, summary.json
+
+Stages exchange only these frames (Arrow underneath), never library objects,
+so that the same stage functions can run in-process or inside a distributed
+engine. Internally, articles are addressed by ``doc``: their row number in the
+ARTICLES frame, which :func:`dedup.io.read_inputs` sorts by ``article_id``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dedup.errors import DedupError
+
+UTC_TIME = pl.Datetime("us", "UTC")
+
+ARTICLES = pl.Schema({
+    "article_id": pl.String,
+    "outlet": pl.String,        # null when neither the record nor its URL names one
+    "title": pl.String,
+    "text": pl.String,
+    "published": UTC_TIME,      # null when unknown
+    "url": pl.String,
+    "source_file": pl.String,   # where the record came from...
+    "source_record": pl.Int64,  # ...1-based line (JSONL/CSV) or record number (JSON/Parquet)
+})
+
+REJECTS = pl.Schema({
+    "file": pl.String,
+    "record": pl.Int64,         # null when the whole file was rejected
+    "article_id": pl.String,
+    "reason": pl.String,        # a stable code, e.g. "malformed_json"; counted in summary.json
+    "message": pl.String,       # a sentence for humans
+})
+
+SHINGLES = pl.Schema({
+    "doc": pl.UInt32,
+    "shingles": pl.List(pl.UInt32),   # sorted, distinct 32-bit shingle hashes, boilerplate removed
+    "n_tokens": pl.UInt32,
+    "n_boilerplate": pl.UInt32,       # shingles removed as the outlet's boilerplate
+})
+
+
+def signatures_schema(num_perm: int) -> pl.Schema:
+    return pl.Schema({"doc": pl.UInt32, "signature": pl.Array(pl.UInt32, num_perm)})
+
+
+CANDIDATES = pl.Schema({"left": pl.UInt32, "right": pl.UInt32})  # left < right, distinct
+
+PAIRS = pl.Schema({
+    "left": pl.UInt32,
+    "right": pl.UInt32,
+    "overlap": pl.UInt32,        # shared shingles
+    "jaccard": pl.Float64,
+    "containment": pl.Float64,   # overlap / shingles of the smaller article
+    "accepted": pl.Boolean,
+})
+
+CLUSTERS = pl.Schema({
+    "article_id": pl.String,
+    "outlet": pl.String,
+    "title": pl.String,
+    "published": UTC_TIME,
+    "url": pl.String,
+    "cluster_id": pl.String,
+    "cluster_size": pl.UInt32,
+    "n_outlets": pl.UInt32,
+    "is_canonical": pl.Boolean,
+    "canonical_id": pl.String,
+    "similarity": pl.Float64,    # containment with the canonical version (1.0 for the canonical)
+    "jaccard": pl.Float64,       # Jaccard with the canonical version
+    "n_shingles": pl.UInt32,
+    "n_boilerplate": pl.UInt32,
+    "note": pl.String,           # why an article is alone or was split off, else null
+})
+
+WORD_DIFF = pl.List(pl.Struct({"op": pl.String, "text": pl.String}))  # op: "=", "+", "-"
+
+SENTENCES = pl.Schema({
+    "cluster_id": pl.String,
+    "article_id": pl.String,
+    "outlet": pl.String,
+    "status": pl.String,              # kept | edited | added | dropped
+    "position": pl.Int32,             # order in the article (dropped: order in the canonical)
+    "text": pl.String,
+    "canonical_position": pl.Int32,   # null for added
+    "similarity": pl.Float64,         # cosine with the aligned canonical sentence
+    "family_id": pl.Int32,            # sentence family within the cluster
+    "char_start": pl.Int32,           # span in the article's text (dropped: in the canonical's text)
+    "char_end": pl.Int32,
+    "word_diff": WORD_DIFF,           # edited only, against the canonical sentence
+})
+
+LINKS = pl.Schema({
+    "cluster_id": pl.String,
+    "family_id": pl.Int32,
+    "first_article_id": pl.String,    # earliest carrier of material the canonical lacks
+    "first_outlet": pl.String,
+    "article_id": pl.String,          # a later carrier of the same material
+    "outlet": pl.String,
+    "n_sentences": pl.Int32,
+})
+
+
+def conform(frame: pl.DataFrame, schema: pl.Schema, stage: str) -> pl.DataFrame:
+    """Return ``frame`` with exactly ``schema``'s columns, in order, or raise.
+
+    Missing columns or columns that cannot be cast losslessly are a bug in a
+    stage, never a user error, but the message still says which stage and
+    column.
+    """
+    missing = [name for name in schema if name not in frame.columns]
+    if missing:
+        raise DedupError(f"{stage}: frame lacks column(s) {missing}; has {frame.columns}")
+    try:
+        return frame.select([pl.col(name).cast(dtype, strict=True) for name, dtype in schema.items()])
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        raise DedupError(f"{stage}: a column does not fit the declared schema: {exc}") from None
+
+
+def empty(schema: pl.Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
