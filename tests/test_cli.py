@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+
+import polars as pl
+from click.testing import CliRunner
+
+from dedup.cli import main
+from tests.conftest import write_jsonl
+
+
+def _run(*args):
+    return CliRunner().invoke(main, list(map(str, args)))
+
+
+def test_help_shows_examples():
+    assert "Example:" in _run("--help").output
+    assert "Example:" in _run("cluster", "--help").output
+
+
+def test_cluster_writes_outputs_and_accounts_for_every_record(tmp_path, planted):
+    records, truth = planted
+    write_jsonl(tmp_path / "in" / "a.jsonl", records + ["{broken"])
+    res = _run("cluster", tmp_path / "in", "--out", tmp_path / "out", "--format", "csv", "--format", "json")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    a = summary["articles"]
+    assert a["read"] == a["clustered"] + a["rejected"] == len(records) + 1
+    assert a["rejected_by_reason"] == {"malformed_json": 1}
+    clusters = pl.read_parquet(out / "clusters.parquet")
+    assert clusters.height == len(records)
+    assert pl.read_csv(out / "clusters.csv").height == len(records)
+    assert len(json.loads((out / "clusters.json").read_text())) == len(records)
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    assert rejected[0]["record"] == len(records) + 1 and rejected[0]["reason"] == "malformed_json"
+
+
+def test_outputs_are_byte_identical_across_runs(tmp_path, planted):
+    records, _ = planted
+    write_jsonl(tmp_path / "in" / "a.jsonl", records)
+    for name in ("o1", "o2"):
+        assert _run("cluster", tmp_path / "in", "--out", tmp_path / name, "--format", "csv", "-q").exit_code == 0
+    files = sorted(p.name for p in (tmp_path / "o1").iterdir() if p.name != "timings.json")
+    assert "clusters.parquet" in files and "summary.json" in files
+    for name in files:
+        assert (tmp_path / "o1" / name).read_bytes() == (tmp_path / "o2" / name).read_bytes(), name
+
+
+def test_errors_exit_non_zero_with_one_line(tmp_path):
+    res = _run("cluster", tmp_path / "missing")
+    assert res.exit_code == 3 and res.output.strip().count("\n") == 0 and "does not exist" in res.output
+    res = _run("cluster", tmp_path, "--threshold", "1.5")
+    assert res.exit_code == 2 and "--threshold" in res.output
+    (tmp_path / "bad.toml").write_text("[cluster]\nthreshhold = 0.5\n")
+    res = _run("cluster", tmp_path, "--config", tmp_path / "bad.toml")
+    assert res.exit_code == 2 and "threshhold" in res.output and "valid:" in res.output
+    write_jsonl(tmp_path / "c" / "a.jsonl", ["{broken"])
+    res = _run("cluster", tmp_path / "c", "--strict", "--out", tmp_path / "o")
+    assert res.exit_code == 4 and "a.jsonl:1" in res.output
+
+
+def test_config_file_and_field_flag(tmp_path):
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "1", "story": "Some words here.", "outlet": "X"}])
+    (tmp_path / "cfg.toml").write_text('[cluster]\nthreshold = 0.7\n[output]\nformats = ["parquet", "csv"]\n')
+    res = _run("cluster", tmp_path / "in", "--config", tmp_path / "cfg.toml", "--field", "text=story",
+               "--out", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["parameters"]["cluster"]["threshold"] == 0.7
+    assert summary["articles"]["clustered"] == 1
+    assert (tmp_path / "out" / "clusters.csv").exists()
+
+
+def test_console_script_entry_point(tmp_path, planted):
+    records, _ = planted
+    write_jsonl(tmp_path / "a.jsonl", records)
+    proc = subprocess.run([sys.executable, "-m", "dedup", "cluster", str(tmp_path / "a.jsonl"),
+                           "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and (tmp_path / "out" / "clusters.parquet").exists()

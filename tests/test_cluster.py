@@ -1,0 +1,133 @@
+import random
+
+import polars as pl
+import pytest
+
+from dedup import Config, cluster_frame
+from tests.conftest import article, make_story
+
+
+def _partition(result):
+    groups = {}
+    for row in result.clusters.iter_rows(named=True):
+        groups.setdefault(row["cluster_id"], set()).add(row["article_id"])
+    return {frozenset(g) for g in groups.values()}
+
+
+def _truth_partition(truth):
+    groups = {}
+    for aid, key in truth.items():
+        groups.setdefault(key, set()).add(aid)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_planted_stories_are_recovered_exactly(planted):
+    records, truth = planted
+    result = cluster_frame(pl.DataFrame(records))
+    assert _partition(result) == _truth_partition(truth)
+    canon = result.clusters.filter(pl.col("is_canonical") & (pl.col("cluster_size") > 1))
+    assert sorted(canon["article_id"].to_list()) == ["w0", "w1", "w2"]
+
+
+def test_input_order_does_not_change_output(planted):
+    records, _ = planted
+    shuffled = records[:]
+    random.Random(4).shuffle(shuffled)
+    a = cluster_frame(pl.DataFrame(records)).clusters
+    b = cluster_frame(pl.DataFrame(shuffled)).clusters
+    assert a.equals(b)
+
+
+def test_cluster_ids_come_from_the_canonical_article(planted):
+    records, _ = planted
+    first = cluster_frame(pl.DataFrame(records)).clusters
+    # Dropping an unrelated article changes no other cluster id.
+    second = cluster_frame(pl.DataFrame([r for r in records if r["id"] != "u0"])).clusters
+    ids = dict(zip(first["article_id"], first["cluster_id"]))
+    assert all(ids[a] == c for a, c in zip(second["article_id"], second["cluster_id"]))
+
+
+def test_canonical_tie_breaks_wire_then_length_then_id():
+    base = make_story(1, 12)
+    recs = [article("b", "Local", base[:10], "2026-11-27T08:00:00Z"),
+            article("a", "Local", base[:10], "2026-11-27T08:00:00Z"),
+            article("c", "Local", base, "2026-11-27T08:00:00Z"),
+            article("z", "Wire", base[:9], "2026-11-27T08:00:00Z")]
+    def canonical(cfg):
+        c = cluster_frame(pl.DataFrame(recs), config=cfg).clusters
+        return c.filter(pl.col("is_canonical"))["article_id"].to_list()
+    assert canonical(Config()) == ["c"]                                  # longest text
+    assert canonical(Config().replace(cluster={"wire_outlets": ("Wire",)})) == ["z"]
+    recs[2]["text"] = recs[0]["text"]                                    # now a, b, c tie on length
+    assert canonical(Config()) == ["a"]                                  # smallest id
+    recs[0]["published"] = "2026-11-27T07:00:00Z"                       # b
+    assert canonical(Config()) == ["b"]                                  # earliest wins first
+
+
+def test_truncated_copy_matches_by_containment():
+    base = make_story(2, 30)
+    recs = [article("wire", "Wire", base, "2026-11-27T08:00:00Z"),
+            article("brief", "Brief", base[:6], "2026-11-27T09:00:00Z")]
+    c = cluster_frame(pl.DataFrame(recs)).clusters
+    assert c["cluster_id"].n_unique() == 1
+    brief = c.filter(pl.col("article_id") == "brief").row(0, named=True)
+    assert brief["similarity"] > 0.95 and brief["jaccard"] < 0.3
+
+
+def test_stitched_article_does_not_chain_two_stories():
+    a, b = make_story(10, 14), make_story(11, 14)
+    recs = [article("a", "Wire", a, "2026-11-27T01:00:00Z"),
+            article("a2", "Outlet A", a[:12], "2026-11-27T02:00:00Z"),
+            article("b", "Wire", b, "2026-11-27T03:00:00Z"),
+            article("b2", "Outlet B", b[:12], "2026-11-27T04:00:00Z"),
+            # a page stitched from the first halves of both stories
+            article("ab", "Aggregator", a[:7] + b[:7], "2026-11-27T05:00:00Z")]
+    result = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"threshold": 0.45}))
+    clusters = dict(zip(result.clusters["article_id"], result.clusters["cluster_id"]))
+    assert clusters["a"] == clusters["a2"]
+    assert clusters["b"] == clusters["b2"]
+    assert clusters["a"] != clusters["b"]
+    assert result.summary["pipeline"]["chaining_splits"] >= 1
+
+
+def test_outlet_boilerplate_does_not_glue_unrelated_articles():
+    about = make_story(77, 6)          # a long "About us" paragraph
+    recs = [article(f"r{i}", "PR Wire", make_story(300 + i, 2) + about, "2026-11-27T08:00:00Z")
+            for i in range(6)]
+    c = cluster_frame(pl.DataFrame(recs)).clusters
+    assert c["cluster_size"].max() == 1
+    assert (c["n_boilerplate"] > 0).all()
+    off = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"boilerplate_min_docs": 0})).clusters
+    assert off["cluster_size"].max() == 6   # the control: without the filter they merge
+
+
+def test_a_story_carried_by_many_outlets_is_not_boilerplate():
+    base = make_story(5, 12)
+    recs = [article("wire", "Wire", base, "2026-11-27T00:00:00Z")]
+    recs += [article(f"o{i}", f"Outlet {i}", base[: 8 + i % 4], "2026-11-27T01:00:00Z") for i in range(200)]
+    c = cluster_frame(pl.DataFrame(recs)).clusters
+    assert c["cluster_size"].to_list() == [201] * 201
+    assert c["n_boilerplate"].sum() == 0
+
+
+def test_short_articles_are_singletons_with_a_reason():
+    recs = [article("s1", "A", ["Storm closes coast road."]), article("s2", "B", ["Storm closes coast road."])]
+    c = cluster_frame(pl.DataFrame(recs)).clusters
+    assert c["cluster_size"].to_list() == [1, 1]
+    assert all(n.startswith("too_short") for n in c["note"].to_list())
+
+
+def test_unrelated_articles_stay_apart():
+    recs = [article(f"u{i}", f"O{i % 3}", make_story(1000 + i, 10)) for i in range(40)]
+    c = cluster_frame(pl.DataFrame(recs)).clusters
+    assert c["cluster_size"].max() == 1
+    assert set(c["note"].to_list()) == {"no_match"}
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.9])
+def test_threshold_controls_trimmed_padding(threshold):
+    base, pad = make_story(3, 10), make_story(4, 10)
+    recs = [article("w", "Wire", base, "2026-11-27T00:00:00Z"),
+            article("p", "Pad", base[:5] + pad[:5], "2026-11-27T01:00:00Z")]
+    c = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"threshold": threshold})).clusters
+    assert (c["cluster_id"].n_unique() == 1) == (threshold == 0.3)
