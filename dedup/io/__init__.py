@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -63,10 +64,14 @@ class _Collector:
             self.rows.append(row)
 
     def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        # Duplicate ids: the first record (in file order, then record order) wins.
+        # Duplicate ids: the earliest published record keeps the id (undated
+        # last), then the first in file and record order, so the outcome does
+        # not depend on how files happen to be named.
         seen: dict[str, tuple[str, int | None]] = {}
         kept = []
-        for row in self.rows:
+        far = datetime.max.replace(tzinfo=timezone.utc)
+        ordered = sorted(self.rows, key=lambda r: (r["published"] or far, r["source_file"], r["source_record"] or 0))
+        for row in ordered:
             first = seen.get(row["article_id"])
             if first is None:
                 seen[row["article_id"]] = (row["source_file"], row["source_record"])
