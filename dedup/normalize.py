@@ -4,21 +4,57 @@ Normalisation is Unicode NFKC plus case folding, with Arabic tatweel and
 short-vowel marks removed (they are optional in Arabic and vary by outlet).
 Tokens are words in scripts written with spaces (Latin, Cyrillic, Greek,
 Arabic, Hebrew, Devanagari...) and single characters in scripts written
-without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar), so a
-shingle of ``k`` tokens is ``k`` words or ``k`` characters.
+without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, Tibetan),
+so a shingle of ``k`` tokens is ``k`` words or ``k`` characters.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-import regex
+from dedup._marks import RANGES as MARK_RANGES
 
-_NO_SPACE = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"
-# One character of a no-space script, or a run of other word characters
-# (regex's \w includes combining marks, so Devanagari and Arabic words stay whole).
-_TOKEN = regex.compile(rf"[{_NO_SPACE}]|[^\W{_NO_SPACE}]+", regex.V1)
-_ARABIC_MARKS = regex.compile(r"[\u0640\u064B-\u065F\u0670]")
+# Scripts written without spaces between words: each character is a token.
+_NO_SPACE_RANGES = [
+    (0x0E00, 0x0EFF),    # Thai, Lao
+    (0x0F00, 0x0FFF),    # Tibetan
+    (0x1000, 0x109F),    # Myanmar
+    (0x1780, 0x17FF),    # Khmer
+    (0x2E80, 0x2FDF),    # CJK radicals
+    (0x3005, 0x3007),    # 々 〆 〇
+    (0x3040, 0x30FF),    # Hiragana, Katakana
+    (0x31F0, 0x31FF),    # Katakana extensions
+    (0x3400, 0x4DBF),    # CJK extension A
+    (0x4E00, 0x9FFF),    # CJK unified ideographs
+    (0xF900, 0xFAFF),    # CJK compatibility ideographs
+    (0x20000, 0x3134F),  # CJK extensions B-G
+]
+
+
+def _char_class(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" if a != b else re.escape(chr(a)) for a, b in ranges)
+
+
+def _split(ranges: list[tuple[int, int]]) -> tuple[str, str]:
+    """Character classes for the BMP and astral parts of ``ranges``.
+
+    ``re`` matches a class limited to the BMP with a fast bitmap, so the two
+    parts are kept apart.
+    """
+    bmp = [(a, min(b, 0xFFFF)) for a, b in ranges if a <= 0xFFFF]
+    astral = [(max(a, 0x10000), b) for a, b in ranges if b > 0xFFFF]
+    return _char_class(bmp), _char_class(astral)
+
+
+_NS, _NS_ASTRAL = _split(_NO_SPACE_RANGES)
+_MK, _MK_ASTRAL = _split(MARK_RANGES)
+# One character of a no-space script, or a run of other word characters and marks.
+_TOKEN = re.compile(rf"[{_NS}]|[{_NS_ASTRAL}]|(?:(?![{_NS}]|[{_NS_ASTRAL}])\w|[{_MK}]|[{_MK_ASTRAL}])+")
+# Text without marks or no-space characters tokenises the same with plain \w+, much faster.
+_SIMPLE = re.compile(r"\w+")
+_NEEDS_FULL_BMP = re.compile(rf"[{_NS}{_MK}]")
+_ARABIC_MARKS = re.compile(r"[\u0640\u064B-\u065F\u0670]")
 
 
 def normalize(text: str) -> str:
@@ -31,4 +67,6 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Tokens of the normalised text (see module doc)."""
-    return _TOKEN.findall(normalize(text))
+    text = normalize(text)
+    full = _NEEDS_FULL_BMP.search(text) or (not text.isascii() and max(text) > "\uffff")
+    return _TOKEN.findall(text) if full else _SIMPLE.findall(text)

@@ -23,18 +23,15 @@ from dedup.schema import SHINGLES, conform
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio)
 
 
-def _token_hashes(tokens: list[str], cache: dict[str, int]) -> np.ndarray:
-    out = np.empty(len(tokens), dtype=np.uint64)
-    for i, tok in enumerate(tokens):
-        h = cache.get(tok)
-        if h is None:
-            h = cache[tok] = xxhash.xxh3_64_intdigest(tok.encode("utf-8", "surrogatepass"))
-        out[i] = h
+def _hash_vocabulary(vocab: dict[str, int]) -> np.ndarray:
+    out = np.empty(len(vocab), dtype=np.uint64)
+    for tok, i in vocab.items():
+        out[i] = xxhash.xxh3_64_intdigest(tok.encode("utf-8", "surrogatepass"))
     return out
 
 
-def shingle_hashes(token_hashes: np.ndarray, size: int) -> np.ndarray:
-    """Sorted distinct 32-bit hashes of the ``size``-token windows of one article."""
+def window_hashes(token_hashes: np.ndarray, size: int) -> np.ndarray:
+    """32-bit hashes of every ``size``-token window (one window of all tokens if fewer)."""
     n = len(token_hashes)
     if n == 0:
         return np.empty(0, dtype=np.uint32)
@@ -45,18 +42,24 @@ def shingle_hashes(token_hashes: np.ndarray, size: int) -> np.ndarray:
         for j in range(k):
             acc = (acc ^ token_hashes[j:j + windows]) * _MULT
         acc ^= acc >> np.uint64(29)
-        folded = (acc ^ (acc >> np.uint64(32))).astype(np.uint32)
-    return np.unique(folded)
+        return (acc ^ (acc >> np.uint64(32))).astype(np.uint32)
 
 
 def shingle_texts(texts: list[str], config: ShingleConfig = ShingleConfig()) -> tuple[list[np.ndarray], list[int]]:
-    """Shingle hash arrays and token counts for a list of texts (stateless)."""
-    cache: dict[str, int] = {}
-    shingles, counts = [], []
+    """Sorted distinct shingle hashes and token counts for each text (stateless).
+
+    Tokens are mapped to a batch vocabulary first, so each distinct token is
+    hashed once per batch.
+    """
+    vocab: dict[str, int] = {}
+    ids_per_text = []
     for text in texts:
-        tokens = tokenize(text)
-        counts.append(len(tokens))
-        shingles.append(shingle_hashes(_token_hashes(tokens, cache), config.size))
+        ids_per_text.append([vocab.setdefault(tok, len(vocab)) for tok in tokenize(text)])
+    hashes = _hash_vocabulary(vocab)
+    shingles, counts = [], []
+    for ids in ids_per_text:
+        counts.append(len(ids))
+        shingles.append(np.unique(window_hashes(hashes[np.asarray(ids, dtype=np.int64)], config.size)))
     return shingles, counts
 
 
