@@ -59,19 +59,19 @@ def sign_flat(values: np.ndarray, offsets: np.ndarray, *, num_perm: int, seed: i
         return out
     mixed = fmix32(values.astype(np.uint32, copy=False))
     step = max(1, _BATCH_CELLS // num_perm)
-    # Walk the non-empty articles in groups whose shingles fit one step.
-    start = 0
-    while start < len(nonempty):
-        lo = offsets[nonempty[start]]
-        end = start + 1
-        while end < len(nonempty) and offsets[nonempty[end] + 1] - lo <= step:
-            end += 1
-        docs = nonempty[start:end]
-        hi = offsets[docs[-1] + 1]
+    # Cut the non-empty articles into batches of about ``step`` shingles each
+    # (an article larger than that is a batch of its own).
+    starts_all = offsets[nonempty]
+    cuts = np.searchsorted(starts_all, np.arange(starts_all[0], offsets[-1], step), side="left")
+    cuts = np.unique(np.concatenate([cuts, [len(nonempty)]]))
+    cuts = cuts[cuts > 0]
+    lo_i = 0
+    for hi_i in cuts.tolist():
+        docs = nonempty[lo_i:hi_i]
+        lo, hi = offsets[docs[0]], offsets[docs[-1] + 1]
         block = mixed[lo:hi, None] * a[None, :] + b[None, :]
-        starts = offsets[docs] - lo
-        out[docs] = np.minimum.reduceat(block, starts, axis=0)
-        start = end
+        out[docs] = np.minimum.reduceat(block, offsets[docs] - lo, axis=0)
+        lo_i = hi_i
     return out
 
 
