@@ -10,8 +10,8 @@
    ties go to the configured wire outlets (in their order), then the longest
    text, then the smallest article id.
 4. **Chaining guard**: a component is a chain when some members only reach
-   the canonical through others (a story stitched from two wires bridges
-   both). Every member must itself match the canonical at ``threshold``;
+   the canonical through others (a page stitched from two wires bridges both
+   stories). Every member must itself match the canonical at ``threshold``;
    those that do not are split off and grouped again among themselves, with
    their own canonical, until every cluster passes.
 
@@ -128,19 +128,23 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     stats.components = len(pending)
     while pending:
         members = pending.pop()
-        head = min(members, key=lambda d: rank[d])
-        kept, split = [head], []
+        # Anchor on the canonical version. (Anchoring on the best-connected
+        # member instead was tried: a stitched page is the best-connected
+        # member of the two stories it bridges, and merged them.)
+        anchor = min(members, key=lambda d: rank[d])
+        kept, split = [anchor], []
         for d in members:
-            if d == head:
+            if d == anchor:
                 continue
-            c, j, ov = _similarity(sets, d, head)
+            c, _, ov = _similarity(sets, d, anchor)
             if c >= config.threshold and ov >= config.min_overlap:
                 kept.append(d)
-                similarity[d], jaccard[d] = c, j
             else:
                 split.append(d)
+        head = anchor
         for d in kept:
             canonical[d] = head
+            similarity[d], jaccard[d], _ = _similarity(sets, d, head)
         similarity[head] = jaccard[head] = 1.0
         if split:
             stats.splits += len(split)
@@ -164,7 +168,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
                     pending.append(comp)
                 else:
                     canonical[comp[0]] = comp[0]
-                    similarity[comp[0]] = np.nan
+                    similarity[comp[0]] = jaccard[comp[0]] = np.nan
 
     ids = articles["article_id"].to_list()
     canon_ids = [ids[c] for c in canonical.tolist()]

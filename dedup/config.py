@@ -42,11 +42,36 @@ class ReadConfig:
     max_text_chars:
         Longer texts are rejected (``text_too_long``): no real article is a
         megabyte of prose, and such records blow up memory downstream.
+    max_record_bytes:
+        Largest raw record, in bytes after decompression: one JSON Lines line,
+        one CSV field, one HTML page (a file or a WARC payload), one text
+        file. Larger ones are rejected (``record_too_large``) without being
+        parsed, so one runaway record cannot exhaust memory.
+    max_file_bytes:
+        Largest file read whole into memory (JSON, CSV, Parquet, text, HTML),
+        in bytes after decompression; larger files are rejected
+        (``file_too_large``). JSON Lines and WARC are streamed and only bound
+        per record.
+    max_decompression_ratio:
+        A compressed file that inflates past this many times its size on disk
+        (once past 1 MiB) is a decompression bomb: decompression stops and the
+        rest of the file is rejected (``decompression_bomb``). Real news dumps
+        compress 3 to 10 times.
+    encoding:
+        ``"auto"`` (default): byte-order mark, then the declared charset (HTTP
+        header in WARC, ``<meta charset>`` in HTML), then UTF-8, then the
+        charset-normalizer detector; every non-UTF-8 decision is counted in
+        ``summary.json`` (``warnings_by_reason.decoded_as_cp1252``...). A codec
+        name such as ``"cp1252"`` decodes every file with it instead.
     """
 
     field_map: tuple[tuple[str, str], ...] = ()
     strict: bool = False
     max_text_chars: int = 1_000_000
+    max_record_bytes: int = 16 * 2**20
+    max_file_bytes: int = 2 * 2**30
+    max_decompression_ratio: float = 100.0
+    encoding: str = "auto"
 
     def __post_init__(self):
         for canonical, _source in self.field_map:
@@ -57,6 +82,21 @@ class ReadConfig:
                 )
         if self.max_text_chars < 1:
             raise ConfigError("max_text_chars must be at least 1")
+        if self.max_record_bytes < 1024:
+            raise ConfigError(f"max_record_bytes must be at least 1024, got {self.max_record_bytes}")
+        if self.max_file_bytes < self.max_record_bytes:
+            raise ConfigError(f"max_file_bytes ({self.max_file_bytes}) must be at least "
+                              f"max_record_bytes ({self.max_record_bytes})")
+        if not self.max_decompression_ratio >= 2:
+            raise ConfigError(f"max_decompression_ratio must be at least 2, got {self.max_decompression_ratio}")
+        if self.encoding != "auto":
+            try:
+                "a".encode(self.encoding)  # LookupError for unknown or non-text codecs (rot13, zlib)
+            except UnicodeError:
+                pass
+            except (LookupError, TypeError):
+                raise ConfigError(f"encoding {self.encoding!r} is not a known codec; use \"auto\" "
+                                  "or a name such as \"utf-8\" or \"cp1252\"") from None
 
 
 @dataclass(frozen=True)
@@ -138,9 +178,14 @@ class ClusterConfig:
         texts cannot match on a sentence.
     boilerplate_min_docs:
         A shingle that occurs in at least this many articles *of one outlet*
-        is that outlet's boilerplate (bylines, footers, "About us") and is
-        ignored for that outlet. Shingles shared across outlets are never
-        dropped for being frequent. 0 disables the filter.
+        is frequent for that outlet. 0 disables the boilerplate filter.
+    boilerplate_min_run:
+        Frequent shingles are that outlet's boilerplate (footers, "About us",
+        disclaimers) only where at least this many of them follow each other
+        in an article, i.e. a passage of ``min_run + size - 1`` words: a
+        recurring block, not the house phrasing ("said in a statement") that
+        any wire story repeats. Shingles shared across outlets are never
+        dropped for being frequent.
     wire_outlets:
         Outlets preferred as canonical version when publication times tie.
     """
@@ -148,6 +193,7 @@ class ClusterConfig:
     threshold: float = 0.5
     min_overlap: int = 8
     boilerplate_min_docs: int = 4
+    boilerplate_min_run: int = 5
     wire_outlets: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -157,6 +203,8 @@ class ClusterConfig:
             raise ConfigError("min_overlap must be at least 1")
         if self.boilerplate_min_docs == 1 or self.boilerplate_min_docs < 0:
             raise ConfigError("boilerplate_min_docs must be 0 (off) or at least 2")
+        if self.boilerplate_min_run < 1:
+            raise ConfigError("boilerplate_min_run must be at least 1")
 
 
 @dataclass(frozen=True)

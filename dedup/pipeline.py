@@ -69,7 +69,7 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer) -> tuple[p
     articles = read.articles
     sh = timer.run("shingle", shingle, articles, config=config.shingle)
     sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"],
-                   min_docs=config.cluster.boilerplate_min_docs)
+                   min_docs=config.cluster.boilerplate_min_docs, min_run=config.cluster.boilerplate_min_run)
     sig = timer.run("minhash", minhash_signatures, sh, config=config.minhash)
     too_short = sh["shingles"].list.len().to_numpy() < config.shingle.min_shingles
     cand, lsh_stats = timer.run("lsh", lsh_candidates, sig, config=config.minhash, exclude=too_short)

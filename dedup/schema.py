@@ -46,6 +46,8 @@ REJECTS = pl.Schema({
 SHINGLES = pl.Schema({
     "doc": pl.UInt32,
     "shingles": pl.List(pl.UInt32),   # sorted, distinct 32-bit shingle hashes, boilerplate removed
+    "sequence": pl.List(pl.UInt32),   # the same hashes in text order, with repeats (for boilerplate runs);
+                                      # null once the boilerplate stage has used it
     "n_tokens": pl.UInt32,
     "n_boilerplate": pl.UInt32,       # shingles removed as the outlet's boilerplate
 })

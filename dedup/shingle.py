@@ -45,8 +45,9 @@ def window_hashes(token_hashes: np.ndarray, size: int) -> np.ndarray:
         return (acc ^ (acc >> np.uint64(32))).astype(np.uint32)
 
 
-def shingle_texts(texts: list[str], config: ShingleConfig = ShingleConfig()) -> tuple[list[np.ndarray], list[int]]:
-    """Sorted distinct shingle hashes and token counts for each text (stateless).
+def shingle_texts(texts: list[str], config: ShingleConfig = ShingleConfig()
+                  ) -> tuple[list[np.ndarray], list[int], list[np.ndarray]]:
+    """Sorted distinct shingle hashes, token counts and ordered hashes for each text (stateless).
 
     Tokens are mapped to a batch vocabulary first, so each distinct token is
     hashed once per batch.
@@ -56,11 +57,13 @@ def shingle_texts(texts: list[str], config: ShingleConfig = ShingleConfig()) -> 
     for text in texts:
         ids_per_text.append([vocab.setdefault(tok, len(vocab)) for tok in tokenize(text)])
     hashes = _hash_vocabulary(vocab)
-    shingles, counts = [], []
+    shingles, counts, sequences = [], [], []
     for ids in ids_per_text:
         counts.append(len(ids))
-        shingles.append(np.unique(window_hashes(hashes[np.asarray(ids, dtype=np.int64)], config.size)))
-    return shingles, counts
+        seq = window_hashes(hashes[np.asarray(ids, dtype=np.int64)], config.size)
+        sequences.append(seq)
+        shingles.append(np.unique(seq))
+    return shingles, counts, sequences
 
 
 def shingle(articles: pl.DataFrame, *, config: ShingleConfig = ShingleConfig()) -> pl.DataFrame:
@@ -69,10 +72,11 @@ def shingle(articles: pl.DataFrame, *, config: ShingleConfig = ShingleConfig()) 
     The title is not shingled: outlets re-headline freely, and the body is
     what identifies a story.
     """
-    shingles, counts = shingle_texts(articles["text"].to_list(), config)
+    shingles, counts, sequences = shingle_texts(articles["text"].to_list(), config)
     frame = pl.DataFrame({
         "doc": np.arange(len(shingles), dtype=np.uint32),
         "shingles": pl.Series(shingles, dtype=pl.List(pl.UInt32)),
+        "sequence": pl.Series(sequences, dtype=pl.List(pl.UInt32)),
         "n_tokens": np.asarray(counts, dtype=np.uint32),
         "n_boilerplate": np.zeros(len(shingles), dtype=np.uint32),
     })

@@ -131,3 +131,19 @@ def test_threshold_controls_trimmed_padding(threshold):
             article("p", "Pad", base[:5] + pad[:5], "2026-11-27T01:00:00Z")]
     c = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"threshold": threshold})).clusters
     assert (c["cluster_id"].n_unique() == 1) == (threshold == 0.3)
+
+
+def test_house_phrasing_is_not_boilerplate_only_recurring_passages_are():
+    # One wire outlet: every story repeats short stock phrases, which must stay;
+    # a long disclaimer passage repeated in every story is removed.
+    disclaimer = make_story(55, 3)
+    recs = []
+    for i in range(8):
+        story = make_story(400 + i, 10)
+        story[2] = story[2][:-1] + " the company said in a statement."
+        recs.append(article(f"r{i}", "Wire", story + disclaimer))
+    c = cluster_frame(pl.DataFrame(recs)).clusters.sort("article_id")
+    n_disclaimer = cluster_frame(pl.DataFrame([article("d", "X", disclaimer)])).clusters["n_shingles"][0]
+    # Exactly the disclaimer's shingles (plus the ones straddling into it) are removed, never the stock phrase.
+    assert all(n_disclaimer <= n <= n_disclaimer + 3 for n in c["n_boilerplate"].to_list())
+    assert c["cluster_size"].max() == 1

@@ -34,12 +34,12 @@ def test_copies_share_shingles_in_every_script():
         "ja": "東京都は火曜日、来年から公共交通機関の運賃を引き下げると発表した。",
     }
     for text in texts.values():
-        (a, b), _ = shingle_texts([text, text + " " + text[: len(text) // 2]], cfg)
+        (a, b), _, _ = shingle_texts([text, text + " " + text[: len(text) // 2]], cfg)
         assert len(a) >= 8
         assert set(a.tolist()) <= set(b.tolist())
 
 
 def test_short_text_gives_one_shingle_and_empty_gives_none():
-    shingles, counts = shingle_texts(["two words", ""], ShingleConfig(size=4))
+    shingles, counts, _ = shingle_texts(["two words", ""], ShingleConfig(size=4))
     assert len(shingles[0]) == 1 and counts[0] == 2
     assert len(shingles[1]) == 0 and counts[1] == 0
