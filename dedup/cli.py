@@ -88,16 +88,66 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
         if formats:
             output["formats"] = tuple(dict.fromkeys(("parquet", *config.output.formats, *formats)))
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
-        log = None if quiet else (lambda msg: click.echo(msg, err=True))
+        # Stage timings go to stderr on a terminal only; they are in timings.json anyway.
+        log = None if quiet or not sys.stderr.isatty() else (lambda msg: click.echo(msg, err=True))
         result = run(list(inputs), out_dir, config=config, log=log)
     except DedupError as exc:
         _fail(exc)
         return
     if not quiet:
-        s = result.summary
-        click.echo(f"{s['articles']['read']} records: {s['articles']['clustered']} articles, "
-                   f"{s['articles']['rejected']} rejected; {s['clusters']['stories']} stories, "
-                   f"{s['clusters']['duplicates']} duplicates. Outputs in {out_dir}/")
+        from dedup.report import render_summary
+
+        click.echo(render_summary(result.summary, result.clusters, report_path=Path(out_dir) / "report.html",
+                                  color=sys.stdout.isatty()).rstrip("\n"))
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+def report(out_dir):
+    """Rebuild OUT_DIR/report.html from the tables a `dedup cluster` run left in OUT_DIR.
+
+    \b
+    Example:
+        dedup report dedup-out
+    """
+    from dedup.report import build_report
+
+    try:
+        path = build_report(out_dir)
+    except DedupError as exc:
+        _fail(exc)
+        return
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--corpus", "corpus", multiple=True, type=click.Path(path_type=Path),
+              help="Files or folders in which A and B are looked up as article ids (repeatable). "
+                   "Without it, A and B are files holding one article each.")
+@click.option("--color/--no-color", default=None, help="Colour the output (default: when printing to a terminal).")
+def diff(a, b, corpus, color):
+    """Show how article B differs from article A, sentence by sentence.
+
+    A is taken as the original: B's sentences are kept, edited (with a word diff)
+    or added, and A's sentences that B lacks are dropped. The IDF weights come
+    from the corpus when --corpus is given.
+
+    \b
+    Example:
+        dedup diff wire.txt outlet.txt
+        dedup diff mp-2026-1127-001 hg-port-strike --corpus examples/sample-corpus
+    """
+    from dedup.diffcmd import diff_articles
+
+    color = sys.stdout.isatty() if color is None else color
+    try:
+        text = diff_articles(a, b, corpus=list(corpus), color=color)
+    except DedupError as exc:
+        _fail(exc)
+        return
+    click.echo(text, nl=False, color=color)
 
 
 if __name__ == "__main__":  # pragma: no cover

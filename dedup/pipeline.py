@@ -1,7 +1,7 @@
 """The pipeline: the only module that knows the order of the stages.
 
 ``files -> read -> shingle -> boilerplate -> minhash -> lsh -> verify ->
-cluster -> (align) -> outputs``. Each stage is a function over frames (see
+cluster -> align -> outputs (tables, summary, report)``. Each stage is a function over frames (see
 :mod:`dedup.schema`); this module chains them, times them and writes the
 outputs.
 """
@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from dedup import __version__
+from dedup.align import AlignResult, align_clusters
 from dedup.boilerplate import remove_boilerplate
 from dedup.cluster import build_clusters, verify
 from dedup.config import Config
@@ -28,6 +29,7 @@ from dedup.io import ReadResult, articles_from_frame, read_inputs
 from dedup.io.writers import write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
 from dedup.minhash import signatures as minhash_signatures
+from dedup.report import write_report
 from dedup.shingle import shingle
 
 
@@ -61,6 +63,9 @@ class ClusterResult:
     rejects: pl.DataFrame           # REJECTS
     clusters: pl.DataFrame          # CLUSTERS
     pairs: pl.DataFrame             # PAIRS (verified candidates)
+    sentences: pl.DataFrame         # SENTENCES
+    links: pl.DataFrame             # LINKS
+    alignment_failures: pl.DataFrame  # cluster_id, reason, message
     summary: dict[str, Any]
     timings: dict[str, dict[str, float]]
 
@@ -85,6 +90,16 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer) -> tuple[p
         "boilerplate_shingles_removed": int(sh["n_boilerplate"].sum()),
     }
     return clusters, pairs, stats
+
+
+def _alignment_summary(aligned: AlignResult) -> dict[str, Any]:
+    statuses = aligned.sentences.group_by("status").agg(pl.len()).sort("status")
+    return {
+        "sentences_by_status": dict(zip(statuses["status"].to_list(), statuses["len"].to_list())),
+        "provenance_links": aligned.links.select("cluster_id", "first_article_id", "article_id").unique().height,
+        "failed_clusters": aligned.failures.height,
+        "failures": aligned.failures.sort("cluster_id").to_dicts(),
+    }
 
 
 def _summary(read: ReadResult, clusters: pl.DataFrame, stats: dict, config: Config) -> dict[str, Any]:
@@ -127,8 +142,11 @@ def cluster_frame(frame: pl.DataFrame, *, config: Config = Config(), log: Callab
 
 def _finish(read: ReadResult, config: Config, timer: Timer) -> ClusterResult:
     clusters, pairs, stats = _cluster_articles(read, config, timer)
+    aligned = timer.run("align", align_clusters, read.articles, clusters, config=config.align)
     summary = _summary(read, clusters, stats, config)
-    return ClusterResult(read.articles, read.rejects, clusters, pairs, summary, timer.stages)
+    summary["alignment"] = _alignment_summary(aligned)
+    return ClusterResult(read.articles, read.rejects, clusters, pairs, aligned.sentences, aligned.links,
+                         aligned.failures, summary, timer.stages)
 
 
 def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Config(),
@@ -152,5 +170,9 @@ def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Confi
 def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
     formats = config.output.formats
     write_table(result.clusters, out, "clusters", formats)
+    write_table(result.sentences, out, "sentences", formats)
+    write_table(result.links, out, "links", formats)
     write_jsonl(result.rejects.to_dicts(), out / "rejected.jsonl")
     write_json(result.summary, out / "summary.json")
+    write_report(out, clusters=result.clusters, sentences=result.sentences, links=result.links,
+                 summary=result.summary, rejects=result.rejects)

@@ -79,3 +79,34 @@ def test_console_script_entry_point(tmp_path, planted):
                            "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and (tmp_path / "out" / "clusters.parquet").exists()
+
+
+def test_diff_two_files_and_ids_from_a_corpus(tmp_path):
+    (tmp_path / "a.txt").write_text("Headline A\nThe council approved the budget on Monday. "
+                                    "Spending on roads rises by a tenth. The vote was close.\n")
+    (tmp_path / "b.txt").write_text("Headline B\nThe council approved the budget on Monday. "
+                                    "Spending on roads rises by a tenth. Local shops welcomed it.\n")
+    res = _run("diff", tmp_path / "a.txt", tmp_path / "b.txt", "--no-color")
+    assert res.exit_code == 0, res.output
+    assert "+ Local shops welcomed it." in res.output and "- The vote was close." in res.output
+    assert "\x1b[" not in res.output
+    from tests.conftest import SAMPLE
+    res = _run("diff", "mp-2026-1127-001", "hg-port-strike", "--corpus", SAMPLE, "--color")
+    assert res.exit_code == 0, res.output
+    assert "\x1b[" in res.output and "Harbour Gazette" in res.output
+    res = _run("diff", "nope", "hg-port-strike", "--corpus", SAMPLE)
+    assert res.exit_code == 3 and "nope" in res.output
+    res = _run("diff", "nope", "other")
+    assert res.exit_code == 3 and "--corpus" in res.output
+
+
+def test_report_command_rebuilds_the_same_report(tmp_path, planted):
+    records, _ = planted
+    write_jsonl(tmp_path / "in" / "a.jsonl", records)
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "out", "-q").exit_code == 0
+    first = (tmp_path / "out" / "report.html").read_bytes()
+    (tmp_path / "out" / "report.html").unlink()
+    res = _run("report", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "report.html").read_bytes() == first
+    assert _run("report", tmp_path / "nothing-here").exit_code == 3

@@ -74,10 +74,13 @@ def test_bad_records_are_rejected_with_file_line_and_reason(tmp_path):
     assert rejects == {
         ("bad.jsonl", 2, "malformed_json"), ("bad.jsonl", 3, "empty_text"), ("bad.jsonl", 4, "duplicate_id"),
         ("bad.jsonl", 5, "not_an_object"), ("bad.jsonl", 6, "bad_field_type"), ("bad.jsonl", 7, "missing_text"),
-        ("empty.jsonl", None, "empty_file"), ("latin1.txt", None, "undecodable"),
-        ("broken.json", None, "malformed_json"),
+        ("empty.jsonl", None, "empty_file"), ("broken.json", None, "malformed_json"),
     }
-    assert res.articles["article_id"].to_list() == ["a1"]
+    # A legacy-encoded text is decoded (not rejected) and the decision is counted.
+    latin1 = res.articles.filter(pl.col("title") == "Titre")
+    assert latin1["text"].to_list() == ["Café crème"]
+    assert res.warnings["decoded_as_cp1252"] == 1
+    assert res.articles.height == 2 and "a1" in res.articles["article_id"].to_list()
     assert res.records == res.articles.height + res.rejects.height
     missing = res.rejects.filter(pl.col("reason") == "missing_text")["message"][0]
     assert "--field text=" in missing

@@ -29,7 +29,7 @@ from functools import lru_cache
 
 Span = tuple[int, int]
 
-DEFAULT_SPLITTER = "pysbd"
+DEFAULT_SPLITTER = "nupunkt"
 
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _LIST_ITEM = re.compile(r"[^\S\n]*(?:[•·▪‣◦●*\-–—]|\d{1,2}[.)])[^\S\n]")
@@ -97,20 +97,23 @@ def layout_segments(text: str) -> list[Span]:
 def is_hard_wrapped(text: str, block_lines: list[list[Span]] | None = None) -> bool:
     """Whether single line breaks in ``text`` are wrapping rather than structure.
 
-    True when there are at least three lines that are followed by another
-    line of the same paragraph, at least 80 % of them are at most 100
-    characters long, and at least half of them end without sentence-final
-    punctuation (a paragraph-per-line article ends nearly every line with
-    one). Stateless.
+    Looks at the lines followed by another line of the same paragraph, list
+    items excepted. True when there are at least three, at least 80 % are at
+    most 100 characters long, their median length is at least 40 (wrapping
+    width), and at least half end without sentence-final punctuation (a
+    paragraph-per-line article ends nearly every line with one). Stateless.
     """
     if block_lines is None:
         block_lines = [_lines(text, 0, len(text))]
-    inner = [text[a:b] for lines in block_lines for a, b in lines[:-1]]
+    inner = [text[a:b].strip() for lines in block_lines for a, b in lines[:-1]
+             if not _LIST_ITEM.match(text[a:b])]
     if len(inner) < 3:
         return False
-    short = sum(len(line.strip()) <= 100 for line in inner)
+    lengths = sorted(len(line) for line in inner)
+    short = sum(n <= 100 for n in lengths)
     open_ended = sum(not _TERMINAL.search(line) for line in inner)
-    return short >= 0.8 * len(inner) and open_ended >= 0.5 * len(inner)
+    return (short >= 0.8 * len(inner) and lengths[len(lengths) // 2] >= 40
+            and open_ended >= 0.5 * len(inner))
 
 
 def _lines(text: str, start: int, end: int) -> list[Span]:

@@ -3,6 +3,17 @@
 :func:`read_inputs` is the read stage: every input record ends up either as
 an article or as a reject with a reason, so ``records = articles + rejects``
 always holds and is checked by the pipeline.
+
+Modules, in the order bytes flow through them:
+
+* :mod:`~dedup.io.streams`: files as bounded byte streams (compression by
+  content, size limits, decompression-bomb guard);
+* :mod:`~dedup.io.decode`: bytes to text (BOM, declared charset, detector);
+* :mod:`~dedup.io.readers`: one reader per format, yielding raw records;
+  :mod:`~dedup.io.html` (trafilatura) and :mod:`~dedup.io.warc` (warcio) for
+  crawled pages;
+* :mod:`~dedup.io.records`: raw records to ARTICLES rows or rejects;
+* :mod:`~dedup.io.writers`: the output tables.
 """
 
 from __future__ import annotations
@@ -16,9 +27,10 @@ from typing import Any, Iterable
 import polars as pl
 
 from dedup.config import ReadConfig
-from dedup.errors import InputError, RejectedRecord
-from dedup.io.readers import FileRejected, discover, read_file, supported
+from dedup.errors import DedupError, InputError, RejectedRecord
+from dedup.io.readers import SUFFIXES, FileRejected, discover, read_file, supported
 from dedup.io.records import RecordMapper, Reject
+from dedup.io.streams import Limits, Source
 from dedup.schema import ARTICLES, REJECTS, conform
 
 __all__ = ["ReadResult", "read_inputs", "articles_from_frame"]
@@ -93,30 +105,48 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig()) 
 
     File paths in the output are as given on the command line (joined with the
     path found below a folder), so reruns from the same place are identical.
+    A file that turns out unusable part-way (a decompression bomb, a truncated
+    archive) keeps the records read before that point, and the rest of it is
+    one reject with ``record`` null. Decisions that keep a record (an encoding
+    guessed, a WARC request record skipped) are counted in ``warnings``.
     """
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
     paths = discover(inputs)
     explicit = {Path(p) for p in inputs if Path(p).is_file()}
     collector = _Collector(config)
+    limits = Limits.from_config(config)
+    encoding = getattr(config, "encoding", "auto")
     skipped, files = [], 0
     for path in paths:
         if path not in explicit and not supported(path):
             skipped.append(str(path))
             continue
         files += 1
-        name = str(path)
+        source = Source(path, limits, encoding=None if encoding == "auto" else encoding)
         try:
-            collector.add(read_file(path), name)
+            collector.add(read_file(source), source.name)
         except FileRejected as exc:
+            # The whole file, or the rest of it after the records already read
+            # (a decompression bomb or a truncated archive found mid-stream).
             collector.records += 1
-            collector.reject(Reject(name, None, exc.reason, exc.message))
+            collector.reject(Reject(source.name, None, exc.reason, exc.message))
         except OSError as exc:
             collector.records += 1
-            collector.reject(Reject(name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
+            collector.reject(Reject(source.name, None, "unreadable_file",
+                                    f"cannot read file: {exc.strerror or exc}"))
+        except (DedupError, MemoryError):
+            raise
+        except Exception as exc:  # a reader bug must not stop the night; it is counted and reported
+            collector.records += 1
+            collector.reject(Reject(source.name, None, "reader_error",
+                                    f"the reader failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                                    "the rest of the file is skipped; please report this bug"))
+        finally:
+            collector.warnings.update(source.warnings)
     if files == 0:
         raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
-                         "(supported: .jsonl .ndjson .json .csv .parquet .txt .md, optionally .gz/.bz2/.xz/.zst)")
+                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst)")
     articles, rejects = collector.finish()
     return ReadResult(articles, rejects, files=files, records=collector.records,
                       skipped_files=skipped, warnings=collector.warnings)

@@ -4,6 +4,11 @@ Every reader yields ``(record_number, raw_dict)`` pairs; :class:`RecordMapper`
 maps field names (``--field`` overrides first, then the canonical name, then
 the common aliases), checks and cleans the values, and returns either an
 article row or a reject row with a stable reason code.
+
+A mapped name may be a dotted path into nested objects (JSON objects, Parquet
+struct columns): ``--field text=body.content`` reads ``{"body": {"content":
+...}}``. A column whose name itself contains the dot wins. Lists are not
+indexed: a text stored as a list of paragraphs is rejected (``bad_field_type``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dedup.config import CANONICAL_FIELDS, ReadConfig
 #: Column names accepted for each canonical field, after an explicit --field mapping.
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "article_id", "doc_id", "uid", "guid"),
-    "outlet": ("outlet", "source", "publisher", "site", "site_name", "sitename", "domain"),
+    "outlet": ("outlet", "source", "publisher", "site", "site_name", "sitename", "domain", "source_domain"),
     "title": ("title", "headline", "heading"),
     "text": ("text", "body", "content", "article", "maintext", "raw_content"),
     "published": ("published", "date", "published_at", "pubdate", "publish_date", "date_publish", "timestamp"),
@@ -89,6 +94,16 @@ def parse_published(value: Any) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
+def _nested(raw: dict[str, Any], path: str) -> Any:
+    """``raw["a"]["b"]`` for the path ``a.b`` (JSON objects, Parquet structs); None if absent."""
+    value: Any = raw
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 class RecordMapper:
     """Map raw records to ARTICLES rows.
 
@@ -106,6 +121,8 @@ class RecordMapper:
     def _get(self, raw: dict[str, Any], field: str) -> Any:
         for name in self.lookup[field]:
             value = raw.get(name)
+            if value is None and "." in name:
+                value = _nested(raw, name)
             if value is not None:
                 return value
         return None

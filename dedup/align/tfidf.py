@@ -1,0 +1,174 @@
+"""TF-IDF sentence vectors with an IDF fitted once on the whole night's corpus.
+
+Why one corpus-wide IDF: inside one cluster every version repeats the same
+names and numbers, so an IDF fitted on a cluster's few dozen sentences would
+call the story's key words "common" and weigh them down, exactly where they
+tell two sentences apart. Over the night's corpus (every sentence of every
+clustered article) a story's names are rare and function words are common, as
+they should be.
+
+Features are hashed (scikit-learn ``HashingVectorizer``, 2**20 buckets, no
+vocabulary to store) and the model is only the per-bucket *document frequency*
+and the number of sentences. Document frequencies add up, so shards of a
+night can be fitted apart and merged with :meth:`IdfModel.merge`, and the
+model persists as a two-column frame (:meth:`IdfModel.to_frame`), never as a
+pickle.
+
+IDF is scikit-learn's smoothed one: ``idf = ln((1 + n) / (1 + df)) + 1``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from dedup.errors import ConfigError
+
+Features = Literal["word", "word12", "char35", "word12+char35"]
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
+                         "–": "-", "—": "-", "−": "-", "\u00a0": " "})
+_WS = re.compile(r"\s+")
+
+
+def normalise_for_match(text: str) -> str:
+    """Casefolded NFKC text with straight quotes, plain dashes and single spaces. Stateless."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return _WS.sub(" ", text).strip()
+
+
+_TOKEN = r"(?u)\b\w+\b"  # one-character tokens kept: "5 percent" vs "6 percent" matters in news
+
+
+def _vectorizers(features: Features, n_features: int) -> list[HashingVectorizer]:
+    common = dict(n_features=n_features, alternate_sign=False, norm=None, lowercase=False,
+                  preprocessor=normalise_for_match, dtype=np.float64)
+    word1 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 1), **common)
+    word12 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 2), **common)
+    char = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+    return {"word": [word1], "word12": [word12], "char35": [char], "word12+char35": [word12, char]}[features]
+
+
+class IdfModel:
+    """Document frequencies of hashed sentence features (a scikit-learn-style estimator).
+
+    Parameters
+    ----------
+    features:
+        ``"word12"`` word unigrams and bigrams (default, chosen on MSRP train;
+        see ``benchmarks/README-align.md``), ``"word"`` unigrams, ``"char35"``
+        character 3-5-grams within words, or both word and character n-grams.
+    n_features:
+        Hash buckets (a power of two).
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    df_ : numpy int64 array, document frequency per bucket.
+    n_docs_ : number of sentences seen.
+    idf_ : smoothed IDF per bucket.
+    """
+
+    def __init__(self, *, features: Features = "word12", n_features: int = 2**20):
+        self.features = features
+        self.n_features = n_features
+
+    # -- learning ---------------------------------------------------------------------------------
+
+    def fit(self, sentences: Iterable[str]) -> "IdfModel":
+        """Learn document frequencies from an iterable of sentence texts."""
+        if self.features not in ("word", "word12", "char35", "word12+char35"):
+            raise ConfigError(f"unknown TF-IDF features {self.features!r}; choose word, word12, char35 "
+                              "or word12+char35")
+        if self.n_features < 2**10 or self.n_features & (self.n_features - 1):
+            raise ConfigError(f"n_features must be a power of two >= 1024, got {self.n_features}")
+        df = np.zeros(self.n_features, dtype=np.int64)
+        n = 0
+        batch: list[str] = []
+        for text in sentences:
+            batch.append(text)
+            if len(batch) == 20_000:
+                df += self._df(batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            df += self._df(batch)
+            n += len(batch)
+        return self._set(df, n)
+
+    def merge(self, other: "IdfModel") -> "IdfModel":
+        """A new model whose counts are the sum of two fitted models (shards of one night)."""
+        if (self.features, self.n_features) != (other.features, other.n_features):
+            raise ConfigError("cannot merge IDF models built with different features or n_features")
+        merged = IdfModel(features=self.features, n_features=self.n_features)
+        return merged._set(self.df_ + other.df_, self.n_docs_ + other.n_docs_)
+
+    def _df(self, batch: list[str]) -> np.ndarray:
+        counts = self._counts(batch)
+        counts.data[:] = 1.0
+        return np.asarray(counts.sum(axis=0)).ravel().astype(np.int64)
+
+    def _set(self, df: np.ndarray, n_docs: int) -> "IdfModel":
+        self.df_ = df
+        self.n_docs_ = int(n_docs)
+        self.idf_ = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+        return self
+
+    # -- use --------------------------------------------------------------------------------------
+
+    def _counts(self, texts: list[str]) -> sp.csr_matrix:
+        mats = [v.transform(texts) for v in _vectorizers(self.features, self.n_features)]
+        out = mats[0] if len(mats) == 1 else sum(mats[1:], mats[0])
+        return sp.csr_matrix(out)
+
+    def weights(self, texts: list[str]) -> sp.csr_matrix:
+        """Unnormalised TF-IDF rows (term count x IDF); rows can be added to join sentences."""
+        self._check_fitted()
+        counts = self._counts(texts)
+        counts.data *= self.idf_[counts.indices]
+        return counts
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows: ``transform(a) @ transform(b).T`` is the cosine matrix."""
+        return l2_normalise(self.weights(texts))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "idf_"):
+            raise ConfigError("this IdfModel is not fitted yet; call fit(sentences) or build it with fit_idf()")
+
+    # -- persistence ------------------------------------------------------------------------------
+
+    def to_frame(self) -> pl.DataFrame:
+        """Non-zero buckets as ``(bucket, df)`` plus the row ``(-1, n_docs)``."""
+        self._check_fitted()
+        nz = np.flatnonzero(self.df_)
+        return pl.DataFrame({"bucket": np.concatenate([[-1], nz]).astype(np.int64),
+                             "df": np.concatenate([[self.n_docs_], self.df_[nz]]).astype(np.int64)})
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, *, features: Features = "word12",
+                   n_features: int = 2**20) -> "IdfModel":
+        model = cls(features=features, n_features=n_features)
+        buckets = frame["bucket"].to_numpy()
+        counts = frame["df"].to_numpy()
+        header = buckets == -1
+        if header.sum() != 1:
+            raise ConfigError("IDF frame must hold exactly one (-1, n_docs) row")
+        df = np.zeros(n_features, dtype=np.int64)
+        df[buckets[~header]] = counts[~header]
+        return model._set(df, int(counts[header][0]))
+
+
+def l2_normalise(mat: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (all-zero rows stay zero). Stateless."""
+    mat = sp.csr_matrix(mat, dtype=np.float64, copy=True)
+    norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    mat.data /= np.repeat(norms, np.diff(mat.indptr))
+    return mat

@@ -1,0 +1,51 @@
+"""``dedup diff A B``: the sentence diff of two articles, for the terminal.
+
+A and B are either files holding one article each (any input format) or
+article ids looked up in ``--corpus``. With a corpus, the IDF is fitted on all
+of its articles, as in a nightly run; otherwise on the two texts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from dedup.align import fit_idf, render_diff
+from dedup.config import AlignConfig, ReadConfig
+from dedup.errors import InputError
+from dedup.io import read_inputs
+
+
+def _one_article(path: Path) -> dict:
+    read = read_inputs([path], config=ReadConfig())
+    if read.articles.height != 1:
+        reasons = ", ".join(sorted(set(read.rejects["reason"].to_list()))) or "none"
+        raise InputError(f"{path} holds {read.articles.height} usable articles (rejected: {reasons}); "
+                         "pass a file with exactly one, or ids with --corpus")
+    return read.articles.row(0, named=True)
+
+
+def _label(article: dict) -> str:
+    return " · ".join(x for x in (article.get("outlet"), article.get("title"), article["article_id"]) if x)
+
+
+def diff_articles(a: str, b: str, *, corpus: list[Path], color: bool, config: AlignConfig = AlignConfig()) -> str:
+    if corpus:
+        articles = read_inputs(corpus).articles
+        found = {r["article_id"]: r for r in articles.filter(pl.col("article_id").is_in([a, b])).to_dicts()}
+        missing = [x for x in (a, b) if x not in found]
+        if missing:
+            raise InputError(f"article id(s) {', '.join(missing)} not found in {', '.join(map(str, corpus))}")
+        art_a, art_b = found[a], found[b]
+        everyone = articles.select("article_id", "outlet", "published").with_columns(
+            cluster_id=pl.lit("corpus"), cluster_size=pl.lit(2, dtype=pl.UInt32), is_canonical=pl.lit(False))
+        idf = fit_idf(articles, everyone, config=config)
+    else:
+        for path in (a, b):
+            if not Path(path).is_file():
+                raise InputError(f"{path} is not a file; to compare article ids, pass --corpus FILES_OR_FOLDERS")
+        art_a, art_b = _one_article(Path(a)), _one_article(Path(b))
+        idf = None
+    return render_diff(art_a["text"], art_b["text"], title_a=_label(art_a), title_b=_label(art_b), color=color,
+                       config=config, idf=idf)

@@ -1,0 +1,207 @@
+"""Input files as bounded byte streams: compression by content, size limits, bomb guard.
+
+Every reader gets its bytes through :func:`open_stream` (streamed formats: JSON
+Lines, WARC) or :func:`read_whole` (formats parsed in memory), so the limits of
+:class:`~dedup.config.ReadConfig` hold for every format and compression alike:
+
+* the compression is detected from the content's magic bytes; the name only
+  decides when the content has none (a ``.gz`` that is plain text is read as
+  it is, a ``.jsonl`` that is gzip is decompressed);
+* a compressed file that inflates past ``max_decompression_ratio`` times its
+  size on disk (once past :data:`RATIO_GRACE_BYTES`) is a decompression bomb:
+  reading stops at that point and raises ``decompression_bomb``;
+* a file read whole may not exceed ``max_file_bytes`` (``file_too_large``),
+  and one record may not exceed ``max_record_bytes`` (``record_too_large``).
+
+Memory stays bounded by these limits whatever the input holds.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from dedup.config import ReadConfig
+
+#: Output allowed before the compression ratio is checked: small files of
+#: repetitive text legitimately compress more than any sane ratio limit.
+RATIO_GRACE_BYTES = 1 << 20
+
+_CHUNK = 1 << 16
+
+#: Compression named by the last suffix of a file name.
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+
+
+class FileRejected(Exception):
+    """A whole file (or the rest of it) is unusable; carries a reason code and a message."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The size limits of :class:`~dedup.config.ReadConfig`, in one place."""
+
+    max_record_bytes: int = 16 * 2**20
+    max_file_bytes: int = 2 * 2**30
+    max_decompression_ratio: float = 100.0
+
+    @classmethod
+    def from_config(cls, config: ReadConfig) -> Limits:
+        default = cls()
+        return cls(**{name: getattr(config, name, getattr(default, name))
+                      for name in ("max_record_bytes", "max_file_bytes", "max_decompression_ratio")})
+
+
+@dataclass
+class Source:
+    """One input file being read: where it is, its limits, and the decisions counted on the way.
+
+    ``warnings`` counts decisions that keep a record but that a user may want to
+    know about (``decoded_as_cp1252``, ``warc_skipped_request``...); the read
+    stage adds them to ``summary.json`` under ``warnings_by_reason``.
+    """
+
+    path: Path
+    limits: Limits = field(default_factory=Limits)
+    encoding: str | None = None          # a codec forced by ReadConfig.encoding, else None (detect)
+    compression: str | None = None       # named by the file's suffix
+    warnings: Counter = field(default_factory=Counter)
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+def sniff_compression(head: bytes) -> str | None:
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+
+
+class _Guarded(io.RawIOBase):
+    """A decompressing reader that counts its output and stops at the limits."""
+
+    def __init__(self, inner: BinaryIO, raw: BinaryIO, kind: str, on_disk: int, limits: Limits, cap: int | None):
+        self._inner, self._raw, self._kind, self._cap = inner, raw, kind, cap
+        self._budget = max(int(limits.max_decompression_ratio * on_disk), RATIO_GRACE_BYTES)
+        self._ratio, self._on_disk = limits.max_decompression_ratio, on_disk
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            n = self._inner.readinto(buffer)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
+            raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
+                               f"{self.produced:,} bytes: {exc}") from None
+        except Exception as exc:  # zstandard.ZstdError and other decoder-specific errors
+            if type(exc).__module__.startswith("zstandard"):
+                raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
+                                   f"{self.produced:,} bytes: {exc}") from None
+            raise
+        self.produced += n or 0
+        if self.produced > self._budget:
+            raise FileRejected("decompression_bomb", f"{self._kind} data inflates past {self._ratio:g} times its "
+                               f"{self._on_disk:,} bytes on disk; stopped after {self.produced:,} bytes "
+                               "(raise max_decompression_ratio if the file is genuine)")
+        if self._cap is not None and self.produced > self._cap:
+            raise FileRejected("file_too_large", f"more than max_file_bytes={self._cap:,} bytes after "
+                               "decompression; split the file or raise max_file_bytes")
+        return n
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._raw.close()  # gzip, bz2 and lzma readers do not close a file object they were given
+            super().close()
+
+
+def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if kind == "bz2":
+        return bz2.BZ2File(raw, mode="rb")
+    if kind == "xz":
+        return lzma.LZMAFile(raw, mode="rb")
+    try:
+        import zstandard
+    except ImportError:
+        raise FileRejected("unsupported_compression",
+                           "zstd file but the zstandard package is not installed (pip install zstandard)") from None
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+
+
+def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
+    """Open ``source`` as a buffered, decompressed byte stream (the caller closes it).
+
+    ``cap`` bounds the decompressed size (``file_too_large``); the ratio limit
+    always applies to compressed content. Raises :class:`FileRejected` when the
+    limits are crossed while reading, and :class:`OSError` if the file cannot be
+    opened.
+    """
+    raw = open(source.path, "rb")
+    try:
+        head = raw.read(6)
+        raw.seek(0)
+        kind = sniff_compression(head)  # the content wins; a wrong suffix is ignored
+        if source.compression != kind:
+            source.warnings["compression_misnamed"] += 1
+        on_disk = os.fstat(raw.fileno()).st_size
+        if kind is None:
+            if cap is not None and on_disk > cap:
+                raise FileRejected("file_too_large", f"file has {on_disk:,} bytes, more than "
+                                   f"max_file_bytes={cap:,}; split it or raise max_file_bytes")
+            return raw
+        return io.BufferedReader(_Guarded(_decompressor(kind, raw), raw, kind, on_disk, source.limits, cap),
+                                 buffer_size=_CHUNK)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def read_whole(source: Source) -> bytes:
+    """The whole decompressed content of ``source``, at most ``max_file_bytes``."""
+    cap = source.limits.max_file_bytes
+    with open_stream(source, cap=cap) as stream:
+        data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise FileRejected("file_too_large", f"more than max_file_bytes={cap:,} bytes; split the file or "
+                           "raise max_file_bytes")
+    return data
+
+
+def iter_lines(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """``(line_number, line)`` for each line of ``stream``, without its newline.
+
+    A line longer than ``max_bytes`` is skipped without being held in memory
+    and yielded as ``None``, so the caller can reject it as too large.
+    """
+    number = 0
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while True:  # drain the rest of the runaway line in bounded chunks
+                rest = stream.readline(_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, None
+            continue
+        yield number, line.rstrip(b"\r\n") if line.endswith(b"\n") else line

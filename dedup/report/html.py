@@ -1,0 +1,195 @@
+"""The editors' report: one self-contained, deterministic HTML file.
+
+``report.html`` holds everything it needs: the CSS and JavaScript are inlined,
+and the data travels as two JSON blocks (the overview list, and the story
+details the browser renders only when a story is opened). The same inputs
+always give a byte-identical file: there is no generation time in it and
+every list is sorted.
+
+Article titles, texts, outlet names and URLs are untrusted. The template
+escapes everything it prints (jinja2 autoescape); the JSON blocks escape
+``<``, ``>``, ``&`` and U+2028/2029 so no string can close its ``<script>``
+element; the browser code writes strings with ``textContent`` only and links
+only http(s) URLs; and a Content-Security-Policy allows nothing but the one
+inline script and style of the page (by their SHA-256 hashes): no other
+script, no image, font, frame or network request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+
+from dedup.errors import InputError
+from dedup.report import model
+
+REPORT_NAME = "report.html"
+_KNOWN_SUMMARY_KEYS = ("dedup_version", "parameters", "fingerprint")
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_REJECT_FIELDS = ("file", "record", "article_id", "reason", "message")
+
+
+def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFrame | None,
+                 links: pl.DataFrame | None, summary: dict, rejects: pl.DataFrame | None = None,
+                 notes: list[str] | None = None) -> Path:
+    """Write ``out_dir/report.html`` and return its path.
+
+    Parameters
+    ----------
+    clusters, sentences, links:
+        Frames with the CLUSTERS, SENTENCES and LINKS columns of
+        :mod:`dedup.schema` (extra columns are ignored). ``sentences`` and
+        ``links`` may be None: the report then shows the clusters only, and
+        says so.
+    summary:
+        The run's ``summary.json`` content. Missing keys are counted from
+        ``clusters`` and ``rejects`` instead; unknown keys are listed under
+        "Run details".
+    rejects:
+        Rejected records (REJECTS columns) for the examples shown per reason.
+    notes:
+        Extra sentences shown at the top of the report.
+    """
+    html = render_report(clusters=clusters, sentences=sentences, links=links, summary=summary,
+                         rejects=rejects, notes=notes)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / REPORT_NAME
+    tmp = out / f".{REPORT_NAME}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(html)
+    os.replace(tmp, path)
+    return path
+
+
+def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, links: pl.DataFrame | None,
+                  summary: dict, rejects: pl.DataFrame | None = None, notes: list[str] | None = None) -> str:
+    """The report as a string (see :func:`write_report`). Stateless and deterministic."""
+    summary = summary if isinstance(summary, dict) else {}
+    data = model.build_model(clusters, sentences, links)
+    notes = [model.clean(n) for n in notes or []]
+    if sentences is None:
+        notes.append("Sentence alignment is not available for this run, so the report shows clusters only: "
+                      "no per-sentence differences, matrix or provenance.")
+    elif links is None:
+        notes.append("Provenance links are not available for this run.")
+    css, js = _asset("report.css"), _asset("report.js")
+    context = {
+        "csp": _csp(css, js), "css": css, "js": js,
+        "version": model.clean(summary.get("dedup_version")) or "unknown",
+        "fingerprint": model.clean(summary.get("fingerprint")) or "unknown",
+        "numbers": model.overview_numbers(summary, clusters, rejects),
+        "reject_examples": model.reject_examples(rejects),
+        "n_stories": len(data["stories"]),
+        "notes": notes,
+        "counts": model.flatten({k: v for k, v in summary.items() if k not in _KNOWN_SUMMARY_KEYS}),
+        "parameters": model.flatten(summary.get("parameters") or {}),
+        "overview_json": script_json({"outlets": data["outlets"], "stories": data["stories"]}),
+        "story_json": script_json(data["details"]),
+    }
+    return _environment().get_template("report.html.j2").render(context)
+
+
+def build_report(out_dir: Path) -> Path:
+    """Rebuild ``out_dir/report.html`` from the files a run left in ``out_dir``.
+
+    Reads ``clusters.parquet`` (required), ``sentences.parquet`` and
+    ``links.parquet`` (optional: without them the report shows clusters only,
+    with a note), ``summary.json`` and ``rejected.jsonl`` (optional).
+    """
+    out = Path(out_dir)
+    clusters_path = out / "clusters.parquet"
+    if not clusters_path.is_file():
+        raise InputError(f"{clusters_path} does not exist; run `dedup cluster INPUTS --out {out}` first, "
+                         f"then `dedup report {out}`")
+    notes: list[str] = []
+    clusters = _read_parquet(clusters_path)
+    sentences = _read_parquet(out / "sentences.parquet") if (out / "sentences.parquet").is_file() else None
+    links = _read_parquet(out / "links.parquet") if (out / "links.parquet").is_file() else None
+    summary: dict[str, Any] = {}
+    summary_path = out / "summary.json"
+    if summary_path.is_file():
+        try:
+            loaded = json.loads(summary_path.read_text(encoding="utf-8"))
+            summary = loaded if isinstance(loaded, dict) else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            notes.append("summary.json could not be read; the numbers are counted from clusters.parquet.")
+    else:
+        notes.append("summary.json is missing; the numbers are counted from clusters.parquet.")
+    rejects = _read_rejects(out / "rejected.jsonl", notes)
+    return write_report(out, clusters=clusters, sentences=sentences, links=links, summary=summary,
+                        rejects=rejects, notes=notes)
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&``, U+2028/2029."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.translate(_JSON_ESCAPES)
+
+
+def csp_hash(source: str) -> str:
+    """The CSP source expression that allows exactly this inline script or style."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _csp(css: str, js: str) -> str:
+    return ("default-src 'none'; "
+            f"script-src {csp_hash(js)}; style-src {csp_hash(css)}; "
+            "img-src 'none'; font-src 'none'; connect-src 'none'; media-src 'none'; object-src 'none'; "
+            "frame-src 'none'; worker-src 'none'; manifest-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+def _asset(name: str) -> str:
+    text = (resources.files("dedup.report") / "static" / name).read_text(encoding="utf-8")
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise RuntimeError(f"static/{name} must not contain a closing script/style tag")
+    return text
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("dedup.report", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{path} is not a readable Parquet file ({exc}); rerun `dedup cluster` to rewrite it") \
+            from None
+
+
+def _read_rejects(path: Path, notes: list[str]) -> pl.DataFrame | None:
+    if not path.is_file():
+        return None
+    records, bad = [], 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                bad += 1
+                continue
+            if not isinstance(obj, dict):
+                bad += 1
+                continue
+            record = obj.get("record")
+            if not isinstance(record, int) or isinstance(record, bool) or not -2**63 <= record < 2**63:
+                record = None
+            records.append({**{k: model.clean(obj.get(k)) for k in _REJECT_FIELDS}, "record": record})
+    if bad:
+        notes.append(f"{bad} line(s) of rejected.jsonl could not be read and are not listed.")
+    schema = {"file": pl.String, "record": pl.Int64, "article_id": pl.String, "reason": pl.String,
+              "message": pl.String}
+    return pl.DataFrame(records, schema=schema) if records else pl.DataFrame(schema=schema)

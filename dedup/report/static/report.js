@@ -1,0 +1,423 @@
+/* dedup editors' report. Data comes from two JSON blocks; every string from an
+   article is untrusted and reaches the page only through textContent, title or
+   a checked http(s) href, never through innerHTML. Story details are parsed and
+   rendered on demand. The data format is documented in dedup/report/model.py. */
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var overview = JSON.parse($('overview-data').textContent);
+  var stories = overview.stories, outlets = overview.outlets;
+  var details = null, searchIndex = null, visible = [], current = -1, rows = [];
+  var listEl = $('stories'), storyEl = $('story'), qEl = $('q'), outletEl = $('outlet'), sortEl = $('sort');
+  var STATUS = {k: 'kept', e: 'edited', a: 'added', d: 'dropped', x: 'absent'};
+
+  function getDetails() {
+    if (!details) details = JSON.parse($('story-data').textContent);
+    return details;
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function ut(tag, cls, text) {  // untrusted text: isolated so bidi overrides cannot leak out
+    var e = el(tag, cls ? cls + ' u' : 'u', text);
+    e.dir = 'auto';
+    return e;
+  }
+  function add(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c !== null && c !== undefined) parent.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    }
+    return parent;
+  }
+  function link(url, text, cls) {
+    if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+      var a = ut('a', cls, text);
+      a.href = url;
+      if (a.protocol === 'http:' || a.protocol === 'https:') {
+        a.rel = 'noopener noreferrer';
+        a.target = '_blank';
+        a.referrerPolicy = 'no-referrer';
+        return a;
+      }
+    }
+    return ut('span', cls, text);
+  }
+  function outletName(i) { return outlets[i]; }
+  function pct(x) { return x === null || x === undefined ? '–' : Math.round(x * 100) + '%'; }
+  function plural(n, word, many) { return n + ' ' + (n === 1 ? word : many || word + 's'); }
+
+  /* ---- overview list ---- */
+  function row(s) {
+    if (rows[s.i]) return rows[s.i];
+    var li = el('li', 'story-row');
+    var a = el('a', 'story-link');
+    a.href = '#story=' + encodeURIComponent(s.id);
+    var meta = el('span', 'meta');
+    add(meta, el('b', 'n', plural(s.n, 'outlet')), ' · ', plural(s.a, 'article'), ' · first ',
+        ut('span', 'first', outletName(s.o)), s.t ? ' · ' + s.t : '');
+    var div = null;
+    if (s.d !== null) {
+      var bar = el('span', 'bar'), fill = el('span', 'fill');
+      fill.style.width = Math.round(s.d * 100) + '%';
+      div = add(el('span', 'div'), pct(s.d) + ' of sentences changed', add(bar, fill));
+    }
+    var names = s.os.slice(0, 6).map(outletName).join(', ');
+    var more = s.os.length > 6 ? ' +' + (s.os.length - 6) : '';
+    add(a, ut('span', 'headline', s.h), meta, div, add(el('span', 'outlets'), ut('span', null, names), more));
+    li.appendChild(a);
+    rows[s.i] = li;
+    return li;
+  }
+  function buildSearchIndex() {
+    var d = getDetails();
+    searchIndex = d.map(function (x) {
+      var parts = [];
+      x.a.forEach(function (art) {
+        if (art.h) parts.push(art.h);
+        (art.r || []).forEach(function (e) { if (e[0] === 'a') parts.push(e[2]); });
+      });
+      x.c.forEach(function (c) { parts.push(c[1]); });
+      return parts.join('\n').toLowerCase();
+    });
+  }
+  function matches(s, terms) {  // every term in the headline or anywhere in the story's text
+    var h = s.h.toLowerCase();
+    return terms.every(function (t) {
+      if (h.indexOf(t) >= 0) return true;
+      if (!ready) return false;  // story texts are still loading; start() searches again
+      if (!searchIndex) buildSearchIndex();
+      return searchIndex[s.i].indexOf(t) >= 0;
+    });
+  }
+  var SORTS = {
+    size: function (a, b) { return a.i - b.i; },
+    time: function (a, b) { return (a.ts === '') - (b.ts === '') || (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.i - b.i); },
+    recent: function (a, b) { return (a.ts === '') - (b.ts === '') || (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : a.i - b.i); },
+    divergence: function (a, b) { return (b.d === null ? -1 : b.d) - (a.d === null ? -1 : a.d) || a.i - b.i; }
+  };
+  function renderList() {
+    var terms = qEl.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var o = outletEl.value === '' ? -1 : Number(outletEl.value);
+    visible = stories.filter(function (s) {
+      return (o < 0 || s.os.indexOf(o) >= 0) && (!terms.length || matches(s, terms));
+    }).sort(SORTS[sortEl.value] || SORTS.size);
+    shown = 0;
+    listEl.replaceChildren();
+    showMore(CHUNK);
+    $('count').textContent = visible.length === stories.length ? plural(stories.length, 'story', 'stories')
+      : visible.length + ' of ' + plural(stories.length, 'story', 'stories');
+    markCurrent();
+  }
+  function showMore(n) {  // rows are added in chunks as the list scrolls: big lists stay fast
+    var frag = document.createDocumentFragment(), end = Math.min(visible.length, shown + n);
+    for (var k = shown; k < end; k++) frag.appendChild(row(visible[k]));
+    shown = end;
+    more.remove();
+    listEl.appendChild(frag);
+    if (shown < visible.length) {
+      more.firstChild.textContent = 'Show more (' + (visible.length - shown) + ' left)';
+      listEl.appendChild(more);
+    }
+  }
+  var marked = null;
+  function markCurrent() {
+    if (marked) marked.removeAttribute('aria-current');
+    marked = current >= 0 && rows[current] ? rows[current].firstChild : null;
+    if (marked) marked.setAttribute('aria-current', 'true');
+  }
+
+  /* ---- story view ---- */
+  function decode(e) {  // entry encoding: see dedup/report/model.py
+    if (typeof e === 'number') return e >= 0 ? {k: 'k', at: e} : {k: 'd', at: -e - 1};
+    if (e[0] === 'a') return {k: 'a', fam: e[1], text: e[2]};
+    return {k: 'e', at: e[1], raw: e};
+  }
+  function editOps(d, e) {  // [[op, text], ...] of an edited entry
+    if (e[0] === 'E') return e[2];
+    var text = d.c[e[1]][1], pos = 0;
+    return e[2].map(function (x) {
+      if (typeof x === 'string') return ['+', x];
+      var n = Math.abs(x), part = text.slice(pos, pos + n);
+      pos += n;
+      return [x > 0 ? '=' : '-', part];
+    });
+  }
+  function section(title) { var s = el('section', 'block'); s.appendChild(el('h3', null, title)); return s; }
+  function sentenceRow(cls, body, note, full) {
+    var d = el('div', 'sent ' + cls), m = el('span', 'margin', note || null);
+    if (full && full !== note) m.title = full;
+    return add(d, body, m);
+  }
+  function wordDiff(ops) {
+    var p = el('span', 'txt u');
+    p.dir = 'auto';
+    ops.forEach(function (op) {
+      add(p, op[0] === '+' ? el('ins', null, op[1]) : op[0] === '-' ? el('del', null, op[1]) : document.createTextNode(op[1]));
+    });
+    return p;
+  }
+  function carriers(d) {  // family id -> indexes of articles that added it
+    var m = new Map();
+    d.a.forEach(function (art, j) {
+      (art.r || []).forEach(function (e) {
+        if (e[0] === 'a' && e[1] !== null) { if (!m.has(e[1])) m.set(e[1], []); if (m.get(e[1]).indexOf(j) < 0) m.get(e[1]).push(j); }
+      });
+    });
+    return m;
+  }
+  function names(d, idxs, full) {
+    var all = idxs.map(function (j) { return outletName(d.a[j].o); });
+    return all.length > 8 && !full ? all.length + ' outlets: ' + all.slice(0, 6).join(', ') + ', …' : all.join(', ');
+  }
+
+  function diffAll(d, box) {  // canonical text; every outlet's changes in the margin
+    var dropped = [], edited = [], added = new Map();
+    d.a.forEach(function (art, j) {
+      if (art.k || !art.r) return;
+      var last = -1;
+      art.r.map(decode).forEach(function (e) {
+        if (e.k === 'k' || e.k === 'e') last = e.at;
+        if (e.k === 'e') (edited[e.at] = edited[e.at] || []).push(j);
+        if (e.k === 'd') (dropped[e.at] = dropped[e.at] || []).push(j);
+        if (e.k === 'a') {
+          var key = e.fam === null ? 't' + e.text : 'f' + e.fam;  // placed where its first carrier has it
+          if (!added.has(key)) added.set(key, {at: last, text: e.text, by: []});
+          added.get(key).by.push(j);
+        }
+      });
+    });
+    var after = [];
+    added.forEach(function (v) { (after[v.at + 1] = after[v.at + 1] || []).push(v); });
+    function addedRows(k) {
+      (after[k] || []).forEach(function (v) {
+        box.appendChild(sentenceRow('added', ut('ins', 'txt', v.text), 'added by ' + names(d, v.by),
+                                    'added by ' + names(d, v.by, true)));
+      });
+    }
+    addedRows(0);
+    d.c.forEach(function (c, k) {
+      var notes = [], full = [];
+      if (dropped[k]) { notes.push('dropped by ' + names(d, dropped[k])); full.push('dropped by ' + names(d, dropped[k], true)); }
+      if (edited[k]) { notes.push('edited by ' + names(d, edited[k])); full.push('edited by ' + names(d, edited[k], true)); }
+      box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]), notes.join('; '),
+                                  full.join('; ')));
+      addedRows(k + 1);
+    });
+  }
+  function diffOne(d, j, box) {  // one outlet's version against the canonical
+    var art = d.a[j], fam = carriers(d);
+    if (!art.r) { box.appendChild(el('p', 'note', 'No sentence alignment for this article.')); return; }
+    art.r.map(decode).forEach(function (e) {
+      if (e.k === 'k') box.appendChild(sentenceRow('kept', ut('span', 'txt', d.c[e.at][1])));
+      else if (e.k === 'e') box.appendChild(sentenceRow('edited', wordDiff(editOps(d, e.raw)), 'edited'));
+      else if (e.k === 'd') box.appendChild(sentenceRow('dropped', ut('del', 'txt', d.c[e.at][1]), 'dropped'));
+      else {
+        var others = (fam.get(e.fam) || []).filter(function (x) { return x !== j; });
+        box.appendChild(sentenceRow('added', ut('ins', 'txt', e.text),
+          others.length ? 'added · also in ' + names(d, others) : 'added'));
+      }
+    });
+  }
+  function outletTable(d) {
+    var aligned = d.c.length > 0, t = el('table', 'outlets-table'), head = el('tr');
+    var cols = ['Outlet', 'Published (UTC)', 'Title (links to the article)', 'Similarity'];
+    if (aligned) cols = cols.concat(['Sentences', 'Shares added material with']);
+    cols.forEach(function (h) { head.appendChild(el('th', null, h)); });
+    add(t, add(el('thead'), head));
+    var body = el('tbody');
+    d.a.forEach(function (art, j) {
+      var tr = el('tr', art.k ? 'canonical' : null);
+      add(tr, add(el('td'), ut('span', null, outletName(art.o)), art.k ? el('span', 'tag', 'canonical') : null),
+        el('td', 'time', art.t ? art.t.replace(' UTC', '') : '–'), add(el('td', 'title'), link(art.u, art.h || '(untitled)')),
+        el('td', 'num', pct(art.s)));
+      if (aligned) {
+        var n = art.n, counts = n ? ['kept', 'edited', 'added', 'dropped'].map(function (w, x) {
+          return n[x] ? add(el('span', 'count c-' + w), n[x] + ' ' + w) : null; }).filter(Boolean) : [];
+        var from = d.l.filter(function (l) { return l[1] === j; }).map(function (l) {
+          return 'first carried by ' + outletName(d.a[l[0]].o) + ' (' + plural(l[2], 'sentence') + ')'; });
+        var to = d.l.filter(function (l) { return l[0] === j; }).map(function (l) { return outletName(d.a[l[1]].o); });
+        var prov = from.concat(to.length ? ['copied later by ' + to.join(', ')] : []).join('; ');
+        var cell = el('td', 'counts');
+        counts.forEach(function (c, x) { add(cell, x ? ', ' : '', c); });
+        add(tr, n ? cell : el('td', 'counts', 'not aligned'), add(el('td', 'prov'), ut('span', null, prov || '–')));
+      }
+      for (var x = 0; x < tr.children.length; x++) tr.children[x].dataset.label = cols[x];  // phone layout
+      body.appendChild(tr);
+    });
+    return add(t, body);
+  }
+  var MATRIX_COLUMNS = 40;
+  function matrix(d, box, all) {  // sentence families x articles; the first MATRIX_COLUMNS unless all
+    var rowsByKey = new Map(), list = [], arts = all ? d.a : d.a.slice(0, MATRIX_COLUMNS);
+    d.c.forEach(function (c, k) { var r = {label: (k + 1) + '. ' + c[1], cells: []}; rowsByKey.set('c' + k, r); list.push(r); });
+    d.a.forEach(function (art, j) {
+      (art.r || []).map(decode).forEach(function (e) {
+        var key = e.k === 'a' ? (e.fam === null ? 't' + e.text : 'f' + e.fam) : 'c' + e.at;
+        if (!rowsByKey.has(key)) { var r = {label: '+ ' + e.text, cells: [], added: true}; rowsByKey.set(key, r); list.push(r); }
+        rowsByKey.get(key).cells[j] = e.k;
+      });
+    });
+    var wrap = el('div', 'matrix-wrap'), t = el('table', 'matrix'), head = el('tr');
+    head.appendChild(el('th', 'corner', 'Sentence \\ outlet'));
+    arts.forEach(function (art) {
+      var name = outletName(art.o), th = ut('th', 'col', name.length > 22 ? name.slice(0, 21) + '…' : name);
+      th.title = name + (art.t ? ', ' + art.t : '');
+      head.appendChild(th);
+    });
+    add(t, add(el('thead'), head));
+    var body = el('tbody');
+    list.forEach(function (r) {
+      var tr = el('tr', r.added ? 'added' : null), th = ut('th', 'label', r.label.length > 70 ? r.label.slice(0, 69) + '…' : r.label);
+      th.title = r.label;
+      tr.appendChild(th);
+      arts.forEach(function (art, j) {
+        var s = r.cells[j] || 'x';
+        var td = el('td', 'st-' + s, s === 'x' ? '·' : s.toUpperCase());
+        td.dataset.j = j;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    t.addEventListener('mouseover', function (e) {  // cell tooltips on demand: big matrices stay light
+      var td = e.target.closest && e.target.closest('td[data-j]');
+      if (td && !td.title) td.title = outletName(d.a[Number(td.dataset.j)].o) + ': ' + STATUS[td.className.slice(3)];
+    });
+    var key = el('p', 'legend');
+    add(key, 'K kept · E edited · A added · D dropped · “·” absent. Columns: the canonical version, then the others by time.');
+    add(wrap, add(t, body));
+    if (!all && d.a.length > arts.length) {
+      var more = el('button', 'more', 'Show all ' + d.a.length + ' articles');
+      more.type = 'button';
+      more.addEventListener('click', function () { box.replaceChildren(matrix(d, box, true)); });
+      add(key, ' ', more);
+    }
+    return add(el('div'), wrap, key);
+  }
+  function matrixBlock(d) {  // built when first opened
+    var det = el('details', 'block matrix-block'), box = el('div');
+    add(det, el('summary', null, 'Sentences × outlets (' + plural(d.a.length, 'article') + ')'), box);
+    det.addEventListener('toggle', function () {
+      if (det.open && !box.firstChild) box.appendChild(matrix(d, box, false));
+    });
+    return det;
+  }
+  function showStory(i) {
+    var s = stories[i], d = getDetails()[i];
+    current = i;
+    markCurrent();
+    var frag = document.createDocumentFragment();
+    var back = el('a', 'back', '← All stories');
+    back.href = '#';
+    add(frag, back, ut('h2', 'story-title', s.h));
+    var meta = el('p', 'meta');
+    add(meta, 'First: ', ut('b', null, outletName(s.o)), s.t ? ', ' + s.t : '', ' · ', plural(s.n, 'outlet'),
+        ' · ', plural(s.a, 'article'), s.d === null ? '' : ' · ' + pct(s.d) + ' of sentences changed (mean over outlets)');
+    frag.appendChild(meta);
+    var outs = section('Outlets');
+    outs.appendChild(add(el('div', 'table-wrap'), outletTable(d)));
+    var diff = section('Text');
+    if (d.c.length) {
+      var pick = el('select', 'pick'), box = el('div', 'diff');
+      pick.setAttribute('aria-label', 'Compare the canonical text with');
+      pick.appendChild(el('option', null, 'All outlets on the canonical text'));
+      pick.lastChild.value = 'all';
+      var want = outletEl.value === '' ? -1 : Number(outletEl.value), chosen = 'all';
+      d.a.forEach(function (art, j) {
+        if (art.k) return;
+        var opt = el('option', null, outletName(art.o) + (art.t ? ' — ' + art.t : ''));
+        opt.value = String(j);
+        pick.appendChild(opt);
+        if (art.o === want && chosen === 'all') chosen = String(j);
+      });
+      pick.value = chosen;
+      var legend = el('p', 'legend');
+      add(legend, el('ins', null, 'added'), ' ', el('del', null, 'dropped'), ' ', el('span', 'edited-key', 'edited'),
+          ' (word changes: ', el('ins', null, 'new'), ' ', el('del', null, 'old'), ')');
+      var draw = function () {
+        box.replaceChildren();
+        if (pick.value === 'all') diffAll(d, box); else diffOne(d, Number(pick.value), box);
+      };
+      pick.addEventListener('change', draw);
+      add(diff, add(el('label', 'pick-label'), 'Compare: ', pick), legend, box);
+      draw();
+    } else {
+      diff.appendChild(el('p', 'note', 'No sentence alignment is available for this story.'));
+    }
+    add(frag, outs, diff);
+    if (d.c.length) add(frag, matrixBlock(d));
+    storyEl.replaceChildren(frag);
+    storyEl.scrollTop = 0;
+    document.body.classList.add('reading');
+    performance.mark('story-rendered');
+  }
+  function closeStory() {
+    current = -1;
+    markCurrent();
+    document.body.classList.remove('reading');
+    storyEl.replaceChildren(el('p', 'placeholder', 'Select a story. Keys: j/k or ↓/↑ move, / searches.'));
+  }
+  function fromHash() {
+    var m = /^#story=(.*)$/.exec(location.hash), id = null;
+    if (m) { try { id = decodeURIComponent(m[1]); } catch (err) { id = null; } }
+    var s = id === null ? null : stories.find(function (x) { return x.id === id; });
+    if (s) showStory(s.i); else closeStory();
+  }
+  function move(step) {
+    if (!visible.length) return;
+    var pos = visible.findIndex(function (s) { return s.i === current; });
+    pos = pos < 0 ? (step > 0 ? 0 : visible.length - 1) : Math.min(visible.length - 1, Math.max(0, pos + step));
+    var s = visible[pos];
+    if (pos >= shown) showMore(pos - shown + CHUNK);
+    history.replaceState(null, '', '#story=' + encodeURIComponent(s.id));
+    showStory(s.i);
+    rows[s.i].scrollIntoView({block: 'nearest'});
+  }
+
+  /* ---- wiring ---- */
+  var ready = false, CHUNK = 150, shown = 0, more = el('li', 'more-row');
+  more.appendChild(el('button', 'more', 'Show more'));
+  more.firstChild.type = 'button';
+  more.firstChild.addEventListener('click', function () { showMore(CHUNK * 2); });
+  if (window.IntersectionObserver) {
+    new IntersectionObserver(function (seen) {
+      if (seen.some(function (x) { return x.isIntersecting; })) showMore(CHUNK * 2);
+    }, {rootMargin: '400px'}).observe(more);
+  }
+  var opts = document.createDocumentFragment(), counts = new Array(outlets.length).fill(0);
+  stories.forEach(function (s, i) { s.i = i; s.os.forEach(function (o) { counts[o]++; }); });
+  outlets.forEach(function (name, i) {
+    var o = el('option', null, name + ' (' + counts[i] + ')');
+    o.value = String(i);
+    opts.appendChild(o);
+  });
+  outletEl.appendChild(opts);
+  var timer = null;
+  qEl.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(renderList, 120); });
+  outletEl.addEventListener('change', function () { renderList(); if (current >= 0) showStory(current); });
+  sortEl.addEventListener('change', renderList);
+  window.addEventListener('hashchange', function () { if (ready) fromHash(); });
+  document.addEventListener('keydown', function (e) {
+    if (!ready || e.altKey || e.ctrlKey || e.metaKey) return;
+    var tag = e.target && e.target.tagName, typing = tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA';
+    if (e.key === 'Escape') { if (typing) e.target.blur(); else if (current >= 0) location.hash = ''; return; }
+    if (typing) return;
+    if (e.key === 'j' || e.key === 'ArrowDown') { move(1); e.preventDefault(); }
+    else if (e.key === 'k' || e.key === 'ArrowUp') { move(-1); e.preventDefault(); }
+    else if (e.key === '/') { qEl.focus(); e.preventDefault(); }
+  });
+  renderList();
+  if (listEl.querySelector('.headline')) listEl.querySelector('.headline').setAttribute('elementtiming', 'first-story');
+  performance.mark('overview-rendered');
+  function start() {  // the story details follow this script in the page: wait for them
+    ready = true;
+    if (qEl.value.trim()) renderList();
+    fromHash();
+    if (window.requestIdleCallback) requestIdleCallback(getDetails, {timeout: 3000});  // first open is then instant
+    document.documentElement.dataset.ready = '1';
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+})();

@@ -1,0 +1,279 @@
+"""align_clusters on planted clusters with known truth."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+import dedup.align.core as core
+from dedup.align import FAILURES, AlignConfig, AlignResult, align_clusters, fit_idf
+from dedup.errors import ConfigError
+from dedup.schema import ARTICLES, CLUSTERS, LINKS, SENTENCES
+
+STORY = [
+    "LONDON (Reuters) - A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes.",
+    "Two people died when a tree fell on their car near Brighton, Sussex police said.",
+    "The Met Office said gusts reached 90 mph at the Needles on the Isle of Wight.",
+    "Mr. Smith of the U.S. National Weather Service called the storm \"exceptional for the season.\"",
+    "Ferries between Portsmouth and Caen were cancelled until Thursday.",
+    "Network Rail said 40 trains were delayed by fallen trees on the lines.",
+    "Insurers expect claims of about 1.5 billion pounds, according to analysts at Peel Hunt.",
+    "Forecasters warned that a second storm could arrive at the weekend.",
+]
+OTHER = [
+    "Parliament voted on Wednesday to extend the fishing quota for another year.",
+    "The harbour master said the new rules would take effect in March.",
+    "Fishermen in Cornwall welcomed the decision but asked for more support.",
+]
+T0 = datetime(2024, 3, 5, 8, 0, tzinfo=timezone.utc)
+
+
+def articles_and_clusters(clusters: dict[str, list[tuple[str, str, list[str], int]]]):
+    """{cluster_id: [(article_id, outlet, sentences, minutes after T0)]}; the first article is canonical."""
+    arts, rows = [], []
+    for cid, members in clusters.items():
+        for k, (aid, outlet, sents, minutes) in enumerate(members):
+            when = T0 + timedelta(minutes=minutes)
+            arts.append({"article_id": aid, "outlet": outlet, "title": f"title {aid}", "text": " ".join(sents),
+                         "published": when, "url": None, "source_file": "test", "source_record": len(arts) + 1})
+            rows.append({"article_id": aid, "outlet": outlet, "title": f"title {aid}", "published": when,
+                         "url": None, "cluster_id": cid, "cluster_size": len(members), "n_outlets": len(members),
+                         "is_canonical": k == 0, "canonical_id": members[0][0], "similarity": 1.0,
+                         "jaccard": 1.0, "n_shingles": 50, "n_boilerplate": 0, "note": None})
+    return pl.DataFrame(arts, schema=ARTICLES), pl.DataFrame(rows, schema=CLUSTERS)
+
+
+EDITED = "Two people died when a tree fell on their car near Brighton, local police said on Wednesday."
+ADDED = "The mayor of Brighton opened the town hall as a shelter for families without power."
+
+
+def planted():
+    version = [s for s in STORY if s != STORY[4]]              # drop canonical sentence 4 (ferries)
+    version[1] = EDITED                                        # edit canonical sentence 1
+    version.insert(3, ADDED)                                   # add one sentence
+    return articles_and_clusters({"c1": [("wire", "Reuters", STORY, 0), ("daily", "Daily", version, 30)]})
+
+
+def rows_of(result: AlignResult, article_id: str) -> list[tuple]:
+    frame = result.sentences.filter(pl.col("article_id") == article_id)
+    return list(frame.select("status", "position", "canonical_position").iter_rows())
+
+
+def test_planted_edits_get_exact_statuses():
+    result = align_clusters(*planted())
+    assert result.failures.is_empty()
+    assert rows_of(result, "daily") == [
+        ("kept", 0, 0), ("edited", 1, 1), ("kept", 2, 2), ("added", 3, None), ("kept", 4, 3),
+        ("kept", 5, 5), ("kept", 6, 6), ("kept", 7, 7), ("dropped", 4, 4),
+    ]
+    edited = result.sentences.filter(pl.col("status") == "edited").row(0, named=True)
+    assert edited["text"] == EDITED
+    assert 0.52 <= edited["similarity"] < 1.0
+    ops = [(d["op"], d["text"].strip()) for d in edited["word_diff"]]
+    assert ("+", "local") in ops and ("+", "on Wednesday") in ops
+    assert "".join(d["text"] for d in edited["word_diff"] if d["op"] != "-") == EDITED
+    assert "".join(d["text"] for d in edited["word_diff"] if d["op"] != "+") == STORY[1]
+    dropped = result.sentences.filter(pl.col("status") == "dropped").row(0, named=True)
+    canonical_text = " ".join(STORY)
+    assert dropped["text"] == STORY[4] == canonical_text[dropped["char_start"]:dropped["char_end"]]
+    assert dropped["family_id"] == 4 and dropped["similarity"] is None
+
+
+def test_canonical_is_all_kept_with_positions_as_families():
+    result = align_clusters(*planted())
+    wire = result.sentences.filter(pl.col("article_id") == "wire")
+    assert wire["status"].to_list() == ["kept"] * len(STORY)
+    assert wire["position"].to_list() == wire["canonical_position"].to_list() == list(range(len(STORY)))
+    assert wire["family_id"].to_list() == list(range(len(STORY)))
+    assert wire["similarity"].to_list() == [1.0] * len(STORY)
+    assert wire["word_diff"].null_count() == len(STORY)
+
+
+def test_spans_point_into_each_article_text():
+    articles, clusters = planted()
+    result = align_clusters(articles, clusters)
+    texts = dict(articles.select("article_id", "text").iter_rows())
+    for row in result.sentences.iter_rows(named=True):
+        source = texts["wire"] if row["status"] == "dropped" else texts[row["article_id"]]
+        assert source[row["char_start"]:row["char_end"]] == row["text"]
+
+
+def test_output_schemas():
+    result = align_clusters(*planted())
+    assert result.sentences.schema == SENTENCES
+    assert result.links.schema == LINKS
+    assert result.failures.schema == FAILURES
+
+
+def test_provenance_between_two_outlets_sharing_an_added_paragraph():
+    paragraph = ["Local councillor Jane Reed said the sea wall had been neglected for a decade.",
+                 "She called on the government to fund repairs before next winter."]
+    early = STORY[:5] + paragraph + STORY[5:]
+    late = STORY[:5] + paragraph + STORY[5:7]
+    alone = STORY + ["A reader sent photographs of the flooded promenade to our newsroom."]
+    articles, clusters = articles_and_clusters({"c1": [
+        ("wire", "Reuters", STORY, 0), ("zz-late", "Echo", late, 50), ("aa-early", "Argus", early, 20),
+        ("solo", "Post", alone, 10)]})
+    result = align_clusters(articles, clusters)
+    links = result.links.select("family_id", "first_article_id", "first_outlet", "article_id", "outlet",
+                                "n_sentences")
+    n = len(STORY)
+    # families are numbered by first appearance: "solo" (published at +10 min) comes before "aa-early" (+20)
+    assert links.rows() == [(n + 1, "aa-early", "Argus", "zz-late", "Echo", 1),
+                            (n + 2, "aa-early", "Argus", "zz-late", "Echo", 1)]
+    added = result.sentences.filter(pl.col("status") == "added")
+    assert sorted(added.select("family_id", "article_id").rows()) == [
+        (n, "solo"), (n + 1, "aa-early"), (n + 1, "zz-late"), (n + 2, "aa-early"), (n + 2, "zz-late")]
+    families = dict(zip(added["text"], added["family_id"]))
+    assert families[alone[-1]] == n and families[paragraph[0]] == n + 1 and families[paragraph[1]] == n + 2
+    late_rows = result.sentences.filter(pl.col("article_id") == "zz-late", pl.col("status") == "dropped")
+    assert late_rows["canonical_position"].to_list() == [7]
+
+
+def test_similar_added_sentences_across_outlets_form_one_family():
+    a = STORY + ["The council will meet on Friday to discuss emergency funding for the seafront."]
+    b = STORY + ["The council will meet on Friday to discuss emergency funding for the sea front, it said."]
+    articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("a", "A", a, 5), ("b", "B", b, 9)]})
+    result = align_clusters(articles, clusters)
+    added = result.sentences.filter(pl.col("status") == "added")
+    assert added["family_id"].to_list() == [len(STORY), len(STORY)]
+    assert result.links.select("first_article_id", "article_id").rows() == [("a", "b")]
+
+
+def test_split_and_merged_sentences_are_one_to_many():
+    split = STORY[:2] + ["The Met Office said gusts reached 90 mph.",
+                         "They were measured at the Needles on the Isle of Wight."] + STORY[3:]
+    merged = STORY[:5] + ["Network Rail said 40 trains were delayed by fallen trees on the lines, and insurers expect "
+                          "claims of about 1.5 billion pounds, according to analysts at Peel Hunt."] + STORY[7:]
+    articles, clusters = articles_and_clusters(
+        {"c1": [("wire", "R", STORY, 0), ("s", "S", split, 5), ("m", "M", merged, 9)]})
+    result = align_clusters(articles, clusters)
+    assert rows_of(result, "s")[2:4] == [("edited", 2, 2), ("edited", 3, 2)]
+    assert rows_of(result, "m") == [("kept", 0, 0), ("kept", 1, 1), ("kept", 2, 2), ("kept", 3, 3), ("kept", 4, 4),
+                                    ("edited", 5, 5), ("kept", 6, 7)]
+
+
+def test_moved_paragraph_is_kept_not_added_and_dropped():
+    moved = [STORY[0], STORY[6], STORY[7]] + STORY[1:6]
+    articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("m", "M", moved, 5)]})
+    result = align_clusters(articles, clusters)
+    rows = rows_of(result, "m")
+    assert [r[0] for r in rows] == ["kept"] * len(STORY)
+    assert [r[2] for r in rows] == [0, 6, 7, 1, 2, 3, 4, 5]
+
+
+def test_singletons_produce_no_rows():
+    articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("d", "D", STORY, 1)],
+                                                "c2": [("lonely", "L", OTHER, 0)]})
+    result = align_clusters(articles, clusters)
+    assert set(result.sentences["cluster_id"]) == {"c1"}
+    assert result.failures.is_empty()
+
+
+def test_deterministic_whatever_the_row_order():
+    articles, clusters = planted()
+    more_a, more_c = articles_and_clusters({"c2": [("x1", "X", OTHER, 0), ("x2", "Y", OTHER[:2], 3)]})
+    articles, clusters = pl.concat([articles, more_a]), pl.concat([clusters, more_c])
+    first = align_clusters(articles, clusters)
+    rng = random.Random(7)
+    for _ in range(3):
+        order_a = list(range(articles.height))
+        order_c = list(range(clusters.height))
+        rng.shuffle(order_a)
+        rng.shuffle(order_c)
+        again = align_clusters(articles[order_a], clusters[order_c])
+        assert_frame_equal(first.sentences, again.sentences)
+        assert_frame_equal(first.links, again.links)
+        assert_frame_equal(first.failures, again.failures)
+
+
+def test_an_exploding_cluster_is_reported_and_the_run_goes_on(monkeypatch):
+    real = core.word_diff
+
+    def explode(canonical, version):
+        if "Brighton" in canonical:
+            raise ZeroDivisionError("boom")
+        return real(canonical, version)
+
+    monkeypatch.setattr(core, "word_diff", explode)
+    articles, clusters = planted()
+    edited = [OTHER[0], OTHER[1] + " Indeed."]
+    more_a, more_c = articles_and_clusters({"c2": [("x1", "X", OTHER, 0), ("x2", "Y", edited, 3)]})
+    result = align_clusters(pl.concat([articles, more_a]), pl.concat([clusters, more_c]))
+    assert result.failures.rows() == [("c1", "alignment_error", "cluster c1: ZeroDivisionError: boom")]
+    assert set(result.sentences["cluster_id"]) == {"c2"}
+
+
+def test_bad_clusters_are_reported_with_their_reason():
+    articles, clusters = articles_and_clusters({
+        "c1": [("wire", "R", STORY, 0), ("d", "D", STORY, 1)],
+        "c2": [("x1", "X", OTHER, 0), ("x2", "Y", OTHER, 3)],
+        "c3": [("y1", "X", OTHER, 0), ("y2", "Y", OTHER, 3)],
+    })
+    clusters = clusters.with_columns(pl.when(pl.col("cluster_id") == "c2").then(False)
+                                     .otherwise(pl.col("is_canonical")).alias("is_canonical"))
+    articles = articles.filter(pl.col("article_id") != "y2")
+    result = align_clusters(articles, clusters)
+    assert result.failures.select("cluster_id", "reason").rows() == [("c2", "no_canonical"), ("c3", "missing_article")]
+    assert "y2" in result.failures["message"][1]
+    assert set(result.sentences["cluster_id"]) == {"c1"}
+
+
+def test_empty_version_drops_everything_and_null_text_is_empty():
+    articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("d", "D", [], 1)]})
+    articles = articles.with_columns(pl.when(pl.col("article_id") == "d").then(None).otherwise(pl.col("text"))
+                                     .alias("text"))
+    result = align_clusters(articles, clusters)
+    assert rows_of(result, "d") == [("dropped", k, k) for k in range(len(STORY))]
+
+
+def test_idf_is_fitted_on_distinct_sentences_of_clustered_articles_only():
+    articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("d", "D", STORY, 1)],
+                                                "c2": [("lonely", "L", OTHER, 0)]})
+    assert fit_idf(articles, clusters).n_docs_ == len(STORY)
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="align_threshold"):
+        AlignConfig(align_threshold=0)
+    with pytest.raises(ConfigError, match="kept_threshold"):
+        AlignConfig(align_threshold=0.6, kept_threshold=0.5)
+    with pytest.raises(ConfigError, match="splitter"):
+        AlignConfig(splitter="regex")
+
+
+_pool = STORY + OTHER + [EDITED, ADDED, "", "Yes.", "U.S. Dr. Jan.", "\n\n", "• A bullet line"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_pool), max_size=12), min_size=2, max_size=5))
+def test_every_sentence_is_accounted_for_exactly_once(versions):
+    members = [(f"a{k}", f"o{k % 2}", sents, k) for k, sents in enumerate(versions)]
+    articles, clusters = articles_and_clusters({"c": members})
+    result = align_clusters(articles, clusters)
+    assert result.failures.is_empty()
+    texts = dict(articles.select("article_id", "text").iter_rows())
+    n_canonical = len(core.split_sentences(texts["a0"]))
+    for aid, text in texts.items():
+        rows = result.sentences.filter(pl.col("article_id") == aid)
+        own = rows.filter(pl.col("status") != "dropped")
+        assert own["position"].to_list() == list(range(len(core.split_sentences(text))))
+        if aid == "a0":
+            assert set(own["status"]) <= {"kept"}
+            continue
+        aligned = set(own["canonical_position"].drop_nulls())
+        dropped = set(rows.filter(pl.col("status") == "dropped")["canonical_position"])
+        assert not aligned & dropped
+        # a canonical sentence is aligned, dropped, or merged into the sentence aligned to its predecessor
+        merged_into = {c + 1 for c in own.filter(pl.col("status") == "edited")["canonical_position"]}
+        assert set(range(n_canonical)) - aligned - dropped <= merged_into
+        assert aligned | dropped <= set(range(n_canonical))
+        assert own.filter(pl.col("status") == "added")["family_id"].min() is None or \
+            own.filter(pl.col("status") == "added")["family_id"].min() >= n_canonical
+        assert (own.filter(pl.col("status") == "edited")["similarity"] >= AlignConfig().align_threshold).all()

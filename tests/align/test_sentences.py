@@ -1,0 +1,101 @@
+"""Sentence splitting: news abbreviations, layout boundaries, exact spans."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.align.sentences import is_hard_wrapped, split_sentences
+from dedup.errors import ConfigError
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "Mr. Smith met Dr. Jones in the U.S. capital on Jan. 5 to discuss the $3.5 billion deal.",
+    "WASHINGTON (Reuters) - The U.S. Senate voted 52-48 on Thursday to confirm the nominee.",
+    "Shares of Acme Inc. closed at $12.50, down 0.8 percent, on the New York Stock Exchange.",
+    "\"We will fight this in court,\" said Gov. John Bel Edwards of Louisiana on Monday.",
+    "The company, based in St. Louis, employs 1,200 people and sells to the U.K. and the U.N.",
+])
+def test_abbreviations_decimals_and_datelines_do_not_split(text):
+    assert sentences(text) == [text]
+
+
+def test_two_sentences_after_abbreviations():
+    text = "Mr. Smith, 54, told reporters he would not resign. \"I have done nothing wrong,\" he said."
+    assert sentences(text) == ["Mr. Smith, 54, told reporters he would not resign.",
+                               "\"I have done nothing wrong,\" he said."]
+
+
+def test_spans_are_exact_and_stripped():
+    text = "  BEIJING (Reuters) - Exports rose 5.2%.  Imports fell.\n\n  Follow us on Twitter @desk \n"
+    spans = split_sentences(text)
+    got = [text[a:b] for a, b in spans]
+    assert got == ["BEIJING (Reuters) - Exports rose 5.2%.", "Imports fell.", "Follow us on Twitter @desk"]
+    assert all(s == s.strip() for s in got)
+    assert [a for a, _ in spans] == sorted(a for a, _ in spans)
+
+
+def test_blank_line_is_a_hard_boundary():
+    # no full stop before the blank line: without the layout layer this would be one sentence
+    text = "The minister said the plan would go ahead\n\nCritics were not convinced."
+    assert sentences(text) == ["The minister said the plan would go ahead", "Critics were not convinced."]
+
+
+def test_embed_lines_and_bullets_stand_alone():
+    text = ("The plan includes:\n• A tax cut for families\n• New funding for schools\n"
+            "Follow us on Twitter @NewsDesk\nHer successor will be named next week.")
+    assert sentences(text) == ["The plan includes:", "• A tax cut for families", "• New funding for schools",
+                               "Follow us on Twitter @NewsDesk", "Her successor will be named next week."]
+
+
+def test_hard_wrapped_wire_copy_is_reflowed():
+    text = ("    Shares of Acme Corp rose 5 pct on Monday after the company\n"
+            "said first-quarter profit would beat forecasts by a wide\n"
+            "margin. Analysts said the news was a surprise to\n"
+            "the market.\n"
+            "    The company also said it would pay a dividend of 10\n"
+            "cts a share.")
+    assert is_hard_wrapped(text)
+    got = sentences(text)
+    assert len(got) == 3
+    assert got[0].startswith("Shares of Acme") and got[0].endswith("wide\nmargin.")
+    assert got[2].startswith("The company also")
+
+
+def test_paragraph_per_line_text_is_not_hard_wrapped():
+    text = "\n".join(["The storm hit the coast on Tuesday and cut power to thousands of homes in the region."] * 5)
+    assert not is_hard_wrapped(text)
+
+
+def test_empty_and_blank_texts():
+    assert split_sentences("") == []
+    assert split_sentences(" \n\n \t") == []
+
+
+def test_unknown_splitter_is_refused():
+    with pytest.raises(ConfigError, match="unknown sentence splitter"):
+        split_sentences("A sentence.", splitter="nope")
+
+
+_words = st.sampled_from(["Mr.", "U.S.", "said", "the", "3.5", "Jan.", "\"Yes.\"", "rose", "(Reuters)", "-",
+                          "Dr.", "percent.", "Why?", "•", "\n", "\n\n", "  ", "Follow", "It"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_words, max_size=40).map(" ".join))
+def test_spans_cover_every_visible_character_once(text):
+    spans = split_sentences(text)
+    covered = [False] * len(text)
+    previous_end = 0
+    for a, b in spans:
+        assert previous_end <= a < b <= len(text)
+        assert text[a:b] == text[a:b].strip()
+        for k in range(a, b):
+            covered[k] = True
+        previous_end = b
+    assert all(covered[k] or text[k].isspace() for k in range(len(text)))

@@ -1,0 +1,39 @@
+"""render_diff for `dedup diff A B`."""
+
+from __future__ import annotations
+
+from dedup.align import render_diff
+
+A = ("LONDON (Reuters) - A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes. "
+     "Two people died when a tree fell on their car, police said.\n\n"
+     "The Met Office said gusts reached 90 mph. Schools were closed in Kent and Sussex.")
+B = ("A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes. "
+     "Three people died when a tree fell on their car, police said.\n\n"
+     "The mayor of Brighton opened a shelter. The Met Office said gusts reached 90 mph.")
+
+
+def test_plain_rendering():
+    out = render_diff(A, B, title_a="Reuters", title_b="Daily", color=False)
+    assert out.splitlines() == [
+        "--- A: Reuters",
+        "+++ B: Daily",
+        "~ [-LONDON (Reuters) --] A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes.",
+        "~ [-Two-]{+Three+} people died when a tree fell on their car, police said.",
+        "+ The mayor of Brighton opened a shelter.",
+        "  The Met Office said gusts reached 90 mph.",
+        "- Schools were closed in Kent and Sussex.",
+        "B: 1 kept, 2 edited, 1 added, 1 dropped (A has 4 sentences)",
+    ]
+    assert "\x1b" not in out
+
+
+def test_colour_rendering_uses_ansi_and_never_passes_control_characters():
+    out = render_diff(A, B + " Evil\x1b[2Jtext.", title_a="R\x07", title_b="D", color=True)
+    assert "\x1b[32m" in out and "\x1b[31m" in out
+    assert "\x1b[2J" not in out and "\x07" not in out
+
+
+def test_empty_texts():
+    out = render_diff("", "One sentence here.", title_a="a", title_b="b", color=False)
+    assert "+ One sentence here." in out
+    assert out.splitlines()[-1] == "B: 0 kept, 0 edited, 1 added, 0 dropped (A has 0 sentences)"

@@ -1,0 +1,49 @@
+"""The corpus-wide IDF model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dedup.align.tfidf import IdfModel, normalise_for_match
+from dedup.errors import ConfigError
+
+CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
+          "The storm hit the coast!"]
+
+
+def test_rare_words_weigh_more():
+    model = IdfModel(features="word").fit(CORPUS)
+    vec = model.weights(["the ferries"]).toarray().ravel()
+    the, ferries = sorted(vec[vec > 0])
+    assert ferries > the
+
+
+def test_cosine_of_identical_normalised_text_is_one():
+    model = IdfModel().fit(CORPUS)
+    a, b = model.transform(["The storm hit the coast."]), model.transform(["the  STORM hit the coast."])
+    assert (a @ b.T).toarray()[0, 0] == pytest.approx(1.0)
+
+
+def test_shards_merge_to_the_whole():
+    whole = IdfModel().fit(CORPUS)
+    merged = IdfModel().fit(CORPUS[:2]).merge(IdfModel().fit(CORPUS[2:]))
+    assert merged.n_docs_ == whole.n_docs_
+    np.testing.assert_array_equal(merged.df_, whole.df_)
+
+
+def test_frame_round_trip():
+    model = IdfModel(features="word").fit(CORPUS)
+    back = IdfModel.from_frame(model.to_frame(), features="word")
+    np.testing.assert_array_equal(back.idf_, model.idf_)
+
+
+def test_unfitted_and_bad_parameters_are_refused():
+    with pytest.raises(ConfigError, match="not fitted"):
+        IdfModel().transform(["x"])
+    with pytest.raises(ConfigError, match="power of two"):
+        IdfModel(n_features=1000).fit(CORPUS)
+
+
+def test_normalisation_straightens_quotes_and_case():
+    assert normalise_for_match("“It’s  OK” — he said") == "\"it's ok\" - he said"

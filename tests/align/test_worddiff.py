@@ -1,0 +1,58 @@
+"""Word diffs rebuild both sentences."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.align.worddiff import split_diff, tokens, word_diff
+
+
+def side(diff, skip):
+    return "".join(d["text"] for d in diff if d["op"] != skip)
+
+
+def test_substitution_insertion_deletion():
+    canonical = "LONDON (Reuters) - Two people died, police said."
+    version = "Three people died, local police said on Tuesday."
+    diff = word_diff(canonical, version)
+    assert [(d["op"], d["text"].strip()) for d in diff] == [
+        ("-", "LONDON (Reuters) - Two"), ("+", "Three"), ("=", "people died,"), ("+", "local"),
+        ("=", "police said"), ("+", "on Tuesday"), ("=", "."),
+    ]
+    assert side(diff, "-") == version
+    assert side(diff, "+") == canonical
+
+
+def test_identical_sentence_is_one_equal_op():
+    assert word_diff("Prices rose 2.5% in U.S. trade.", "Prices rose 2.5% in U.S. trade.") == [
+        {"op": "=", "text": "Prices rose 2.5% in U.S. trade."}]
+
+
+def test_numbers_are_single_tokens():
+    assert [t.strip() for t in tokens("It cost $1,200.50 on 3.5%.")] == ["It", "cost", "$", "1,200.50", "on", "3.5",
+                                                                          "%", "."]
+
+
+def test_split_sentence_diff_is_cut_between_the_parts():
+    canonical = "The Met Office said gusts reached 90 mph at the Needles on the Isle of Wight."
+    parts = ["The Met Office said gusts reached 90 mph.", "They were measured at the Needles on the Isle of Wight."]
+    first, second = split_diff(canonical, parts)
+    assert side(first, "-") == parts[0]
+    assert side(second, "-") == parts[1]
+    assert ("+", "They were measured") in [(d["op"], d["text"].strip()) for d in second]
+
+
+_word = st.sampled_from(["the", "The", "storm", "hit", "U.S.", "3.5", "said", ",", ".", "\"", "police", "on",
+                         "Tuesday", "-", "(Reuters)", "’s", "10,000"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_word, min_size=1, max_size=25), st.lists(_word, min_size=1, max_size=25),
+       st.sampled_from([" ", "\n", "  "]))
+def test_diff_rebuilds_both_sentences_exactly(a, b, sep):
+    canonical, version = " ".join(a), sep.join(b)
+    diff = word_diff(canonical, version)
+    assert side(diff, "-") == version
+    assert side(diff, "+") == canonical
+    assert all(d["op"] in "=+-" and d["text"] for d in diff)

@@ -1,0 +1,104 @@
+"""WARC archives: one article per HTML response; every other response rejected with its reason."""
+
+import zlib
+
+import pytest
+
+from dedup.config import ReadConfig
+from dedup.io import read_inputs
+from tests.io.pages import classic_page, div_soup_page, paragraphs, warc_bytes
+
+
+def _mixed():
+    cp1252 = ["Le café crème est très apprécié à Paris, où l'été dure longtemps cette année.",
+              "Les élèves ont présenté leur requête au ministère de l'Éducation nationale hier soir.",
+              "Le préfet a rappelé que la grève des dockers coûte cher aux entreprises de la région."]
+    no_site = classic_page(paragraphs(5)).replace('<meta property="og:site_name" content="Harbour Gazette">', "")
+    no_site = no_site.replace("<title>Port strike enters third day | Harbour Gazette</title>", "<title>Strike</title>")
+    return [
+        {"uri": "https://www.harbour-gazette.example/a", "content_type": "text/html; charset=utf-8",
+         "body": classic_page(paragraphs(1)).encode()},                                     # 2: article
+        {"type": "request", "uri": "https://www.harbour-gazette.example/a"},                  # 3: skipped
+        {"uri": "https://www.harbour-gazette.example/gone", "status": "404 Not Found",
+         "content_type": "text/html", "body": b"<html><body>Not found</body></html>"},      # 4: warc_status_404
+        {"uri": "https://www.harbour-gazette.example/old", "status": "301 Moved Permanently",
+         "content_type": "text/html", "body": b""},                                         # 5: warc_status_301
+        {"uri": "https://www.harbour-gazette.example/logo.png", "content_type": "image/png",
+         "body": b"\x89PNG\r\n\x1a\n" + bytes(100)},                                         # 6: warc_not_html
+        {"uri": "https://valley.example/cafe", "content_type": "text/html; charset=windows-1252",
+         "body": classic_page(cp1252, title="Café", url="https://valley.example/cafe").encode("cp1252")},  # 7
+        {"uri": "https://www.valley.example/untyped", "body": div_soup_page(paragraphs(3)).encode()},  # 8
+        {"type": "metadata", "uri": "https://valley.example/cafe", "body": b"fetchTimeMs: 12"},  # 9: skipped
+        {"uri": "https://www.plain.example/story", "content_type": "text/html", "body": no_site.encode()},  # 10
+        {"uri": "https://www.plain.example/robots.txt", "content_type": "text/plain",
+         "body": b"User-agent: *\nDisallow:"},                                               # 11: warc_not_html
+        {"type": "resource", "uri": "file:///archive/page.html", "content_type": "text/html",
+         "body": div_soup_page(paragraphs(4), title="Other story").encode()},                # 12: article
+    ]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mixed_records_become_articles_or_counted_rejects(tmp_path, gz):
+    name = "crawl.warc.gz" if gz else "crawl.warc"
+    (tmp_path / name).write_bytes(warc_bytes(_mixed(), gzip=gz))
+    res = read_inputs([tmp_path])
+    got = {(r["record"], r["reason"]) for r in res.rejects.to_dicts()}
+    assert got == {(4, "warc_status_404"), (5, "warc_status_301"), (6, "warc_not_html"), (11, "warc_not_html")}
+    arts = {a["source_record"]: a for a in res.articles.to_dicts()}
+    assert sorted(arts) == [2, 7, 8, 10, 12]
+    # records seen (responses and resources) = articles + rejects
+    assert res.records == 9 == res.articles.height + res.rejects.height
+    assert res.warnings["warc_skipped_request"] == 1 and res.warnings["warc_skipped_metadata"] == 1
+    assert res.warnings["warc_skipped_warcinfo"] == 1 and res.warnings["decoded_as_cp1252"] == 1
+    assert arts[2]["url"] == "https://www.harbour-gazette.example/a" and arts[2]["outlet"] == "Harbour Gazette"
+    assert arts[7]["title"] == "Café" and "café crème" in arts[7]["text"]
+    assert arts[8]["outlet"] == "Coastal Times" and arts[8]["url"] == "https://www.valley.example/untyped"
+    assert arts[10]["outlet"] == "plain.example"  # the page names no site: the target URI's host
+    assert "\n\n" in arts[12]["text"]
+
+
+def test_truncated_archive_keeps_earlier_records_and_rejects_the_cut_one(tmp_path):
+    data = warc_bytes(_mixed()[:1] + _mixed()[5:6])
+    cut = data.rfind(b"WARC/1.0") + 1500  # inside the last record's payload
+    (tmp_path / "cut.warc").write_bytes(data[:cut])
+    res = read_inputs([tmp_path])
+    assert res.articles["source_record"].to_list() == [2]
+    assert [(r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [(3, "malformed_warc")]
+
+
+def test_garbage_after_records_and_corrupt_gzip(tmp_path):
+    (tmp_path / "tail.warc").write_bytes(warc_bytes(_mixed()[:1]) + b"this is not a WARC record\r\n" * 3)
+    gz = warc_bytes(_mixed()[:1], gzip=True)
+    (tmp_path / "bad.warc.gz").write_bytes(gz[:-40])
+    res = read_inputs([tmp_path])
+    reasons = sorted((r["file"].rsplit("/", 1)[1], r["reason"]) for r in res.rejects.to_dicts())
+    assert ("tail.warc", "malformed_warc") in reasons
+    assert ("bad.warc.gz", "corrupt_compression") in reasons
+    assert res.records == res.articles.height + res.rejects.height
+
+
+def test_oversized_payload_is_rejected_unread(tmp_path):
+    big = classic_page(paragraphs(1) * 40).encode()
+    (tmp_path / "big.warc").write_bytes(warc_bytes([{"uri": "https://x.example/", "content_type": "text/html",
+                                                    "body": big}]))
+    res = read_inputs([tmp_path], config=ReadConfig(max_record_bytes=len(big) // 2))
+    assert res.rejects["reason"].to_list() == ["record_too_large"]
+
+
+def test_empty_and_non_warc_files(tmp_path):
+    (tmp_path / "empty.warc").write_bytes(b"")
+    (tmp_path / "html.warc").write_bytes(classic_page(paragraphs(1)).encode())
+    res = read_inputs([tmp_path])
+    reasons = {r["file"].rsplit("/", 1)[1]: r["reason"] for r in res.rejects.to_dicts()}
+    assert reasons == {"empty.warc": "empty_file", "html.warc": "malformed_warc"}
+
+
+def test_content_encoded_payload(tmp_path):
+    body = classic_page(paragraphs(9)).encode()
+    deflated = zlib.compress(body)
+    from warcio.statusandheaders import StatusAndHeaders  # noqa: F401  (writer dependency present)
+    data = warc_bytes([{"uri": "https://z.example/a", "content_type": "text/html", "body": deflated}])
+    data = data.replace(b"Content-Type: text/html\r\n", b"Content-Type: text/html\r\nContent-Encoding: deflate\r\n")
+    (tmp_path / "enc.warc").write_bytes(data)
+    res = read_inputs([tmp_path])
+    assert res.articles.height == 1 and res.articles["text"][0].startswith(paragraphs(9)[0][:40])
