@@ -74,7 +74,7 @@ def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: 
             continue
         drop = np.unique(seq[in_run])
         current = np.asarray(sets[doc], dtype=np.uint32)
-        new_sets[doc] = np.setdiff1d(current, drop, assume_unique=True)
+        new_sets[doc] = np.setdiff1d(current, drop, assume_unique=True).tolist()
         removed[doc] = len(current) - len(new_sets[doc])
     out = done.with_columns(
         shingles=pl.Series(new_sets, dtype=pl.List(pl.UInt32)),

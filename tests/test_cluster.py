@@ -147,3 +147,11 @@ def test_house_phrasing_is_not_boilerplate_only_recurring_passages_are():
     # Exactly the disclaimer's shingles (plus the ones straddling into it) are removed, never the stock phrase.
     assert all(n_disclaimer <= n <= n_disclaimer + 3 for n in c["n_boilerplate"].to_list())
     assert c["cluster_size"].max() == 1
+
+
+def test_boilerplate_in_some_articles_only_keeps_the_frame_consistent():
+    about = make_story(78, 5)
+    recs = [article(f"p{i}", "PR Wire", make_story(600 + i, 3) + (about if i < 5 else [])) for i in range(8)]
+    c = cluster_frame(pl.DataFrame(recs)).clusters.sort("article_id")
+    assert c["cluster_size"].max() == 1
+    assert [n > 0 for n in c["n_boilerplate"].to_list()] == [True] * 5 + [False] * 3
