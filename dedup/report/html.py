@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import os
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, lin
                       "no per-sentence differences, matrix or provenance.")
     elif links is None:
         notes.append("Provenance links are not available for this run.")
+    notes.extend(_alignment_notes(summary))
     css, js = _asset("report.css"), _asset("report.js")
     context = {
         "csp": _csp(css, js), "css": css, "js": js,
@@ -97,6 +99,19 @@ def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, lin
         "story_json": script_json(data["details"]),
     }
     return _environment().get_template("report.html.j2").render(context)
+
+
+def _alignment_notes(summary: dict) -> list[str]:
+    """A note when the run's summary says some clusters could not be aligned."""
+    alignment = summary.get("alignment")
+    failed = alignment.get("failed_clusters") if isinstance(alignment, dict) else None
+    if not isinstance(failed, int) or isinstance(failed, bool) or failed <= 0:
+        return []
+    failures = alignment.get("failures") if isinstance(alignment.get("failures"), list) else []
+    reasons = Counter(model.clean(f.get("reason")) or "unknown" for f in failures if isinstance(f, dict))
+    detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    return [f"{failed} {'story' if failed == 1 else 'stories'} could not be aligned sentence by sentence"
+            + (f" ({detail})" if detail else "") + "; they show their outlets but no differences."]
 
 
 def build_report(out_dir: Path) -> Path:

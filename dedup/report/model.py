@@ -332,6 +332,11 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         for key in sorted(value, key=str):
             out.extend(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
         return out
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
+        out = []
+        for i, item in enumerate(value):
+            out.extend(flatten(item, f"{prefix}.{i}" if prefix else str(i)))
+        return out
     if isinstance(value, (list, tuple)):
         text = ", ".join(str(v) for v in value) if value else "(none)"
     else:

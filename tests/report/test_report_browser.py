@@ -1,0 +1,282 @@
+"""The report in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+
+Skipped, with the reason, when the browser or the playwright package is
+missing; `.ci/run` installs both. Every test also checks that the page logged
+no console error, raised no exception, violated no Content-Security-Policy
+directive and requested nothing but its own file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from dedup.report import write_report
+from dedup.report.model import clean
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"browser test needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "browser test needs the playwright package (pip install playwright; `playwright install` is not needed)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Report:
+    """A page showing the report, with everything it logged and requested."""
+
+    def __init__(self, browser, path: Path, viewport: dict):
+        self.url = path.as_uri()
+        self.context = browser.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.console, self.errors, self.requests, self.failed = [], [], [], {}
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.failed.__setitem__(r.url, r.failure))
+        self.page.add_init_script(WATCH)
+        self.page.goto(self.url)
+        self.page.wait_for_selector("html[data-ready]")
+
+    def headlines(self) -> list[str]:
+        return self.page.locator("#stories .headline").all_text_contents()
+
+    def open(self, headline: str) -> None:
+        self.page.locator("#stories .headline", has_text=headline).first.click()
+        self.page.wait_for_function("t => document.querySelector('.story-title')?.textContent === t", arg=headline)
+
+    def assert_clean(self) -> None:
+        assert self.page.evaluate("window.__pwned") is None, "an injected payload ran"
+        assert self.errors == []
+        assert [m for m in self.console if m.startswith(("error", "warning"))] == []
+        assert self.page.evaluate("window.__violations") == []
+        assert {u.split("#")[0] for u in self.requests} == {self.url}
+
+
+@pytest.fixture
+def report(browser, tmp_path, frames):
+    opened = []
+
+    def make(viewport=None, **overrides) -> Report:
+        path = write_report(tmp_path, **{**frames, **overrides})
+        page = Report(browser, path, viewport or {"width": 1280, "height": 800})
+        opened.append(page)
+        return page
+
+    yield make
+    for page in opened:
+        page.context.close()
+
+
+def test_overview_lists_the_stories(report, payloads):
+    r = report()
+    assert r.headlines() == ["Earthquake hits coast", payloads["script"], "Polls open in capital"]
+    assert r.page.text_content("#count") == "3 stories"
+    assert "14 articles read" in " ".join(r.page.locator("#numbers li").all_text_contents())
+    r.assert_clean()
+
+
+def test_clicking_a_story_shows_its_diff(report):
+    r = report()
+    r.open("Earthquake hits coast")
+    page = r.page
+    margins = page.locator(".diff .margin").all_text_contents()
+    assert "dropped by Daily Bugle, Gazette" in margins and "added by Daily Bugle, Courier" in margins
+    page.select_option("select.pick", label="Daily Bugle — 2024-05-01 07:00 UTC")
+    assert page.locator(".diff ins").all_text_contents() == [
+        "hurt", '"We felt the whole building shake," a resident said.']
+    assert page.locator(".diff del").all_text_contents() == ["injured", "The quake had a magnitude of 6.1."]
+    assert "added · also in Courier" in page.locator(".diff .margin").all_text_contents()
+    page.click(".matrix-block summary")  # the matrix is built when opened
+    assert page.locator(".matrix tbody tr").count() == 5  # four canonical sentences, one added family
+    assert page.locator(".matrix td.st-d").count() == 3
+    link = page.locator(".outlets-table a", has_text="Quake injures 12")
+    assert link.get_attribute("href") == "https://bugle.example/q?id=1&x=2"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    assert page.locator(".outlets-table a", has_text="Coast quake").count() == 0  # no URL, no link
+    assert "first carried by Daily Bugle (1 sentence)" in page.text_content(".outlets-table")
+    r.assert_clean()
+
+
+def test_filtering_by_outlet(report):
+    r = report()
+    r.page.select_option("#outlet", label="Gazette (1)")
+    assert r.headlines() == ["Earthquake hits coast"]
+    assert r.page.text_content("#count") == "1 of 3 stories"
+    r.open("Earthquake hits coast")
+    assert r.page.locator("select.pick option:checked").text_content().startswith("Gazette")
+    r.page.select_option("#outlet", label="AP (1)")
+    assert r.headlines() == ["Polls open in capital"]
+    r.page.select_option("#outlet", value="")
+    assert len(r.headlines()) == 3
+    r.assert_clean()
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("polls", ["Polls open in capital"]),            # headline
+    ("MAGNITUDE", ["Earthquake hits coast"]),        # canonical text, any case
+    ("resident said", ["Earthquake hits coast"]),    # an outlet's added sentence
+    ("Quake injures", ["Earthquake hits coast"]),    # another outlet's title
+    ("coast  resident", ["Earthquake hits coast"]),  # every word, found in different places
+    ("polls resident", []),                          # ...or the story is left out
+    ("no such words", []),
+])
+def test_search_headlines_and_text(report, query, expected):
+    r = report()
+    r.page.fill("#q", query)
+    r.page.wait_for_function("n => document.querySelectorAll('#stories li').length === n", arg=len(expected))
+    assert r.headlines() == expected
+    r.assert_clean()
+
+
+def test_sorting_by_first_seen_time(report, payloads):
+    r = report()
+    r.page.select_option("#sort", "time")
+    assert r.headlines() == [payloads["script"], "Polls open in capital", "Earthquake hits coast"]
+    r.page.select_option("#sort", "recent")
+    assert r.headlines() == ["Earthquake hits coast", "Polls open in capital", payloads["script"]]
+    r.assert_clean()
+
+
+def test_keyboard_navigation(report, payloads):
+    r = report()
+    page = r.page
+    def title():
+        return page.text_content(".story-title")
+    page.keyboard.press("j")
+    assert title() == "Earthquake hits coast"
+    page.keyboard.press("j")
+    assert title() == payloads["script"]
+    page.keyboard.press("ArrowDown")
+    assert title() == "Polls open in capital"
+    page.keyboard.press("ArrowDown")  # stays on the last story
+    assert title() == "Polls open in capital"
+    page.keyboard.press("k")
+    assert title() == payloads["script"]
+    assert page.locator("#stories [aria-current]").text_content().startswith(payloads["script"])
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("j")  # typing in the search box does not navigate
+    assert title() == payloads["script"]
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".story-title", state="detached")
+    r.assert_clean()
+
+
+def test_phone_layout_switches_between_list_and_story(report):
+    r = report(viewport={"width": 390, "height": 844})
+    page = r.page
+    assert page.is_visible("#stories") and not page.is_visible("#story")
+    r.open("Earthquake hits coast")
+    assert page.is_visible(".story-title") and not page.is_visible("#stories")
+    page.click("a.back")
+    page.wait_for_selector("#stories", state="visible")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    r.assert_clean()
+
+
+def test_injected_payloads_never_run_or_load_anything(report, payloads):
+    r = report()
+    page = r.page
+    for headline in r.headlines():
+        r.open(headline)
+        for value in page.locator("select.pick option").evaluate_all("os => os.map(o => o.value)"):
+            page.select_option("select.pick", value)
+        page.click(".matrix-block summary")
+        page.hover(".matrix td >> nth=0")
+        assert page.get_attribute(".matrix td >> nth=0", "title")
+    r.open(payloads["script"])
+    assert page.text_content(".story-title") == payloads["script"]  # shown as text
+    page.select_option("select.pick", index=1)  # the version that edits the broken-Unicode sentence
+    assert page.locator(".diff del").all_text_contents() == [clean(payloads["broken"])]
+    assert page.locator(".diff ins").all_text_contents() == [payloads["img"], payloads["close"]]
+    assert payloads["close"] in page.text_content(".outlets-table")
+    assert page.evaluate("document.scripts.length") == 3
+    assert page.locator("img, svg, iframe, object, embed, video, audio, link, base").count() == 0
+    assert page.evaluate("[...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                         ".filter(a => a.name.startsWith('on')).length") == 0
+    hrefs = page.locator("a[href]").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert all(h.startswith(("https://", "http://", "#")) for h in hrefs), hrefs
+    assert page.locator(".outlets-table a").count() == 0  # javascript:/data: URLs are not links
+    page.fill("#q", "pwned")
+    page.wait_for_function("() => document.querySelectorAll('#stories li').length === 1")
+    r.assert_clean()
+
+
+def test_csp_blocks_markup_even_if_it_got_in(report):
+    """Defence in depth: markup forced into the page can neither run script nor fetch anything."""
+    r = report()
+    r.page.evaluate("""document.body.insertAdjacentHTML('beforeend',
+        '<img src="http://198.51.100.7/p.png" onerror="window.__pwned=1">' +
+        '<div style="background:url(http://198.51.100.7/b.png)">x</div>');
+        const s = document.createElement('script'); s.textContent = 'window.__pwned=1';
+        document.body.appendChild(s);""")
+    r.page.wait_for_timeout(200)
+    assert r.page.evaluate("window.__pwned") is None
+    remote = [u for u in r.requests if "198.51.100.7" in u]
+    assert all(r.failed.get(u) == "csp" for u in remote), r.failed  # Chromium refused them before any fetch
+    assert len(r.page.evaluate("window.__violations")) >= 2  # the script and the image were refused
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location(
+        "bench_report", Path(__file__).resolve().parents[2] / "benchmarks" / "bench_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_long_lists_and_big_stories_render_in_parts(report):
+    frames = _bench().synthetic_frames(n_articles=1200, n_stories=400, n_outlets=60, seed=3)
+    r = report(**frames, rejects=None)
+    page = r.page
+    rows = "() => document.querySelectorAll('#stories .story-row').length"
+    assert page.evaluate(rows) == 150  # the first chunk
+    page.evaluate("() => document.querySelector('.more-row button').click()")  # "Show more"
+    assert page.evaluate(rows) == 400
+    page.select_option("#sort", "divergence")
+    assert page.evaluate(rows) == 150
+    page.wait_for_function("""() => {  // scrolling to the end of the list adds the rest
+        const more = document.querySelector('.more-row');
+        if (more) more.scrollIntoView();
+        return document.querySelectorAll('#stories .story-row').length === 400; }""", polling=100)
+    page.select_option("#sort", "size")
+    r.open(r.headlines()[0])  # the largest story
+    n_articles = page.locator(".outlets-table tbody tr").count()
+    assert n_articles > 40
+    page.click(".matrix-block summary")
+    assert page.locator(".matrix thead th.col").count() == 40
+    page.click(".matrix-block button.more")
+    assert page.locator(".matrix thead th.col").count() == n_articles
+    page.select_option("#sort", "time")
+    for _ in range(160):  # past the first chunk with the keyboard
+        page.keyboard.press("j")
+    assert page.locator("#stories [aria-current]").count() == 1
+    r.assert_clean()

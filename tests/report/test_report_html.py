@@ -1,0 +1,259 @@
+"""The HTML report as a file: determinism, self-containment, escaping, data, rebuild from a run folder."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dedup.errors import InputError
+from dedup.report import build_report, render_report, write_report
+from dedup.report.html import csp_hash, script_json
+from dedup.report.model import build_model, clean, safe_url
+
+QUOTE = '"We felt the whole building shake," a resident said.'
+
+
+def _blocks(html: str) -> dict[str, str]:
+    found = re.findall(r'<script type="application/json" id="([a-z-]+)">(.*?)</script>', html, flags=re.S)
+    return dict(found)
+
+
+def _data(html: str) -> tuple[dict, list]:
+    blocks = _blocks(html)
+    return json.loads(blocks["overview-data"]), json.loads(blocks["story-data"])
+
+
+def test_write_report_writes_report_html(tmp_path, frames):
+    path = write_report(tmp_path / "out", **frames)
+    assert path == tmp_path / "out" / "report.html"
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert not list((tmp_path / "out").glob(".*tmp"))
+
+
+def test_same_inputs_give_byte_identical_files_whatever_the_row_order(tmp_path, frames):
+    first = write_report(tmp_path / "a", **frames).read_bytes()
+    again = write_report(tmp_path / "b", **frames).read_bytes()
+    shuffled = {**frames, **{k: frames[k].sample(fraction=1.0, shuffle=True, seed=7)
+                             for k in ("clusters", "sentences", "links", "rejects")}}
+    reordered = write_report(tmp_path / "c", **shuffled).read_bytes()
+    assert first == again == reordered
+
+
+def test_report_is_self_contained(frames):
+    html = render_report(**frames)
+    for block in _blocks(html).values():  # the data blocks hold payloads as JSON text, checked elsewhere
+        html = html.replace(block, "")
+    assert not re.search(r"<(link|img|iframe|object|embed|base|svg)\b", html, flags=re.I)
+    assert not re.search(r"<[a-z][^<>]*\ssrc\s*=", html, flags=re.I)
+    assert "@import" not in html and "url(" not in html
+    assert html.count("<script") == 3 and html.count("</script>") == 3
+
+
+def test_csp_allows_exactly_the_inline_script_and_style(frames):
+    html = render_report(**frames)
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+    csp = html_lib.unescape(csp)
+    head = html[: html.index("</head>")]
+    assert head.index("Content-Security-Policy") < head.index("<style>")
+    script = re.search(r"<script>(.*?)</script>", html, flags=re.S).group(1)
+    style = re.search(r"<style>(.*?)</style>", html, flags=re.S).group(1)
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == csp_hash(script)
+    assert directives["style-src"] == csp_hash(style)
+    assert directives["img-src"] == "'none'" and directives["connect-src"] == "'none'"
+    assert "unsafe" not in csp
+
+
+def test_no_payload_reaches_the_markup_unescaped(frames, payloads):
+    html = render_report(**frames)
+    for name in ("script", "img", "close", "svg"):
+        assert payloads[name] not in html, name
+    for block in _blocks(html).values():
+        assert "<" not in block and ">" not in block and "&" not in block
+        assert "\u2028" not in block and "\u2029" not in block
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", json.dumps(json.loads(block), ensure_ascii=False)
+                             .replace("\\u", "")), "control characters survive"
+    assert "javascript:" not in html.lower() and "data:text" not in html  # unsafe URLs are dropped, not shown
+
+
+def test_script_json_round_trips_and_escapes():
+    value = {"s": "</script><!-- & \u2028 \u2029 'x' \"y\"", "l": [1, 2.5, None]}
+    text = script_json(value)
+    assert re.fullmatch(r"[^<>&\u2028\u2029]*", text)
+    assert json.loads(text) == value
+
+
+def test_nan_similarity_is_shown_as_unknown(frames):
+    clusters = frames["clusters"].with_columns(pl.lit(float("nan")).alias("similarity"))
+    _overview, details = _data(render_report(**{**frames, "clusters": clusters}))
+    assert {a["s"] for d in details for a in d["a"]} == {None}
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("https://example.com/a?b=1&c=2", True), ("http://example.com", True), ("HTTPS://EXAMPLE.COM/", True),
+    ("javascript:alert(1)", False), (" javascript:alert(1)", False), ("java\tscript:alert(1)", False),
+    ("data:text/html,<b>", False), ("vbscript:x", False), ("//example.com/x", False), ("/relative", False),
+    ("http://", False), ("https:///path", False), ("http://exa mple.com", False), ("http://a.com/\nx", False),
+    ("", False), (None, False), ("http://[::1", False),
+])
+def test_only_plain_http_urls_become_links(url, ok):
+    assert safe_url(url) == (url if ok else None)
+
+
+def test_clean_makes_text_encodable():
+    assert clean("a\ud800b\x00c\x1b[1m\tok\n") == "a\ufffdb\ufffdc\ufffd[1m\tok\n"
+    assert clean("\U0001F600 \u202e") == "\U0001F600 \u202e"
+    assert clean(None) is None
+
+
+def test_stories_are_ranked_by_outlets_and_singletons_left_out(frames):
+    overview, details = _data(render_report(**frames))
+    assert [s["id"] for s in overview["stories"]] == ["c-quake", "c-payload", "c-vote"]
+    quake = overview["stories"][0]
+    assert (quake["h"], overview["outlets"][quake["o"]], quake["t"]) == \
+        ("Earthquake hits coast", "Reuters", "2024-05-01 06:00 UTC")
+    assert (quake["n"], quake["a"], quake["d"]) == (4, 4, round((3 / 5 + 2 / 4 + 1 / 5) / 3, 3))
+    assert len(details) == 3
+
+
+def test_story_detail_carries_the_diff(frames):
+    _overview, details = _data(render_report(**frames))
+    quake = details[0]
+    assert [c[1] for c in quake["c"]] == [
+        "A strong earthquake struck the coast on Tuesday.", "At least 12 people were injured, officials said.",
+        "The quake had a magnitude of 6.1.", "Rescue teams are searching collapsed buildings."]
+    bugle = next(a for a in quake["a"] if a["id"] == "bug-1")
+    # kept 0; edited 1 (keep 24 chars, delete 7, insert "hurt", keep 17); the added quote; dropped 2; kept 3
+    assert bugle["r"] == [0, ["e", 1, [24, -7, "hurt", 17]], ["a", 10, QUOTE], -3, 3]
+    assert bugle["n"] == [2, 1, 1, 1]
+    assert [a["id"] for a in quake["a"]] == ["reu-1", "bug-1", "gaz-1", "cou-1"]  # canonical, then by time
+    assert quake["l"] == [[1, 3, 1, [10]]]  # Courier shares the Bugle's added quote
+
+
+def test_canonical_text_is_pieced_together_when_the_canonical_has_no_rows(frames):
+    _overview, details = _data(render_report(**frames))
+    vote = details[2]
+    assert [c[1] for c in vote["c"]] == ["Voters went to the polls in the capital.",
+                                         "Turnout was higher than expected."]
+    assert vote["a"][0]["r"] == [0, 1]
+    assert vote["a"][1]["r"] == [0, 1, ["a", 5, "Results are due on Friday."]]
+
+
+def test_edited_sentences_rebuild_the_canonical_from_the_word_diff(frames):
+    sentences = frames["sentences"].filter(pl.col("article_id") == "bug-1")
+    clusters = frames["clusters"].filter(pl.col("article_id").is_in(["reu-1", "bug-1"]))
+    model = build_model(clusters, sentences, None)
+    assert model["details"][0]["c"][1] == [1, "At least 12 people were injured, officials said."]
+
+
+def test_unsafe_urls_are_not_links(frames):
+    _overview, details = _data(render_report(**frames))
+    urls = {a["id"]: a["u"] for d in details for a in d["a"]}
+    assert urls["evil-1"] is None and urls["evil-2"] is None and urls["evil-3"] is None
+    assert urls["bug-1"] == "https://bugle.example/q?id=1&x=2"
+
+
+def test_without_sentences_the_report_shows_clusters_with_a_note(tmp_path, frames):
+    html = write_report(tmp_path, **{**frames, "sentences": None, "links": None}).read_text()
+    assert "Sentence alignment is not available" in html
+    overview, details = _data(html)
+    assert len(overview["stories"]) == 3 and details[0]["c"] == []
+    assert all(a["r"] is None and a["n"] is None for a in details[0]["a"])
+
+
+def test_summary_may_lack_keys_or_carry_extra_ones(frames):
+    html = render_report(**{**frames, "summary": {"surprise": {"nested": [1, 2]}, "clusters": "not a dict",
+                                                  "dedup_version": "9\ud800"}})
+    assert "surprise.nested" in html and "1, 2" in html
+    numbers = re.search(r'<ul class="numbers" id="numbers">(.*?)</ul>', html, flags=re.S).group(1)
+    assert "<b>3</b> stories" in numbers and "<b>6</b> duplicates" in numbers  # counted from the frames
+    assert "<b>3</b> rejected" in numbers  # counted from the rejects frame
+    assert "9\ufffd" in html
+
+
+def test_no_stories_still_gives_a_report(frames):
+    clusters = frames["clusters"].filter(pl.col("cluster_id").str.starts_with("s-"))
+    overview, details = _data(render_report(clusters=clusters, sentences=None, links=None, summary={}))
+    assert overview["stories"] == [] and details == []
+
+
+def test_build_report_matches_write_report(run_dir, frames, tmp_path):
+    expected = write_report(tmp_path / "direct", **frames).read_bytes()
+    assert build_report(run_dir).read_bytes() == expected
+
+
+def test_build_report_without_sentence_files(run_dir):
+    (run_dir / "sentences.parquet").unlink()
+    (run_dir / "links.parquet").unlink()
+    html = build_report(run_dir).read_text()
+    assert "Sentence alignment is not available" in html
+
+
+def test_build_report_tolerates_bad_summary_and_reject_lines(run_dir):
+    (run_dir / "summary.json").write_text("{not json")
+    with open(run_dir / "rejected.jsonl", "a", encoding="utf-8") as handle:
+        handle.write("garbage\n[1]\n")
+        handle.write(json.dumps({"file": "x\ud800.json", "record": 10**30, "reason": "bad\udfff",
+                                 "message": "<b>m</b>"}) + "\n")
+    html = build_report(run_dir).read_text(encoding="utf-8")
+    assert "summary.json could not be read" in html
+    assert "2 line(s) of rejected.jsonl could not be read" in html
+    assert "x\ufffd.json: &lt;b&gt;m&lt;/b&gt;" in html
+
+
+def test_build_report_needs_clusters(tmp_path):
+    with pytest.raises(InputError, match="clusters.parquet does not exist; run `dedup cluster"):
+        build_report(tmp_path)
+
+
+def test_unknown_frame_columns_are_a_clear_error(frames):
+    from dedup.errors import DedupError
+    with pytest.raises(DedupError, match=r"sentences frame lacks column\(s\) \['word_diff'\]"):
+        render_report(**{**frames, "sentences": frames["sentences"].drop("word_diff")})
+
+
+def test_rendering_large_text_is_linear_enough(frames):
+    """A 200 kB sentence is carried as is (no quadratic escaping)."""
+    big = "x<" * 100_000
+    sentences = frames["sentences"].with_columns(pl.lit(big).alias("text"))
+    html = render_report(**{**frames, "sentences": sentences})
+    assert "x\\u003c" * 1000 in html
+
+
+def test_path_type_is_accepted(tmp_path, frames):
+    assert write_report(str(tmp_path), **frames) == Path(tmp_path) / "report.html"
+
+
+def test_word_diffs_count_javascript_string_units_and_fall_back_when_they_do_not_spell_the_canonical():
+    from dedup.report.model import _edit
+    assert _edit(0, [("=", "\U0001F600 a "), ("-", "b"), ("+", "c")], "\U0001F600 a b") == ["e", 0, [5, -1, "c"]]
+    assert _edit(2, [("=", "x"), ("+", "z")], "y") == ["E", 2, [["=", "x"], ["+", "z"]]]
+
+
+def test_rebuilds_in_fresh_processes_are_byte_identical(run_dir):
+    """Set and dict orders differ between interpreters (hash seeds); the report must not."""
+    import os
+    import subprocess
+    import sys
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        code = "import sys; from dedup.report import build_report; build_report(sys.argv[1])"
+        subprocess.run([sys.executable, "-c", code, str(run_dir)], check=True, env=env)
+        outputs.append((run_dir / "report.html").read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_alignment_failures_in_the_summary_are_a_note(frames):
+    summary = {**frames["summary"], "alignment": {"failed_clusters": 2, "failures": [
+        {"cluster_id": "c-vote", "reason": "missing_article", "message": "<b>x</b>"},
+        {"cluster_id": "c-x", "reason": "alignment_error", "message": "boom"}]}}
+    html = render_report(**{**frames, "summary": summary})
+    assert "2 stories could not be aligned sentence by sentence (alignment_error 1, missing_article 1)" in html
+    assert "alignment.failures.0.message</dt><dd>&lt;b&gt;x&lt;/b&gt;" in html
