@@ -28,8 +28,9 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from dedup.config import ClusterConfig, ShingleConfig
+from dedup.config import AlignConfig, ClusterConfig, ShingleConfig
 from dedup.schema import CLUSTERS, PAIRS, conform
+from dedup.sentence_match import SentenceMatcher
 
 
 def cluster_id_for(article_id: str) -> str:
@@ -46,8 +47,14 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.count_nonzero(b[idx] == a))
 
 
-def verify(candidates: pl.DataFrame, sets: list[np.ndarray], *, config: ClusterConfig) -> pl.DataFrame:
-    """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless."""
+def verify(candidates: pl.DataFrame, sets: list[np.ndarray], *, config: ClusterConfig,
+           texts: list[str] | None = None, align_config: AlignConfig = AlignConfig()) -> pl.DataFrame:
+    """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless.
+
+    With ``texts``, borderline pairs (containment between
+    ``rescue_min_containment`` and ``threshold``) get a second opinion from
+    their sentence containment (:mod:`dedup.sentence_match`).
+    """
     left = candidates["left"].to_numpy()
     right = candidates["right"].to_numpy()
     overlap = np.fromiter((_overlap(sets[i], sets[j]) for i, j in zip(left, right)), dtype=np.int64, count=len(left))
@@ -58,9 +65,20 @@ def verify(candidates: pl.DataFrame, sets: list[np.ndarray], *, config: ClusterC
     with np.errstate(divide="ignore", invalid="ignore"):
         jaccard = np.where(union > 0, overlap / np.maximum(union, 1), 0.0)
         containment = np.where(smaller > 0, overlap / np.maximum(smaller, 1), 0.0)
-    accepted = (containment >= config.threshold) & (overlap >= config.min_overlap)
+    enough = overlap >= config.min_overlap
+    accepted = (containment >= config.threshold) & enough
+    share = np.full(len(left), np.nan)
+    if texts is not None and config.sentence_threshold > 0:
+        border = np.flatnonzero(enough & ~accepted & (containment >= config.rescue_min_containment))
+        if len(border):
+            docs = np.unique(np.concatenate([left[border], right[border]]))
+            matcher = SentenceMatcher(align_config).fit({int(d): texts[d] for d in docs})
+            share[border] = [matcher.share(int(left[k]), int(right[k])) for k in border]
+            agree = np.array([matcher.facts_agree(int(left[k]), int(right[k])) for k in border])
+            accepted[border] = (share[border] >= config.sentence_threshold) & (agree >= config.rescue_min_facts)
     return pl.DataFrame({"left": left, "right": right, "overlap": overlap, "jaccard": jaccard,
-                         "containment": containment, "accepted": accepted}, schema=PAIRS)
+                         "containment": containment, "sentence_share": share, "accepted": accepted},
+                        schema=PAIRS).with_columns(pl.col("sentence_share").fill_nan(None))
 
 
 @dataclass
@@ -108,6 +126,10 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     _, labels = connected_components(graph, directed=False)
     rank = _canonical_order(articles, n_shingles, config.wire_outlets)
 
+    # Pairs accepted on sentence containment (below the shingle threshold) also
+    # satisfy the chaining guard.
+    rescued = set(zip(*accepted.filter(pl.col("containment") < config.threshold)
+                      .select("left", "right").to_numpy().T.tolist())) if accepted.height else set()
     adjacency: dict[int, list[int]] = {}
     for a, b in zip(left.tolist(), right.tolist()):
         adjacency.setdefault(a, []).append(b)
@@ -137,7 +159,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
             if d == anchor:
                 continue
             c, _, ov = _similarity(sets, d, anchor)
-            if c >= config.threshold and ov >= config.min_overlap:
+            if (c >= config.threshold and ov >= config.min_overlap) or (min(d, anchor), max(d, anchor)) in rescued:
                 kept.append(d)
             else:
                 split.append(d)

@@ -148,7 +148,7 @@ class MinHashConfig:
 
     num_perm: int = 128
     seed: int = 1
-    lsh_threshold: float = 0.2
+    lsh_threshold: float = 0.1
     bands: int | None = None
     rows: int | None = None
     max_bucket: int = 500
@@ -186,12 +186,27 @@ class ClusterConfig:
         recurring block, not the house phrasing ("said in a statement") that
         any wire story repeats. Shingles shared across outlets are never
         dropped for being frequent.
+    sentence_threshold:
+        A candidate pair whose containment is below ``threshold`` but at least
+        ``rescue_min_containment`` is the same story when this share of the
+        shorter article's sentences match sentences of the other (TF-IDF
+        cosine >= ``align.align_threshold``): rewritten copies and wire
+        corrections. 0 disables this second opinion.
+    rescue_min_containment:
+        Lowest containment that gets the sentence-level second opinion.
+    rescue_min_facts:
+        ...which also requires this share of the figures and capitalised names
+        of the article with fewer of them to appear in the other (templated
+        items differ only there).
     wire_outlets:
         Outlets preferred as canonical version when publication times tie.
     """
 
     threshold: float = 0.5
     min_overlap: int = 8
+    sentence_threshold: float = 0.6
+    rescue_min_containment: float = 0.15
+    rescue_min_facts: float = 0.8
     boilerplate_min_docs: int = 4
     boilerplate_min_run: int = 5
     wire_outlets: tuple[str, ...] = ()
@@ -201,6 +216,11 @@ class ClusterConfig:
             raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
         if self.min_overlap < 1:
             raise ConfigError("min_overlap must be at least 1")
+        if not 0.0 <= self.sentence_threshold <= 1.0:
+            raise ConfigError(f"sentence_threshold must be in [0, 1], got {self.sentence_threshold}")
+        if not 0.0 <= self.rescue_min_containment <= self.threshold:
+            raise ConfigError(f"rescue_min_containment must be between 0 and threshold ({self.threshold}), "
+                              f"got {self.rescue_min_containment}")
         if self.boilerplate_min_docs == 1 or self.boilerplate_min_docs < 0:
             raise ConfigError("boilerplate_min_docs must be 0 (off) or at least 2")
         if self.boilerplate_min_run < 1:

@@ -65,6 +65,7 @@ PAIRS = pl.Schema({
     "overlap": pl.UInt32,        # shared shingles
     "jaccard": pl.Float64,
     "containment": pl.Float64,   # overlap / shingles of the smaller article
+    "sentence_share": pl.Float64,  # sentence containment, measured for borderline pairs only (else null)
     "accepted": pl.Boolean,
 })
 
@@ -85,6 +86,17 @@ CLUSTERS = pl.Schema({
     "n_boilerplate": pl.UInt32,
     "note": pl.String,           # why an article is alone or was split off, else null
 })
+
+# Columns a run with a nightly state (``run(..., state_dir=...)``) adds to CLUSTERS; there
+# ``cluster_id`` is the stable story id (see dedup.state). Standalone runs write CLUSTERS alone.
+STORY_HISTORY = pl.Schema({
+    "first_seen_night": pl.Date,       # the first night this article id was read
+    "is_new": pl.Boolean,              # read tonight (false: a prior article of a story tonight touches)
+    "story_status": pl.String,         # new | grew | updated | unchanged | split (see dedup.state.stories)
+    "merged_from": pl.List(pl.String),  # story ids merged into this one tonight; null if none
+})
+
+CLUSTERS_WITH_HISTORY = pl.Schema({**CLUSTERS, **STORY_HISTORY})
 
 WORD_DIFF = pl.List(pl.Struct({"op": pl.String, "text": pl.String}))  # op: "=", "+", "-"
 

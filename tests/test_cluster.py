@@ -129,8 +129,43 @@ def test_threshold_controls_trimmed_padding(threshold):
     base, pad = make_story(3, 10), make_story(4, 10)
     recs = [article("w", "Wire", base, "2026-11-27T00:00:00Z"),
             article("p", "Pad", base[:5] + pad[:5], "2026-11-27T01:00:00Z")]
-    c = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"threshold": threshold})).clusters
+    # (sentence_threshold=0: the pseudo-sentences share a 60-word vocabulary, so
+    # the sentence-level second opinion would see them all as alike.)
+    cfg = Config().replace(cluster={"threshold": threshold, "sentence_threshold": 0})
+    c = cluster_frame(pl.DataFrame(recs), config=cfg).clusters
     assert (c["cluster_id"].n_unique() == 1) == (threshold == 0.3)
+
+
+WIRE = ("Harbour authorities in Port Ellery closed the northern quay on Tuesday after inspectors found cracks "
+        "in the concrete deck. About 40 fishing boats were moved to the southern basin overnight. "
+        "The harbour master, Gwen Pascoe, said repairs would take at least six weeks and cost 2.3 million pounds. "
+        "Fishermen's association chairman Tom Reddy warned that the closure came at the worst time of the year. "
+        "The council will meet on Friday to decide whether to seek emergency funding from the government. "
+        "Engineers first reported damage to the deck after the storms of last winter.")
+REWRITE = ("Harbour authorities in Port Ellery shut the northern quay on Tuesday when inspectors found cracks "
+           "in its concrete deck. Around 40 fishing boats were moved to the southern basin overnight. "
+           "Harbour master Gwen Pascoe said repairs would take at least six weeks, costing 2.3 million pounds. "
+           "Tom Reddy, the fishermen's association chairman, warned that the closure came at the worst time of year. "
+           "On Friday the council will meet to decide whether to seek emergency funding from the government. "
+           "Engineers had first reported damage to the deck after last winter's storms.")
+INDEPENDENT = ("Fishing crews in Port Ellery were scrambling for berths this week. The northern quay is shut, "
+               "and skippers say they were given only hours to move. \"We found out from a notice on the gate,\" "
+               "said one trawlerman, who asked not to be named. Gwen Pascoe, who runs the harbour, has promised "
+               "updates every morning. Councillors are expected to discuss the quay at a meeting on Friday. "
+               "Some boats may have to land their catch at Kilbride instead, an hour's sail to the west.")
+
+
+def test_a_rewritten_copy_joins_by_sentence_containment_an_independent_report_does_not():
+    recs = [article("wire", "Wire", [WIRE], "2026-11-27T08:00:00Z"),
+            article("rewrite", "Gazette", [REWRITE], "2026-11-27T09:00:00Z"),
+            article("own", "Courier", [INDEPENDENT], "2026-11-27T10:00:00Z")]
+    result = cluster_frame(pl.DataFrame(recs))
+    c = dict(zip(result.clusters["article_id"], result.clusters["cluster_id"]))
+    assert c["wire"] == c["rewrite"] != c["own"]
+    pair = result.pairs.filter(pl.col("accepted")).row(0, named=True)
+    assert pair["containment"] < 0.5 and pair["sentence_share"] == 1.0
+    off = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"sentence_threshold": 0})).clusters
+    assert off["cluster_size"].max() == 1
 
 
 def test_house_phrasing_is_not_boilerplate_only_recurring_passages_are():
