@@ -1,0 +1,369 @@
+"""One night's run against the state: lock, checks, prior articles, story ids, commit.
+
+Used by :func:`dedup.pipeline.run` in this order::
+
+    with NightlyState(state_dir, config=config, window="7d") as state:   # lock; format check
+        state.start(articles)              # the night; its base version; parameter check
+        prior_articles, prior_shingles = state.prior(articles, shingles, signatures)
+        ... cluster tonight's + prior articles together ...
+        story = state.assign(clusters)     # story ids, statuses, merges
+        ... write the outputs ...
+        state.commit()                     # one atomic manifest swap
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import polars as pl
+
+from dedup import __version__
+from dedup.config import Config
+from dedup.lsh import banding
+from dedup.schema import ARTICLES, SHINGLES, conform
+from dedup.state.errors import StateError
+from dedup.state.index import band_keys, keys_to_list, list_to_keys, sharing_rows
+from dedup.state.lock import StateLock
+from dedup.state.store import TABLES, Manifest, Store, checkpoint
+from dedup.state.stories import KNOWN, StoryAssignment, assign_stories
+
+DEFAULT_WINDOW = "7d"
+DEFAULT_RETENTION = "30d"
+DEFAULT_KEEP_VERSIONS = 5
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$")
+
+
+def parse_duration(value: str | int | timedelta, what: str = "--window") -> timedelta:
+    """``"7d"``, ``"36h"``, ``"2w"`` or a number of days -> timedelta."""
+    if isinstance(value, timedelta):
+        out = value
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise StateError(f"{what} {value!r}: expected a duration such as 7d, 36h or 2w")
+        n, unit = int(m.group(1)), m.group(2) or "d"
+        out = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+    if out <= timedelta(0):
+        raise StateError(f"{what} must be positive, got {value!r}")
+    return out
+
+
+def _state_parameters(config: Config) -> dict[str, Any]:
+    """The settings stored data depends on: shingles, signatures and band keys, and the
+    clusters that gave the stories. (Alignment settings may change between nights:
+    nothing stored depends on them.)"""
+    full = config.to_dict()
+    return {k: full[k] for k in ("shingle", "minhash", "cluster")}
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(_differences(a, b, f"{prefix}{key}."))
+        elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
+            out.append(f"{prefix}{key}: state {a!r}, this run {b!r}")
+    return out
+
+
+class NightlyState:
+    """A night's run against a state folder; see the module docstring.
+
+    Parameters
+    ----------
+    state_dir:
+        The state folder (created on the first night).
+    config:
+        The run's configuration; the state refuses one whose shingle, minhash
+        or cluster settings differ from those it was built with.
+    night:
+        The night's date (``date`` or ISO string). Default: the UTC date of
+        the newest ``published`` among tonight's articles.
+    window:
+        Stored articles published less than this before the end of the night
+        are candidates for tonight's articles (default ``7d``). Older ones stay
+        in the state and in the history, but are not matched any more.
+    retention:
+        Texts, shingles and band keys of nights older than this are pruned
+        (default ``30d``, at least the window); the history is kept.
+    keep_versions:
+        Committed versions kept readable (default 5).
+    """
+
+    def __init__(self, state_dir: str | Path, *, config: Config, night: date | str | None = None,
+                 window: str | timedelta = DEFAULT_WINDOW, retention: str | timedelta = DEFAULT_RETENTION,
+                 keep_versions: int = DEFAULT_KEEP_VERSIONS, log=None):
+        self.store = Store(state_dir)
+        self.config = config
+        self.window = parse_duration(window, "--window")
+        self.retention = parse_duration(retention, "--retention")
+        if self.retention < self.window:
+            raise StateError(f"--retention ({retention}) must be at least --window ({window}): "
+                             "candidates need their texts and shingles")
+        if keep_versions < 1:
+            raise StateError(f"keep_versions must be at least 1, got {keep_versions}")
+        self.keep_versions = keep_versions
+        self.night = _parse_night(night) if night is not None else None
+        self.lock = StateLock(state_dir, command=" ".join(sys.argv[:1]))
+        self.log = log or (lambda msg: None)
+        self.params = _state_parameters(config)
+        self.base: Manifest | None = None
+        self.head: Manifest | None = None
+        self.history: dict[str, Any] = {}
+        self._tonight: dict[str, Any] = {}
+        self._story: StoryAssignment | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+    def __enter__(self) -> "NightlyState":
+        root = self.store.root
+        if root.exists() and not root.is_dir():
+            raise StateError(f"--state {root} is a file, not a folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot create state folder {root}: {exc.strerror}") from None
+        self.lock.acquire()
+        try:
+            if self.lock.takeover:
+                self.log(f"took over a stale lock of pid {self.lock.takeover.get('pid')}")
+            removed = self.store.clean_orphans()
+            if removed:
+                self.log(f"removed {removed} file(s) of an interrupted run")
+            self.head = self.store.manifest()
+            if self.head is not None and self.head.fingerprint != _fingerprint(self.params):
+                diff = _differences(self.head.parameters, self.params)
+                raise StateError(f"state {root} was built with other parameters ({'; '.join(diff)}); "
+                                 "run with the state's parameters, or start a new --state folder")
+        except BaseException:
+            self.lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+    def start(self, articles: pl.DataFrame) -> date:
+        """Fix the night (from ``articles`` if not given) and the version it builds on."""
+        if self.night is None:
+            newest = articles["published"].max()
+            if newest is None:
+                raise StateError("no article has a publication date, so the night cannot be inferred; "
+                                 "give it with --night YYYY-MM-DD")
+            self.night = newest.date()
+        head = self.head
+        if head is None or head.night is None or date.fromisoformat(head.night) < self.night:
+            self.base = head
+        elif head.night == self.night.isoformat():
+            # A rerun of the newest night: build on what the first run built on.
+            self.base = self.store.manifest(head.parent) if head.parent is not None else None
+        else:
+            raise StateError(f"night {self.night} is older than the state's newest night {head.night}; "
+                             "only the newest night can be rerun (use a copy of an older state version "
+                             "to redo older nights)")
+        self.window_start = datetime.combine(self.night + timedelta(days=1), time(), timezone.utc) - self.window
+        return self.night
+
+    # -- reading prior articles ------------------------------------------------------------
+    def _nights_from(self, first: date):
+        first_iso = first.isoformat()
+        return lambda night: night >= first_iso
+
+    def prior(self, articles: pl.DataFrame, shingles: pl.DataFrame, signatures: pl.DataFrame
+              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The stored articles tonight's could match, with every in-window article of their stories.
+
+        Returns ARTICLES and SHINGLES frames; their ``doc`` numbers continue
+        after tonight's. Also remembers tonight's frames for :meth:`commit`.
+        """
+        bands, _ = banding(self.config.minhash)
+        too_short = shingles["shingles"].list.len().to_numpy() < self.config.shingle.min_shingles
+        keys = band_keys(signatures, config=self.config.minhash)
+        self._tonight = {"articles": articles, "shingles": shingles, "bands": keys_to_list(keys, ~too_short)}
+        tonight_ids = articles["article_id"]
+        first_night = (self.window_start - timedelta(days=1)).date()
+        in_window = self._nights_from(first_night)
+        stored = (self.store.scan(self.base, "articles", in_window)
+                  .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
+                  .select("article_id", "published", "night", "first_seen_night", "bands")
+                  .sort("night").unique("article_id", keep="last")
+                  .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
+                          >= self.window_start)
+                  .collect())
+        comparable = stored.filter(pl.col("bands").is_not_null())
+        hit = sharing_rows(list_to_keys(comparable["bands"], bands), keys[~too_short])
+        matched = comparable["article_id"].filter(pl.Series(hit))
+        # Every in-window article of the stories those belong to.
+        current = self._current_stories(stored["article_id"], first_night)
+        touched = current.filter(pl.col("article_id").is_in(matched.implode()))["prev_story"].unique()
+        selected = current.filter(pl.col("prev_story").is_in(touched.implode()))["article_id"]
+        selected = pl.concat([selected, matched]).unique().sort()
+        self.history = {"night": self.night.isoformat(), "base_version": self.base.version if self.base else None,
+                        "window": _fmt(self.window), "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
+                        "prior_in_window": stored.height, "prior_matched": matched.len(),
+                        "prior_loaded": selected.len()}
+        rows = (self.store.scan(self.base, "articles", in_window)
+                .filter(pl.col("article_id").is_in(selected.implode()))
+                .sort("night").unique("article_id", keep="last").sort("article_id").collect())
+        self._known = self._known_for(current, rows, tonight_ids)
+        start = articles.height
+        prior_articles = conform(rows.with_columns(source_file=pl.lit("state:night=") + pl.col("night").cast(pl.String),
+                                                   source_record=pl.lit(None, dtype=pl.Int64)),
+                                 ARTICLES, "state prior")
+        prior_shingles = conform(rows.select(
+            doc=pl.int_range(start, start + rows.height, dtype=pl.UInt32), shingles="shingles",
+            sequence=pl.lit(None, dtype=pl.List(pl.UInt32)), n_tokens="n_tokens", n_boilerplate="n_boilerplate"),
+            SHINGLES, "state prior")
+        return prior_articles, prior_shingles
+
+    def _final_ids(self) -> dict[str, str]:
+        """Every merged story id -> the story it finally lives on in (chains followed)."""
+        if getattr(self, "_final", None) is None:
+            frame = self.store.scan(self.base, "story_merges").select("merged_id", "into_id").collect()
+            merges = dict(zip(frame["merged_id"].to_list(), frame["into_id"].to_list()))
+            self._final = {}
+            for m in merges:
+                x, seen = m, set()
+                while x in merges and x not in seen:
+                    seen.add(x)
+                    x = merges[x]
+                self._final[m] = x
+        return self._final
+
+    def _resolve(self, ids: pl.Series) -> pl.Series:
+        final = self._final_ids()
+        return ids.replace(final) if final else ids
+
+    def _current_stories(self, ids: pl.Series, first_night: date | None) -> pl.DataFrame:
+        """article_id, prev_story (merges followed), story_first_night: the latest assignment of each id."""
+        nights = self._nights_from(first_night) if first_night else None
+        latest = (self.store.scan(self.base, "assignments", nights)
+                  .filter(pl.col("article_id").is_in(ids.implode()))
+                  .select("article_id", "night", "story_id", "story_first_night")
+                  .sort("night").unique("article_id", keep="last").collect())
+        prev = self._resolve(latest["story_id"])
+        firsts = self._story_first_nights(prev.unique())
+        return (latest.with_columns(prev_story=prev).drop("story_first_night")
+                .join(firsts, left_on="prev_story", right_on="story_id", how="left")
+                .select("article_id", "prev_story", "story_first_night"))
+
+    def _story_first_nights(self, story_ids: pl.Series) -> pl.DataFrame:
+        return (self.store.scan(self.base, "assignments")
+                .filter(pl.col("story_id").is_in(story_ids.implode()))
+                .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
+
+    def _known_for(self, current: pl.DataFrame, rows: pl.DataFrame, tonight_ids: pl.Series) -> pl.DataFrame:
+        """KNOWN rows for the loaded prior articles and for tonight's ids the state has seen before."""
+        prior = current.join(rows.select("article_id", "first_seen_night"), on="article_id", how="inner")
+        seen = (self.store.scan(self.base, "articles").filter(pl.col("article_id").is_in(tonight_ids.implode()))
+                .group_by("article_id").agg(pl.col("first_seen_night").min()).collect())
+        again = self._current_stories(seen["article_id"], None).join(seen, on="article_id", how="left")
+        return pl.concat([conform(prior, KNOWN, "state"), conform(again, KNOWN, "state")]).unique(
+            "article_id", keep="first").sort("article_id")
+
+    # -- story ids ---------------------------------------------------------------------------
+    def assign(self, clusters: pl.DataFrame) -> pl.DataFrame:
+        """CLUSTERS (content ids) -> CLUSTERS_WITH_HISTORY of the output clusters (story ids)."""
+        self._story = assign_stories(clusters, tonight_ids=self._tonight["articles"]["article_id"],
+                                     known=self._known, night=self.night, used_ids=self._used_ids,
+                                     outlets_before=self._outlets_before)
+        self.history.update(self._story.history)
+        return self._story.clusters
+
+    def _used_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = pl.Series(list(ids), dtype=pl.String)
+        used = self.store.scan(self.base, "assignments").filter(pl.col("story_id").is_in(ids.implode()))
+        merged = self.store.scan(self.base, "story_merges").filter(pl.col("merged_id").is_in(ids.implode()))
+        return (set(used.select("story_id").collect()["story_id"].to_list())
+                | set(merged.select("merged_id").collect()["merged_id"].to_list()))
+
+    def _outlets_before(self, story_ids: Iterable[str]) -> dict[str, set[str]]:
+        wanted = set(story_ids)
+        members = wanted | {m for m, into in self._final_ids().items() if into in wanted}
+        frame = (self.store.scan(self.base, "assignments")
+                 .filter(pl.col("story_id").is_in(pl.Series(sorted(members), dtype=pl.String).implode())
+                         & pl.col("outlet").is_not_null())
+                 .select("story_id", "outlet").unique().collect())
+        out: dict[str, set[str]] = {}
+        for story, outlet in zip(self._resolve(frame["story_id"]).to_list(), frame["outlet"].to_list()):
+            out.setdefault(story, set()).add(outlet)
+        return out
+
+    # -- commit ------------------------------------------------------------------------------
+    def commit(self) -> Manifest:
+        """Write tonight's files, then publish them in one manifest; then drop old versions."""
+        night = self.night.isoformat()
+        version = (self.store.versions() or [0])[-1] + 1
+        tonight, story = self._tonight, self._story
+        arts, sh = tonight["articles"], tonight["shingles"]
+        first_seen = self._known.select("article_id", "first_seen_night")
+        frame = (arts.select("article_id", "outlet", "title", "text", "published", "url")
+                 .with_columns(night=pl.lit(self.night, dtype=pl.Date),
+                               n_tokens=sh["n_tokens"], n_boilerplate=sh["n_boilerplate"],
+                               shingles=sh["shingles"], bands=tonight["bands"])
+                 .join(first_seen, on="article_id", how="left")
+                 .with_columns(pl.col("first_seen_night").fill_null(pl.col("night")))
+                 .sort("article_id"))
+        tables = {t: dict(self.base.tables[t]) if self.base else {} for t in TABLES}
+        tables["articles"][night] = self.store.write_file("articles", night, version, frame)
+        checkpoint("articles_written")
+        tables["assignments"][night] = self.store.write_file("assignments", night, version, story.assignments)
+        tables["story_merges"].pop(night, None)
+        if story.merges.height:
+            tables["story_merges"][night] = self.store.write_file("story_merges", night, version, story.merges)
+        pruned = self._prune(tables["articles"], version)
+        checkpoint("files_written")
+        manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,
+                            fingerprint=_fingerprint(self.params), parameters=self.params,
+                            dedup_version=__version__, tables=tables,
+                            counts={"nights": len(tables["articles"]), "articles_tonight": frame.height,
+                                    "pruned_nights": pruned + (self.base.counts.get("pruned_nights", 0)
+                                                               if self.base else 0)})
+        self.store.commit(manifest)
+        checkpoint("committed")
+        self.store.vacuum(self.keep_versions)
+        checkpoint("vacuumed")
+        return manifest
+
+    def _prune(self, files: dict[str, str], version: int) -> int:
+        """Rewrite nights past the retention without texts, shingles and band keys."""
+        limit = (self.night - self.retention).isoformat()
+        pruned = 0
+        for night, rel in sorted(files.items()):
+            if night >= limit or rel.endswith(".pruned.parquet"):
+                continue
+            frame = pl.read_parquet(self.store.root / rel).with_columns(
+                text=pl.lit(None, dtype=pl.String), shingles=pl.lit(None, dtype=pl.List(pl.UInt32)),
+                bands=pl.lit(None, dtype=pl.List(pl.UInt64)))
+            files[night] = self.store.write_file("articles", night, version, frame, tag=".pruned")
+            pruned += 1
+        return pruned
+
+
+def _parse_night(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise StateError(f"--night {value!r}: expected a date such as 2026-11-27") from None
+
+
+def _fmt(delta: timedelta) -> str:
+    if delta.seconds == 0 and delta.microseconds == 0:
+        return f"{delta.days}d"
+    return f"{int(delta.total_seconds() // 3600)}h"

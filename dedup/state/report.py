@@ -1,0 +1,46 @@
+"""The history of a state run in words, for the top of report.html (formatting only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def history_notes(summary: dict[str, Any]) -> list[str]:
+    """Sentences about tonight against the previous nights; empty for a standalone run."""
+    history = summary.get("history")
+    if not history:
+        return []
+    stories = history.get("stories", {})
+    grew = history.get("grew", [])
+    added = sum(len(g["new_outlets"]) for g in grew)
+    notes = [
+        f"Night {history['night']}, matched against the previous {history['window']} "
+        f"({_plural(history['prior_in_window'], 'stored article')}): "
+        f"{_plural(stories.get('new', 0), 'new story', 'new stories')}, "
+        f"{_plural(stories.get('grew', 0) + history.get('singletons', {}).get('grew', 0), 'story', 'stories')} "
+        f"grew ({_plural(added, 'new outlet')}), "
+        f"{_plural(stories.get('updated', 0), 'story', 'stories')} updated by outlets already carrying them."
+    ]
+    for m in history.get("merged", []):
+        notes.append(f"Story {m['merged_id']} was merged into {m['into_id']}: a new article bridges them.")
+    for s in history.get("split", []):
+        notes.append(f"Story {s['story_id']} was split from {', '.join(s['split_from'])}.")
+    return notes
+
+
+def summary_for_report(summary: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with the history's per-story lists replaced by their lengths.
+
+    The report lists every summary number under "Run details"; a night where
+    800 stories grew would list 2,400 lines there. The notes above say the
+    same in words, and summary.json keeps the lists.
+    """
+    history = summary.get("history")
+    if not history:
+        return summary
+    short = {k: (len(v) if isinstance(v, list) else v) for k, v in history.items()}
+    return {**summary, "history": short}

@@ -1,0 +1,268 @@
+"""The state folder on disk: immutable Parquet files named by a versioned manifest.
+
+Layout::
+
+    STATE/
+      _manifests/000007.json                  one per committed version (a few hundred bytes)
+      articles/night=2026-11-27/v000007.parquet
+      assignments/night=2026-11-27/v000007.parquet
+      story_merges/night=2026-11-27/v000007.parquet
+      lock                                    while a run holds the state (see dedup.state.lock)
+
+Every table is one Parquet file per night. A file is never modified after it
+is written: a run writes its files under its own version number, and then
+**commits** by writing ``_manifests/NNNNNN.json`` — to a temporary name, fsync,
+then ``os.replace`` — which names, for every table and night, the file that is
+current. The highest-numbered manifest is the state. A run killed at any point
+before that rename leaves files no manifest names: they are invisible to
+readers and deleted by the next run (:meth:`Store.clean_orphans`). The
+previous versions stay readable (``read_table(..., version=6)``) until
+:meth:`Store.vacuum` drops them (the newest ``keep_versions`` are kept, and
+the base of the newest, which a rerun of its night needs).
+
+Why not Delta Lake: a night's commit spans three tables, and a Delta commit
+is atomic per table only, so a kill between two table commits would leave
+the tables disagreeing, and a top-level manifest would still be needed; see
+``benchmarks/README-nightly.md`` for the measurements. A Spark job reads the
+state by listing the files of the newest manifest
+(``spark.read.parquet(*files)``), or through :func:`dedup.state.read_table`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import polars as pl
+
+from dedup.schema import UTC_TIME
+from dedup.state.errors import StateError
+
+FORMAT = 1   # bump when a table's columns or the manifest change incompatibly
+
+TABLES: dict[str, pl.Schema] = {
+    # Every article stored, one row per article per night it was read. Text,
+    # shingles and bands are null once the night is past the retention.
+    "articles": pl.Schema({
+        "article_id": pl.String,
+        "outlet": pl.String,
+        "title": pl.String,
+        "text": pl.String,
+        "published": UTC_TIME,
+        "url": pl.String,
+        "night": pl.Date,               # the night the row was read
+        "first_seen_night": pl.Date,    # the first night this article id was read
+        "n_tokens": pl.UInt32,
+        "n_boilerplate": pl.UInt32,
+        "shingles": pl.List(pl.UInt32),  # after the outlet's boilerplate was removed on its night
+        "bands": pl.List(pl.UInt64),     # one LSH band key per band; null when too short to compare
+    }),
+    # The cluster history: which story each article belonged to, per night.
+    "assignments": pl.Schema({
+        "night": pl.Date,
+        "article_id": pl.String,
+        "outlet": pl.String,
+        "published": UTC_TIME,
+        "story_id": pl.String,
+        "canonical_id": pl.String,
+        "story_first_night": pl.Date,   # the night the story id was first given
+        "story_status": pl.String,      # new | grew | updated | unchanged | split, that night
+    }),
+    # A new article bridged two stories: merged_id is retired into into_id.
+    "story_merges": pl.Schema({
+        "night": pl.Date,
+        "merged_id": pl.String,
+        "into_id": pl.String,
+    }),
+}
+
+_MANIFESTS = "_manifests"
+_MANIFEST_RE = re.compile(r"^(\d{6,})\.json$")
+
+
+def checkpoint(name: str) -> None:
+    """A named point of a run, where a test can kill the process to prove the state survives.
+
+    When the environment variable ``DEDUP_STATE_KILL_AT`` equals ``name``, the
+    process kills itself with SIGKILL (as ``kill -9`` would); otherwise this
+    does nothing. Points, in run order: ``read``, ``clustered``,
+    ``outputs_written``, ``articles_written`` (the first new table file is
+    written), ``files_written``, ``manifest_written`` (the new manifest is
+    written under a temporary name, not yet renamed), ``committed``, ``vacuumed``.
+    """
+    if os.environ.get("DEDUP_STATE_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class Manifest:
+    """One committed version of the state."""
+
+    version: int
+    parent: int | None                   # the version this one was built on
+    night: str | None                    # ISO date of the night this version added
+    fingerprint: str
+    parameters: dict[str, Any]           # the settings the fingerprint covers
+    dedup_version: str
+    format: int = FORMAT
+    tables: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> "Manifest":
+        try:
+            data = json.loads(text)
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise StateError(f"{where} is not a dedup state manifest ({exc}); "
+                             "was this folder written by another program?") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through ``write(tmp)``, fsync, and rename to ``path`` (never half a file under ``path``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write(tmp)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Store:
+    """Versioned tables in a folder; see the module docstring. Not thread-safe: hold the lock."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # -- versions -------------------------------------------------------------------------
+    def versions(self) -> list[int]:
+        folder = self.root / _MANIFESTS
+        if not folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _MANIFEST_RE.match(p.name)))
+
+    def _manifest_path(self, version: int) -> Path:
+        return self.root / _MANIFESTS / f"{version:06d}.json"
+
+    def manifest(self, version: int | None = None) -> Manifest | None:
+        """The manifest of ``version`` (default: the newest), or None for an empty state."""
+        if version is None:
+            versions = self.versions()
+            if not versions:
+                return None
+            version = versions[-1]
+        path = self._manifest_path(version)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise StateError(f"state {self.root} has no version {version} "
+                             f"(versions kept: {', '.join(map(str, self.versions())) or 'none'})") from None
+        found = Manifest.from_json(text, str(path))
+        if found.format != FORMAT:
+            raise StateError(
+                f"state {self.root} has format {found.format} (written by dedup {found.dedup_version}); "
+                f"this dedup reads format {FORMAT}; use the dedup version that wrote it, or start a new state folder")
+        return found
+
+    # -- writing ----------------------------------------------------------------------------
+    def write_file(self, table: str, night: str, version: int, frame: pl.DataFrame, *, tag: str = "") -> str:
+        """Write one immutable table file and return its path relative to the state folder."""
+        rel = f"{table}/night={night}/v{version:06d}{tag}.parquet"
+        frame = frame.select([pl.col(n).cast(t) for n, t in TABLES[table].items()])
+        _write_durably(self.root / rel,
+                       lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True))
+        return rel
+
+    def commit(self, manifest: Manifest) -> None:
+        """Publish ``manifest``: after this the state is the new version, before it the old one."""
+        path = self._manifest_path(manifest.version)
+        if path.exists():
+            raise StateError(f"state version {manifest.version} already exists; another writer ignored the lock")
+        text = manifest.to_json()
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        checkpoint("manifest_written")
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+
+    # -- cleaning -------------------------------------------------------------------------
+    def _referenced(self, versions: list[int]) -> set[str]:
+        keep: set[str] = set()
+        for v in versions:
+            m = self.manifest(v)
+            for files in m.tables.values():
+                keep.update(files.values())
+        return keep
+
+    def clean_orphans(self) -> int:
+        """Delete table files and temporary files that no manifest names (a killed run's). Returns how many."""
+        keep = self._referenced(self.versions())
+        removed = 0
+        for table in TABLES:
+            folder = self.root / table
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and path.relative_to(self.root).as_posix() not in keep:
+                    path.unlink()
+                    removed += 1
+            for sub in sorted(folder.iterdir()):
+                if sub.is_dir() and not any(sub.iterdir()):
+                    sub.rmdir()
+        folder = self.root / _MANIFESTS
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.name.startswith("."):
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    def vacuum(self, keep_versions: int) -> int:
+        """Drop manifests older than the newest ``keep_versions`` (but never the newest's
+        base), then the files no remaining manifest names. Returns the files deleted."""
+        versions = self.versions()
+        if not versions:
+            return 0
+        keep = set(versions[-keep_versions:])
+        head = self.manifest(versions[-1])
+        if head.parent is not None:
+            keep.add(head.parent)
+        for v in versions:
+            if v not in keep:
+                self._manifest_path(v).unlink()
+        return self.clean_orphans()
+
+    # -- reading --------------------------------------------------------------------------
+    def scan(self, manifest: Manifest | None, table: str, nights: Callable[[str], bool] | None = None
+             ) -> pl.LazyFrame:
+        """The table as of ``manifest`` (only the nights for which ``nights(iso_date)`` is true)."""
+        schema = TABLES[table]
+        files = [] if manifest is None else [
+            str(self.root / rel) for night, rel in sorted(manifest.tables.get(table, {}).items())
+            if nights is None or nights(night)]
+        if not files:
+            return pl.LazyFrame(schema=schema)
+        return pl.scan_parquet(files, hive_partitioning=False, schema=schema)

@@ -1,0 +1,193 @@
+"""Stable story ids across nights: which story each of tonight's clusters continues.
+
+A night clusters its new articles together with the stored articles they
+could match (see :mod:`dedup.state.index`). Each resulting cluster has a
+content-derived id (``s-`` + hash of its canonical article's id); this module
+maps it to a **story id** that stays the same from night to night:
+
+* A cluster none of whose articles belonged to a story before is a **new**
+  story: its story id is its content id (or, if that id was ever used before,
+  ``s-`` + hash of content id and night, so that no id is ever reused).
+* A cluster whose prior articles belonged to one story **continues** it, under
+  that story's id, even if its canonical version changed (a late article with
+  an earlier timestamp, or the first version fell out of the window).
+* A cluster whose prior articles belonged to several stories (a new article
+  **bridges** them) continues the **oldest** (first given on the earliest
+  night; then the smallest id); the others are recorded in ``story_merges``
+  as merged into it, and listed in the cluster's ``merged_from``. Ids are never
+  silently renamed: a merged id stays in the history, pointing at its survivor.
+* If re-clustering splits one story's prior articles over several clusters,
+  the cluster holding most of them keeps the id; the others get new ids and
+  status ``split``.
+
+``story_status`` of each output cluster: ``new``; ``grew`` (tonight's articles
+brought an outlet the story never had); ``updated`` (tonight's articles joined,
+from outlets it already had); ``unchanged`` (no new article, e.g. what was left
+of a split story); ``split``.
+
+Which clusters are output: every cluster holding one of tonight's articles,
+and every cluster holding a prior article of a story those touch (so the
+whole story, as far as it is in the window, is reported). Clusters of stored
+articles only loaded as candidates, which tonight's articles did not join,
+are dropped: their stories stay as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable, Iterable
+
+import polars as pl
+
+from dedup.schema import CLUSTERS_WITH_HISTORY, conform
+from dedup.state.store import TABLES
+
+# Prior knowledge about an article, from the state: its current story (merges
+# already followed), when that story was first given, when the article was first read.
+KNOWN = pl.Schema({"article_id": pl.String, "prev_story": pl.String, "story_first_night": pl.Date,
+                   "first_seen_night": pl.Date})
+
+STATUSES = ("new", "grew", "updated", "unchanged", "split")
+
+
+@dataclass
+class StoryAssignment:
+    """What :func:`assign_stories` returns."""
+
+    clusters: pl.DataFrame      # CLUSTERS_WITH_HISTORY, cluster_id = story id, output clusters only
+    assignments: pl.DataFrame   # the state's ``assignments`` rows for tonight
+    merges: pl.DataFrame        # the state's ``story_merges`` rows for tonight
+    history: dict[str, Any]     # for summary.json
+
+
+def _fresh_id(content_id: str, night: date) -> str:
+    return "s-" + hashlib.blake2b(f"{content_id}@{night.isoformat()}".encode(), digest_size=6).hexdigest()
+
+
+def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, known: pl.DataFrame, night: date,
+                   used_ids: Callable[[Iterable[str]], set[str]],
+                   outlets_before: Callable[[Iterable[str]], dict[str, set[str]]]) -> StoryAssignment:
+    """Give every output cluster its story id; see the module docstring. Stateless.
+
+    clusters:
+        CLUSTERS over tonight's articles and the loaded prior ones (content ids).
+    tonight_ids:
+        ids of the articles read tonight.
+    known:
+        :data:`KNOWN` rows for every article with a history in the state.
+    used_ids:
+        which of the given ids were ever story ids in the state.
+    outlets_before:
+        for story ids, the outlets their articles had before tonight.
+    """
+    rows = (clusters.join(known.select(KNOWN.names()), on="article_id", how="left")
+            .with_columns(is_new=pl.col("article_id").is_in(tonight_ids.implode())))
+    claims: dict[str, Counter] = defaultdict(Counter)     # cluster -> prior story -> members
+    holders: dict[str, set[str]] = defaultdict(set)       # prior story -> clusters
+    first_night: dict[str, date] = {}
+    for cid, story, first in rows.filter(pl.col("prev_story").is_not_null()).select(
+            "cluster_id", "prev_story", "story_first_night").iter_rows():
+        claims[cid][story] += 1
+        holders[story].add(cid)
+        first_night[story] = first
+    # Output clusters: those with tonight's articles, closed over shared prior stories.
+    out = set(rows.filter(pl.col("is_new"))["cluster_id"].unique().to_list())
+    todo = list(out)
+    while todo:
+        for story in claims.get(todo.pop(), ()):
+            for other in holders[story]:
+                if other not in out:
+                    out.add(other)
+                    todo.append(other)
+    # Each prior story goes to the cluster holding most of its articles.
+    winner = {story: min(hs, key=lambda c: (-claims[c][story], c)) for story, hs in holders.items() if hs & out}
+    won: dict[str, list[str]] = defaultdict(list)
+    for story, cid in winner.items():
+        won[cid].append(story)
+    fresh = sorted(c for c in out if not won.get(c))
+    taken = used_ids(fresh) | set(winner)
+    story_of, merged_from, first_of = {}, {}, {}
+    merges = []
+    for cid in sorted(out):
+        stories = sorted(won.get(cid, ()), key=lambda s: (first_night[s], s))
+        if not stories:
+            story_of[cid] = cid if cid not in taken else _fresh_id(cid, night)
+            first_of[cid] = night
+            continue
+        survivor = stories[0]
+        story_of[cid], first_of[cid] = survivor, first_night[survivor]
+        if len(stories) > 1:
+            merged_from[cid] = stories[1:]
+            merges.extend((night, s, survivor) for s in stories[1:])
+    # Status: compare tonight's outlets with those the story ever had.
+    before = outlets_before(sorted(winner))
+    tonight_outlets = (rows.filter(pl.col("is_new") & pl.col("outlet").is_not_null())
+                       .group_by("cluster_id").agg(pl.col("outlet").unique()))
+    new_outlets = dict(zip(tonight_outlets["cluster_id"].to_list(), tonight_outlets["outlet"].to_list()))
+    has_new = set(rows.filter(pl.col("is_new"))["cluster_id"].to_list())
+    status, grew = {}, []
+    for cid in out:
+        if cid not in won:
+            status[cid] = "split" if claims.get(cid) else "new"
+            continue
+        had = set().union(*(before.get(s, set()) for s in won[cid]))
+        added = sorted(set(new_outlets.get(cid, ())) - had)
+        if added:
+            status[cid] = "grew"
+            grew.append({"story_id": story_of[cid], "outlets_before": len(had), "new_outlets": added})
+        else:
+            status[cid] = "updated" if cid in has_new else "unchanged"
+    frame = _output_frame(rows.filter(pl.col("cluster_id").is_in(list(out))), story_of, status, merged_from, night)
+    return StoryAssignment(
+        clusters=frame,
+        assignments=_assignments(frame, first_of, story_of, night),
+        merges=pl.DataFrame(merges, schema=TABLES["story_merges"], orient="row").sort("merged_id"),
+        history=_history(frame, status, story_of, grew, merges, claims, won),
+    )
+
+
+def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from: dict, night: date
+                  ) -> pl.DataFrame:
+    cids = sorted(story_of)
+    mapping = pl.DataFrame({
+        "cluster_id": cids,
+        "_story": [story_of[c] for c in cids],
+        "story_status": [status[c] for c in cids],
+        "merged_from": pl.Series([merged_from.get(c) for c in cids], dtype=pl.List(pl.String)),
+    })
+    frame = (rows.join(mapping, on="cluster_id", how="left")
+             .with_columns(cluster_id=pl.col("_story"),
+                           first_seen_night=pl.col("first_seen_night").fill_null(night)))
+    frame = frame.sort(["cluster_size", "cluster_id", "is_canonical", "published", "article_id"],
+                       descending=[True, False, True, False, False], nulls_last=True)
+    return conform(frame, CLUSTERS_WITH_HISTORY, "stories")
+
+
+def _assignments(frame: pl.DataFrame, first_of: dict, story_of: dict, night: date) -> pl.DataFrame:
+    firsts = pl.DataFrame({"story_id": [story_of[c] for c in sorted(story_of)],
+                           "story_first_night": [first_of[c] for c in sorted(story_of)]},
+                          schema={"story_id": pl.String, "story_first_night": pl.Date})
+    out = (frame.select("article_id", "outlet", "published", pl.col("cluster_id").alias("story_id"),
+                        "canonical_id", "story_status")
+           .join(firsts, on="story_id", how="left")
+           .with_columns(night=pl.lit(night, dtype=pl.Date)))
+    return out.select(TABLES["assignments"].names()).sort("article_id")
+
+
+def _history(frame: pl.DataFrame, status: dict, story_of: dict, grew: list, merges: list,
+             claims: dict, won: dict) -> dict[str, Any]:
+    sizes = dict(frame.group_by("cluster_id").agg(pl.len()).iter_rows())
+    stories = Counter(status[c] for c in status if sizes[story_of[c]] >= 2)
+    singles = Counter(status[c] for c in status if sizes[story_of[c]] < 2)
+    split = [{"story_id": story_of[c], "split_from": sorted(claims[c])}
+             for c in sorted(status) if status[c] == "split"]
+    return {
+        "stories": {s: stories.get(s, 0) for s in STATUSES},
+        "singletons": {s: singles.get(s, 0) for s in STATUSES},
+        "grew": sorted(grew, key=lambda g: g["story_id"]),
+        "merged": [{"merged_id": m, "into_id": i} for _, m, i in sorted(merges, key=lambda t: t[1])],
+        "split": sorted(split, key=lambda s: s["story_id"]),
+    }

@@ -1,0 +1,162 @@
+"""Safety of the nightly state: kill -9 anywhere, concurrent runs, stale locks, mismatched parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dedup import Config, run
+from dedup.state import StateError, StateLock, StateLocked, Store, read_table
+from tests.state.corpus import NIGHTS, output_files, write_night
+
+REPO = Path(__file__).resolve().parents[2]
+NIGHTLY = REPO / "pipelines" / "nightly.py"
+KILL_POINTS = ("read", "clustered", "outputs_written", "articles_written", "files_written",
+               "manifest_written", "committed", "vacuumed")
+BEFORE_COMMIT = KILL_POINTS[:KILL_POINTS.index("committed")]
+
+
+def _nightly(tmp_path: Path, state: Path, out: Path, n: int, **env) -> subprocess.CompletedProcess:
+    folder = write_night(tmp_path, n)
+    return subprocess.run([sys.executable, str(NIGHTLY), str(folder), "--state", str(state), "--out", str(out),
+                           "--night", NIGHTS[n - 1], "--quiet"],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+
+
+def _tables(state: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted, comparable with ==."""
+    return {t: sorted(read_table(state, t).collect().rows(), key=repr)
+            for t in ("articles", "assignments", "story_merges")}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Night 1 committed (the starting point), and night 2 run without interruption."""
+    root = tmp_path_factory.mktemp("reference")
+    assert _nightly(root, root / "state1", root / "out", 1).returncode == 0
+    shutil.copytree(root / "state1", root / "state2")
+    done = _nightly(root, root / "state2", root / "out", 2)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_kill_9_anywhere_leaves_the_state_as_before_and_a_rerun_completes_identically(reference, tmp_path, point):
+    state, out = tmp_path / "state", tmp_path / "out"
+    shutil.copytree(reference / "state1", state)
+    versions_before = Store(state).versions()
+    killed = _nightly(tmp_path, state, out, 2, DEDUP_STATE_KILL_AT=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (state / "lock").exists()                       # the killed run could not release it
+    if point in BEFORE_COMMIT:
+        assert Store(state).versions() == versions_before
+        assert _tables(state) == _tables(reference / "state1")
+    assert not (out / NIGHTS[1]).exists()                  # the output folder is only published when complete
+    rerun = _nightly(tmp_path, state, out, 2)
+    assert rerun.returncode == 0, rerun.stderr
+    assert output_files(out / NIGHTS[1]) == output_files(reference / "out" / NIGHTS[1])
+    assert _tables(state) == _tables(reference / "state2")
+    assert not (state / "lock").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]     # no temporary folder left
+    log = (out / "logs" / f"{NIGHTS[1]}.log").read_text()
+    assert "took over a stale lock" in log and log.rstrip().endswith("exit 0")
+
+
+_HOLDER = """
+import sys, time
+from dedup.state import StateLock
+StateLock(sys.argv[1]).acquire()
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_run_refuses_while_one_holds_the_lock_and_takes_over_once_it_died(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(state)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        folder = write_night(tmp_path, 1)
+        with pytest.raises(StateLocked, match=rf"locked by another run \(pid {holder.pid} on "):
+            run([folder], tmp_path / "out", state_dir=state, night=NIGHTS[0])
+        refused = _nightly(tmp_path, state, tmp_path / "nights", 1)
+        assert refused.returncode == 6
+        assert "locked by another run" in (tmp_path / "nights" / "logs" / f"{NIGHTS[0]}.log").read_text()
+        assert Store(state).versions() == []
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # The holder is dead: its lock is stale and the next run takes it over.
+    result = run([folder], tmp_path / "out", state_dir=state, night=NIGHTS[0])
+    assert result.summary["history"]["night"] == NIGHTS[0]
+    assert not (state / "lock").exists()
+
+
+def test_a_lock_whose_pid_was_recycled_is_stale(tmp_path):
+    lock = StateLock(tmp_path).acquire()
+    owner = json.loads((tmp_path / "lock").read_text())
+    owner["proc_start"] = "1"          # our pid, but a process started at another time
+    (tmp_path / "lock").write_text(json.dumps(owner))
+    again = StateLock(tmp_path).acquire()
+    assert again.takeover["proc_start"] == "1"
+    again.release()
+    lock._held = False
+
+
+def test_a_lock_from_another_host_is_not_taken_over(tmp_path):
+    (tmp_path / "lock").write_text(json.dumps({"pid": 1, "hostname": "elsewhere.example", "started": "x"}))
+    with pytest.raises(StateLocked, match="held from another host"):
+        StateLock(tmp_path).acquire()
+
+
+def test_a_state_built_with_other_parameters_is_refused_with_what_differs(tmp_path):
+    folder = write_night(tmp_path, 1)
+    run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
+    other = Config().replace(shingle={"size": 5}, minhash={"num_perm": 64})
+    with pytest.raises(StateError) as err:
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0], config=other)
+    message = str(err.value)
+    assert "minhash.num_perm: state 128, this run 64" in message and "shingle.size: state 4, this run 5" in message
+    assert err.value.exit_code == 5
+    assert not (tmp_path / "state" / "lock").exists()
+    # Alignment settings change only tonight's diffs, not what is stored: accepted.
+    run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0],
+        config=Config().replace(align={"align_threshold": 0.6}))
+
+
+def test_a_state_of_another_format_version_is_refused(tmp_path):
+    folder = write_night(tmp_path, 1)
+    run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
+    path = tmp_path / "state" / "_manifests" / "000001.json"
+    data = json.loads(path.read_text())
+    data["format"], data["dedup_version"] = 99, "9.0"
+    path.write_text(json.dumps(data))
+    with pytest.raises(StateError, match="has format 99 \\(written by dedup 9.0\\); this dedup reads format 1"):
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
+
+
+def test_bad_options_are_refused(tmp_path):
+    folder = write_night(tmp_path, 1)
+    with pytest.raises(StateError, match="--window '7x'"):
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", window="7x")
+    with pytest.raises(StateError, match="--retention .* must be at least --window"):
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", window="7d", retention="2d")
+
+
+def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp_path):
+    folder = write_night(tmp_path, 1)
+    result = run([folder], tmp_path / "out", state_dir=tmp_path / "state")
+    assert result.summary["history"]["night"] == NIGHTS[0]
+    undated = write_night(tmp_path, 2, [{"id": "x", "text": "a b c d e f g h i j k l"}])
+    with pytest.raises(StateError, match="give it with --night"):
+        run([undated], tmp_path / "out2", state_dir=tmp_path / "state2")
