@@ -1,0 +1,228 @@
+"""Cost (and planted-truth quality) of the sentence alignment.
+
+1. **Synthetic clusters** of 50 to 300 versions of one 40-sentence story,
+   generated with known truth: each version drops sentences (and sometimes
+   its last third), lightly edits some (1-3 words changed), adds its own
+   sentences and sometimes a paragraph shared with other outlets, splits or
+   merges a few sentences and sometimes moves a paragraph. Reported: wall
+   time of ``fit_idf`` + ``align_clusters`` (it must grow linearly with the
+   number of versions), sentence status accuracy, and word-level
+   precision/recall/F1 of ``added`` (a word counts as added if its sentence is
+   marked added) and of ``dropped`` canonical words.
+2. **Reuters-21578** (``--reuters``): the whole corpus clustered with the
+   default clustering config, then aligned; reported: clusters, rows, seconds,
+   and the slowest cluster. Read at run time from the eval-data folder
+   (``DEDUP_EVAL_DATA``), skipped when absent.
+
+Run::
+
+    python benchmarks/bench_align_speed.py               # synthetic only (~1 min on 1 core)
+    python benchmarks/bench_align_speed.py --reuters     # plus the Reuters corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+
+from dedup.align import AlignConfig, align_cluster, align_clusters, fit_idf
+from dedup.schema import ARTICLES, CLUSTERS
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+class Story:
+    """A pseudo-language with Zipf-distributed words, so IDF behaves as in real text."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        syll = ["ka", "to", "ri", "men", "sal", "ver", "do", "lin", "ga", "por", "te", "mu", "shi", "an", "bel", "or"]
+        words = set()
+        while len(words) < 3000:
+            words.add("".join(self.rng.choice(syll) for _ in range(self.rng.randint(2, 4))))
+        self.words = sorted(words)
+        self.rng.shuffle(self.words)
+        self.weights = [1 / (rank + 1) for rank in range(len(self.words))]
+
+    def sentence(self) -> str:
+        n = self.rng.randint(12, 28)
+        words = self.rng.choices(self.words, self.weights, k=n)
+        if self.rng.random() < 0.3:
+            words.insert(self.rng.randrange(n), str(self.rng.randint(2, 9999)))
+        return " ".join(words).capitalize() + "."
+
+    def edit(self, sentence: str) -> str:
+        words = sentence[:-1].split()
+        for _ in range(self.rng.randint(1, 3)):
+            k = self.rng.randrange(len(words))
+            action = self.rng.random()
+            if action < 0.4:
+                words[k] = self.rng.choices(self.words, self.weights)[0]
+            elif action < 0.7 and len(words) > 8:
+                del words[k]
+            else:
+                words.insert(k, self.rng.choices(self.words, self.weights)[0])
+        return " ".join(words).capitalize() + "."
+
+
+def synthetic_cluster(n_articles: int, seed: int = 1, n_sentences: int = 40):
+    """ARTICLES and CLUSTERS frames of one cluster, plus the truth per version."""
+    story = Story(seed)
+    rng = story.rng
+    canonical = [story.sentence() for _ in range(n_sentences)]
+    shared = [[story.sentence() for _ in range(3)] for _ in range(4)]     # paragraphs copied between outlets
+    arts, truth = [("wire", canonical)], {}
+    for k in range(1, n_articles):
+        out: list[tuple[str, str, int | None]] = []   # (text, status, canonical index)
+        last = n_sentences if rng.random() > 0.15 else 2 * n_sentences // 3
+        for c, sentence in enumerate(canonical[:last]):
+            r = rng.random()
+            if r < 0.06:
+                continue                                            # dropped
+            if r < 0.16:
+                out.append((story.edit(sentence), "edited", c))
+            elif r < 0.18 and len(sentence.split()) > 14:           # split in two
+                words = sentence[:-1].split()
+                half = rng.randint(len(words) // 4, 3 * len(words) // 4)
+                out.append((" ".join(words[:half]) + ".", "edited", c))
+                out.append((" ".join(words[half:]).capitalize() + ".", "edited", c))
+            else:
+                out.append((sentence, "kept", c))
+            if rng.random() < 0.04:
+                out.append((story.sentence(), "added", None))
+        if rng.random() < 0.3:
+            at = rng.randrange(len(out) + 1)
+            out[at:at] = [(s, "added", None) for s in shared[rng.randrange(len(shared))]]
+        if rng.random() < 0.05 and len(out) > 10:                   # move a paragraph
+            block = out[3:6]
+            del out[3:6]
+            out[len(out) - 2:len(out) - 2] = block
+        arts.append((f"v{k:04d}", [s for s, _, _ in out]))
+        truth[f"v{k:04d}"] = out
+    rows_a, rows_c = [], []
+    for k, (aid, sents) in enumerate(arts):
+        when = T0 + timedelta(minutes=k)
+        rows_a.append({"article_id": aid, "outlet": f"outlet{k}", "title": "t", "text": " ".join(sents),
+                       "published": when, "url": None, "source_file": "synthetic", "source_record": k + 1})
+        rows_c.append({"article_id": aid, "outlet": f"outlet{k}", "title": "t", "published": when, "url": None,
+                       "cluster_id": "story", "cluster_size": n_articles, "n_outlets": n_articles,
+                       "is_canonical": k == 0, "canonical_id": "wire", "similarity": 1.0, "jaccard": 1.0,
+                       "n_shingles": 100, "n_boilerplate": 0, "note": None})
+    return pl.DataFrame(rows_a, schema=ARTICLES), pl.DataFrame(rows_c, schema=CLUSTERS), canonical, truth
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
+
+
+def score(sentences: pl.DataFrame, canonical: list[str], truth: dict) -> dict[str, float]:
+    right = total = 0
+    add = [0, 0, 0]
+    drop = [0, 0, 0]
+    by_article = {aid: group for (aid,), group in sentences.group_by(["article_id"])}
+    for aid, gold in truth.items():
+        rows = by_article[aid].sort("position")
+        own = rows.filter(pl.col("status") != "dropped")
+        if own.height != len(gold):
+            raise SystemExit(f"{aid}: splitter gave {own.height} sentences, generator {len(gold)}")
+        for (text, status, _c), pred in zip(gold, own["status"].to_list()):
+            words = len(text.split())
+            total += 1
+            right += (pred == status)
+            if pred == "added" and status == "added":
+                add[0] += words
+            elif pred == "added":
+                add[1] += words
+            elif status == "added":
+                add[2] += words
+        gold_dropped = set(range(len(canonical))) - {c for _, _, c in gold if c is not None}
+        pred_dropped = set(rows.filter(pl.col("status") == "dropped")["canonical_position"].to_list())
+        for c in range(len(canonical)):
+            words = len(canonical[c].split())
+            if c in gold_dropped and c in pred_dropped:
+                drop[0] += words
+            elif c in pred_dropped:
+                drop[1] += words
+            elif c in gold_dropped:
+                drop[2] += words
+    return {"status_acc": right / total, "added": _prf(*add), "dropped": _prf(*drop)}
+
+
+def synthetic(sizes: list[int]) -> None:
+    config = AlignConfig()
+    print(f"{'versions':>8} {'sentences':>9} {'idf s':>6} {'align s':>7} {'ms/version':>10} {'status acc':>10} "
+          f"{'added P/R/F1':>17} {'dropped P/R/F1':>17}")
+    for n in sizes:
+        articles, clusters, canonical, truth = synthetic_cluster(n)
+        t0 = time.perf_counter()
+        idf = fit_idf(articles, clusters, config=config)
+        t1 = time.perf_counter()
+        result = align_clusters(articles, clusters, config=config, idf=idf)
+        t2 = time.perf_counter()
+        assert result.failures.is_empty(), result.failures
+        s = score(result.sentences, canonical, truth)
+        n_rows = result.sentences.filter(pl.col("status") != "dropped").height
+        print(f"{n - 1:8d} {n_rows:9d} {t1 - t0:6.2f} {t2 - t1:7.2f} {1000 * (t2 - t1) / (n - 1):10.1f} "
+              f"{s['status_acc']:10.3f} {'%.3f/%.3f/%.3f' % s['added']:>17} {'%.3f/%.3f/%.3f' % s['dropped']:>17}")
+
+
+def reuters() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from reuters import load_reuters_frame, reuters_available  # the lead's loader, same folder
+
+    from dedup.pipeline import cluster_frame
+
+    if not reuters_available():
+        print("Reuters-21578 not found (set DEDUP_EVAL_DATA); skipped")
+        return
+    frame = load_reuters_frame().select(
+        pl.col("newid").cast(pl.String).alias("id"), pl.col("date").alias("published"), "title",
+        pl.col("body").alias("text"), pl.lit("Reuters").alias("outlet"))
+    t0 = time.perf_counter()
+    clustered = cluster_frame(frame)
+    t1 = time.perf_counter()
+    config = AlignConfig()
+    idf = fit_idf(clustered.articles, clustered.clusters, config=config)
+    t2 = time.perf_counter()
+    result = align_clusters(clustered.articles, clustered.clusters, config=config, idf=idf)
+    t3 = time.perf_counter()
+    multi = clustered.clusters.filter(pl.col("cluster_size") >= 2)
+    print(f"Reuters: {frame.height} articles, clustering {t1 - t0:.1f}s; {multi['cluster_id'].n_unique()} clusters "
+          f"of >= 2 ({multi.height} articles, largest {multi['cluster_size'].max()})")
+    counts = dict(result.sentences.group_by("status").len().iter_rows())
+    print(f"align: idf fit {t2 - t1:.1f}s ({idf.n_docs_} distinct sentences), align {t3 - t2:.1f}s, "
+          f"{result.sentences.height} rows {counts}, {result.links.height} links, {result.failures.height} failures")
+    # the slowest single cluster
+    texts = clustered.articles.select("article_id", "text")
+    slowest = (0.0, None, 0)
+    for (cid,), group in multi.group_by(["cluster_id"]):
+        g = group.join(texts, on="article_id").select("cluster_id", "article_id", "outlet", "published",
+                                                       "is_canonical", "text")
+        s = time.perf_counter()
+        align_cluster(g, idf=idf, config=config)
+        took = time.perf_counter() - s
+        if took > slowest[0]:
+            slowest = (took, cid, g.height)
+    print(f"slowest cluster: {slowest[1]} ({slowest[2]} articles) {slowest[0] * 1000:.0f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="50,100,200,300", help="articles per synthetic cluster")
+    ap.add_argument("--reuters", action="store_true", help="also time the whole Reuters-21578 corpus")
+    args = ap.parse_args()
+    synthetic([int(x) for x in args.sizes.split(",")])
+    if args.reuters:
+        reuters()
+
+
+if __name__ == "__main__":
+    main()
