@@ -60,8 +60,19 @@ def main() -> None:
 @click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
               help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
+@click.option("--state", "state_dir", type=click.Path(path_type=Path), default=None,
+              help="State folder for nightly runs: match tonight's articles against the stored ones of the "
+                   "previous --window and keep story ids from night to night (created on the first night).")
+@click.option("--night", default=None, metavar="YYYY-MM-DD",
+              help="With --state: the night's date (default: the UTC date of the newest article).")
+@click.option("--window", default=None, metavar="7d",
+              help="With --state: stored articles this recent are candidates (7d, 36h, 2w). Default 7d.")
+@click.option("--retention", default=None, metavar="30d",
+              help="With --state: keep stored texts this long (at least --window); the story history is "
+                   "kept. Default 30d.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outlets, strict, quiet):
+def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outlets, strict, state_dir, night,
+            window, retention, quiet):
     """Group articles into stories and write clusters.parquet, summary.json and rejected.jsonl.
 
     INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
@@ -71,10 +82,15 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
     Example:
         dedup cluster examples/sample-corpus --out dedup-out
         dedup cluster feeds/ exports/cms.csv --field text=body_html --threshold 0.6 --format csv
+        dedup cluster feeds/2026-11-27 --state state/ --out out/2026-11-27
     """
     from dedup.pipeline import run
 
     try:
+        if state_dir is None and (night or window or retention):
+            raise ConfigError("--night, --window and --retention need --state DIR")
+        nightly = {} if state_dir is None else {
+            "state_dir": state_dir, "night": night, "window": window or "7d", "retention": retention or "30d"}
         config = Config.from_toml(config_file) if config_file else Config()
         read, clus, output = {}, {}, {}
         if fields:
@@ -90,7 +106,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
         # Stage timings go to stderr on a terminal only; they are in timings.json anyway.
         log = None if quiet or not sys.stderr.isatty() else (lambda msg: click.echo(msg, err=True))
-        result = run(list(inputs), out_dir, config=config, log=log)
+        result = run(list(inputs), out_dir, config=config, log=log, **nightly)
     except DedupError as exc:
         _fail(exc)
         return

@@ -110,3 +110,23 @@ def test_report_command_rebuilds_the_same_report(tmp_path, planted):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "report.html").read_bytes() == first
     assert _run("report", tmp_path / "nothing-here").exit_code == 3
+
+
+def test_state_flags_keep_story_ids_across_nights(tmp_path, planted):
+    records, _ = planted
+    monday = [r for r in records if not r["id"].endswith("o3")]
+    tuesday = [dict(r, published=r["published"].replace("2026-11-27", "2026-11-28")) for r in records
+               if r["id"].endswith("o3")]
+    write_jsonl(tmp_path / "mon" / "a.jsonl", monday)
+    write_jsonl(tmp_path / "tue" / "a.jsonl", tuesday)
+    state = tmp_path / "state"
+    for night in ("mon", "tue"):
+        res = _run("cluster", tmp_path / night, "--state", state, "--out", tmp_path / f"out-{night}", "-q")
+        assert res.exit_code == 0, res.output
+    mon = pl.read_parquet(tmp_path / "out-mon" / "clusters.parquet")
+    tue = pl.read_parquet(tmp_path / "out-tue" / "clusters.parquet")
+    ids = dict(zip(mon["article_id"], mon["cluster_id"]))
+    for row in tue.filter(pl.col("article_id").str.ends_with("o3")).iter_rows(named=True):
+        assert row["cluster_id"] == ids[row["article_id"].replace("-o3", "")]
+    res = _run("cluster", tmp_path / "tue", "--window", "3d", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "--state" in res.output

@@ -19,7 +19,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
 import polars as pl
 
 from dedup import __version__
@@ -211,7 +210,8 @@ class NightlyState:
         selected = current.filter(pl.col("prev_story").is_in(touched.implode()))["article_id"]
         selected = pl.concat([selected, matched]).unique().sort()
         self.history = {"night": self.night.isoformat(), "base_version": self.base.version if self.base else None,
-                        "window": _fmt(self.window), "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
+                        "window": _fmt(self.window),
+                        "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
                         "prior_in_window": stored.height, "prior_matched": matched.len(),
                         "prior_loaded": selected.len()}
         rows = (self.store.scan(self.base, "articles", in_window)

@@ -8,10 +8,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from dedup import Config, run

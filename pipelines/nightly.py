@@ -1,0 +1,169 @@
+"""The nightly run a desk schedules: tonight's feeds against the stored stories.
+
+Composes the library (``dedup.run`` with a state folder); it decides nothing
+itself. Each night:
+
+* reads INPUTS (``{night}`` in a path is replaced by the night's date, so one
+  cron line serves every night: ``/srv/feeds/{night}/``);
+* matches them against the articles of the previous ``--window`` kept in
+  ``--state``, and updates the state;
+* writes the outputs into ``OUT/NIGHT/`` (``OUT/2026-11-27/clusters.parquet``,
+  ``report.html``...). They are written into a temporary folder beside it and
+  renamed when complete, so ``OUT/NIGHT/`` is either the previous complete
+  run's or this one's, never half of one;
+* appends to ``OUT/logs/NIGHT.log`` (start, parameters, stage timings, counts,
+  history, end and exit code), and prints the same to stderr unless ``--quiet``.
+
+Rerunning a night (by hand, or because the scheduler retried) replaces that
+night, with identical outputs. Example cron line (02:30 every night, for the
+previous day's feeds)::
+
+    30 2 * * *  cd /srv/dedup && python pipelines/nightly.py /srv/feeds/{night}/ \\
+                --state /srv/dedup/state --out /srv/dedup/nights || mail -s "dedup nightly failed: $?" desk@example.org
+
+Exit codes (alert on any non-zero):
+
+====  ==============================================================
+0     success (rejected records are listed in rejected.jsonl)
+1     internal error (the log has the traceback)
+2     bad parameter or config file
+3     unusable input (missing folder, no readable file)
+4     a record was rejected under ``--strict``
+5     state refused: other parameters, incompatible format, older night
+6     another run holds the state's lock (the run did nothing)
+7     done, but more records than ``--alert-rejects`` were rejected
+====  ==============================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import traceback
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from dedup import Config, DedupError, __version__, run
+from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW
+
+EXIT_INTERNAL = 1
+EXIT_TOO_MANY_REJECTS = 7
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="nightly.py", description="Cluster tonight's articles against the stored stories (dedup).",
+        epilog="Example: python pipelines/nightly.py /srv/feeds/{night}/ --state state --out nights")
+    parser.add_argument("inputs", nargs="+", help="files or folders; {night} is replaced by the night's date")
+    parser.add_argument("--state", required=True, type=Path, help="the state folder (created on the first night)")
+    parser.add_argument("--out", required=True, type=Path, help="root of the date-stamped output folders")
+    parser.add_argument("--night", default=None,
+                        help="the night's date, YYYY-MM-DD (default: yesterday, UTC)")
+    parser.add_argument("--window", default=DEFAULT_WINDOW, help=f"matching window (default {DEFAULT_WINDOW})")
+    parser.add_argument("--retention", default=DEFAULT_RETENTION,
+                        help=f"keep texts this long (default {DEFAULT_RETENTION}); the history is kept")
+    parser.add_argument("--config", type=Path, default=None, help="TOML config file (see README)")
+    parser.add_argument("--alert-rejects", type=float, default=None, metavar="FRACTION",
+                        help="exit 7 when more than this fraction of the records was rejected")
+    parser.add_argument("--quiet", "-q", action="store_true", help="log to the file only")
+    return parser.parse_args(argv)
+
+
+def _logger(path: Path, quiet: bool) -> logging.Logger:
+    log = logging.getLogger(f"dedup.nightly.{path}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    fmt.converter = time.gmtime
+    handlers = [logging.FileHandler(path, encoding="utf-8")] + ([] if quiet else [logging.StreamHandler(sys.stderr)])
+    for h in handlers:
+        h.setFormatter(fmt)
+        log.addHandler(h)
+    return log
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale_tmp(out_root: Path) -> None:
+    """Remove temporary and replaced output folders of runs that were killed (their pid is gone)."""
+    for path in [*out_root.glob(".*.tmp-*"), *out_root.glob(".*.old-*")]:
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` (two renames; ``final`` is never half-written)."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        os.rename(final, old)
+    os.rename(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    night = args.night or (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()
+    try:
+        date.fromisoformat(night)
+    except ValueError:
+        print(f"nightly: error: --night {night!r}: expected YYYY-MM-DD", file=sys.stderr)
+        return 2
+    out_root = args.out
+    log = _logger(out_root / "logs" / f"{night}.log", args.quiet)
+    inputs = [p.replace("{night}", night) for p in args.inputs]
+    log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
+             night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())
+    tmp = out_root / f".{night}.tmp-{os.getpid()}"
+    try:
+        config = Config.from_toml(args.config) if args.config else Config()
+        _clean_stale_tmp(out_root)
+        result = run(inputs, tmp, config=config, log=lambda msg: log.info("%s", msg.strip()),
+                     state_dir=args.state, night=night, window=args.window, retention=args.retention)
+        _publish(tmp, out_root / night)
+    except DedupError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.error("dedup: error: %s", exc)
+        log.info("end night %s: exit %d", night, exc.exit_code)
+        return exc.exit_code
+    except Exception:  # noqa: BLE001 - a scheduler needs an exit code and a traceback in the log
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.error("internal error:\n%s", traceback.format_exc())
+        log.info("end night %s: exit %d", night, EXIT_INTERNAL)
+        return EXIT_INTERNAL
+    summary = result.summary
+    articles, history = summary["articles"], summary["history"]
+    log.info("articles: read %d, clustered %d, rejected %d %s", articles["read"], articles["clustered"],
+             articles["rejected"], json.dumps(articles["rejected_by_reason"], sort_keys=True))
+    log.info("history: %s stories; %d merged; %d prior articles in the window, %d loaded",
+             json.dumps(history["stories"], sort_keys=True), len(history["merged"]),
+             history["prior_in_window"], history["prior_loaded"])
+    log.info("outputs in %s", out_root / night)
+    code = 0
+    if args.alert_rejects is not None and articles["read"] and \
+            articles["rejected"] / articles["read"] > args.alert_rejects:
+        log.warning("%d of %d records rejected, more than --alert-rejects %s", articles["rejected"],
+                    articles["read"], args.alert_rejects)
+        code = EXIT_TOO_MANY_REJECTS
+    log.info("end night %s: exit %d", night, code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
