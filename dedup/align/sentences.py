@@ -34,6 +34,12 @@ DEFAULT_SPLITTER = "nupunkt"
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _LIST_ITEM = re.compile(r"[^\S\n]*(?:[•·▪‣◦●*\-–—]|\d{1,2}[.)])[^\S\n]")
 _INDENT = re.compile(r"(?:\t|[^\S\n]{2,})\S")
+# "CITY[, Month Day] [(Source)] -": capitalised place, then a date or a source in brackets, then a dash.
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'\-]+(?:[ /][A-Z][A-Za-z.'\-]+){0,3}"
+    r"(?P<date>,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?)?"
+    r"\s*(?P<source>\([^()\n]{2,60}\))?"
+    r"\s*[-\u2013\u2014]{1,2}[ \t]+")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 
 
@@ -46,7 +52,7 @@ def split_sentences(text: str, *, splitter: str = DEFAULT_SPLITTER) -> list[Span
 
     >>> text = "WASHINGTON (Reuters) - Mr. Smith left the U.S. on Jan. 5. He was 54."
     >>> [text[a:b] for a, b in split_sentences(text)]
-    ['WASHINGTON (Reuters) - Mr. Smith left the U.S. on Jan. 5.', 'He was 54.']
+    ['WASHINGTON (Reuters) -', 'Mr. Smith left the U.S. on Jan. 5.', 'He was 54.']
     """
     if not text or not text.strip():
         return []
@@ -91,7 +97,22 @@ def layout_segments(text: str) -> list[Span]:
                 current = (current[0], end)
         if current is not None:
             segments.append(current)
-    return [s for s in segments if _strip(text, *s) is not None]
+    return [part for seg in segments for part in _split_dateline(text, seg) if _strip(text, *part) is not None]
+
+
+def _split_dateline(text: str, segment: Span) -> list[Span]:
+    """A dateline opening a paragraph ("LISBON (Meridian Press) -") is a segment of its own.
+
+    Outlets replace the wire's dateline with their own; as its own segment it
+    shows as one dateline dropped and one added, and the first sentence stays
+    ``kept`` instead of ``edited``.
+    """
+    start, end = segment
+    lead = len(text[start:end]) - len(text[start:end].lstrip())
+    m = _DATELINE.match(text, start + lead, end)
+    if not m or m.end() >= end or not (m.group("date") or m.group("source")):
+        return [segment]
+    return [(start, m.end()), (m.end(), end)]
 
 
 def is_hard_wrapped(text: str, block_lines: list[list[Span]] | None = None) -> bool:

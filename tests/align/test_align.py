@@ -31,6 +31,11 @@ OTHER = [
     "The harbour master said the new rules would take effect in March.",
     "Fishermen in Cornwall welcomed the decision but asked for more support.",
 ]
+# The sentences of " ".join(STORY): the dateline opening STORY[0] is a sentence of its own, so canonical
+# position k + 1 is STORY[k] for k >= 1.
+DATELINE = "LONDON (Reuters) -"
+STORY_SENTENCES = [DATELINE, STORY[0].removeprefix(DATELINE + " "), *STORY[1:]]
+N = len(STORY_SENTENCES)
 T0 = datetime(2024, 3, 5, 8, 0, tzinfo=timezone.utc)
 
 
@@ -69,8 +74,8 @@ def test_planted_edits_get_exact_statuses():
     result = align_clusters(*planted())
     assert result.failures.is_empty()
     assert rows_of(result, "daily") == [
-        ("kept", 0, 0), ("edited", 1, 1), ("kept", 2, 2), ("added", 3, None), ("kept", 4, 3),
-        ("kept", 5, 5), ("kept", 6, 6), ("kept", 7, 7), ("dropped", 4, 4),
+        ("kept", 0, 0), ("kept", 1, 1), ("edited", 2, 2), ("kept", 3, 3), ("added", 4, None), ("kept", 5, 4),
+        ("kept", 6, 6), ("kept", 7, 7), ("kept", 8, 8), ("dropped", 5, 5),
     ]
     edited = result.sentences.filter(pl.col("status") == "edited").row(0, named=True)
     assert edited["text"] == EDITED
@@ -82,17 +87,18 @@ def test_planted_edits_get_exact_statuses():
     dropped = result.sentences.filter(pl.col("status") == "dropped").row(0, named=True)
     canonical_text = " ".join(STORY)
     assert dropped["text"] == STORY[4] == canonical_text[dropped["char_start"]:dropped["char_end"]]
-    assert dropped["family_id"] == 4 and dropped["similarity"] is None
+    assert dropped["family_id"] == 5 and dropped["similarity"] is None
 
 
 def test_canonical_is_all_kept_with_positions_as_families():
     result = align_clusters(*planted())
     wire = result.sentences.filter(pl.col("article_id") == "wire")
-    assert wire["status"].to_list() == ["kept"] * len(STORY)
-    assert wire["position"].to_list() == wire["canonical_position"].to_list() == list(range(len(STORY)))
-    assert wire["family_id"].to_list() == list(range(len(STORY)))
-    assert wire["similarity"].to_list() == [1.0] * len(STORY)
-    assert wire["word_diff"].null_count() == len(STORY)
+    assert wire["text"].to_list() == STORY_SENTENCES
+    assert wire["status"].to_list() == ["kept"] * N
+    assert wire["position"].to_list() == wire["canonical_position"].to_list() == list(range(N))
+    assert wire["family_id"].to_list() == list(range(N))
+    assert wire["similarity"].to_list() == [1.0] * N
+    assert wire["word_diff"].null_count() == N
 
 
 def test_spans_point_into_each_article_text():
@@ -123,7 +129,7 @@ def test_provenance_between_two_outlets_sharing_an_added_paragraph():
     result = align_clusters(articles, clusters)
     links = result.links.select("family_id", "first_article_id", "first_outlet", "article_id", "outlet",
                                 "n_sentences")
-    n = len(STORY)
+    n = N
     # families are numbered by first appearance: "solo" (published at +10 min) comes before "aa-early" (+20)
     assert links.rows() == [(n + 1, "aa-early", "Argus", "zz-late", "Echo", 1),
                             (n + 2, "aa-early", "Argus", "zz-late", "Echo", 1)]
@@ -133,7 +139,7 @@ def test_provenance_between_two_outlets_sharing_an_added_paragraph():
     families = dict(zip(added["text"], added["family_id"]))
     assert families[alone[-1]] == n and families[paragraph[0]] == n + 1 and families[paragraph[1]] == n + 2
     late_rows = result.sentences.filter(pl.col("article_id") == "zz-late", pl.col("status") == "dropped")
-    assert late_rows["canonical_position"].to_list() == [7]
+    assert late_rows["canonical_position"].to_list() == [8]  # STORY[7], after the dateline
 
 
 def test_similar_added_sentences_across_outlets_form_one_family():
@@ -142,7 +148,7 @@ def test_similar_added_sentences_across_outlets_form_one_family():
     articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("a", "A", a, 5), ("b", "B", b, 9)]})
     result = align_clusters(articles, clusters)
     added = result.sentences.filter(pl.col("status") == "added")
-    assert added["family_id"].to_list() == [len(STORY), len(STORY)]
+    assert added["family_id"].to_list() == [N, N]
     assert result.links.select("first_article_id", "article_id").rows() == [("a", "b")]
 
 
@@ -154,9 +160,9 @@ def test_split_and_merged_sentences_are_one_to_many():
     articles, clusters = articles_and_clusters(
         {"c1": [("wire", "R", STORY, 0), ("s", "S", split, 5), ("m", "M", merged, 9)]})
     result = align_clusters(articles, clusters)
-    assert rows_of(result, "s")[2:4] == [("edited", 2, 2), ("edited", 3, 2)]
+    assert rows_of(result, "s")[3:5] == [("edited", 3, 3), ("edited", 4, 3)]
     assert rows_of(result, "m") == [("kept", 0, 0), ("kept", 1, 1), ("kept", 2, 2), ("kept", 3, 3), ("kept", 4, 4),
-                                    ("edited", 5, 5), ("kept", 6, 7)]
+                                    ("kept", 5, 5), ("edited", 6, 6), ("kept", 7, 8)]
 
 
 def test_moved_paragraph_is_kept_not_added_and_dropped():
@@ -164,8 +170,8 @@ def test_moved_paragraph_is_kept_not_added_and_dropped():
     articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("m", "M", moved, 5)]})
     result = align_clusters(articles, clusters)
     rows = rows_of(result, "m")
-    assert [r[0] for r in rows] == ["kept"] * len(STORY)
-    assert [r[2] for r in rows] == [0, 6, 7, 1, 2, 3, 4, 5]
+    assert [r[0] for r in rows] == ["kept"] * N
+    assert [r[2] for r in rows] == [0, 1, 7, 8, 2, 3, 4, 5, 6]
 
 
 def test_singletons_produce_no_rows():
@@ -230,13 +236,13 @@ def test_empty_version_drops_everything_and_null_text_is_empty():
     articles = articles.with_columns(pl.when(pl.col("article_id") == "d").then(None).otherwise(pl.col("text"))
                                      .alias("text"))
     result = align_clusters(articles, clusters)
-    assert rows_of(result, "d") == [("dropped", k, k) for k in range(len(STORY))]
+    assert rows_of(result, "d") == [("dropped", k, k) for k in range(N)]
 
 
 def test_idf_is_fitted_on_distinct_sentences_of_clustered_articles_only():
     articles, clusters = articles_and_clusters({"c1": [("wire", "R", STORY, 0), ("d", "D", STORY, 1)],
                                                 "c2": [("lonely", "L", OTHER, 0)]})
-    assert fit_idf(articles, clusters).n_docs_ == len(STORY)
+    assert fit_idf(articles, clusters).n_docs_ == N
 
 
 def test_config_is_validated():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.sentences import is_hard_wrapped, split_sentences
+from dedup.align.sentences import _split_dateline, is_hard_wrapped, layout_segments, split_sentences
 from dedup.errors import ConfigError
 
 
@@ -16,13 +16,46 @@ def sentences(text: str) -> list[str]:
 
 @pytest.mark.parametrize("text", [
     "Mr. Smith met Dr. Jones in the U.S. capital on Jan. 5 to discuss the $3.5 billion deal.",
-    "WASHINGTON (Reuters) - The U.S. Senate voted 52-48 on Thursday to confirm the nominee.",
     "Shares of Acme Inc. closed at $12.50, down 0.8 percent, on the New York Stock Exchange.",
     "\"We will fight this in court,\" said Gov. John Bel Edwards of Louisiana on Monday.",
     "The company, based in St. Louis, employs 1,200 people and sells to the U.K. and the U.N.",
 ])
-def test_abbreviations_decimals_and_datelines_do_not_split(text):
+def test_abbreviations_and_decimals_do_not_split(text):
     assert sentences(text) == [text]
+
+
+def test_dateline_is_one_segment_and_the_sentence_after_it_is_intact():
+    # the dateline is cut off whole (not at the dash of "52-48", not after "U.S.")
+    text = "WASHINGTON (Reuters) - The U.S. Senate voted 52-48 on Thursday to confirm the nominee."
+    after = "The U.S. Senate voted 52-48 on Thursday to confirm the nominee."
+    assert [text[a:b].strip() for a, b in layout_segments(text)] == ["WASHINGTON (Reuters) -", after]
+    assert sentences(text) == ["WASHINGTON (Reuters) -", after]
+    # a dateline opening a later paragraph: cut inside that paragraph, offsets into the whole text
+    text = "Intro line.\n\n  LISBON, Jan. 5, 2024 (Meridian Press) \u2014 Fares rose."
+    start, cut = text.index("  LISBON"), text.index("Fares")
+    assert _split_dateline(text, (start, len(text))) == [(start, cut), (cut, len(text))]
+    assert sentences(text) == ["Intro line.", "LISBON, Jan. 5, 2024 (Meridian Press) \u2014", "Fares rose."]
+
+
+@pytest.mark.parametrize("text, pieces", [
+    # a capitalised place, then a date and/or a bracketed source, then a dash: split after the dash
+    ("LONDON, March 3 - Shares fell.", ["LONDON, March 3 - ", "Shares fell."]),
+    ("BEIJING (Reuters) - Exports rose 5.2 percent in March.",
+     ["BEIJING (Reuters) - ", "Exports rose 5.2 percent in March."]),
+    ("HAMBURG (The Cedar Times) - The port reopened on Monday.",
+     ["HAMBURG (The Cedar Times) - ", "The port reopened on Monday."]),
+    # no split
+    ("U.S. - China talks resumed.", ["U.S. - China talks resumed."]),          # no date, no source
+    ("NEW YORK - Stocks rose.", ["NEW YORK - Stocks rose."]),                  # no date, no source
+    ("The vote - a surprise to many - passed 52-48.",                         # dashes inside a sentence
+     ["The vote - a surprise to many - passed 52-48."]),
+    ("WASHINGTON (Reuters) -", ["WASHINGTON (Reuters) -"]),                    # nothing after the dateline
+])
+def test_split_dateline(text, pieces):
+    spans = _split_dateline(text, (0, len(text)))
+    assert [text[a:b] for a, b in spans] == pieces
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(b == a for (_, b), (a, _) in zip(spans, spans[1:]))
 
 
 def test_two_sentences_after_abbreviations():
@@ -35,7 +68,8 @@ def test_spans_are_exact_and_stripped():
     text = "  BEIJING (Reuters) - Exports rose 5.2%.  Imports fell.\n\n  Follow us on Twitter @desk \n"
     spans = split_sentences(text)
     got = [text[a:b] for a, b in spans]
-    assert got == ["BEIJING (Reuters) - Exports rose 5.2%.", "Imports fell.", "Follow us on Twitter @desk"]
+    assert got == ["BEIJING (Reuters) -", "Exports rose 5.2%.", "Imports fell.", "Follow us on Twitter @desk"]
+    assert spans == [(2, 21), (22, 40), (42, 55), (59, 85)]
     assert all(s == s.strip() for s in got)
     assert [a for a, _ in spans] == sorted(a for a, _ in spans)
 

@@ -17,12 +17,13 @@ def test_plain_rendering():
     assert out.splitlines() == [
         "--- A: Reuters",
         "+++ B: Daily",
-        "~ [-LONDON (Reuters) --] A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes.",
+        "- LONDON (Reuters) -",
+        "  A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes.",
         "~ [-Two-]{+Three+} people died when a tree fell on their car, police said.",
         "+ The mayor of Brighton opened a shelter.",
         "  The Met Office said gusts reached 90 mph.",
         "- Schools were closed in Kent and Sussex.",
-        "B: 1 kept, 2 edited, 1 added, 1 dropped (A has 4 sentences)",
+        "B: 2 kept, 1 edited, 1 added, 2 dropped (A has 5 sentences)",
     ]
     assert "\x1b" not in out
 
