@@ -42,6 +42,20 @@ def banding(config: MinHashConfig) -> tuple[int, int]:
     return optimal_bands(config.lsh_threshold, config.num_perm)
 
 
+def band_key(matrix: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """64-bit keys of one band for every row of a signature matrix. Stateless.
+
+    Two signatures get the same key exactly when they agree on the band's
+    ``rows`` values (up to 64-bit hash collisions, which verification absorbs).
+    """
+    key = np.full(len(matrix), np.uint64(band + 1) * _MIX, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in range(band * rows, (band + 1) * rows):
+            key = (key ^ matrix[:, col].astype(np.uint64)) * _MIX
+            key ^= key >> np.uint64(31)
+    return key
+
+
 @dataclass
 class LshStats:
     bands: int
@@ -84,22 +98,18 @@ def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfi
         docs_all, matrix = docs_all[keep], matrix[keep]
     pairs: list[np.ndarray] = []
     if len(docs_all) >= 2:
-        with np.errstate(over="ignore"):
-            for band in range(bands):
-                key = np.full(len(docs_all), np.uint64(band + 1) * _MIX, dtype=np.uint64)
-                for col in range(band * rows, (band + 1) * rows):
-                    key = (key ^ matrix[:, col].astype(np.uint64)) * _MIX
-                    key ^= key >> np.uint64(31)
-                order = np.argsort(key, kind="stable")
-                sorted_keys = key[order]
-                boundaries = np.flatnonzero(np.diff(sorted_keys)) + 1
-                starts = np.concatenate([[0], boundaries])
-                sizes = np.diff(np.concatenate([starts, [len(order)]]))
-                multi = sizes >= 2
-                if not multi.any():
-                    continue
-                stats.largest_bucket = max(stats.largest_bucket, int(sizes.max()))
-                pairs.extend(_bucket_pairs(docs_all[order], starts[multi], sizes[multi], config.max_bucket, stats))
+        for band in range(bands):
+            key = band_key(matrix, band, rows)
+            order = np.argsort(key, kind="stable")
+            sorted_keys = key[order]
+            boundaries = np.flatnonzero(np.diff(sorted_keys)) + 1
+            starts = np.concatenate([[0], boundaries])
+            sizes = np.diff(np.concatenate([starts, [len(order)]]))
+            multi = sizes >= 2
+            if not multi.any():
+                continue
+            stats.largest_bucket = max(stats.largest_bucket, int(sizes.max()))
+            pairs.extend(_bucket_pairs(docs_all[order], starts[multi], sizes[multi], config.max_bucket, stats))
     if pairs:
         both = np.concatenate(pairs).astype(np.uint64)
         lo, hi = np.minimum(both[:, 0], both[:, 1]), np.maximum(both[:, 0], both[:, 1])

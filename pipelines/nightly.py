@@ -50,6 +50,7 @@ from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW
+from dedup.state.lock import pid_alive
 
 EXIT_INTERNAL = 1
 EXIT_TOO_MANY_REJECTS = 7
@@ -90,21 +91,11 @@ def _logger(path: Path, quiet: bool) -> logging.Logger:
     return log
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _clean_stale_tmp(out_root: Path) -> None:
     """Remove temporary and replaced output folders of runs that were killed (their pid is gone)."""
     for path in [*out_root.glob(".*.tmp-*"), *out_root.glob(".*.old-*")]:
         pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -18,9 +18,8 @@ import numpy as np
 import polars as pl
 
 from dedup.config import MinHashConfig
-from dedup.lsh import banding
+from dedup.lsh import band_key, banding
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def band_keys(signatures: pl.DataFrame, *, config: MinHashConfig) -> np.ndarray:
@@ -32,13 +31,8 @@ def band_keys(signatures: pl.DataFrame, *, config: MinHashConfig) -> np.ndarray:
     bands, rows = banding(config)
     matrix = signatures["signature"].to_numpy()
     out = np.empty((len(matrix), bands), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for band in range(bands):
-            key = np.full(len(matrix), np.uint64(band + 1) * _MIX, dtype=np.uint64)
-            for col in range(band * rows, (band + 1) * rows):
-                key = (key ^ matrix[:, col].astype(np.uint64)) * _MIX
-                key ^= key >> np.uint64(31)
-            out[:, band] = key
+    for band in range(bands):
+        out[:, band] = band_key(matrix, band, rows)
     return out
 
 

@@ -35,7 +35,8 @@ def _proc_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -89,7 +90,7 @@ class StateLock:
         if owner.get("hostname") != socket.gethostname():
             return False
         pid = owner.get("pid")
-        if not isinstance(pid, int) or not _alive(pid):
+        if not isinstance(pid, int) or not pid_alive(pid):
             return True
         recorded, actual = owner.get("proc_start"), _proc_start(pid)
         return recorded is not None and actual is not None and recorded != actual
