@@ -48,8 +48,8 @@ def band_key(matrix: np.ndarray, band: int, rows: int) -> np.ndarray:
     Two signatures get the same key exactly when they agree on the band's
     ``rows`` values (up to 64-bit hash collisions, which verification absorbs).
     """
-    key = np.full(len(matrix), np.uint64(band + 1) * _MIX, dtype=np.uint64)
     with np.errstate(over="ignore"):
+        key = np.full(len(matrix), np.uint64(band + 1) * _MIX, dtype=np.uint64)
         for col in range(band * rows, (band + 1) * rows):
             key = (key ^ matrix[:, col].astype(np.uint64)) * _MIX
             key ^= key >> np.uint64(31)
