@@ -22,7 +22,7 @@ Usage::
     python -m benchmarks.bench_nightly --per-night 5000 --nights 20 --repeat 3
 
 prints a JSON line per measurement and a final comparison; results and
-commands are in benchmarks/README-nightly.md.
+commands are in benchmarks/README.md.
 """
 
 from __future__ import annotations

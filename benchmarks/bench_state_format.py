@@ -7,7 +7,7 @@ newest night (a rerun). Needs ``pip install deltalake`` (not a dedup dependency)
 
     python -m benchmarks.bench_state_format [--work /tmp/dedup-bench-format]
 
-Results in benchmarks/README-nightly.md.
+Results in benchmarks/README.md.
 """
 
 from __future__ import annotations

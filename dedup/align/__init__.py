@@ -27,7 +27,7 @@ rewritten sentence shows up as one sentence dropped plus one added. The default
 split of the Microsoft Research Paraphrase Corpus, whose pairs are exactly
 "the same sentence as another outlet wrote it" vs "a different sentence of the
 same story"; on its test split it scores 0.72 accuracy / 0.80 F1 (numbers and
-commands in ``benchmarks/README-align.md``). Near-copies of wire stories are
+commands in ``benchmarks/README.md``). Near-copies of wire stories are
 far easier than MSRP, so the threshold mostly matters for heavy rewrites.
 
 Singletons (``cluster_size`` 1) produce no rows: there is nothing to compare

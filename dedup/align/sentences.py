@@ -11,7 +11,7 @@ Splitting happens in two layers:
    bullet items therefore never glue onto the next sentence.
 2. **Sentences inside a layout segment**: a maintained library. It was chosen
    by measurement on a hand-labelled set of tricky news sentences
-   (``benchmarks/bench_splitters.py``, numbers in ``benchmarks/README-align.md``).
+   (``benchmarks/bench_splitters.py``, numbers in ``benchmarks/README.md``).
 
 The library only ever proposes *where sentences start*; the text between two
 starts is one sentence, stripped of surrounding whitespace. So no character of

@@ -63,7 +63,7 @@ class IdfModel:
     ----------
     features:
         ``"word12"`` word unigrams and bigrams (default, chosen on MSRP train;
-        see ``benchmarks/README-align.md``), ``"word"`` unigrams, ``"char35"``
+        see ``benchmarks/README.md``), ``"word"`` unigrams, ``"char35"``
         character 3-5-grams within words, or both word and character n-grams.
     n_features:
         Hash buckets (a power of two).

@@ -12,7 +12,7 @@ The text keeps one paragraph per block, separated by blank lines (the sentence
 aligner treats a blank line as a hard boundary); a first line that repeats the
 title is dropped, since titles are stored apart and outlets re-headline freely.
 
-Measured throughput and its share of a night: ``benchmarks/README-inputs.md``.
+Measured throughput and its share of a night: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations

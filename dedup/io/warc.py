@@ -5,7 +5,7 @@ sequence of records, each with WARC headers, and for ``response`` records the
 HTTP status line, headers and body. Parsing uses `warcio
 <https://github.com/webrecorder/warcio>`_ (pure Python, so a hostile file can
 only raise, never crash the process; the faster fastwarc was measured too, see
-``benchmarks/README-inputs.md``: parsing is a few per cent of extraction time
+``benchmarks/README.md``: parsing is a few per cent of extraction time
 either way). Decompression (a ``.warc.gz`` of per-record gzip members, or any
 other compression) goes through :func:`~dedup.io.streams.open_stream`, so the
 bomb guard holds here too.

@@ -23,7 +23,7 @@ the base of the newest, which a rerun of its night needs).
 Why not Delta Lake: a night's commit spans three tables, and a Delta commit
 is atomic per table only, so a kill between two table commits would leave
 the tables disagreeing, and a top-level manifest would still be needed; see
-``benchmarks/README-nightly.md`` for the measurements. A Spark job reads the
+``benchmarks/README.md`` for the measurements. A Spark job reads the
 state by listing the files of the newest manifest
 (``spark.read.parquet(*files)``), or through :func:`dedup.state.read_table`.
 """

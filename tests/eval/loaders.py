@@ -10,7 +10,7 @@ Two environment variables make these tests a measuring tool as well:
 * ``DEDUP_EVAL_CONFIG``: a JSON object passed to ``Config().replace(...)``,
   e.g. ``'{"shingle": {"size": 3}, "cluster": {"threshold": 0.6}}'``, so the
   same checks can be run on other parameters (see
-  ``benchmarks/README-evaldata.md``).
+  ``benchmarks/README.md``).
 * ``DEDUP_EVAL_REPORT``: a file to which every test appends one JSON line of
   the numbers it measured (they are also printed; run pytest with ``-s``).
 """

@@ -1,0 +1,146 @@
+"""Local engine vs Spark engine: wall time, throughput, and that the tables are equal.
+
+Usage (each engine runs in its own process, so peak memory is its own)::
+
+    python benchmarks/bench_spark.py --syndication 5000 --master 'local[2]' --work /tmp/bs --json out.json
+    python benchmarks/bench_spark.py --planted 100000 --master 'local[2]' --work /tmp/bs
+    python benchmarks/bench_spark.py --skew 5000,20000 --engines spark --work /tmp/bs
+    python benchmarks/bench_spark.py --corpus my-night/ --work /tmp/bs
+
+Corpora: ``--syndication N`` simulates syndication from Reuters-21578 with N
+base stories (``benchmarks/syndication.py``; N=5000 gives ~20,200 articles,
+the pool of Reuters stories with copies runs out there); ``--planted N``
+writes N fictional articles (``tests/spark/corpora.py``: stories with 1-30
+trimmed, padded or edited copies, and unrelated articles), any size;
+``--skew COPIES,ARTICLES`` the skew case (one story with COPIES copies, a
+paragraph shared by all). Corpora are written as 8 JSON Lines files.
+
+Prints one JSON object: per engine the wall seconds (process start to exit,
+including Spark's start-up), articles per second, peak RSS of the driver
+process, the per-stage timings, and whether clusters/sentences/links are
+equal row by row; then ``spark_over_local``, the ratio of wall times. Results
+are recorded in ``benchmarks/README-spark.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(args, work: Path) -> Path:
+    corpus = work / "corpus"
+    if corpus.exists():
+        return corpus
+    corpora = _module(REPO / "tests" / "spark" / "corpora.py", "spark_corpora")
+    if args.syndication:
+        syndication = _module(REPO / "benchmarks" / "syndication.py", "syndication")
+        frame = syndication.build_corpus(args.syndication, seed=7, verbose=True)
+        rows = frame.select(syndication.PUBLIC_COLUMNS).with_columns(
+            published=frame["published"].dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")).to_dicts()
+    elif args.planted:
+        per_story = 7.0  # planted_corpus: ~15.5 copies + 1 wire per story; singles fill the rest
+        stories = max(1, int(args.planted * 0.6 / (per_story * 2.3)))
+        rows = corpora.planted_corpus(stories=stories, singles=0, seed=5)
+        rows = rows[:args.planted]
+        extra = args.planted - len(rows)
+        if extra > 0:
+            rows += corpora.planted_corpus(stories=0, singles=extra, seed=6)[:extra]
+    else:
+        copies, articles = map(int, args.skew.split(","))
+        rows = corpora.skew_corpus(copies, articles, big_outlet=articles // 10)
+    return corpora.write_jsonl(rows, corpus, parts=8)
+
+
+_LOCAL = """
+import json, resource, sys, time
+from dedup.pipeline import run
+start = time.perf_counter()
+result = run([sys.argv[1]], sys.argv[2])
+print(json.dumps({"seconds_in_run": time.perf_counter() - start, "articles": result.articles.height,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+_SPARK = """
+import json, resource, sys, time
+from dedup.spark import run_spark
+start = time.perf_counter()
+summary = run_spark([sys.argv[1]], sys.argv[2], master=sys.argv[3])
+print(json.dumps({"seconds_in_run": time.perf_counter() - start, "articles": summary["articles"]["clustered"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "spark": summary["pipeline"]["spark"], "lsh": summary["pipeline"]["lsh"]}))
+"""
+
+
+def run_engine(engine: str, corpus: Path, out: Path, master: str) -> dict:
+    code = _LOCAL if engine == "local" else _SPARK
+    argv = [sys.executable, "-c", code, str(corpus), str(out)] + ([master] if engine == "spark" else [])
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{engine} engine failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = round(wall, 1)
+    result["articles_per_second"] = round(result["articles"] / wall, 1)
+    result["stages"] = {k: v["seconds"] for k, v in json.loads((out / "timings.json").read_text())["stages"].items()}
+    return result
+
+
+def compare(local: Path, spark: Path) -> dict[str, bool]:
+    import polars as pl
+
+    from dedup.spark import read_table
+
+    same = {}
+    for name in ("clusters", "sentences", "links"):
+        same[name] = read_table(spark, name).equals(pl.read_parquet(local / f"{name}.parquet"))
+    return same
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--corpus", type=Path, help="an existing corpus (files or folder)")
+    src.add_argument("--syndication", type=int, metavar="N_STORIES")
+    src.add_argument("--planted", type=int, metavar="N_ARTICLES")
+    src.add_argument("--skew", metavar="COPIES,ARTICLES")
+    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--engines", default="local,spark")
+    ap.add_argument("--work", type=Path, required=True, help="folder for the corpus and both outputs")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    corpus = args.corpus or build(args, args.work)
+    results: dict = {"corpus": str(corpus), "master": args.master}
+    for engine in args.engines.split(","):
+        print(f"running {engine}...", file=sys.stderr, flush=True)
+        results[engine] = run_engine(engine, corpus, args.work / f"out-{engine}", args.master)
+    if "local" in results and "spark" in results:
+        results["equal"] = compare(args.work / "out-local", args.work / "out-spark")
+        results["spark_over_local"] = round(results["spark"]["wall_seconds"] / results["local"]["wall_seconds"], 2)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
