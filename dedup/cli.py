@@ -70,9 +70,14 @@ def main() -> None:
 @click.option("--retention", default=None, metavar="30d",
               help="With --state: keep stored texts this long (at least --window); the story history is "
                    "kept. Default 30d.")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="Where to run: this process, or Apache Spark (pip install 'dedup[spark]'; Java 17+). "
+                   "With spark, INPUTS may be any path Spark reads and the tables are folders of part files.")
+@click.option("--master", default=None, metavar="URL",
+              help="With --engine spark and no active session: the Spark master, e.g. local[2].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outlets, strict, state_dir, night,
-            window, retention, quiet):
+            window, retention, engine, master, quiet):
     """Group articles into stories and write clusters.parquet, summary.json and rejected.jsonl.
 
     INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
@@ -83,6 +88,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
         dedup cluster examples/sample-corpus --out dedup-out
         dedup cluster feeds/ exports/cms.csv --field text=body_html --threshold 0.6 --format csv
         dedup cluster feeds/2026-11-27 --state state/ --out out/2026-11-27
+        dedup cluster archive/*.jsonl.gz --engine spark --master "local[2]" --out out/
     """
     from dedup.pipeline import run
 
@@ -106,14 +112,25 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
         # Stage timings go to stderr on a terminal only; they are in timings.json anyway.
         log = None if quiet or not sys.stderr.isatty() else (lambda msg: click.echo(msg, err=True))
-        result = run(list(inputs), out_dir, config=config, log=log, **nightly)
+        if engine == "spark":
+            if state_dir is not None:
+                raise ConfigError("--state is not supported with --engine spark yet; run nightly on the local engine")
+            from dedup.spark import read_table, run_spark
+
+            summary = run_spark([str(i) for i in inputs], out_dir, config=config, master=master, log=log)
+            clusters = read_table(out_dir, "clusters")
+        else:
+            if master is not None:
+                raise ConfigError("--master needs --engine spark")
+            result = run(list(inputs), out_dir, config=config, log=log, **nightly)
+            summary, clusters = result.summary, result.clusters
     except DedupError as exc:
         _fail(exc)
         return
     if not quiet:
         from dedup.report import render_summary
 
-        click.echo(render_summary(result.summary, result.clusters, report_path=Path(out_dir) / "report.html",
+        click.echo(render_summary(summary, clusters, report_path=Path(out_dir) / "report.html",
                                   color=sys.stdout.isatty()).rstrip("\n"))
 
 

@@ -130,3 +130,10 @@ def test_state_flags_keep_story_ids_across_nights(tmp_path, planted):
         assert row["cluster_id"] == ids[row["article_id"].replace("-o3", "")]
     res = _run("cluster", tmp_path / "tue", "--window", "3d", "--out", tmp_path / "o")
     assert res.exit_code == 2 and "--state" in res.output
+
+
+def test_engine_flags_are_checked_before_anything_runs(tmp_path):
+    res = _run("cluster", tmp_path, "--master", "local[2]")
+    assert res.exit_code == 2 and "--engine spark" in res.output
+    res = _run("cluster", tmp_path, "--engine", "spark", "--state", tmp_path / "s")
+    assert res.exit_code == 2 and "--state" in res.output
