@@ -2,14 +2,15 @@
 
 Usage (each engine runs in its own process, so peak memory is its own)::
 
-    python benchmarks/bench_spark.py --syndication 5000 --master 'local[2]' --work /tmp/bs --json out.json
+    python benchmarks/bench_spark.py --syndication 4200,700 --master 'local[2]' --work /tmp/bs --json out.json
     python benchmarks/bench_spark.py --planted 100000 --master 'local[2]' --work /tmp/bs
     python benchmarks/bench_spark.py --skew 5000,20000 --engines spark --work /tmp/bs
     python benchmarks/bench_spark.py --corpus my-night/ --work /tmp/bs
 
-Corpora: ``--syndication N`` simulates syndication from Reuters-21578 with N
-base stories (``benchmarks/syndication.py``; N=5000 gives ~20,200 articles,
-the pool of Reuters stories with copies runs out there); ``--planted N``
+Corpora: ``--syndication MAIN,HOLDOUT`` simulates syndication from
+Reuters-21578 (``benchmarks/syndication.py``, both splits joined: 4200,700
+gives 20,700 articles; one split alone runs out of donor text near 18,000);
+``--planted N``
 writes N fictional articles (``tests/spark/corpora.py``: stories with 1-30
 trimmed, padded or edited copies, and unrelated articles), any size;
 ``--skew COPIES,ARTICLES`` the skew case (one story with COPIES copies, a
@@ -19,7 +20,7 @@ Prints one JSON object: per engine the wall seconds (process start to exit,
 including Spark's start-up), articles per second, peak RSS of the driver
 process, the per-stage timings, and whether clusters/sentences/links are
 equal row by row; then ``spark_over_local``, the ratio of wall times. Results
-are recorded in ``benchmarks/README-spark.md``.
+are recorded in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -50,18 +51,13 @@ def build(args, work: Path) -> Path:
         return corpus
     corpora = _module(REPO / "tests" / "spark" / "corpora.py", "spark_corpora")
     if args.syndication:
-        syndication = _module(REPO / "benchmarks" / "syndication.py", "syndication")
-        frame = syndication.build_corpus(args.syndication, seed=7, verbose=True)
-        rows = frame.select(syndication.PUBLIC_COLUMNS).with_columns(
-            published=frame["published"].dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")).to_dicts()
+        main, holdout = map(int, args.syndication.split(","))
+        frame = corpora.syndication_corpus(main, holdout)
+        rows = frame.with_columns(published=frame["published"].dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")).to_dicts()
     elif args.planted:
-        per_story = 7.0  # planted_corpus: ~15.5 copies + 1 wire per story; singles fill the rest
-        stories = max(1, int(args.planted * 0.6 / (per_story * 2.3)))
-        rows = corpora.planted_corpus(stories=stories, singles=0, seed=5)
-        rows = rows[:args.planted]
-        extra = args.planted - len(rows)
-        if extra > 0:
-            rows += corpora.planted_corpus(stories=0, singles=extra, seed=6)[:extra]
+        # planted_corpus: 1 wire + 15.5 copies per story on average; 60% of the articles in stories
+        rows = corpora.planted_corpus(stories=max(1, int(0.6 * args.planted / 16.5)),
+                                      singles=int(0.4 * args.planted), seed=5)[:args.planted]
     else:
         copies, articles = map(int, args.skew.split(","))
         rows = corpora.skew_corpus(copies, articles, big_outlet=articles // 10)
@@ -118,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--corpus", type=Path, help="an existing corpus (files or folder)")
-    src.add_argument("--syndication", type=int, metavar="N_STORIES")
+    src.add_argument("--syndication", metavar="MAIN,HOLDOUT", help="base stories of the two splits, e.g. 4200,700")
     src.add_argument("--planted", type=int, metavar="N_ARTICLES")
     src.add_argument("--skew", metavar="COPIES,ARTICLES")
     ap.add_argument("--master", default="local[2]")
