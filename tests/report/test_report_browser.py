@@ -28,6 +28,12 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
+def expect(locator):
+    """Playwright's auto-waiting assertions, imported late so a missing package skips instead of failing."""
+    from playwright.sync_api import expect as _expect
+    return _expect(locator)
+
+
 def _missing() -> str | None:
     if not Path(CHROMIUM).exists():
         return f"browser test needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)"
@@ -114,8 +120,9 @@ def test_clicking_a_story_shows_its_diff(report):
     assert page.locator(".diff del").all_text_contents() == ["injured", "The quake had a magnitude of 6.1."]
     assert "added · also in Courier" in page.locator(".diff .margin").all_text_contents()
     page.click(".matrix-block summary")  # the matrix is built when opened
-    assert page.locator(".matrix tbody tr").count() == 5  # four canonical sentences, one added family
-    assert page.locator(".matrix td.st-d").count() == 3
+    # the toggle event fires asynchronously: wait for the matrix rather than racing it
+    expect(page.locator(".matrix tbody tr")).to_have_count(5)  # four canonical sentences, one added family
+    expect(page.locator(".matrix td.st-d")).to_have_count(3)
     link = page.locator(".outlets-table a", has_text="Quake injures 12")
     assert link.get_attribute("href") == "https://bugle.example/q?id=1&x=2"
     assert link.get_attribute("rel") == "noopener noreferrer"
@@ -238,11 +245,11 @@ def test_csp_blocks_markup_even_if_it_got_in(report):
         '<div style="background:url(http://198.51.100.7/b.png)">x</div>');
         const s = document.createElement('script'); s.textContent = 'window.__pwned=1';
         document.body.appendChild(s);""")
-    r.page.wait_for_timeout(200)
+    # CSP violation reports are queued events: wait for the script's and the image's instead of sleeping
+    r.page.wait_for_function("window.__violations.length >= 2")
     assert r.page.evaluate("window.__pwned") is None
     remote = [u for u in r.requests if "198.51.100.7" in u]
     assert all(r.failed.get(u) == "csp" for u in remote), r.failed  # Chromium refused them before any fetch
-    assert len(r.page.evaluate("window.__violations")) >= 2  # the script and the image were refused
 
 
 def _bench():
@@ -272,9 +279,9 @@ def test_long_lists_and_big_stories_render_in_parts(report):
     n_articles = page.locator(".outlets-table tbody tr").count()
     assert n_articles > 40
     page.click(".matrix-block summary")
-    assert page.locator(".matrix thead th.col").count() == 40
+    expect(page.locator(".matrix thead th.col")).to_have_count(40)
     page.click(".matrix-block button.more")
-    assert page.locator(".matrix thead th.col").count() == n_articles
+    expect(page.locator(".matrix thead th.col")).to_have_count(n_articles)
     page.select_option("#sort", "time")
     for _ in range(160):  # past the first chunk with the keyboard
         page.keyboard.press("j")
