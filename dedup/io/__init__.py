@@ -18,11 +18,14 @@ Modules, in the order bytes flow through them:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import polars as pl
 
@@ -33,7 +36,7 @@ from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source
 from dedup.schema import ARTICLES, REJECTS, conform
 
-__all__ = ["ReadResult", "read_inputs", "articles_from_frame"]
+__all__ = ["ReadResult", "articles_from_frame", "is_uri", "local_path", "read_inputs", "read_source", "table_files"]
 
 
 @dataclass
@@ -100,18 +103,95 @@ class _Collector:
         return articles, rejects
 
 
+def read_source(source: Source, collector: _Collector) -> None:
+    """Read one file into ``collector``: its records, or a reject for whatever made the file unusable.
+
+    A file that turns out unusable part-way (a decompression bomb, a truncated
+    archive) keeps the records read before that point, and the rest of it is
+    one reject with ``record`` null; a reader bug is a ``reader_error``
+    reject, not a crash. The warnings of ``source`` are added to the
+    collector's. This is the body of :func:`read_inputs`' loop and of the
+    Spark engine's per-file task (:mod:`dedup.spark.read`).
+    """
+    try:
+        collector.add(read_file(source), source.name)
+    except FileRejected as exc:
+        collector.records += 1
+        collector.reject(Reject(source.name, None, exc.reason, exc.message))
+    except OSError as exc:
+        collector.records += 1
+        collector.reject(Reject(source.name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
+    except (DedupError, MemoryError):
+        raise
+    except Exception as exc:  # a reader bug must not stop the night; it is counted and reported
+        collector.records += 1
+        collector.reject(Reject(source.name, None, "reader_error",
+                                f"the reader failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "the rest of the file is skipped; please report this bug"))
+    finally:
+        collector.warnings.update(source.warnings)
+
+
+#: ``hdfs://``, ``s3a://``, ``file:///``, ``file:/``: a scheme of two characters or more, then ``:/``
+#: (``C:\corpus`` and ``C:/corpus`` are Windows drives; ``notes:1.jsonl`` is a file name).
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def is_uri(item: str | Path) -> bool:
+    """Whether an input names a URI (``hdfs://nn/news``, ``s3a://bucket/x``, ``file:///tmp/x``), not a path."""
+    return _URI.match(str(item)) is not None
+
+
+def local_path(item: str | Path) -> str | Path:
+    """An input as the local engine reads it: paths unchanged, ``file://`` URIs as their local path.
+
+    Any other URI raises an :class:`InputError` naming the fix: the local
+    engine reads local files and folders; Spark reads ``hdfs://``,
+    ``s3a://``... (``--engine spark``).
+    """
+    if not is_uri(item):
+        return item
+    parsed = urlparse(str(item))
+    if parsed.scheme.lower() == "file" and parsed.netloc in ("", "localhost"):
+        return Path(url2pathname(parsed.path))
+    raise InputError(f"input {item} is a {parsed.scheme}:// URI; the local engine reads local files and "
+                     "folders only: run with --engine spark, or copy the files to a local folder")
+
+
+def table_files(path: Path) -> list[Path]:
+    """The Parquet files of one output table, in row order: ``path`` itself, or a folder's part files.
+
+    The local engine writes ``clusters.parquet`` as one file; Spark writes a
+    folder of part files (``clusters.parquet/part-00000-….parquet``), sorted
+    so that reading them in name order gives the rows in the local order.
+    In a folder, names starting with ``.`` or ``_`` are not data (Hadoop's
+    ``_SUCCESS`` marker, ``.part-….crc`` checksums) and are skipped, as
+    Spark's and pyarrow's readers do. A missing path gives an empty list.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.iterdir()
+                  if p.is_file() and p.suffix == ".parquet" and not p.name.startswith((".", "_")))
+
+
 def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig()) -> ReadResult:
     """Read files and folders into ARTICLES and REJECTS frames.
 
     File paths in the output are as given on the command line (joined with the
     path found below a folder), so reruns from the same place are identical.
-    A file that turns out unusable part-way (a decompression bomb, a truncated
-    archive) keeps the records read before that point, and the rest of it is
-    one reject with ``record`` null. Decisions that keep a record (an encoding
-    guessed, a WARC request record skipped) are counted in ``warnings``.
+    Each file is read by :func:`read_source`: a file that turns out unusable
+    part-way keeps the records read before that point. Decisions that keep a
+    record (an encoding guessed, a WARC request record skipped) are counted
+    in ``warnings``. A ``file://`` URI is read as the local path it names;
+    any other URI (``hdfs://``, ``s3a://``...) is an :class:`InputError`:
+    it needs the Spark engine (:func:`dedup.spark.run_spark`).
     """
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
+    inputs = [local_path(item) for item in inputs]
     paths = discover(inputs)
     explicit = {Path(p) for p in inputs if Path(p).is_file()}
     collector = _Collector(config)
@@ -123,27 +203,7 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig()) 
             skipped.append(str(path))
             continue
         files += 1
-        source = Source(path, limits, encoding=None if encoding == "auto" else encoding)
-        try:
-            collector.add(read_file(source), source.name)
-        except FileRejected as exc:
-            # The whole file, or the rest of it after the records already read
-            # (a decompression bomb or a truncated archive found mid-stream).
-            collector.records += 1
-            collector.reject(Reject(source.name, None, exc.reason, exc.message))
-        except OSError as exc:
-            collector.records += 1
-            collector.reject(Reject(source.name, None, "unreadable_file",
-                                    f"cannot read file: {exc.strerror or exc}"))
-        except (DedupError, MemoryError):
-            raise
-        except Exception as exc:  # a reader bug must not stop the night; it is counted and reported
-            collector.records += 1
-            collector.reject(Reject(source.name, None, "reader_error",
-                                    f"the reader failed ({type(exc).__name__}: {str(exc)[:200]}); "
-                                    "the rest of the file is skipped; please report this bug"))
-        finally:
-            collector.warnings.update(source.warnings)
+        read_source(Source(path, limits, encoding=None if encoding == "auto" else encoding), collector)
     if files == 0:
         raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
                          f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst)")

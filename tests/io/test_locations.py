@@ -1,0 +1,74 @@
+"""Where inputs and output tables are: URIs versus paths, one file versus a folder of part files,
+and the one per-file reading function both engines call."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dedup.config import ReadConfig
+from dedup.errors import InputError, RejectedRecord
+from dedup.io import _Collector, is_uri, local_path, read_inputs, read_source, table_files
+from dedup.io.streams import Limits, Source
+from tests.conftest import write_jsonl
+
+RECORD = {"id": "a1", "outlet": "Wire", "title": "T", "text": "Some text for one article.",
+          "published": "2026-11-27T06:00:00Z"}
+
+
+@pytest.mark.parametrize("item, uri", [
+    ("hdfs://nn:8020/news/2026-11-27", True), ("s3a://bucket/x", True), ("gs://b/x", True),
+    ("file:///tmp/x", True), ("file:/tmp/x", True), ("abfss://c@acct.dfs.core.windows.net/x", True),
+    ("corpus/", False), ("/tmp/x.jsonl", False), ("C:\\corpus", False), ("C:/corpus", False),
+    ("notes:1.jsonl", False), (Path("hdfs:/nn/x"), True),
+])
+def test_is_uri(item, uri):
+    assert is_uri(item) is uri
+
+
+def test_file_uris_are_local_paths_and_other_uris_need_spark(tmp_path):
+    folder = tmp_path / "my corpus"
+    write_jsonl(folder / "a.jsonl", [RECORD])
+    assert local_path(folder.as_uri()) == folder                   # percent-encoding undone
+    assert local_path("file://localhost" + str(folder)) == folder
+    assert local_path("corpus/") == "corpus/" and local_path(folder) == folder
+    assert read_inputs([folder.as_uri()]).articles["article_id"].to_list() == ["a1"]
+    for uri in ("hdfs://nn/news", "s3a://bucket/news/", "file://otherhost/x"):
+        with pytest.raises(InputError, match=r"is a \w+:// URI; the local engine reads local files and folders "
+                                             r"only: run with --engine spark") as error:
+            read_inputs([uri])
+        assert uri in str(error.value) and "\n" not in str(error.value)
+
+
+def test_table_files_reads_a_file_or_a_folders_parts_in_name_order(tmp_path):
+    single = tmp_path / "clusters.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(single)
+    assert table_files(single) == [single]
+    folder = tmp_path / "sentences.parquet"
+    folder.mkdir()
+    names = ["part-00002-u-c000.zstd.parquet", "part-00000-u-c000.zstd.parquet", "part-00001-u-c000.zstd.parquet"]
+    for name in names:
+        (folder / name).write_bytes(b"")
+        (folder / f".{name}.crc").write_bytes(b"")
+    for side in ("_SUCCESS", "._SUCCESS.crc", "_committed_123", ".hidden.parquet", "notes.txt"):
+        (folder / side).write_bytes(b"")
+    (folder / "sub.parquet").mkdir()
+    assert [p.name for p in table_files(folder)] == sorted(names)
+    assert table_files(tmp_path / "missing.parquet") == []
+
+
+def test_read_source_turns_an_unusable_file_into_one_reject(tmp_path):
+    good = write_jsonl(tmp_path / "a.jsonl", [RECORD, "{broken"])
+    bad = tmp_path / "b.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00 truncated")
+    collector = _Collector(ReadConfig())
+    for path in (good, bad, tmp_path / "gone.jsonl"):
+        read_source(Source(path, Limits.from_config(ReadConfig())), collector)
+    assert [r["article_id"] for r in collector.rows] == ["a1"]
+    assert collector.records == 4
+    assert [(Path(r["file"]).name, r["record"]) for r in collector.rejects] == \
+        [("a.jsonl", 2), ("b.jsonl.gz", None), ("gone.jsonl", None)]
+    assert collector.rejects[-1]["reason"] == "unreadable_file"
+    strict = _Collector(ReadConfig(strict=True))
+    with pytest.raises(RejectedRecord):
+        read_source(Source(good, Limits.from_config(ReadConfig())), strict)
