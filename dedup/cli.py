@@ -45,7 +45,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=str))  # str: keeps hdfs://...
 @click.option("--out", "out_dir", default="dedup-out", show_default=True, type=click.Path(path_type=Path),
               help="Folder for the output tables and the report (created if missing).")
 @click.option("--threshold", type=float, default=None,
@@ -82,6 +82,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
 
     INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
     .txt/.md (one article per file, first line is the title), optionally .gz/.bz2/.xz/.zst.
+    With --engine spark they may also be URIs Spark reads (hdfs://, s3a://, file://...);
+    the local engine reads file:// URIs only.
 
     \b
     Example:
@@ -117,12 +119,16 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
                 raise ConfigError("--state is not supported with --engine spark yet; run nightly on the local engine")
             from dedup.spark import read_table, run_spark
 
-            summary = run_spark([str(i) for i in inputs], out_dir, config=config, master=master, log=log)
+            # URIs (hdfs://nn/x, s3a://bucket/x, file:///x) reach Spark exactly as typed.
+            summary = run_spark(list(inputs), out_dir, config=config, master=master, log=log)
             clusters = read_table(out_dir, "clusters")
         else:
             if master is not None:
                 raise ConfigError("--master needs --engine spark")
-            result = run(list(inputs), out_dir, config=config, log=log, **nightly)
+            from dedup.io import local_path
+
+            inputs = [local_path(item) for item in inputs]  # file:// URIs as paths; other URIs: InputError
+            result = run(inputs, out_dir, config=config, log=log, **nightly)
             summary, clusters = result.summary, result.clusters
     except DedupError as exc:
         _fail(exc)

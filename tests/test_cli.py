@@ -135,5 +135,43 @@ def test_state_flags_keep_story_ids_across_nights(tmp_path, planted):
 def test_engine_flags_are_checked_before_anything_runs(tmp_path):
     res = _run("cluster", tmp_path, "--master", "local[2]")
     assert res.exit_code == 2 and "--engine spark" in res.output
-    res = _run("cluster", tmp_path, "--engine", "spark", "--state", tmp_path / "s")
-    assert res.exit_code == 2 and "--state" in res.output
+    res = _run("cluster", tmp_path, "--engine", "spark", "--state", tmp_path / "s", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and res.output == ("dedup: error: --state is not supported with --engine spark "
+                                                 "yet; run nightly on the local engine\n")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "o").exists()
+
+
+URIS = ("hdfs://nn:8020/news/2026-11-27/", "s3a://bucket/news/x.jsonl.gz", "file:///tmp/news", "gs://b/x")
+
+
+def test_spark_engine_gets_uris_exactly_as_typed(tmp_path, monkeypatch):
+    import dedup.spark
+    from dedup.errors import InputError
+
+    seen = {}
+
+    def fake_run_spark(inputs, out_dir, **kwargs):
+        seen["inputs"] = inputs
+        raise InputError("stopped by the test")
+
+    monkeypatch.setattr(dedup.spark, "run_spark", fake_run_spark)
+    res = _run("cluster", *URIS, "corpus/", "--engine", "spark", "--out", tmp_path / "o")
+    assert res.exit_code == 3 and "stopped by the test" in res.output
+    assert seen["inputs"] == [*URIS, "corpus/"]
+
+
+def test_local_engine_refuses_uris_in_one_line_but_reads_file_uris(tmp_path, planted):
+    for uri in URIS[:2]:
+        res = _run("cluster", tmp_path, uri, "--out", tmp_path / "o")
+        assert res.exit_code == 3, res.output
+        assert res.output == (f"dedup: error: input {uri} is a {uri.split(':')[0]}:// URI; the local engine reads "
+                              "local files and folders only: run with --engine spark, or copy the files to a "
+                              "local folder\n")
+    assert not (tmp_path / "o").exists()
+    records, _ = planted
+    write_jsonl(tmp_path / "in dir" / "a.jsonl", records)
+    res = _run("cluster", (tmp_path / "in dir").as_uri(), "--out", tmp_path / "uri", "-q")
+    assert res.exit_code == 0, res.output
+    assert _run("cluster", tmp_path / "in dir", "--out", tmp_path / "path", "-q").exit_code == 0
+    for name in ("clusters.parquet", "summary.json"):
+        assert (tmp_path / "uri" / name).read_bytes() == (tmp_path / "path" / name).read_bytes()
