@@ -30,6 +30,7 @@ import jinja2
 import polars as pl
 
 from dedup.errors import InputError
+from dedup.io import table_files
 from dedup.report import model
 
 REPORT_NAME = "report.html"
@@ -119,17 +120,19 @@ def build_report(out_dir: Path) -> Path:
 
     Reads ``clusters.parquet`` (required), ``sentences.parquet`` and
     ``links.parquet`` (optional: without them the report shows clusters only,
-    with a note), ``summary.json`` and ``rejected.jsonl`` (optional).
+    with a note), ``summary.json`` and ``rejected.jsonl`` (optional). Each
+    table is one Parquet file (the local engine) or a folder of part files
+    read in name order (the Spark engine), see :func:`dedup.io.table_files`.
     """
     out = Path(out_dir)
     clusters_path = out / "clusters.parquet"
-    if not clusters_path.is_file():
+    if not clusters_path.exists():
         raise InputError(f"{clusters_path} does not exist; run `dedup cluster INPUTS --out {out}` first, "
                          f"then `dedup report {out}`")
     notes: list[str] = []
     clusters = _read_parquet(clusters_path)
-    sentences = _read_parquet(out / "sentences.parquet") if (out / "sentences.parquet").is_file() else None
-    links = _read_parquet(out / "links.parquet") if (out / "links.parquet").is_file() else None
+    sentences = _read_parquet(out / "sentences.parquet") if (out / "sentences.parquet").exists() else None
+    links = _read_parquet(out / "links.parquet") if (out / "links.parquet").exists() else None
     summary: dict[str, Any] = {}
     summary_path = out / "summary.json"
     if summary_path.is_file():
@@ -176,10 +179,16 @@ def _environment() -> jinja2.Environment:
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
+    """A table: one Parquet file, or a folder of part files concatenated in name order."""
+    files = table_files(path)
+    if not files:
+        raise InputError(f"{path} holds no Parquet part files; rerun `dedup cluster` to rewrite it")
     try:
-        return pl.read_parquet(path)
+        frames = [pl.read_parquet(file) for file in files]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{path} is not a readable Parquet file ({exc}); rerun `dedup cluster` to rewrite it") \
+        where = path if files == [path] else f"{path} ({len(files)} part files)"
+        raise InputError(f"{where} is not readable as Parquet ({exc}); rerun `dedup cluster` to rewrite it") \
             from None
 
 

@@ -207,6 +207,37 @@ def test_build_report_tolerates_bad_summary_and_reject_lines(run_dir):
     assert "x\ufffd.json: &lt;b&gt;m&lt;/b&gt;" in html
 
 
+def _as_spark_folder(path: Path, frame: pl.DataFrame, parts: int) -> None:
+    """Replace the file ``path`` by a folder of part files as Spark writes it: int64 for uint32, Hadoop side files."""
+    path.unlink()
+    path.mkdir()
+    frame = frame.with_columns(pl.col(pl.UInt32).cast(pl.Int64))
+    size = -(-frame.height // max(parts, 1))
+    for i in range(parts):
+        name = f"part-{i:05d}-0f1e2d3c-c000.zstd.parquet"
+        frame.slice(i * size, size).write_parquet(path / name)
+        (path / f".{name}.crc").write_bytes(b"crc\x00\x01")   # not Parquet: must be skipped
+    (path / "_SUCCESS").write_bytes(b"")
+    (path / "._SUCCESS.crc").write_bytes(b"crc")
+
+
+def test_build_report_reads_spark_part_folders(run_dir, frames, tmp_path):
+    """`dedup report` on a Spark run: tables as folders of parts, with _SUCCESS and .crc files beside them."""
+    expected = write_report(tmp_path / "direct", **frames).read_bytes()
+    for name, parts in (("clusters", 3), ("sentences", 4), ("links", 1)):
+        _as_spark_folder(run_dir / f"{name}.parquet", frames[name], parts)
+    assert build_report(run_dir).read_bytes() == expected
+
+
+def test_build_report_part_folder_without_parts_is_a_clear_error(run_dir):
+    _as_spark_folder(run_dir / "clusters.parquet", pl.DataFrame(), 0)
+    with pytest.raises(InputError, match="clusters.parquet holds no Parquet part files; rerun `dedup cluster`"):
+        build_report(run_dir)
+    (run_dir / "clusters.parquet" / "part-00000-x-c000.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match=r"clusters.parquet \(1 part files\) is not readable as Parquet"):
+        build_report(run_dir)
+
+
 def test_build_report_needs_clusters(tmp_path):
     with pytest.raises(InputError, match="clusters.parquet does not exist; run `dedup cluster"):
         build_report(tmp_path)
