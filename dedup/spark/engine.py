@@ -7,7 +7,8 @@ engine's row by row. What differs:
 
 * tables are written by Spark as folders of Parquet part files
   (``clusters.parquet/part-*.parquet``), globally sorted in the local engine's
-  order, so reading the folder gives the same rows in the same order; the
+  order, so reading the folder gives the same rows in the same order (Hadoop's
+  ``_SUCCESS`` and ``.crc`` files are removed: a folder holds its parts only); the
   unsigned columns (``cluster_size``...) are ``int64`` because Spark has no
   unsigned types (:func:`~dedup.spark.tables.read_table` reads a table back
   with the local schema);
@@ -50,7 +51,7 @@ from dedup.spark import stages
 from dedup.spark.components import connected_components
 from dedup.spark.read import SparkRead, number_articles, read_stage
 from dedup.spark.session import SESSION_CONF, get_session
-from dedup.spark.tables import read_table
+from dedup.spark.tables import read_table, remove_side_files
 
 #: Members (articles) per shard handed to one build_clusters / align_clusters call: whole
 #: components and clusters are kept together, several small ones share a call.
@@ -239,6 +240,7 @@ def _align(run: _Run, articles: DataFrame, clusters: DataFrame) -> tuple[DataFra
 
 
 def _write(frame: DataFrame, out: Path, name: str, formats: tuple[str, ...]) -> None:
+    """``NAME.parquet/`` (and ``NAME.csv/``, ``NAME.json/``): folders of part files and nothing else."""
     frame.write.mode("overwrite").option("compression", "zstd").parquet(str(out / f"{name}.parquet"))
     nested = [f.name for f in frame.schema.fields if f.dataType.typeName() in ("array", "struct", "map")]
     flat = frame.select(*[F.to_json(c).alias(c) if c in nested else F.col(c) for c in frame.columns])
@@ -248,6 +250,8 @@ def _write(frame: DataFrame, out: Path, name: str, formats: tuple[str, ...]) -> 
     if "json" in formats:
         (frame.write.mode("overwrite").option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
          .option("ignoreNullFields", "false").json(str(out / f"{name}.json")))
+    for fmt in ("parquet", *formats):
+        remove_side_files(out / f"{name}.{fmt}")
 
 
 def _summary(read: SparkRead, rejects: pl.DataFrame, clusters: DataFrame, stats: dict, config: Config

@@ -1,9 +1,11 @@
-"""The read stage on Spark: the local readers, run on the executors, one task per file.
+"""The read stage on Spark: the local readers, run on the executors, each file read whole by one task.
 
 Every file goes through the very code the local engine uses
-(:func:`dedup.io.readers.read_file` and :class:`dedup.io.records.RecordMapper`,
-via :class:`dedup.io._Collector`), so articles, rejects with their file and
-line, and warnings are the same. Spark only decides where each file is read:
+(:func:`dedup.io.read_source`: :func:`dedup.io.readers.read_file` and
+:class:`dedup.io.records.RecordMapper`, with the same rejects for unusable
+files), so articles, rejects with their file and line, and warnings are the
+same. Spark only decides where each file is read (the files are spread over
+at most four tasks per core, or Spark's file splits for URIs):
 
 * local paths (or a shared mount on a cluster) are listed on the driver with
   :func:`dedup.io.readers.discover`, which gives the local engine's file order
@@ -34,9 +36,9 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from dedup.config import ReadConfig
-from dedup.errors import DedupError, InputError, RejectedRecord
-from dedup.io import _Collector
-from dedup.io.readers import SUFFIXES, FileRejected, discover, read_file, supported
+from dedup.errors import InputError, RejectedRecord
+from dedup.io import _Collector, is_uri, read_source
+from dedup.io.readers import SUFFIXES, discover, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source
 from dedup.schema import REJECTS, conform
@@ -81,25 +83,9 @@ class _NamedSource(Source):
 
 
 def read_one(source: Source, config: ReadConfig) -> _Collector:
-    """Read one file into a fresh collector: the body of the loop in :func:`dedup.io.read_inputs`."""
+    """Read one file into a fresh collector, as :func:`dedup.io.read_inputs` reads each of its files."""
     collector = _Collector(replace(config, strict=False))  # strict is decided on the driver
-    try:
-        collector.add(read_file(source), source.name)
-    except FileRejected as exc:
-        collector.records += 1
-        collector.reject(Reject(source.name, None, exc.reason, exc.message))
-    except OSError as exc:
-        collector.records += 1
-        collector.reject(Reject(source.name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
-    except (DedupError, MemoryError):
-        raise
-    except Exception as exc:  # a reader bug must not stop the night; it is counted and reported
-        collector.records += 1
-        collector.reject(Reject(source.name, None, "reader_error",
-                                f"the reader failed ({type(exc).__name__}: {str(exc)[:200]}); "
-                                "the rest of the file is skipped; please report this bug"))
-    finally:
-        collector.warnings.update(source.warnings)
+    read_source(source, collector)
     return collector
 
 
@@ -151,17 +137,12 @@ def _read_blobs(config: ReadConfig):
     return run
 
 
-def _is_uri(item: str | Path) -> bool:
-    scheme = urlparse(str(item)).scheme
-    return len(scheme) > 1  # "C:\\corpus" is a Windows drive, not a scheme
-
-
 def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig) -> SparkRead:
     """Files and folders (local paths or Spark URIs) -> articles DataFrame and the read counts."""
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
-    local = [i for i in inputs if not _is_uri(i)]
-    remote = [str(i) for i in inputs if _is_uri(i)]
+    local = [i for i in inputs if not is_uri(i)]
+    remote = [str(i) for i in inputs if is_uri(i)]
     parts: list[DataFrame] = []
     skipped: list[str] = []
     files = 0

@@ -1,4 +1,4 @@
-"""Reading back the tables a Spark run wrote (no pyspark needed)."""
+"""The tables a Spark run writes: folders of part files, cleaned, and read back (no pyspark needed)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,33 @@ from pathlib import Path
 
 import polars as pl
 
+from dedup.io import table_files
 from dedup.schema import CLUSTERS, LINKS, SENTENCES, conform
 
 TABLES = {"clusters": CLUSTERS, "sentences": SENTENCES, "links": LINKS}
+
+
+def is_side_file(path: Path) -> bool:
+    """Hadoop's bookkeeping beside the part files: the ``_SUCCESS`` marker and ``.part-….crc`` checksums."""
+    return path.name == "_SUCCESS" or (path.name.startswith(".") and path.name.endswith(".crc"))
+
+
+def remove_side_files(folder: Path) -> int:
+    """Delete the side files Hadoop wrote in ``folder`` (a table just written); return how many.
+
+    A table folder then holds its part files only. ``_SUCCESS`` marks a
+    finished Hadoop job; the run's own completion marker is ``timings.json``,
+    written last. The ``.crc`` files are checksums kept by Hadoop's local
+    file system only (not HDFS or object stores), which no reader of these
+    tables checks and which would go stale if a part were rewritten.
+    """
+    removed = 0
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file() and is_side_file(path):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def read_table(out_dir: str | Path, name: str) -> pl.DataFrame:
@@ -16,12 +40,11 @@ def read_table(out_dir: str | Path, name: str) -> pl.DataFrame:
 
     Spark writes ``clusters.parquet/part-00000-....parquet``...; the parts are
     in sort order, so concatenating them in name order gives the rows in the
-    local engine's order. Spark's ``int64`` columns are cast back to the
-    declared ``uint32``.
+    local engine's order (:func:`dedup.io.table_files`, which skips Hadoop's
+    ``_SUCCESS`` and ``.crc`` files if any are left). Spark's ``int64``
+    columns are cast back to the declared ``uint32``.
     """
-    path = Path(out_dir) / f"{name}.parquet"
-    parts = sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]
-    frames = [pl.read_parquet(p) for p in parts]
+    frames = [pl.read_parquet(p) for p in table_files(Path(out_dir) / f"{name}.parquet")]
     if name not in TABLES:
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     schema = TABLES[name]

@@ -11,7 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from dedup import Config
+from dedup.io import table_files
 from dedup.pipeline import run
+from dedup.report import build_report
 from dedup.spark import read_table, run_spark
 from tests.conftest import SAMPLE
 from tests.spark.corpora import planted_corpus, skew_corpus, syndication_corpus, write_jsonl
@@ -32,6 +34,17 @@ def assert_same_outputs(local_out: Path, spark_out: Path) -> dict:
     return spark_section
 
 
+def assert_clean_table_folders(out: Path, names, suffixes=("parquet",)) -> None:
+    """Each table is a folder of part files only (no _SUCCESS, no .crc), and polars reads the folder as is."""
+    for name in names:
+        for suffix in suffixes:
+            folder = out / f"{name}.{suffix}"
+            files = sorted(p.name for p in folder.iterdir())
+            assert files and all(f.startswith("part-") for f in files), (folder, files)
+        folder = out / f"{name}.parquet"
+        assert_frame_equal(pl.read_parquet(folder), pl.read_parquet(table_files(folder)))
+
+
 def test_sample_corpus_equals_local(spark, tmp_path):
     config = Config().replace(cluster={"wire_outlets": ("Meridian Press", "Northwire")})
     run([SAMPLE], tmp_path / "local", config=config)
@@ -42,6 +55,10 @@ def test_sample_corpus_equals_local(spark, tmp_path):
     html = (tmp_path / "spark" / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") or "<html" in html[:500]
     assert (tmp_path / "spark" / "clusters.parquet").is_dir()  # Spark's folder of part files
+    assert_clean_table_folders(tmp_path / "spark", ("clusters", "sentences", "links"))
+    # `dedup report` rebuilds the very report the run wrote, from the folders of parts
+    (tmp_path / "spark" / "report.html").rename(tmp_path / "spark-report.html")
+    assert build_report(tmp_path / "spark").read_bytes() == (tmp_path / "spark-report.html").read_bytes()
     timings = json.loads((tmp_path / "spark" / "timings.json").read_text())
     assert {"read", "shingle", "minhash", "lsh", "verify", "components", "cluster", "align", "write"} \
         <= set(timings["stages"])
@@ -53,7 +70,9 @@ def test_planted_corpus_in_several_files_and_by_uri(spark, tmp_path):
     run([corpus], tmp_path / "local")
     run_spark([corpus], tmp_path / "spark", spark=spark)
     assert_same_outputs(tmp_path / "local", tmp_path / "spark")
-    run_spark([corpus.resolve().as_uri()], tmp_path / "uri", spark=spark)
+    run_spark([corpus.resolve().as_uri()], tmp_path / "uri", spark=spark,
+              config=Config().replace(output={"formats": ("parquet", "csv", "json")}))
+    assert_clean_table_folders(tmp_path / "uri", ("clusters", "sentences", "links"), ("parquet", "csv", "json"))
     for name in ("clusters", "sentences"):
         assert_frame_equal(read_table(tmp_path / "uri", name), read_table(tmp_path / "spark", name))
 
