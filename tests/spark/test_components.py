@@ -59,9 +59,21 @@ def test_no_edges(spark):
     assert result.count() == 0 and rounds == 1
 
 
-def test_local_engine_never_imports_pyspark():
+def test_local_engine_never_imports_pyspark(tmp_path):
+    """Nor does reading a Spark run back: read_table and `dedup report` on folders of part files."""
+    from dedup import run
+    from tests.conftest import SAMPLE
+
+    run([SAMPLE / "wires.jsonl"], tmp_path)
+    part = tmp_path / "part-00000-x-c000.zstd.parquet"
+    for name in ("clusters", "sentences", "links"):  # as Spark lays them out
+        (tmp_path / f"{name}.parquet").rename(part)
+        (tmp_path / f"{name}.parquet").mkdir()
+        part.rename(tmp_path / f"{name}.parquet" / part.name)
     code = ("import sys, dedup, dedup.pipeline, dedup.cli, dedup.spark; "
             "from dedup.spark import unavailable_reason, read_table; "
+            "from dedup.report import build_report; "
+            f"read_table({str(tmp_path)!r}, 'clusters'); build_report({str(tmp_path)!r}); "
             "bad = [m for m in sys.modules if m.startswith('pyspark')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
