@@ -48,8 +48,11 @@ from typing import Literal
 
 import polars as pl
 
-from dedup.align.core import AlignmentError, align_cluster, identity_key
-from dedup.align.sentences import split_sentences
+import scipy.sparse as sp
+
+from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, cluster_order,
+                             distinct_sentences, identity_key, make_article)
+from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
 from dedup.config import AlignConfig
@@ -91,13 +94,11 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
 
     A sentence repeated by 150 outlets counts once: otherwise the names that
     identify a widely carried story would get the lowest weights of the night.
+    Distinct means distinct :func:`~dedup.align.core.identity_key`; a sentence
+    is represented by its first occurrence (articles by id, sentences in order).
     """
-    frame = _cluster_frames(articles, clusters).filter(pl.col("_found"))
-    seen: dict[str, str] = {}
-    for text in frame.sort("article_id")["text"].fill_null("").to_list():
-        for a, b in split_sentences(text, splitter=config.splitter):
-            seen.setdefault(identity_key(text[a:b]), text[a:b])
-    return IdfModel(features=config.features, n_features=config.n_features).fit(seen.values())
+    night = _Night(_cluster_frames(articles, clusters), config)
+    return night.fit_idf()
 
 
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
@@ -109,33 +110,77 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     defaults to :func:`fit_idf` over the same input. Clusters are aligned
     independently (see :func:`align_cluster`); one that fails lands in
     ``failures`` and the others go on. Deterministic: the same input gives
-    identical frames whatever its row order.
+    identical frames whatever its row order (and whatever ``config.workers``).
     """
-    frame = _cluster_frames(articles, clusters)
+    night = _Night(_cluster_frames(articles, clusters), config)
     if idf is None:
-        idf = fit_idf(articles, clusters, config=config)
-    sentence_parts, link_parts, failures = [], [], []
-    for (cluster_id,), group in sorted(frame.group_by(["cluster_id"]), key=lambda kv: kv[0]):
-        lost = group.filter(~pl.col("_found"))["article_id"].sort().to_list()
-        if lost:
-            failures.append((cluster_id, "missing_article",
-                             f"cluster {cluster_id}: article(s) {', '.join(lost)} are not in the articles frame"))
-            continue
+        idf = night.fit_idf()
+    out = _Rows()
+    failures = list(night.failures)
+    for cluster_id, arts in night.clusters:
         try:
-            sentences, links = align_cluster(group.drop("_found"), idf=idf, config=config)
-        except AlignmentError as exc:
-            failures.append((cluster_id, exc.reason, str(exc)))
-            continue
+            reps = distinct_sentences(arts)
+            raw = idf.weights(reps, normalised=True) if reps else sp.csr_matrix((0, 1))
+            part = _Rows()
+            align_prepared(cluster_id, arts, raw, config, part)
         except Exception as exc:  # noqa: BLE001 - one bad cluster must not stop the night
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
             continue
-        sentence_parts.append(sentences)
-        link_parts.append(links)
-    sentences = pl.concat(sentence_parts) if sentence_parts else empty(SENTENCES)
-    links = pl.concat(link_parts) if link_parts else empty(LINKS)
+        out.extend(part)
+    sentences, links = out.frames()
     return AlignResult(
         sentences=sentences.sort(["cluster_id", "article_id", pl.col("status") == "dropped", "position"]),
         links=links.sort(["cluster_id", "family_id", "article_id"]),
         failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
     )
 
+
+class _Night:
+    """The clusters of a night, split into sentences once (each distinct layout segment once).
+
+    ``clusters``: ``(cluster_id, articles in cluster order)`` of every alignable
+    cluster, by cluster id; ``failures``: the clusters that cannot be aligned;
+    ``found``: every clustered article that has a text, for the IDF.
+    """
+
+    def __init__(self, frame: pl.DataFrame, config: AlignConfig):
+        self.config = config
+        rows = frame.with_columns(pl.col("is_canonical").fill_null(False)).to_dicts()
+        groups: dict[str, list[dict]] = {}
+        for row in rows:
+            groups.setdefault(row["cluster_id"], []).append(row)
+        self.failures: list[tuple[str, str, str]] = []
+        good: list[tuple[str, list[dict]]] = []
+        found: list[dict] = []
+        for cluster_id in sorted(groups):
+            members = groups[cluster_id]
+            found.extend(r for r in members if r["_found"])
+            lost = sorted(r["article_id"] for r in members if not r["_found"])
+            if lost:
+                self.failures.append((cluster_id, "missing_article",
+                                      f"cluster {cluster_id}: article(s) {', '.join(lost)} are not in the articles frame"))
+                continue
+            try:
+                check_cluster(cluster_id, members)
+            except AlignmentError as exc:
+                self.failures.append((cluster_id, exc.reason, str(exc)))
+                continue
+            good.append((cluster_id, sorted(members, key=cluster_order)))
+        # good clusters first and story by story, so repeated paragraphs hit the splitter's memo
+        order = [r for _, members in good for r in members]
+        seen = {id(r) for r in order}
+        order.extend(r for r in found if id(r) not in seen)
+        texts = [r["text"] or "" for r in order]
+        memo: dict[str, tuple[str, str]] = {}
+        made = {id(r): make_article(r, text, spans, memo)
+                for r, text, spans in zip(order, texts, split_many(texts, splitter=config.splitter))}
+        self.clusters = [(cluster_id, [made[id(r)] for r in members]) for cluster_id, members in good]
+        self.found = sorted(((r["article_id"], made[id(r)]) for r in found), key=lambda item: item[0])
+
+    def fit_idf(self) -> IdfModel:
+        reps: dict[str, str] = {}
+        for _, art in self.found:
+            for key, norm in zip(art.keys, art.norms):
+                reps.setdefault(key, norm)
+        return IdfModel(features=self.config.features, n_features=self.config.n_features).fit(
+            reps.values(), normalised=True)

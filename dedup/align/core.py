@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from dedup.align.families import group_similar, provenance
 from dedup.align.matcher import Link, align, join_scores
-from dedup.align.sentences import split_sentences
+from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
 from dedup.align.tfidf import IdfModel, l2_normalise, normalise_for_match
 from dedup.align.worddiff import split_diff, word_diff
 from dedup.errors import DedupError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 CLUSTER_COLUMNS = ("cluster_id", "article_id", "outlet", "published", "is_canonical", "text")
 
 _PIECES = re.compile(r"\w+|[^\w\s]")
+_EPOCH = datetime(1970, 1, 1)
 
 
 class AlignmentError(DedupError):
@@ -57,7 +58,65 @@ class _Article:
     text: str
     spans: list[tuple[int, int]]
     sentences: list[str]
-    unique: np.ndarray  # row of each sentence in the cluster's matrix of distinct sentences
+    keys: list[str]         # identity_key of each sentence
+    norms: list[str]        # normalise_for_match of each sentence
+    unique: np.ndarray = None  # row of each sentence in the cluster's matrix of distinct sentences
+
+
+class _Rows:
+    """SENTENCES rows of one or many clusters, column by column (no per-row dicts)."""
+
+    COLUMNS = tuple(SENTENCES)
+
+    def __init__(self):
+        for name in self.COLUMNS:
+            setattr(self, name, [])
+        self.links: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.article_id)
+
+    def add(self, cluster_id: str, art: _Article, status: str, position: int, text: str,
+            canonical_position: int | None, similarity: float | None, family: int | None, start: int, end: int,
+            diff: list[dict[str, str]] | None) -> None:
+        self.cluster_id.append(cluster_id)
+        self.article_id.append(art.article_id)
+        self.outlet.append(art.outlet)
+        self.status.append(status)
+        self.position.append(position)
+        self.text.append(text)
+        self.canonical_position.append(canonical_position)
+        self.similarity.append(similarity)
+        self.family_id.append(family)
+        self.char_start.append(start)
+        self.char_end.append(end)
+        self.word_diff.append(diff)
+
+    def extend(self, other: "_Rows") -> None:
+        for name in self.COLUMNS:
+            getattr(self, name).extend(getattr(other, name))
+        self.links.extend(other.links)
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(SENTENCES, LINKS), unsorted."""
+        sentences = pl.DataFrame({name: getattr(self, name) for name in self.COLUMNS}, schema=SENTENCES)
+        links = pl.DataFrame(self.links, schema=LINKS)
+        return conform(sentences, SENTENCES, "align"), conform(links, LINKS, "align")
+
+
+def check_cluster(cluster_id: Any, rows: list[dict[str, Any]]) -> None:
+    """Raise :class:`AlignmentError` unless ``rows`` (one per article) form one alignable cluster."""
+    n_canonical = sum(bool(r["is_canonical"]) for r in rows)
+    if n_canonical != 1:
+        reason = "no_canonical" if n_canonical == 0 else "several_canonicals"
+        raise AlignmentError(reason, f"cluster {cluster_id} has {n_canonical} canonical articles; expected exactly 1")
+    if len({r["article_id"] for r in rows}) != len(rows):
+        raise AlignmentError("duplicate_article", f"cluster {cluster_id} lists an article twice")
+
+
+def cluster_order(row: dict[str, Any]) -> tuple:
+    """Sort key of a cluster's articles: canonical first, then by publication time (unknown last), id."""
+    return (not row["is_canonical"], row["published"] is None, row["published"] or _EPOCH, row["article_id"])
 
 
 def align_cluster(frame: pl.DataFrame, *, idf: IdfModel, config: "AlignConfig") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -76,42 +135,73 @@ def align_cluster(frame: pl.DataFrame, *, idf: IdfModel, config: "AlignConfig") 
         found = sorted(map(str, cluster_ids))
         raise AlignmentError("bad_frame", f"expected the rows of one cluster, got cluster ids {found}")
     cluster_id = cluster_ids[0]
-    n_canonical = int(frame["is_canonical"].fill_null(False).sum())
-    if n_canonical != 1:
-        reason = "no_canonical" if n_canonical == 0 else "several_canonicals"
-        raise AlignmentError(reason, f"cluster {cluster_id} has {n_canonical} canonical articles; expected exactly 1")
-    if frame["article_id"].n_unique() != frame.height:
-        raise AlignmentError("duplicate_article", f"cluster {cluster_id} lists an article twice")
+    rows = frame.with_columns(pl.col("is_canonical").fill_null(False)).to_dicts()
+    check_cluster(cluster_id, rows)
+    rows.sort(key=cluster_order)
+    texts = [r["text"] or "" for r in rows]
+    spans = split_many(texts, splitter=config.splitter)
+    articles = [make_article(row, text, sp_, {}) for row, text, sp_ in zip(rows, texts, spans)]
+    reps = distinct_sentences(articles)
+    raw = idf.weights(reps, normalised=True) if reps else sp.csr_matrix((0, 1))
+    out = _Rows()
+    align_prepared(cluster_id, articles, raw, config, out)
+    sentences, links = out.frames()
+    return (sentences.sort(["article_id", pl.col("status") == "dropped", "position"]),
+            links.sort(["family_id", "article_id"]))
 
-    ordered = frame.with_columns(pl.col("is_canonical").fill_null(False)).sort(
-        ["is_canonical", "published", "article_id"], descending=[True, False, False], nulls_last=True)
-    articles = [_article(row, config) for row in ordered.iter_rows(named=True)]
-    canonical, versions = articles[0], articles[1:]
 
-    # distinct sentences of the cluster, vectorised once (wire copies repeat most sentences)
-    keys: dict[str, int] = {}
-    texts: list[str] = []
+def make_article(row: dict[str, Any], text: str, spans: list[tuple[int, int]],
+                 memo: dict[str, tuple[str, str]]) -> _Article:
+    """An article with its sentences, their identity keys and normalised texts (``memo``: sentence -> both)."""
+    sentences = [text[a:b] for a, b in spans]
+    keys, norms = [], []
+    for sentence in sentences:
+        known = memo.get(sentence)
+        if known is None:
+            norm = normalise_for_match(sentence)
+            known = memo[sentence] = (" ".join(_PIECES.findall(norm)), norm)
+        keys.append(known[0])
+        norms.append(known[1])
+    return _Article(row["article_id"], row["outlet"], row["published"], text, spans, sentences, keys, norms)
+
+
+def distinct_sentences(articles: list[_Article]) -> list[str]:
+    """Set each article's ``unique`` rows; return the normalised text of each distinct sentence.
+
+    Distinct = distinct identity key, represented by its first occurrence
+    (articles in cluster order, sentences in order).
+    """
+    rows_of: dict[str, int] = {}
+    reps: list[str] = []
     for art in articles:
         rows = []
-        for sentence in art.sentences:
-            key = identity_key(sentence)
-            if key not in keys:
-                keys[key] = len(texts)
-                texts.append(sentence)
-            rows.append(keys[key])
+        for key, norm in zip(art.keys, art.norms):
+            row = rows_of.get(key)
+            if row is None:
+                row = rows_of[key] = len(reps)
+                reps.append(norm)
+            rows.append(row)
         art.unique = np.array(rows, dtype=np.int64)
-    raw = _compact(idf.weights(texts)) if texts else sp.csr_matrix((0, 1))
+    return reps
+
+
+def align_prepared(cluster_id: str, articles: list[_Article], raw: sp.csr_matrix, config: "AlignConfig",
+                   out: _Rows) -> None:
+    """Align one cluster whose articles are in cluster order with ``unique`` set; ``raw``: its
+    distinct sentences' TF-IDF rows. Appends the SENTENCES rows and LINKS rows to ``out``."""
+    canonical, versions = articles[0], articles[1:]
+    n_distinct = raw.shape[0]
+    raw = _compact(raw) if n_distinct else sp.csr_matrix((0, 1))
     unit = l2_normalise(raw)
     norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
     c_rows = canonical.unique
-    sim_all = (unit @ unit[c_rows].T).toarray() if len(c_rows) and len(texts) else np.zeros((len(texts), 0))
+    sim_all = (unit @ unit[c_rows].T).toarray() if len(c_rows) and n_distinct else np.zeros((n_distinct, 0))
     adjacent = _adjacent_dots(raw, articles)
     c_adj = adjacent(c_rows)
 
-    records: list[dict[str, Any]] = []
-    added: list[tuple[int, int, int]] = []  # (record index, unique row, article rank)
+    added: list[tuple[int, int, int]] = []  # (row index, unique row, article rank)
     for pos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
-        records.append(_row(canonical, "kept", pos, sentence, pos, 1.0, pos, start, end, None))
+        out.add(cluster_id, canonical, "kept", pos, sentence, pos, 1.0, pos, start, end, None)
     for rank, art in enumerate(versions, start=1):
         sim = sim_all[art.unique]
         joins = join_scores(sim, norms[art.unique], norms[c_rows], adjacent(art.unique), c_adj,
@@ -119,35 +209,22 @@ def align_cluster(frame: pl.DataFrame, *, idf: IdfModel, config: "AlignConfig") 
                             join_threshold=config.join_threshold)
         links = align(sim, joins, align_threshold=config.align_threshold, reorder_window=config.reorder_window,
                       moved_threshold=config.moved_threshold)
-        linked = _version_rows(art, canonical, links, config, records)
+        linked = _version_rows(cluster_id, art, canonical, links, config, out)
         for pos, sentence in enumerate(art.sentences):
             if pos not in linked:
                 start, end = art.spans[pos]
-                added.append((len(records), int(art.unique[pos]), rank))
-                records.append(_row(art, "added", pos, sentence, None, None, None, start, end, None))
+                added.append((len(out), int(art.unique[pos]), rank))
+                out.add(cluster_id, art, "added", pos, sentence, None, None, None, start, end, None)
         covered = {c for link in links for c in link.canonical}
         for cpos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
             if cpos not in covered:
-                records.append(_row(art, "dropped", cpos, sentence, cpos, None, cpos, start, end, None))
+                out.add(cluster_id, art, "dropped", cpos, sentence, cpos, None, cpos, start, end, None)
 
-    link_rows = _added_families(added, records, unit, articles, config, len(canonical.sentences))
-    sentences = conform(pl.DataFrame(records, schema=SENTENCES), SENTENCES, "align")
-    sentences = sentences.with_columns(pl.lit(cluster_id, pl.String).alias("cluster_id"))
-    sentences = sentences.sort(["article_id", pl.col("status") == "dropped", "position"])
+    link_rows = _added_families(added, out, unit, articles, config, len(canonical.sentences))
     outlets = {a.article_id: a.outlet for a in articles}
-    links = pl.DataFrame(
-        [{"cluster_id": cluster_id, "family_id": f, "first_article_id": first, "first_outlet": outlets[first],
-          "article_id": later, "outlet": outlets[later], "n_sentences": n} for f, first, later, n in link_rows],
-        schema=LINKS,
-    ).sort(["family_id", "article_id"])
-    return sentences, conform(links, LINKS, "align")
-
-
-def _article(row: dict[str, Any], config: "AlignConfig") -> _Article:
-    text = row["text"] or ""
-    spans = split_sentences(text, splitter=config.splitter)
-    return _Article(row["article_id"], row["outlet"], row["published"], text, spans,
-                    [text[a:b] for a, b in spans], np.zeros(0, dtype=np.int64))
+    out.links.extend(
+        {"cluster_id": cluster_id, "family_id": f, "first_article_id": first, "first_outlet": outlets[first],
+         "article_id": later, "outlet": outlets[later], "n_sentences": n} for f, first, later, n in link_rows)
 
 
 def _compact(mat: sp.csr_matrix) -> sp.csr_matrix:
@@ -174,17 +251,8 @@ def _adjacent_dots(raw: sp.csr_matrix, articles: list[_Article]):
     return adjacent
 
 
-def _row(art: _Article, status: str, position: int, text: str, canonical_position: int | None,
-         similarity: float | None, family: int | None, start: int, end: int,
-         diff: list[dict[str, str]] | None) -> dict[str, Any]:
-    return {"cluster_id": None, "article_id": art.article_id, "outlet": art.outlet, "status": status,
-            "position": position, "text": text, "canonical_position": canonical_position,
-            "similarity": similarity, "family_id": family, "char_start": start, "char_end": end,
-            "word_diff": diff}
-
-
-def _version_rows(art: _Article, canonical: _Article, links: list[Link], config: "AlignConfig",
-                  records: list[dict[str, Any]]) -> set[int]:
+def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: list[Link], config: "AlignConfig",
+                  out: _Rows) -> set[int]:
     """Append the kept/edited rows of one version; return the version positions they cover."""
     linked: set[int] = set()
     for link in links:
@@ -196,38 +264,37 @@ def _version_rows(art: _Article, canonical: _Article, links: list[Link], config:
             if len(link.canonical) == 1 and (art.unique[v] == canonical.unique[first_c]
                                             or link.similarity >= config.kept_threshold):
                 same = art.unique[v] == canonical.unique[first_c]
-                records.append(_row(art, "kept", v, sentence, first_c, 1.0 if same else link.similarity,
-                                    first_c, start, end, None))
+                out.add(cluster_id, art, "kept", v, sentence, first_c, 1.0 if same else link.similarity,
+                        first_c, start, end, None)
             else:
                 target = " ".join(canonical.sentences[c] for c in link.canonical)
-                records.append(_row(art, "edited", v, sentence, first_c, link.similarity, first_c, start, end,
-                                    word_diff(target, sentence)))
+                out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end,
+                        word_diff(target, sentence))
         else:
             parts = [art.sentences[v] for v in link.version]
             diffs = split_diff(canonical.sentences[first_c], parts)
             for v, sentence, diff in zip(link.version, parts, diffs):
                 start, end = art.spans[v]
-                records.append(_row(art, "edited", v, sentence, first_c, link.similarity, first_c, start, end,
-                                    diff))
+                out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end, diff)
         linked.update(link.version)
     return linked
 
 
-def _added_families(added: list[tuple[int, int, int]], records: list[dict[str, Any]], unit: sp.csr_matrix,
+def _added_families(added: list[tuple[int, int, int]], out: _Rows, unit: sp.csr_matrix,
                     articles: list[_Article], config: "AlignConfig", n_canonical: int) -> list[tuple]:
     """Give added rows their family ids (in place) and return the provenance rows."""
     if not added:
         return []
-    added.sort(key=lambda item: (item[2], records[item[0]]["position"]))   # first appearance order
+    added.sort(key=lambda item: (item[2], out.position[item[0]]))   # first appearance order
     distinct = list(dict.fromkeys(u for _, u, _ in added))
     where = {u: k for k, u in enumerate(distinct)}
     labels = group_similar(unit[distinct], config.align_threshold)
     carriers: dict[int, dict[str, int]] = {}
     for index, u, _ in added:
         family = n_canonical + int(labels[where[u]])
-        records[index]["family_id"] = family
+        out.family_id[index] = family
         holder = carriers.setdefault(family, {})
-        article_id = records[index]["article_id"]
+        article_id = out.article_id[index]
         holder[article_id] = holder.get(article_id, 0) + 1
     rank = {a.article_id: k for k, a in enumerate(articles)}
     return provenance(carriers, rank)

@@ -47,13 +47,63 @@ def normalise_for_match(text: str) -> str:
 _TOKEN = r"(?u)\b\w+\b"  # one-character tokens kept: "5 percent" vs "6 percent" matters in news
 
 
-def _vectorizers(features: Features, n_features: int) -> list[HashingVectorizer]:
+def _vectorizers(features: Features, n_features: int, preprocessor=normalise_for_match) -> list[HashingVectorizer]:
     common = dict(n_features=n_features, alternate_sign=False, norm=None, lowercase=False,
-                  preprocessor=normalise_for_match, dtype=np.float64)
+                  preprocessor=preprocessor, dtype=np.float64)
     word1 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 1), **common)
     word12 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 2), **common)
     char = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
     return {"word": [word1], "word12": [word12], "char35": [char], "word12+char35": [word12, char]}[features]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+class _WordRows:
+    """Hashed ``char_wb`` rows of words, each word hashed once while this memo lives.
+
+    ``char_wb`` n-grams never cross a word (a whitespace-separated piece padded
+    with one space each side), so a text's counts are the sum of its words'
+    counts: a (texts x distinct words) count matrix times the words' hashed
+    rows. Counts are small integers, exact in float64, and the result is in
+    canonical form like scikit-learn's, so it is identical to ``transform``.
+    News repeats its words, so this hashes a small fraction of the n-grams.
+    The memo forgets everything past ``max_words`` words (memory stays bounded).
+    """
+
+    def __init__(self, ngram_range: tuple[int, int], n_features: int, *, max_words: int = 1_000_000):
+        self.hasher = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
+                                        alternate_sign=False, norm=None, lowercase=False, dtype=np.float64)
+        self.n_features = n_features
+        self.max_words = max_words
+        self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def counts(self, texts: list[str], preprocess) -> sp.csr_matrix:
+        ids: dict[str, int] = {}
+        cols: list[int] = []
+        indptr = [0]
+        for text in texts:
+            cols.extend(ids.setdefault(w, len(ids)) for w in preprocess(text).split())
+            indptr.append(len(cols))
+        if not ids:
+            return sp.csr_matrix((len(texts), self.n_features), dtype=np.float64)
+        if len(self.rows) + len(ids) > self.max_words:
+            self.rows.clear()
+        new = [w for w in ids if w not in self.rows]
+        if new:
+            block = sp.csr_matrix(self.hasher.transform(new))
+            cuts = block.indptr[1:-1]
+            self.rows.update(zip(new, zip(np.split(block.indices, cuts), np.split(block.data, cuts))))
+        rows = [self.rows[w] for w in ids]
+        lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+        per_word = sp.csr_matrix((np.concatenate([r[1] for r in rows]), np.concatenate([r[0] for r in rows]),
+                                  np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), self.n_features))
+        which = sp.csr_matrix((np.ones(len(cols)), np.asarray(cols, dtype=np.int64),
+                               np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(ids)))
+        out = sp.csr_matrix(which @ per_word)
+        out.sum_duplicates()   # sorts the indices, as scikit-learn's output is
+        return out
 
 
 class IdfModel:
@@ -81,8 +131,11 @@ class IdfModel:
 
     # -- learning ---------------------------------------------------------------------------------
 
-    def fit(self, sentences: Iterable[str]) -> "IdfModel":
-        """Learn document frequencies from an iterable of sentence texts."""
+    def fit(self, sentences: Iterable[str], *, normalised: bool = False) -> "IdfModel":
+        """Learn document frequencies from an iterable of sentence texts.
+
+        ``normalised``: the texts are already :func:`normalise_for_match` output.
+        """
         if self.features not in ("word", "word12", "char35", "word12+char35"):
             raise ConfigError(f"unknown TF-IDF features {self.features!r}; choose word, word12, char35 "
                               "or word12+char35")
@@ -94,11 +147,11 @@ class IdfModel:
         for text in sentences:
             batch.append(text)
             if len(batch) == 20_000:
-                df += self._df(batch)
+                df += self._df(batch, normalised)
                 n += len(batch)
                 batch = []
         if batch:
-            df += self._df(batch)
+            df += self._df(batch, normalised)
             n += len(batch)
         return self._set(df, n)
 
@@ -109,8 +162,8 @@ class IdfModel:
         merged = IdfModel(features=self.features, n_features=self.n_features)
         return merged._set(self.df_ + other.df_, self.n_docs_ + other.n_docs_)
 
-    def _df(self, batch: list[str]) -> np.ndarray:
-        counts = self._counts(batch)
+    def _df(self, batch: list[str], normalised: bool = False) -> np.ndarray:
+        counts = self._counts(batch, normalised=normalised)
         counts.data[:] = 1.0
         return np.asarray(counts.sum(axis=0)).ravel().astype(np.int64)
 
@@ -122,21 +175,37 @@ class IdfModel:
 
     # -- use --------------------------------------------------------------------------------------
 
-    def _counts(self, texts: list[str]) -> sp.csr_matrix:
-        mats = [v.transform(texts) for v in _vectorizers(self.features, self.n_features)]
+    def _counts(self, texts: list[str], *, normalised: bool = False) -> sp.csr_matrix:
+        """Hashed feature counts; ``normalised``: the texts already went through :func:`normalise_for_match`."""
+        preprocess = _same if normalised else normalise_for_match
+        mats = []
+        for v in _vectorizers(self.features, self.n_features, preprocess):
+            if v.analyzer == "char_wb":
+                if getattr(self, "_words", None) is None:
+                    self._words = _WordRows(v.ngram_range, self.n_features)
+                mats.append(self._words.counts(texts, preprocess))
+            else:
+                mats.append(v.transform(texts))
         out = mats[0] if len(mats) == 1 else sum(mats[1:], mats[0])
         return sp.csr_matrix(out)
 
-    def weights(self, texts: list[str]) -> sp.csr_matrix:
-        """Unnormalised TF-IDF rows (term count x IDF); rows can be added to join sentences."""
+    def weights(self, texts: list[str], *, normalised: bool = False) -> sp.csr_matrix:
+        """Unnormalised TF-IDF rows (term count x IDF); rows can be added to join sentences.
+
+        ``normalised``: the texts are already :func:`normalise_for_match` output
+        (saves normalising them again; the rows are the same).
+        """
         self._check_fitted()
-        counts = self._counts(texts)
+        counts = self._counts(texts, normalised=normalised)
         counts.data *= self.idf_[counts.indices]
         return counts
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         """L2-normalised TF-IDF rows: ``transform(a) @ transform(b).T`` is the cosine matrix."""
         return l2_normalise(self.weights(texts))
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_words"}   # the word memo is rebuilt on use
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "idf_"):
