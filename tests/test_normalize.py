@@ -43,3 +43,68 @@ def test_short_text_gives_one_shingle_and_empty_gives_none():
     shingles, counts, _ = shingle_texts(["two words", ""], ShingleConfig(size=4))
     assert len(shingles[0]) == 1 and counts[0] == 2
     assert len(shingles[1]) == 0 and counts[1] == 0
+
+
+# -- the native tokenizer and shingles (dedup.shingle) against the reference ----------------------
+
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xxhash  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+import dedup.normalize  # noqa: E402
+import dedup.shingle  # noqa: E402
+from dedup._marks import WORD_RANGES, ranges_where  # noqa: E402
+from dedup.shingle import hash_tokens, shingle_flat, window_hashes, xxh3_64  # noqa: E402
+
+
+def _xxh(tokens):
+    return [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in tokens]
+
+
+def test_word_table_is_this_pythons_backslash_w():
+    assert ranges_where(lambda c: c.isalnum() or c == "_") == WORD_RANGES
+
+
+def test_xxh3_port_equals_xxhash_at_every_length_branch():
+    data = np.random.default_rng(5).integers(0, 256, size=2600, dtype=np.uint8)
+    for n in list(range(0, 260)) + [511, 1024, 1025, 1088, 2047, 2048, 2049, 2500]:
+        start = n % 7
+        assert xxh3_64(data, start, n) == xxhash.xxh3_64_intdigest(data[start:start + n].tobytes()), n
+
+
+def test_native_tokens_equal_the_regex_for_every_code_point():
+    # Each code point starting a token, after a word character, repeated, and next to a no-space character.
+    text = "".join(f"{c}x{c}{c}京{c} " for c in map(chr, range(sys.maxunicode + 1)))
+    hashes, offsets = dedup.shingle._hash_encoded([text.encode("utf-8", "surrogatepass")])
+    assert hashes.tolist() == _xxh(dedup.normalize._TOKEN.findall(text))
+
+
+_SCRIPTS = st.text(alphabet=st.sampled_from(list("ab1_ -.,'’\n\tÉé") + ["ß", "ﬁ", "Ⅻ", "²", "東", "京", "で", "ก",
+                                                                        "ั", "न", "्", "त", "م", "ُ", "ـ", "😀",
+                                                                        "\U00020000", "\u0301", "\ud800", "\x00"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.text(), _SCRIPTS), max_size=6), size=st.integers(1, 6),
+       threads=st.sampled_from([1, 2, 3]))
+def test_shingle_flat_equals_the_reference(texts, size, threads, monkeypatch_module):
+    hashes, offsets = hash_tokens(texts, threads=threads)
+    flat = shingle_flat(texts, ShingleConfig(size=size), threads=threads)
+    for i, text in enumerate(texts):
+        reference = _xxh(tokenize(text))
+        assert hashes[offsets[i]:offsets[i + 1]].tolist() == reference
+        seq = window_hashes(np.asarray(reference, dtype=np.uint64), size)
+        assert flat.sequence[flat.sequence_offsets[i]:flat.sequence_offsets[i + 1]].tolist() == seq.tolist()
+        assert flat.values[flat.offsets[i]:flat.offsets[i + 1]].tolist() == np.unique(seq).tolist()
+        assert flat.n_tokens[i] == len(reference)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    # Every input is split across threads, however small (see parallel_ranges).
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dedup.shingle, "_MIN_PARALLEL", 0)
+        yield mp
