@@ -6,23 +6,26 @@ equals ``datasketch.MinHash(num_perm, seed, scheme="affine32",
 hashfunc=...).hashvalues`` bit for bit: the input hash is pre-mixed with the
 MurmurHash3 finalizer, then each permutation is ``a * h + b`` in uint32 (the
 wrap-around is the modulo 2^32), and the signature is the minimum per
-permutation. Instead of one Python object per article, all shingles of a
-batch are permuted in one numpy operation and reduced per article with
-``np.minimum.reduceat``.
+permutation. Instead of one Python object per article, a numba kernel signs
+a whole batch from one flat array of shingle hashes (each article's mixed
+hashes computed once, then one vectorised min-loop per permutation), one
+contiguous range of articles per thread; every article's row has a fixed
+place, so the result does not depend on the number of threads.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import numba
 import numpy as np
 import polars as pl
 
 from dedup.config import MinHashConfig
 from dedup.schema import signatures_schema
+from dedup.shingle import parallel_ranges
 
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for an empty MinHash
-_BATCH_CELLS = 1 << 24         # shingles x permutations per numpy step (64 MiB of uint32)
 
 
 @lru_cache(maxsize=8)
@@ -34,44 +37,40 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, element-wise (wrapping uint32 arithmetic)."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+@numba.njit(cache=True, nogil=True)
+def _sign_kernel(values, offsets, a, b, first, last, out):
+    for doc in range(first, last):
+        lo, hi = offsets[doc], offsets[doc + 1]
+        mixed = np.empty(hi - lo, dtype=np.uint32)
+        for j in range(hi - lo):  # MurmurHash3's 32-bit finalizer
+            h = np.uint32(values[lo + j])
+            h = np.uint32(h ^ (h >> np.uint32(16)))
+            h = np.uint32(h * np.uint32(0x85EBCA6B))
+            h = np.uint32(h ^ (h >> np.uint32(13)))
+            h = np.uint32(h * np.uint32(0xC2B2AE35))
+            mixed[j] = np.uint32(h ^ (h >> np.uint32(16)))
+        for p in range(len(a)):
+            ap, bp = a[p], b[p]
+            best = EMPTY
+            for j in range(hi - lo):
+                best = min(best, np.uint32(ap * mixed[j] + bp))
+            out[doc, p] = best
 
 
-def sign_flat(values: np.ndarray, offsets: np.ndarray, *, num_perm: int, seed: int) -> np.ndarray:
+def sign_flat(values: np.ndarray, offsets: np.ndarray, *, num_perm: int, seed: int,
+              threads: int | None = None) -> np.ndarray:
     """Signatures for articles given as one flat uint32 array and start offsets.
 
     Article ``i`` owns ``values[offsets[i]:offsets[i+1]]`` (``offsets`` has
-    ``n + 1`` entries). Returns an ``(n, num_perm)`` uint32 matrix; articles
-    without shingles get the empty signature (all ``0xFFFFFFFF``).
+    ``n + 1`` entries; repeated values are allowed and change nothing).
+    Returns an ``(n, num_perm)`` uint32 matrix; articles without shingles get
+    the empty signature (all ``0xFFFFFFFF``). ``threads``: default all cores.
     """
     a, b = permutations(num_perm, seed)
-    n = len(offsets) - 1
-    out = np.full((n, num_perm), EMPTY, dtype=np.uint32)
-    lengths = np.diff(offsets)
-    nonempty = np.flatnonzero(lengths > 0)
-    if len(nonempty) == 0:
-        return out
-    mixed = fmix32(values.astype(np.uint32, copy=False))
-    step = max(1, _BATCH_CELLS // num_perm)
-    # Cut the non-empty articles into batches of about ``step`` shingles each
-    # (an article larger than that is a batch of its own).
-    starts_all = offsets[nonempty]
-    cuts = np.searchsorted(starts_all, np.arange(starts_all[0], offsets[-1], step), side="left")
-    cuts = np.unique(np.concatenate([cuts, [len(nonempty)]]))
-    cuts = cuts[cuts > 0]
-    lo_i = 0
-    for hi_i in cuts.tolist():
-        docs = nonempty[lo_i:hi_i]
-        lo, hi = offsets[docs[0]], offsets[docs[-1] + 1]
-        block = mixed[lo:hi, None] * a[None, :] + b[None, :]
-        out[docs] = np.minimum.reduceat(block, offsets[docs] - lo, axis=0)
-        lo_i = hi_i
+    values = np.ascontiguousarray(np.asarray(values).astype(np.uint32, copy=False))
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    out = np.empty((len(offsets) - 1, num_perm), dtype=np.uint32)
+    parallel_ranges(lambda lo, hi: _sign_kernel(values, offsets, a, b, lo, hi, out), offsets, threads)
     return out
 
 
