@@ -18,28 +18,215 @@ outlets is 200 articles sharing the same shingles, each from a different
 outlet, and that is exactly what must be found. An outlet that runs the same
 story several times (updates) keeps it as long as it does so fewer than
 ``min_docs`` times. Articles with no outlet are never filtered.
+
+Two phases, so that a corpus can be processed in batches with bounded memory:
+
+* :func:`count_outlet_shingles` counts, for one batch, in how many articles of
+  each outlet each shingle occurs (an OUTLET_COUNTS frame). Counts of batches
+  add up: :func:`merge_outlet_counts`.
+* :func:`frequent_shingles` keeps the (outlet, shingle) pairs counted in at
+  least ``min_docs`` articles, and :func:`strip_boilerplate` removes, batch by
+  batch, the runs of those shingles.
+
+Counting every batch, merging, then stripping every batch gives exactly
+:func:`remove_boilerplate` on the whole corpus, which chains the phases.
+Everything is vectorised over the flat layout of the list columns (one array
+of values and one of offsets), never per article in Python.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dedup.schema import SHINGLES, conform
+
+#: (outlet, shingle) document frequencies of a batch; see :func:`count_outlet_shingles`.
+OUTLET_COUNTS = pl.Schema({"outlet": pl.String, "shingle": pl.UInt32, "docs": pl.UInt32})
+#: The (outlet, shingle) pairs that are frequent; see :func:`frequent_shingles`.
+FREQUENT = pl.Schema({"outlet": pl.String, "shingle": pl.UInt32})
+
+_NO_SEQUENCE = pl.lit(None, dtype=pl.List(pl.UInt32))
+
+
+def flat_lists(column: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A ``List(UInt32)`` column as ``(values uint32, offsets int64)``; nulls are empty lists. Stateless.
+
+    Row ``i`` holds ``values[offsets[i]:offsets[i + 1]]``; ``offsets`` has one
+    entry more than the column and starts at 0. No copy when the column is one
+    chunk without nulls.
+    """
+    arr = column.rechunk().to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(np.uint32, copy=False), offsets
+    offsets = np.asarray(arr.offsets).astype(np.int64)
+    values = arr.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]].astype(np.uint32, copy=False)
+    return values, offsets - offsets[0]
+
+
+def list_series(values: np.ndarray, offsets: np.ndarray, name: str = "shingles") -> pl.Series:
+    """The inverse of :func:`flat_lists`: a ``List(UInt32)`` series. Stateless."""
+    arr = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)),
+                                        pa.array(np.asarray(values, dtype=np.uint32)))
+    return pl.Series(name, arr, dtype=pl.List(pl.UInt32))
 
 
 def _run_mask(flags: np.ndarray, min_run: int) -> np.ndarray:
     """True where ``flags`` is inside a run of at least ``min_run`` Trues."""
+    return _runs(np.asarray(flags, dtype=bool), np.array([0, len(flags)], dtype=np.int64), min_run)
+
+
+def _runs(flags: np.ndarray, offsets: np.ndarray, min_run: int) -> np.ndarray:
+    """:func:`_run_mask` of every segment ``flags[offsets[i]:offsets[i+1]]`` at once (runs stop at segments)."""
     if min_run <= 1:
         return flags
-    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
-    edges = np.diff(padded)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    start = flags.copy()
+    start[1:] &= ~flags[:-1]
+    firsts = offsets[:-1][offsets[:-1] < len(flags)]
+    start[firsts] = flags[firsts]                      # a segment's first position always opens a run
+    run = np.cumsum(start) - 1                         # run number of every flagged position
+    lengths = np.bincount(run[flags], minlength=int(run[-1]) + 1 if len(run) else 0)
     mask = np.zeros(len(flags), dtype=bool)
-    for s, e in zip(starts, ends):
-        if e - s >= min_run:
-            mask[s:e] = True
+    mask[flags] = lengths[run[flags]] >= min_run
     return mask
+
+
+def _outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Every row's outlet as a code (``-1`` for none) and the outlet names by code."""
+    names = outlets.drop_nulls().unique().sort()
+    codes = pl.DataFrame({"outlet": outlets}).join(
+        pl.DataFrame({"outlet": names, "code": np.arange(len(names), dtype=np.int64)}),
+        on="outlet", how="left", maintain_order="left")["code"]
+    return codes.fill_null(-1).to_numpy(), names.to_list()
+
+
+def _owner(offsets: np.ndarray) -> np.ndarray:
+    """The row of every flat position."""
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+
+
+def _keys(codes: np.ndarray, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``outlet code << 32 | shingle`` of every shingle of the rows that have an outlet."""
+    code = codes[_owner(offsets)]
+    has = code >= 0
+    return (code[has].astype(np.uint64) << np.uint64(32)) | values[has]
+
+
+def _count(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys (sorted) and how often each occurs."""
+    keys = np.sort(keys)
+    firsts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else np.empty(0, np.int64)
+    return keys[firsts], np.diff(np.append(firsts, len(keys)))
+
+
+def count_outlet_shingles(shingles: pl.DataFrame, outlets: pl.Series) -> pl.DataFrame:
+    """SHINGLES -> OUTLET_COUNTS: in how many articles of each outlet every shingle occurs. Stateless.
+
+    ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column);
+    articles without an outlet are not counted. Sorted by outlet and shingle.
+    Counts of batches add up with :func:`merge_outlet_counts`.
+    """
+    codes, names = _outlet_codes(outlets)
+    key, docs = _count(_keys(codes, *flat_lists(shingles["shingles"])))
+    return pl.DataFrame({
+        "outlet": pl.Series(names, dtype=pl.String).gather((key >> np.uint64(32)).astype(np.int64)),
+        "shingle": (key & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+        "docs": docs.astype(np.uint32),
+    }, schema=OUTLET_COUNTS)
+
+
+def merge_outlet_counts(*counts: pl.DataFrame) -> pl.DataFrame:
+    """The sum of OUTLET_COUNTS frames (batches of one corpus), sorted by outlet and shingle. Stateless."""
+    frames = [c for c in counts if c.height] or [pl.DataFrame(schema=OUTLET_COUNTS)]
+    return conform(pl.concat(frames).group_by("outlet", "shingle").agg(pl.col("docs").sum())
+                   .sort("outlet", "shingle"), OUTLET_COUNTS, "boilerplate")
+
+
+def frequent_shingles(counts: pl.DataFrame, *, min_docs: int) -> pl.DataFrame:
+    """OUTLET_COUNTS -> FREQUENT: the pairs counted in at least ``min_docs`` articles of the outlet. Stateless.
+
+    ``min_docs=0`` means the filter is off: nothing is frequent.
+    """
+    if min_docs == 0:
+        return pl.DataFrame(schema=FREQUENT)
+    return counts.filter(pl.col("docs") >= min_docs).select("outlet", "shingle").sort("outlet", "shingle")
+
+
+def strip_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, frequent: pl.DataFrame, *, min_run: int = 1
+                      ) -> pl.DataFrame:
+    """SHINGLES -> SHINGLES without each article's runs of outlet-frequent shingles; ``sequence`` set to null.
+
+    ``frequent`` is a FREQUENT frame (usually of the whole corpus, from
+    :func:`frequent_shingles`); ``outlets`` is aligned with ``shingles``.
+    A shingle is dropped from an article when it lies, in the article's
+    ``sequence``, inside a run of at least ``min_run`` consecutive shingles
+    that are frequent for the article's outlet. With no frequent pair, the
+    frame is returned as it is (``n_boilerplate`` untouched). Stateless.
+    """
+    codes, names = _outlet_codes(outlets)
+    lookup = pl.DataFrame({"outlet": pl.Series(names, dtype=pl.String), "code": np.arange(len(names))})
+    frequent = frequent.join(lookup, on="outlet", how="inner")
+    freq_keys = np.sort((frequent["code"].to_numpy().astype(np.uint64) << np.uint64(32))
+                        | frequent["shingle"].to_numpy().astype(np.uint64))
+    return _strip(shingles, codes, freq_keys, min_run)
+
+
+def _strip(shingles: pl.DataFrame, codes: np.ndarray, freq_keys: np.ndarray, min_run: int) -> pl.DataFrame:
+    """:func:`strip_boilerplate` with outlets as codes and the frequent pairs as sorted :func:`_keys`."""
+    done = shingles.with_columns(sequence=_NO_SEQUENCE)
+    if len(freq_keys) == 0 or shingles.height == 0:
+        return done
+    values, offsets = flat_lists(shingles["shingles"])
+    seq, seq_offsets = flat_lists(shingles["sequence"])
+    seq_doc = _owner(seq_offsets)
+    seq_code = codes[seq_doc]
+    flags = _member(freq_keys, (seq_code.astype(np.uint64) << np.uint64(32)) | seq, seq_code >= 0)
+    # Only shingles of the article's own set can be its boilerplate.
+    set_keys = (_owner(offsets).astype(np.uint64) << np.uint64(32)) | values
+    hit = np.flatnonzero(flags)
+    flags[hit] = _member(set_keys, (seq_doc[hit].astype(np.uint64) << np.uint64(32)) | seq[hit])
+    in_run = _runs(flags, seq_offsets, min_run)
+    drop = (seq_doc[in_run].astype(np.uint64) << np.uint64(32)) | seq[in_run]
+    removed = np.zeros(len(values), dtype=bool)
+    removed[np.searchsorted(set_keys, drop)] = True    # every dropped key is in set_keys (checked above)
+    keep_offsets = np.concatenate([[0], np.cumsum(~removed)])[offsets]
+    out = done.with_columns(
+        shingles=list_series(values[~removed], keep_offsets),
+        n_boilerplate=pl.Series((np.diff(offsets) - np.diff(keep_offsets)).astype(np.uint32), dtype=pl.UInt32),
+    )
+    return conform(out, SHINGLES, "boilerplate")
+
+
+_BUCKET_BITS = 20
+
+
+def _member(haystack: np.ndarray, keys: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """``keys`` (uint64) found in the sorted ``haystack`` (only where ``where``; False elsewhere).
+
+    A small haystack first rules most keys out by their low bits (a shingle
+    hash's low bits are uniform), so that only a few are binary-searched.
+    """
+    found = np.zeros(len(keys), dtype=bool)
+    if len(haystack) == 0:
+        return found
+    sel = np.flatnonzero(where) if where is not None else np.arange(len(keys))
+    if len(haystack) * 16 < 1 << _BUCKET_BITS < len(sel):
+        bucket_mask = np.uint64((1 << _BUCKET_BITS) - 1)
+        maybe = np.zeros(1 << _BUCKET_BITS, dtype=bool)
+        maybe[(haystack & bucket_mask).astype(np.int64)] = True
+        sel = sel[maybe[(keys[sel] & bucket_mask).astype(np.int64)]]
+    wanted = keys[sel]
+    pos = np.searchsorted(haystack, wanted)
+    pos[pos == len(haystack)] = 0
+    found[sel] = haystack[pos] == wanted
+    return found
 
 
 def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: int, min_run: int = 1
@@ -47,37 +234,12 @@ def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: 
     """SHINGLES -> SHINGLES with each outlet's boilerplate removed; ``sequence`` set to null. Stateless.
 
     ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column).
-    ``min_docs=0`` removes nothing.
+    ``min_docs=0`` removes nothing. The same as :func:`count_outlet_shingles`,
+    :func:`frequent_shingles` and :func:`strip_boilerplate` in one go (see the
+    module docstring for batches), without building the frames in between.
     """
-    done = shingles.with_columns(sequence=pl.lit(None, dtype=pl.List(pl.UInt32)))
     if min_docs == 0 or shingles.height == 0:
-        return done
-    frame = shingles.select("doc", "shingles").with_columns(outlet=outlets.alias("outlet"))
-    exploded = (frame.filter(pl.col("outlet").is_not_null())
-                .select("doc", "outlet", pl.col("shingles").alias("h"))
-                .explode("h").drop_nulls("h"))
-    common = (exploded.group_by("outlet", "h").agg(pl.len().alias("n"))
-              .filter(pl.col("n") >= min_docs).select("outlet", "h"))
-    if common.height == 0:
-        return done
-    flagged = (exploded.join(common, on=["outlet", "h"], how="semi")
-               .group_by("doc").agg(pl.col("h")).sort("doc"))
-    docs = flagged["doc"].to_numpy()
-    sequences = shingles["sequence"].to_list()
-    sets = shingles["shingles"].to_list()
-    new_sets = list(sets)
-    removed = np.zeros(shingles.height, dtype=np.uint32)
-    for doc, frequent in zip(docs.tolist(), flagged["h"].to_list()):
-        seq = np.asarray(sequences[doc], dtype=np.uint32)
-        in_run = _run_mask(np.isin(seq, np.asarray(frequent, dtype=np.uint32)), min_run)
-        if not in_run.any():
-            continue
-        drop = np.unique(seq[in_run])
-        current = np.asarray(sets[doc], dtype=np.uint32)
-        new_sets[doc] = np.setdiff1d(current, drop, assume_unique=True).tolist()
-        removed[doc] = len(current) - len(new_sets[doc])
-    out = done.with_columns(
-        shingles=pl.Series(new_sets, dtype=pl.List(pl.UInt32)),
-        n_boilerplate=pl.Series(removed, dtype=pl.UInt32),
-    )
-    return conform(out, SHINGLES, "boilerplate")
+        return shingles.with_columns(sequence=_NO_SEQUENCE)
+    codes, _ = _outlet_codes(outlets)
+    keys, docs = _count(_keys(codes, *flat_lists(shingles["shingles"])))
+    return _strip(shingles, codes, keys[docs >= min_docs], min_run)
