@@ -21,6 +21,8 @@ Cluster ids derive from the canonical article's id, never from a counter.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from dedup.boilerplate import flat_lists
 from dedup.config import AlignConfig, ClusterConfig, ShingleConfig
 from dedup.schema import CLUSTERS, PAIRS, conform
 from dedup.sentence_match import SentenceMatcher
@@ -37,29 +40,113 @@ def cluster_id_for(article_id: str) -> str:
     return "s-" + hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
-def _overlap(a: np.ndarray, b: np.ndarray) -> int:
-    if len(a) > len(b):
-        a, b = b, a
-    if len(a) == 0:
-        return 0
-    idx = np.searchsorted(b, a)
-    idx[idx == len(b)] = 0
-    return int(np.count_nonzero(b[idx] == a))
+@dataclass(frozen=True)
+class FlatSets:
+    """Shingle sets in a flat layout: set ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
+
+    ``values`` are uint32 shingle hashes, sorted and distinct within each set
+    (as in the SHINGLES ``shingles`` column); ``offsets`` (int64) has one entry
+    more than there are sets. Two arrays instead of a Python list of one array
+    per article: :meth:`from_series` takes them from a polars list column
+    without a copy.
+    """
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_series(cls, column: pl.Series) -> "FlatSets":
+        """The sets of a ``List(UInt32)`` column (nulls are empty sets)."""
+        return cls(*flat_lists(column))
+
+    @classmethod
+    def from_list(cls, sets: Sequence[np.ndarray]) -> "FlatSets":
+        sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        values = np.concatenate([np.asarray(s, dtype=np.uint32) for s in sets]) if len(sets) else np.empty(0, np.uint32)
+        return cls(values.astype(np.uint32, copy=False), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
 
 
-def verify(candidates: pl.DataFrame, sets: list[np.ndarray], *, config: ClusterConfig,
+_BUCKET_SHIFT = 12        # a 2**20-entry lookup table (4 MB) per thread
+_EMPTY = (np.arange(1 << (32 - _BUCKET_SHIFT), dtype=np.uint32) ^ np.uint32(1)) << np.uint32(_BUCKET_SHIFT)
+_EMPTY.flags.writeable = False     # slot s holds a hash of slot s ^ 1: an empty slot matches nothing
+_TABLES = threading.local()
+
+
+def _overlaps(sets: FlatSets, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``|sets[left[k]] & sets[right[k]]|`` for every k (int64).
+
+    Pairs are taken article by article (grouped by ``left``): the article's
+    hashes go into a lookup table indexed by their high bits (hashes are
+    uniform, so an article of a few hundred shingles rarely puts two in one
+    slot), and the hashes of all its partners are looked up at once; the
+    few hashes that lost their slot to another are looked up apart. The
+    table is the thread's own and is left empty after each article.
+    """
+    out = np.zeros(len(left), dtype=np.int64)
+    if len(left) == 0:
+        return out
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    order = np.argsort(left, kind="stable")
+    lefts, rights = left[order], right[order]
+    firsts = np.flatnonzero(np.concatenate([[True], lefts[1:] != lefts[:-1]]))
+    bounds = np.append(firsts, len(lefts))
+    values, offsets = sets.values, sets.offsets
+    sizes = np.diff(offsets)[rights]
+    ends = np.cumsum(sizes)
+    table = getattr(_TABLES, "table", None)
+    if table is None:
+        table = _TABLES.table = _EMPTY.copy()
+    found = np.zeros(len(lefts), dtype=np.int64)
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        own = values[offsets[lefts[a]]:offsets[lefts[a] + 1]]
+        if len(own) == 0 or ends[b - 1] == ends[a] - sizes[a]:
+            continue
+        partners = np.concatenate([values[offsets[r]:offsets[r + 1]] for r in rights[a:b].tolist()])
+        slots = own >> _BUCKET_SHIFT
+        table[slots] = own
+        try:
+            lost = own[table[slots] != own]            # hashes that shared a slot and were overwritten
+            hit = table[partners >> _BUCKET_SHIFT] == partners
+        finally:
+            table[slots] = _EMPTY[slots]
+        if len(lost):
+            hit |= np.isin(partners, lost)
+        running = np.concatenate([[0], np.cumsum(hit)])
+        local = ends[a:b] - ends[a] + sizes[a]
+        found[a:b] = running[local] - running[local - sizes[a:b]]
+    out[order] = found
+    return out
+
+
+def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, config: ClusterConfig,
            texts: list[str] | None = None, align_config: AlignConfig = AlignConfig()) -> pl.DataFrame:
     """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless.
 
-    With ``texts``, borderline pairs (containment between
+    ``sets`` holds every article's shingle set, by doc: a :class:`FlatSets`
+    (e.g. ``FlatSets.from_series(shingles["shingles"])``) or a list of sorted
+    uint32 arrays. With ``texts``, borderline pairs (containment between
     ``rescue_min_containment`` and ``threshold``) get a second opinion from
     their sentence containment (:mod:`dedup.sentence_match`).
     """
+    flat = sets if isinstance(sets, FlatSets) else FlatSets.from_list(sets)
     left = candidates["left"].to_numpy()
     right = candidates["right"].to_numpy()
-    overlap = np.fromiter((_overlap(sets[i], sets[j]) for i, j in zip(left, right)), dtype=np.int64, count=len(left))
-    size_l = np.fromiter((len(sets[i]) for i in left), dtype=np.int64, count=len(left))
-    size_r = np.fromiter((len(sets[j]) for j in right), dtype=np.int64, count=len(right))
+    overlap = _overlaps(flat, left, right)
+    sizes = flat.sizes()
+    size_l = sizes[left]
+    size_r = sizes[right]
     union = size_l + size_r - overlap
     smaller = np.minimum(size_l, size_r)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,7 +160,7 @@ def verify(candidates: pl.DataFrame, sets: list[np.ndarray], *, config: ClusterC
         if len(border):
             docs = np.unique(np.concatenate([left[border], right[border]]))
             matcher = SentenceMatcher(align_config).fit({int(d): texts[d] for d in docs})
-            share[border] = [matcher.share(int(left[k]), int(right[k])) for k in border]
+            share[border] = matcher.shares(left[border], right[border])
             agree = np.array([matcher.facts_agree(int(left[k]), int(right[k])) for k in border])
             accepted[border] = (share[border] >= config.sentence_threshold) & (agree >= config.rescue_min_facts)
     return pl.DataFrame({"left": left, "right": right, "overlap": overlap, "jaccard": jaccard,
@@ -104,11 +191,15 @@ def _canonical_order(articles: pl.DataFrame, n_shingles: np.ndarray, wire_outlet
     return rank
 
 
-def _similarity(sets: list[np.ndarray], i: int, j: int) -> tuple[float, float, int]:
-    ov = _overlap(sets[i], sets[j])
-    smaller = min(len(sets[i]), len(sets[j]))
-    union = len(sets[i]) + len(sets[j]) - ov
-    return (ov / smaller if smaller else 0.0), (ov / union if union else 0.0), ov
+def _similarities(sets: FlatSets, docs: np.ndarray, anchor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Containment, Jaccard and overlap of every doc with ``anchor``."""
+    ov = _overlaps(sets, np.full(len(docs), anchor, dtype=np.int64), docs)
+    sizes = sets.sizes()
+    smaller = np.minimum(sizes[docs], sizes[anchor])
+    union = sizes[docs] + sizes[anchor] - ov
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.where(smaller > 0, ov / np.maximum(smaller, 1), 0.0),
+                np.where(union > 0, ov / np.maximum(union, 1), 0.0), ov)
 
 
 def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.DataFrame, *,
@@ -117,8 +208,8 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     """ARTICLES + SHINGLES + PAIRS -> CLUSTERS (one row per article). Stateless."""
     n = articles.height
     stats = ClusterStats()
-    sets = [np.asarray(s, dtype=np.uint32) for s in shingles["shingles"].to_list()]
-    n_shingles = np.array([len(s) for s in sets], dtype=np.int64)
+    sets = FlatSets.from_series(shingles["shingles"])
+    n_shingles = sets.sizes()
     accepted = pairs.filter(pl.col("accepted"))
     left = accepted["left"].to_numpy().astype(np.int64)
     right = accepted["right"].to_numpy().astype(np.int64)
@@ -154,19 +245,16 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
         # member instead was tried: a stitched page is the best-connected
         # member of the two stories it bridges, and merged them.)
         anchor = min(members, key=lambda d: rank[d])
-        kept, split = [anchor], []
-        for d in members:
-            if d == anchor:
-                continue
-            c, _, ov = _similarity(sets, d, anchor)
-            if (c >= config.threshold and ov >= config.min_overlap) or (min(d, anchor), max(d, anchor)) in rescued:
-                kept.append(d)
-            else:
-                split.append(d)
+        docs = np.array(members, dtype=np.int64)
+        c, jac, ov = _similarities(sets, docs, anchor)
+        lo, hi = np.minimum(docs, anchor).tolist(), np.maximum(docs, anchor).tolist()
+        keep = (c >= config.threshold) & (ov >= config.min_overlap)
+        keep |= np.fromiter(((a, b) in rescued for a, b in zip(lo, hi)), dtype=bool, count=len(docs))
+        keep[docs == anchor] = True
+        split = docs[~keep].tolist()
         head = anchor
-        for d in kept:
-            canonical[d] = head
-            similarity[d], jaccard[d], _ = _similarity(sets, d, head)
+        canonical[docs[keep]] = head
+        similarity[docs[keep]], jaccard[docs[keep]] = c[keep], jac[keep]
         similarity[head] = jaccard[head] = 1.0
         if split:
             stats.splits += len(split)
