@@ -47,11 +47,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
-
 import scipy.sparse as sp
 
 from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, cluster_order,
                              distinct_sentences, identity_key, make_article)
+from dedup.align.parallel import bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
@@ -97,8 +97,8 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
     Distinct means distinct :func:`~dedup.align.core.identity_key`; a sentence
     is represented by its first occurrence (articles by id, sentences in order).
     """
-    night = _Night(_cluster_frames(articles, clusters), config)
-    return night.fit_idf()
+    frame = _cluster_frames(articles, clusters)
+    return _Night(frame, config, n_workers(config.workers, frame.height)).fit_idf()
 
 
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
@@ -108,16 +108,39 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
     and ``text`` are read), ``clusters`` :data:`dedup.schema.CLUSTERS`. ``idf``
     defaults to :func:`fit_idf` over the same input. Clusters are aligned
-    independently (see :func:`align_cluster`); one that fails lands in
-    ``failures`` and the others go on. Deterministic: the same input gives
-    identical frames whatever its row order (and whatever ``config.workers``).
+    independently (see :func:`align_cluster`), on ``config.workers`` processes
+    for a large night (see :mod:`dedup.align.parallel`); one that fails lands
+    in ``failures`` and the others go on. Deterministic: the same input gives
+    identical frames whatever its row order and whatever the number of workers.
     """
-    night = _Night(_cluster_frames(articles, clusters), config)
+    frame = _cluster_frames(articles, clusters)
+    workers = n_workers(config.workers, frame.height)
+    night = _Night(frame, config, workers)
     if idf is None:
         idf = night.fit_idf()
+    todo = night.clusters
+    parts = map_chunks(_align_chunk, (todo, idf, config),
+                       bounds_for([sum(len(a.sentences) for a in arts) for _, arts in todo], workers), workers)
     out = _Rows()
     failures = list(night.failures)
-    for cluster_id, arts in night.clusters:
+    for rows, failed in parts:
+        out.extend(rows)
+        failures.extend(failed)
+    sentences, links = out.frames()
+    return AlignResult(
+        sentences=sentences.sort(["cluster_id", "article_id", pl.col("status") == "dropped", "position"]),
+        links=links.sort(["cluster_id", "family_id", "article_id"]),
+        failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
+    )
+
+
+def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], start: int, stop: int
+                 ) -> tuple[_Rows, list[tuple[str, str, str]]]:
+    """Rows of clusters ``start:stop`` and the clusters that failed (may run in a worker)."""
+    clusters, idf, config = data
+    out = _Rows()
+    failures = []
+    for cluster_id, arts in clusters[start:stop]:
         try:
             reps = distinct_sentences(arts)
             raw = idf.weights(reps, normalised=True) if reps else sp.csr_matrix((0, 1))
@@ -127,12 +150,17 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
             continue
         out.extend(part)
-    sentences, links = out.frames()
-    return AlignResult(
-        sentences=sentences.sort(["cluster_id", "article_id", pl.col("status") == "dropped", "position"]),
-        links=links.sort(["cluster_id", "family_id", "article_id"]),
-        failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
-    )
+    return out, failures
+
+
+def _make_articles(data: tuple[list[tuple[dict, str]], str], start: int, stop: int) -> list:
+    """Articles ``start:stop`` split into sentences, keyed and normalised (may run in a worker)."""
+    rows, splitter = data
+    rows = rows[start:stop]
+    texts = [text for _, text in rows]
+    memo: dict[str, tuple[str, str]] = {}
+    return [make_article(row, text, spans, memo)
+            for (row, text), spans in zip(rows, split_many(texts, splitter=splitter))]
 
 
 class _Night:
@@ -143,7 +171,7 @@ class _Night:
     ``found``: every clustered article that has a text, for the IDF.
     """
 
-    def __init__(self, frame: pl.DataFrame, config: AlignConfig):
+    def __init__(self, frame: pl.DataFrame, config: AlignConfig, workers: int):
         self.config = config
         rows = frame.with_columns(pl.col("is_canonical").fill_null(False)).to_dicts()
         groups: dict[str, list[dict]] = {}
@@ -170,10 +198,10 @@ class _Night:
         order = [r for _, members in good for r in members]
         seen = {id(r) for r in order}
         order.extend(r for r in found if id(r) not in seen)
-        texts = [r["text"] or "" for r in order]
-        memo: dict[str, tuple[str, str]] = {}
-        made = {id(r): make_article(r, text, spans, memo)
-                for r, text, spans in zip(order, texts, split_many(texts, splitter=config.splitter))}
+        items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "") for r in order]
+        bounds = bounds_for([len(text) for _, text in items], workers)
+        made_list = [a for part in map_chunks(_make_articles, (items, config.splitter), bounds, workers) for a in part]
+        made = {id(r): art for r, art in zip(order, made_list)}
         self.clusters = [(cluster_id, [made[id(r)] for r in members]) for cluster_id, members in good]
         self.found = sorted(((r["article_id"], made[id(r)]) for r in found), key=lambda item: item[0])
 

@@ -17,7 +17,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from dedup.align.families import group_similar, provenance
-from dedup.align.matcher import Link, align, join_scores
+from dedup.align.matcher import Link, align_versions
 from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
 from dedup.align.tfidf import IdfModel, l2_normalise, normalise_for_match
 from dedup.align.worddiff import split_diff, word_diff
@@ -202,13 +202,12 @@ def align_prepared(cluster_id: str, articles: list[_Article], raw: sp.csr_matrix
     added: list[tuple[int, int, int]] = []  # (row index, unique row, article rank)
     for pos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
         out.add(cluster_id, canonical, "kept", pos, sentence, pos, 1.0, pos, start, end, None)
-    for rank, art in enumerate(versions, start=1):
-        sim = sim_all[art.unique]
-        joins = join_scores(sim, norms[art.unique], norms[c_rows], adjacent(art.unique), c_adj,
-                            align_threshold=config.align_threshold, join_gain=config.join_gain,
-                            join_threshold=config.join_threshold)
-        links = align(sim, joins, align_threshold=config.align_threshold, reorder_window=config.reorder_window,
-                      moved_threshold=config.moved_threshold)
+    all_links = align_versions(
+        [sim_all[art.unique] for art in versions], [norms[art.unique] for art in versions],
+        [adjacent(art.unique) for art in versions], norms[c_rows], c_adj, align_threshold=config.align_threshold,
+        join_gain=config.join_gain, join_threshold=config.join_threshold, reorder_window=config.reorder_window,
+        moved_threshold=config.moved_threshold)
+    for rank, (art, links) in enumerate(zip(versions, all_links), start=1):
         linked = _version_rows(cluster_id, art, canonical, links, config, out)
         for pos, sentence in enumerate(art.sentences):
             if pos not in linked:

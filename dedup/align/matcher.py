@@ -124,6 +124,85 @@ def align(sim: np.ndarray, joins: JoinScores | None, *, align_threshold: float, 
     return sorted(links, key=lambda link: link.version[0])
 
 
+def align_versions(sims: list[np.ndarray], v_norms: list[np.ndarray], v_adjs: list[np.ndarray], c_norm: np.ndarray,
+                   c_adj: np.ndarray, *, align_threshold: float, join_gain: float, join_threshold: float,
+                   reorder_window: int, moved_threshold: float, batch: int = 128) -> list[list[Link]]:
+    """``align(sim, join_scores(sim, ...))`` for many versions of one canonical at once. Stateless.
+
+    The same numbers as one call per version (every cell is computed by the
+    same floating-point operations), but the dynamic programme advances all
+    versions row by row together: a cluster costs about as many numpy calls
+    as its longest version has sentences, not as all its versions together.
+    Versions are padded to the longest with rows that can match nothing, and
+    processed ``batch`` at a time so memory stays bounded.
+    """
+    out: list[list[Link]] = [[] for _ in sims]
+    n = len(c_norm)
+    live = [k for k, sim in enumerate(sims) if sim.shape[0] and n]
+    for at in range(0, len(live), batch):
+        group = live[at:at + batch]
+        rows = max(sims[k].shape[0] for k in group)
+        sim = np.zeros((len(group), rows, n))
+        v_norm = np.zeros((len(group), rows))
+        v_adj = np.zeros((len(group), max(rows - 1, 0)))
+        for r, k in enumerate(group):
+            m = sims[k].shape[0]
+            sim[r, :m], v_norm[r, :m], v_adj[r, :m - 1] = sims[k], v_norms[k], v_adjs[k]
+        merge, split = _join_arrays(sim, v_norm, c_norm, v_adj, c_adj, align_threshold=align_threshold,
+                                    join_gain=join_gain, join_threshold=join_threshold)
+        w11 = np.where(sim >= align_threshold, sim, _NEG)   # padding rows (cosine 0) match nothing
+        table = _table(w11, merge, split)
+        for r, k in enumerate(group):
+            m = sims[k].shape[0]
+            joins = JoinScores(merge=merge[r, :m], split=split[r, :max(m - 1, 0)])
+            links = _backtrack(table[r, :m + 1], w11[r, :m], joins.merge, joins.split)
+            links.extend(_moved(sims[k], joins, links, align_threshold=align_threshold,
+                                reorder_window=reorder_window, moved_threshold=moved_threshold))
+            out[k] = sorted(links, key=lambda link: link.version[0])
+    return out
+
+
+def _join_arrays(sim: np.ndarray, v_norm: np.ndarray, c_norm: np.ndarray, v_adj: np.ndarray, c_adj: np.ndarray, *,
+                 align_threshold: float, join_gain: float, join_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`join_scores`' merge and split arrays over a leading batch axis (versions x rows x canonical)."""
+    b, m, n = sim.shape
+    merge = np.full((b, m, max(n - 1, 0)), _NEG)
+    split = np.full((b, max(m - 1, 0), n), _NEG)
+    if n >= 2:
+        dots = sim * c_norm[None, None, :]
+        joint = np.sqrt(c_norm[:-1] ** 2 + c_norm[1:] ** 2 + 2 * c_adj)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = (dots[:, :, :-1] + dots[:, :, 1:]) / joint[None, None, :]
+        best_single = np.maximum(sim[:, :, :-1], sim[:, :, 1:])
+        ok = (cos >= max(align_threshold, join_threshold)) & (cos >= best_single + join_gain) & np.isfinite(cos)
+        merge = np.where(ok, cos, _NEG)
+    if m >= 2:
+        dots = sim * v_norm[:, :, None]
+        joint = np.sqrt(v_norm[:, :-1] ** 2 + v_norm[:, 1:] ** 2 + 2 * v_adj)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = (dots[:, :-1, :] + dots[:, 1:, :]) / joint[:, :, None]
+        best_single = np.maximum(sim[:, :-1, :], sim[:, 1:, :])
+        ok = (cos >= max(align_threshold, join_threshold)) & (cos >= best_single + join_gain) & np.isfinite(cos)
+        split = np.where(ok, cos, _NEG)
+    return merge, split
+
+
+def _table(w11: np.ndarray, w12: np.ndarray, w21: np.ndarray) -> np.ndarray:
+    """The DP table of :func:`align` over a leading batch axis."""
+    b, m, n = w11.shape
+    table = np.zeros((b, m + 1, n + 1))
+    for i in range(1, m + 1):
+        prev = table[:, i - 1]
+        cand = prev.copy()                                           # version sentence i-1 unmatched
+        np.maximum(cand[:, 1:], prev[:, :-1] + w11[:, i - 1], out=cand[:, 1:])
+        if n >= 2:
+            np.maximum(cand[:, 2:], prev[:, :-2] + w12[:, i - 1], out=cand[:, 2:])
+        if i >= 2:
+            np.maximum(cand[:, 1:], table[:, i - 2, :-1] + w21[:, i - 2], out=cand[:, 1:])
+        table[:, i] = np.maximum.accumulate(cand, axis=1)            # canonical sentences unmatched
+    return table
+
+
 def _backtrack(table, w11, w12, w21) -> list[Link]:
     links = []
     i, j = table.shape[0] - 1, table.shape[1] - 1

@@ -97,13 +97,15 @@ class _WordRows:
             self.rows.update(zip(new, zip(np.split(block.indices, cuts), np.split(block.data, cuts))))
         rows = [self.rows[w] for w in ids]
         lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-        per_word = sp.csr_matrix((np.concatenate([r[1] for r in rows]), np.concatenate([r[0] for r in rows]),
-                                  np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), self.n_features))
-        which = sp.csr_matrix((np.ones(len(cols)), np.asarray(cols, dtype=np.int64),
+        # the product runs over only the buckets these words use (scipy allocates one slot per column)
+        buckets, compact = np.unique(np.concatenate([r[0] for r in rows]), return_inverse=True)
+        per_word = sp.csr_matrix((np.concatenate([r[1] for r in rows]), compact.astype(np.int32),
+                                  np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), len(buckets)))
+        which = sp.csr_matrix((np.ones(len(cols)), np.asarray(cols, dtype=np.int32),
                                np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(ids)))
         out = sp.csr_matrix(which @ per_word)
-        out.sum_duplicates()   # sorts the indices, as scikit-learn's output is
-        return out
+        out.sum_duplicates()   # sorts the indices (buckets keep their order), as scikit-learn's output is
+        return sp.csr_matrix((out.data, buckets[out.indices], out.indptr), shape=(len(texts), self.n_features))
 
 
 class IdfModel:
