@@ -266,6 +266,11 @@ class AlignConfig:
         neighbouring matches place it...
     moved_threshold:
         ...or anywhere in the article when its cosine reaches this value.
+    workers:
+        Processes that split and align clusters in parallel: 0 (default) one
+        per available core, 1 in this process only. Nights of fewer than 2,000
+        clustered articles always run in-process (starting workers would cost
+        more). Changes speed only, never the output.
     """
 
     splitter: Splitter = "nupunkt"
@@ -277,8 +282,11 @@ class AlignConfig:
     join_gain: float = 0.05
     reorder_window: int = 3
     moved_threshold: float = 0.8
+    workers: int = 0
 
     def __post_init__(self):
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ConfigError(f"workers must be a whole number >= 0 (0: one per core), got {self.workers!r}")
         if self.splitter not in _SPLITTERS:
             raise ConfigError(f"unknown splitter {self.splitter!r}; choose one of {', '.join(_SPLITTERS)}")
         if self.features not in ("word", "word12", "char35", "word12+char35"):
