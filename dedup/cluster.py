@@ -21,10 +21,10 @@ Cluster ids derive from the canonical article's id, never from a counter.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import polars as pl
 from scipy.sparse import coo_matrix
@@ -34,6 +34,7 @@ from dedup.boilerplate import flat_lists
 from dedup.config import AlignConfig, ClusterConfig, ShingleConfig
 from dedup.schema import CLUSTERS, PAIRS, conform
 from dedup.sentence_match import SentenceMatcher
+from dedup.shingle import parallel_ranges
 
 
 def cluster_id_for(article_id: str) -> str:
@@ -77,56 +78,42 @@ class FlatSets:
         return np.diff(self.offsets)
 
 
-_BUCKET_SHIFT = 12        # a 2**20-entry lookup table (4 MB) per thread
-_EMPTY = (np.arange(1 << (32 - _BUCKET_SHIFT), dtype=np.uint32) ^ np.uint32(1)) << np.uint32(_BUCKET_SHIFT)
-_EMPTY.flags.writeable = False     # slot s holds a hash of slot s ^ 1: an empty slot matches nothing
-_TABLES = threading.local()
+@numba.njit(cache=True, nogil=True)
+def _intersections(values, offsets, left, right, out, first, last):  # pragma: no cover - compiled
+    """``out[k] = |set(left[k]) & set(right[k])|`` for k in ``first:last``: a merge of two sorted runs."""
+    for k in range(first, last):
+        a, a_end = offsets[left[k]], offsets[left[k] + 1]
+        b, b_end = offsets[right[k]], offsets[right[k] + 1]
+        n = 0
+        while a < a_end and b < b_end:
+            x, y = values[a], values[b]
+            if x < y:
+                a += 1
+            elif y < x:
+                b += 1
+            else:
+                n += 1
+                a += 1
+                b += 1
+        out[k] = n
 
 
 def _overlaps(sets: FlatSets, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``|sets[left[k]] & sets[right[k]]|`` for every k (int64).
+    """``|sets[left[k]] & sets[right[k]]|`` for every k (int64), on all cores.
 
-    Pairs are taken article by article (grouped by ``left``): the article's
-    hashes go into a lookup table indexed by their high bits (hashes are
-    uniform, so an article of a few hundred shingles rarely puts two in one
-    slot), and the hashes of all its partners are looked up at once; the
-    few hashes that lost their slot to another are looked up apart. The
-    table is the thread's own and is left empty after each article.
+    Each pair is one merge of two sorted sets in a compiled kernel; pairs are
+    cut into ranges of about equal work (the two sets' sizes), one per thread,
+    and every pair's count has its own place, so threads do not change it.
     """
+    left = np.ascontiguousarray(left, dtype=np.int64)
+    right = np.ascontiguousarray(right, dtype=np.int64)
     out = np.zeros(len(left), dtype=np.int64)
-    if len(left) == 0:
-        return out
-    left = np.asarray(left, dtype=np.int64)
-    right = np.asarray(right, dtype=np.int64)
-    order = np.argsort(left, kind="stable")
-    lefts, rights = left[order], right[order]
-    firsts = np.flatnonzero(np.concatenate([[True], lefts[1:] != lefts[:-1]]))
-    bounds = np.append(firsts, len(lefts))
-    values, offsets = sets.values, sets.offsets
-    sizes = np.diff(offsets)[rights]
-    ends = np.cumsum(sizes)
-    table = getattr(_TABLES, "table", None)
-    if table is None:
-        table = _TABLES.table = _EMPTY.copy()
-    found = np.zeros(len(lefts), dtype=np.int64)
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        own = values[offsets[lefts[a]]:offsets[lefts[a] + 1]]
-        if len(own) == 0 or ends[b - 1] == ends[a] - sizes[a]:
-            continue
-        partners = np.concatenate([values[offsets[r]:offsets[r + 1]] for r in rights[a:b].tolist()])
-        slots = own >> _BUCKET_SHIFT
-        table[slots] = own
-        try:
-            lost = own[table[slots] != own]            # hashes that shared a slot and were overwritten
-            hit = table[partners >> _BUCKET_SHIFT] == partners
-        finally:
-            table[slots] = _EMPTY[slots]
-        if len(lost):
-            hit |= np.isin(partners, lost)
-        running = np.concatenate([[0], np.cumsum(hit)])
-        local = ends[a:b] - ends[a] + sizes[a]
-        found[a:b] = running[local] - running[local - sizes[a:b]]
-    out[order] = found
+    sizes = np.diff(sets.offsets)
+    work = np.zeros(len(left) + 1, dtype=np.int64)
+    np.cumsum(sizes[left] + sizes[right], out=work[1:])
+    values = np.ascontiguousarray(sets.values, dtype=np.uint32)
+    offsets = np.ascontiguousarray(sets.offsets, dtype=np.int64)
+    parallel_ranges(lambda lo, hi: _intersections(values, offsets, left, right, out, lo, hi), work)
     return out
 
 

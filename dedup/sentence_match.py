@@ -151,9 +151,9 @@ class SentenceMatcher:
 
 
 # Pairs per stacked product, and stored entries (both sides) per product: (pair, feature, position)
-# numbers must fit 63 bits (11 + 20 + 25 with the default 2**20 features).
+# numbers must fit 63 bits (11 + 20 + 21 with the default 2**20 features); small products reuse memory.
 _CHUNK_PAIRS = 2048
-_CHUNK_ENTRIES = 1 << 24
+_CHUNK_ENTRIES = 1 << 19
 
 
 def _entry_pairs(stacked: sp.csr_matrix, rows_per_pair: np.ndarray) -> np.ndarray:
