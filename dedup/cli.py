@@ -93,6 +93,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
         dedup cluster archive/*.jsonl.gz --engine spark --master "local[2]" --out out/
     """
     from dedup.pipeline import run
+    from dedup.progress import Progress
 
     try:
         if state_dir is None and (night or window or retention):
@@ -128,7 +129,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
             from dedup.io import local_path
 
             inputs = [local_path(item) for item in inputs]  # file:// URIs as paths; other URIs: InputError
-            result = run(inputs, out_dir, config=config, log=log, **nightly)
+            result = run(inputs, out_dir, config=config, log=log, progress=Progress(enabled=log is not None),
+                         **nightly)
             summary, clusters = result.summary, result.clusters
     except DedupError as exc:
         _fail(exc)

@@ -322,6 +322,11 @@ class OutputConfig:
             raise ConfigError(f"unknown output format(s) {sorted(bad)}; choose parquet, csv or json")
 
 
+# Settings that change how fast a run is, never what it outputs: left out of the fingerprint,
+# so a nightly state does not refuse a run with another number of workers.
+_SPEED_ONLY = {("align", "workers")}
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
@@ -338,7 +343,8 @@ class Config:
 
     def fingerprint(self) -> str:
         """A short hash of every parameter that changes signatures, clusters or diffs."""
-        relevant = {k: v for k, v in self.to_dict().items() if k in ("shingle", "minhash", "cluster", "align")}
+        relevant = {stage: {k: v for k, v in values.items() if (stage, k) not in _SPEED_ONLY}
+                    for stage, values in self.to_dict().items() if stage in ("shingle", "minhash", "cluster", "align")}
         blob = json.dumps(relevant, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

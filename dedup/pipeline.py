@@ -22,14 +22,16 @@ import polars as pl
 
 from dedup import __version__
 from dedup.align import AlignResult, align_clusters
-from dedup.boilerplate import remove_boilerplate
-from dedup.cluster import build_clusters, verify
+from dedup.boilerplate import (count_outlet_shingles, frequent_shingles, merge_outlet_counts, remove_boilerplate,
+                               strip_boilerplate)
+from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
 from dedup.errors import DedupError, InputError
 from dedup.io import ReadResult, articles_from_frame, read_inputs
 from dedup.io.writers import write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
 from dedup.minhash import signatures as minhash_signatures
+from dedup.progress import Progress, bar
 from dedup.report import write_report
 from dedup.shingle import shingle
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, NightlyState
@@ -44,19 +46,41 @@ def _peak_rss_mb() -> float:
 
 @dataclass
 class Timer:
-    """Wall time and peak RSS after each stage, for timings.json."""
+    """Wall time and peak RSS after each stage, for timings.json.
+
+    A stage run in several pieces (the batched shingle, boilerplate and
+    minhash stages) adds up its pieces' seconds.
+    """
 
     log: Callable[[str], None] | None = None
+    progress: Progress | None = None  # bars for the stages that advance batch by batch
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        before = self.stages.get(name, {}).get("seconds", 0.0)
+        self.stages[name] = {"seconds": round(before + seconds, 3), "peak_rss_mb": _peak_rss_mb()}
 
     def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         seconds = time.perf_counter() - start
-        self.stages[name] = {"seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb()}
+        self.add(name, seconds)
         if self.log:
             self.log(f"{name:<12} {seconds:8.2f}s")
         return result
+
+    def piece(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """:meth:`run` without the log line, for one batch of a batched stage."""
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.add(name, time.perf_counter() - start)
+        return result
+
+    def report(self, *names: str) -> None:
+        if self.log:
+            for name in names:
+                if name in self.stages:
+                    self.log(f"{name:<12} {self.stages[name]['seconds']:8.2f}s")
 
 
 @dataclass
@@ -74,13 +98,79 @@ class ClusterResult:
     timings: dict[str, dict[str, float]]
 
 
+BATCH_ARTICLES = 50_000  # articles shingled and signed at once: bounds the memory of the shingle stages
+
+
+def _outlet_batches(outlets: pl.Series, size: int) -> list[np.ndarray]:
+    """Row numbers of the articles with an outlet, sorted by outlet, cut into batches of ``size``."""
+    order = (pl.DataFrame({"outlet": outlets}).with_row_index("i").drop_nulls("outlet")
+             .sort("outlet", "i")["i"].to_numpy())
+    return [order[lo:lo + size] for lo in range(0, len(order), size)]
+
+
+def frequent_outlet_shingles(articles: pl.DataFrame, config: Config, timer: Timer) -> pl.DataFrame:
+    """FREQUENT for the whole corpus, counted batch by batch with bounded memory.
+
+    Articles are visited in outlet order, so every outlet but the one a batch
+    ends with is complete when its batch is counted: its frequent shingles
+    are kept and its counts dropped. Only the counts of one outlet are carried
+    from batch to batch. Equal to ``frequent_shingles(count_outlet_shingles(all))``.
+    """
+    min_docs = config.cluster.boilerplate_min_docs
+    batches = _outlet_batches(articles["outlet"], BATCH_ARTICLES) if min_docs else []
+    found, carry = [], None
+    with bar(timer.progress, "boilerplate", total=sum(map(len, batches))) as advance:
+        for k, rows in enumerate(batches):
+            batch = articles[rows]
+            sh = timer.piece("shingle", shingle, batch, config=config.shingle)
+            counts = timer.piece("boilerplate", count_outlet_shingles, sh, batch["outlet"])
+            if carry is not None:
+                counts = merge_outlet_counts(carry, counts)
+            if k + 1 < len(batches):  # the last outlet of the batch may go on in the next one
+                last = batch["outlet"][-1]
+                carry = counts.filter(pl.col("outlet") == last)
+                counts = counts.filter(pl.col("outlet") != last)
+            found.append(frequent_shingles(counts, min_docs=min_docs))
+            advance(len(rows))
+    return pl.concat(found).sort("outlet", "shingle") if found else frequent_shingles(
+        merge_outlet_counts(), min_docs=0)
+
+
+def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """ARTICLES -> (SHINGLES without boilerplate, SIGNATURES), in batches of ``BATCH_ARTICLES``.
+
+    Two passes over the texts when there is more than one batch: the first
+    counts each outlet's shingles (:func:`frequent_outlet_shingles`), the
+    second shingles again, strips the boilerplate and signs. Only the
+    stripped shingle sets and the signatures are kept, never every
+    article's token sequence. One batch is shingled once.
+    """
+    n = articles.height
+    min_run = config.cluster.boilerplate_min_run
+    if n <= BATCH_ARTICLES:
+        sh = timer.run("shingle", shingle, articles, config=config.shingle)
+        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"],
+                       min_docs=config.cluster.boilerplate_min_docs, min_run=min_run)
+        return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
+    frequent = frequent_outlet_shingles(articles, config, timer)
+    shingles, sigs = [], []
+    with bar(timer.progress, "sign", total=n) as advance:
+        for lo in range(0, n, BATCH_ARTICLES):
+            batch = articles.slice(lo, BATCH_ARTICLES)
+            sh = timer.piece("shingle", shingle, batch, config=config.shingle)
+            sh = timer.piece("boilerplate", strip_boilerplate, sh, batch["outlet"], frequent, min_run=min_run)
+            sh = sh.with_columns(pl.col("doc") + lo)
+            sigs.append(timer.piece("minhash", minhash_signatures, sh, config=config.minhash))
+            shingles.append(sh)
+            advance(batch.height)
+    timer.report("shingle", "boilerplate", "minhash")
+    return pl.concat(shingles), pl.concat(sigs)
+
+
 def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None
                       ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
     articles = read.articles
-    sh = timer.run("shingle", shingle, articles, config=config.shingle)
-    sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"],
-                   min_docs=config.cluster.boilerplate_min_docs, min_run=config.cluster.boilerplate_min_run)
-    sig = timer.run("minhash", minhash_signatures, sh, config=config.minhash)
+    sh, sig = sign_articles(articles, config, timer)
     if state is not None:
         # Tonight's articles are clustered together with the stored ones they could match.
         prior_articles, prior_sh = timer.run("state_load", state.prior, articles, sh, sig)
@@ -89,9 +179,8 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
         sig = pl.concat([sig, timer.run("minhash_prior", minhash_signatures, prior_sh, config=config.minhash)])
     too_short = sh["shingles"].list.len().to_numpy() < config.shingle.min_shingles
     cand, lsh_stats = timer.run("lsh", lsh_candidates, sig, config=config.minhash, exclude=too_short)
-    sets = [np.asarray(s, dtype=np.uint32) for s in sh["shingles"].to_list()]
-    pairs = timer.run("verify", verify, cand, sets, config=config.cluster, texts=articles["text"].to_list(),
-                      align_config=config.align)
+    pairs = timer.run("verify", verify, cand, FlatSets.from_series(sh["shingles"]), config=config.cluster,
+                      texts=articles["text"], align_config=config.align)
     clusters, cstats = timer.run("cluster", build_clusters, articles, sh, pairs,
                                  config=config.cluster, shingle_config=config.shingle)
     if state is not None:
@@ -170,20 +259,22 @@ def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState 
 def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Config(),
         log: Callable[[str], None] | None = None, state_dir: str | Path | None = None,
         night: date | str | None = None, window: str | timedelta = DEFAULT_WINDOW,
-        retention: str | timedelta = DEFAULT_RETENTION) -> ClusterResult:
+        retention: str | timedelta = DEFAULT_RETENTION, progress: Progress | None = None) -> ClusterResult:
     """Read ``inputs``, cluster, and write every output into ``out_dir``.
 
     With ``state_dir``, tonight's articles are also matched against the
     articles of the previous ``window`` stored there, stories keep their ids
     from night to night, and the state is updated after the outputs are
     written (see :mod:`dedup.state`; ``night`` defaults to the date of the
-    newest article, ``retention`` bounds how long texts are kept).
+    newest article, ``retention`` bounds how long texts are kept). ``progress``
+    draws bars with rates and ETAs for the long stages (see :mod:`dedup.progress`).
     """
+    timer = Timer(log, progress)
     if state_dir is None:
-        return _run(inputs, Path(out_dir), config, Timer(log), None)
+        return _run(inputs, Path(out_dir), config, timer, None)
     with NightlyState(state_dir, config=config, night=night, window=window, retention=retention,
                       log=log) as state:
-        return _run(inputs, Path(out_dir), config, Timer(log), state)
+        return _run(inputs, Path(out_dir), config, timer, state)
 
 
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None

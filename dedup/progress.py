@@ -1,0 +1,50 @@
+"""Progress bars for the long stages: items, rate and ETA on a terminal, nothing otherwise.
+
+Stages take an optional ``progress`` argument: a :class:`Progress` (or
+``None``, the same as a disabled one). A stage that loops over batches
+opens one bar and advances it::
+
+    with progress.bar("minhash", total=len(articles), unit="art") as advance:
+        for batch in batches:
+            ...
+            advance(len(batch))
+
+Bars are drawn by tqdm on standard error, only when it is a terminal and the
+run is not ``--quiet``; they never touch the output files.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+
+def _ignore(n: int = 1) -> None:
+    return None
+
+
+class Progress:
+    """Factory of progress bars; ``enabled=None`` means "if standard error is a terminal"."""
+
+    def __init__(self, enabled: bool | None = None):
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+
+    @contextmanager
+    def bar(self, desc: str, total: int | None, unit: str = "art") -> Iterator[Callable[[int], None]]:
+        if not self.enabled:
+            yield _ignore
+            return
+        from tqdm import tqdm  # only a terminal run pays the import
+
+        with tqdm(total=total, desc=f"{desc:<12}", unit=unit, unit_scale=True, leave=False,
+                  file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:
+            yield bar.update
+
+
+QUIET = Progress(enabled=False)
+
+
+def bar(progress: Progress | None, desc: str, total: int | None, unit: str = "art"):
+    """``progress.bar(...)``, or a no-op when ``progress`` is None."""
+    return (progress or QUIET).bar(desc, total, unit)

@@ -1,0 +1,70 @@
+"""The pipeline's batched shingle -> boilerplate -> minhash path equals the one-batch path."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from dedup import pipeline
+from dedup.boilerplate import count_outlet_shingles, frequent_shingles
+from dedup.config import Config
+from dedup.pipeline import Timer, cluster_frame, frequent_outlet_shingles
+from dedup.progress import Progress
+from dedup.shingle import shingle
+from tests.conftest import article, make_story
+
+FOOTER = ["Subscribe to the Harbour Gazette for more local news every morning.",
+          "Copyright Harbour Gazette media group all rights reserved worldwide."]
+
+
+@pytest.fixture
+def corpus() -> pl.DataFrame:
+    """Stories with copies, and two outlets whose every article ends with the outlet's footer."""
+    rows = []
+    for s in range(6):
+        base = make_story(300 + s, 12)
+        rows.append(article(f"w{s}", "Wire", base, f"2026-11-27T0{s}:00:00Z"))
+        for o, outlet in enumerate(["Harbour Gazette", "Valley Post", "Coast Courier"]):
+            text = base[: 8 + o] + (FOOTER if outlet == "Harbour Gazette" else [f"{outlet} newsroom report."])
+            rows.append(article(f"w{s}-{o}", outlet, text, f"2026-11-27T1{o}:00:00Z"))
+    for u in range(5):
+        rows.append(article(f"u{u}", "Harbour Gazette", make_story(700 + u, 9) + FOOTER, "2026-11-27T05:00:00Z"))
+    rows.append(article("nobody", None, make_story(800, 9)))
+    return pl.DataFrame(rows)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 7, 1000])
+def test_frequent_shingles_counted_by_batches_equal_the_whole(corpus, monkeypatch, batch):
+    articles = cluster_frame(corpus).articles
+    whole = frequent_shingles(count_outlet_shingles(shingle(articles), articles["outlet"]), min_docs=4)
+    assert whole.height > 0  # the footer is frequent for its outlet
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    assert_frame_equal(frequent_outlet_shingles(articles, Config(), Timer()), whole)
+
+
+@pytest.mark.parametrize("batch", [3, 10])
+def test_batched_run_equals_one_batch(corpus, monkeypatch, batch):
+    one = cluster_frame(corpus)
+    assert one.summary["pipeline"]["boilerplate_shingles_removed"] > 0
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    many = cluster_frame(corpus)
+    for name in ("clusters", "pairs", "sentences", "links"):
+        assert_frame_equal(getattr(many, name), getattr(one, name))
+    assert many.summary == one.summary
+    assert set(many.timings) >= {"shingle", "boilerplate", "minhash", "verify", "align"}
+
+
+def test_progress_bars_draw_only_when_enabled(capsys):
+    with Progress(enabled=False).bar("x", total=3) as advance:
+        advance(3)
+    assert capsys.readouterr().err == ""
+    with Progress(enabled=True).bar("minhash", total=3) as advance:
+        advance(3)
+    assert "minhash" in capsys.readouterr().err
+
+
+def test_worker_count_is_not_part_of_the_fingerprint():
+    """A nightly state must not refuse a run for using more cores; results do not depend on it."""
+    assert Config().replace(align={"workers": 2}).fingerprint() == Config().fingerprint()
+    assert Config().replace(align={"align_threshold": 0.6}).fingerprint() != Config().fingerprint()
