@@ -49,20 +49,21 @@ def n_workers(setting: int, n_articles: int) -> int:
 
 
 def chunk_bounds(sizes: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
-    """Cut items with these sizes into at most ``n_chunks`` contiguous ``(start, stop)`` runs of similar total size.
+    """Cut items with these sizes into contiguous ``(start, stop)`` runs of about ``sum / n_chunks`` each.
 
-    A single item is never cut, so one huge cluster is a chunk of its own.
+    A run is closed before the item that would take it past that size, so an
+    item never is cut and a huge one (a story carried by thousands of outlets)
+    is a run of its own. Stateless.
     """
-    total = sum(sizes)
     if not sizes:
         return []
-    target = max(total / max(n_chunks, 1), 1)
+    target = sum(sizes) / max(n_chunks, 1)
     bounds, start, acc = [], 0, 0
     for k, size in enumerate(sizes):
+        if k > start and acc + size > target:
+            bounds.append((start, k))
+            start, acc = k, 0
         acc += size
-        if acc >= target * (len(bounds) + 1) and k + 1 < len(sizes):
-            bounds.append((start, k + 1))
-            start = k + 1
     bounds.append((start, len(sizes)))
     return bounds
 

@@ -1,0 +1,129 @@
+"""Alignment cost: the same frames serial and parallel, sentence splitting and hashing shortcuts that change
+nothing, and a story carried by hundreds of outlets aligned without one DP pass per version."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+import dedup.align.matcher as matcher
+import dedup.align.parallel as parallel
+from dedup.align import AlignConfig, align_clusters
+from dedup.align.matcher import align, align_versions, join_scores
+from dedup.align.parallel import chunk_bounds
+from dedup.align.sentences import split_many, split_sentences
+from dedup.align.tfidf import IdfModel, _vectorizers
+from dedup.errors import ConfigError
+from tests.align.test_align import ADDED, EDITED, OTHER, STORY, articles_and_clusters
+
+
+def night(n_clusters: int = 12, seed: int = 5):
+    """Several small stories: trimmed, edited and padded copies of STORY and OTHER."""
+    rng = random.Random(seed)
+    members = {}
+    for c in range(n_clusters):
+        base = STORY if c % 2 else OTHER
+        rows = [(f"c{c}-wire", "Wire", base, 0)]
+        for v in range(1, 2 + c % 4):
+            copy = [s for s in base if rng.random() > 0.2] or base[:1]
+            if rng.random() < 0.5:
+                copy.insert(rng.randrange(len(copy) + 1), ADDED)
+            if rng.random() < 0.5 and base is STORY:
+                copy = [EDITED if s == STORY[1] else s for s in copy]
+            rows.append((f"c{c}-v{v}", f"Outlet {v}", copy, v))
+        members[f"s{c:02d}"] = rows
+    return articles_and_clusters(members)
+
+
+def test_two_workers_give_the_frames_of_one(monkeypatch):
+    articles, clusters = night()
+    serial = align_clusters(articles, clusters, config=AlignConfig(workers=1))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)     # parallel even for this small night
+    assert parallel.n_workers(2, articles.height) == 2
+    forked = align_clusters(articles, clusters, config=AlignConfig(workers=2))
+    assert serial.sentences.height > 100
+    for a, b in ((serial.sentences, forked.sentences), (serial.links, forked.links),
+                 (serial.failures, forked.failures)):
+        assert_frame_equal(a, b, check_exact=True)
+
+
+def test_workers_setting_is_validated():
+    with pytest.raises(ConfigError, match="workers"):
+        AlignConfig(workers=-1)
+    assert parallel.n_workers(0, 10) == 1          # a small night never starts workers
+    assert parallel.n_workers(0, 10**6) == parallel.available_cores()
+
+
+def test_chunks_are_contiguous_cover_everything_and_never_cut_an_item():
+    sizes = [5, 1, 1, 400, 2, 2, 2, 3, 1]
+    bounds = chunk_bounds(sizes, 4)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(sizes)
+    assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
+    assert (3, 4) in bounds                       # the huge item is a chunk of its own
+    assert chunk_bounds([], 4) == [] and chunk_bounds([3, 3], 1) == [(0, 2)]
+
+
+def test_split_many_is_split_sentences_text_by_text():
+    texts = [" ".join(STORY), " ".join(STORY[:4]) + "\n\n" + " ".join(OTHER), "", "  ", " ".join(STORY)]
+    assert split_many(texts) == [split_sentences(t) for t in texts]
+
+
+def test_word_by_word_hashing_equals_scikit_learn():
+    texts = [*STORY, *OTHER, EDITED, "", " ", "a", "U.S. , \u201cquoted\u201d \u2014 dash", "\u65e5\u672c\u8a9e",
+             "x\u00a0y\tz\n\nw", "\u00df \u1e9e \u0130stanbul"]
+    for features in ("char35", "word12+char35"):
+        model = IdfModel(features=features, n_features=2**20)
+        expected = sum((sp.csr_matrix(v.transform(texts)) for v in _vectorizers(features, 2**20)[1:]),
+                       sp.csr_matrix(_vectorizers(features, 2**20)[0].transform(texts)))
+        for batch in (texts, texts[3:], texts):          # the word memo is reused across calls
+            got = model._counts(batch)
+            want = expected[len(texts) - len(batch):]
+            assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
+            assert (got.data == want.data).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=6), st.integers(1, 8), st.integers(0, 2**31))
+def test_versions_aligned_together_equal_one_by_one(rows, n, seed):
+    rng = np.random.default_rng(seed)
+    c_norm = rng.uniform(0.5, 3, n)
+    c_adj = rng.uniform(0, 1, max(n - 1, 0))
+    sims, v_norms, v_adjs = [], [], []
+    for m in rows:
+        sims.append(np.where(rng.random((m, n)) < 0.4, rng.uniform(0.3, 1.0, (m, n)), 0.0))
+        v_norms.append(rng.uniform(0.5, 3, m))
+        v_adjs.append(rng.uniform(0, 1, max(m - 1, 0)))
+    kw = dict(align_threshold=0.5, join_gain=0.05, join_threshold=0.7)
+    moved = dict(reorder_window=1, moved_threshold=0.9)
+    together = align_versions(sims, v_norms, v_adjs, c_norm, c_adj, **kw, **moved, batch=3)
+    one_by_one = [align(s, join_scores(s, vn, c_norm, va, c_adj, **kw), align_threshold=0.5, **moved)
+                  for s, vn, va in zip(sims, v_norms, v_adjs)]
+    assert together == one_by_one
+
+
+def test_a_story_carried_by_hundreds_of_outlets_costs_one_dp_pass_per_128_versions(monkeypatch):
+    rng = random.Random(7)
+    n_versions = 300
+    members = [("wire", "Wire", STORY, 0)]
+    for v in range(1, n_versions + 1):
+        copy = [s for s in STORY if rng.random() > 0.1]
+        copy.insert(rng.randrange(len(copy) + 1), f"Outlet {v} adds its own line number {v} about the storm.")
+        members.append((f"v{v:03d}", f"Outlet {v}", copy, v))
+    articles, clusters = articles_and_clusters({"big": members})
+    passes = []
+    real = matcher._table
+    monkeypatch.setattr(matcher, "_table", lambda *a: passes.append(a[0].shape) or real(*a))
+    result = align_clusters(articles, clusters, config=AlignConfig(workers=1))
+    assert len(passes) == -(-n_versions // 128)                    # not one pass per version
+    assert result.failures.is_empty()
+    own = result.sentences.filter(pl.col("status") != "dropped")
+    assert own.height == sum(len(split_sentences(t)) for t in articles["text"])
+    added = result.sentences.filter(pl.col("status") == "added")
+    assert added.height == n_versions                                # each outlet's own line, nothing else
