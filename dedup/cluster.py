@@ -118,14 +118,15 @@ def _overlaps(sets: FlatSets, left: np.ndarray, right: np.ndarray) -> np.ndarray
 
 
 def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, config: ClusterConfig,
-           texts: list[str] | None = None, align_config: AlignConfig = AlignConfig()) -> pl.DataFrame:
+           texts: Sequence[str] | pl.Series | None = None, align_config: AlignConfig = AlignConfig()) -> pl.DataFrame:
     """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless.
 
     ``sets`` holds every article's shingle set, by doc: a :class:`FlatSets`
     (e.g. ``FlatSets.from_series(shingles["shingles"])``) or a list of sorted
     uint32 arrays. With ``texts``, borderline pairs (containment between
     ``rescue_min_containment`` and ``threshold``) get a second opinion from
-    their sentence containment (:mod:`dedup.sentence_match`).
+    their sentence containment (:mod:`dedup.sentence_match`); ``texts`` may be
+    the ARTICLES ``text`` column itself: only the borderline pairs' texts are read.
     """
     flat = sets if isinstance(sets, FlatSets) else FlatSets.from_list(sets)
     left = candidates["left"].to_numpy()
@@ -146,7 +147,7 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
         border = np.flatnonzero(enough & ~accepted & (containment >= config.rescue_min_containment))
         if len(border):
             docs = np.unique(np.concatenate([left[border], right[border]]))
-            matcher = SentenceMatcher(align_config).fit({int(d): texts[d] for d in docs})
+            matcher = SentenceMatcher(align_config).fit({int(d): texts[int(d)] for d in docs})
             share[border] = matcher.shares(left[border], right[border])
             agree = np.array([matcher.facts_agree(int(left[k]), int(right[k])) for k in border])
             accepted[border] = (share[border] >= config.sentence_threshold) & (agree >= config.rescue_min_facts)
