@@ -9,7 +9,13 @@
    number of versions), sentence status accuracy, and word-level
    precision/recall/F1 of ``added`` (a word counts as added if its sentence is
    marked added) and of ``dropped`` canonical words.
-2. **Reuters-21578** (``--reuters``): the whole corpus clustered with the
+2. **A real night** (``--corpus FILE``): the corpus is read and clustered
+   once (or its clusters taken from ``--clusters OUT/clusters.parquet`` of a
+   ``dedup cluster`` run), then ``align_clusters`` runs ``--repeats`` times
+   with each ``--workers`` setting, back to back; reported: median wall and
+   CPU seconds (this process and its workers) per setting, and whether every
+   run gave frames identical to the first.
+3. **Reuters-21578** (``--reuters``): the whole corpus clustered with the
    default clustering config, then aligned; reported: clusters, rows, seconds,
    and the slowest cluster. Read at run time from the eval-data folder
    (``DEDUP_EVAL_DATA``), skipped when absent.
@@ -18,12 +24,15 @@ Run::
 
     python benchmarks/bench_align_speed.py               # synthetic only (~1 min on 1 core)
     python benchmarks/bench_align_speed.py --reuters     # plus the Reuters corpus
+    python benchmarks/bench_align_speed.py --sizes '' --corpus /tmp/synd.jsonl \
+        --clusters /tmp/base-out/clusters.parquet --workers 1,2 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -214,12 +223,60 @@ def reuters() -> None:
     print(f"slowest cluster: {slowest[1]} ({slowest[2]} articles) {slowest[0] * 1000:.0f} ms")
 
 
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def night(corpus: str, clusters_path: str | None, workers: list[int], repeats: int) -> None:
+    from polars.testing import assert_frame_equal
+
+    from dedup.io import read_inputs
+
+    articles = read_inputs([corpus]).articles
+    if clusters_path:
+        clusters = pl.read_parquet(clusters_path)
+    else:
+        from dedup.pipeline import cluster_frame
+        clusters = cluster_frame(articles).clusters
+    multi = clusters.filter(pl.col("cluster_size") >= 2)
+    print(f"{corpus}: {articles.height} articles, {multi['cluster_id'].n_unique()} clusters of >= 2 "
+          f"({multi.height} articles, largest {multi['cluster_size'].max()})")
+    first = None
+    times: dict[int, list[tuple[float, float]]] = {w: [] for w in workers}
+    for _ in range(repeats):
+        for w in workers:                      # settings interleaved, so background load hits them alike
+            t, c = time.perf_counter(), _cpu_seconds()
+            result = align_clusters(articles, clusters, config=AlignConfig(workers=w))
+            times[w].append((time.perf_counter() - t, _cpu_seconds() - c))
+            if first is None:
+                first = result
+            for a, b in ((first.sentences, result.sentences), (first.links, result.links),
+                         (first.failures, result.failures)):
+                assert_frame_equal(a, b, check_exact=True)
+    print(f"{'workers':>7} {'wall s (median)':>15} {'cpu s (median)':>14}  runs (wall)")
+    for w, runs in times.items():
+        walls = sorted(r[0] for r in runs)
+        cpus = sorted(r[1] for r in runs)
+        print(f"{w:7d} {walls[len(walls) // 2]:15.1f} {cpus[len(cpus) // 2]:14.1f}  "
+              f"{', '.join(f'{r[0]:.1f}' for r in runs)}")
+    print(f"identical frames in all {repeats * len(workers)} runs: {first.sentences.height} sentence rows, "
+          f"{first.links.height} links, {first.failures.height} failures")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="50,100,200,300", help="articles per synthetic cluster")
+    ap.add_argument("--sizes", default="50,100,200,300", help="articles per synthetic cluster ('' to skip)")
     ap.add_argument("--reuters", action="store_true", help="also time the whole Reuters-21578 corpus")
+    ap.add_argument("--corpus", help="also time align_clusters on this corpus (any input dedup reads)")
+    ap.add_argument("--clusters", help="with --corpus: clusters.parquet of a dedup cluster run on it")
+    ap.add_argument("--workers", default="1,2", help="with --corpus: AlignConfig.workers settings to compare")
+    ap.add_argument("--repeats", type=int, default=3, help="with --corpus: runs per setting (medians)")
     args = ap.parse_args()
-    synthetic([int(x) for x in args.sizes.split(",")])
+    if args.sizes:
+        synthetic([int(x) for x in args.sizes.split(",")])
+    if args.corpus:
+        night(args.corpus, args.clusters, [int(w) for w in args.workers.split(",")], args.repeats)
     if args.reuters:
         reuters()
 

@@ -207,8 +207,9 @@ def align_prepared(cluster_id: str, articles: list[_Article], raw: sp.csr_matrix
         [adjacent(art.unique) for art in versions], norms[c_rows], c_adj, align_threshold=config.align_threshold,
         join_gain=config.join_gain, join_threshold=config.join_threshold, reorder_window=config.reorder_window,
         moved_threshold=config.moved_threshold)
+    diffs: dict[tuple, list] = {}   # outlets often carry the same edit: diff each (canonical, version) text once
     for rank, (art, links) in enumerate(zip(versions, all_links), start=1):
-        linked = _version_rows(cluster_id, art, canonical, links, config, out)
+        linked = _version_rows(cluster_id, art, canonical, links, config, out, diffs)
         for pos, sentence in enumerate(art.sentences):
             if pos not in linked:
                 start, end = art.spans[pos]
@@ -251,7 +252,7 @@ def _adjacent_dots(raw: sp.csr_matrix, articles: list[_Article]):
 
 
 def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: list[Link], config: "AlignConfig",
-                  out: _Rows) -> set[int]:
+                  out: _Rows, diffs: dict[tuple, list]) -> set[int]:
     """Append the kept/edited rows of one version; return the version positions they cover."""
     linked: set[int] = set()
     for link in links:
@@ -267,12 +268,17 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
                         first_c, start, end, None)
             else:
                 target = " ".join(canonical.sentences[c] for c in link.canonical)
-                out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end,
-                        word_diff(target, sentence))
+                diff = diffs.get((target, sentence))
+                if diff is None:
+                    diff = diffs[(target, sentence)] = word_diff(target, sentence)
+                out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end, diff)
         else:
             parts = [art.sentences[v] for v in link.version]
-            diffs = split_diff(canonical.sentences[first_c], parts)
-            for v, sentence, diff in zip(link.version, parts, diffs):
+            key = (canonical.sentences[first_c], *parts)
+            split = diffs.get(key)
+            if split is None:
+                split = diffs[key] = split_diff(canonical.sentences[first_c], parts)
+            for v, sentence, diff in zip(link.version, parts, split):
                 start, end = art.spans[v]
                 out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end, diff)
         linked.update(link.version)
