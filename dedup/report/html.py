@@ -35,8 +35,8 @@ from dedup.report import model
 
 REPORT_NAME = "report.html"
 _KNOWN_SUMMARY_KEYS = ("dedup_version", "parameters", "fingerprint")
-_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
-                 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                 ("\u2029", "\\u2029"))
 _REJECT_FIELDS = ("file", "record", "article_id", "reason", "message")
 
 
@@ -151,7 +151,12 @@ def build_report(out_dir: Path) -> Path:
 def script_json(value: Any) -> str:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&``, U+2028/2029."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.translate(_JSON_ESCAPES)
+    # One str.replace per character, not str.translate: translate with string values walks the text
+    # character by character in Python-object space (~1 s on a 20,000-article report); replace is a
+    # memchr-speed scan. No replacement holds a character another one replaces, so order is irrelevant.
+    for char, escape in _JSON_ESCAPES:
+        text = text.replace(char, escape)
+    return text
 
 
 def csp_hash(source: str) -> str:
