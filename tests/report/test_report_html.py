@@ -261,10 +261,34 @@ def test_path_type_is_accepted(tmp_path, frames):
     assert write_report(str(tmp_path), **frames) == Path(tmp_path) / "report.html"
 
 
-def test_word_diffs_count_javascript_string_units_and_fall_back_when_they_do_not_spell_the_canonical():
-    from dedup.report.model import _edit
-    assert _edit(0, [("=", "\U0001F600 a "), ("-", "b"), ("+", "c")], "\U0001F600 a b") == ["e", 0, [5, -1, "c"]]
-    assert _edit(2, [("=", "x"), ("+", "z")], "y") == ["E", 2, [["=", "x"], ["+", "z"]]]
+def test_word_diffs_count_javascript_string_units_and_fall_back_when_they_do_not_spell_the_canonical(frames):
+    def edited(diff: list[dict], canonical_text: str) -> list:
+        rows = [{"cluster_id": "c-vote", "article_id": "ap-1", "status": "kept", "position": 0,
+                 "text": canonical_text, "canonical_position": 0, "family_id": 0, "word_diff": None},
+                {"cluster_id": "c-vote", "article_id": "bug-2", "status": "edited", "position": 0,
+                 "text": "new", "canonical_position": 0, "family_id": 0, "word_diff": diff}]
+        sentences = pl.DataFrame(rows, schema={**{c: frames["sentences"].schema[c] for c in rows[0]}})
+        detail = build_model(frames["clusters"], sentences, None)["details"]
+        return next(a["r"] for d in detail for a in d["a"] if a["id"] == "bug-2")
+
+    emoji = [{"op": "=", "text": "\U0001F600 a "}, {"op": "-", "text": "b"}, {"op": "+", "text": "c"},
+             {"op": "=", "text": ""}]
+    assert edited(emoji, "\U0001F600 a b") == [["e", 0, [5, -1, "c"]]]
+    assert edited([{"op": "=", "text": "x"}, {"op": "+", "text": "z"}], "y") == [["E", 0, [["=", "x"], ["+", "z"]]]]
+    assert edited([], "") == [["e", 0, ["new"]]]  # no diff: the whole sentence is inserted
+    assert edited([{"op": "?", "text": "q"}, {"op": "+", "text": None}], "y") == [["E", 0, [["+", ""]]]]
+
+
+def test_dropped_sentences_are_merged_before_the_first_later_own_sentence(frames):
+    """Each article's entries are its own sentences in its order, with the canonical sentences it
+    dropped merged in just before its first sentence aligned to a later one (or at the end)."""
+    detail = {d["a"][0]["id"]: d for d in build_model(frames["clusters"], frames["sentences"], frames["links"])[
+        "details"]}
+    quake = {a["id"]: a for a in detail["reu-1"]["a"]}
+    assert quake["gaz-1"]["r"] == [0, 1, -3, -4] and quake["gaz-1"]["n"] == [2, 0, 0, 2]
+    assert quake["bug-1"]["r"][2:] == [["a", 10, QUOTE], -3, 3] and quake["bug-1"]["n"] == [2, 1, 1, 1]
+    payload = {a["id"]: a for a in detail["evil-1"]["a"]}
+    assert payload["evil-3"]["r"][0] == -1 and payload["evil-3"]["n"] == [1, 0, 1, 1]
 
 
 def test_rebuilds_in_fresh_processes_are_byte_identical(run_dir):
