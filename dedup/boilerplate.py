@@ -159,6 +159,41 @@ def frequent_shingles(counts: pl.DataFrame, *, min_docs: int) -> pl.DataFrame:
     return counts.filter(pl.col("docs") >= min_docs).select("outlet", "shingle").sort("outlet", "shingle")
 
 
+def outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Every row's outlet as a code (``-1`` for none; codes follow the sorted names) and the names by code."""
+    return _outlet_codes(outlets)
+
+
+def count_keys(shingles: pl.DataFrame, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`count_outlet_shingles` as arrays: sorted ``code << 32 | shingle`` keys and their article counts.
+
+    ``codes`` are the rows' outlet codes from :func:`outlet_codes` over the
+    whole corpus, so keys of different batches are comparable; sorting keys
+    sorts by (outlet name, shingle). No string per row: what a caller counting
+    a large corpus batch by batch should keep.
+    """
+    return _count(_keys(codes, *flat_lists(shingles["shingles"])))
+
+
+def merge_keys(*counted: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of several :func:`count_keys` results, keys sorted."""
+    keys = np.concatenate([k for k, _ in counted])
+    docs = np.concatenate([d for _, d in counted])
+    order = np.argsort(keys, kind="stable")
+    keys, docs = keys[order], docs[order]
+    firsts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else np.empty(0, np.int64)
+    return keys[firsts], np.add.reduceat(docs, firsts) if len(firsts) else docs[:0]
+
+
+def frequent_frame(keys: np.ndarray, names: list[str]) -> pl.DataFrame:
+    """FREQUENT from sorted ``code << 32 | shingle`` keys (see :func:`count_keys`)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    return pl.DataFrame({
+        "outlet": pl.Series(names, dtype=pl.String).gather((keys >> np.uint64(32)).astype(np.int64)),
+        "shingle": (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+    }, schema=FREQUENT)
+
+
 def strip_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, frequent: pl.DataFrame, *, min_run: int = 1
                       ) -> pl.DataFrame:
     """SHINGLES -> SHINGLES without each article's runs of outlet-frequent shingles; ``sequence`` set to null.

@@ -22,7 +22,7 @@ import polars as pl
 
 from dedup import __version__
 from dedup.align import AlignResult, align_clusters
-from dedup.boilerplate import (count_outlet_shingles, frequent_shingles, merge_outlet_counts, remove_boilerplate,
+from dedup.boilerplate import (count_keys, frequent_frame, merge_keys, outlet_codes, remove_boilerplate,
                                strip_boilerplate)
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
@@ -101,39 +101,33 @@ class ClusterResult:
 BATCH_ARTICLES = 50_000  # articles shingled and signed at once: bounds the memory of the shingle stages
 
 
-def _outlet_batches(outlets: pl.Series, size: int) -> list[np.ndarray]:
-    """Row numbers of the articles with an outlet, sorted by outlet, cut into batches of ``size``."""
-    order = (pl.DataFrame({"outlet": outlets}).with_row_index("i").drop_nulls("outlet")
-             .sort("outlet", "i")["i"].to_numpy())
-    return [order[lo:lo + size] for lo in range(0, len(order), size)]
-
-
 def frequent_outlet_shingles(articles: pl.DataFrame, config: Config, timer: Timer) -> pl.DataFrame:
     """FREQUENT for the whole corpus, counted batch by batch with bounded memory.
 
     Articles are visited in outlet order, so every outlet but the one a batch
     ends with is complete when its batch is counted: its frequent shingles
     are kept and its counts dropped. Only the counts of one outlet are carried
-    from batch to batch. Equal to ``frequent_shingles(count_outlet_shingles(all))``.
+    from batch to batch, as integer keys (:func:`dedup.boilerplate.count_keys`).
+    Equal to ``frequent_shingles(count_outlet_shingles(all), min_docs=...)``.
     """
     min_docs = config.cluster.boilerplate_min_docs
-    batches = _outlet_batches(articles["outlet"], BATCH_ARTICLES) if min_docs else []
+    codes, names = outlet_codes(articles["outlet"])
+    order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable")[:int((codes >= 0).sum())]
+    batches = [order[lo:lo + BATCH_ARTICLES] for lo in range(0, len(order), BATCH_ARTICLES)] if min_docs else []
     found, carry = [], None
-    with bar(timer.progress, "boilerplate", total=sum(map(len, batches))) as advance:
+    with bar(timer.progress, "boilerplate", total=len(order) if min_docs else 0) as advance:
         for k, rows in enumerate(batches):
-            batch = articles[rows]
-            sh = timer.piece("shingle", shingle, batch, config=config.shingle)
-            counts = timer.piece("boilerplate", count_outlet_shingles, sh, batch["outlet"])
+            sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
+            keys, docs = timer.piece("boilerplate", count_keys, sh, codes[rows])
             if carry is not None:
-                counts = merge_outlet_counts(carry, counts)
+                keys, docs = merge_keys(carry, (keys, docs))
             if k + 1 < len(batches):  # the last outlet of the batch may go on in the next one
-                last = batch["outlet"][-1]
-                carry = counts.filter(pl.col("outlet") == last)
-                counts = counts.filter(pl.col("outlet") != last)
-            found.append(frequent_shingles(counts, min_docs=min_docs))
+                going_on = (keys >> np.uint64(32)) == np.uint64(codes[rows[-1]])
+                carry = keys[going_on], docs[going_on]
+                keys, docs = keys[~going_on], docs[~going_on]
+            found.append(keys[docs >= min_docs])
             advance(len(rows))
-    return pl.concat(found).sort("outlet", "shingle") if found else frequent_shingles(
-        merge_outlet_counts(), min_docs=0)
+    return frequent_frame(np.concatenate(found) if found else np.empty(0, np.uint64), names)
 
 
 def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple[pl.DataFrame, pl.DataFrame]:
