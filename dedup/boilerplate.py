@@ -30,6 +30,10 @@ Two phases, so that a corpus can be processed in batches with bounded memory:
 
 Counting every batch, merging, then stripping every batch gives exactly
 :func:`remove_boilerplate` on the whole corpus, which chains the phases.
+For a large corpus, :func:`count_keys` / :func:`merge_keys` count in integer
+keys (``outlet code << 32 | shingle``) with no string per row, and
+:func:`frequent_frame` turns the frequent keys back into FREQUENT; this is
+what :func:`dedup.pipeline.frequent_outlet_shingles` uses.
 Everything is vectorised over the flat layout of the list columns (one array
 of values and one of offsets), never per article in Python.
 """
