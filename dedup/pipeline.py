@@ -241,7 +241,7 @@ def cluster_frame(frame: pl.DataFrame, *, config: Config = Config(), log: Callab
 
 def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None) -> ClusterResult:
     articles, clusters, pairs, stats = _cluster_articles(read, config, timer, state)
-    aligned = timer.run("align", align_clusters, articles, clusters, config=config.align)
+    aligned = timer.run("align", align_clusters, articles, clusters, config=config.align, progress=timer.progress)
     summary = _summary(read, clusters, stats, config)
     summary["alignment"] = _alignment_summary(aligned)
     if state is not None:

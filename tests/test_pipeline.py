@@ -68,3 +68,30 @@ def test_worker_count_is_not_part_of_the_fingerprint():
     """A nightly state must not refuse a run for using more cores; results do not depend on it."""
     assert Config().replace(align={"workers": 2}).fingerprint() == Config().fingerprint()
     assert Config().replace(align={"align_threshold": 0.6}).fingerprint() != Config().fingerprint()
+
+
+def test_align_progress_counts_every_story(corpus, monkeypatch):
+    """The align bar advances chunk by chunk to the number of stories, serial or forked."""
+    from dedup.align import align_clusters
+
+    seen = []
+
+    class Recorder(Progress):
+        def bar(self, desc, total, unit="art"):
+            from contextlib import contextmanager
+
+            @contextmanager
+            def ctx():
+                steps = []
+                yield steps.append
+                seen.append((desc, total, steps))
+            return ctx()
+
+    one = cluster_frame(corpus)
+    for workers in (1, 2):
+        seen.clear()
+        cfg = Config().replace(align={"workers": workers}).align
+        res = align_clusters(one.articles, one.clusters, config=cfg, progress=Recorder(enabled=True))
+        assert_frame_equal(res.sentences, one.sentences)
+        (desc, total, steps), = seen
+        assert desc == "align" and total == 6 and sum(steps) == 6

@@ -56,6 +56,7 @@ from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
 from dedup.config import AlignConfig
+from dedup.progress import Progress, bar
 from dedup.schema import LINKS, SENTENCES, empty
 
 __all__ = [
@@ -102,7 +103,7 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
 
 
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
-                   idf: IdfModel | None = None) -> AlignResult:
+                   idf: IdfModel | None = None, progress: Progress | None = None) -> AlignResult:
     """Align every cluster of two or more articles; see the module docstring.
 
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
@@ -112,6 +113,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     for a large night (see :mod:`dedup.align.parallel`); one that fails lands
     in ``failures`` and the others go on. Deterministic: the same input gives
     identical frames whatever its row order and whatever the number of workers.
+    ``progress`` draws a bar of the stories aligned (see :mod:`dedup.progress`).
     """
     frame = _cluster_frames(articles, clusters)
     workers = n_workers(config.workers, frame.height)
@@ -119,8 +121,10 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     if idf is None:
         idf = night.fit_idf()
     todo = night.clusters
-    parts = map_chunks(_align_chunk, (todo, idf, config),
-                       bounds_for([sum(len(a.sentences) for a in arts) for _, arts in todo], workers), workers)
+    with bar(progress, "align", total=len(todo), unit="story") as advance:
+        parts = map_chunks(_align_chunk, (todo, idf, config),
+                           bounds_for([sum(len(a.sentences) for a in arts) for _, arts in todo], workers), workers,
+                           done=lambda start, stop: advance(stop - start))
     out = _Rows()
     failures = list(night.failures)
     for rows, failed in parts:

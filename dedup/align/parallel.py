@@ -28,6 +28,7 @@ R = TypeVar("R")
 
 MIN_PARALLEL_ARTICLES = 2_000   # below this many clustered articles, starting workers costs more than it saves
 CHUNKS_PER_WORKER = 4           # several chunks per worker even out unequal clusters
+SERIAL_CHUNKS = 20              # chunks of an in-process run: the progress bar's steps
 
 
 def available_cores() -> int:
@@ -68,16 +69,29 @@ def chunk_bounds(sizes: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def map_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[int, int]], workers: int) -> list[R]:
-    """``[fn(data, start, stop) for start, stop in bounds]``, on up to ``workers`` forked processes."""
+def map_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[int, int]], workers: int,
+               done: Callable[[int, int], None] | None = None) -> list[R]:
+    """``[fn(data, start, stop) for start, stop in bounds]``, on up to ``workers`` forked processes.
+
+    ``done(start, stop)`` is called as each chunk's result arrives, in chunk order (for progress bars).
+    """
     global _SHARED
+    results: list[R] = []
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [fn(data, start, stop) for start, stop in bounds]
+        for start, stop in bounds:
+            results.append(fn(data, start, stop))
+            if done:
+                done(start, stop)
+        return results
     _SHARED = (fn, data)
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(bounds)),
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_run_shared, bounds))
+            for (start, stop), result in zip(bounds, pool.map(_run_shared, bounds)):
+                results.append(result)
+                if done:
+                    done(start, stop)
+            return results
     finally:
         _SHARED = None
 
@@ -91,5 +105,9 @@ def _run_shared(bound: tuple[int, int]) -> Any:
 
 
 def bounds_for(sizes: Sequence[int], workers: int) -> list[tuple[int, int]]:
-    """Contiguous chunks of items with these sizes for ``workers`` processes (one chunk when serial)."""
-    return chunk_bounds(sizes, 1 if workers <= 1 else workers * CHUNKS_PER_WORKER)
+    """Contiguous chunks of items with these sizes for ``workers`` processes.
+
+    In-process runs are cut too (``SERIAL_CHUNKS``), only so that a progress
+    bar advances; chunks never change the output.
+    """
+    return chunk_bounds(sizes, SERIAL_CHUNKS if workers <= 1 else workers * CHUNKS_PER_WORKER)
