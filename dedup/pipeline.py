@@ -204,29 +204,41 @@ def _summary(read: ReadResult, clusters: pl.DataFrame, stats: dict, config: Conf
     # With a state, clusters also hold the prior articles of the stories tonight touched.
     tonight = clusters.filter(pl.col("is_new")) if "is_new" in clusters.columns else clusters
     notes = Counter(n.split(":", 1)[0] for n in tonight["note"].drop_nulls().to_list())
-    rejected = read.rejects.height
+    counts = {
+        "stories": multi["cluster_id"].n_unique(),
+        "singletons": clusters.height - multi.height,
+        "largest": int(clusters["cluster_size"].max() or 0),
+        "duplicates": int((~multi["is_canonical"]).sum()),
+    }
+    return build_summary(read, read.rejects, tonight.height, notes, counts, stats, config)
+
+
+def build_summary(read: Any, rejects: pl.DataFrame, clustered: int, notes: Counter, counts: dict[str, int],
+                  stats: dict, config: Config) -> dict[str, Any]:
+    """summary.json of either engine, from counts each engine computes its own way.
+
+    ``read`` has ``files``, ``records``, ``skipped_files`` and ``warnings``
+    (a :class:`ReadResult` or the Spark engine's read); ``notes`` counts the
+    singleton notes by reason; ``counts`` has the ``clusters`` section.
+    Checks that every record read is either clustered or rejected.
+    """
     summary = {
         "dedup_version": __version__,
         "inputs": {"files": read.files, "records": read.records, "skipped_files": read.skipped_files},
         "articles": {
             "read": read.records,
-            "clustered": tonight.height,
-            "rejected": rejected,
-            "rejected_by_reason": dict(sorted(Counter(read.rejects["reason"].to_list()).items())),
+            "clustered": clustered,
+            "rejected": rejects.height,
+            "rejected_by_reason": dict(sorted(Counter(rejects["reason"].to_list()).items())),
             "warnings_by_reason": dict(sorted(read.warnings.items())),
             "singletons_by_reason": dict(sorted((k, v) for k, v in notes.items() if k != "split_from")),
         },
-        "clusters": {
-            "stories": multi["cluster_id"].n_unique(),
-            "singletons": clusters.height - multi.height,
-            "largest": int(clusters["cluster_size"].max() or 0),
-            "duplicates": int((~multi["is_canonical"]).sum()),
-        },
+        "clusters": counts,
         "pipeline": stats,
         "parameters": config.to_dict(),
         "fingerprint": config.fingerprint(),
     }
-    if summary["articles"]["read"] != summary["articles"]["clustered"] + rejected:
+    if read.records != clustered + rejects.height:
         raise DedupError("internal error: records read != clustered + rejected; please report this bug")
     return summary
 

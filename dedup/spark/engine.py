@@ -39,12 +39,11 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from dedup import __version__
 from dedup.config import Config
-from dedup.errors import DedupError, InputError
+from dedup.errors import InputError
 from dedup.io.writers import write_json, write_jsonl
 from dedup.lsh import banding
-from dedup.pipeline import Timer, _peak_rss_mb
+from dedup.pipeline import Timer, _peak_rss_mb, build_summary
 from dedup.report import write_report
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
@@ -267,31 +266,8 @@ def _summary(read: SparkRead, rejects: pl.DataFrame, clusters: DataFrame, stats:
     ).first()
     notes = Counter({r["reason"]: r["count"] for r in clusters.where(F.col("note").isNotNull())
                      .groupBy(F.substring_index("note", ":", 1).alias("reason")).count().collect()})
-    rejected = rejects.height
-    summary = {
-        "dedup_version": __version__,
-        "inputs": {"files": read.files, "records": read.records, "skipped_files": read.skipped_files},
-        "articles": {
-            "read": read.records,
-            "clustered": int(row["clustered"]),
-            "rejected": rejected,
-            "rejected_by_reason": dict(sorted(Counter(rejects["reason"].to_list()).items())),
-            "warnings_by_reason": dict(sorted(read.warnings.items())),
-            "singletons_by_reason": dict(sorted((k, v) for k, v in notes.items() if k != "split_from")),
-        },
-        "clusters": {
-            "stories": int(row["stories"] or 0),
-            "singletons": int(row["singletons"] or 0),
-            "largest": int(row["largest"] or 0),
-            "duplicates": int(row["duplicates"] or 0),
-        },
-        "pipeline": stats,
-        "parameters": config.to_dict(),
-        "fingerprint": config.fingerprint(),
-    }
-    if summary["articles"]["read"] != summary["articles"]["clustered"] + rejected:
-        raise DedupError("internal error: records read != clustered + rejected; please report this bug")
-    return summary
+    counts = {key: int(row[key] or 0) for key in ("stories", "singletons", "largest", "duplicates")}
+    return build_summary(read, rejects, int(row["clustered"]), notes, counts, stats, config)
 
 
 def _alignment_summary(sentences: DataFrame, links: DataFrame, failures: pl.DataFrame) -> dict[str, Any]:
