@@ -42,10 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from dedup.schema import SHINGLES, conform
+from dedup.schema import SHINGLES, conform, flat_lists, list_series
 
 #: (outlet, shingle) document frequencies of a batch; see :func:`count_outlet_shingles`.
 OUTLET_COUNTS = pl.Schema({"outlet": pl.String, "shingle": pl.UInt32, "docs": pl.UInt32})
@@ -53,33 +51,6 @@ OUTLET_COUNTS = pl.Schema({"outlet": pl.String, "shingle": pl.UInt32, "docs": pl
 FREQUENT = pl.Schema({"outlet": pl.String, "shingle": pl.UInt32})
 
 _NO_SEQUENCE = pl.lit(None, dtype=pl.List(pl.UInt32))
-
-
-def flat_lists(column: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A ``List(UInt32)`` column as ``(values uint32, offsets int64)``; nulls are empty lists. Stateless.
-
-    Row ``i`` holds ``values[offsets[i]:offsets[i + 1]]``; ``offsets`` has one
-    entry more than the column and starts at 0. No copy when the column is one
-    chunk without nulls.
-    """
-    arr = column.rechunk().to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if arr.null_count:
-        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(np.uint32, copy=False), offsets
-    offsets = np.asarray(arr.offsets).astype(np.int64)
-    values = arr.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]].astype(np.uint32, copy=False)
-    return values, offsets - offsets[0]
-
-
-def list_series(values: np.ndarray, offsets: np.ndarray, name: str = "shingles") -> pl.Series:
-    """The inverse of :func:`flat_lists`: a ``List(UInt32)`` series. Stateless."""
-    arr = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)),
-                                        pa.array(np.asarray(values, dtype=np.uint32)))
-    return pl.Series(name, arr, dtype=pl.List(pl.UInt32))
 
 
 def _run_mask(flags: np.ndarray, min_run: int) -> np.ndarray:
@@ -102,8 +73,8 @@ def _runs(flags: np.ndarray, offsets: np.ndarray, min_run: int) -> np.ndarray:
     return mask
 
 
-def _outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
-    """Every row's outlet as a code (``-1`` for none) and the outlet names by code."""
+def outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Every row's outlet as a code (``-1`` for none; codes follow the sorted names) and the names by code."""
     names = outlets.drop_nulls().unique().sort()
     codes = pl.DataFrame({"outlet": outlets}).join(
         pl.DataFrame({"outlet": names, "code": np.arange(len(names), dtype=np.int64)}),
@@ -137,13 +108,9 @@ def count_outlet_shingles(shingles: pl.DataFrame, outlets: pl.Series) -> pl.Data
     articles without an outlet are not counted. Sorted by outlet and shingle.
     Counts of batches add up with :func:`merge_outlet_counts`.
     """
-    codes, names = _outlet_codes(outlets)
-    key, docs = _count(_keys(codes, *flat_lists(shingles["shingles"])))
-    return pl.DataFrame({
-        "outlet": pl.Series(names, dtype=pl.String).gather((key >> np.uint64(32)).astype(np.int64)),
-        "shingle": (key & np.uint64(0xFFFFFFFF)).astype(np.uint32),
-        "docs": docs.astype(np.uint32),
-    }, schema=OUTLET_COUNTS)
+    codes, names = outlet_codes(outlets)
+    keys, docs = count_keys(shingles, codes)
+    return frequent_frame(keys, names).with_columns(docs=pl.Series(docs, dtype=pl.UInt32))
 
 
 def merge_outlet_counts(*counts: pl.DataFrame) -> pl.DataFrame:
@@ -161,11 +128,6 @@ def frequent_shingles(counts: pl.DataFrame, *, min_docs: int) -> pl.DataFrame:
     if min_docs == 0:
         return pl.DataFrame(schema=FREQUENT)
     return counts.filter(pl.col("docs") >= min_docs).select("outlet", "shingle").sort("outlet", "shingle")
-
-
-def outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
-    """Every row's outlet as a code (``-1`` for none; codes follow the sorted names) and the names by code."""
-    return _outlet_codes(outlets)
 
 
 def count_keys(shingles: pl.DataFrame, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +171,7 @@ def strip_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, frequent: pl.D
     that are frequent for the article's outlet. With no frequent pair, the
     frame is returned as it is (``n_boilerplate`` untouched). Stateless.
     """
-    codes, names = _outlet_codes(outlets)
+    codes, names = outlet_codes(outlets)
     lookup = pl.DataFrame({"outlet": pl.Series(names, dtype=pl.String), "code": np.arange(len(names))})
     frequent = frequent.join(lookup, on="outlet", how="inner")
     freq_keys = np.sort((frequent["code"].to_numpy().astype(np.uint64) << np.uint64(32))
@@ -279,6 +241,6 @@ def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: 
     """
     if min_docs == 0 or shingles.height == 0:
         return shingles.with_columns(sequence=_NO_SEQUENCE)
-    codes, _ = _outlet_codes(outlets)
-    keys, docs = _count(_keys(codes, *flat_lists(shingles["shingles"])))
+    codes, _ = outlet_codes(outlets)
+    keys, docs = count_keys(shingles, codes)
     return _strip(shingles, codes, keys[docs >= min_docs], min_run)

@@ -30,9 +30,8 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from dedup.boilerplate import flat_lists
 from dedup.config import AlignConfig, ClusterConfig, ShingleConfig
-from dedup.schema import CLUSTERS, PAIRS, conform
+from dedup.schema import CLUSTERS, PAIRS, conform, flat_lists
 from dedup.sentence_match import SentenceMatcher
 from dedup.shingle import parallel_ranges
 

@@ -18,7 +18,10 @@ ARTICLES frame, which :func:`dedup.io.read_inputs` sorts by ``article_id``.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dedup.errors import DedupError
 
@@ -144,3 +147,33 @@ def conform(frame: pl.DataFrame, schema: pl.Schema, stage: str) -> pl.DataFrame:
 
 def empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
+
+
+# -- list columns as flat arrays (what the numeric kernels read and write) --------------------------
+
+
+def flat_lists(column: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A ``List(UInt32)`` column as ``(values uint32, offsets int64)``; nulls are empty lists. Stateless.
+
+    Row ``i`` holds ``values[offsets[i]:offsets[i + 1]]``; ``offsets`` has one
+    entry more than the column and starts at 0. No copy when the column is one
+    chunk without nulls.
+    """
+    arr = column.rechunk().to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(np.uint32, copy=False), offsets
+    offsets = np.asarray(arr.offsets).astype(np.int64)
+    values = arr.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]].astype(np.uint32, copy=False)
+    return values, offsets - offsets[0]
+
+
+def list_series(values: np.ndarray, offsets: np.ndarray, name: str = "shingles") -> pl.Series:
+    """The inverse of :func:`flat_lists`: a ``List(UInt32)`` series. Stateless."""
+    arr = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)),
+                                        pa.array(np.asarray(values, dtype=np.uint32)))
+    return pl.Series(name, arr, dtype=pl.List(pl.UInt32))

@@ -30,11 +30,10 @@ from typing import Callable, NamedTuple
 import numba
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from dedup.config import ShingleConfig
 from dedup.normalize import ALONE, RUN, normalize, token_classes
-from dedup.schema import SHINGLES, conform
+from dedup.schema import SHINGLES, conform, list_series
 
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio)
 _THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -392,10 +391,6 @@ def shingle_texts(texts: list[str], config: ShingleConfig = ShingleConfig()
     return shingles, flat.n_tokens.tolist(), sequences
 
 
-def _list_series(values: np.ndarray, offsets: np.ndarray) -> pl.Series:
-    return pl.Series(pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values)))
-
-
 def shingle(articles: pl.DataFrame, *, config: ShingleConfig = ShingleConfig()) -> pl.DataFrame:
     """ARTICLES -> SHINGLES, one row per article (``doc`` = row number). Stateless.
 
@@ -406,8 +401,8 @@ def shingle(articles: pl.DataFrame, *, config: ShingleConfig = ShingleConfig()) 
     n = len(flat.n_tokens)
     frame = pl.DataFrame({
         "doc": np.arange(n, dtype=np.uint32),
-        "shingles": _list_series(flat.values, flat.offsets),
-        "sequence": _list_series(flat.sequence, flat.sequence_offsets),
+        "shingles": list_series(flat.values, flat.offsets),
+        "sequence": list_series(flat.sequence, flat.sequence_offsets, "sequence"),
         "n_tokens": flat.n_tokens.astype(np.uint32),
         "n_boilerplate": np.zeros(n, dtype=np.uint32),
     })
