@@ -15,6 +15,10 @@
    those that do not are split off and grouped again among themselves, with
    their own canonical, until every cluster passes.
 
+Re-sends (:mod:`dedup.resend`): a pair proposed because one headline marks
+the other's re-send is accepted at ``resend_min_containment``, and the
+chaining guard keeps a re-send wherever the item it re-sends is kept.
+
 Cluster ids derive from the canonical article's id, never from a counter.
 """
 
@@ -116,8 +120,18 @@ def _overlaps(sets: FlatSets, left: np.ndarray, right: np.ndarray) -> np.ndarray
     return out
 
 
+def _pair_mask(left: np.ndarray, right: np.ndarray, pairs: pl.DataFrame | None) -> np.ndarray:
+    """Which of the pairs (left[k], right[k]) are rows of ``pairs`` (CANDIDATES)."""
+    if pairs is None or pairs.height == 0 or len(left) == 0:
+        return np.zeros(len(left), dtype=bool)
+    code = (left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64)
+    wanted = (pairs["left"].to_numpy().astype(np.uint64) << np.uint64(32)) | pairs["right"].to_numpy().astype(np.uint64)
+    return np.isin(code, wanted)
+
+
 def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, config: ClusterConfig,
-           texts: Sequence[str] | pl.Series | None = None, align_config: AlignConfig = AlignConfig()) -> pl.DataFrame:
+           texts: Sequence[str] | pl.Series | None = None, align_config: AlignConfig = AlignConfig(),
+           resends: pl.DataFrame | None = None) -> pl.DataFrame:
     """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless.
 
     ``sets`` holds every article's shingle set, by doc: a :class:`FlatSets`
@@ -126,6 +140,8 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
     ``rescue_min_containment`` and ``threshold``) get a second opinion from
     their sentence containment (:mod:`dedup.sentence_match`); ``texts`` may be
     the ARTICLES ``text`` column itself: only the borderline pairs' texts are read.
+    Candidates that are also rows of ``resends`` (:func:`dedup.resend.resend_candidates`)
+    are accepted at ``resend_min_containment``.
     """
     flat = sets if isinstance(sets, FlatSets) else FlatSets.from_list(sets)
     left = candidates["left"].to_numpy()
@@ -141,6 +157,7 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
         containment = np.where(smaller > 0, overlap / np.maximum(smaller, 1), 0.0)
     enough = overlap >= config.min_overlap
     accepted = (containment >= config.threshold) & enough
+    accepted |= _pair_mask(left, right, resends) & enough & (containment >= config.resend_min_containment)
     share = np.full(len(left), np.nan)
     if texts is not None and config.sentence_threshold > 0:
         border = np.flatnonzero(enough & ~accepted & (containment >= config.rescue_min_containment))
@@ -189,10 +206,28 @@ def _similarities(sets: FlatSets, docs: np.ndarray, anchor: int) -> tuple[np.nda
                 np.where(union > 0, ov / np.maximum(union, 1), 0.0), ov)
 
 
+def _keep_resends(docs: np.ndarray, keep: np.ndarray, resent: dict[int, list[int]]) -> np.ndarray:
+    """``keep`` extended along re-send pairs: a re-send stays with the item it re-sends, and the reverse."""
+    keep = keep.copy()
+    where = {d: k for k, d in enumerate(docs.tolist())}
+    stack = [d for d in docs[keep].tolist() if d in resent]
+    while stack:
+        for y in resent[stack.pop()]:
+            k = where.get(y)
+            if k is not None and not keep[k]:
+                keep[k] = True
+                stack.append(y)
+    return keep
+
+
 def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.DataFrame, *,
-                   config: ClusterConfig = ClusterConfig(),
-                   shingle_config: ShingleConfig = ShingleConfig()) -> tuple[pl.DataFrame, ClusterStats]:
-    """ARTICLES + SHINGLES + PAIRS -> CLUSTERS (one row per article). Stateless."""
+                   config: ClusterConfig = ClusterConfig(), shingle_config: ShingleConfig = ShingleConfig(),
+                   resends: pl.DataFrame | None = None) -> tuple[pl.DataFrame, ClusterStats]:
+    """ARTICLES + SHINGLES + PAIRS -> CLUSTERS (one row per article). Stateless.
+
+    Accepted pairs that are rows of ``resends`` tie a re-send to the item it
+    re-sends: the chaining guard keeps either wherever the other is kept.
+    """
     n = articles.height
     stats = ClusterStats()
     sets = FlatSets.from_series(shingles["shingles"])
@@ -212,6 +247,11 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     for a, b in zip(left.tolist(), right.tolist()):
         adjacency.setdefault(a, []).append(b)
         adjacency.setdefault(b, []).append(a)
+    resent: dict[int, list[int]] = {}
+    is_resend = _pair_mask(left, right, resends)
+    for a, b in zip(left[is_resend].tolist(), right[is_resend].tolist()):
+        resent.setdefault(a, []).append(b)
+        resent.setdefault(b, []).append(a)
 
     canonical = np.arange(n)          # canonical doc of each doc's cluster
     similarity = np.full(n, np.nan)
@@ -238,6 +278,8 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
         keep = (c >= config.threshold) & (ov >= config.min_overlap)
         keep |= np.fromiter(((a, b) in rescued for a, b in zip(lo, hi)), dtype=bool, count=len(docs))
         keep[docs == anchor] = True
+        if resent:
+            keep = _keep_resends(docs, keep, resent)
         split = docs[~keep].tolist()
         head = anchor
         canonical[docs[keep]] = head

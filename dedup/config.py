@@ -198,6 +198,18 @@ class ClusterConfig:
         ...which also requires this share of the figures and capitalised names
         of the article with fewer of them to appear in the other (templated
         items differ only there).
+    resend_max_days:
+        A headline marked as a re-send (``CORRECTED - ...``, ``(RPT) ...``,
+        ``REFILE-``, ``UPDATE 2-``) is compared with the earlier articles of
+        the same outlet published at most this many days before it
+        (:mod:`dedup.resend`). 0 disables the rule.
+    resend_min_title:
+        ...whose headline holds at least this share of the marked headline's
+        marker-free words (stop words aside).
+    resend_min_containment:
+        Such a pair is the same story at this containment (instead of
+        ``threshold``; ``min_overlap`` still applies): the outlet itself says
+        it re-sent the item, the body only has to show it is that item.
     wire_outlets:
         Outlets preferred as canonical version when publication times tie.
     """
@@ -209,6 +221,9 @@ class ClusterConfig:
     rescue_min_facts: float = 0.8
     boilerplate_min_docs: int = 4
     boilerplate_min_run: int = 5
+    resend_max_days: float = 4.0
+    resend_min_title: float = 0.6
+    resend_min_containment: float = 0.2
     wire_outlets: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -225,6 +240,13 @@ class ClusterConfig:
             raise ConfigError("boilerplate_min_docs must be 0 (off) or at least 2")
         if self.boilerplate_min_run < 1:
             raise ConfigError("boilerplate_min_run must be at least 1")
+        if self.resend_max_days < 0:
+            raise ConfigError(f"resend_max_days must be >= 0 (0 disables the re-send rule), got {self.resend_max_days}")
+        if not 0.0 < self.resend_min_title <= 1.0:
+            raise ConfigError(f"resend_min_title must be in (0, 1], got {self.resend_min_title}")
+        if not 0.0 <= self.resend_min_containment <= self.threshold:
+            raise ConfigError(f"resend_min_containment must be between 0 and threshold ({self.threshold}), "
+                              f"got {self.resend_min_containment}")
 
 
 Splitter = Literal["nupunkt", "pysbd", "blingfire", "syntok", "sentencex"]

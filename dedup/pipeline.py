@@ -32,6 +32,7 @@ from dedup.io.writers import write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import Progress, bar
+from dedup.resend import resend_candidates
 from dedup.report import write_report
 from dedup.shingle import shingle
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, NightlyState
@@ -173,10 +174,13 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
         sig = pl.concat([sig, timer.run("minhash_prior", minhash_signatures, prior_sh, config=config.minhash)])
     too_short = sh["shingles"].list.len().to_numpy() < config.shingle.min_shingles
     cand, lsh_stats = timer.run("lsh", lsh_candidates, sig, config=config.minhash, exclude=too_short)
+    resends = timer.run("resend", resend_candidates, articles, config=config.cluster)
+    if resends.height:
+        cand = pl.concat([cand, resends]).unique().sort("left", "right")
     pairs = timer.run("verify", verify, cand, FlatSets.from_series(sh["shingles"]), config=config.cluster,
-                      texts=articles["text"], align_config=config.align)
+                      texts=articles["text"], align_config=config.align, resends=resends)
     clusters, cstats = timer.run("cluster", build_clusters, articles, sh, pairs,
-                                 config=config.cluster, shingle_config=config.shingle)
+                                 config=config.cluster, shingle_config=config.shingle, resends=resends)
     if state is not None:
         clusters = timer.run("stories", state.assign, clusters)
     stats = {

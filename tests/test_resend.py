@@ -1,0 +1,102 @@
+"""Re-sends marked in the headline (CORRECTED, RPT, REFILE, UPDATE n): candidates, verification, chaining guard."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dedup import Config, cluster_frame
+from dedup.io import articles_from_frame
+from dedup.resend import is_resend, resend_candidates, title_words
+from tests.conftest import article, make_story
+
+DAY1, DAY2, DAY9 = "2026-11-20T08:00:00Z", "2026-11-21T09:00:00Z", "2026-11-29T09:00:00Z"
+
+
+@pytest.mark.parametrize("title", [
+    "CORRECTED - GM <GM> TO IDLE SIX PLANTS", "(CORRECTED)-IVORY COAST CONFIRMS PRESENCE AT TALKS",
+    "<CORRECTED> - GENERAL INSTRUMENT CORP <GRL> DIVI", "RPT - EUROPEAN TRADE MAY PROPOSE NEW ICO FORMULA",
+    "(RPT) U.S. SAYS TIN DISPOSALS WILL NOT AFFECT ACCORD", "LYNG WARNS U.S. TRADE SITUATION IS EXPLOSIVE (RPT)",
+    "REFILE-Apple sues Samsung", "UPDATE 2-Oil rises on supply fears", "Correction: Mayor resigns"])
+def test_marked_headlines(title):
+    assert is_resend(title)
+
+
+@pytest.mark.parametrize("title", [
+    "BAKER REPEATS HE HOPES FOR STABLE DOLLAR", "MOODY'S DOWNGRADES REPUBLICBANK <RPT>", "<RPT> SETS DIVIDEND",
+    "Update on the talks", "Corrected figures show growth", "", None])
+def test_unmarked_headlines(title):
+    assert not is_resend(title)
+
+
+def test_title_words_drop_the_marker_stop_words_and_single_letters():
+    assert title_words("CORRECTED - MELLON <MEL> UNIT'S NOTES") == ["mellon", "mel", "unit", "notes"]
+    assert title_words("UPDATE 2-Oil rises on the news") == ["oil", "rises", "news"]
+
+
+def _articles(records):
+    return articles_from_frame(pl.DataFrame(records)).articles
+
+
+def _pairs(records, **cluster):
+    arts = _articles(records)
+    ids = arts["article_id"].to_list()
+    got = resend_candidates(arts, config=Config().replace(cluster=cluster).cluster)
+    return {(ids[a], ids[b]) for a, b in zip(got["left"].to_list(), got["right"].to_list())}
+
+
+def test_candidates_need_the_same_outlet_an_earlier_item_within_the_window_and_the_headline():
+    s = make_story(1)
+    recs = [article("orig", "Wire", s, DAY1, title="MELLON BANK <MEL> SELLS FIVE-YEAR DEPOSIT NOTES"),
+            article("fix", "Wire", s, DAY2, title="CORRECTED - MELLON <MEL> UNIT'S NOTES"),
+            article("other_outlet", "Daily", s, DAY1, title="MELLON BANK <MEL> SELLS FIVE-YEAR DEPOSIT NOTES"),
+            article("other_title", "Wire", s, DAY1, title="MELLON BANK NAMES NEW CHAIRMAN"),
+            article("later", "Wire", s, DAY9, title="MELLON BANK <MEL> SELLS FIVE-YEAR DEPOSIT NOTES"),
+            article("undated", "Wire", s, None, title="MELLON BANK <MEL> SELLS FIVE-YEAR DEPOSIT NOTES")]
+    assert _pairs(recs) == {("fix", "orig")}
+    assert _pairs(recs, resend_max_days=0) == set()
+    # the original a week earlier is outside the default window of 4 days
+    recs[0] = article("orig", "Wire", s, "2026-11-14T08:00:00Z", title=recs[0]["title"])
+    assert _pairs(recs) == set()
+    assert _pairs(recs, resend_max_days=8) == {("fix", "orig")}
+
+
+def _rewritten_correction():
+    """An original and its correction: the first two sentences kept, the rest rewritten (containment ~0.3)."""
+    base, new = make_story(11, 10), make_story(12, 10)
+    original = base[:6]
+    correction = base[:2] + new[:4]
+    return base, original, correction
+
+
+def test_a_marked_rewrite_joins_the_item_it_corrects_unmarked_or_foreign_ones_do_not():
+    _, original, correction = _rewritten_correction()
+    recs = [article("orig", "Wire", original, DAY1, title="ACME <ACM> TO SELL RAILWAY EQUIPMENT UNIT"),
+            article("fix", "Wire", correction, DAY2, title="CORRECTED - ACME <ACM> TO SELL RAILWAY UNIT")]
+
+    def together(records, **cluster):
+        c = cluster_frame(pl.DataFrame(records), config=Config().replace(cluster=cluster)).clusters
+        ids = dict(zip(c["article_id"], c["cluster_id"]))
+        return ids["orig"] == ids["fix"]
+
+    result = cluster_frame(pl.DataFrame(recs))
+    pair = result.pairs.to_dicts()[0]
+    assert 0.2 <= pair["containment"] < 0.5 and pair["accepted"]
+    assert together(recs)
+    assert not together(recs, resend_max_days=0)
+    assert not together(recs, resend_min_containment=0.45)
+    assert not together([recs[0], {**recs[1], "title": "ACME <ACM> TO SELL RAILWAY UNIT"}])   # no marker
+    assert not together([recs[0], {**recs[1], "outlet": "Daily"}])                             # not its outlet
+
+
+def test_the_chaining_guard_keeps_a_resend_with_the_copy_it_corrects():
+    """The wire's story C is canonical; outlet X carries a copy O and then corrects it (R, a rewrite of O
+    that matches C only at 0.33): R stays in C's cluster through O, not split off as a chain."""
+    base, original, correction = _rewritten_correction()
+    recs = [article("wire", "Wire", base, "2026-11-20T06:00:00Z", title="Acme to sell railway unit"),
+            article("copy", "X", original, DAY1, title="Acme to sell its railway equipment unit"),
+            article("fix", "X", correction, DAY2, title="CORRECTED - Acme to sell its railway unit")]
+    c = cluster_frame(pl.DataFrame(recs)).clusters
+    assert c["cluster_id"].n_unique() == 1
+    assert c.filter(pl.col("is_canonical"))["article_id"].to_list() == ["wire"]
+    assert c.filter(pl.col("article_id") == "fix")["note"].to_list() == [None]
