@@ -112,6 +112,21 @@ def similarity(text_a: str, text_b: str, size: int) -> dict[str, Any]:
             "overlap": ov, "shingles": (len(sa), len(sb)), "shared_passages": passages[:5]}
 
 
+def longest_shared_run(text_a: str, text_b: str, size: int) -> int:
+    """The longest verbatim passage two texts share, in consecutive word ``size``-shingles
+    (a passage of ``n + size - 1`` words is ``n`` shingles; 0 when they share none)."""
+    ga, gb = _ngrams(tokenize(text_a), size), _ngrams(tokenize(text_b), size)
+    where: dict[tuple[str, ...], list[int]] = {}
+    for j, g in enumerate(gb):
+        where.setdefault(g, []).append(j)
+    best, previous = 0, {}
+    for g in ga:
+        current = {j: previous.get(j - 1, 0) + 1 for j in where.get(g, ())}
+        best = max(best, *current.values()) if current else best
+        previous = current
+    return best
+
+
 def pair_row(result, id_a: str, id_b: str) -> dict[str, Any] | None:
     """The verified candidate pair of two articles in ``result.pairs``, if LSH proposed it."""
     ids = result.articles["article_id"].to_list()

@@ -2,8 +2,9 @@
 
 The original of each re-send is identified independently of the pipeline
 (:func:`tests.eval.loaders.find_resends`: earlier item, same dateline place,
-overlapping title, word-3-gram containment >= 0.45). The whole collection
-(19,043 items with a body) is clustered once for the module.
+overlapping title, word-3-gram containment >= 0.45), not with the
+pipeline's re-send rule (:mod:`dedup.resend`). The whole collection (19,043
+items with a body) is clustered once for the module.
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ def test_most_resends_land_in_the_cluster_of_their_original(reuters):
     with_original = [r for r in find_resends(items) if r["original"]]
     cluster = cluster_of(result)
     joined = sum(cluster[r["resend"]] == cluster[r["original"]] for r in with_original)
-    assert joined / len(with_original) >= 0.85, f"{joined} of {len(with_original)} re-sends joined their original"
+    # Floor at the measured rate (35 of 36 with the defaults), to catch regressions.
+    assert joined / len(with_original) >= 0.95, f"{joined} of {len(with_original)} re-sends joined their original"
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known gap: 4 of 36 corrections are rewritten so heavily (word 4-gram Jaccard < 0.1 with the original, "
-    "e.g. 2931 'CORRECTED - MELLON UNIT'S NOTES') that LSH never proposes the pair, or the chaining guard "
-    "keeps them apart from an older canonical (8877). See benchmarks/README.md."))
+    "known gap: 1 of 36. 6741 'CORRECTED - FEDERAL PAPER <FBT> RAISES PAYOUT' corrects the 18-word dividend "
+    "notice 6154; the re-send rule proposes the pair, but once Reuters' own recurring formulae ('pay april 15 "
+    "record march 31', 'qtly div ...') are removed as its boilerplate the two share 2 shingles (containment 0.29, "
+    "below min_overlap 8; 6154 keeps 4 shingles: too_short). See benchmarks/README.md."))
 def test_resends_land_in_the_cluster_of_their_original(reuters):
     items, config, result = reuters
     resends = find_resends(items)
