@@ -71,12 +71,18 @@ def resend_candidates(articles: pl.DataFrame, *, config: ClusterConfig = Cluster
     marked = [d for d, t in enumerate(titles) if is_resend(t)]
     if not marked:
         return empty
-    words = pl.DataFrame({
+    dated = pl.DataFrame({
         "doc": pl.Series(range(articles.height), dtype=pl.UInt32),
         "outlet": articles["outlet"].str.to_lowercase(),
         "published": articles["published"],
-        "word": [title_words(t) for t in titles],
+        "title": articles["title"],
     }).filter(pl.col("outlet").is_not_null() & pl.col("published").is_not_null())
+    # Only the outlets that re-sent something are read further.
+    outlets = dated.filter(pl.col("doc").is_in(marked))["outlet"].unique()
+    dated = dated.filter(pl.col("outlet").is_in(outlets.implode()))
+    words = dated.select("doc", "outlet", "published",
+                         word=pl.Series([title_words(t) for t in dated["title"].to_list()],
+                                        dtype=pl.List(pl.String)))
     need = words.filter(pl.col("doc").is_in(marked)).with_columns(n=pl.col("word").list.len())
     need = need.filter(pl.col("n") >= MIN_TITLE_WORDS).explode("word")
     pairs = (need.join(words.explode("word"), on=["outlet", "word"], suffix="_other")
