@@ -49,6 +49,7 @@ from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
 from dedup.spark.components import connected_components
 from dedup.spark.read import SparkRead, number_articles, read_stage
+from dedup.spark.resend import resend_pairs
 from dedup.spark.session import SESSION_CONF, get_session
 from dedup.spark.tables import read_table, remove_side_files
 
@@ -159,25 +160,34 @@ def _broadcast_idf(run: _Run, counts: DataFrame):
     return run.spark.sparkContext.broadcast((buckets, df)), uuid.uuid4().hex
 
 
-def _verify(run: _Run, candidates: DataFrame, sets: DataFrame, articles: DataFrame) -> DataFrame:
-    """Accepted pairs (left, right, containment): exact shingle containment, then the sentence second opinion.
+def _verify(run: _Run, candidates: DataFrame, resends: DataFrame | None, sets: DataFrame,
+            articles: DataFrame) -> DataFrame:
+    """Accepted pairs (left, right, containment, resend): exact shingle containment, then the sentence second opinion.
 
-    As :func:`dedup.cluster.verify` with ``texts``: pairs below ``threshold``
-    but at least ``rescue_min_containment`` (and ``min_overlap``) are accepted
-    when their sentence containment reaches ``sentence_threshold``, with an
-    IDF fitted on the distinct sentences of every article in such a pair.
+    As :func:`dedup.cluster.verify` with ``texts`` and ``resends``: the
+    re-send pairs join the candidates flagged ``resend`` and are accepted at
+    ``resend_min_containment``; pairs still below ``threshold`` but at least
+    ``rescue_min_containment`` (and ``min_overlap``) are accepted when their
+    sentence containment reaches ``sentence_threshold``, with an IDF fitted
+    on the distinct sentences of every article in such a pair.
     """
     cc = run.config.cluster
+    if resends is None:
+        candidates = candidates.withColumn("resend", F.lit(False))
+    else:
+        candidates = (candidates.join(resends.withColumn("resend", F.lit(True)), ["left", "right"], "full_outer")
+                      .fillna(False, subset=["resend"]))
     left = sets.select(F.col("doc").alias("left"), F.col("shingles").alias("left_set"))
     right = sets.select(F.col("doc").alias("right"), F.col("shingles").alias("right_set"))
-    pairs = run.keep(candidates.join(left, "left").join(right, "right").select("left", "right", "left_set", "right_set")
+    pairs = run.keep(candidates.join(left, "left").join(right, "right")
+                     .select("left", "right", "resend", "left_set", "right_set")
                      .mapInArrow(stages.verify_fn(run.config), stages.VERIFY_DDL))
     accepted = pairs.where(F.col("accepted")).select(*stages.EDGE_COLUMNS)
     if cc.sentence_threshold <= 0:
         return accepted
     border = run.keep(pairs.where((F.col("overlap") >= cc.min_overlap) & ~F.col("accepted")
                                   & (F.col("containment") >= cc.rescue_min_containment))
-                      .select("left", "right", "containment"))
+                      .select("left", "right", "containment", "resend"))
     if border.limit(1).count() == 0:
         return accepted
     texts = articles.select("doc", "text")
@@ -339,8 +349,13 @@ def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
         return candidates, lsh_stats, candidates.count()
     candidates, lsh_stats, n_candidates = run.stage("lsh", lsh_stage)
 
+    def resend_stage():
+        resends = resend_pairs(run.spark, articles, cfg.cluster)
+        return None if resends is None else run.keep(resends)
+    resends = run.stage("resend", resend_stage)
+
     def verify_stage():
-        accepted = run.keep(_verify(run, candidates, sets, articles))
+        accepted = run.keep(_verify(run, candidates, resends, sets, articles))
         return accepted, accepted.count()
     accepted, n_accepted = run.stage("verify", verify_stage)
 

@@ -12,10 +12,13 @@ shingle             :func:`dedup.shingle.shingle_texts`                   a batc
 boilerplate         :func:`dedup.boilerplate._run_mask` (per article)     a batch of articles
 minhash + bands     :func:`dedup.minhash.sign_flat`, LSH band keys        a batch of articles
 lsh (small buckets) :func:`dedup.lsh._bucket_pairs`                       a batch of buckets
+resend [#]_         :func:`dedup.resend.resend_candidates`                an outlet that re-sent something
 verify              :func:`dedup.cluster.verify`                          a batch of candidate pairs
 cluster             :func:`dedup.cluster.build_clusters`                  a shard of whole components
 align               :func:`dedup.align.align_clusters`                    a shard of whole clusters
 ==================  ====================================================  =========================
+
+.. [#] its UDFs, and the steps that pick the outlets, are in :mod:`dedup.spark.resend`.
 
 Spark has no unsigned integers: 32-bit shingle hashes travel as ``int`` (the
 same bits) and 64-bit band keys as ``long``; every function views them back as
@@ -202,13 +205,19 @@ def bucket_pairs_fn(max_bucket: int) -> Callable[[Batches], Batches]:
 
 # -- verify -----------------------------------------------------------------------------------------
 
-VERIFY_DDL = "left long, right long, overlap long, jaccard double, containment double, accepted boolean"
+VERIFY_DDL = ("left long, right long, overlap long, jaccard double, containment double, accepted boolean, "
+              "resend boolean")
 _VERIFY_SCHEMA = pa.schema([("left", pa.int64()), ("right", pa.int64()), ("overlap", pa.int64()),
-                            ("jaccard", pa.float64()), ("containment", pa.float64()), ("accepted", pa.bool_())])
+                            ("jaccard", pa.float64()), ("containment", pa.float64()), ("accepted", pa.bool_()),
+                            ("resend", pa.bool_())])
 
 
 def verify_fn(config: Config) -> Callable[[Batches], Batches]:
-    """(left, right, left_set, right_set) -> PAIRS rows, by :func:`dedup.cluster.verify`."""
+    """(left, right, resend, left_set, right_set) -> PAIRS rows and ``resend``, by :func:`dedup.cluster.verify`.
+
+    ``resend`` marks the re-send pairs (:mod:`dedup.spark.resend`), handed to
+    ``verify`` as its ``resends``, so it accepts them at ``resend_min_containment``.
+    """
     cluster_config = config.cluster
 
     def run(batches: Batches) -> Batches:
@@ -219,9 +228,10 @@ def verify_fn(config: Config) -> Callable[[Batches], Batches]:
             sets = [s for pair in zip(lefts, rights) for s in pair]
             local = pl.DataFrame({"left": np.arange(0, 2 * n, 2, dtype=np.uint32),
                                   "right": np.arange(1, 2 * n, 2, dtype=np.uint32)}, schema=CANDIDATES)
-            pairs = verify(local, sets, config=cluster_config)
+            resend = pl.Series(batch.column("resend").to_numpy(zero_copy_only=False), dtype=pl.Boolean)
+            pairs = verify(local, sets, config=cluster_config, resends=local.filter(resend))
             pairs = pairs.with_columns(left=pl.Series(batch.column("left").to_numpy()),
-                                       right=pl.Series(batch.column("right").to_numpy()))
+                                       right=pl.Series(batch.column("right").to_numpy()), resend=resend)
             yield from _to_arrow(pairs, _VERIFY_SCHEMA).to_batches()
     return run
 
@@ -299,12 +309,13 @@ _SHARD_ARROW = CLUSTERS_ARROW.append(pa.field("_splits", pa.int64()))
 
 #: Columns of the member rows handed to :func:`clusters_fn` (sorted by doc inside).
 MEMBER_COLUMNS = ["doc", "article_id", "outlet", "title", "published", "url", "length", "shingles", "n_boilerplate"]
-#: Columns of the accepted-edge rows (containment: build_clusters lets sentence-rescued pairs pass the guard).
-EDGE_COLUMNS = ["left", "right", "containment"]
+#: Columns of the accepted-edge rows (containment: build_clusters lets sentence-rescued pairs pass the guard;
+#: resend: it keeps a re-send with the item it re-sends).
+EDGE_COLUMNS = ["left", "right", "containment", "resend"]
 
 
 def _cluster(members: pl.DataFrame, sets: list[np.ndarray], left: np.ndarray, right: np.ndarray,
-             containment: np.ndarray, config: Config) -> tuple[pl.DataFrame, int]:
+             containment: np.ndarray, resend: np.ndarray, config: Config) -> tuple[pl.DataFrame, int]:
     """:func:`dedup.cluster.build_clusters` over some whole components, docs renumbered 0..m-1 in doc order."""
     order = np.argsort(members["doc"].to_numpy(), kind="stable")
     members = members[order]
@@ -321,7 +332,9 @@ def _cluster(members: pl.DataFrame, sets: list[np.ndarray], left: np.ndarray, ri
                           "right": np.searchsorted(docs, right).astype(np.uint32),
                           "containment": containment.astype(np.float64),
                           "accepted": np.ones(len(left), dtype=bool)})
-    frame, stats = build_clusters(articles, shingles, pairs, config=config.cluster, shingle_config=config.shingle)
+    resends = pairs.filter(pl.Series(resend, dtype=pl.Boolean)).select("left", "right")
+    frame, stats = build_clusters(articles, shingles, pairs, config=config.cluster, shingle_config=config.shingle,
+                                  resends=resends)
     return frame, stats.splits
 
 
@@ -338,7 +351,8 @@ def clusters_fn(config: Config) -> Callable[[pa.Table], pa.Table]:
         edges = table.filter(pc.invert(is_member))
         frame, splits = _cluster(_member_frame(members), _split(*_lists(members.column("shingles"))),
                                  edges.column("left").to_numpy(), edges.column("right").to_numpy(),
-                                 edges.column("containment").to_numpy(), config)
+                                 edges.column("containment").to_numpy(),
+                                 edges.column("resend").to_numpy(zero_copy_only=False), config)
         counts = np.zeros(frame.height, dtype=np.int64)
         counts[:1] = splits  # once per shard; the engine sums the column
         frame = frame.with_columns(_splits=pl.Series(counts))
@@ -353,7 +367,7 @@ def singletons_fn(config: Config) -> Callable[[Batches], Batches]:
         empty = np.empty(0, dtype=np.int64)
         for batch in batches:
             frame, _ = _cluster(_member_frame(batch), _split(*_lists(batch.column("shingles"))), empty, empty,
-                                empty.astype(np.float64), config)
+                                empty.astype(np.float64), empty.astype(bool), config)
             yield from _to_arrow(frame, CLUSTERS_ARROW).to_batches()
     return run
 
