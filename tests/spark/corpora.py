@@ -99,6 +99,37 @@ def planted_corpus(stories: int = 60, singles: int = 200, seed: int = 5) -> list
     return rows
 
 
+def resend_corpus(seed: int = 23) -> list[dict]:
+    """A wire story, an outlet's copy, and the outlet's marked correction that rewrites most of it.
+
+    ``wire`` (Wire One) is the story; ``copy`` (Coast Herald) carries its first
+    eight sentences; ``fix`` (spelled "COAST HERALD" by its feed) is the
+    copy's correction, ``CORRECTED - `` plus the copy's headline, keeping three
+    of its sentences and rewriting five: containment about 0.37 with the
+    copy and with the wire, so only the re-send rule joins it, and only the
+    rule's chaining guard keeps it with the wire (through the copy). Decoys:
+    ``foreign`` is the same correction sent by another outlet; ``other_fix``
+    is a Coast Herald correction of another headline with three other
+    sentences of the story; ``namesake`` is an earlier Coast Herald item
+    under the copy's very headline with an unrelated body (proposed by the
+    rule, refused by verification). A few planted stories and singletons
+    around them.
+    """
+    rng = random.Random(seed)
+    story, rewrite, other = sentences(rng, 12), sentences(rng, 5), sentences(rng, 5)
+    title = "Harbour council approves ferry terminal plan"
+    rows = [
+        _row("wire", "Wire One", " ".join(story), 0, "Harbour council approves new ferry terminal"),
+        _row("copy", "Coast Herald", " ".join(story[:8]), 60, title),
+        _row("fix", "COAST HERALD", " ".join(story[:3] + rewrite), 600, f"CORRECTED - {title}"),
+        _row("foreign", "Bay Courier", " ".join(story[:3] + sentences(rng, 5)), 620, f"CORRECTED - {title}"),
+        _row("other_fix", "Coast Herald", " ".join(story[3:6] + other), 640,
+             "CORRECTED - Harbour council rejects airport runway"),
+        _row("namesake", "Coast Herald", " ".join(sentences(rng, 8)), -2 * 24 * 60, title),
+    ]
+    return rows + planted_corpus(stories=4, singles=12, seed=seed + 1)
+
+
 def write_jsonl(rows: list[dict], path: Path, parts: int = 1) -> Path:
     """Write ``rows`` as ``parts`` JSON Lines files in folder ``path`` (or one file if ``path`` ends .jsonl)."""
     if path.suffix == ".jsonl":

@@ -16,7 +16,7 @@ from dedup.pipeline import run
 from dedup.report import build_report
 from dedup.spark import read_table, run_spark
 from tests.conftest import SAMPLE
-from tests.spark.corpora import planted_corpus, skew_corpus, syndication_corpus, write_jsonl
+from tests.spark.corpora import planted_corpus, resend_corpus, skew_corpus, syndication_corpus, write_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,6 +103,41 @@ def test_skew_story_with_thousands_of_copies_and_a_shared_paragraph(spark, tmp_p
     assert story.filter(pl.col("is_canonical"))["article_id"].to_list() == ["story-0000"]
     sentences = read_table(tmp_path / "spark", "sentences")
     assert sentences["article_id"].n_unique() == copies
+
+
+def test_resend_corpus_equals_local(spark, tmp_path):
+    """A marked correction that rewrites most of its copy joins the story on both engines; the decoys do not."""
+    corpus = write_jsonl(resend_corpus(), tmp_path / "resend.jsonl")
+    run([corpus], tmp_path / "local")
+    run_spark([corpus], tmp_path / "spark", spark=spark)
+    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
+    clusters = read_table(tmp_path / "spark", "clusters")
+    story = dict(zip(clusters["article_id"], clusters["cluster_id"]))
+    assert story["fix"] == story["copy"] == story["wire"]
+    assert story["wire"] not in {story["foreign"], story["other_fix"], story["namesake"]}
+    fix = clusters.filter(pl.col("article_id") == "fix").row(0, named=True)
+    assert 0.2 <= fix["similarity"] < 0.5 and fix["note"] is None   # kept by the guard, through the copy
+    # without the rule, the correction is on its own: the rule is what joins it
+    run([corpus], tmp_path / "off", config=Config().replace(cluster={"resend_max_days": 0}))
+    off = pl.read_parquet(tmp_path / "off" / "clusters.parquet")
+    assert off.filter(pl.col("article_id") == "fix")["cluster_size"].to_list() == [1]
+
+
+def test_resend_pairs_are_the_local_candidates_in_docs(spark):
+    """Per outlet key (polars' lowercase: "COAST HERALD" is Coast Herald), row numbers mapped back to docs."""
+    from dedup.io import articles_from_frame
+    from dedup.resend import resend_candidates
+    from dedup.spark.resend import resend_pairs
+
+    articles = articles_from_frame(pl.DataFrame(resend_corpus())).articles.with_row_index("doc")
+    frame = spark.createDataFrame(articles.select("doc", "article_id", "outlet", "title", "published").rows(),
+                                  "doc long, article_id string, outlet string, title string, published timestamp")
+    got = sorted((r["left"], r["right"]) for r in resend_pairs(spark, frame, Config().cluster).collect())
+    want = resend_candidates(articles, config=Config().cluster)
+    assert got == list(zip(want["left"], want["right"]))
+    ids = articles["article_id"].to_list()
+    assert {(ids[a], ids[b]) for a, b in zip(want["left"], want["right"])} >= {("copy", "fix")}
+    assert resend_pairs(spark, frame, Config().replace(cluster={"resend_max_days": 0}).cluster) is None
 
 
 def test_only_bad_records_and_strict(spark, tmp_path):
