@@ -200,8 +200,9 @@ def _verify(run: _Run, candidates: DataFrame, resends: DataFrame | None, sets: D
               .join(texts.select(F.col("doc").alias("right"), F.col("text").alias("right_text")), "right")
               .select("left", "right", "left_text", "right_text")
               .mapInArrow(stages.share_fn(run.config, broadcast, token), stages.SHARE_DDL))
-    # The decision of dedup.cluster.verify for a borderline pair.
-    agree = (F.col("facts_agree") >= cc.rescue_min_facts) if hasattr(cc, "rescue_min_facts") else F.lit(True)
+    # The decision dedup.cluster.verify makes for a borderline pair, restated: it is inline there, with no
+    # function of dedup.cluster to call on a column (verify itself would fit its IDF on one batch's texts).
+    agree = F.col("facts_agree") >= cc.rescue_min_facts
     rescued = (shares.where((F.col("sentence_share") >= cc.sentence_threshold) & agree)
                .join(border, ["left", "right"]).select(*stages.EDGE_COLUMNS))
     return accepted.unionByName(rescued)
