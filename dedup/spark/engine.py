@@ -20,8 +20,9 @@ engine's row by row. What differs:
   supported yet: the Spark engine clusters one night's inputs.
 
 What runs on the driver: listing the input files, the small results (rejects,
-warnings, counts, the per-bucket IDF counts, alignment failures), the summary,
-and the HTML report, which reads the written tables back.
+warnings, counts, the per-bucket IDF counts, the night's distinct outlets for
+the re-send rule, alignment failures), the summary, and the HTML report, which
+reads the written tables back.
 """
 
 from __future__ import annotations

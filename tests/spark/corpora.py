@@ -106,8 +106,8 @@ def resend_corpus(seed: int = 23) -> list[dict]:
     eight sentences; ``fix`` (spelled "COAST HERALD" by its feed) is the
     copy's correction, ``CORRECTED - `` plus the copy's headline, keeping three
     of its sentences and rewriting five: containment about 0.37 with the
-    copy and with the wire, so only the re-send rule joins it, and only the
-    rule's chaining guard keeps it with the wire (through the copy). Decoys:
+    copy and 0.33 with the wire, so only the re-send rule joins it, and only
+    the rule's chaining guard keeps it with the wire (through the copy). Decoys:
     ``foreign`` is the same correction sent by another outlet; ``other_fix``
     is a Coast Herald correction of another headline with three other
     sentences of the story; ``namesake`` is an earlier Coast Herald item
