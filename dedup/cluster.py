@@ -34,6 +34,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from dedup.align.parallel import n_workers
 from dedup.config import AlignConfig, ClusterConfig, ShingleConfig
 from dedup.schema import CLUSTERS, PAIRS, conform, flat_lists
 from dedup.sentence_match import SentenceMatcher
@@ -163,9 +164,11 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
         border = np.flatnonzero(enough & ~accepted & (containment >= config.rescue_min_containment))
         if len(border):
             docs = np.unique(np.concatenate([left[border], right[border]]))
-            matcher = SentenceMatcher(align_config).fit({int(d): texts[int(d)] for d in docs})
+            bodies = texts.gather(docs).to_list() if isinstance(texts, pl.Series) else [texts[int(d)] for d in docs]
+            matcher = SentenceMatcher(align_config).fit(dict(zip(docs.tolist(), bodies)),
+                                                        workers=n_workers(align_config.workers, len(docs)))
             share[border] = matcher.shares(left[border], right[border])
-            agree = np.array([matcher.facts_agree(int(left[k]), int(right[k])) for k in border])
+            agree = np.array([matcher.facts_agree(i, j) for i, j in zip(left[border].tolist(), right[border].tolist())])
             accepted[border] = (share[border] >= config.sentence_threshold) & (agree >= config.rescue_min_facts)
     return pl.DataFrame({"left": left, "right": right, "overlap": overlap, "jaccard": jaccard,
                          "containment": containment, "sentence_share": share, "accepted": accepted},

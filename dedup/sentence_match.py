@@ -17,20 +17,31 @@ figures, market reports) share every sentence but not their figures and names.
 
 The IDF is fitted on the sentences of the articles involved in borderline
 pairs, each distinct sentence once.
+
+How it is computed (the costs are per article and per distinct sentence, never
+per pair in Python): the articles are split and their facts extracted on forked
+workers (:func:`dedup.align.parallel.map_chunks`, contiguous chunks put back in
+order); the hashed feature counts of every distinct sentence are computed once,
+also on the workers, and serve both the IDF's document frequencies and the
+vectors; the cosines of all pairs run in one compiled kernel.
 """
 
 from __future__ import annotations
 
 import re
 
+import numba
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from dedup.align.sentences import split_sentences
-from dedup.align.tfidf import IdfModel
+from dedup.align.parallel import bounds_for, map_chunks
+from dedup.align.sentences import split_many
+from dedup.align.tfidf import IdfModel, l2_normalise
 from dedup.config import AlignConfig
+from dedup.shingle import parallel_ranges
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w'&-]+")
@@ -47,33 +58,47 @@ class SentenceMatcher:
     """Sentence containment between articles of one batch (fit once, then query pairs).
 
     Attributes (after :meth:`fit`): ``sentences_`` (doc -> its sentence
-    texts), ``idf_`` (the :class:`IdfModel`), ``vectors_`` (doc -> its
-    L2-normalised TF-IDF rows, for docs with at least one sentence) and
-    ``facts_`` (doc -> its figures and names).
+    texts), ``idf_`` (the :class:`IdfModel`), ``matrix_`` (the L2-normalised
+    TF-IDF row of every distinct sentence), ``rows_`` (doc -> its sentences'
+    rows of ``matrix_``), ``vectors_`` (doc -> its rows as a matrix, for docs
+    with at least one sentence) and ``facts_`` (doc -> its figures and names).
     """
 
     def __init__(self, config: AlignConfig = AlignConfig()):
         self.config = config
 
-    def fit(self, texts: dict[int, str], *, idf: IdfModel | None = None) -> "SentenceMatcher":
-        """Split ``texts`` into sentences and vectorise them.
+    def fit(self, texts: dict[int, str], *, idf: IdfModel | None = None, workers: int = 1) -> "SentenceMatcher":
+        """Split ``texts`` into sentences and vectorise them, on ``workers`` forked processes.
 
         The IDF is fitted on the distinct sentences of ``texts``, or ``idf``
         (already fitted, e.g. on the whole night) is used as it is. Every
         distinct sentence is vectorised once: syndicated copies repeat most
         of their sentences, and a sentence's row does not depend on the
-        others.
+        others. The result does not depend on ``workers``.
         """
-        self.sentences_ = {d: [t[a:b] for a, b in split_sentences(t, splitter=self.config.splitter)]
-                           for d, t in texts.items()}
-        distinct = dict.fromkeys(s for sents in self.sentences_.values() for s in sents)
-        self.idf_ = idf if idf is not None else IdfModel(features=self.config.features,
-                                                         n_features=self.config.n_features).fit(distinct)
+        docs, bodies = list(texts), list(texts.values())
+        split = _chunked(_split_chunk, (bodies, self.config.splitter), [len(t) for t in bodies], workers)
+        self.sentences_ = {d: [t[a:b] for a, b in spans] for d, t, (spans, _) in zip(docs, bodies, split)}
+        self.facts_ = dict(zip(docs, (facts for _, facts in split)))
+        distinct = list(dict.fromkeys(s for sents in self.sentences_.values() for s in sents))
+        if idf is None:
+            counts = _counts(distinct, self.config, workers)
+            self.idf_ = _idf_from_counts(counts, len(distinct), self.config)
+        else:
+            self.idf_ = idf
+            counts = _counts(distinct, AlignConfig(features=idf.features, n_features=idf.n_features), workers)
+        # IdfModel.transform: the counts weighted by the IDF, rows scaled to unit length.
+        counts.data *= self.idf_.idf_[counts.indices]
+        self.matrix_ = l2_normalise(counts)
+        self.matrix_.sort_indices()        # the kernel merges rows by feature (they come sorted already)
         row = {s: i for i, s in enumerate(distinct)}
-        matrix = self.idf_.transform(list(distinct)) if distinct else None
-        self.vectors_ = {d: matrix[[row[s] for s in sents]] for d, sents in self.sentences_.items() if sents}
-        self.facts_ = {d: _facts(t) for d, t in texts.items()}
+        self.rows_ = {d: np.fromiter((row[s] for s in sents), dtype=np.int64, count=len(sents))
+                      for d, sents in self.sentences_.items()}
         return self
+
+    @property
+    def vectors_(self) -> dict[int, sp.csr_matrix]:
+        return {d: self.matrix_[rows] for d, rows in self.rows_.items() if len(rows)}
 
     def facts_agree(self, i: int, j: int) -> float:
         """Share of the figures and names of one article (the one with fewer) found in the other (1.0 if none).
@@ -92,71 +117,134 @@ class SentenceMatcher:
         return float(self.shares(np.array([i]), np.array([j]))[0])
 
     def shares(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """:meth:`share` of every pair ``(left[k], right[k])``, with a few sparse products for all of them.
+        """:meth:`share` of every pair ``(left[k], right[k])``, in one compiled pass on all cores.
 
-        Each pair's cosines are the block ``vectors_[i] @ vectors_[j].T``. The
-        pairs' rows are stacked, and every pair's features are renumbered apart
-        from the other pairs' (keeping their order), so that one product of
-        the stacked rows yields exactly the pairs' blocks, each cosine summed
-        in the same order as in the pair's own product.
+        The article with fewer sentences (the left one on a tie) is measured:
+        a sentence of it is matched when its cosine with some sentence of the
+        other reaches ``align_threshold``. Each pair's cosines are the block
+        ``vectors_[i] @ vectors_[j].T`` computed as scipy's sparse product does
+        (every cosine summed over the shared features in feature order, from
+        0.0), so the decisions are those of that product, bit for bit.
         """
-        out = np.zeros(len(left))
-        have = [k for k, (i, j) in enumerate(zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
-                if i in self.vectors_ and j in self.vectors_]
-        chunk: list[int] = []
-        stored = 0
-        for k in have + [None]:
-            if k is not None:
-                size = self.vectors_[int(left[k])].nnz + self.vectors_[int(right[k])].nnz
-                if not chunk or (stored + size <= _CHUNK_ENTRIES and len(chunk) < _CHUNK_PAIRS):
-                    chunk.append(k)
-                    stored += size
-                    continue
-            if chunk:
-                out[chunk] = self._block_shares([self.vectors_[int(left[c])] for c in chunk],
-                                                [self.vectors_[int(right[c])] for c in chunk])
-            chunk, stored = ([k], size) if k is not None else ([], 0)
+        docs = list(self.rows_)
+        where = {d: k for k, d in enumerate(docs)}
+        none = len(docs)                   # a doc that was not fitted: no sentences
+        a = np.fromiter((where.get(d, none) for d in np.asarray(left).tolist()), dtype=np.int64, count=len(left))
+        b = np.fromiter((where.get(d, none) for d in np.asarray(right).tolist()), dtype=np.int64, count=len(right))
+        out = np.zeros(len(a))
+        if len(a) == 0 or not docs:
+            return out
+        sizes = np.array([len(self.rows_[d]) for d in docs] + [0], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        rows = np.concatenate([self.rows_[d] for d in docs])
+        m = self.matrix_
+        indptr, indices = m.indptr.astype(np.int64), m.indices.astype(np.int64)
+        row_nnz = np.diff(indptr)
+        doc_nnz = np.add.reduceat(np.append(row_nnz[rows], 0), offsets[:-1]) * (sizes > 0)
+        work = np.zeros(len(a) + 1, dtype=np.int64)
+        np.cumsum(doc_nnz[a] + doc_nnz[b] + 1, out=work[1:])
+        parallel_ranges(lambda lo, hi: _share_kernel(indptr, indices, m.data, offsets, rows, a, b,
+                                                     float(self.config.align_threshold), m.shape[1],
+                                                     int(sizes.max()), int(doc_nnz.max()), out, lo, hi), work)
         return out
 
-    def _block_shares(self, lefts: list[sp.csr_matrix], rights: list[sp.csr_matrix]) -> np.ndarray:
-        n_left = np.array([m.shape[0] for m in lefts])
-        n_right = np.array([m.shape[0] for m in rights])
-        a, b = sp.vstack(lefts, format="csr"), sp.vstack(rights, format="csr")
-        a.sort_indices()
-        b.sort_indices()
-        # One sort of (pair, feature, position) numbers the pairs' features apart, in feature order.
-        feature_bits = int(max(a.shape[1], b.shape[1]) - 1).bit_length()
-        keys = np.concatenate([_entry_pairs(a, n_left), _entry_pairs(b, n_right)]) << np.int64(feature_bits)
-        keys |= np.concatenate([a.indices, b.indices]).astype(np.int64)
-        position_bits = max(len(keys) - 1, 1).bit_length()
-        packed = (keys << np.int64(position_bits)) | np.arange(len(keys), dtype=np.int64)
-        packed.sort()
-        ordered = packed >> np.int64(position_bits)
-        column = np.empty(len(keys), dtype=np.int64)
-        column[packed & np.int64((1 << position_bits) - 1)] = np.cumsum(
-            np.concatenate([[True], ordered[1:] != ordered[:-1]])) - 1
-        width = int(column.max()) + 1 if len(column) else 1
-        a = sp.csr_matrix((a.data, column[:a.nnz], a.indptr), shape=(a.shape[0], width))
-        b = sp.csr_matrix((b.data, column[a.nnz:], b.indptr), shape=(b.shape[0], width))
-        cosines = a @ b.T.tocsr()
-        # The article with fewer sentences (the left one on a tie) is the one measured.
-        threshold = self.config.align_threshold
-        best_a = cosines.max(axis=1).toarray().ravel()
-        best_b = cosines.max(axis=0).toarray().ravel()
-        matched_a = np.bincount(np.repeat(np.arange(len(lefts)), n_left), weights=best_a >= threshold,
-                                minlength=len(lefts))
-        matched_b = np.bincount(np.repeat(np.arange(len(rights)), n_right), weights=best_b >= threshold,
-                                minlength=len(rights))
-        return np.where(n_left <= n_right, matched_a / n_left, matched_b / n_right)
+
+@numba.njit(cache=True, nogil=True)
+def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, n_features, max_rows, max_nnz,
+                  out, first, last):  # pragma: no cover - compiled
+    """``out[k]``: matched share of the pair ``(left[k], right[k])`` (docs given by their sentence rows).
+
+    The other article's entries are listed by feature (``head``/``chain``);
+    each sentence of the measured one walks its features in order and adds
+    ``value * other value`` to the cosine with every sentence of the other
+    that has the feature: scipy's ``csr_matmat`` order, without the product.
+    """
+    head = np.full(n_features, -1, dtype=np.int64)
+    chain = np.empty(max_nnz, dtype=np.int64)
+    value = np.empty(max_nnz, dtype=np.float64)
+    sentence = np.empty(max_nnz, dtype=np.int64)
+    cosine = np.empty(max_rows, dtype=np.float64)
+    for k in range(first, last):
+        i, j = left[k], right[k]
+        n_i, n_j = offsets[i + 1] - offsets[i], offsets[j + 1] - offsets[j]
+        if n_i == 0 or n_j == 0:
+            out[k] = 0.0
+            continue
+        if n_j < n_i:                      # measure the one with fewer sentences, the left on a tie
+            i, j, n_i, n_j = j, i, n_j, n_i
+        e = 0
+        for q in range(n_j):
+            s = rows[offsets[j] + q]
+            for y in range(indptr[s], indptr[s + 1]):
+                f = indices[y]
+                chain[e] = head[f]
+                value[e] = data[y]
+                sentence[e] = q
+                head[f] = e
+                e += 1
+        matched = 0
+        for p in range(n_i):
+            r = rows[offsets[i] + p]
+            cosine[:n_j] = 0.0
+            for x in range(indptr[r], indptr[r + 1]):
+                v = data[x]
+                at = head[indices[x]]
+                while at >= 0:
+                    cosine[sentence[at]] += v * value[at]
+                    at = chain[at]
+            for q in range(n_j):
+                if cosine[q] >= threshold:
+                    matched += 1
+                    break
+        for q in range(n_j):
+            s = rows[offsets[j] + q]
+            for y in range(indptr[s], indptr[s + 1]):
+                head[indices[y]] = -1
+        out[k] = matched / n_i
 
 
-# Pairs per stacked product, and stored entries (both sides) per product: (pair, feature, position)
-# numbers must fit 63 bits (11 + 20 + 21 with the default 2**20 features); small products reuse memory.
-_CHUNK_PAIRS = 2048
-_CHUNK_ENTRIES = 1 << 19
+def _chunked(fn, data, sizes: list[int], workers: int) -> list:
+    """``fn(data, start, stop)`` over contiguous chunks of items with these sizes, concatenated in order."""
+    return [item for part in map_chunks(fn, data, bounds_for(sizes, workers), workers) for item in part]
 
 
-def _entry_pairs(stacked: sp.csr_matrix, rows_per_pair: np.ndarray) -> np.ndarray:
-    """The pair of every stored entry of ``stacked`` (pair ``p`` owns ``rows_per_pair[p]`` rows)."""
-    row_starts = np.concatenate([[0], np.cumsum(rows_per_pair)])
-    return np.repeat(np.arange(len(rows_per_pair), dtype=np.int64), np.diff(stacked.indptr[row_starts]))
+def _split_chunk(data: tuple[list[str], str], start: int, stop: int) -> list[tuple[list[tuple[int, int]], set[str]]]:
+    """(sentence spans, facts) of the texts ``start:stop``; runs in a forked worker."""
+    texts, splitter = data
+    chunk = texts[start:stop]
+    return list(zip(split_many(chunk, splitter=splitter), map(_facts, chunk)))
+
+
+def _counts(sentences: list[str], config: AlignConfig, workers: int) -> sp.csr_matrix:
+    """Hashed feature counts of ``sentences`` (float64 CSR, sorted indices), computed on ``workers``.
+
+    A model fitted on no sentences weighs every feature 1 (``ln(1/1) + 1``),
+    so its :meth:`IdfModel.weights` are the counts themselves. Rows do not
+    depend on each other, so chunks are stacked as they come.
+    """
+    unit = IdfModel(features=config.features, n_features=config.n_features).fit([])
+    parts = map_chunks(_count_chunk, (sentences, unit), bounds_for([len(s) for s in sentences], workers), workers)
+    indptr = np.zeros(len(sentences) + 1, dtype=np.int64)
+    at = 0
+    for part_indptr, _, _ in parts:
+        indptr[at + 1:at + len(part_indptr)] = part_indptr[1:] + indptr[at]
+        at += len(part_indptr) - 1
+    indices = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
+    counts = np.concatenate([p[2] for p in parts]).astype(np.float64) if parts else np.empty(0)
+    return sp.csr_matrix((counts, indices, indptr), shape=(len(sentences), config.n_features))
+
+
+def _count_chunk(data: tuple[list[str], IdfModel], start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature counts of sentences ``start:stop`` as (indptr, indices, int32 counts); runs in a forked worker."""
+    sentences, unit = data
+    counts = unit.weights(sentences[start:stop])
+    return counts.indptr.astype(np.int64), counts.indices.astype(np.int32), counts.data.astype(np.int32)
+
+
+def _idf_from_counts(counts: sp.csr_matrix, n_sentences: int, config: AlignConfig) -> IdfModel:
+    """The :class:`IdfModel` that ``fit`` would learn from the sentences of ``counts`` (one row each)."""
+    df = np.bincount(counts.indices, minlength=config.n_features)
+    buckets = np.flatnonzero(df)
+    frame = pl.DataFrame({"bucket": np.concatenate([[-1], buckets]).astype(np.int64),
+                          "df": np.concatenate([[n_sentences], df[buckets]]).astype(np.int64)})
+    return IdfModel.from_frame(frame, features=config.features, n_features=config.n_features)

@@ -7,10 +7,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import dedup.align.parallel
+from dedup.align.tfidf import IdfModel
 from dedup.cluster import FlatSets, _overlaps, verify
 from dedup.config import AlignConfig, ClusterConfig
 from dedup.schema import CANDIDATES
 from dedup.sentence_match import SentenceMatcher
+from dedup.shingle import shingle_flat
 from tests.conftest import make_story
 
 
@@ -88,3 +91,75 @@ def test_verify_takes_a_list_of_sets_or_flat_sets_alike():
     b = verify(cand, FlatSets.from_list(sets), config=config)
     assert_frame_equal(a, b)
     assert a["overlap"].to_list() == [len(set(sets[i].tolist()) & set(sets[j].tolist())) for i, j in pairs.tolist()]
+
+
+def _pair_decisions(matcher: SentenceMatcher, threshold: float) -> list[float]:
+    """Every pair's share from its own scipy product (the definition the kernel must reproduce)."""
+    out = []
+    n = len(matcher.rows_)
+    for i, j in zip(*np.triu_indices(n, 1)):
+        vi, vj = matcher.vectors_.get(int(i)), matcher.vectors_.get(int(j))
+        if vi is None or vj is None:
+            out.append(0.0)
+            continue
+        cosines = (vi @ vj.T).toarray()
+        measured = cosines if vi.shape[0] <= vj.shape[0] else cosines.T
+        out.append(np.count_nonzero(measured.max(axis=1) >= threshold) / measured.shape[0])
+    return out
+
+
+def test_shares_decide_as_the_pairs_product_does_even_on_the_threshold_itself():
+    # Thresholds equal to cosines that occur: a cosine summed in another order than scipy's (or with a fused
+    # multiply-add) can land one ulp below its own value and flip the decision.
+    matcher = SentenceMatcher(AlignConfig()).fit(dict(enumerate(_texts(3))))
+    vi, vj = matcher.vectors_[0], matcher.vectors_[3]
+    cosines = np.unique((vi @ vj.T).data)
+    cosines = cosines[cosines < 1.0]
+    left, right = np.triu_indices(len(matcher.rows_), 1)
+    for c in cosines[np.linspace(0, len(cosines) - 1, 12).astype(int)]:
+        matcher.config = AlignConfig(align_threshold=float(c), join_threshold=1.0, moved_threshold=1.0)
+        assert matcher.shares(left, right).tolist() == _pair_decisions(matcher, float(c))
+
+
+@pytest.mark.parametrize("features", ["char35", "word12+char35"])
+def test_vectors_and_idf_are_the_idf_models_fit_and_transform(features):
+    config = AlignConfig(features=features)
+    matcher = SentenceMatcher(config).fit(dict(enumerate(_texts(3) + [""])))
+    distinct = list(dict.fromkeys(s for sents in matcher.sentences_.values() for s in sents))
+    model = IdfModel(features=features, n_features=config.n_features).fit(distinct)
+    assert np.array_equal(matcher.idf_.df_, model.df_) and matcher.idf_.n_docs_ == model.n_docs_
+    for d, sents in matcher.sentences_.items():
+        if sents:
+            want = model.transform(sents)
+            got = matcher.vectors_[d]
+            assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+            assert np.array_equal(got.data, want.data)      # bit for bit
+    assert matcher.rows_[len(matcher.sentences_) - 1].size == 0 and matcher.facts_[len(matcher.sentences_) - 1] == set()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_forked_workers_fit_exactly_what_one_process_fits(workers):
+    texts = dict(enumerate(_texts(6)))
+    one = SentenceMatcher(AlignConfig()).fit(texts, workers=1)
+    many = SentenceMatcher(AlignConfig()).fit(texts, workers=workers)
+    assert one.sentences_ == many.sentences_ and one.facts_ == many.facts_
+    assert all(np.array_equal(one.rows_[d], many.rows_[d]) for d in texts)
+    for attr in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(one.matrix_, attr), getattr(many.matrix_, attr))
+    assert np.array_equal(one.idf_.df_, many.idf_.df_)
+    left, right = np.triu_indices(len(texts), 1)
+    assert np.array_equal(one.shares(left, right), many.shares(left, right))
+
+
+def test_verify_gives_the_same_pairs_on_one_or_two_workers(monkeypatch):
+    texts = _texts(6)
+    flat = shingle_flat(texts)
+    sets = FlatSets(flat.values, flat.offsets)
+    left, right = np.triu_indices(len(texts), 1)
+    cand = pl.DataFrame({"left": left, "right": right}, schema=CANDIDATES)
+    config = ClusterConfig(min_overlap=2, rescue_min_containment=0.0, threshold=0.9)
+    monkeypatch.setattr(dedup.align.parallel, "MIN_PARALLEL_ARTICLES", 0)
+    one = verify(cand, sets, config=config, texts=texts, align_config=AlignConfig(workers=1))
+    two = verify(cand, sets, config=config, texts=pl.Series(texts), align_config=AlignConfig(workers=2))
+    assert_frame_equal(one, two, check_exact=True)
+    assert one["sentence_share"].is_not_null().sum() >= 12 and one["accepted"].sum() >= 6
