@@ -89,16 +89,11 @@ def _intersections(values, offsets, left, right, out, first, last):  # pragma: n
         a, a_end = offsets[left[k]], offsets[left[k] + 1]
         b, b_end = offsets[right[k]], offsets[right[k] + 1]
         n = 0
-        while a < a_end and b < b_end:
+        while a < a_end and b < b_end:   # without branches: the comparisons are unpredictable
             x, y = values[a], values[b]
-            if x < y:
-                a += 1
-            elif y < x:
-                b += 1
-            else:
-                n += 1
-                a += 1
-                b += 1
+            n += x == y
+            a += x <= y
+            b += y <= x
         out[k] = n
 
 
@@ -164,6 +159,12 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
         border = np.flatnonzero(enough & ~accepted & (containment >= config.rescue_min_containment))
         if len(border):
             docs = np.unique(np.concatenate([left[border], right[border]]))
+            # Versions of a story side by side: the workers' contiguous chunks then split each repeated
+            # paragraph once. The order changes no value (each doc and distinct sentence is measured alone).
+            ends = np.searchsorted(docs, left[border]), np.searchsorted(docs, right[border])
+            _, story = connected_components(coo_matrix((np.ones(len(border), np.int8), ends),
+                                                       shape=(len(docs), len(docs))), directed=False)
+            docs = docs[np.argsort(story, kind="stable")]
             bodies = texts.gather(docs).to_list() if isinstance(texts, pl.Series) else [texts[int(d)] for d in docs]
             matcher = SentenceMatcher(align_config).fit(dict(zip(docs.tolist(), bodies)),
                                                         workers=n_workers(align_config.workers, len(docs)))

@@ -144,63 +144,90 @@ class SentenceMatcher:
         work = np.zeros(len(a) + 1, dtype=np.int64)
         np.cumsum(doc_nnz[a] + doc_nnz[b] + 1, out=work[1:])
         parallel_ranges(lambda lo, hi: _share_kernel(indptr, indices, m.data, offsets, rows, a, b,
-                                                     float(self.config.align_threshold), m.shape[1],
-                                                     int(sizes.max()), int(doc_nnz.max()), out, lo, hi), work)
+                                                     float(self.config.align_threshold), int(sizes.max()),
+                                                     int(doc_nnz.max()), out, lo, hi), work)
         return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, n_features, max_rows, max_nnz,
+def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, max_rows, max_nnz,
                   out, first, last):  # pragma: no cover - compiled
     """``out[k]``: matched share of the pair ``(left[k], right[k])`` (docs given by their sentence rows).
 
-    The other article's entries are listed by feature (``head``/``chain``);
-    each sentence of the measured one walks its features in order and adds
-    ``value * other value`` to the cosine with every sentence of the other
-    that has the feature: scipy's ``csr_matmat`` order, without the product.
+    The left article's entries are listed by feature in a small hash table
+    (kept while the next pairs have the same left article: candidates come
+    sorted); each sentence of the right one walks its features in order and
+    adds ``value * left value`` to its cosine with every left sentence that
+    has the feature: every cosine is summed in feature order from 0.0, as
+    scipy's ``csr_matmat`` sums it.
     """
-    head = np.full(n_features, -1, dtype=np.int64)
+    size = 1
+    while size < 2 * max_nnz:
+        size *= 2
+    keys = np.full(size, -1, dtype=np.int64)
+    head = np.empty(size, dtype=np.int64)
+    filled = np.empty(max_nnz, dtype=np.int64)
     chain = np.empty(max_nnz, dtype=np.int64)
     value = np.empty(max_nnz, dtype=np.float64)
     sentence = np.empty(max_nnz, dtype=np.int64)
-    cosine = np.empty(max_rows, dtype=np.float64)
+    cosine = np.empty(max_rows * max_rows, dtype=np.float64)
+    indexed, mask, n_filled = -1, 0, 0
     for k in range(first, last):
         i, j = left[k], right[k]
         n_i, n_j = offsets[i + 1] - offsets[i], offsets[j + 1] - offsets[j]
         if n_i == 0 or n_j == 0:
             out[k] = 0.0
             continue
-        if n_j < n_i:                      # measure the one with fewer sentences, the left on a tie
-            i, j, n_i, n_j = j, i, n_j, n_i
-        e = 0
-        for q in range(n_j):
-            s = rows[offsets[j] + q]
-            for y in range(indptr[s], indptr[s + 1]):
-                f = indices[y]
-                chain[e] = head[f]
-                value[e] = data[y]
-                sentence[e] = q
-                head[f] = e
-                e += 1
-        matched = 0
-        for p in range(n_i):
-            r = rows[offsets[i] + p]
-            cosine[:n_j] = 0.0
+        if i != indexed:
+            keys[filled[:n_filled]] = -1                       # forget the previous left article
+            nnz = 0
+            for q in range(offsets[i], offsets[i + 1]):
+                nnz += indptr[rows[q] + 1] - indptr[rows[q]]
+            mask = 1
+            while mask < 2 * nnz:
+                mask *= 2
+            mask -= 1
+            e, n_filled = 0, 0
+            for q in range(n_i):
+                s = rows[offsets[i] + q]
+                for y in range(indptr[s], indptr[s + 1]):
+                    slot = _slot(keys, indices[y], mask)
+                    if keys[slot] == -1:
+                        keys[slot] = indices[y]
+                        head[slot] = -1
+                        filled[n_filled] = slot
+                        n_filled += 1
+                    chain[e], value[e], sentence[e] = head[slot], data[y], q
+                    head[slot] = e
+                    e += 1
+            indexed = i
+        cosine[:n_i * n_j] = 0.0
+        for p in range(n_j):
+            r = rows[offsets[j] + p]
             for x in range(indptr[r], indptr[r + 1]):
-                v = data[x]
-                at = head[indices[x]]
+                slot = _slot(keys, indices[x], mask)
+                at = head[slot] if keys[slot] != -1 else -1
                 while at >= 0:
-                    cosine[sentence[at]] += v * value[at]
+                    cosine[sentence[at] * n_j + p] += data[x] * value[at]
                     at = chain[at]
-            for q in range(n_j):
-                if cosine[q] >= threshold:
+        # the article with fewer sentences (the left one on a tie) is measured: rows or columns of the block
+        n_m, n_o, step_m, step_o = (n_i, n_j, n_j, 1) if n_i <= n_j else (n_j, n_i, 1, n_j)
+        matched = 0
+        for a in range(n_m):
+            for b in range(n_o):
+                if cosine[a * step_m + b * step_o] >= threshold:
                     matched += 1
                     break
-        for q in range(n_j):
-            s = rows[offsets[j] + q]
-            for y in range(indptr[s], indptr[s + 1]):
-                head[indices[y]] = -1
-        out[k] = matched / n_i
+        out[k] = matched / n_m
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot(keys, feature, mask):  # pragma: no cover - compiled
+    """The slot of ``feature`` in the open-addressing table ``keys`` (-1: empty), or the empty slot it would take."""
+    slot = (feature * 0x9E3779B1) & mask
+    while keys[slot] != -1 and keys[slot] != feature:
+        slot = (slot + 1) & mask
+    return slot
 
 
 def _chunked(fn, data, sizes: list[int], workers: int) -> list:
