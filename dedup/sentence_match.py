@@ -94,6 +94,13 @@ class SentenceMatcher:
         row = {s: i for i, s in enumerate(distinct)}
         self.rows_ = {d: np.fromiter((row[s] for s in sents), dtype=np.int64, count=len(sents))
                       for d, sents in self.sentences_.items()}
+        # the docs' rows in one array, for the kernel (docs in fit order, then an empty one for unknown docs)
+        sizes = np.array([len(r) for r in self.rows_.values()] + [0], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        rows = np.concatenate([*self.rows_.values(), np.empty(0, np.int64)])
+        doc_nnz = np.add.reduceat(np.append(np.diff(self.matrix_.indptr)[rows], 0), offsets[:-1]) * (sizes > 0)
+        self._layout = ({d: k for k, d in enumerate(self.rows_)}, offsets, rows, doc_nnz,
+                        int(sizes.max()), int(doc_nnz.max()))
         return self
 
     @property
@@ -126,26 +133,19 @@ class SentenceMatcher:
         (every cosine summed over the shared features in feature order, from
         0.0), so the decisions are those of that product, bit for bit.
         """
-        docs = list(self.rows_)
-        where = {d: k for k, d in enumerate(docs)}
-        none = len(docs)                   # a doc that was not fitted: no sentences
+        where, offsets, rows, doc_nnz, max_rows, max_nnz = self._layout
+        none = len(where)                  # a doc that was not fitted: no sentences
         a = np.fromiter((where.get(d, none) for d in np.asarray(left).tolist()), dtype=np.int64, count=len(left))
         b = np.fromiter((where.get(d, none) for d in np.asarray(right).tolist()), dtype=np.int64, count=len(right))
         out = np.zeros(len(a))
-        if len(a) == 0 or not docs:
+        if len(a) == 0 or not where:
             return out
-        sizes = np.array([len(self.rows_[d]) for d in docs] + [0], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        rows = np.concatenate([self.rows_[d] for d in docs])
         m = self.matrix_
-        indptr, indices = m.indptr.astype(np.int64), m.indices.astype(np.int64)
-        row_nnz = np.diff(indptr)
-        doc_nnz = np.add.reduceat(np.append(row_nnz[rows], 0), offsets[:-1]) * (sizes > 0)
         work = np.zeros(len(a) + 1, dtype=np.int64)
         np.cumsum(doc_nnz[a] + doc_nnz[b] + 1, out=work[1:])
-        parallel_ranges(lambda lo, hi: _share_kernel(indptr, indices, m.data, offsets, rows, a, b,
-                                                     float(self.config.align_threshold), int(sizes.max()),
-                                                     int(doc_nnz.max()), out, lo, hi), work)
+        parallel_ranges(lambda lo, hi: _share_kernel(m.indptr, m.indices, m.data, offsets, rows, a, b,
+                                                     float(self.config.align_threshold), max_rows, max_nnz,
+                                                     out, lo, hi), work)
         return out
 
 
