@@ -49,8 +49,8 @@ from typing import Literal
 import polars as pl
 import scipy.sparse as sp
 
-from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, cluster_order,
-                             distinct_sentences, identity_key, make_article)
+from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, chunk_weights,
+                             cluster_order, identity_key, make_article)
 from dedup.align.parallel import bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
@@ -144,10 +144,11 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
     clusters, idf, config = data
     out = _Rows()
     failures = []
-    for cluster_id, arts in clusters[start:stop]:
+    chunk = clusters[start:stop]
+    rows_of, weights = chunk_weights([arts for _, arts in chunk], idf)
+    for (cluster_id, arts), rows in zip(chunk, rows_of):
         try:
-            reps = distinct_sentences(arts)
-            raw = idf.weights(reps, normalised=True) if reps else sp.csr_matrix((0, 1))
+            raw = weights[rows] if len(rows) else sp.csr_matrix((0, 1))
             part = _Rows()
             align_prepared(cluster_id, arts, raw, config, part)
         except Exception as exc:  # noqa: BLE001 - one bad cluster must not stop the night

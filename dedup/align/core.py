@@ -141,8 +141,8 @@ def align_cluster(frame: pl.DataFrame, *, idf: IdfModel, config: "AlignConfig") 
     texts = [r["text"] or "" for r in rows]
     spans = split_many(texts, splitter=config.splitter)
     articles = [make_article(row, text, sp_, {}) for row, text, sp_ in zip(rows, texts, spans)]
-    reps = distinct_sentences(articles)
-    raw = idf.weights(reps, normalised=True) if reps else sp.csr_matrix((0, 1))
+    (rows,), weights = chunk_weights([articles], idf)
+    raw = weights[rows] if len(rows) else sp.csr_matrix((0, 1))
     out = _Rows()
     align_prepared(cluster_id, articles, raw, config, out)
     sentences, links = out.frames()
@@ -183,6 +183,22 @@ def distinct_sentences(articles: list[_Article]) -> list[str]:
             rows.append(row)
         art.unique = np.array(rows, dtype=np.int64)
     return reps
+
+
+def chunk_weights(clusters: list[list[_Article]], idf: IdfModel) -> tuple[list[np.ndarray], sp.csr_matrix]:
+    """TF-IDF rows of the distinct sentences of many clusters, hashed in one call.
+
+    Sets each article's ``unique`` rows (see :func:`distinct_sentences`) and
+    returns, per cluster, the rows of its distinct sentences in the returned
+    matrix: ``weights[rows]`` is exactly ``idf.weights(distinct_sentences(...))``
+    (a row's counts do not depend on the other texts hashed with it), for one
+    call's fixed cost instead of one per cluster.
+    """
+    row_of: dict[str, int] = {}
+    rows = [np.array([row_of.setdefault(norm, len(row_of)) for norm in distinct_sentences(arts)], dtype=np.int64)
+            for arts in clusters]
+    weights = idf.weights(list(row_of), normalised=True) if row_of else sp.csr_matrix((0, 1))
+    return rows, weights
 
 
 def align_prepared(cluster_id: str, articles: list[_Article], raw: sp.csr_matrix, config: "AlignConfig",

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+import dedup.align.core as core
 import dedup.align.matcher as matcher
 import dedup.align.parallel as parallel
 from dedup.align import AlignConfig, align_clusters
@@ -127,3 +128,19 @@ def test_a_story_carried_by_hundreds_of_outlets_costs_one_dp_pass_per_128_versio
     assert own.height == sum(len(split_sentences(t)) for t in articles["text"])
     added = result.sentences.filter(pl.col("status") == "added")
     assert added.height == n_versions                                # each outlet's own line, nothing else
+
+
+def test_a_chunks_weights_hashed_together_are_each_clusters_own():
+    articles, clusters = night(8)
+    texts = dict(articles.select("article_id", "text").iter_rows())
+    model = IdfModel(features="char35").fit([*STORY, *OTHER, EDITED, ADDED])
+    groups = [[core.make_article({"article_id": a, "outlet": None, "published": None}, texts[a], spans, {})
+               for a, spans in zip(ids, split_many([texts[a] for a in ids]))]
+              for ids in clusters.group_by("cluster_id", maintain_order=True).agg("article_id")["article_id"]]
+    rows_of, weights = core.chunk_weights(groups, model)
+    for arts, rows in zip(groups, rows_of):
+        alone = IdfModel(features="char35").fit([*STORY, *OTHER, EDITED, ADDED]).weights(
+            core.distinct_sentences(arts), normalised=True)
+        got = weights[rows]
+        assert (got.indptr == alone.indptr).all() and (got.indices == alone.indices).all()
+        assert (got.data == alone.data).all()
