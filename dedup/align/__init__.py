@@ -47,9 +47,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
-import scipy.sparse as sp
 
-from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, chunk_weights,
+from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, chunk_vectors,
                              cluster_order, identity_key, make_article)
 from dedup.align.parallel import bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
@@ -145,12 +144,10 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
     out = _Rows()
     failures = []
     chunk = clusters[start:stop]
-    rows_of, weights = chunk_weights([arts for _, arts in chunk], idf)
-    for (cluster_id, arts), rows in zip(chunk, rows_of):
+    for (cluster_id, arts), vectors in zip(chunk, chunk_vectors([arts for _, arts in chunk], idf)):
         try:
-            raw = weights[rows] if len(rows) else sp.csr_matrix((0, 1))
             part = _Rows()
-            align_prepared(cluster_id, arts, raw, config, part)
+            align_prepared(cluster_id, arts, vectors, config, part)
         except Exception as exc:  # noqa: BLE001 - one bad cluster must not stop the night
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
             continue

@@ -141,10 +141,8 @@ def align_cluster(frame: pl.DataFrame, *, idf: IdfModel, config: "AlignConfig") 
     texts = [r["text"] or "" for r in rows]
     spans = split_many(texts, splitter=config.splitter)
     articles = [make_article(row, text, sp_, {}) for row, text, sp_ in zip(rows, texts, spans)]
-    (rows,), weights = chunk_weights([articles], idf)
-    raw = weights[rows] if len(rows) else sp.csr_matrix((0, 1))
     out = _Rows()
-    align_prepared(cluster_id, articles, raw, config, out)
+    align_prepared(cluster_id, articles, chunk_vectors([articles], idf)[0], config, out)
     sentences, links = out.frames()
     return (sentences.sort(["article_id", pl.col("status") == "dropped", "position"]),
             links.sort(["family_id", "article_id"]))
@@ -185,34 +183,91 @@ def distinct_sentences(articles: list[_Article]) -> list[str]:
     return reps
 
 
-def chunk_weights(clusters: list[list[_Article]], idf: IdfModel) -> tuple[list[np.ndarray], sp.csr_matrix]:
-    """TF-IDF rows of the distinct sentences of many clusters, hashed in one call.
+@dataclass
+class _Vectors:
+    """What the alignment of one cluster needs of its distinct sentences' TF-IDF rows.
 
-    Sets each article's ``unique`` rows (see :func:`distinct_sentences`) and
-    returns, per cluster, the rows of its distinct sentences in the returned
-    matrix: ``weights[rows]`` is exactly ``idf.weights(distinct_sentences(...))``
-    (a row's counts do not depend on the other texts hashed with it), for one
-    call's fixed cost instead of one per cluster.
+    ``unit``: the rows scaled to length 1 are ``unit[offset:offset + len(norms)]``
+    (a matrix shared by a chunk of clusters), ``norms``: the unnormalised rows'
+    L2 norms, ``sim``: the cosine of every distinct sentence with each canonical
+    sentence, ``adjacent``: ``(row, next row) -> unnormalised dot product`` for
+    every pair of consecutive sentences in an article.
+    """
+
+    unit: sp.csr_matrix
+    offset: int
+    norms: np.ndarray
+    sim: np.ndarray
+    adjacent: dict[tuple[int, int], float]
+
+    def adjacent_dots(self, rows: np.ndarray) -> np.ndarray:
+        """Dot products of each unnormalised row in ``rows`` with the next one."""
+        return np.array([self.adjacent[(int(a), int(b))] for a, b in zip(rows[:-1], rows[1:])], dtype=np.float64)
+
+    def units(self, rows: list[int]) -> sp.csr_matrix:
+        """The unit rows ``rows``, over only the columns they use."""
+        return _compact(self.unit[np.asarray(rows, dtype=np.int64) + self.offset])
+
+
+def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vectors]:
+    """:class:`_Vectors` of many clusters, with a fixed number of sparse operations for all of them.
+
+    Sets each article's ``unique`` rows (see :func:`distinct_sentences`). The
+    distinct sentences of the whole chunk are hashed in one call; the clusters'
+    rows are then stacked, each cluster's features renamed into columns of its
+    own (cluster k's feature f becomes column ``(k, f)``, compacted), so one
+    sparse product gives every cluster's cosine block and no cross-cluster
+    entry. Every number is computed by the very operations a cluster on its own
+    would use (sums over the shared features of two rows in increasing feature
+    order, row norms by a reduction over the row's own entries), so the values
+    are bit for bit those of one cluster at a time.
     """
     row_of: dict[str, int] = {}
-    rows = [np.array([row_of.setdefault(norm, len(row_of)) for norm in distinct_sentences(arts)], dtype=np.int64)
-            for arts in clusters]
-    weights = idf.weights(list(row_of), normalised=True) if row_of else sp.csr_matrix((0, 1))
-    return rows, weights
-
-
-def align_prepared(cluster_id: str, articles: list[_Article], raw: sp.csr_matrix, config: "AlignConfig",
-                   out: _Rows) -> None:
-    """Align one cluster whose articles are in cluster order with ``unique`` set; ``raw``: its
-    distinct sentences' TF-IDF rows. Appends the SENTENCES rows and LINKS rows to ``out``."""
-    canonical, versions = articles[0], articles[1:]
-    n_distinct = raw.shape[0]
-    raw = _compact(raw) if n_distinct else sp.csr_matrix((0, 1))
+    local = [np.array([row_of.setdefault(norm, len(row_of)) for norm in distinct_sentences(arts)], dtype=np.int64)
+             for arts in clusters]
+    sizes = np.array([len(rows) for rows in local], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    if row_of:
+        stacked = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
+        block = np.repeat(np.repeat(np.arange(len(clusters), dtype=np.int64), sizes), np.diff(stacked.indptr))
+        _, columns = np.unique(block * stacked.shape[1] + stacked.indices, return_inverse=True)
+        raw = sp.csr_matrix((stacked.data, columns.astype(np.int64), stacked.indptr),
+                            shape=(stacked.shape[0], int(columns.max(initial=0)) + 1))
+        raw.has_sorted_indices = True   # renaming is increasing within a cluster, and a row is in one cluster
+    else:
+        raw = sp.csr_matrix((0, 1))
     unit = l2_normalise(raw)
     norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+    canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
+    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])])
+    product = sp.csr_matrix(unit @ unit[np.concatenate(canonical_rows)].T) if c_starts[-1] else None
+    pairs = [sorted({(int(a), int(b)) for art in arts for a, b in zip(art.unique[:-1], art.unique[1:])})
+             for arts in clusters]
+    flat = np.array([p for ps in pairs for p in ps], dtype=np.int64).reshape(-1, 2)
+    flat += np.repeat(starts[:-1], [len(ps) for ps in pairs])[:, None]
+    dots = (np.asarray(raw[flat[:, 0]].multiply(raw[flat[:, 1]]).sum(axis=1)).ravel()
+            if len(flat) else np.zeros(0)).tolist()
+    out = []
+    at = 0
+    for k, ps in enumerate(pairs):
+        lo, hi = starts[k], starts[k + 1]
+        sim = np.zeros((hi - lo, c_starts[k + 1] - c_starts[k]))
+        if product is not None and sim.size:
+            a, b = product.indptr[lo], product.indptr[hi]
+            rows = np.repeat(np.arange(hi - lo), np.diff(product.indptr[lo:hi + 1]))
+            sim[rows, product.indices[a:b] - c_starts[k]] = product.data[a:b]
+        out.append(_Vectors(unit, int(lo), norms[lo:hi], sim, dict(zip(ps, dots[at:at + len(ps)]))))
+        at += len(ps)
+    return out
+
+
+def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors, config: "AlignConfig",
+                   out: _Rows) -> None:
+    """Align one cluster whose articles are in cluster order with ``unique`` set; ``vectors``: its
+    distinct sentences' (see :func:`chunk_vectors`). Appends the SENTENCES rows and LINKS rows to ``out``."""
+    canonical, versions = articles[0], articles[1:]
+    norms, sim_all, adjacent = vectors.norms, vectors.sim, vectors.adjacent_dots
     c_rows = canonical.unique
-    sim_all = (unit @ unit[c_rows].T).toarray() if len(c_rows) and n_distinct else np.zeros((n_distinct, 0))
-    adjacent = _adjacent_dots(raw, articles)
     c_adj = adjacent(c_rows)
 
     added: list[tuple[int, int, int]] = []  # (row index, unique row, article rank)
@@ -236,7 +291,7 @@ def align_prepared(cluster_id: str, articles: list[_Article], raw: sp.csr_matrix
             if cpos not in covered:
                 out.add(cluster_id, art, "dropped", cpos, sentence, cpos, None, cpos, start, end, None)
 
-    link_rows = _added_families(added, out, unit, articles, config, len(canonical.sentences))
+    link_rows = _added_families(added, out, vectors, articles, config, len(canonical.sentences))
     outlets = {a.article_id: a.outlet for a in articles}
     out.links.extend(
         {"cluster_id": cluster_id, "family_id": f, "first_article_id": first, "first_outlet": outlets[first],
@@ -249,22 +304,6 @@ def _compact(mat: sp.csr_matrix) -> sp.csr_matrix:
     out = sp.csr_matrix((mat.data, inverse.astype(np.int32), mat.indptr), shape=(mat.shape[0], max(len(cols), 1)))
     out.sort_indices()
     return out
-
-
-def _adjacent_dots(raw: sp.csr_matrix, articles: list[_Article]):
-    """``rows -> dot products of each raw row with the next``, computed once per distinct pair."""
-    pairs = sorted({(int(a), int(b)) for art in articles for a, b in zip(art.unique[:-1], art.unique[1:])})
-    if pairs:
-        left, right = np.array(pairs).T
-        dots = np.asarray(raw[left].multiply(raw[right]).sum(axis=1)).ravel()
-    else:
-        dots = np.zeros(0)
-    lookup = dict(zip(pairs, dots))
-
-    def adjacent(rows: np.ndarray) -> np.ndarray:
-        return np.array([lookup[(int(a), int(b))] for a, b in zip(rows[:-1], rows[1:])], dtype=np.float64)
-
-    return adjacent
 
 
 def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: list[Link], config: "AlignConfig",
@@ -301,7 +340,7 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
     return linked
 
 
-def _added_families(added: list[tuple[int, int, int]], out: _Rows, unit: sp.csr_matrix,
+def _added_families(added: list[tuple[int, int, int]], out: _Rows, vectors: _Vectors,
                     articles: list[_Article], config: "AlignConfig", n_canonical: int) -> list[tuple]:
     """Give added rows their family ids (in place) and return the provenance rows."""
     if not added:
@@ -309,7 +348,7 @@ def _added_families(added: list[tuple[int, int, int]], out: _Rows, unit: sp.csr_
     added.sort(key=lambda item: (item[2], out.position[item[0]]))   # first appearance order
     distinct = list(dict.fromkeys(u for _, u, _ in added))
     where = {u: k for k, u in enumerate(distinct)}
-    labels = group_similar(unit[distinct], config.align_threshold)
+    labels = group_similar(vectors.units(distinct), config.align_threshold) if len(distinct) > 1 else [0]
     carriers: dict[int, dict[str, int]] = {}
     for index, u, _ in added:
         family = n_canonical + int(labels[where[u]])

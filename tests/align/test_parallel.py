@@ -20,7 +20,7 @@ from dedup.align import AlignConfig, align_clusters
 from dedup.align.matcher import align, align_versions, join_scores
 from dedup.align.parallel import chunk_bounds
 from dedup.align.sentences import split_many, split_sentences
-from dedup.align.tfidf import IdfModel, _vectorizers
+from dedup.align.tfidf import IdfModel, _vectorizers, l2_normalise
 from dedup.errors import ConfigError
 from tests.align.test_align import ADDED, EDITED, OTHER, STORY, articles_and_clusters
 
@@ -130,17 +130,29 @@ def test_a_story_carried_by_hundreds_of_outlets_costs_one_dp_pass_per_128_versio
     assert added.height == n_versions                                # each outlet's own line, nothing else
 
 
-def test_a_chunks_weights_hashed_together_are_each_clusters_own():
-    articles, clusters = night(8)
+def _one_cluster_at_a_time(arts, model):
+    """The vectors of one cluster computed on their own, with plain scipy (the reference)."""
+    raw = model.weights(core.distinct_sentences(arts), normalised=True)
+    unit = l2_normalise(raw)
+    norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+    sim = (unit @ unit[arts[0].unique].T).toarray()
+    pairs = sorted({(int(a), int(b)) for art in arts for a, b in zip(art.unique[:-1], art.unique[1:])})
+    left, right = np.array(pairs).reshape(-1, 2).T
+    dots = np.asarray(raw[left].multiply(raw[right]).sum(axis=1)).ravel()
+    return unit, norms, sim, dict(zip(pairs, dots.tolist()))
+
+
+def test_a_chunks_vectors_computed_together_are_each_clusters_own_bit_for_bit():
+    articles, clusters = night(10)
     texts = dict(articles.select("article_id", "text").iter_rows())
     model = IdfModel(features="char35").fit([*STORY, *OTHER, EDITED, ADDED])
     groups = [[core.make_article({"article_id": a, "outlet": None, "published": None}, texts[a], spans, {})
                for a, spans in zip(ids, split_many([texts[a] for a in ids]))]
               for ids in clusters.group_by("cluster_id", maintain_order=True).agg("article_id")["article_id"]]
-    rows_of, weights = core.chunk_weights(groups, model)
-    for arts, rows in zip(groups, rows_of):
-        alone = IdfModel(features="char35").fit([*STORY, *OTHER, EDITED, ADDED]).weights(
-            core.distinct_sentences(arts), normalised=True)
-        got = weights[rows]
-        assert (got.indptr == alone.indptr).all() and (got.indices == alone.indices).all()
-        assert (got.data == alone.data).all()
+    together = core.chunk_vectors(groups, model)
+    for arts, got in zip(groups, together):
+        unit, norms, sim, adjacent = _one_cluster_at_a_time(arts, model)
+        assert norms.tobytes() == got.norms.tobytes() and sim.tobytes() == got.sim.tobytes()
+        assert adjacent == got.adjacent
+        mine = got.units(list(range(unit.shape[0])))
+        assert (mine.indptr == unit.indptr).all() and mine.data.tobytes() == unit.data.tobytes()
