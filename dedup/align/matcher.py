@@ -229,6 +229,8 @@ def _backtrack(table, w11, w12, w21) -> list[Link]:
 def _moved(sim: np.ndarray, joins: JoinScores | None, links: list[Link], *, align_threshold: float,
            reorder_window: int, moved_threshold: float) -> list[Link]:
     m, n = sim.shape
+    if sum(len(link.version) for link in links) == m or sum(len(link.canonical) for link in links) == n:
+        return []                        # nothing left over on one side: nothing can have moved
     first = np.full(m, -1)               # canonical span each matched version sentence covers
     last = np.full(m, -1)
     used_c = np.zeros(n, dtype=bool)
