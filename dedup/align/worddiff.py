@@ -16,8 +16,10 @@ All functions here are stateless.
 
 from __future__ import annotations
 
-import difflib
 import re
+
+import numba
+import numpy as np
 
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’.,\-]\w+)*|[^\w\s])")
 
@@ -58,9 +60,8 @@ def split_diff(canonical: str, versions: list[str]) -> list[list[Op]]:
             toks[0] = toks[0].lstrip()
         b.extend(toks)
         owner.extend([k] * len(toks))
-    matcher = difflib.SequenceMatcher(None, [t.strip() for t in a], [t.strip() for t in b], autojunk=False)
     flat: list[list] = []  # [row, op, text]
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes([t.strip() for t in a], [t.strip() for t in b]):
         if tag in ("delete", "replace"):
             flat.append([owner[j1 - 1] if j1 > 0 else 0, "-", "".join(a[i1:i2])])
         if tag in ("insert", "replace"):
@@ -72,6 +73,111 @@ def split_diff(canonical: str, versions: list[str]) -> list[list[Op]]:
     for row, op, text in flat:
         _emit(out[row], op, text)
     return out
+
+
+def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """``difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()``, with the matching in numba.
+
+    The same recursion as difflib's ``get_matching_blocks`` (the longest
+    matching block of a range, earliest in ``a`` then in ``b`` on ties, then
+    the ranges left and right of it), on integer codes of the tokens; with no
+    junk, difflib's block extensions never apply. Stateless.
+    """
+    codes: dict[str, int] = {}
+    a_codes = np.array([codes.setdefault(t, len(codes)) for t in a], dtype=np.int64)
+    b_codes = np.array([codes.setdefault(t, len(codes)) for t in b], dtype=np.int64)
+    blocks = _matching_blocks(a_codes, b_codes, len(codes)).tolist()
+    i = j = 0
+    answer = []
+    for ai, bj, size in blocks:
+        tag = "replace" if i < ai and j < bj else "delete" if i < ai else "insert" if j < bj else ""
+        if tag:
+            answer.append((tag, i, ai, j, bj))
+        i, j = ai + size, bj + size
+        if size:
+            answer.append(("equal", ai, i, bj, j))
+    return answer
+
+
+@numba.njit(cache=True, nogil=True)
+def _matching_blocks(a: np.ndarray, b: np.ndarray, n_codes: int) -> np.ndarray:  # pragma: no cover - numba
+    """difflib's ``get_matching_blocks`` (adjacent blocks collapsed, ``(len(a), len(b), 0)`` last)."""
+    la, lb = len(a), len(b)
+    b2j_ptr = np.zeros(n_codes + 1, dtype=np.int64)          # positions of each code in b, increasing
+    for j in range(lb):
+        b2j_ptr[b[j] + 1] += 1
+    for c in range(n_codes):
+        b2j_ptr[c + 1] += b2j_ptr[c]
+    fill = b2j_ptr[:-1].copy()
+    b2j = np.empty(lb, dtype=np.int64)
+    for j in range(lb):
+        b2j[fill[b[j]]] = j
+        fill[b[j]] += 1
+    old_len = np.zeros(lb + 1, dtype=np.int64)               # j2len of the previous row, at j + 1
+    new_len = np.zeros(lb + 1, dtype=np.int64)
+    old_set = np.empty(lb, dtype=np.int64)
+    new_set = np.empty(lb, dtype=np.int64)
+    found = np.empty((la + lb + 1, 3), dtype=np.int64)
+    n_found = 0
+    queue = np.empty((la + lb + 2, 4), dtype=np.int64)
+    queue[0, 0], queue[0, 1], queue[0, 2], queue[0, 3] = 0, la, 0, lb
+    n_queue = 1
+    while n_queue:
+        n_queue -= 1
+        alo, ahi, blo, bhi = queue[n_queue, 0], queue[n_queue, 1], queue[n_queue, 2], queue[n_queue, 3]
+        besti, bestj, bestsize = alo, blo, 0
+        n_old = 0
+        for i in range(alo, ahi):
+            n_new = 0
+            c = a[i]
+            for p in range(b2j_ptr[c], b2j_ptr[c + 1]):
+                j = b2j[p]
+                if j < blo:
+                    continue
+                if j >= bhi:
+                    break
+                k = old_len[j] + 1                           # j2len.get(j - 1, 0) + 1
+                new_len[j + 1] = k
+                new_set[n_new] = j + 1
+                n_new += 1
+                if k > bestsize:
+                    besti, bestj, bestsize = i - k + 1, j - k + 1, k
+            for q in range(n_old):
+                old_len[old_set[q]] = 0
+            old_len, new_len = new_len, old_len
+            old_set, new_set = new_set, old_set
+            n_old = n_new
+        for q in range(n_old):
+            old_len[old_set[q]] = 0
+        if bestsize:
+            found[n_found, 0], found[n_found, 1], found[n_found, 2] = besti, bestj, bestsize
+            n_found += 1
+            if alo < besti and blo < bestj:
+                queue[n_queue, 0], queue[n_queue, 1], queue[n_queue, 2], queue[n_queue, 3] = alo, besti, blo, bestj
+                n_queue += 1
+            if besti + bestsize < ahi and bestj + bestsize < bhi:
+                queue[n_queue, 0], queue[n_queue, 1] = besti + bestsize, ahi
+                queue[n_queue, 2], queue[n_queue, 3] = bestj + bestsize, bhi
+                n_queue += 1
+    blocks = found[:n_found]
+    blocks = blocks[np.argsort(blocks[:, 0] * (lb + 1) + blocks[:, 1])]
+    out = np.empty((n_found + 1, 3), dtype=np.int64)
+    n_out = 0
+    i1 = j1 = k1 = 0
+    for r in range(n_found):
+        i2, j2, k2 = blocks[r, 0], blocks[r, 1], blocks[r, 2]
+        if i1 + k1 == i2 and j1 + k1 == j2:
+            k1 += k2
+        else:
+            if k1:
+                out[n_out, 0], out[n_out, 1], out[n_out, 2] = i1, j1, k1
+                n_out += 1
+            i1, j1, k1 = i2, j2, k2
+    if k1:
+        out[n_out, 0], out[n_out, 1], out[n_out, 2] = i1, j1, k1
+        n_out += 1
+    out[n_out, 0], out[n_out, 1], out[n_out, 2] = la, lb, 0
+    return out[:n_out + 1]
 
 
 def _rebalance(flat: list[list], a_tok: str, b_tok: str) -> list[tuple[str, str]]:

@@ -1,11 +1,14 @@
-"""Word diffs rebuild both sentences."""
+"""Word diffs rebuild both sentences, and the numba matching is difflib's."""
 
 from __future__ import annotations
+
+import difflib
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.worddiff import split_diff, tokens, word_diff
+from dedup.align.worddiff import opcodes, split_diff, tokens, word_diff
 
 
 def side(diff, skip):
@@ -56,3 +59,19 @@ def test_diff_rebuilds_both_sentences_exactly(a, b, sep):
     assert side(diff, "-") == version
     assert side(diff, "+") == canonical
     assert all(d["op"] in "=+-" and d["text"] for d in diff)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "the", ",", "."]), max_size=30),
+       st.lists(st.sampled_from(["a", "b", "c", "the", ",", ".", "d"]), max_size=30))
+def test_opcodes_are_difflibs(a, b):
+    assert opcodes(a, b) == difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+
+
+def test_opcodes_are_difflibs_on_long_repetitive_sentences():
+    rng = random.Random(4)
+    words = "the of and to a in said on for that".split()
+    for _ in range(200):
+        a = rng.choices(words, k=rng.randint(0, 300))     # over 200 tokens: difflib's autojunk would apply
+        b = [w if rng.random() < 0.8 else rng.choice(words) for w in a] + rng.choices(words, k=rng.randint(0, 5))
+        assert opcodes(a, b) == difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
