@@ -144,10 +144,14 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
     out = _Rows()
     failures = []
     chunk = clusters[start:stop]
-    for (cluster_id, arts), vectors in zip(chunk, chunk_vectors([arts for _, arts in chunk], idf)):
+    try:
+        together = chunk_vectors([arts for _, arts in chunk], idf)
+    except Exception:  # noqa: BLE001 - then story by story below, so that only the bad one fails
+        together = [None] * len(chunk)
+    for (cluster_id, arts), vectors in zip(chunk, together):
         try:
             part = _Rows()
-            align_prepared(cluster_id, arts, vectors, config, part)
+            align_prepared(cluster_id, arts, vectors or chunk_vectors([arts], idf)[0], config, part)
         except Exception as exc:  # noqa: BLE001 - one bad cluster must not stop the night
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
             continue

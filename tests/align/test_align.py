@@ -216,6 +216,22 @@ def test_an_exploding_cluster_is_reported_and_the_run_goes_on(monkeypatch):
     assert set(result.sentences["cluster_id"]) == {"c2"}
 
 
+def test_a_cluster_whose_vectors_explode_is_reported_and_its_chunk_goes_on(monkeypatch):
+    real = core.distinct_sentences
+
+    def explode(articles):
+        if any("Brighton" in s for a in articles for s in a.sentences):
+            raise ZeroDivisionError("boom")
+        return real(articles)
+
+    monkeypatch.setattr(core, "distinct_sentences", explode)
+    articles, clusters = planted()
+    more_a, more_c = articles_and_clusters({"c2": [("x1", "X", OTHER, 0), ("x2", "Y", OTHER[:2], 3)]})
+    result = align_clusters(pl.concat([articles, more_a]), pl.concat([clusters, more_c]))
+    assert result.failures.rows() == [("c1", "alignment_error", "cluster c1: ZeroDivisionError: boom")]
+    assert set(result.sentences["cluster_id"]) == {"c2"}
+
+
 def test_bad_clusters_are_reported_with_their_reason():
     articles, clusters = articles_and_clusters({
         "c1": [("wire", "R", STORY, 0), ("d", "D", STORY, 1)],
