@@ -22,6 +22,7 @@ import polars as pl
 
 from dedup import __version__
 from dedup.align import AlignResult, align_clusters
+from dedup.align.reuse import align_reusing
 from dedup.boilerplate import (count_keys, frequent_frame, merge_keys, outlet_codes, remove_boilerplate,
                                strip_boilerplate)
 from dedup.cluster import FlatSets, build_clusters, verify
@@ -257,7 +258,15 @@ def cluster_frame(frame: pl.DataFrame, *, config: Config = Config(), log: Callab
 
 def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None) -> ClusterResult:
     articles, clusters, pairs, stats = _cluster_articles(read, config, timer, state)
-    aligned = timer.run("align", align_clusters, articles, clusters, config=config.align, progress=timer.progress)
+    if state is None:
+        aligned = timer.run("align", align_clusters, articles, clusters, config=config.align, progress=timer.progress)
+    else:
+        # Prior versions whose story kept its canonical copy the rows an earlier night aligned.
+        stored = timer.run("state_sentences", state.stored_sentences, clusters)
+        aligned, reused = timer.run("align", align_reusing, articles, clusters, stored, config=config.align,
+                                    progress=timer.progress)
+        state.keep_sentences(aligned.sentences, clusters)
+        state.history.update(reused)
     summary = _summary(read, clusters, stats, config)
     summary["alignment"] = _alignment_summary(aligned)
     if state is not None:

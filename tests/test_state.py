@@ -85,10 +85,12 @@ def test_rerunning_the_newest_night_gives_byte_identical_outputs_and_no_duplicat
     _night(tmp_path, 1)
     _night(tmp_path, 2, out="first")
     before = read_table(tmp_path / "state", "assignments").collect()
+    sentences_before = read_table(tmp_path / "state", "sentences").collect()
     _night(tmp_path, 2, out="again")
     assert output_files(tmp_path / "first") == output_files(tmp_path / "again")
     after = read_table(tmp_path / "state", "assignments").collect()
     assert after.sort("night", "article_id").equals(before.sort("night", "article_id"))
+    assert read_table(tmp_path / "state", "sentences").collect().equals(sentences_before)
     arts = read_table(tmp_path / "state", "articles").collect()
     assert arts["article_id"].is_duplicated().sum() == 0
     # ...and the next night builds on the rerun as on the first run.

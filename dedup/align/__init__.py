@@ -73,11 +73,13 @@ class AlignResult:
         own sentences before dropped ones, position.
     links: :data:`dedup.schema.LINKS`, sorted by cluster, family, article.
     failures: :data:`FAILURES`, one row per cluster that could not be aligned.
+    idf: the IDF the rows were computed with.
     """
 
     sentences: pl.DataFrame
     links: pl.DataFrame
     failures: pl.DataFrame
+    idf: IdfModel | None = None
 
 
 def _cluster_frames(articles: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
@@ -134,6 +136,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
         sentences=sentences.sort(["cluster_id", "article_id", pl.col("status") == "dropped", "position"]),
         links=links.sort(["cluster_id", "family_id", "article_id"]),
         failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
+        idf=idf,
     )
 
 

@@ -7,6 +7,8 @@ Used by :func:`dedup.pipeline.run` in this order::
         prior_articles, prior_shingles = state.prior(articles, shingles, signatures)
         ... cluster tonight's + prior articles together ...
         story = state.assign(clusters)     # story ids, statuses, merges
+        stored = state.stored_sentences(story)   # earlier alignments tonight may copy
+        ... align (dedup.align.reuse); state.keep_sentences(sentences, story) ...
         ... write the outputs ...
         state.commit()                     # one atomic manifest swap
 """
@@ -218,6 +220,7 @@ class NightlyState:
                 .filter(pl.col("article_id").is_in(selected.implode()))
                 .sort("night").unique("article_id", keep="last").sort("article_id").collect())
         self._known = self._known_for(current, rows, tonight_ids)
+        self._text_nights = rows.select("article_id", text_night="night")
         start = articles.height
         prior_articles = conform(rows.with_columns(source_file=pl.lit("state:night=") + pl.col("night").cast(pl.String),
                                                    source_record=pl.lit(None, dtype=pl.Int64)),
@@ -301,6 +304,41 @@ class NightlyState:
             out.setdefault(story, set()).add(outlet)
         return out
 
+    # -- earlier alignments -------------------------------------------------------------------
+    def stored_sentences(self, clusters: pl.DataFrame) -> pl.DataFrame:
+        """Stored SENTENCES rows (with ``canonical_id``) that tonight's alignment may copy.
+
+        For each prior article of a multi-article output cluster: its rows of
+        the latest night that output it, if they were aligned against the
+        canonical its cluster has tonight, and on or after the night the
+        state's texts of both the article and that canonical were read (an
+        article sent again with another text is aligned again). See
+        :mod:`dedup.align.reuse`.
+        """
+        prior = clusters.filter((pl.col("cluster_size") >= 2) & ~pl.col("is_new")).select("article_id", "canonical_id")
+        scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
+        latest = (scan.filter(pl.col("article_id").is_in(prior["article_id"].implode()))
+                  .select("article_id", "night", "canonical_id").unique()
+                  .sort("night").unique("article_id", keep="last").collect())
+        texts = self._text_nights
+        usable = (latest.join(prior, on=["article_id", "canonical_id"], how="semi")
+                  .join(texts, on="article_id", how="inner")
+                  .join(texts.rename({"article_id": "canonical_id", "text_night": "canonical_night"}),
+                        on="canonical_id", how="inner")
+                  .filter((pl.col("night") >= pl.col("text_night")) & (pl.col("night") >= pl.col("canonical_night")))
+                  .select("article_id", "night"))
+        nights = set(usable["night"].cast(pl.String).to_list())
+        rows = (self.store.scan(self.base, "sentences", nights.__contains__)
+                .filter(pl.col("article_id").is_in(usable["article_id"].implode()))
+                .join(usable.lazy(), on=["article_id", "night"], how="semi").collect())
+        return rows.drop("night").sort("article_id", "canonical_id")
+
+    def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
+        """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`."""
+        canonicals = clusters.select("article_id", "canonical_id")
+        self._tonight["sentences"] = (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
+                                      .with_columns(night=pl.lit(self.night, dtype=pl.Date)))
+
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> Manifest:
         """Write tonight's files, then publish them in one manifest; then drop old versions."""
@@ -316,14 +354,18 @@ class NightlyState:
                  .join(first_seen, on="article_id", how="left")
                  .with_columns(pl.col("first_seen_night").fill_null(pl.col("night")))
                  .sort("article_id"))
-        tables = {t: dict(self.base.tables[t]) if self.base else {} for t in TABLES}
+        tables = {t: dict(self.base.tables.get(t, {})) if self.base else {} for t in TABLES}
         tables["articles"][night] = self.store.write_file("articles", night, version, frame)
         checkpoint("articles_written")
         tables["assignments"][night] = self.store.write_file("assignments", night, version, story.assignments)
         tables["story_merges"].pop(night, None)
         if story.merges.height:
             tables["story_merges"][night] = self.store.write_file("story_merges", night, version, story.merges)
-        pruned = self._prune(tables["articles"], version)
+        tables["sentences"].pop(night, None)
+        sentences = tonight.get("sentences")
+        if sentences is not None and sentences.height:
+            tables["sentences"][night] = self.store.write_file("sentences", night, version, sentences)
+        pruned = self._prune(tables, version)
         checkpoint("files_written")
         manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,
                             fingerprint=_fingerprint(self.params), parameters=self.params,
@@ -337,9 +379,12 @@ class NightlyState:
         checkpoint("vacuumed")
         return manifest
 
-    def _prune(self, files: dict[str, str], version: int) -> int:
-        """Rewrite nights past the retention without texts, shingles and band keys."""
+    def _prune(self, tables: dict[str, dict[str, str]], version: int) -> int:
+        """Rewrite nights past the retention without texts, shingles and band keys; drop their sentences."""
         limit = (self.night - self.retention).isoformat()
+        for night in [n for n in tables["sentences"] if n < limit]:
+            del tables["sentences"][night]
+        files = tables["articles"]
         pruned = 0
         for night, rel in sorted(files.items()):
             if night >= limit or rel.endswith(".pruned.parquet"):

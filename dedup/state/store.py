@@ -7,6 +7,7 @@ Layout::
       articles/night=2026-11-27/v000007.parquet
       assignments/night=2026-11-27/v000007.parquet
       story_merges/night=2026-11-27/v000007.parquet
+      sentences/night=2026-11-27/v000007.parquet
       lock                                    while a run holds the state (see dedup.state.lock)
 
 Every table is one Parquet file per night. A file is never modified after it
@@ -40,10 +41,13 @@ from typing import Any, Callable
 
 import polars as pl
 
-from dedup.schema import UTC_TIME
+from dedup.schema import SENTENCES, UTC_TIME
 from dedup.state.errors import StateError
 
-FORMAT = 1   # bump when a table's columns or the manifest change incompatibly
+FORMAT = 2   # bump when a table's columns or the manifest change incompatibly
+# Older formats this one reads as they are. Format 1 had no ``sentences`` table: it reads as a state
+# with no stored alignments (the next night aligns every version, as format 1 did, and writes format 2).
+READABLE_FORMATS = (1, FORMAT)
 
 TABLES: dict[str, pl.Schema] = {
     # Every article stored, one row per article per night it was read. Text,
@@ -78,6 +82,14 @@ TABLES: dict[str, pl.Schema] = {
         "night": pl.Date,
         "merged_id": pl.String,
         "into_id": pl.String,
+    }),
+    # Each night's output SENTENCES rows (sentences.parquet of that night), with the canonical they
+    # were aligned against: a later night copies a version's rows while its canonical is the same
+    # (see dedup.align.reuse). Dropped with the texts after the retention.
+    "sentences": pl.Schema({
+        **SENTENCES,
+        "night": pl.Date,
+        "canonical_id": pl.String,      # the canonical article of the version's story that night
     }),
 }
 
@@ -178,10 +190,11 @@ class Store:
             raise StateError(f"state {self.root} has no version {version} "
                              f"(versions kept: {', '.join(map(str, self.versions())) or 'none'})") from None
         found = Manifest.from_json(text, str(path))
-        if found.format != FORMAT:
+        if found.format not in READABLE_FORMATS:
             raise StateError(
                 f"state {self.root} has format {found.format} (written by dedup {found.dedup_version}); "
-                f"this dedup reads format {FORMAT}; use the dedup version that wrote it, or start a new state folder")
+                f"this dedup reads format {' and '.join(map(str, READABLE_FORMATS))}; "
+                "use the dedup version that wrote it, or start a new state folder")
         return found
 
     # -- writing ----------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""Sentence rows of a nightly run: copy what earlier nights aligned, align only the rest.
+
+What a row depends on (see :func:`dedup.align.core.align_prepared`):
+
+* **Per version.** Every row of a version (its ``kept``, ``edited`` and
+  ``added`` sentences and its ``dropped`` rows, their similarities and word
+  diffs, and the ``family_id`` of every row but an ``added`` one, which is a
+  canonical position) depends only on the version's text, its story's
+  canonical text, the alignment settings and the IDF. Versions are aligned
+  independently of one another (:func:`dedup.align.matcher.align_versions`).
+* **Per story.** The ``family_id`` of ``added`` rows (the added sentences of
+  all versions, grouped by cosine) and the LINKS rows (who carried each added
+  family first) depend on every version of the story.
+
+So a state run copies the stored rows of a prior version whose story still
+has the canonical they were aligned against (the state also checks that
+neither text changed since; :meth:`dedup.state.NightlyState.stored_sentences`),
+aligns only the other versions, with tonight's IDF, and then recomputes the
+per-story part over the whole story from its rows (:func:`story_families`):
+the vectors of the added sentences only (tonight's IDF), their families, the
+LINKS. Given the same IDF, :func:`story_families` gives exactly what
+``align_prepared`` gives (tested).
+
+Which values were computed when: tonight's IDF is fitted on the distinct
+sentences of the articles aligned tonight (tonight's versions, the canonicals
+they are aligned against, and prior versions whose canonical changed), as
+:func:`dedup.align.fit_idf` does for the clusters it is given. A copied row
+keeps the statuses, similarities and word diffs computed on its night, with
+that night's IDF; the families of added rows and the LINKS are always
+tonight's. Stateless.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from dedup.align import AlignConfig, AlignResult, IdfModel, align_clusters
+from dedup.align.core import identity_key
+from dedup.align.families import group_similar, provenance
+from dedup.align.tfidf import l2_normalise, normalise_for_match
+from dedup.progress import Progress
+from dedup.schema import LINKS, SENTENCES
+
+__all__ = ["align_reusing", "story_families"]
+
+_ROW_ORDER = ["cluster_id", "article_id", pl.col("status") == "dropped", "position"]
+
+
+def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.DataFrame, *,
+                  config: AlignConfig = AlignConfig(), progress: Progress | None = None
+                  ) -> tuple[AlignResult, dict[str, int]]:
+    """:func:`dedup.align.align_clusters`, copying ``stored`` rows where they still hold.
+
+    ``stored``: SENTENCES rows of earlier nights plus ``canonical_id`` (the
+    canonical they were aligned against), one night's rows per article. An
+    article's rows are copied when ``canonical_id`` is its cluster's canonical
+    tonight; the other articles of its cluster are aligned against the
+    canonical, and the cluster's added families and LINKS are recomputed over
+    all its rows. Returns the result (the IDF is tonight's) and the counts
+    ``versions_copied`` and ``versions_aligned`` (articles of multi-article
+    clusters, canonicals included).
+    """
+    multi = clusters.filter(pl.col("cluster_size") >= 2).with_columns(pl.col("is_canonical").fill_null(False))
+    copy_ids = multi.join(stored.select("article_id", "canonical_id").unique(),
+                          on=["article_id", "canonical_id"], how="semi")["article_id"]
+    copied = pl.col("article_id").is_in(copy_ids.implode())
+    todo = multi.filter(~copied)["cluster_id"].unique()
+    # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.
+    fresh_members = multi.filter(~copied | (pl.col("is_canonical") & pl.col("cluster_id").is_in(todo.implode())))
+    fresh = align_clusters(articles, fresh_members, config=config, progress=progress)
+    failed = fresh.failures["cluster_id"].implode()
+    copies = (stored.drop("cluster_id")
+              .join(multi.filter(copied).select("article_id", "cluster_id"), on="article_id", how="inner")
+              .join(fresh_members.select("article_id"), on="article_id", how="anti")
+              .filter(~pl.col("cluster_id").is_in(failed))
+              .select(SENTENCES.names()))
+    counts = {"versions_copied": copies["article_id"].n_unique(), "versions_aligned": fresh_members.height}
+    if copies.height == 0:
+        return fresh, counts
+    whole = copies["cluster_id"].unique().implode()
+    story = pl.concat([fresh.sentences.filter(pl.col("cluster_id").is_in(whole)), copies])
+    story, links = story_families(story, multi.filter(pl.col("cluster_id").is_in(whole)), idf=fresh.idf,
+                                  config=config)
+    sentences = pl.concat([fresh.sentences.filter(~pl.col("cluster_id").is_in(whole)), story]).sort(_ROW_ORDER)
+    links = pl.concat([fresh.links.filter(~pl.col("cluster_id").is_in(whole)), links]).sort(
+        ["cluster_id", "family_id", "article_id"])
+    return AlignResult(sentences=sentences, links=links, failures=fresh.failures, idf=fresh.idf), counts
+
+
+def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
+                   config: AlignConfig = AlignConfig()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The per-story part of an alignment, from the stories' SENTENCES rows. Stateless.
+
+    ``sentences`` holds every row of each story in ``clusters`` (CLUSTERS;
+    ``is_canonical`` and ``published`` give the articles' order). Returns the
+    rows with the ``family_id`` of ``added`` rows recomputed (other rows
+    unchanged) and the stories' LINKS, as :func:`dedup.align.core.align_prepared`
+    computes them: added sentences are distinct by identity key, each
+    represented by the key's first sentence in the story (articles canonical
+    first, then by time and id; sentences in order), vectorised with ``idf``
+    and grouped at ``align_threshold``; families are numbered after the
+    canonical's sentences in order of first appearance.
+    """
+    rank = (clusters.select("cluster_id", "article_id", pl.col("is_canonical").fill_null(False), "published")
+            .sort(["cluster_id", ~pl.col("is_canonical"), pl.col("published").is_null(), "published", "article_id"])
+            .select("cluster_id", "article_id", _rank=pl.int_range(pl.len()).over("cluster_id")))
+    rows = sentences.with_row_index("_row")
+    own = (rows.filter(pl.col("status") != "dropped").join(rank, on=["cluster_id", "article_id"], how="left")
+           .sort(["cluster_id", "_rank", "position"]))
+    texts = own["text"].unique().to_list()
+    keyed = pl.DataFrame({"text": texts, "_key": [identity_key(t) for t in texts],
+                          "_norm": [normalise_for_match(t) for t in texts]})
+    own = own.join(keyed, on="text", how="left", maintain_order="left")
+    reps = own.unique(["cluster_id", "_key"], keep="first", maintain_order=True).select("cluster_id", "_key", "_norm")
+    n_canonical = own.filter(pl.col("_rank") == 0).group_by("cluster_id").agg(_n=pl.len())
+    added = own.filter(pl.col("status") == "added")
+    distinct = (added.unique(["cluster_id", "_key"], keep="first", maintain_order=True).select("cluster_id", "_key")
+                .join(reps, on=["cluster_id", "_key"], how="left", maintain_order="left")
+                .join(n_canonical, on="cluster_id", how="left", maintain_order="left"))
+    families = _families(distinct, idf, config.align_threshold)
+    added = added.join(families, on=["cluster_id", "_key"], how="left", maintain_order="left")
+    out = (rows.join(added.select("_row", "_family"), on="_row", how="left", maintain_order="left")
+           .with_columns(family_id=pl.coalesce("_family", "family_id").cast(pl.Int32))
+           .select(SENTENCES.names()))
+    return out, _links(added)
+
+
+def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.DataFrame:
+    """``(cluster_id, _key, _family)`` for the distinct added sentences, in order of first appearance."""
+    if distinct.height == 0:
+        return pl.DataFrame(schema={"cluster_id": pl.String, "_key": pl.String, "_family": pl.Int32})
+    unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True))
+    labels = np.empty(distinct.height, dtype=np.int64)
+    cluster_ids = distinct["cluster_id"].to_numpy()
+    cuts = np.flatnonzero(cluster_ids[1:] != cluster_ids[:-1]) + 1
+    for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(cluster_ids)]])):
+        labels[lo:hi] = group_similar(_used_columns(unit[lo:hi]), threshold)
+    return distinct.select("cluster_id", "_key", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
+
+
+def _used_columns(mat: sp.csr_matrix) -> sp.csr_matrix:
+    """``mat`` over only the columns it uses, in their order (the same dot products, far fewer columns)."""
+    used = np.unique(mat.indices)
+    out = sp.csr_matrix((mat.data, np.searchsorted(used, mat.indices).astype(np.int32), mat.indptr),
+                        shape=(mat.shape[0], max(len(used), 1)))
+    out.sort_indices()
+    return out
+
+
+def _links(added: pl.DataFrame) -> pl.DataFrame:
+    """LINKS of the added families (``added``: rows with ``_family`` and ``_rank``)."""
+    counts = (added.group_by("cluster_id", "_family", "article_id", "outlet", "_rank").agg(_n=pl.len())
+              .sort("cluster_id", "_family", "_rank"))
+    rows = []
+    for (cluster_id,), group in counts.group_by("cluster_id", maintain_order=True):
+        carriers: dict[int, dict[str, int]] = {}
+        for family, article_id, n in group.select("_family", "article_id", "_n").iter_rows():
+            carriers.setdefault(family, {})[article_id] = n
+        rank = dict(zip(group["article_id"].to_list(), group["_rank"].to_list()))
+        outlet = dict(zip(group["article_id"].to_list(), group["outlet"].to_list()))
+        rows.extend((cluster_id, family, first, outlet[first], later, outlet[later], n)
+                    for family, first, later, n in provenance(carriers, rank))
+    return pl.DataFrame(rows, schema=LINKS, orient="row")
