@@ -138,7 +138,7 @@ result = run([args["input"]], args["out"], state_dir=args.get("state"), night=ar
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": round(seconds, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                   "stages": {k: v["seconds"] for k, v in result.timings.items()},
-                  "history": {k: v for k, v in result.summary.get("history", {}).items() if k.startswith("prior")},
+                  "history": {k: v for k, v in result.summary.get("history", {}).items() if k.startswith(("prior", "versions"))},
                   "output_rows": result.clusters.height}))
 """
 

@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("history: %s stories; %d merged; %d prior articles in the window, %d loaded",
              json.dumps(history["stories"], sort_keys=True), len(history["merged"]),
              history["prior_in_window"], history["prior_loaded"])
+    log.info("alignment: %d versions aligned, %d copied from earlier nights",
+             history["versions_aligned"], history["versions_copied"])
     log.info("outputs in %s", out_root / night)
     code = 0
     if args.alert_rejects is not None and articles["read"] and \

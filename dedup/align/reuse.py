@@ -37,9 +37,9 @@ import polars as pl
 import scipy.sparse as sp
 
 from dedup.align import AlignConfig, AlignResult, IdfModel, align_clusters
-from dedup.align.core import identity_key
+from dedup.align.core import make_article
 from dedup.align.families import group_similar, provenance
-from dedup.align.tfidf import l2_normalise, normalise_for_match
+from dedup.align.tfidf import l2_normalise
 from dedup.progress import Progress
 from dedup.schema import LINKS, SENTENCES
 
@@ -109,10 +109,7 @@ def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfM
     rows = sentences.with_row_index("_row")
     own = (rows.filter(pl.col("status") != "dropped").join(rank, on=["cluster_id", "article_id"], how="left")
            .sort(["cluster_id", "_rank", "position"]))
-    texts = own["text"].unique().to_list()
-    keyed = pl.DataFrame({"text": texts, "_key": [identity_key(t) for t in texts],
-                          "_norm": [normalise_for_match(t) for t in texts]})
-    own = own.join(keyed, on="text", how="left", maintain_order="left")
+    own = own.join(_keys(own["text"].unique()), on="text", how="left", maintain_order="left")
     reps = own.unique(["cluster_id", "_key"], keep="first", maintain_order=True).select("cluster_id", "_key", "_norm")
     n_canonical = own.filter(pl.col("_rank") == 0).group_by("cluster_id").agg(_n=pl.len())
     added = own.filter(pl.col("status") == "added")
@@ -127,6 +124,16 @@ def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfM
     return out, _links(added)
 
 
+def _keys(texts: pl.Series) -> pl.DataFrame:
+    """``(text, _key, _norm)``: each sentence's identity key and normalised text, as the aligner makes them."""
+    texts = texts.to_list()
+    ends = np.cumsum([len(t) for t in texts]).tolist()
+    art = make_article({"article_id": None, "outlet": None, "published": None}, "".join(texts),
+                       list(zip([0, *ends[:-1]], ends)), {})
+    return pl.DataFrame({"text": texts, "_key": art.keys, "_norm": art.norms},
+                        schema={"text": pl.String, "_key": pl.String, "_norm": pl.String})
+
+
 def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.DataFrame:
     """``(cluster_id, _key, _family)`` for the distinct added sentences, in order of first appearance."""
     if distinct.height == 0:
@@ -136,7 +143,7 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
     cluster_ids = distinct["cluster_id"].to_numpy()
     cuts = np.flatnonzero(cluster_ids[1:] != cluster_ids[:-1]) + 1
     for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(cluster_ids)]])):
-        labels[lo:hi] = group_similar(_used_columns(unit[lo:hi]), threshold)
+        labels[lo:hi] = group_similar(_used_columns(unit[lo:hi]), threshold) if hi - lo > 1 else 0
     return distinct.select("cluster_id", "_key", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
 
 
@@ -153,13 +160,12 @@ def _links(added: pl.DataFrame) -> pl.DataFrame:
     """LINKS of the added families (``added``: rows with ``_family`` and ``_rank``)."""
     counts = (added.group_by("cluster_id", "_family", "article_id", "outlet", "_rank").agg(_n=pl.len())
               .sort("cluster_id", "_family", "_rank"))
-    rows = []
-    for (cluster_id,), group in counts.group_by("cluster_id", maintain_order=True):
-        carriers: dict[int, dict[str, int]] = {}
-        for family, article_id, n in group.select("_family", "article_id", "_n").iter_rows():
-            carriers.setdefault(family, {})[article_id] = n
-        rank = dict(zip(group["article_id"].to_list(), group["_rank"].to_list()))
-        outlet = dict(zip(group["article_id"].to_list(), group["outlet"].to_list()))
-        rows.extend((cluster_id, family, first, outlet[first], later, outlet[later], n)
-                    for family, first, later, n in provenance(carriers, rank))
+    stories: dict[str, tuple[dict, dict, dict]] = {}    # cluster -> (carriers, rank, outlet)
+    for cluster_id, family, article_id, outlet, rank, n in counts.iter_rows():
+        carriers, ranks, outlets = stories.setdefault(cluster_id, ({}, {}, {}))
+        carriers.setdefault(family, {})[article_id] = n
+        ranks[article_id], outlets[article_id] = rank, outlet
+    rows = [(cluster_id, family, first, outlets[first], later, outlets[later], n)
+            for cluster_id, (carriers, ranks, outlets) in stories.items()
+            for family, first, later, n in provenance(carriers, ranks)]
     return pl.DataFrame(rows, schema=LINKS, orient="row")
