@@ -136,9 +136,12 @@ args = json.loads(sys.argv[1])
 start = time.perf_counter()
 result = run([args["input"]], args["out"], state_dir=args.get("state"), night=args.get("night"))
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": round(seconds, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+cpu = sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                   "stages": {k: v["seconds"] for k, v in result.timings.items()},
-                  "history": {k: v for k, v in result.summary.get("history", {}).items() if k.startswith(("prior", "versions"))},
+                  "history": {k: v for k, v in result.summary.get("history", {}).items()
+                              if k.startswith(("prior", "versions"))},
                   "output_rows": result.clusters.height}))
 """
 
@@ -184,12 +187,14 @@ def main(argv: list[str] | None = None) -> None:
             r = measure(path, work / f"out-{kind}", state if kind == "state" else None, stamp)
             results[kind].append(r)
             print(json.dumps({"kind": kind, **r}), flush=True)
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("seconds", "peak_rss_mb")} for k, v in results.items()}
+    med = {k: {m: statistics.median(r[m] for r in v) for m in ("seconds", "cpu_seconds", "peak_rss_mb")}
+           for k, v in results.items()}
     print(json.dumps({
         "per_night": args.per_night, "state_nights": args.nights, "state_articles": args.per_night * args.nights,
         "standalone": med["standalone"], "state": med["state"],
         "ratio_time": round(med["state"]["seconds"] / med["standalone"]["seconds"], 2),
         "ratio_memory": round(med["state"]["peak_rss_mb"] / med["standalone"]["peak_rss_mb"], 2),
+        "ratio_cpu": round(med["state"]["cpu_seconds"] / med["standalone"]["cpu_seconds"], 2),
         "state_stages": results["state"][-1]["stages"], "standalone_stages": results["standalone"][-1]["stages"],
         "prior": results["state"][-1]["history"],
         "state_bytes": sum(p.stat().st_size for p in state.rglob("*") if p.is_file()),
