@@ -21,7 +21,7 @@ previous versions stay readable (``read_table(..., version=6)``) until
 :meth:`Store.vacuum` drops them (the newest ``keep_versions`` are kept, and
 the base of the newest, which a rerun of its night needs).
 
-Why not Delta Lake: a night's commit spans three tables, and a Delta commit
+Why not Delta Lake: a night's commit spans four tables, and a Delta commit
 is atomic per table only, so a kill between two table commits would leave
 the tables disagreeing, and a top-level manifest would still be needed; see
 ``benchmarks/README.md`` for the measurements. A Spark job reads the
