@@ -15,7 +15,7 @@ from dedup.io import read_inputs
 from dedup.pipeline import Timer, _cluster_articles
 from dedup.state import Store, read_table
 from tests.conftest import SAMPLE, article, make_story
-from tests.state.corpus import A, NIGHTS, night_records, write_night
+from tests.state.corpus import NIGHTS, A, night_records, write_night
 
 ROW_KEY = ["cluster_id", "article_id", "status", "position"]
 
