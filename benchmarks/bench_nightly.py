@@ -10,7 +10,8 @@ stories, most of them carried by 2-6 outlets (trimmed, padded with a local
 sentence, copy-edited, a sentence dropped), some of which are carried again on
 the next 1-3 nights by other outlets; the rest are singletons. The state is
 built by running the previous ``--nights`` nights through the real pipeline
-(``run(..., state_dir=...)``), once, and kept in ``--work`` for later runs.
+(``run(..., state_dir=...)``), once, and kept in ``--work`` for later runs; an
+interrupted build resumes after the last night its state committed.
 
 Each measurement runs in a fresh process (peak RSS = the child's
 ``ru_maxrss``); standalone and state runs alternate ``--repeat`` times and
@@ -157,6 +158,14 @@ def measure(input_path: Path, out: Path, state: Path | None, night: str) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _committed(state: Path, night: date) -> bool:
+    """Whether the state already holds ``night`` (its newest night is that one or later)."""
+    from dedup.state import Store
+
+    head = Store(state).manifest() if state.exists() else None
+    return head is not None and head.night is not None and date.fromisoformat(head.night) >= night
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-night", type=int, default=5000)
@@ -171,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     if not built.exists():
         start = time.perf_counter()
         for night in range(args.nights):
+            if _committed(state, FIRST_NIGHT + timedelta(days=night)):
+                continue   # built by an interrupted earlier build: resume after it
             path = write_night(stream, night, work / "in")
             t = time.perf_counter()
             measure(path, work / "out-build", state, (FIRST_NIGHT + timedelta(days=night)).isoformat())
