@@ -57,7 +57,8 @@ def parse_duration(value: str | int | timedelta, what: str = "--window") -> time
 def _state_parameters(config: Config) -> dict[str, Any]:
     """The settings stored data depends on: shingles, signatures and band keys, and the
     clusters that gave the stories. (Alignment settings may change between nights:
-    nothing stored depends on them.)"""
+    stored sentence rows are copied only into a run with the settings they were
+    aligned with.)"""
     full = config.to_dict()
     return {k: full[k] for k in ("shingle", "minhash", "cluster")}
 
@@ -309,7 +310,8 @@ class NightlyState:
         """Stored SENTENCES rows (with ``canonical_id``) that tonight's alignment may copy.
 
         For each prior article of a multi-article output cluster: its rows of
-        the latest night that output it, if they were aligned against the
+        the latest night that output it with tonight's alignment settings
+        (the same :meth:`Config.fingerprint`), if they were aligned against the
         canonical its cluster has tonight, and on or after the night the
         state's texts of both the article and that canonical were read (an
         article sent again with another text is aligned again). See
@@ -317,6 +319,7 @@ class NightlyState:
         """
         prior = clusters.filter((pl.col("cluster_size") >= 2) & ~pl.col("is_new")).select("article_id", "canonical_id")
         scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
+        scan = scan.filter(pl.col("fingerprint") == self.config.fingerprint())
         latest = (scan.filter(pl.col("article_id").is_in(prior["article_id"].implode()))
                   .select("article_id", "night", "canonical_id").unique()
                   .sort("night").unique("article_id", keep="last").collect())
@@ -331,13 +334,14 @@ class NightlyState:
         rows = (self.store.scan(self.base, "sentences", nights.__contains__)
                 .filter(pl.col("article_id").is_in(usable["article_id"].implode()))
                 .join(usable.lazy(), on=["article_id", "night"], how="semi").collect())
-        return rows.drop("night").sort("article_id", "canonical_id")
+        return rows.drop("night", "fingerprint").sort("article_id", "canonical_id")
 
     def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
         """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`."""
         canonicals = clusters.select("article_id", "canonical_id")
         self._tonight["sentences"] = (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
-                                      .with_columns(night=pl.lit(self.night, dtype=pl.Date)))
+                                      .with_columns(night=pl.lit(self.night, dtype=pl.Date),
+                                                    fingerprint=pl.lit(self.config.fingerprint())))
 
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> Manifest:

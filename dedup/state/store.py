@@ -90,6 +90,7 @@ TABLES: dict[str, pl.Schema] = {
         **SENTENCES,
         "night": pl.Date,
         "canonical_id": pl.String,      # the canonical article of the version's story that night
+        "fingerprint": pl.String,       # Config.fingerprint() of that night's run (alignment settings included)
     }),
 }
 

@@ -61,7 +61,15 @@ def test_a_prior_version_whose_canonical_is_unchanged_is_copied_not_aligned_agai
     # Tonight's version was aligned: its rows are stored with the canonical they were aligned against.
     kept = read_table(tmp_path / "state", "sentences").filter(pl.col("night").cast(pl.String) == NIGHTS[1]).collect()
     assert set(kept.filter(pl.col("article_id") == "a-o2")["canonical_id"]) == {"a-wire"}
-    assert kept.drop("night", "canonical_id").sort(ROW_KEY).equals(r2.sentences.sort(ROW_KEY))
+    assert kept.drop("night", "canonical_id", "fingerprint").sort(ROW_KEY).equals(r2.sentences.sort(ROW_KEY))
+
+
+def test_nothing_is_copied_after_the_alignment_settings_changed(tmp_path):
+    _night(tmp_path, 1)
+    other = _night(tmp_path, 2, config=Config().replace(align={"align_threshold": 0.6}))
+    assert other.summary["history"]["versions_copied"] == 0
+    again = _night(tmp_path, 2, out="same")                          # a rerun with night 1's settings
+    assert again.summary["history"]["versions_copied"] == 1
 
 
 def test_versions_whose_canonical_changed_are_aligned_again(tmp_path):
