@@ -104,7 +104,8 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
 
 
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
-                   idf: IdfModel | None = None, progress: Progress | None = None) -> AlignResult:
+                   idf: IdfModel | None = None, progress: Progress | None = None,
+                   spans: dict[str, list[tuple[int, int]]] | None = None) -> AlignResult:
     """Align every cluster of two or more articles; see the module docstring.
 
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
@@ -115,10 +116,12 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     in ``failures`` and the others go on. Deterministic: the same input gives
     identical frames whatever its row order and whatever the number of workers.
     ``progress`` draws a bar of the stories aligned (see :mod:`dedup.progress`).
+    ``spans``: sentence spans already known by article id (an earlier night's
+    split of the same text with the same splitter); those articles are not split again.
     """
     frame = _cluster_frames(articles, clusters)
     workers = n_workers(config.workers, frame.height)
-    night = _Night(frame, config, workers)
+    night = _Night(frame, config, workers, spans or {})
     if idf is None:
         idf = night.fit_idf()
     todo = night.clusters
@@ -180,7 +183,8 @@ class _Night:
     ``found``: every clustered article that has a text, for the IDF.
     """
 
-    def __init__(self, frame: pl.DataFrame, config: AlignConfig, workers: int):
+    def __init__(self, frame: pl.DataFrame, config: AlignConfig, workers: int,
+                 spans: dict[str, list[tuple[int, int]]] | None = None):
         self.config = config
         rows = frame.with_columns(pl.col("is_canonical").fill_null(False)).to_dicts()
         groups: dict[str, list[dict]] = {}
@@ -207,10 +211,15 @@ class _Night:
         order = [r for _, members in good for r in members]
         seen = {id(r) for r in order}
         order.extend(r for r in found if id(r) not in seen)
-        items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "") for r in order]
+        known = spans or {}
+        split = [r for r in order if r["article_id"] not in known]
+        items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "") for r in split]
         bounds = bounds_for([len(text) for _, text in items], workers)
         made_list = [a for part in map_chunks(_make_articles, (items, config.splitter), bounds, workers) for a in part]
-        made = {id(r): art for r, art in zip(order, made_list)}
+        made = {id(r): art for r, art in zip(split, made_list)}
+        memo: dict[str, tuple[str, str]] = {}
+        made.update((id(r), make_article(r, r["text"] or "", known[r["article_id"]], memo))
+                    for r in order if r["article_id"] in known)
         self.clusters = [(cluster_id, [made[id(r)] for r in members]) for cluster_id, members in good]
         self.found = sorted(((r["article_id"], made[id(r)]) for r in found), key=lambda item: item[0])
 

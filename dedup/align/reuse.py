@@ -54,22 +54,25 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
     """:func:`dedup.align.align_clusters`, copying ``stored`` rows where they still hold.
 
     ``stored``: SENTENCES rows of earlier nights plus ``canonical_id`` (the
-    canonical they were aligned against), one night's rows per article. An
-    article's rows are copied when ``canonical_id`` is its cluster's canonical
-    tonight; the other articles of its cluster are aligned against the
-    canonical, and the cluster's added families and LINKS are recomputed over
-    all its rows. Returns the result (the IDF is tonight's) and the counts
+    canonical they were aligned against) and ``copy``, one night's rows per
+    article. An article's rows are copied when ``copy`` is true and
+    ``canonical_id`` is its cluster's canonical tonight; the other articles of
+    its cluster are aligned against the canonical, and the cluster's added
+    families and LINKS are recomputed over all its rows. An aligned article
+    with stored rows is not split again: its sentences are its stored rows'
+    (same text, same splitter). Returns the result (the IDF is tonight's) and the counts
     ``versions_copied`` and ``versions_aligned`` (articles of multi-article
     clusters, canonicals included).
     """
     multi = clusters.filter(pl.col("cluster_size") >= 2).with_columns(pl.col("is_canonical").fill_null(False))
-    copy_ids = multi.join(stored.select("article_id", "canonical_id").unique(),
+    copy_ids = multi.join(stored.filter(pl.col("copy")).select("article_id", "canonical_id").unique(),
                           on=["article_id", "canonical_id"], how="semi")["article_id"]
     copied = pl.col("article_id").is_in(copy_ids.implode())
     todo = multi.filter(~copied)["cluster_id"].unique()
     # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.
     fresh_members = multi.filter(~copied | (pl.col("is_canonical") & pl.col("cluster_id").is_in(todo.implode())))
-    fresh = align_clusters(articles, fresh_members, config=config, progress=progress)
+    fresh = align_clusters(articles, fresh_members, config=config, progress=progress,
+                           spans=_spans(stored.join(fresh_members.select("article_id"), on="article_id", how="semi")))
     failed = fresh.failures["cluster_id"].implode()
     copies = (stored.drop("cluster_id")
               .join(multi.filter(copied).select("article_id", "cluster_id"), on="article_id", how="inner")
@@ -87,6 +90,15 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
     links = pl.concat([fresh.links.filter(~pl.col("cluster_id").is_in(whole)), links]).sort(
         ["cluster_id", "family_id", "article_id"])
     return AlignResult(sentences=sentences, links=links, failures=fresh.failures, idf=fresh.idf), counts
+
+
+def _spans(stored: pl.DataFrame) -> dict[str, list[tuple[int, int]]]:
+    """Each article's sentence spans, from its own (not dropped) stored rows in position order."""
+    own = stored.filter(pl.col("status") != "dropped").sort("article_id", "position")
+    spans: dict[str, list[tuple[int, int]]] = {a: [] for a in stored["article_id"].unique().to_list()}
+    for article_id, start, end in own.select("article_id", "char_start", "char_end").iter_rows():
+        spans[article_id].append((start, end))
+    return spans
 
 
 def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,

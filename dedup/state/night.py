@@ -307,15 +307,16 @@ class NightlyState:
 
     # -- earlier alignments -------------------------------------------------------------------
     def stored_sentences(self, clusters: pl.DataFrame) -> pl.DataFrame:
-        """Stored SENTENCES rows (with ``canonical_id``) that tonight's alignment may copy.
+        """Stored SENTENCES rows (with ``canonical_id`` and ``copy``) tonight's alignment may re-use.
 
         For each prior article of a multi-article output cluster: its rows of
         the latest night that output it with tonight's alignment settings
-        (the same :meth:`Config.fingerprint`), if they were aligned against the
-        canonical its cluster has tonight, and on or after the night the
-        state's texts of both the article and that canonical were read (an
-        article sent again with another text is aligned again). See
-        :mod:`dedup.align.reuse`.
+        (the same :meth:`Config.fingerprint`), if that night is on or after
+        the night the state's text of the article was read (an article sent
+        again with another text is split again). ``copy`` is true when the
+        rows were also aligned against the canonical its cluster has tonight,
+        whose text has not changed since either; the other rows only give the
+        article's sentence spans. See :mod:`dedup.align.reuse`.
         """
         prior = clusters.filter((pl.col("cluster_size") >= 2) & ~pl.col("is_new")).select("article_id", "canonical_id")
         scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
@@ -324,17 +325,18 @@ class NightlyState:
                   .select("article_id", "night", "canonical_id").unique()
                   .sort("night").unique("article_id", keep="last").collect())
         texts = self._text_nights
-        usable = (latest.join(prior, on=["article_id", "canonical_id"], how="semi")
-                  .join(texts, on="article_id", how="inner")
-                  .join(texts.rename({"article_id": "canonical_id", "text_night": "canonical_night"}),
-                        on="canonical_id", how="inner")
-                  .filter((pl.col("night") >= pl.col("text_night")) & (pl.col("night") >= pl.col("canonical_night")))
-                  .select("article_id", "night"))
+        tonight = prior.rename({"canonical_id": "tonight_canonical"})
+        usable = (latest.join(texts, on="article_id", how="inner").filter(pl.col("night") >= pl.col("text_night"))
+                  .join(tonight, on="article_id", how="left")
+                  .join(texts.rename({"article_id": "tonight_canonical", "text_night": "canonical_night"}),
+                        on="tonight_canonical", how="left")
+                  .select("article_id", "night", copy=(pl.col("canonical_id") == pl.col("tonight_canonical"))
+                          & (pl.col("night") >= pl.col("canonical_night")).fill_null(False)))
         nights = set(usable["night"].cast(pl.String).to_list())
         rows = (self.store.scan(self.base, "sentences", nights.__contains__)
                 .filter(pl.col("article_id").is_in(usable["article_id"].implode()))
-                .join(usable.lazy(), on=["article_id", "night"], how="semi").collect())
-        return rows.drop("night", "fingerprint").sort("article_id", "canonical_id")
+                .join(usable.lazy(), on=["article_id", "night"], how="inner").collect())
+        return rows.drop("night", "fingerprint").sort("article_id", "status", "position")
 
     def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
         """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`."""

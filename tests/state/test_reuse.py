@@ -45,6 +45,24 @@ def test_story_families_recomputes_what_the_alignment_computes():
     assert_frame_equal(links.sort("cluster_id", "family_id", "article_id"), aligned.links)
 
 
+def test_known_spans_replace_splitting():
+    config = Config()
+    read = read_inputs([SAMPLE], config=config.read)
+    articles, clusters, _, _ = _cluster_articles(read, config, Timer())
+    aligned = align_clusters(articles, clusters, config=config.align)
+    own = aligned.sentences.filter(pl.col("status") != "dropped").sort("article_id", "position")
+    spans = {a: list(zip(g["char_start"], g["char_end"])) for (a,), g in own.group_by("article_id")}
+    again = align_clusters(articles, clusters, config=config.align, spans=spans)
+    assert_frame_equal(again.sentences, aligned.sentences)
+    assert_frame_equal(again.links, aligned.links)
+    # The spans are what is used: one canonical given as a single sentence gets one row.
+    canonical = clusters.filter(pl.col("is_canonical") & (pl.col("cluster_size") >= 2))["article_id"][0]
+    text = articles.filter(pl.col("article_id") == canonical)["text"][0]
+    whole = align_clusters(articles, clusters, config=config.align, spans={**spans, canonical: [(0, len(text))]})
+    rows = whole.sentences.filter((pl.col("article_id") == canonical) & (pl.col("status") != "dropped"))
+    assert rows["text"].to_list() == [text]
+
+
 def test_a_prior_version_whose_canonical_is_unchanged_is_copied_not_aligned_again(tmp_path):
     r1 = _night(tmp_path, 1)
     # Mark night 1's stored rows of a-o1: only a copy can bring the mark into night 2's output.
