@@ -81,6 +81,28 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _added_settings(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Settings of ``new`` that ``old`` (a state's stored parameters) does not have at all."""
+    out = []
+    for key in sorted(new):
+        if key not in old:
+            out.append(f"{prefix}{key} = {new[key]!r}")
+        elif isinstance(old[key], dict) and isinstance(new[key], dict):
+            out.extend(_added_settings(old[key], new[key], f"{prefix}{key}."))
+    return out
+
+
+def _with_added(old: dict, new: dict) -> dict:
+    """``old`` with the settings only ``new`` has taken from ``new`` (so they are not differences)."""
+    out = dict(old)
+    for key, value in new.items():
+        if key not in old:
+            out[key] = value
+        elif isinstance(old[key], dict) and isinstance(value, dict):
+            out[key] = _with_added(old[key], value)
+    return out
+
+
 class NightlyState:
     """A night's run against a state folder; see the module docstring.
 
@@ -146,9 +168,13 @@ class NightlyState:
                 self.log(f"removed {removed} file(s) of an interrupted run")
             self.head = self.store.manifest()
             if self.head is not None and self.head.fingerprint != _fingerprint(self.params):
-                diff = _differences(self.head.parameters, self.params)
-                raise StateError(f"state {root} was built with other parameters ({'; '.join(diff)}); "
-                                 "run with the state's parameters, or start a new --state folder")
+                added = _added_settings(self.head.parameters, self.params)
+                diff = _differences(_with_added(self.head.parameters, self.params), self.params)
+                if diff:
+                    raise StateError(f"state {root} was built with other parameters ({'; '.join(diff)}); "
+                                     "run with the state's parameters, or start a new --state folder")
+                # A newer dedup added settings: stored shingles and band keys do not depend on them.
+                self.log(f"settings new since this state was built, applied from tonight: {'; '.join(added)}")
         except BaseException:
             self.lock.release()
             raise

@@ -132,6 +132,34 @@ def test_a_state_built_with_other_parameters_is_refused_with_what_differs(tmp_pa
         config=Config().replace(align={"align_threshold": 0.6}))
 
 
+def test_settings_added_by_a_newer_dedup_are_taken_on_and_changed_ones_still_refused(tmp_path):
+    """A state written before a cluster setting existed (here: the re-send rule) goes on with it;
+    stored shingles and band keys do not depend on it. A changed existing setting is still refused."""
+    from dedup.state.night import _fingerprint
+
+    folder = write_night(tmp_path, 1)
+    run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
+    path = tmp_path / "state" / "_manifests" / "000001.json"
+    data = json.loads(path.read_text())
+    for key in ("resend_max_days", "resend_min_title", "resend_min_containment"):
+        del data["parameters"]["cluster"][key]
+    data["fingerprint"] = _fingerprint(data["parameters"])
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(StateError, match=r"cluster.threshold: state 0.5, this run 0.6") as err:
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0],
+            config=Config().replace(cluster={"threshold": 0.6}))
+    assert "resend" not in str(err.value)
+
+    lines: list[str] = []
+    run([write_night(tmp_path, 2)], tmp_path / "out2", state_dir=tmp_path / "state", night=NIGHTS[1],
+        log=lines.append)
+    assert any("new since this state was built" in line and "cluster.resend_max_days = 4.0" in line
+               for line in lines), lines
+    newest = sorted((tmp_path / "state" / "_manifests").glob("*.json"))[-1]
+    assert json.loads(newest.read_text())["parameters"]["cluster"]["resend_max_days"] == 4.0
+
+
 def test_a_state_of_another_format_version_is_refused(tmp_path):
     folder = write_night(tmp_path, 1)
     run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
