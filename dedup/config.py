@@ -363,10 +363,14 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def fingerprint(self) -> str:
-        """A short hash of every parameter that changes signatures, clusters or diffs."""
+    def fingerprint(self, stages: tuple[str, ...] = ("shingle", "minhash", "cluster", "align")) -> str:
+        """A short hash of every parameter that changes signatures, clusters or diffs.
+
+        ``stages`` narrows it to some stages: ``fingerprint(("align",))`` changes
+        only with the settings a version's sentence rows depend on.
+        """
         relevant = {stage: {k: v for k, v in values.items() if (stage, k) not in _SPEED_ONLY}
-                    for stage, values in self.to_dict().items() if stage in ("shingle", "minhash", "cluster", "align")}
+                    for stage, values in self.to_dict().items() if stage in stages}
         blob = json.dumps(relevant, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

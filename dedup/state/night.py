@@ -103,6 +103,10 @@ def _with_added(old: dict, new: dict) -> dict:
     return out
 
 
+#: Stored sentence rows depend on the alignment settings only (their canonical is checked apart).
+ALIGN_STAGE = ("align",)
+
+
 class NightlyState:
     """A night's run against a state folder; see the module docstring.
 
@@ -337,7 +341,7 @@ class NightlyState:
 
         For each prior article of a multi-article output cluster: its rows of
         the latest night that output it with tonight's alignment settings
-        (the same :meth:`Config.fingerprint`), if that night is on or after
+        (the same :meth:`Config.fingerprint` of the ``align`` settings), if that night is on or after
         the night the state's text of the article was read (an article sent
         again with another text is split again). ``copy`` is true when the
         rows were also aligned against the canonical its cluster has tonight,
@@ -346,7 +350,7 @@ class NightlyState:
         """
         prior = clusters.filter((pl.col("cluster_size") >= 2) & ~pl.col("is_new")).select("article_id", "canonical_id")
         scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
-        scan = scan.filter(pl.col("fingerprint") == self.config.fingerprint())
+        scan = scan.filter(pl.col("fingerprint") == self.config.fingerprint(ALIGN_STAGE))
         latest = (scan.filter(pl.col("article_id").is_in(prior["article_id"].implode()))
                   .select("article_id", "night", "canonical_id").unique()
                   .sort("night").unique("article_id", keep="last").collect())
@@ -369,7 +373,7 @@ class NightlyState:
         canonicals = clusters.select("article_id", "canonical_id")
         self._tonight["sentences"] = (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
                                       .with_columns(night=pl.lit(self.night, dtype=pl.Date),
-                                                    fingerprint=pl.lit(self.config.fingerprint())))
+                                                    fingerprint=pl.lit(self.config.fingerprint(ALIGN_STAGE))))
 
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> Manifest:
