@@ -28,7 +28,6 @@ engine sorts them.
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable, Iterator
 
 import numpy as np
@@ -258,13 +257,7 @@ _SHARE_SCHEMA = pa.schema([("left", pa.int64()), ("right", pa.int64()), ("senten
 
 def _matcher(texts: dict[int, str], idf: IdfModel, align) -> SentenceMatcher:
     """A :class:`SentenceMatcher` fitted on ``texts`` but with the night's IDF (see the module docstring)."""
-    matcher = SentenceMatcher(align)
-    if "idf" in inspect.signature(matcher.fit).parameters:
-        return matcher.fit(texts, idf=idf)
-    matcher.fit(texts)  # fits a batch IDF; replaced by the night's below, as local verify fits it on all pairs
-    matcher.idf_ = idf
-    matcher.vectors_ = {d: idf.transform(s) for d, s in matcher.sentences_.items() if s}
-    return matcher
+    return SentenceMatcher(align).fit(texts, idf=idf)
 
 
 def share_fn(config: Config, idf_broadcast, token: str) -> Callable[[Batches], Batches]:
