@@ -32,7 +32,6 @@ import re
 
 import numba
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -83,7 +82,7 @@ class SentenceMatcher:
         distinct = list(dict.fromkeys(s for sents in self.sentences_.values() for s in sents))
         if idf is None:
             counts = _counts(distinct, self.config, workers)
-            self.idf_ = _idf_from_counts(counts, len(distinct), self.config)
+            self.idf_ = IdfModel.from_counts(counts, features=self.config.features, n_features=self.config.n_features)
         else:
             self.idf_ = idf
             counts = _counts(distinct, AlignConfig(features=idf.features, n_features=idf.n_features), workers)
@@ -245,12 +244,10 @@ def _split_chunk(data: tuple[list[str], str], start: int, stop: int) -> list[tup
 def _counts(sentences: list[str], config: AlignConfig, workers: int) -> sp.csr_matrix:
     """Hashed feature counts of ``sentences`` (float64 CSR, sorted indices), computed on ``workers``.
 
-    A model fitted on no sentences weighs every feature 1 (``ln(1/1) + 1``),
-    so its :meth:`IdfModel.weights` are the counts themselves. Rows do not
-    depend on each other, so chunks are stacked as they come.
+    Rows do not depend on each other, so chunks are stacked as they come.
     """
-    unit = IdfModel(features=config.features, n_features=config.n_features).fit([])
-    parts = map_chunks(_count_chunk, (sentences, unit), bounds_for([len(s) for s in sentences], workers), workers)
+    model = IdfModel(features=config.features, n_features=config.n_features)
+    parts = map_chunks(_count_chunk, (sentences, model), bounds_for([len(s) for s in sentences], workers), workers)
     indptr = np.zeros(len(sentences) + 1, dtype=np.int64)
     at = 0
     for part_indptr, _, _ in parts:
@@ -263,15 +260,6 @@ def _counts(sentences: list[str], config: AlignConfig, workers: int) -> sp.csr_m
 
 def _count_chunk(data: tuple[list[str], IdfModel], start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature counts of sentences ``start:stop`` as (indptr, indices, int32 counts); runs in a forked worker."""
-    sentences, unit = data
-    counts = unit.weights(sentences[start:stop])
+    sentences, model = data
+    counts = model.counts(sentences[start:stop])
     return counts.indptr.astype(np.int64), counts.indices.astype(np.int32), counts.data.astype(np.int32)
-
-
-def _idf_from_counts(counts: sp.csr_matrix, n_sentences: int, config: AlignConfig) -> IdfModel:
-    """The :class:`IdfModel` that ``fit`` would learn from the sentences of ``counts`` (one row each)."""
-    df = np.bincount(counts.indices, minlength=config.n_features)
-    buckets = np.flatnonzero(df)
-    frame = pl.DataFrame({"bucket": np.concatenate([[-1], buckets]).astype(np.int64),
-                          "df": np.concatenate([[n_sentences], df[buckets]]).astype(np.int64)})
-    return IdfModel.from_frame(frame, features=config.features, n_features=config.n_features)

@@ -34,10 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from dedup.align import AlignConfig, AlignResult, IdfModel, align_clusters
-from dedup.align.core import make_article
+from dedup.align.core import _compact, make_article
 from dedup.align.families import group_similar, provenance
 from dedup.align.tfidf import l2_normalise
 from dedup.progress import Progress
@@ -155,17 +154,8 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
     cluster_ids = distinct["cluster_id"].to_numpy()
     cuts = np.flatnonzero(cluster_ids[1:] != cluster_ids[:-1]) + 1
     for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(cluster_ids)]])):
-        labels[lo:hi] = group_similar(_used_columns(unit[lo:hi]), threshold) if hi - lo > 1 else 0
+        labels[lo:hi] = group_similar(_compact(unit[lo:hi]), threshold) if hi - lo > 1 else 0
     return distinct.select("cluster_id", "_key", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
-
-
-def _used_columns(mat: sp.csr_matrix) -> sp.csr_matrix:
-    """``mat`` over only the columns it uses, in their order (the same dot products, far fewer columns)."""
-    used = np.unique(mat.indices)
-    out = sp.csr_matrix((mat.data, np.searchsorted(used, mat.indices).astype(np.int32), mat.indptr),
-                        shape=(mat.shape[0], max(len(used), 1)))
-    out.sort_indices()
-    return out
 
 
 def _links(added: pl.DataFrame) -> pl.DataFrame:

@@ -157,6 +157,13 @@ class IdfModel:
             n += len(batch)
         return self._set(df, n)
 
+    @classmethod
+    def from_counts(cls, counts: sp.csr_matrix, *, features: Features = "word12",
+                    n_features: int = 2**20) -> "IdfModel":
+        """The model :meth:`fit` learns from the texts whose :meth:`counts` are ``counts`` (a row each)."""
+        df = np.bincount(counts.indices, minlength=n_features).astype(np.int64)
+        return cls(features=features, n_features=n_features)._set(df, counts.shape[0])
+
     def merge(self, other: "IdfModel") -> "IdfModel":
         """A new model whose counts are the sum of two fitted models (shards of one night)."""
         if (self.features, self.n_features) != (other.features, other.n_features):
@@ -190,6 +197,10 @@ class IdfModel:
                 mats.append(v.transform(texts))
         out = mats[0] if len(mats) == 1 else sum(mats[1:], mats[0])
         return sp.csr_matrix(out)
+
+    def counts(self, texts: list[str], *, normalised: bool = False) -> sp.csr_matrix:
+        """Hashed feature counts, a row per text (what :meth:`fit` counts); needs no fitting."""
+        return self._counts(texts, normalised=normalised)
 
     def weights(self, texts: list[str], *, normalised: bool = False) -> sp.csr_matrix:
         """Unnormalised TF-IDF rows (term count x IDF); rows can be added to join sentences.
