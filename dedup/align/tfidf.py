@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
+import numba
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
@@ -44,6 +45,7 @@ def normalise_for_match(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+_CHAR_NGRAMS = (3, 5)   # the char35 features: character 3- to 5-grams inside words
 _TOKEN = r"(?u)\b\w+\b"  # one-character tokens kept: "5 percent" vs "6 percent" matters in news
 
 
@@ -52,7 +54,7 @@ def _vectorizers(features: Features, n_features: int, preprocessor=normalise_for
                   preprocessor=preprocessor, dtype=np.float64)
     word1 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 1), **common)
     word12 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 2), **common)
-    char = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+    char = HashingVectorizer(analyzer="char_wb", ngram_range=_CHAR_NGRAMS, **common)
     return {"word": [word1], "word12": [word12], "char35": [char], "word12+char35": [word12, char]}[features]
 
 
@@ -79,15 +81,14 @@ class _WordRows:
         self.max_words = max_words
         self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def counts(self, texts: list[str], preprocess) -> sp.csr_matrix:
+    def _words(self, texts: list[str], preprocess) -> tuple[list[int], list[int], list[tuple]]:
+        """Every text's words as ids (``cols``, cut by ``indptr``) and the ids' hashed rows, memo updated."""
         ids: dict[str, int] = {}
         cols: list[int] = []
         indptr = [0]
         for text in texts:
             cols.extend(ids.setdefault(w, len(ids)) for w in preprocess(text).split())
             indptr.append(len(cols))
-        if not ids:
-            return sp.csr_matrix((len(texts), self.n_features), dtype=np.float64)
         if len(self.rows) + len(ids) > self.max_words:
             self.rows.clear()
         new = [w for w in ids if w not in self.rows]
@@ -95,17 +96,50 @@ class _WordRows:
             block = sp.csr_matrix(self.hasher.transform(new))
             cuts = block.indptr[1:-1]
             self.rows.update(zip(new, zip(np.split(block.indices, cuts), np.split(block.data, cuts))))
-        rows = [self.rows[w] for w in ids]
+        return cols, indptr, [self.rows[w] for w in ids]
+
+    def doc_freq(self, texts: list[str], preprocess) -> np.ndarray:
+        """In how many of ``texts`` each bucket occurs: ``counts(texts)`` made binary and summed, without
+        building it (:func:`_doc_freq`)."""
+        cols, indptr, rows = self._words(texts, preprocess)
+        if not rows:
+            return np.zeros(self.n_features, dtype=np.int64)
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r[0]) for r in rows], out=offsets[1:])
+        return _doc_freq(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64), offsets,
+                         np.concatenate([r[0] for r in rows]), self.n_features)
+
+    def counts(self, texts: list[str], preprocess) -> sp.csr_matrix:
+        cols, indptr, rows = self._words(texts, preprocess)
+        if not rows:
+            return sp.csr_matrix((len(texts), self.n_features), dtype=np.float64)
         lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
         # the product runs over only the buckets these words use (scipy allocates one slot per column)
         buckets, compact = np.unique(np.concatenate([r[0] for r in rows]), return_inverse=True)
         per_word = sp.csr_matrix((np.concatenate([r[1] for r in rows]), compact.astype(np.int32),
                                   np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), len(buckets)))
         which = sp.csr_matrix((np.ones(len(cols)), np.asarray(cols, dtype=np.int32),
-                               np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(ids)))
+                               np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(rows)))
         out = sp.csr_matrix(which @ per_word)
         out.sum_duplicates()   # sorts the indices (buckets keep their order), as scikit-learn's output is
         return sp.csr_matrix((out.data, buckets[out.indices], out.indptr), shape=(len(texts), self.n_features))
+
+
+@numba.njit(cache=True, nogil=True)
+def _doc_freq(cols, indptr, offsets, buckets, n_features):  # pragma: no cover - numba
+    """Per bucket, the number of texts (words ``cols[indptr[i]:indptr[i+1]]``) whose words' rows
+    (word ``w``: ``buckets[offsets[w]:offsets[w+1]]``) use it; each text counts a bucket once."""
+    df = np.zeros(n_features, dtype=np.int64)
+    last = np.full(n_features, -1, dtype=np.int64)
+    for i in range(len(indptr) - 1):
+        for k in range(indptr[i], indptr[i + 1]):
+            w = cols[k]
+            for e in range(offsets[w], offsets[w + 1]):
+                b = buckets[e]
+                if last[b] != i:
+                    last[b] = i
+                    df[b] += 1
+    return df
 
 
 class IdfModel:
@@ -172,6 +206,8 @@ class IdfModel:
         return merged._set(self.df_ + other.df_, self.n_docs_ + other.n_docs_)
 
     def _df(self, batch: list[str], normalised: bool = False) -> np.ndarray:
+        if self.features == "char35":   # one char_wb vectorizer: count straight from the word rows
+            return self._word_rows().doc_freq(batch, _same if normalised else normalise_for_match)
         counts = self._counts(batch, normalised=normalised)
         counts.data[:] = 1.0
         return np.asarray(counts.sum(axis=0)).ravel().astype(np.int64)
@@ -190,13 +226,17 @@ class IdfModel:
         mats = []
         for v in _vectorizers(self.features, self.n_features, preprocess):
             if v.analyzer == "char_wb":
-                if getattr(self, "_words", None) is None:
-                    self._words = _WordRows(v.ngram_range, self.n_features)
-                mats.append(self._words.counts(texts, preprocess))
+                mats.append(self._word_rows().counts(texts, preprocess))
             else:
                 mats.append(v.transform(texts))
         out = mats[0] if len(mats) == 1 else sum(mats[1:], mats[0])
         return sp.csr_matrix(out)
+
+    def _word_rows(self) -> _WordRows:
+        """The char_wb word memo of this model (built on first use, kept across calls, never pickled)."""
+        if getattr(self, "_words", None) is None:
+            self._words = _WordRows(_CHAR_NGRAMS, self.n_features)
+        return self._words
 
     def counts(self, texts: list[str], *, normalised: bool = False) -> sp.csr_matrix:
         """Hashed feature counts, a row per text (what :meth:`fit` counts); needs no fitting."""

@@ -47,3 +47,15 @@ def test_unfitted_and_bad_parameters_are_refused():
 
 def test_normalisation_straightens_quotes_and_case():
     assert normalise_for_match("“It’s  OK” — he said") == "\"it's ok\" - he said"
+
+
+@pytest.mark.parametrize("features", ["char35", "word12+char35", "word"])
+def test_document_frequencies_count_each_sentence_once_per_feature(features):
+    texts = [*CORPUS, "", "storm storm storm", "The storm hit the coast.", "\u65e5\u672c\u8a9e \u00df"]
+    model = IdfModel(features=features).fit(texts)
+    counts = IdfModel(features=features)._counts(texts)
+    counts.data[:] = 1.0
+    np.testing.assert_array_equal(model.df_, np.asarray(counts.sum(axis=0)).ravel())
+    assert model.n_docs_ == len(texts)
+    batched = IdfModel(features=features)
+    np.testing.assert_array_equal(batched._df(texts[:3]) + batched._df(texts[3:]), model.df_)
