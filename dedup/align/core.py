@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import scipy.sparse as sp
 
 from dedup.align.families import group_similar, provenance
@@ -22,7 +23,7 @@ from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-
 from dedup.align.tfidf import IdfModel, l2_normalise, normalise_for_match
 from dedup.align.worddiff import split_diff, word_diff
 from dedup.errors import DedupError
-from dedup.schema import LINKS, SENTENCES, conform
+from dedup.schema import LINKS, SENTENCES, WORD_DIFF, conform
 
 if TYPE_CHECKING:
     from dedup.align import AlignConfig
@@ -99,10 +100,29 @@ class _Rows:
 
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(SENTENCES, LINKS), unsorted."""
-        sentences = pl.DataFrame({name: getattr(self, name) for name in self.COLUMNS}, schema=SENTENCES)
+        columns = {name: getattr(self, name) for name in self.COLUMNS if name != "word_diff"}
+        sentences = pl.DataFrame(columns, schema={k: SENTENCES[k] for k in columns}).with_columns(
+            word_diff_series(self.word_diff))
         links = pl.DataFrame(self.links, schema=LINKS)
         return conform(sentences, SENTENCES, "align"), conform(links, LINKS, "align")
 
+
+def word_diff_series(diffs: list[list[dict[str, str]] | None]) -> pl.Series:
+    """A ``word_diff`` column (:data:`dedup.schema.WORD_DIFF`) from each row's diff or ``None``. Stateless.
+
+    Built from flat op and text columns and the rows' offsets: polars' own
+    conversion of nested dicts costs a microsecond per element.
+    """
+    lengths = [0 if d is None else len(d) for d in diffs]
+    offsets = np.zeros(len(diffs) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    parts = [part for d in diffs if d for part in d]
+    values = pa.StructArray.from_arrays([pa.array([p["op"] for p in parts], type=pa.large_string()),
+                                         pa.array([p["text"] for p in parts], type=pa.large_string())],
+                                        names=["op", "text"])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values,
+                                          mask=pa.array([d is None for d in diffs], type=pa.bool_()))
+    return pl.Series("word_diff", lists, dtype=WORD_DIFF)
 
 def check_cluster(cluster_id: Any, rows: list[dict[str, Any]]) -> None:
     """Raise :class:`AlignmentError` unless ``rows`` (one per article) form one alignable cluster."""

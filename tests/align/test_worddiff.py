@@ -5,10 +5,14 @@ from __future__ import annotations
 import difflib
 import random
 
+import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup.align.core import word_diff_series
 from dedup.align.worddiff import opcodes, split_diff, tokens, word_diff
+from dedup.schema import WORD_DIFF
 
 
 def side(diff, skip):
@@ -75,3 +79,17 @@ def test_opcodes_are_difflibs_on_long_repetitive_sentences():
         a = rng.choices(words, k=rng.randint(0, 300))     # over 200 tokens: difflib's autojunk would apply
         b = [w if rng.random() < 0.8 else rng.choice(words) for w in a] + rng.choices(words, k=rng.randint(0, 5))
         assert opcodes(a, b) == difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+
+
+@pytest.mark.parametrize("diffs", [
+    [],
+    [None],
+    [[]],
+    [None, [], [{"op": "=", "text": "rose"}, {"op": "-", "text": "5%"}, {"op": "+", "text": "6%"}], None],
+    [[{"op": "=", "text": "\u65e5\u672c"}], [{"op": "+", "text": ""}]],
+])
+def test_word_diff_column_equals_polars_own_conversion(diffs):
+    got = word_diff_series(diffs)
+    want = pl.Series("word_diff", diffs, dtype=WORD_DIFF)
+    assert got.dtype == want.dtype and got.null_count() == want.null_count()
+    assert got.to_list() == want.to_list()
