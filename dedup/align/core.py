@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -20,7 +21,7 @@ import scipy.sparse as sp
 from dedup.align.families import group_similar, provenance
 from dedup.align.matcher import Link, align_versions
 from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
-from dedup.align.tfidf import IdfModel, l2_normalise, normalise_for_match
+from dedup.align.tfidf import IdfModel, normalise_for_match
 from dedup.align.worddiff import split_diff, word_diff
 from dedup.errors import DedupError
 from dedup.schema import LINKS, SENTENCES, WORD_DIFF, conform
@@ -249,15 +250,15 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
     starts = np.concatenate([[0], np.cumsum(sizes)])
     if row_of:
         stacked = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
-        block = np.repeat(np.repeat(np.arange(len(clusters), dtype=np.int64), sizes), np.diff(stacked.indptr))
-        _, columns = np.unique(block * stacked.shape[1] + stacked.indices, return_inverse=True)
-        raw = sp.csr_matrix((stacked.data, columns.astype(np.int64), stacked.indptr),
-                            shape=(stacked.shape[0], int(columns.max(initial=0)) + 1))
+        columns, n_columns = _cluster_columns(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int64),
+                                              starts, stacked.shape[1])
+        raw = sp.csr_matrix((stacked.data, columns, stacked.indptr), shape=(stacked.shape[0], max(n_columns, 1)))
         raw.has_sorted_indices = True   # renaming is increasing within a cluster, and a row is in one cluster
     else:
         raw = sp.csr_matrix((0, 1))
-    unit = l2_normalise(raw)
-    norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+    every = np.arange(raw.shape[0], dtype=np.int64)
+    norms = np.sqrt(_row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data, every, every))
+    unit = _scale_rows(raw, norms)    # = l2_normalise(raw), whose norms are these
     canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
     c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])])
     product = sp.csr_matrix(unit @ unit[np.concatenate(canonical_rows)].T) if c_starts[-1] else None
@@ -265,8 +266,8 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
              for arts in clusters]
     flat = np.array([p for ps in pairs for p in ps], dtype=np.int64).reshape(-1, 2)
     flat += np.repeat(starts[:-1], [len(ps) for ps in pairs])[:, None]
-    dots = (np.asarray(raw[flat[:, 0]].multiply(raw[flat[:, 1]]).sum(axis=1)).ravel()
-            if len(flat) else np.zeros(0)).tolist()
+    dots = _row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data,
+                     flat[:, 0].copy(), flat[:, 1].copy()).tolist()
     out = []
     at = 0
     for k, ps in enumerate(pairs):
@@ -280,6 +281,125 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
         at += len(ps)
     return out
 
+
+def _scale_rows(mat: sp.csr_matrix, norms: np.ndarray) -> sp.csr_matrix:
+    """:func:`~dedup.align.tfidf.l2_normalise` of ``mat`` given its rows' L2 ``norms``."""
+    scale = np.where(norms == 0, 1.0, norms)
+    return sp.csr_matrix((mat.data / np.repeat(scale, np.diff(mat.indptr)), mat.indices.copy(), mat.indptr.copy()),
+                         shape=mat.shape)
+
+@numba.njit(cache=True, nogil=True)
+def _cluster_columns(indptr, indices, starts, n_features):  # pragma: no cover - numba
+    """Each entry's column once every cluster's features are renamed into columns of its own.
+
+    Rows ``starts[k]:starts[k + 1]`` belong to cluster k. Cluster k's distinct
+    features, in increasing order, become the columns after those of clusters
+    0..k-1: the inverse of ``np.unique(k * n_features + feature)``, without
+    sorting every entry. Returns the columns and their number.
+    """
+    out = np.empty(len(indices), dtype=np.int64)
+    seen = np.full(n_features, -1, dtype=np.int64)
+    rank = np.zeros(n_features, dtype=np.int64)
+    distinct = np.empty(len(indices), dtype=np.int64)
+    base = 0
+    for k in range(len(starts) - 1):
+        lo, hi = indptr[starts[k]], indptr[starts[k + 1]]
+        m = 0
+        for e in range(lo, hi):
+            f = indices[e]
+            if seen[f] != k:
+                seen[f] = k
+                distinct[m] = f
+                m += 1
+        ordered = np.sort(distinct[:m])
+        for j in range(m):
+            rank[ordered[j]] = base + j
+        for e in range(lo, hi):
+            out[e] = rank[indices[e]]
+        base += m
+    return out, base
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_dots(indptr, indices, data, left, right):  # pragma: no cover - numba
+    """``rows[left[p]] . rows[right[p]]`` of a CSR matrix with sorted indices, for each p.
+
+    The products of the shared features, in increasing feature order, are
+    added as scipy's ``a.multiply(b).sum(axis=1)`` adds them (a row's first
+    product plus numpy's pairwise sum of the others): the same float64
+    results, bit for bit.
+    """
+    out = np.zeros(len(left), dtype=np.float64)
+    longest = 0
+    for r in range(len(indptr) - 1):
+        longest = max(longest, indptr[r + 1] - indptr[r])
+    products = np.empty(longest, dtype=np.float64)
+    for p in range(len(left)):
+        i, i_end = indptr[left[p]], indptr[left[p] + 1]
+        j, j_end = indptr[right[p]], indptr[right[p] + 1]
+        m = 0
+        while i < i_end and j < j_end:
+            if indices[i] == indices[j]:
+                products[m] = data[i] * data[j]
+                m += products[m] != 0.0          # scipy keeps no zero product
+                i += 1
+                j += 1
+            elif indices[i] < indices[j]:
+                i += 1
+            else:
+                j += 1
+        if m:
+            out[p] = products[0] + _pairwise_sum(products, 1, m - 1)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairwise_sum(a, lo, n):  # pragma: no cover - numba
+    """``a[lo:lo + n]`` summed as numpy's reductions sum float64 (pairwise, 8 accumulators), bit for bit.
+
+    ``np.add.reduceat`` (what scipy's row sums use) starts from a segment's
+    first value and adds this sum of the rest. numpy halves a run longer than
+    128 values (at a multiple of 8) and adds the halves' sums; the halving is
+    walked here with a stack, not by recursion (numba's cache cannot hold a
+    recursive function).
+    """
+    spans = np.empty((64, 3), dtype=np.int64)   # (lo, n, halves already summed?)
+    sums = np.empty(64, dtype=np.float64)
+    top, done = 0, 0
+    spans[0, 0], spans[0, 1], spans[0, 2] = lo, n, 0
+    while top >= 0:
+        lo, n, joined = spans[top, 0], spans[top, 1], spans[top, 2]
+        top -= 1
+        if joined:
+            done -= 1
+            sums[done - 1] += sums[done]
+            continue
+        if n > 128:
+            half = n // 2
+            half -= half % 8
+            spans[top + 1, 0], spans[top + 1, 1], spans[top + 1, 2] = lo, n, 1
+            spans[top + 2, 0], spans[top + 2, 1], spans[top + 2, 2] = lo + half, n - half, 0
+            spans[top + 3, 0], spans[top + 3, 1], spans[top + 3, 2] = lo, half, 0
+            top += 3
+            continue
+        if n < 8:
+            res = 0.0
+            for i in range(n):
+                res += a[lo + i]
+        else:
+            r = a[lo:lo + 8].copy()
+            i = 8
+            while i < n - n % 8:
+                for j in range(8):
+                    r[j] += a[lo + i + j]
+                i += 8
+            res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            while i < n:
+                res += a[lo + i]
+                i += 1
+        sums[done] = res
+        done += 1
+    return sums[0]
 
 def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors, config: "AlignConfig",
                    out: _Rows) -> None:

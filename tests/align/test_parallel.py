@@ -18,6 +18,7 @@ import dedup.align.matcher as matcher
 import dedup.align.parallel as parallel
 from dedup.align import AlignConfig, align_clusters
 from dedup.align.matcher import align, align_versions, join_scores
+from dedup.align.core import _cluster_columns, _pairwise_sum, _row_dots, _scale_rows
 from dedup.align.parallel import chunk_bounds
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.tfidf import IdfModel, _vectorizers, l2_normalise
@@ -156,3 +157,35 @@ def test_a_chunks_vectors_computed_together_are_each_clusters_own_bit_for_bit():
         assert adjacent == got.adjacent
         mine = got.units(list(range(unit.shape[0])))
         assert (mine.indptr == unit.indptr).all() and mine.data.tobytes() == unit.data.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 600), st.floats(0.01, 0.6), st.integers(0, 2**31))
+def test_sparse_kernels_equal_scipy_bit_for_bit(n_rows, n_cols, density, seed):
+    # chunk_vectors' compiled row dots, norms and per-cluster columns against the scipy operations they replace
+    rng = np.random.default_rng(seed)
+    mat = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng,
+                    data_rvs=lambda k: rng.integers(1, 5, k) * rng.uniform(1, 9, k))
+    mat.sort_indices()
+    indptr, indices = mat.indptr.astype(np.int64), mat.indices.astype(np.int64)
+    left, right = rng.integers(0, n_rows, 50), rng.integers(0, n_rows, 50)
+    want = np.asarray(mat[left].multiply(mat[right]).sum(axis=1)).ravel()
+    assert (_row_dots(indptr, indices, mat.data, left, right) == want).all()
+    every = np.arange(n_rows)
+    norms = np.sqrt(_row_dots(indptr, indices, mat.data, every, every))
+    assert (norms == np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())).all()
+    unit, reference = _scale_rows(mat, norms), l2_normalise(mat)
+    assert (unit.indptr == reference.indptr).all() and (unit.indices == reference.indices).all()
+    assert (unit.data == reference.data).all()
+    starts = np.unique(np.concatenate([[0, n_rows], rng.integers(0, n_rows, 3)]))
+    block = np.repeat(np.repeat(np.arange(len(starts) - 1), np.diff(starts)), np.diff(mat.indptr))
+    _, columns = np.unique(block * n_cols + mat.indices, return_inverse=True)
+    got, n_columns = _cluster_columns(indptr, indices, starts, n_cols)
+    assert (got == columns).all() and n_columns == len(np.unique(block * n_cols + mat.indices))
+
+
+def test_pairwise_sum_is_numpys():
+    rng = np.random.default_rng(7)
+    for n in [1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 130, 255, 256, 257, 1000, 4099]:
+        x = rng.random(n) * 10.0 ** rng.uniform(-3, 3, n)
+        assert x[0] + _pairwise_sum(x, 1, n - 1) == np.add.reduceat(x, [0])[0]
