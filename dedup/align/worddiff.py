@@ -65,14 +65,35 @@ def split_diff(canonical: str, versions: list[str]) -> list[list[Op]]:
         if tag in ("delete", "replace"):
             flat.append([owner[j1 - 1] if j1 > 0 else 0, "-", "".join(a[i1:i2])])
         if tag in ("insert", "replace"):
-            flat.extend([owner[j], "+", b[j]] for j in range(j1, j2))
-        if tag == "equal":
+            flat.extend(_pieces(owner, b, j1, j2, "+"))
+        if tag == "equal" and a[i1:i2] == b[j1:j2]:   # the same whitespace too
+            flat.extend(_pieces(owner, b, j1, j2, "="))
+        elif tag == "equal":
             for i, j in zip(range(i1, i2), range(j1, j2)):
                 flat.extend([owner[j], op, text] for op, text in _rebalance(flat, a[i], b[j]))
-    out: list[list[Op]] = [[] for _ in versions]
-    for row, op, text in flat:
-        _emit(out[row], op, text)
-    return out
+    out: list[list[list[str]]] = [[] for _ in versions]
+    for row, op, text in flat:   # consecutive pieces of one op are one op
+        if not text:
+            continue
+        ops = out[row]
+        if ops and ops[-1][0] == op:
+            ops[-1][1] += text
+        else:
+            ops.append([op, text])
+    return [[{"op": op, "text": text} for op, text in ops] for ops in out]
+
+
+def _pieces(owner: list[int], b: list[str], j1: int, j2: int, op: str) -> list[list]:
+    """``[row, op, text]`` of version tokens ``j1:j2``, the tokens of one version sentence joined."""
+    pieces = []
+    start = j1
+    while start < j2:
+        stop = start + 1
+        while stop < j2 and owner[stop] == owner[start]:
+            stop += 1
+        pieces.append([owner[start], op, "".join(b[start:stop])])
+        start = stop
+    return pieces
 
 
 def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
@@ -208,11 +229,3 @@ def _rebalance(flat: list[list], a_tok: str, b_tok: str) -> list[tuple[str, str]
     ops.append(("=", b_tok[len(ws_b):]))
     return ops
 
-
-def _emit(ops: list[Op], op: str, text: str) -> None:
-    if not text:
-        return
-    if ops and ops[-1]["op"] == op:
-        ops[-1] = {"op": op, "text": ops[-1]["text"] + text}
-    else:
-        ops.append({"op": op, "text": text})
