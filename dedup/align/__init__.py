@@ -48,8 +48,8 @@ from typing import Literal
 
 import polars as pl
 
-from dedup.align.core import (AlignmentError, _Rows, align_cluster, align_prepared, check_cluster, chunk_vectors,
-                             cluster_order, identity_key, make_article)
+from dedup.align.core import (AlignmentError, _Article, _Rows, align_cluster, align_prepared, check_cluster,
+                             chunk_vectors, cluster_order, identity_key, make_article)
 from dedup.align.parallel import bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
@@ -166,13 +166,26 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
 
 
 def _make_articles(data: tuple[list[tuple[dict, str]], str], start: int, stop: int) -> list:
-    """Articles ``start:stop`` split into sentences, keyed and normalised (may run in a worker)."""
+    """Articles ``start:stop`` split into sentences, keyed and normalised (may run in a worker).
+
+    Returns each article's ``(spans, keys, norms)`` only: the caller has the
+    texts, and cuts the sentences itself (:func:`_article`) rather than receiving
+    every sentence a second time through a pipe.
+    """
     rows, splitter = data
     rows = rows[start:stop]
     texts = [text for _, text in rows]
     memo: dict[str, tuple[str, str]] = {}
-    return [make_article(row, text, spans, memo)
-            for (row, text), spans in zip(rows, split_many(texts, splitter=splitter))]
+    made = (make_article(row, text, spans, memo)
+            for (row, text), spans in zip(rows, split_many(texts, splitter=splitter)))
+    return [(art.spans, art.keys, art.norms) for art in made]
+
+
+def _article(row: dict, text: str, made: tuple[list, list, list]) -> _Article:
+    """The :class:`~dedup.align.core._Article` of ``text`` from its :func:`_make_articles` parts."""
+    spans, keys, norms = made
+    return _Article(row["article_id"], row["outlet"], row["published"], text, spans,
+                    [text[a:b] for a, b in spans], keys, norms)
 
 
 class _Night:
@@ -216,7 +229,7 @@ class _Night:
         items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "") for r in split]
         bounds = bounds_for([len(text) for _, text in items], workers)
         made_list = [a for part in map_chunks(_make_articles, (items, config.splitter), bounds, workers) for a in part]
-        made = {id(r): art for r, art in zip(split, made_list)}
+        made = {id(r): _article(r, text, parts) for r, (_, text), parts in zip(split, items, made_list)}
         memo: dict[str, tuple[str, str]] = {}
         made.update((id(r), make_article(r, r["text"] or "", known[r["article_id"]], memo))
                     for r in order if r["article_id"] in known)
