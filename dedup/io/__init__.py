@@ -49,11 +49,20 @@ class ReadResult:
     warnings: Counter = field(default_factory=Counter)
 
 
+#: Mapped articles become a polars frame every this many rows, so that the read stage holds each
+#: text once, in Arrow, instead of every record as a Python dict until the end (at 100k articles
+#: that was 805 MB peak RSS for a 201 MB frame). Smaller batches save little more.
+_BATCH = 2_000
+
+
 class _Collector:
+    """Articles (in frames of :data:`_BATCH` rows), rejects, counts and warnings of the files read so far."""
+
     def __init__(self, config: ReadConfig):
         self.config = config
         self.mapper = RecordMapper(config)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[dict[str, Any]] = []          # articles not yet in a frame
+        self.frames: list[pl.DataFrame] = []          # ARTICLES batches, in read order
         self.rejects: list[dict[str, Any]] = []
         self.records = 0
         self.warnings: Counter = Counter()
@@ -77,26 +86,45 @@ class _Collector:
             if warning:
                 self.warnings[warning.split(":", 1)[0]] += 1
             self.rows.append(row)
+            if len(self.rows) >= _BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.frames.append(pl.DataFrame(self.rows, schema=ARTICLES, orient="row"))
+            self.rows = []
+
+    def frame(self) -> pl.DataFrame:
+        """Every article read so far, in read order, duplicate ids included."""
+        self._flush()
+        frame = pl.concat(self.frames, rechunk=False) if self.frames else pl.DataFrame(schema=ARTICLES)
+        return conform(frame, ARTICLES, "read")
 
     def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         # Duplicate ids: the earliest published record keeps the id (undated
         # last), then the first in file and record order, so the outcome does
-        # not depend on how files happen to be named.
-        seen: dict[str, tuple[str, int | None]] = {}
-        kept = []
+        # not depend on how files happen to be named. Only the rows of ids
+        # that occur more than once are looked at, in read order (the order
+        # of ties, as the sort is stable).
+        frame = self.frame()
         far = datetime.max.replace(tzinfo=timezone.utc)
-        ordered = sorted(self.rows, key=lambda r: (r["published"] or far, r["source_file"], r["source_record"] or 0))
-        for row in ordered:
+        shared = (frame.select("article_id", "published", "source_file", "source_record").with_row_index("row")
+                  .filter(pl.col("article_id").is_duplicated()))
+        seen: dict[str, tuple[str, int | None]] = {}
+        dropped = []
+        for row in sorted(shared.iter_rows(named=True),
+                          key=lambda r: (r["published"] or far, r["source_file"], r["source_record"] or 0)):
             first = seen.get(row["article_id"])
             if first is None:
                 seen[row["article_id"]] = (row["source_file"], row["source_record"])
-                kept.append(row)
             else:
                 where = f"{first[0]}:{first[1]}" if first[1] is not None else first[0]
                 self.reject(Reject(row["source_file"], row["source_record"], "duplicate_id",
                                    f"id {row['article_id']!r} already used by {where}", row["article_id"]))
-        articles = conform(pl.DataFrame(kept, schema=ARTICLES, orient="row") if kept else pl.DataFrame(schema=ARTICLES),
-                           ARTICLES, "read").sort("article_id")
+                dropped.append(row["row"])
+        if dropped:
+            frame = frame.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(dropped))
+        articles = frame.sort("article_id")
         rejects = conform(pl.DataFrame(self.rejects, schema=REJECTS, orient="row") if self.rejects
                           else pl.DataFrame(schema=REJECTS), REJECTS, "read")
         rejects = rejects.sort(["file", "record", "reason"], nulls_last=False)

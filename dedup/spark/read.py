@@ -96,8 +96,7 @@ def _rows(collector: _Collector, name: str) -> pa.RecordBatch:
         for key in cols:
             cols[key].append(values.get(key))
 
-    for row in collector.rows:
-        row.pop("_warning", None)
+    for row in collector.frame().iter_rows(named=True):
         put(kind="article", **row)
     for rej in collector.rejects:
         put(kind="reject", article_id=rej["article_id"], source_file=rej["file"], source_record=rej["record"],

@@ -64,7 +64,7 @@ def test_read_source_turns_an_unusable_file_into_one_reject(tmp_path):
     collector = _Collector(ReadConfig())
     for path in (good, bad, tmp_path / "gone.jsonl"):
         read_source(Source(path, Limits.from_config(ReadConfig())), collector)
-    assert [r["article_id"] for r in collector.rows] == ["a1"]
+    assert collector.frame()["article_id"].to_list() == ["a1"]
     assert collector.records == 4
     assert [(Path(r["file"]).name, r["record"]) for r in collector.rejects] == \
         [("a.jsonl", 2), ("b.jsonl.gz", None), ("gone.jsonl", None)]
