@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 _NEG = -np.inf
@@ -187,24 +188,56 @@ def _join_arrays(sim: np.ndarray, v_norm: np.ndarray, c_norm: np.ndarray, v_adj:
     return merge, split
 
 
-def _table(w11: np.ndarray, w12: np.ndarray, w21: np.ndarray) -> np.ndarray:
-    """The DP table of :func:`align` over a leading batch axis."""
+@numba.njit(cache=True, nogil=True)
+def _table(w11: np.ndarray, w12: np.ndarray, w21: np.ndarray) -> np.ndarray:  # pragma: no cover - numba
+    """The DP table of :func:`align` over a leading batch axis (the same maxima of the same sums)."""
     b, m, n = w11.shape
     table = np.zeros((b, m + 1, n + 1))
-    for i in range(1, m + 1):
-        prev = table[:, i - 1]
-        cand = prev.copy()                                           # version sentence i-1 unmatched
-        np.maximum(cand[:, 1:], prev[:, :-1] + w11[:, i - 1], out=cand[:, 1:])
-        if n >= 2:
-            np.maximum(cand[:, 2:], prev[:, :-2] + w12[:, i - 1], out=cand[:, 2:])
-        if i >= 2:
-            np.maximum(cand[:, 1:], table[:, i - 2, :-1] + w21[:, i - 2], out=cand[:, 1:])
-        table[:, i] = np.maximum.accumulate(cand, axis=1)            # canonical sentences unmatched
+    for r in range(b):
+        for i in range(1, m + 1):
+            best = table[r, i - 1, 0]
+            table[r, i, 0] = best
+            for j in range(1, n + 1):
+                cand = table[r, i - 1, j]                                   # version sentence i-1 unmatched
+                x = table[r, i - 1, j - 1] + w11[r, i - 1, j - 1]
+                if x > cand:
+                    cand = x
+                if j >= 2:
+                    x = table[r, i - 1, j - 2] + w12[r, i - 1, j - 2]
+                    if x > cand:
+                        cand = x
+                if i >= 2:
+                    x = table[r, i - 2, j - 1] + w21[r, i - 2, j - 1]
+                    if x > cand:
+                        cand = x
+                if cand > best:                                             # canonical sentences unmatched
+                    best = cand
+                table[r, i, j] = best
     return table
 
 
 def _backtrack(table, w11, w12, w21) -> list[Link]:
+    moves = _path(table, w11, w12, w21)
+    if moves is None:  # pragma: no cover - the table is built from exactly these moves
+        raise RuntimeError("alignment backtrack lost its way")
     links = []
+    for kind, i, j in moves.tolist():
+        if kind == 1:
+            links.append(Link((i,), (j,), float(w11[i, j])))
+        elif kind == 2:
+            links.append(Link((i,), (j, j + 1), float(w12[i, j])))
+        else:
+            links.append(Link((i, i + 1), (j,), float(w21[i, j])))
+    return links
+
+
+@numba.njit(cache=True, nogil=True)
+def _path(table, w11, w12, w21):  # pragma: no cover - numba
+    """The moves of the best path through ``table``, first to last: ``(kind, i, j)`` rows, kind 1 a
+    one-to-one link of (i, j), 2 version i with canonical j and j+1, 3 versions i and i+1 with
+    canonical j; ``None`` if the table does not follow from the weights."""
+    out = np.empty((table.shape[0] + table.shape[1], 3), dtype=np.int64)
+    k = 0
     i, j = table.shape[0] - 1, table.shape[1] - 1
     while i > 0 and j > 0:
         here = table[i, j]
@@ -213,17 +246,20 @@ def _backtrack(table, w11, w12, w21) -> list[Link]:
         elif here == table[i - 1, j]:
             i -= 1
         elif here == table[i - 1, j - 1] + w11[i - 1, j - 1]:
-            links.append(Link((i - 1,), (j - 1,), float(w11[i - 1, j - 1])))
+            out[k, 0], out[k, 1], out[k, 2] = 1, i - 1, j - 1
             i, j = i - 1, j - 1
+            k += 1
         elif j >= 2 and here == table[i - 1, j - 2] + w12[i - 1, j - 2]:
-            links.append(Link((i - 1,), (j - 2, j - 1), float(w12[i - 1, j - 2])))
+            out[k, 0], out[k, 1], out[k, 2] = 2, i - 1, j - 2
             i, j = i - 1, j - 2
+            k += 1
         elif i >= 2 and here == table[i - 2, j - 1] + w21[i - 2, j - 1]:
-            links.append(Link((i - 2, i - 1), (j - 1,), float(w21[i - 2, j - 1])))
+            out[k, 0], out[k, 1], out[k, 2] = 3, i - 2, j - 1
             i, j = i - 2, j - 1
-        else:  # pragma: no cover - the table is built from exactly these moves
-            raise RuntimeError(f"alignment backtrack lost its way at ({i}, {j})")
-    return links[::-1]
+            k += 1
+        else:
+            return None
+    return out[:k][::-1].copy()
 
 
 def _moved(sim: np.ndarray, joins: JoinScores | None, links: list[Link], *, align_threshold: float,
