@@ -198,20 +198,13 @@ def _table(w11: np.ndarray, w12: np.ndarray, w21: np.ndarray) -> np.ndarray:  # 
             best = table[r, i - 1, 0]
             table[r, i, 0] = best
             for j in range(1, n + 1):
-                cand = table[r, i - 1, j]                                   # version sentence i-1 unmatched
-                x = table[r, i - 1, j - 1] + w11[r, i - 1, j - 1]
-                if x > cand:
-                    cand = x
+                cand = max(table[r, i - 1, j],                              # version sentence i-1 unmatched
+                           table[r, i - 1, j - 1] + w11[r, i - 1, j - 1])
                 if j >= 2:
-                    x = table[r, i - 1, j - 2] + w12[r, i - 1, j - 2]
-                    if x > cand:
-                        cand = x
+                    cand = max(cand, table[r, i - 1, j - 2] + w12[r, i - 1, j - 2])
                 if i >= 2:
-                    x = table[r, i - 2, j - 1] + w21[r, i - 2, j - 1]
-                    if x > cand:
-                        cand = x
-                if cand > best:                                             # canonical sentences unmatched
-                    best = cand
+                    cand = max(cand, table[r, i - 2, j - 1] + w21[r, i - 2, j - 1])
+                best = max(best, cand)                                      # canonical sentences unmatched
                 table[r, i, j] = best
     return table
 

@@ -17,8 +17,8 @@ import dedup.align.core as core
 import dedup.align.matcher as matcher
 import dedup.align.parallel as parallel
 from dedup.align import AlignConfig, align_clusters
-from dedup.align.matcher import align, align_versions, join_scores
 from dedup.align.core import _cluster_columns, _pairwise_sum, _row_dots, _scale_rows
+from dedup.align.matcher import align, align_versions, join_scores
 from dedup.align.parallel import chunk_bounds
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.tfidf import IdfModel, _vectorizers, l2_normalise
