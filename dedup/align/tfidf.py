@@ -93,10 +93,20 @@ class _WordRows:
             self.rows.clear()
         new = [w for w in ids if w not in self.rows]
         if new:
-            block = sp.csr_matrix(self.hasher.transform(new))
-            cuts = block.indptr[1:-1]
-            self.rows.update(zip(new, zip(np.split(block.indices, cuts), np.split(block.data, cuts))))
+            indptr_new, indices, data = self.hash_words(new)
+            cuts = indptr_new[1:-1]
+            self.rows.update(zip(new, zip(np.split(indices, cuts), np.split(data, cuts))))
         return cols, indptr, [self.rows[w] for w in ids]
+
+    def hash_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR ``(indptr, indices, data)`` of whitespace-free words, as ``self.hasher.transform(words)``
+        has them: each word padded with a space each side, its character n-grams UTF-8 encoded and
+        hashed with MurmurHash3 (seed 0) into ``n_features`` buckets, counts summed (:func:`_hash_words`)."""
+        encoded = [f" {w} ".encode() for w in words]
+        starts = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=starts[1:])
+        buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        return _hash_words(buf, starts, self.hasher.ngram_range[0], self.hasher.ngram_range[1], self.n_features)
 
     def doc_freq(self, texts: list[str], preprocess) -> np.ndarray:
         """In how many of ``texts`` each bucket occurs: ``counts(texts)`` made binary and summed, without
@@ -124,6 +134,95 @@ class _WordRows:
         out.sum_duplicates()   # sorts the indices (buckets keep their order), as scikit-learn's output is
         return sp.csr_matrix((out.data, buckets[out.indices], out.indptr), shape=(len(texts), self.n_features))
 
+
+@numba.njit(cache=True, nogil=True)
+def _murmur3_32(buf, lo, hi):  # pragma: no cover - numba
+    """MurmurHash3_x86_32 of ``buf[lo:hi]`` with seed 0, as an unsigned 32-bit value (scikit-learn's hash)."""
+    mask = np.uint64(0xFFFFFFFF)
+    c1, c2 = np.uint64(0xCC9E2D51), np.uint64(0x1B873593)
+    h = np.uint64(0)
+    n = hi - lo
+    end = lo + (n // 4) * 4
+    for i in range(lo, end, 4):
+        k = (np.uint64(buf[i]) | (np.uint64(buf[i + 1]) << np.uint64(8)) | (np.uint64(buf[i + 2]) << np.uint64(16))
+             | (np.uint64(buf[i + 3]) << np.uint64(24)))
+        k = (k * c1) & mask
+        k = ((k << np.uint64(15)) | (k >> np.uint64(17))) & mask
+        k = (k * c2) & mask
+        h ^= k
+        h = ((h << np.uint64(13)) | (h >> np.uint64(19))) & mask
+        h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & mask
+    rest = n & 3
+    if rest:
+        k = np.uint64(0)
+        if rest == 3:
+            k ^= np.uint64(buf[end + 2]) << np.uint64(16)
+        if rest >= 2:
+            k ^= np.uint64(buf[end + 1]) << np.uint64(8)
+        k ^= np.uint64(buf[end])
+        k = (k * c1) & mask
+        k = ((k << np.uint64(15)) | (k >> np.uint64(17))) & mask
+        k = (k * c2) & mask
+        h ^= k
+    h ^= np.uint64(n)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & mask
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & mask
+    h ^= h >> np.uint64(16)
+    return h
+
+
+@numba.njit(cache=True, nogil=True)
+def _hash_words(buf, starts, min_n, max_n, n_features):  # pragma: no cover - numba
+    """scikit-learn's ``char_wb`` hashing (``alternate_sign=False``) of padded UTF-8 words
+    ``buf[starts[w]:starts[w+1]]``: n-grams of ``min_n``..``max_n`` code points (a word shorter than
+    ``n`` once, whole, and no longer n-grams), each hashed and its bucket counted; a word's buckets
+    sorted, each once. Returns CSR ``(indptr, indices int32, data float64)``."""
+    n_words = len(starts) - 1
+    total = 0
+    for w in range(n_words):
+        total += (starts[w + 1] - starts[w]) * (max_n - min_n + 1)
+    indptr = np.zeros(n_words + 1, dtype=np.int64)
+    indices = np.empty(total, dtype=np.int32)
+    data = np.empty(total, dtype=np.float64)
+    points = np.empty(len(buf) + 1, dtype=np.int64)
+    grams = np.empty(total, dtype=np.int64)
+    at = 0
+    for w in range(n_words):
+        lo, hi = starts[w], starts[w + 1]
+        length = 0                                   # code points of the padded word, and where each starts
+        for i in range(lo, hi):
+            if (buf[i] & 0xC0) != 0x80:
+                points[length] = i
+                length += 1
+        points[length] = hi
+        m = 0
+        for n in range(min_n, max_n + 1):
+            offset = 0
+            while True:
+                h = np.int64(_murmur3_32(buf, points[offset], points[min(offset + n, length)]))
+                if h >= 2**31:
+                    h -= 2**32
+                grams[m] = (2147483647 - (n_features - 1)) % n_features if h == -2**31 else abs(h) % n_features
+                m += 1
+                if offset + n >= length:
+                    break
+                offset += 1
+            if offset == 0:
+                break
+        row = np.sort(grams[:m])
+        j = 0
+        while j < m:
+            k = j
+            while k < m and row[k] == row[j]:
+                k += 1
+            indices[at] = row[j]
+            data[at] = k - j
+            at += 1
+            j = k
+        indptr[w + 1] = at
+    return indptr, indices[:at], data[:at]
 
 @numba.njit(cache=True, nogil=True)
 def _doc_freq(cols, indptr, offsets, buckets, n_features):  # pragma: no cover - numba

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.align.tfidf import IdfModel, normalise_for_match
+from dedup.align.tfidf import IdfModel, _WordRows, normalise_for_match
 from dedup.errors import ConfigError
 
 CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
@@ -59,3 +62,14 @@ def test_document_frequencies_count_each_sentence_once_per_feature(features):
     assert model.n_docs_ == len(texts)
     batched = IdfModel(features=features)
     np.testing.assert_array_equal(batched._df(texts[:3]) + batched._df(texts[3:]), model.df_)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=14)
+                .map(lambda t: "".join(t.split())).filter(bool), min_size=1, max_size=30))
+def test_compiled_word_hashing_equals_scikit_learn(words):
+    rows = _WordRows((3, 5), 2**18)
+    indptr, indices, data = rows.hash_words(words)
+    want = sp.csr_matrix(rows.hasher.transform(words))
+    want.sort_indices()
+    assert (indptr == want.indptr).all() and (indices == want.indices).all() and (data == want.data).all()
