@@ -8,7 +8,9 @@ clustered article) a story's names are rare and function words are common, as
 they should be.
 
 Features are hashed (scikit-learn ``HashingVectorizer``, 2**20 buckets, no
-vocabulary to store) and the model is only the per-bucket *document frequency*
+vocabulary to store; the default character n-grams go through a numba port of
+its hashing, word by word, with the same buckets and counts: :class:`_WordRows`)
+and the model is only the per-bucket *document frequency*
 and the number of sentences. Document frequencies add up, so shards of a
 night can be fitted apart and merged with :meth:`IdfModel.merge`, and the
 model persists as a two-column frame (:meth:`IdfModel.to_frame`), never as a
