@@ -227,16 +227,21 @@ class NightlyState:
         tonight_ids = articles["article_id"]
         first_night = (self.window_start - timedelta(days=1)).date()
         in_window = self._nights_from(first_night)
-        stored = (self.store.scan(self.base, "articles", in_window)
+        # The latest row of every stored article in the window; the band keys (the one wide column)
+        # are read once and gathered for those rows, not carried through the sort.
+        every = (self.store.scan(self.base, "articles", in_window)
+                 .select("article_id", "published", "night", "first_seen_night", "bands").collect())
+        stored = (every.select(pl.exclude("bands")).with_row_index("_row")
                   .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
-                  .select("article_id", "published", "night", "first_seen_night", "bands")
                   .sort("night").unique("article_id", keep="last")
                   .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
-                          >= self.window_start)
-                  .collect())
-        comparable = stored.filter(pl.col("bands").is_not_null())
-        hit = sharing_rows(list_to_keys(comparable["bands"], bands), keys[~too_short])
-        matched = comparable["article_id"].filter(pl.Series(hit))
+                          >= self.window_start))
+        stored_bands = every["bands"].gather(stored["_row"])
+        del every
+        comparable = stored_bands.is_not_null()
+        hit = sharing_rows(list_to_keys(stored_bands.filter(comparable), bands), keys[~too_short])
+        del stored_bands
+        matched = stored["article_id"].filter(comparable).filter(pl.Series(hit))
         # Every in-window article of the stories those belong to.
         current = self._current_stories(stored["article_id"], first_night)
         touched = current.filter(pl.col("article_id").is_in(matched.implode()))["prev_story"].unique()
@@ -247,7 +252,7 @@ class NightlyState:
                         "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
                         "prior_in_window": stored.height, "prior_matched": matched.len(),
                         "prior_loaded": selected.len()}
-        rows = (self.store.scan(self.base, "articles", in_window)
+        rows = (self.store.scan(self.base, "articles", in_window).select(pl.exclude("bands"))
                 .filter(pl.col("article_id").is_in(selected.implode()))
                 .sort("night").unique("article_id", keep="last").sort("article_id").collect())
         self._known = self._known_for(current, rows, tonight_ids)
