@@ -165,19 +165,20 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
     return out, failures
 
 
-def _make_articles(data: tuple[list[tuple[dict, str]], str], start: int, stop: int) -> list:
+def _make_articles(data: tuple[list[tuple[dict, str, list | None]], str], start: int, stop: int) -> list:
     """Articles ``start:stop`` split into sentences, keyed and normalised (may run in a worker).
 
+    An item's third part, when not None, holds its sentence spans already
+    (an earlier night's split of the same text): it is keyed, not split again.
     Returns each article's ``(spans, keys, norms)`` only: the caller has the
     texts, and cuts the sentences itself (:func:`_article`) rather than receiving
     every sentence a second time through a pipe.
     """
     rows, splitter = data
     rows = rows[start:stop]
-    texts = [text for _, text in rows]
+    split = iter(split_many([text for _, text, known in rows if known is None], splitter=splitter))
     memo: dict[str, tuple[str, str]] = {}
-    made = (make_article(row, text, spans, memo)
-            for (row, text), spans in zip(rows, split_many(texts, splitter=splitter)))
+    made = (make_article(row, text, next(split) if known is None else known, memo) for row, text, known in rows)
     return [(art.spans, art.keys, art.norms) for art in made]
 
 
@@ -225,14 +226,12 @@ class _Night:
         seen = {id(r) for r in order}
         order.extend(r for r in found if id(r) not in seen)
         known = spans or {}
-        split = [r for r in order if r["article_id"] not in known]
-        items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "") for r in split]
-        bounds = bounds_for([len(text) for _, text in items], workers)
+        items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "",
+                  known.get(r["article_id"])) for r in order]
+        # an article with known spans costs no splitting: weigh it by its sentences only
+        bounds = bounds_for([len(text) if k is None else 8 * len(k) for _, text, k in items], workers)
         made_list = [a for part in map_chunks(_make_articles, (items, config.splitter), bounds, workers) for a in part]
-        made = {id(r): _article(r, text, parts) for r, (_, text), parts in zip(split, items, made_list)}
-        memo: dict[str, tuple[str, str]] = {}
-        made.update((id(r), make_article(r, r["text"] or "", known[r["article_id"]], memo))
-                    for r in order if r["article_id"] in known)
+        made = {id(r): _article(r, text, parts) for r, (_, text, _), parts in zip(order, items, made_list)}
         self.clusters = [(cluster_id, [made[id(r)] for r in members]) for cluster_id, members in good]
         self.found = sorted(((r["article_id"], made[id(r)]) for r in found), key=lambda item: item[0])
 
