@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from dedup.align.families import group_similar, provenance
 from dedup.align.matcher import Link, align_versions
 from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
-from dedup.align.tfidf import IdfModel, normalise_for_match
+from dedup.align.tfidf import IdfModel, l2_normalise, normalise_for_match
 from dedup.align.worddiff import split_diff, word_diff
 from dedup.errors import DedupError
 from dedup.schema import LINKS, SENTENCES, WORD_DIFF, conform
@@ -258,7 +258,7 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
         raw = sp.csr_matrix((0, 1))
     every = np.arange(raw.shape[0], dtype=np.int64)
     norms = np.sqrt(_row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data, every, every))
-    unit = _scale_rows(raw, norms)    # = l2_normalise(raw), whose norms are these
+    unit = l2_normalise(raw, norms=norms)
     canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
     c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])])
     product = sp.csr_matrix(unit @ unit[np.concatenate(canonical_rows)].T) if c_starts[-1] else None
@@ -281,12 +281,6 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
         at += len(ps)
     return out
 
-
-def _scale_rows(mat: sp.csr_matrix, norms: np.ndarray) -> sp.csr_matrix:
-    """:func:`~dedup.align.tfidf.l2_normalise` of ``mat`` given its rows' L2 ``norms``."""
-    scale = np.where(norms == 0, 1.0, norms)
-    return sp.csr_matrix((mat.data / np.repeat(scale, np.diff(mat.indptr)), mat.indices.copy(), mat.indptr.copy()),
-                         shape=mat.shape)
 
 @numba.njit(cache=True, nogil=True)
 def _cluster_columns(indptr, indices, starts, n_features):  # pragma: no cover - numba

@@ -388,10 +388,14 @@ class IdfModel:
         return model._set(df, int(counts[header][0]))
 
 
-def l2_normalise(mat: sp.csr_matrix) -> sp.csr_matrix:
-    """Rows scaled to unit length (all-zero rows stay zero). Stateless."""
+def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None) -> sp.csr_matrix:
+    """Rows scaled to unit length (all-zero rows stay zero). Stateless.
+
+    ``norms``: the rows' L2 norms when the caller has them already (as
+    :func:`dedup.align.core.chunk_vectors` does); otherwise computed here.
+    """
     mat = sp.csr_matrix(mat, dtype=np.float64, copy=True)
-    norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    mat.data /= np.repeat(norms, np.diff(mat.indptr))
+    if norms is None:
+        norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
+    mat.data /= np.repeat(np.where(norms == 0, 1.0, norms), np.diff(mat.indptr))
     return mat
