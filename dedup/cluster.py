@@ -199,12 +199,14 @@ def _canonical_order(articles: pl.DataFrame, n_shingles: np.ndarray, wire_outlet
     return rank
 
 
-def _similarities(sets: FlatSets, docs: np.ndarray, anchor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Containment, Jaccard and overlap of every doc with ``anchor``."""
-    ov = _overlaps(sets, np.full(len(docs), anchor, dtype=np.int64), docs)
+def _similarities(sets: FlatSets, docs: np.ndarray, anchor: int | np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Containment, Jaccard and overlap of every doc with ``anchor`` (one doc, or one per doc)."""
+    anchors = np.broadcast_to(np.asarray(anchor, dtype=np.int64), docs.shape)
+    ov = _overlaps(sets, np.ascontiguousarray(anchors), docs)
     sizes = sets.sizes()
-    smaller = np.minimum(sizes[docs], sizes[anchor])
-    union = sizes[docs] + sizes[anchor] - ov
+    smaller = np.minimum(sizes[docs], sizes[anchors])
+    union = sizes[docs] + sizes[anchors] - ov
     with np.errstate(divide="ignore", invalid="ignore"):
         return (np.where(smaller > 0, ov / np.maximum(smaller, 1), 0.0),
                 np.where(union > 0, ov / np.maximum(union, 1), 0.0), ov)
@@ -268,16 +270,12 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     groups: dict[int, list[int]] = {}
     for d, lab in enumerate(labels.tolist()):
         groups.setdefault(lab, []).append(d)
-    pending = [members for members in groups.values() if len(members) > 1]
-    stats.components = len(pending)
-    while pending:
-        members = pending.pop()
-        # Anchor on the canonical version. (Anchoring on the best-connected
-        # member instead was tried: a stitched page is the best-connected
-        # member of the two stories it bridges, and merged them.)
-        anchor = min(members, key=lambda d: rank[d])
+    initial = [members for members in groups.values() if len(members) > 1]
+    stats.components = len(initial)
+
+    def settle(members: list[int], anchor: int, c: np.ndarray, jac: np.ndarray, ov: np.ndarray) -> None:
+        """Keep the members close enough to ``anchor``; queue the rest, split by their own links."""
         docs = np.array(members, dtype=np.int64)
-        c, jac, ov = _similarities(sets, docs, anchor)
         lo, hi = np.minimum(docs, anchor).tolist(), np.maximum(docs, anchor).tolist()
         keep = (c >= config.threshold) & (ov >= config.min_overlap)
         keep |= np.fromiter(((a, b) in rescued for a, b in zip(lo, hi)), dtype=bool, count=len(docs))
@@ -312,6 +310,26 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
                 else:
                     canonical[comp[0]] = comp[0]
                     similarity[comp[0]] = jaccard[comp[0]] = np.nan
+
+    # Anchor on the canonical version. (Anchoring on the best-connected
+    # member instead was tried: a stitched page is the best-connected
+    # member of the two stories it bridges, and merged them.) Components are
+    # disjoint, so the first pass measures every member against its anchor at
+    # once; the pieces the chaining guard splits off are measured one by one.
+    pending: list[list[int]] = []
+    anchors = [min(members, key=lambda d: rank[d]) for members in initial]
+    if initial:
+        every = np.concatenate([np.array(m, dtype=np.int64) for m in initial])
+        cuts = np.cumsum([len(m) for m in initial])[:-1]
+        c_all, jac_all, ov_all = _similarities(sets, every, np.repeat(np.array(anchors, dtype=np.int64),
+                                                                      [len(m) for m in initial]))
+        for members, anchor, c, jac, ov in zip(initial, anchors, np.split(c_all, cuts), np.split(jac_all, cuts),
+                                               np.split(ov_all, cuts)):
+            settle(members, anchor, c, jac, ov)
+    while pending:
+        members = pending.pop()
+        anchor = min(members, key=lambda d: rank[d])
+        settle(members, anchor, *_similarities(sets, np.array(members, dtype=np.int64), anchor))
 
     ids = articles["article_id"].to_list()
     canon_ids = [ids[c] for c in canonical.tolist()]

@@ -190,3 +190,22 @@ def test_boilerplate_in_some_articles_only_keeps_the_frame_consistent():
     c = cluster_frame(pl.DataFrame(recs)).clusters.sort("article_id")
     assert c["cluster_size"].max() == 1
     assert [n > 0 for n in c["n_boilerplate"].to_list()] == [True] * 5 + [False] * 3
+
+
+def test_similarities_to_one_anchor_per_doc_equal_those_to_each_anchor_alone():
+    # build_clusters measures every component against its anchor in one call
+    import numpy as np
+
+    from dedup.cluster import FlatSets, _similarities
+
+    rng = np.random.default_rng(3)
+    sets = FlatSets.from_list([np.unique(rng.integers(0, 60, rng.integers(0, 40))).astype(np.uint32)
+                               for _ in range(30)])
+    docs = rng.integers(0, 30, 200).astype(np.int64)
+    anchors = rng.integers(0, 30, 200).astype(np.int64)
+    together = _similarities(sets, docs, anchors)
+    for k in range(len(docs)):
+        alone = _similarities(sets, docs[k:k + 1], int(anchors[k]))
+        assert [float(x[k]) for x in together] == [float(x[0]) for x in alone]
+    empty_vs_empty = _similarities(FlatSets.from_list([np.array([], np.uint32)] * 2), np.array([0]), 1)
+    assert [float(x[0]) for x in empty_vs_empty] == [0.0, 0.0, 0.0]
