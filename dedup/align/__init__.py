@@ -47,9 +47,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
+import pyarrow as pa
 
 from dedup.align.core import (AlignmentError, _Article, _Rows, align_cluster, align_prepared, check_cluster,
-                             chunk_vectors, cluster_order, identity_key, make_article)
+                             chunk_vectors, cluster_order, identity_key, links_frame, make_article,
+                             sentence_frame)
 from dedup.align.parallel import bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
@@ -119,24 +121,43 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     ``spans``: sentence spans already known by article id (an earlier night's
     split of the same text with the same splitter); those articles are not split again.
     """
+    aligned = align_unsorted(articles, clusters, config=config, idf=idf, progress=progress, spans=spans)
+    return AlignResult(sentences=aligned.sentences.sort(SENTENCE_ORDER), links=aligned.links,
+                       failures=aligned.failures, idf=aligned.idf)
+
+
+#: The row order of :attr:`AlignResult.sentences` (a total order: an article's positions are distinct
+#: among its own sentences and among its dropped rows).
+SENTENCE_ORDER = ["cluster_id", "article_id", pl.col("status") == "dropped", "position"]
+
+
+def align_unsorted(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig,
+                   idf: IdfModel | None = None, progress: Progress | None = None,
+                   spans: dict[str, list[tuple[int, int]]] | None = None) -> AlignResult:
+    """:func:`align_clusters` with the sentence rows in no particular order, for a caller that
+    sorts them itself (:func:`dedup.align.reuse.align_reusing`): one copy of the night's rows less."""
     frame = _cluster_frames(articles, clusters)
     workers = n_workers(config.workers, frame.height)
     night = _Night(frame, config, workers, spans or {})
+    del frame
     if idf is None:
         idf = night.fit_idf()
-    todo = night.clusters
+    todo, night_failures = night.clusters, night.failures
     with bar(progress, "align", total=len(todo), unit="story") as advance:
         parts = map_chunks(_align_chunk, (todo, idf, config),
                            bounds_for([sum(len(a.sentences) for a in arts) for _, arts in todo], workers), workers,
                            done=lambda start, stop: advance(stop - start))
-    out = _Rows()
-    failures = list(night.failures)
-    for rows, failed in parts:
-        out.extend(rows)
+    del night, todo
+    failures = list(night_failures)
+    tables, link_rows = [], []
+    for table, links, failed in parts:
+        tables.append(table)
+        link_rows.extend(links)
         failures.extend(failed)
-    sentences, links = out.frames()
+    del parts
+    sentences, links = sentence_frame(tables), links_frame(link_rows)
     return AlignResult(
-        sentences=sentences.sort(["cluster_id", "article_id", pl.col("status") == "dropped", "position"]),
+        sentences=sentences,
         links=links.sort(["cluster_id", "family_id", "article_id"]),
         failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
         idf=idf,
@@ -144,8 +165,12 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
 
 
 def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], start: int, stop: int
-                 ) -> tuple[_Rows, list[tuple[str, str, str]]]:
-    """Rows of clusters ``start:stop`` and the clusters that failed (may run in a worker)."""
+                 ) -> tuple[pa.Table, list[dict], list[tuple[str, str, str]]]:
+    """SENTENCES rows (Arrow), LINKS rows and failed clusters of clusters ``start:stop`` (may run in a worker).
+
+    The rows travel back as one Arrow table: compact to pickle, and the parent
+    never holds every sentence of the night as Python objects.
+    """
     clusters, idf, config = data
     out = _Rows()
     failures = []
@@ -162,7 +187,7 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
             continue
         out.extend(part)
-    return out, failures
+    return out.table(), out.links, failures
 
 
 def _make_articles(data: tuple[list[tuple[dict, str, list | None]], str], start: int, stop: int) -> list:

@@ -101,15 +101,33 @@ class _Rows:
 
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(SENTENCES, LINKS), unsorted."""
-        columns = {name: getattr(self, name) for name in self.COLUMNS if name != "word_diff"}
-        sentences = pl.DataFrame(columns, schema={k: SENTENCES[k] for k in columns}).with_columns(
-            word_diff_series(self.word_diff))
-        links = pl.DataFrame(self.links, schema=LINKS)
-        return conform(sentences, SENTENCES, "align"), conform(links, LINKS, "align")
+        return sentence_frame([self.table()]), links_frame(self.links)
+
+    def table(self) -> pa.Table:
+        """The SENTENCES rows as an Arrow table, built without polars (so a forked worker may build it)."""
+        arrays = [pa.array(getattr(self, name), type=_ARROW[name]) for name in self.COLUMNS if name != "word_diff"]
+        return pa.Table.from_arrays([*arrays, word_diff_array(self.word_diff)], names=list(self.COLUMNS))
 
 
-def word_diff_series(diffs: list[list[dict[str, str]] | None]) -> pl.Series:
-    """A ``word_diff`` column (:data:`dedup.schema.WORD_DIFF`) from each row's diff or ``None``. Stateless.
+_ARROW = {"cluster_id": pa.large_string(), "article_id": pa.large_string(), "outlet": pa.large_string(),
+          "status": pa.large_string(), "position": pa.int32(), "text": pa.large_string(),
+          "canonical_position": pa.int32(), "similarity": pa.float64(), "family_id": pa.int32(),
+          "char_start": pa.int32(), "char_end": pa.int32()}
+
+
+def sentence_frame(tables: list[pa.Table]) -> pl.DataFrame:
+    """SENTENCES from :meth:`_Rows.table` parts, in order."""
+    frame = pl.from_arrow(pa.concat_tables(tables)) if tables else pl.DataFrame(schema=SENTENCES)
+    return conform(frame, SENTENCES, "align")
+
+
+def links_frame(links: list[dict[str, Any]]) -> pl.DataFrame:
+    return conform(pl.DataFrame(links, schema=LINKS), LINKS, "align")
+
+
+def word_diff_array(diffs: list[list[dict[str, str]] | None]) -> pa.LargeListArray:
+    """A ``word_diff`` column (:data:`dedup.schema.WORD_DIFF`) as Arrow, from each row's diff or ``None``.
+    Stateless.
 
     Built from flat op and text columns and the rows' offsets: polars' own
     conversion of nested dicts costs a microsecond per element.
@@ -121,9 +139,14 @@ def word_diff_series(diffs: list[list[dict[str, str]] | None]) -> pl.Series:
     values = pa.StructArray.from_arrays([pa.array([p["op"] for p in parts], type=pa.large_string()),
                                          pa.array([p["text"] for p in parts], type=pa.large_string())],
                                         names=["op", "text"])
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values,
-                                          mask=pa.array([d is None for d in diffs], type=pa.bool_()))
-    return pl.Series("word_diff", lists, dtype=WORD_DIFF)
+    return pa.LargeListArray.from_arrays(pa.array(offsets), values,
+                                         mask=pa.array([d is None for d in diffs], type=pa.bool_()))
+
+
+def word_diff_series(diffs: list[list[dict[str, str]] | None]) -> pl.Series:
+    """:func:`word_diff_array` as a polars Series. Stateless."""
+    return pl.Series("word_diff", word_diff_array(diffs), dtype=WORD_DIFF)
+
 
 def check_cluster(cluster_id: Any, rows: list[dict[str, Any]]) -> None:
     """Raise :class:`AlignmentError` unless ``rows`` (one per article) form one alignable cluster."""

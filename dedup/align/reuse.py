@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from dedup.align import AlignConfig, AlignResult, IdfModel, align_clusters
+from dedup.align import SENTENCE_ORDER, AlignConfig, AlignResult, IdfModel, align_unsorted
 from dedup.align.core import _compact, make_article
 from dedup.align.families import group_similar, provenance
 from dedup.align.tfidf import l2_normalise
@@ -43,9 +43,6 @@ from dedup.progress import Progress
 from dedup.schema import LINKS, SENTENCES
 
 __all__ = ["align_reusing", "story_families"]
-
-_ROW_ORDER = ["cluster_id", "article_id", pl.col("status") == "dropped", "position"]
-
 
 def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.DataFrame, *,
                   config: AlignConfig = AlignConfig(), progress: Progress | None = None
@@ -70,7 +67,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
     todo = multi.filter(~copied)["cluster_id"].unique()
     # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.
     fresh_members = multi.filter(~copied | (pl.col("is_canonical") & pl.col("cluster_id").is_in(todo.implode())))
-    fresh = align_clusters(articles, fresh_members, config=config, progress=progress,
+    fresh = align_unsorted(articles, fresh_members, config=config, progress=progress,
                            spans=_spans(stored.join(fresh_members.select("article_id"), on="article_id", how="semi")))
     failed = fresh.failures["cluster_id"].implode()
     copies = (stored.drop("cluster_id")
@@ -79,16 +76,20 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
               .filter(~pl.col("cluster_id").is_in(failed))
               .select(SENTENCES.names()))
     counts = {"versions_copied": copies["article_id"].n_unique(), "versions_aligned": fresh_members.height}
-    if copies.height == 0:
-        return fresh, counts
-    whole = copies["cluster_id"].unique().implode()
-    story = pl.concat([fresh.sentences.filter(pl.col("cluster_id").is_in(whole)), copies])
-    story, links = story_families(story, multi.filter(pl.col("cluster_id").is_in(whole)), idf=fresh.idf,
-                                  config=config)
-    sentences = pl.concat([fresh.sentences.filter(~pl.col("cluster_id").is_in(whole)), story]).sort(_ROW_ORDER)
-    links = pl.concat([fresh.links.filter(~pl.col("cluster_id").is_in(whole)), links]).sort(
-        ["cluster_id", "family_id", "article_id"])
-    return AlignResult(sentences=sentences, links=links, failures=fresh.failures, idf=fresh.idf), counts
+    sentences, links, failures, idf = fresh.sentences, fresh.links, fresh.failures, fresh.idf
+    del fresh   # its rows are split below: no reference may keep the whole frame alive
+    if copies.height:
+        # The stories with copied rows get their per-story part again, over all their rows.
+        whole = pl.col("cluster_id").is_in(copies["cluster_id"].unique().implode())
+        story = pl.concat([sentences.filter(whole), copies])
+        del copies
+        sentences = sentences.filter(~whole)
+        story, story_links = story_families(story, multi.filter(whole), idf=idf, config=config)
+        sentences = pl.concat([sentences, story])
+        del story
+        links = pl.concat([links.filter(~whole), story_links])
+    return AlignResult(sentences=sentences.sort(SENTENCE_ORDER), links=links.sort(["cluster_id", "family_id", "article_id"]),
+                       failures=failures, idf=idf), counts
 
 
 def _spans(stored: pl.DataFrame) -> dict[str, list[tuple[int, int]]]:
