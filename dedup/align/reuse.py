@@ -35,7 +35,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from dedup.align import SENTENCE_ORDER, AlignConfig, AlignResult, IdfModel, align_unsorted
+from dedup.align import (
+    SENTENCE_ORDER,
+    AlignConfig,
+    AlignResult,
+    IdfModel,
+    align_unsorted,
+)
 from dedup.align.core import _compact, make_article
 from dedup.align.families import group_similar, provenance
 from dedup.align.tfidf import l2_normalise
