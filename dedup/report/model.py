@@ -250,28 +250,38 @@ def _sentence_entries(sentences: pl.DataFrame | None, articles: pl.DataFrame, id
     status, is_canonical = pl.col("status"), pl.col("_is_canonical")
     diff_text = pl.col("word_diff").list.eval(
         pl.when(op.is_in(["=", "-"])).then(op_text.fill_null("")).otherwise(pl.lit(""))).list.join("")
-    best = (frame.with_columns(
-                pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
-                .otherwise(pl.col("canonical_position")).alias("_cpos"),
-                pl.when(is_canonical).then(0).when(status == "dropped").then(1).when(status == "kept").then(2)
-                .when(status == "edited").then(3).otherwise(None).alias("_rank"),
-                pl.when(is_canonical).then(pl.col("text"))
-                .when((status == "edited") & (pl.col("word_diff").list.len() > 0).fill_null(False))
-                .then(diff_text).otherwise(pl.col("text")).alias("_text"))
-            .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_text").is_not_null())
-            .sort(["cluster_id", "_cpos", "_rank", "_row"])
-            .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True)
-            .select("cluster_id", pl.col("_cpos").alias("canonical_position"), "family_id",
-                    pl.col("_text").alias("canonical_text"),
-                    pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot")))
+    from_diff = ~is_canonical & (status == "edited") & (pl.col("word_diff").list.len() > 0).fill_null(False)
+    # The winning row of each canonical position is chosen on narrow columns; only the winners'
+    # texts are then read (sorting the whole frame with its texts doubled the report's memory).
+    winners = (frame.select(
+                   "cluster_id", "_row",
+                   pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
+                   .otherwise(pl.col("canonical_position")).alias("_cpos"),
+                   pl.when(is_canonical).then(0).when(status == "dropped").then(1).when(status == "kept").then(2)
+                   .when(status == "edited").then(3).otherwise(None).alias("_rank"),
+                   (from_diff | pl.col("text").is_not_null()).alias("_has_text"))
+               .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_has_text"))
+               .sort(["cluster_id", "_cpos", "_rank", "_row"])
+               .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True))
+    chosen = frame[winners["_row"]]
+    best = winners.select(
+        "cluster_id", pl.col("_cpos").alias("canonical_position"),
+        chosen["family_id"],
+        chosen.select(pl.when(from_diff).then(diff_text).otherwise(pl.col("text")))
+        .to_series().alias("canonical_text"),
+        pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot"))
+    del winners, chosen
     canon: dict[str, list[list]] = {}
     for cluster_id, family, text in best.select("cluster_id", "family_id", "canonical_text").iter_rows():
         canon.setdefault(cluster_id, []).append([family, text])
 
-    others = frame.filter(~is_canonical).join(best.drop("family_id"), on=["cluster_id", "canonical_position"],
-                                              how="left", maintain_order="left")
     has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
-    own = others.filter(is_own)
+    on = ["cluster_id", "canonical_position"]
+    # The other articles' rows: narrow for the counts, with texts only for their own sentences.
+    others = (frame.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
+              .filter(~is_canonical).join(best.select(*on, "slot"), on=on, how="left", maintain_order="left"))
+    own = frame.filter(~is_canonical & is_own).join(best.drop("family_id"), on=on, how="left",
+                                                     maintain_order="left")
     flat, slots = _own_entries(own), own["slot"].to_list()
     # One row per article with sentence rows, in the order of `own` (both follow `frame`'s sort).
     per_article = others.group_by("cluster_id", "article_id", maintain_order=True).agg(
