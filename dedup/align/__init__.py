@@ -145,7 +145,7 @@ def align_unsorted(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     todo, night_failures = night.clusters, night.failures
     with bar(progress, "align", total=len(todo), unit="story") as advance:
         parts = map_chunks(_align_chunk, (todo, idf, config),
-                           bounds_for([sum(len(a.sentences) for a in arts) for _, arts in todo], workers), workers,
+                           bounds_for([sum(len(a.spans) for a in arts) for _, arts in todo], workers), workers,
                            done=lambda start, stop: advance(stop - start))
     del night, todo
     failures = list(night_failures)
@@ -210,8 +210,7 @@ def _make_articles(data: tuple[list[tuple[dict, str, list | None]], str], start:
 def _article(row: dict, text: str, made: tuple[list, list, list]) -> _Article:
     """The :class:`~dedup.align.core._Article` of ``text`` from its :func:`_make_articles` parts."""
     spans, keys, norms = made
-    return _Article(row["article_id"], row["outlet"], row["published"], text, spans,
-                    [text[a:b] for a, b in spans], keys, norms)
+    return _Article(row["article_id"], row["outlet"], row["published"], text, spans, keys, norms)
 
 
 class _Night:

@@ -7,6 +7,7 @@ fitted :class:`~dedup.align.tfidf.IdfModel` and config.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,10 +60,15 @@ class _Article:
     published: datetime | None
     text: str
     spans: list[tuple[int, int]]
-    sentences: list[str]
     keys: list[str]         # identity_key of each sentence
     norms: list[str]        # normalise_for_match of each sentence
     unique: np.ndarray = None  # row of each sentence in the cluster's matrix of distinct sentences
+
+    @functools.cached_property
+    def sentences(self) -> list[str]:
+        """The sentences' texts, cut from ``text`` when first asked for: the parent process of a
+        night holds every article but only the worker that aligns it needs them."""
+        return [self.text[a:b] for a, b in self.spans]
 
 
 class _Rows:
@@ -204,7 +210,7 @@ def make_article(row: dict[str, Any], text: str, spans: list[tuple[int, int]],
             known = memo[sentence] = (" ".join(_PIECES.findall(norm)), norm)
         keys.append(known[0])
         norms.append(known[1])
-    return _Article(row["article_id"], row["outlet"], row["published"], text, spans, sentences, keys, norms)
+    return _Article(row["article_id"], row["outlet"], row["published"], text, spans, keys, norms)
 
 
 def distinct_sentences(articles: list[_Article]) -> list[str]:

@@ -85,14 +85,16 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
     sentences, links, failures, idf = fresh.sentences, fresh.links, fresh.failures, fresh.idf
     del fresh   # its rows are split below: no reference may keep the whole frame alive
     if copies.height:
-        # The stories with copied rows get their per-story part again, over all their rows.
+        # The stories with copied rows get their per-story part again, over all their rows: computed
+        # on a narrow selection, then written into the rows' family_id (no copy of the rows).
         whole = pl.col("cluster_id").is_in(copies["cluster_id"].unique().implode())
-        story = pl.concat([sentences.filter(whole), copies])
+        sentences = pl.concat([sentences, copies])
         del copies
-        sentences = sentences.filter(~whole)
-        story, story_links = story_families(story, multi.filter(whole), idf=idf, config=config)
-        sentences = pl.concat([sentences, story])
+        story = (sentences.select("cluster_id", "article_id", "outlet", "status", "position", "text")
+                 .with_row_index("_row").filter(whole))
+        families, story_links = added_families(story, multi.filter(whole), idf=idf, config=config)
         del story
+        sentences = sentences.with_columns(_scattered(sentences["family_id"], families))
         links = pl.concat([links.filter(~whole), story_links])
     return AlignResult(sentences=sentences.sort(SENTENCE_ORDER), links=links.sort(["cluster_id", "family_id", "article_id"]),
                        failures=failures, idf=idf), counts
@@ -121,10 +123,22 @@ def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfM
     and grouped at ``align_threshold``; families are numbered after the
     canonical's sentences in order of first appearance.
     """
+    families, links = added_families(sentences.with_row_index("_row"), clusters, idf=idf, config=config)
+    return sentences.with_columns(_scattered(sentences["family_id"], families)).select(SENTENCES.names()), links
+
+
+def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel, config: AlignConfig
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`story_families` as ``(_row, _family)`` pairs: the new ``family_id`` of each ``added`` row.
+
+    ``rows`` needs the SENTENCES columns ``cluster_id``, ``article_id``,
+    ``outlet``, ``status``, ``position`` and ``text``, and a row number
+    ``_row``; it may be a narrow selection of a larger frame (so a caller
+    updates that frame's ``family_id`` in place of copying it). Also returns the LINKS.
+    """
     rank = (clusters.select("cluster_id", "article_id", pl.col("is_canonical").fill_null(False), "published")
             .sort(["cluster_id", ~pl.col("is_canonical"), pl.col("published").is_null(), "published", "article_id"])
             .select("cluster_id", "article_id", _rank=pl.int_range(pl.len()).over("cluster_id")))
-    rows = sentences.with_row_index("_row")
     own = (rows.filter(pl.col("status") != "dropped").join(rank, on=["cluster_id", "article_id"], how="left")
            .sort(["cluster_id", "_rank", "position"]))
     own = own.join(_keys(own["text"].unique()), on="text", how="left", maintain_order="left")
@@ -136,10 +150,15 @@ def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfM
                 .join(n_canonical, on="cluster_id", how="left", maintain_order="left"))
     families = _families(distinct, idf, config.align_threshold)
     added = added.join(families, on=["cluster_id", "_key"], how="left", maintain_order="left")
-    out = (rows.join(added.select("_row", "_family"), on="_row", how="left", maintain_order="left")
-           .with_columns(family_id=pl.coalesce("_family", "family_id").cast(pl.Int32))
-           .select(SENTENCES.names()))
-    return out, _links(added)
+    return added.select("_row", "_family").filter(pl.col("_family").is_not_null()), _links(added)
+
+
+def _scattered(family_id: pl.Series, families: pl.DataFrame) -> pl.Series:
+    """``family_id`` with the rows ``families["_row"]`` set to ``families["_family"]``."""
+    out = family_id.cast(pl.Int32).clone()
+    if families.height:
+        out.scatter(families["_row"], families["_family"])
+    return out
 
 
 def _keys(texts: pl.Series) -> pl.DataFrame:
