@@ -374,11 +374,22 @@ class NightlyState:
         return rows.drop("night", "fingerprint").sort("article_id", "status", "position")
 
     def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
-        """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`."""
-        canonicals = clusters.select("article_id", "canonical_id")
-        self._tonight["sentences"] = (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
-                                      .with_columns(night=pl.lit(self.night, dtype=pl.Date),
-                                                    fingerprint=pl.lit(self.config.fingerprint(ALIGN_STAGE))))
+        """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`.
+
+        Only references are kept: the stored frame (the rows plus their canonical)
+        is built in :meth:`commit`, after the outputs are written, so that it and
+        the report never take memory at the same time.
+        """
+        self._tonight["sentences"] = (sentences, clusters.select("article_id", "canonical_id"))
+
+    def _sentence_rows(self) -> pl.DataFrame | None:
+        kept = self._tonight.get("sentences")
+        if kept is None:
+            return None
+        sentences, canonicals = kept
+        return (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
+                .with_columns(night=pl.lit(self.night, dtype=pl.Date),
+                              fingerprint=pl.lit(self.config.fingerprint(ALIGN_STAGE))))
 
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> Manifest:
@@ -403,7 +414,7 @@ class NightlyState:
         if story.merges.height:
             tables["story_merges"][night] = self.store.write_file("story_merges", night, version, story.merges)
         tables["sentences"].pop(night, None)
-        sentences = tonight.get("sentences")
+        sentences = self._sentence_rows()
         if sentences is not None and sentences.height:
             tables["sentences"][night] = self.store.write_file("sentences", night, version, sentences)
         pruned = self._prune(tables, version)
