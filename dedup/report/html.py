@@ -61,16 +61,14 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
     notes:
         Extra sentences shown at the top of the report.
     """
-    context = _context(clusters=clusters, sentences=sentences, links=links, summary=summary,
-                       rejects=rejects, notes=notes)
+    html = render_report(clusters=clusters, sentences=sentences, links=links, summary=summary,
+                         rejects=rejects, notes=notes)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME
     tmp = out / f".{REPORT_NAME}.tmp"
-    # Streamed piece by piece: the page is never one string in memory (at 100,000 articles holding
-    # it, with the model it came from, took 1.6 GB more than the frames; benchmarks/README.md §9).
     with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.writelines(_environment().get_template("report.html.j2").generate(context))
+        handle.write(html)
     os.replace(tmp, path)
     return path
 
@@ -78,14 +76,6 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
 def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, links: pl.DataFrame | None,
                   summary: dict, rejects: pl.DataFrame | None = None, notes: list[str] | None = None) -> str:
     """The report as a string (see :func:`write_report`). Stateless and deterministic."""
-    context = _context(clusters=clusters, sentences=sentences, links=links, summary=summary, rejects=rejects,
-                       notes=notes)
-    return _environment().get_template("report.html.j2").render(context)
-
-
-def _context(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, links: pl.DataFrame | None,
-             summary: dict, rejects: pl.DataFrame | None, notes: list[str] | None) -> dict[str, Any]:
-    """The template's variables; the report model is serialised here and not kept."""
     summary = summary if isinstance(summary, dict) else {}
     data = model.build_model(clusters, sentences, links)
     notes = [model.clean(n) for n in notes or []]
@@ -109,7 +99,7 @@ def _context(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, links: p
         "overview_json": script_json({"outlets": data["outlets"], "stories": data["stories"]}),
         "story_json": script_json(data["details"]),
     }
-    return context
+    return _environment().get_template("report.html.j2").render(context)
 
 
 def _alignment_notes(summary: dict) -> list[str]:
@@ -160,22 +150,13 @@ def build_report(out_dir: Path) -> Path:
 
 def script_json(value: Any) -> str:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&``, U+2028/2029."""
-    if isinstance(value, list):
-        # Item by item, the same text as one json.dumps: dumping a whole report's stories at once
-        # holds millions of small pieces before joining them (~1 GB at 100,000 articles).
-        text = "[" + ",".join(map(_json, value)) + "]"
-    else:
-        text = _json(value)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # One str.replace per character, not str.translate: translate with string values walks the text
     # character by character in Python-object space (~1 s on a 20,000-article report); replace is a
     # memchr-speed scan. No replacement holds a character another one replaces, so order is irrelevant.
     for char, escape in _JSON_ESCAPES:
         text = text.replace(char, escape)
     return text
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def csp_hash(source: str) -> str:
