@@ -49,9 +49,9 @@ from typing import Literal
 import polars as pl
 import pyarrow as pa
 
-from dedup.align.core import (AlignmentError, _Article, _Rows, align_cluster, align_prepared, check_cluster,
-                             chunk_vectors, cluster_order, identity_key, links_frame, make_article,
-                             sentence_frame)
+from dedup.align.core import (AlignmentError, _Article, align_cluster, align_prepared, check_cluster,
+                             chunk_vectors, cluster_order, identity_key, make_article)
+from dedup.align.rows import _Rows, links_frame, sentence_frame
 from dedup.align.parallel import bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff

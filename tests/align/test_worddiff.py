@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.core import word_diff_series
+from dedup.align.rows import word_diff_series
 from dedup.align.worddiff import opcodes, split_diff, tokens, word_diff
 from dedup.schema import WORD_DIFF
 
