@@ -3,7 +3,12 @@ nothing, and a story carried by hundreds of outlets aligned without one DP pass 
 
 from __future__ import annotations
 
+import gc
+import os
 import random
+import subprocess
+import sys
+import time
 
 import numpy as np
 import polars as pl
@@ -22,7 +27,7 @@ from dedup.align.matcher import align, align_versions, join_scores
 from dedup.align.parallel import chunk_bounds
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.tfidf import IdfModel, _vectorizers, l2_normalise
-from dedup.errors import ConfigError
+from dedup.errors import ConfigError, DedupError
 from tests.align.test_align import ADDED, EDITED, OTHER, STORY, articles_and_clusters
 
 
@@ -189,3 +194,56 @@ def test_pairwise_sum_is_numpys():
     for n in [1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 130, 255, 256, 257, 1000, 4099]:
         x = rng.random(n) * 10.0 ** rng.uniform(-3, 3, n)
         assert x[0] + _pairwise_sum(x, 1, n - 1) == np.add.reduceat(x, [0])[0]
+
+
+def _exit_in_worker(data, start, stop):
+    """A chunk function whose second chunk dies the way an out-of-memory kill ends a worker."""
+    if start == 1:
+        os._exit(9)
+    return start
+
+
+def test_a_worker_killed_from_outside_ends_the_stage_with_a_clear_error():
+    with pytest.raises(DedupError, match="killed from outside"):
+        parallel.map_chunks(_exit_in_worker, None, [(0, 1), (1, 2)], workers=2)
+    assert not gc.isenabled() or gc.get_freeze_count() == 0  # the parent's objects are collectable again
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from dedup.align.parallel import map_chunks
+
+def wait(path, start, stop):
+    with open(f"{path}/{os.getpid()}", "w"):
+        pass
+    time.sleep(60)
+    return start
+
+map_chunks(wait, sys.argv[1], [(0, 1), (1, 2)], workers=2)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_their_parent(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [int(p.name) for p in tmp_path.iterdir()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        parent.kill()   # what a scheduler's kill -9 does
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
