@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from dedup.align.parallel import bounds_for, map_chunks
+from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, map_chunks
 from dedup.align.sentences import split_many
 from dedup.align.tfidf import IdfModel, l2_normalise
 from dedup.config import AlignConfig
@@ -231,7 +231,8 @@ def _slot(keys, feature, mask):  # pragma: no cover - compiled
 
 def _chunked(fn, data, sizes: list[int], workers: int) -> list:
     """``fn(data, start, stop)`` over contiguous chunks of items with these sizes, concatenated in order."""
-    return [item for part in map_chunks(fn, data, bounds_for(sizes, workers), workers) for item in part]
+    bounds = bounds_for(sizes, workers, MAX_CHUNK_CHARS)
+    return [item for part in map_chunks(fn, data, bounds, workers) for item in part]
 
 
 def _split_chunk(data: tuple[list[str], str], start: int, stop: int) -> list[tuple[list[tuple[int, int]], set[str]]]:
@@ -247,7 +248,8 @@ def _counts(sentences: list[str], config: AlignConfig, workers: int) -> sp.csr_m
     Rows do not depend on each other, so chunks are stacked as they come.
     """
     model = IdfModel(features=config.features, n_features=config.n_features)
-    parts = map_chunks(_count_chunk, (sentences, model), bounds_for([len(s) for s in sentences], workers), workers)
+    parts = map_chunks(_count_chunk, (sentences, model), bounds_for([len(s) for s in sentences], workers, MAX_CHUNK_CHARS),
+                       workers)
     indptr = np.zeros(len(sentences) + 1, dtype=np.int64)
     at = 0
     for part_indptr, _, _ in parts:

@@ -52,7 +52,7 @@ import pyarrow as pa
 from dedup.align.core import (AlignmentError, _Article, align_cluster, align_prepared, check_cluster,
                              chunk_vectors, cluster_order, identity_key, make_article)
 from dedup.align.rows import _Rows, links_frame, sentence_frame
-from dedup.align.parallel import bounds_for, map_chunks, n_workers
+from dedup.align.parallel import MAX_CHUNK_CHARS, MAX_CHUNK_SENTENCES, bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
@@ -145,7 +145,8 @@ def align_unsorted(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     todo, night_failures = night.clusters, night.failures
     with bar(progress, "align", total=len(todo), unit="story") as advance:
         parts = map_chunks(_align_chunk, (todo, idf, config),
-                           bounds_for([sum(len(a.spans) for a in arts) for _, arts in todo], workers), workers,
+                           bounds_for([sum(len(a.spans) for a in arts) for _, arts in todo], workers,
+                                      MAX_CHUNK_SENTENCES), workers,
                            done=lambda start, stop: advance(stop - start))
     del night, todo
     failures = list(night_failures)
@@ -253,7 +254,8 @@ class _Night:
         items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "",
                   known.get(r["article_id"])) for r in order]
         # an article with known spans costs no splitting: weigh it by its sentences only
-        bounds = bounds_for([len(text) if k is None else 8 * len(k) for _, text, k in items], workers)
+        bounds = bounds_for([len(text) if k is None else 8 * len(k) for _, text, k in items], workers,
+                            MAX_CHUNK_CHARS)
         made_list = [a for part in map_chunks(_make_articles, (items, config.splitter), bounds, workers) for a in part]
         made = {id(r): _article(r, text, parts) for r, (_, text, _), parts in zip(order, items, made_list)}
         self.clusters = [(cluster_id, [made[id(r)] for r in members]) for cluster_id, members in good]

@@ -61,6 +61,31 @@ def test_two_workers_give_the_frames_of_one(monkeypatch):
         assert_frame_equal(a, b, check_exact=True)
 
 
+def test_bounded_chunks_give_the_frames_of_one(monkeypatch):
+    # a night far larger than its chunk bounds: many small chunks on two workers, the same frames
+    articles, clusters = night()
+    serial = align_clusters(articles, clusters, config=AlignConfig(workers=1))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)
+    monkeypatch.setattr("dedup.align.MAX_CHUNK_SENTENCES", 20)
+    monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 2_000)
+    calls = []
+    real = parallel.map_chunks
+    monkeypatch.setattr("dedup.align.map_chunks", lambda fn, data, bounds, *a, **k: calls.append(len(bounds))
+                        or real(fn, data, bounds, *a, **k))
+    bounded = align_clusters(articles, clusters, config=AlignConfig(workers=2))
+    assert min(calls) > 2 * parallel.CHUNKS_PER_WORKER   # the bounds, not the workers, set the chunk count
+    for a, b in ((serial.sentences, bounded.sentences), (serial.links, bounded.links)):
+        assert_frame_equal(a, b, check_exact=True)
+
+
+def test_a_chunk_bound_adds_chunks_only_when_the_night_needs_them():
+    sizes = [10] * 100
+    assert parallel.bounds_for(sizes, 2, max_chunk=10_000) == parallel.bounds_for(sizes, 2)
+    bounded = parallel.bounds_for(sizes, 2, max_chunk=50)
+    assert len(bounded) == 20 and all(sum(sizes[a:b]) <= 50 for a, b in bounded)
+    assert parallel.bounds_for([500, 10], 2, max_chunk=50)[0] == (0, 1)   # an item larger than the bound is not cut
+
+
 def test_workers_setting_is_validated():
     with pytest.raises(ConfigError, match="workers"):
         AlignConfig(workers=-1)
