@@ -22,6 +22,9 @@ Two things keep forked workers cheap and safe on a night of a million articles:
   writes to the header of every object it inherited, and copy-on-write then
   gives every worker its own copy of the parent's heap (at 1M articles a worker
   reached 12 GB and the kernel's OOM killer stopped the run);
+* workers are started afresh for each wave of ``workers * CHUNKS_PER_WORKER``
+  chunks, so the inherited pages a worker touched (and so copied) are given
+  back wave by wave;
 * a worker dies with its parent (``PR_SET_PDEATHSIG`` on Linux): a scheduler's
   ``kill -9`` of the run does not leave workers holding gigabytes behind.
 
@@ -109,15 +112,21 @@ def map_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[i
                 done(start, stop)
         return results
     _SHARED = (fn, data)
-    gc.freeze()   # see the module docstring: the children must not touch every inherited object
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(bounds)), mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-            for (start, stop), result in zip(bounds, pool.map(_run_shared, bounds)):
-                results.append(result)
-                if done:
-                    done(start, stop)
-            return results
+        # Fresh workers for each wave of chunks: a worker keeps a copy of every inherited page it
+        # touched (reference counts are writes), so long-lived workers would end up holding the
+        # parent's whole heap twice over. A 100k night is one wave.
+        wave = workers * CHUNKS_PER_WORKER
+        for lo in range(0, len(bounds), wave):
+            part = bounds[lo:lo + wave]
+            gc.freeze()   # see the module docstring: the children must not touch every inherited object
+            with ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+                for (start, stop), result in zip(part, pool.map(_run_shared, part)):
+                    results.append(result)
+                    if done:
+                        done(start, stop)
+        return results
     except BrokenProcessPool:
         raise DedupError(f"a worker process of {getattr(fn, '__name__', 'a parallel stage')} was killed from "
                          "outside (most often by the system when memory runs out); "

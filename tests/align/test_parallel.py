@@ -221,6 +221,19 @@ def test_pairwise_sum_is_numpys():
         assert x[0] + _pairwise_sum(x, 1, n - 1) == np.add.reduceat(x, [0])[0]
 
 
+def _pid(data, start, stop):
+    return start, os.getpid()
+
+
+def test_each_wave_of_chunks_gets_fresh_workers():
+    wave = 2 * parallel.CHUNKS_PER_WORKER
+    got = parallel.map_chunks(_pid, None, [(k, k + 1) for k in range(2 * wave + 1)], workers=2)
+    assert [start for start, _ in got] == list(range(2 * wave + 1))      # results in chunk order
+    pids = [{pid for _, pid in got[lo:lo + wave]} for lo in range(0, len(got), wave)]
+    assert os.getpid() not in set().union(*pids)
+    assert not pids[0] & pids[1] and not pids[1] & pids[2]
+
+
 def _exit_in_worker(data, start, stop):
     """A chunk function whose second chunk dies the way an out-of-memory kill ends a worker."""
     if start == 1:
