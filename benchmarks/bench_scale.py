@@ -28,7 +28,9 @@ Commands::
 
 ``run`` runs ``dedup cluster`` (clusters, sentence diffs, report) in a fresh
 process per size and records its wall time (process start to exit), the
-peak RSS of that process (``getrusage`` of the child), and the per-stage
+peak RSS of that process (``getrusage`` of the child), the peak PSS of the
+process and its forked workers together (sampled from ``/proc``: the
+physical memory of the whole run), and the per-stage
 seconds and peak RSS from ``timings.json``. ``compare`` runs the textbook
 datasketch recipe (``benchmarks/baseline_datasketch.py``: one ``MinHash``
 per article, ``MinHashLSH`` insert + query, union-find) and the full
@@ -45,6 +47,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -155,26 +158,67 @@ def build(n: int, work: Path, stories: int = 3000, seeds: tuple[int, ...] = (7, 
     return out
 
 
-def _child(argv: list[str], cwd: Path = REPO) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run argv; wall seconds and the child's peak RSS (MB)."""
+def _tree_pss_mb(pid: int) -> float:
+    """Proportional set size (MB) of process ``pid`` and all its descendants (Linux; nan elsewhere).
+
+    PSS counts a page shared by n processes as 1/n in each, so the sum is the physical memory the
+    run holds, forked workers included (a sum of RSS would count copy-on-write pages once per worker).
+    """
+    children: dict[int, list[int]] = {}
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+                except OSError:
+                    continue
+    except OSError:
+        return float("nan")
+    total, todo = 0.0, [pid]
+    while todo:
+        q = todo.pop()
+        try:
+            with open(f"/proc/{q}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
+        except (OSError, StopIteration):
+            continue
+        todo.extend(children.get(q, []))
+    return total
+
+
+def _child(argv: list[str], cwd: Path = REPO) -> tuple[float, float, float, subprocess.CompletedProcess]:
+    """Run argv; wall seconds, the child's peak RSS (MB) and the peak PSS of it and its workers (MB).
+
+    The PSS is sampled every half second, so a shorter spike can be missed.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd)
-    seconds = time.perf_counter() - t0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(argv, stdout=out, stderr=err, text=True, cwd=cwd)
+        pss = 0.0
+        while child.poll() is None:
+            pss = max(pss, _tree_pss_mb(child.pid))
+            time.sleep(0.5)
+        seconds = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(argv, child.returncode, out.read(), err.read())
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     # ru_maxrss of children is the max over all children so far: report it only if it grew
-    return seconds, (peak / 1024 if peak > before else float("nan")), proc
+    return seconds, (peak / 1024 if peak > before else float("nan")), pss, proc
 
 
 def run_dedup(corpus: Path, out: Path) -> dict:
-    seconds, rss, _ = _child([sys.executable, "-m", "dedup", "cluster", str(corpus), "--out", str(out), "--quiet"])
+    seconds, rss, pss, _ = _child([sys.executable, "-m", "dedup", "cluster", str(corpus), "--out", str(out),
+                                   "--quiet"])
     timings = json.loads((out / "timings.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
     n = summary["articles"]["read"]
     return {"articles": n, "wall_s": round(seconds, 1), "articles_per_s": round(n / seconds, 1),
-            "peak_rss_mb": round(rss, 1), "stages": timings["stages"],
+            "peak_rss_mb": round(rss, 1), "peak_pss_with_workers_mb": round(pss, 1), "stages": timings["stages"],
             "stories": summary["clusters"]["stories"]}
 
 
@@ -185,11 +229,11 @@ def run_textbook(corpus: Path) -> dict:
             "df = pl.concat([pl.read_ndjson(f) for f in files]); "
             "r = run_baseline(df); "
             "print(json.dumps({'articles': df.height, 'seconds': r.seconds, 'timings': r.timings}))")
-    seconds, rss, proc = _child([sys.executable, "-c", code, str(corpus)])
+    seconds, rss, pss, proc = _child([sys.executable, "-c", code, str(corpus)])
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"articles": res["articles"], "clustering_s": round(res["seconds"], 1),
             "articles_per_s": round(res["articles"] / res["seconds"], 1), "process_wall_s": round(seconds, 1),
-            "peak_rss_mb": round(rss, 1), "stages": res["timings"]}
+            "peak_rss_mb": round(rss, 1), "peak_pss_with_workers_mb": round(pss, 1), "stages": res["timings"]}
 
 
 def main(argv: list[str] | None = None) -> int:
