@@ -65,22 +65,30 @@ class LshStats:
     largest_bucket: int = 0
 
 
-def _bucket_codes(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int,
-                  stats: LshStats) -> np.ndarray:
-    """Distinct pairs within buckets as sorted codes ``lo << 32 | hi``: docs[starts[i]:starts[i]+sizes[i]] is bucket i."""
+def _bucket_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int,
+                  stats: LshStats) -> list[np.ndarray]:
+    """Pairs within buckets: docs[starts[i]:starts[i]+sizes[i]] is bucket i (also the Spark engine's)."""
     out = []
     big = sizes > max_bucket
     if big.any():
         stats.capped_buckets += int(big.sum())
         for s, n in zip(starts[big], sizes[big]):
             members = docs[s:s + n]
-            out.append(_codes(members[:-1], members[1:]))
+            out.append(np.stack([members[:-1], members[1:]], axis=1))
     for size in np.unique(sizes[~big]):
         sel = starts[(sizes == size) & ~big]
         groups = docs[sel[:, None] + np.arange(size)[None, :]]      # (g, size)
         i, j = np.triu_indices(size, 1)
-        out.append(_codes(groups[:, i].ravel(), groups[:, j].ravel()))
-    return _distinct(np.concatenate(out)) if out else np.empty(0, dtype=np.uint64)
+        out.append(np.stack([groups[:, i].ravel(), groups[:, j].ravel()], axis=1))
+    return out
+
+
+def _bucket_codes(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int,
+                  stats: LshStats) -> np.ndarray:
+    """:func:`_bucket_pairs` as sorted distinct codes ``lo << 32 | hi`` (docs are uint32)."""
+    pairs = _bucket_pairs(docs, starts, sizes, max_bucket, stats)
+    return _distinct(np.concatenate([_codes(p[:, 0], p[:, 1]) for p in pairs])) if pairs else \
+        np.empty(0, dtype=np.uint64)
 
 
 def _codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
