@@ -97,19 +97,16 @@ def _codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
 
 
-def _distinct(codes: np.ndarray) -> np.ndarray:
+def _distinct(codes: np.ndarray, kind: str | None = None) -> np.ndarray:
     """``codes`` sorted, repeats dropped (a sort and a compare: faster than np.unique's hashing)."""
-    codes = np.sort(codes)
+    codes = np.sort(codes, kind=kind)
     return codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
 
 
 def _merge(acc: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """The sorted union of two sorted arrays of distinct codes.
-
-    The stable sort (timsort) of two concatenated sorted runs is a linear merge.
-    """
-    both = np.sort(np.concatenate([acc, new]), kind="stable")
-    return both[np.concatenate([[True], both[1:] != both[:-1]])] if len(both) else both
+    """The sorted union of two sorted arrays of distinct codes: the stable sort (timsort) of two
+    concatenated sorted runs is a linear merge."""
+    return _distinct(np.concatenate([acc, new]), kind="stable")
 
 
 def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfig(),

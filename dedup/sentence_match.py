@@ -248,8 +248,8 @@ def _counts(sentences: list[str], config: AlignConfig, workers: int) -> sp.csr_m
     Rows do not depend on each other, so chunks are stacked as they come.
     """
     model = IdfModel(features=config.features, n_features=config.n_features)
-    parts = map_chunks(_count_chunk, (sentences, model), bounds_for([len(s) for s in sentences], workers, MAX_CHUNK_CHARS),
-                       workers)
+    bounds = bounds_for([len(s) for s in sentences], workers, MAX_CHUNK_CHARS)
+    parts = map_chunks(_count_chunk, (sentences, model), bounds, workers)
     indptr = np.zeros(len(sentences) + 1, dtype=np.int64)
     at = 0
     for part_indptr, _, _ in parts:

@@ -15,7 +15,7 @@ thread pool must not be used in a forked child. Where ``fork`` is not
 available (not Linux), alignment runs in-process. Small nights stay serial
 (:data:`MIN_PARALLEL_ARTICLES`).
 
-Two things keep forked workers cheap and safe on a night of a million articles:
+Three things keep forked workers cheap and safe on a night of a million articles:
 
 * the parent's objects are moved out of the garbage collector's reach
   (:func:`gc.freeze`) before forking: otherwise each child's first collection
