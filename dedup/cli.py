@@ -57,6 +57,9 @@ def main() -> None:
               help="Map an input column to a field (id, outlet, title, text, published, url); repeatable.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "json"]),
               help="Also write the tables as CSV or JSON (Parquet is always written); repeatable.")
+@click.option("--report-articles", type=click.IntRange(min=0), default=None, metavar="N",
+              help="report.html holds the details of the stories with the most outlets, up to N articles in "
+                   "all; the others list their outlets only. 0 = every story. Default 20000.")
 @click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
               help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
@@ -76,8 +79,8 @@ def main() -> None:
 @click.option("--master", default=None, metavar="URL",
               help="With --engine spark and no active session: the Spark master, e.g. local[2].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outlets, strict, state_dir, night,
-            window, retention, engine, master, quiet):
+def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_articles, wire_outlets, strict,
+            state_dir, night, window, retention, engine, master, quiet):
     """Group articles into stories and write clusters.parquet, summary.json and rejected.jsonl.
 
     INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
@@ -112,6 +115,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
             clus["wire_outlets"] = tuple(wire_outlets)
         if formats:
             output["formats"] = tuple(dict.fromkeys(("parquet", *config.output.formats, *formats)))
+        if report_articles is not None:
+            output["report_articles"] = report_articles
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
         # Stage timings go to stderr on a terminal only; they are in timings.json anyway.
         log = None if quiet or not sys.stderr.isatty() else (lambda msg: click.echo(msg, err=True))
@@ -144,17 +149,21 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, wire_outle
 
 @main.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
-def report(out_dir):
+@click.option("--articles", type=click.IntRange(min=0), default=20_000, show_default=True, metavar="N",
+              help="The page holds the details of the stories with the most outlets, up to N articles in all; "
+                   "0 = every story.")
+def report(out_dir, articles):
     """Rebuild OUT_DIR/report.html from the tables a `dedup cluster` run left in OUT_DIR.
 
     \b
     Example:
         dedup report dedup-out
+        dedup report dedup-out --articles 0
     """
     from dedup.report import build_report
 
     try:
-        path = build_report(out_dir)
+        path = build_report(out_dir, max_articles=articles)
     except DedupError as exc:
         _fail(exc)
         return

@@ -334,14 +334,24 @@ class AlignConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """Which files are written besides the Parquet tables."""
+    """Which files are written besides the Parquet tables, and how much the report holds.
+
+    ``report_articles``: report.html holds the details of the stories with the
+    most outlets, up to this many articles in all; the other stories are
+    listed with their outlets only. 0 = every story.
+    """
 
     formats: tuple[Literal["parquet", "csv", "json"], ...] = ("parquet",)
+    report_articles: int = 20_000
 
     def __post_init__(self):
         bad = set(self.formats) - {"parquet", "csv", "json"}
         if bad:
             raise ConfigError(f"unknown output format(s) {sorted(bad)}; choose parquet, csv or json")
+        if isinstance(self.report_articles, bool) or not isinstance(self.report_articles, int) \
+                or self.report_articles < 0:
+            raise ConfigError(f"output.report_articles must be a whole number >= 0 (0 = every story), "
+                              f"not {self.report_articles!r}")
 
 
 # Settings that change how fast a run is, never what it outputs: left out of the fingerprint,

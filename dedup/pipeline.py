@@ -328,4 +328,4 @@ def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
     write_json(result.summary, out / "summary.json")
     write_report(out, clusters=result.clusters, sentences=result.sentences, links=result.links,
                  summary=summary_for_report(result.summary), rejects=result.rejects,
-                 notes=history_notes(result.summary))
+                 notes=history_notes(result.summary), max_articles=config.output.report_articles)

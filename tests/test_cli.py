@@ -175,3 +175,20 @@ def test_local_engine_refuses_uris_in_one_line_but_reads_file_uris(tmp_path, pla
     assert _run("cluster", tmp_path / "in dir", "--out", tmp_path / "path", "-q").exit_code == 0
     for name in ("clusters.parquet", "summary.json"):
         assert (tmp_path / "uri" / name).read_bytes() == (tmp_path / "path" / name).read_bytes()
+
+
+def test_report_articles_flag_caps_the_details_in_the_report(tmp_path, planted):
+    records, _ = planted
+    write_jsonl(tmp_path / "in" / "a.jsonl", records)
+    res = _run("cluster", tmp_path / "in", "--out", tmp_path / "out", "--report-articles", "1", "-q")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["parameters"]["output"]["report_articles"] == 1
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert summary["clusters"]["stories"] > 0 and "stories, 0 carry their details" in page
+    res = _run("report", tmp_path / "out", "--articles", "0")
+    assert res.exit_code == 0 and "carry their details" not in (tmp_path / "out" / "report.html").read_text()
+    assert _run("cluster", tmp_path / "in", "--report-articles", "-1").exit_code == 2
+    (tmp_path / "bad.toml").write_text("[output]\nreport_articles = -3\n")
+    res = _run("cluster", tmp_path / "in", "--config", tmp_path / "bad.toml", "--out", tmp_path / "o2")
+    assert res.exit_code == 2 and "report_articles" in res.output

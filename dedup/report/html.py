@@ -29,11 +29,13 @@ from typing import Any
 import jinja2
 import polars as pl
 
+from dedup.config import OutputConfig
 from dedup.errors import InputError
 from dedup.io import table_files
 from dedup.report import model
 
 REPORT_NAME = "report.html"
+REPORT_ARTICLES = OutputConfig.report_articles  # articles of the stories with details in the page (0 = all)
 _KNOWN_SUMMARY_KEYS = ("dedup_version", "parameters", "fingerprint")
 _JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
                  ("\u2029", "\\u2029"))
@@ -42,7 +44,7 @@ _REJECT_FIELDS = ("file", "record", "article_id", "reason", "message")
 
 def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFrame | None,
                  links: pl.DataFrame | None, summary: dict, rejects: pl.DataFrame | None = None,
-                 notes: list[str] | None = None) -> Path:
+                 notes: list[str] | None = None, max_articles: int = REPORT_ARTICLES) -> Path:
     """Write ``out_dir/report.html`` and return its path.
 
     Parameters
@@ -60,9 +62,17 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
         Rejected records (REJECTS columns) for the examples shown per reason.
     notes:
         Extra sentences shown at the top of the report.
+    max_articles:
+        Only the first stories of the ranking (most outlets first), up to
+        ``max_articles`` articles in all, carry their details (outlets table,
+        sentence-level differences); the others list their outlets, and a
+        note says how to see them. 0 puts every story's detail in the page.
+        The cap keeps a big night's report as small as the one measured to
+        open in a browser within 2 s (20,000 articles), and its build
+        within bounded memory.
     """
     html = render_report(clusters=clusters, sentences=sentences, links=links, summary=summary,
-                         rejects=rejects, notes=notes)
+                         rejects=rejects, notes=notes, max_articles=max_articles)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME
@@ -74,10 +84,13 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
 
 
 def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, links: pl.DataFrame | None,
-                  summary: dict, rejects: pl.DataFrame | None = None, notes: list[str] | None = None) -> str:
+                  summary: dict, rejects: pl.DataFrame | None = None, notes: list[str] | None = None,
+                  max_articles: int = REPORT_ARTICLES) -> str:
     """The report as a string (see :func:`write_report`). Stateless and deterministic."""
+    if max_articles < 0:
+        raise InputError(f"the number of articles with details must be 0 (all) or more, not {max_articles}")
     summary = summary if isinstance(summary, dict) else {}
-    data = model.build_model(clusters, sentences, links)
+    data = model.build_model(clusters, sentences, links, max_articles=max_articles)
     notes = [model.clean(n) for n in notes or []]
     if sentences is None:
         notes.append("Sentence alignment is not available for this run, so the report shows clusters only: "
@@ -85,6 +98,13 @@ def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, lin
     elif links is None:
         notes.append("Provenance links are not available for this run.")
     notes.extend(_alignment_notes(summary))
+    n_stories, n_detailed = len(data["stories"]), sum(d is not None for d in data["details"])
+    if n_detailed < n_stories:
+        notes.append(f"Of the night's {n_stories:,} stories, {n_detailed:,} carry their details (outlets table, "
+                     f"sentence-level differences) in this page: the ones with the most outlets, "
+                     f"{max_articles:,} articles at most. The others list their outlets only. "
+                     "All sentences are in sentences.parquet; `dedup report OUT_DIR --articles 0` rebuilds "
+                     "this page with every story's detail (a bigger, slower page).")
     css, js = _asset("report.css"), _asset("report.js")
     context = {
         "csp": _csp(css, js), "css": css, "js": js,
@@ -92,7 +112,7 @@ def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | None, lin
         "fingerprint": model.clean(summary.get("fingerprint")) or "unknown",
         "numbers": model.overview_numbers(summary, clusters, rejects),
         "reject_examples": model.reject_examples(rejects),
-        "n_stories": len(data["stories"]),
+        "n_stories": n_stories,
         "notes": notes,
         "counts": model.flatten({k: v for k, v in summary.items() if k not in _KNOWN_SUMMARY_KEYS}),
         "parameters": model.flatten(summary.get("parameters") or {}),
@@ -115,7 +135,7 @@ def _alignment_notes(summary: dict) -> list[str]:
             + (f" ({detail})" if detail else "") + "; they show their outlets but no differences."]
 
 
-def build_report(out_dir: Path) -> Path:
+def build_report(out_dir: Path, *, max_articles: int = REPORT_ARTICLES) -> Path:
     """Rebuild ``out_dir/report.html`` from the files a run left in ``out_dir``.
 
     Reads ``clusters.parquet`` (required), ``sentences.parquet`` and
@@ -145,7 +165,7 @@ def build_report(out_dir: Path) -> Path:
         notes.append("summary.json is missing; the numbers are counted from clusters.parquet.")
     rejects = _read_rejects(out / "rejected.jsonl", notes)
     return write_report(out, clusters=clusters, sentences=sentences, links=links, summary=summary,
-                        rejects=rejects, notes=notes)
+                        rejects=rejects, notes=notes, max_articles=max_articles)
 
 
 def script_json(value: Any) -> str:

@@ -96,18 +96,27 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
 
 
-def _require(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> pl.DataFrame:
+def _check(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DedupError(f"report: the {name} frame lacks column(s) {missing}; "
                          f"it has {frame.columns}. Was it written by another version of dedup?")
-    strings = [c for c in columns if frame.schema[c] == pl.String]
-    frame = frame.select(columns).with_columns(pl.col(strings).str.replace_all(_CONTROL, "\ufffd"))
-    if "word_diff" in columns:
+
+
+def _cleaned(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with control characters in its strings (and its word diffs' texts) made U+FFFD."""
+    strings = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    frame = frame.with_columns(pl.col(strings).str.replace_all(_CONTROL, "\ufffd"))
+    if "word_diff" in frame.columns:
         frame = frame.with_columns(pl.col("word_diff").list.eval(pl.struct(
             pl.element().struct.field("op"),
             pl.element().struct.field("text").str.replace_all(_CONTROL, "\ufffd"))))
     return frame
+
+
+def _require(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> pl.DataFrame:
+    _check(frame, columns, name)
+    return _cleaned(frame.select(columns))
 
 
 def _articles(clusters: pl.DataFrame) -> pl.DataFrame:
@@ -121,16 +130,20 @@ def _articles(clusters: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | None,
-                links: pl.DataFrame | None) -> dict[str, Any]:
+                links: pl.DataFrame | None, *, max_articles: int = 0) -> dict[str, Any]:
     """The overview rows and story details, ranked by number of outlets.
 
+    Every story gets an overview row. The first stories of the ranking get a
+    detail as long as they hold ``max_articles`` articles in all (every story
+    when it is 0); the others get None.
     Linear in the number of articles and sentences: the per-sentence work
     (which text stands for each canonical sentence, where each sentence sits
-    in it, the word-diff checks) is done by polars over whole columns; Python
-    only assembles each article's entry list.
+    in it, the counts and word-diff checks) is done by polars over whole
+    columns, on narrow columns for the stories without detail; Python only
+    assembles one row per story and each detailed article's entry list.
     """
     with _gc_paused():
-        return _build_model(clusters, sentences, links)
+        return _build_model(clusters, sentences, links, max_articles)
 
 
 @contextlib.contextmanager
@@ -151,32 +164,26 @@ def _gc_paused():
 
 
 def _build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | None,
-                 links: pl.DataFrame | None) -> dict[str, Any]:
+                 links: pl.DataFrame | None, max_articles: int) -> dict[str, Any]:
     articles = _articles(clusters)
-    ids = articles["cluster_id"].unique().to_list()
-    canon_by_cluster, entries = _sentence_entries(sentences, articles, ids)
-    by_cluster_links = _group(links, _LINK_COLUMNS, "links", ids,
-                              ["cluster_id", "first_article_id", "article_id", "family_id"])
-    outlet_names = sorted({o if o is not None else UNKNOWN_OUTLET for o in articles["outlet"].to_list()},
+    aligned = None if sentences is None else _Alignment(sentences, articles)
+    outlet_names = sorted(articles["outlet"].fill_null(UNKNOWN_OUTLET).unique().to_list(),
                           key=lambda o: (o.casefold(), o))
     outlet_index = {name: i for i, name in enumerate(outlet_names)}
-    columns = {name: articles[name].to_list() for name in ("cluster_id", "article_id", "outlet", "title",
-                                                             "published")}
-    columns["n_outlets"] = (articles["n_outlets"].to_list() if "n_outlets" in articles.columns
-                            else [None] * articles.height)
-    columns["similarity"] = (articles["similarity"].to_list() if "similarity" in articles.columns
-                             else [None] * articles.height)
-    columns["url"] = _safe_urls(articles["url"])
-    columns["time"] = _format_times(articles["published"])
-    stories = []
-    start = 0
-    for cluster_id, size in articles.group_by("cluster_id", maintain_order=True).len().iter_rows():
-        rows = range(start, start + size)
-        start += size
-        stories.append(_story(cluster_id, rows, columns, outlet_index, canon_by_cluster.get(cluster_id, []),
-                              entries.get(cluster_id, {}), by_cluster_links.get(cluster_id, [])))
-    stories.sort(key=lambda s: (-s[0]["n"], -s[0]["a"], s[0]["ts"] == "", s[0]["ts"], s[0]["id"]))
-    return {"outlets": outlet_names, "stories": [s[0] for s in stories], "details": [s[1] for s in stories]}
+    stories = _overviews(articles, outlet_index, aligned.shares(articles) if aligned else {})
+    stories.sort(key=lambda s: (-s["n"], -s["a"], s["ts"] == "", s["ts"], s["id"]))
+    chosen, total = [], 0
+    for story in stories:
+        total += story["a"]
+        if 0 < max_articles < total:
+            break
+        chosen.append(story["id"])
+    canon, entries = aligned.details(chosen) if aligned else ({}, {})
+    by_cluster_links = _group(links, _LINK_COLUMNS, "links", chosen,
+                              ["cluster_id", "first_article_id", "article_id", "family_id"])
+    details = _details(articles.filter(pl.col("cluster_id").is_in(chosen)), outlet_index, canon, entries,
+                       by_cluster_links)
+    return {"outlets": outlet_names, "stories": stories, "details": [details.get(s["id"]) for s in stories]}
 
 
 def _group(frame: pl.DataFrame | None, columns: tuple[str, ...], name: str, ids: list[str],
@@ -188,116 +195,189 @@ def _group(frame: pl.DataFrame | None, columns: tuple[str, ...], name: str, ids:
     return {key: list(group) for key, group in itertools.groupby(rows, key=lambda r: r[0])}
 
 
-def _story(cluster_id: str, rows: range, columns: dict[str, list], outlet_index: dict[str, int],
-           canon: list[list], entries: dict[str, tuple[list, list[int]]], link_rows: list[tuple]
-           ) -> tuple[dict, dict]:
-    """One story's overview row and detail; ``rows`` are its articles' indexes into ``columns``."""
+def _overviews(articles: pl.DataFrame, outlet_index: dict[str, int], shares: dict[str, list[float]]
+               ) -> list[dict]:
+    """Every story's overview row, from one polars aggregation over its articles (canonical first).
+
+    ``shares`` holds, per story, the share of changed sentences of each
+    other article with sentence rows, in article order; ``d`` is their mean.
+    """
+    n_outlets = pl.col("n_outlets").fill_null(0).max() if "n_outlets" in articles.columns else pl.lit(0)
+    titled = pl.col("title").is_not_null() & (pl.col("title").str.strip_chars() != "")
+    rows = articles.group_by("cluster_id", maintain_order=True).agg(
+        pl.col("outlet").fill_null(UNKNOWN_OUTLET).unique(maintain_order=True).alias("outlets"),
+        pl.col("title").filter(titled).first().alias("headline"),
+        n_outlets.alias("n"), pl.len().alias("a"), pl.col("published").first())
+    stories = []
+    for (cluster_id, outlets, headline, n, size, published), time in zip(rows.iter_rows(),
+                                                                           _format_times(rows["published"])):
+        distinct = [outlet_index[o] for o in outlets]
+        share = shares.get(cluster_id)
+        stories.append({
+            "id": cluster_id, "h": headline or UNTITLED, "o": distinct[0], "t": time,
+            "ts": published.strftime("%Y-%m-%dT%H:%M:%S") if published else "",
+            "n": int(n or len(distinct)), "a": size,
+            "d": round(sum(share) / len(share), 3) if share else None, "os": distinct,
+        })
+    return stories
+
+
+def _details(articles: pl.DataFrame, outlet_index: dict[str, int], canon: dict[str, list[list]],
+             entries: dict[str, dict[str, tuple[list, list[int]]]], links: dict[str, list[tuple]]
+             ) -> dict[str, dict]:
+    """The detail of each story of ``articles`` (sorted as :func:`_articles` sorts them)."""
+    columns = {name: articles[name].to_list() for name in ("article_id", "outlet", "title")}
+    for name in ("similarity",):
+        columns[name] = articles[name].to_list() if name in articles.columns else [None] * articles.height
+    columns["url"] = _safe_urls(articles["url"])
+    columns["time"] = _format_times(articles["published"])
+    details, start = {}, 0
+    for cluster_id, size in articles.group_by("cluster_id", maintain_order=True).len().iter_rows():
+        rows = range(start, start + size)
+        start += size
+        details[cluster_id] = _detail(rows, columns, outlet_index, canon.get(cluster_id, []),
+                                      entries.get(cluster_id, {}), links.get(cluster_id, []))
+    return details
+
+
+def _detail(rows: range, columns: dict[str, list], outlet_index: dict[str, int], canon: list[list],
+            entries: dict[str, tuple[list, list[int]]], link_rows: list[tuple]) -> dict:
+    """One story's detail; ``rows`` are its articles' indexes into ``columns``, canonical first."""
     first = rows[0]
     article_ids = columns["article_id"][rows.start:rows.stop]
-    outlets = [o if o is not None else UNKNOWN_OUTLET for o in columns["outlet"][rows.start:rows.stop]]
-    titles = columns["title"]
-    distinct = list(dict.fromkeys(outlet_index[o] for o in outlets))
-    n_outlets = max((n or 0) for n in columns["n_outlets"][rows.start:rows.stop]) or len(distinct)
-    headline = next((titles[i] for i in rows if titles[i] and titles[i].strip()), None) or UNTITLED
-    arts, shares = [], []
-    for i, article_id, outlet in zip(rows, article_ids, outlets):
+    arts = []
+    for i, article_id in zip(rows, article_ids):
         counts = own = None
         if i == first:
             counts = [len(canon), 0, 0, 0] if canon else None
             own = list(range(len(canon))) if canon else None
         elif article_id in entries:
             own, counts = entries[article_id]
-            shares.append((counts[1] + counts[2] + counts[3]) / max(1, sum(counts)))
         similarity = columns["similarity"][i]
+        outlet = columns["outlet"][i]
         arts.append({
-            "id": article_id, "o": outlet_index[outlet], "h": titles[i], "u": columns["url"][i],
-            "t": columns["time"][i], "k": int(i == first),
+            "id": article_id, "o": outlet_index[outlet if outlet is not None else UNKNOWN_OUTLET],
+            "h": columns["title"][i], "u": columns["url"][i], "t": columns["time"][i], "k": int(i == first),
             "s": round(similarity, 3) if similarity is not None and math.isfinite(similarity) else None,
             "r": own, "n": counts,
         })
-    divergence = round(sum(shares) / len(shares), 3) if shares else None
-    published = columns["published"][first]
-    overview = {
-        "id": cluster_id, "h": headline, "o": outlet_index[outlets[0]], "t": columns["time"][first],
-        "ts": published.strftime("%Y-%m-%dT%H:%M:%S") if published else "",
-        "n": int(n_outlets), "a": len(article_ids), "d": divergence, "os": distinct,
-    }
-    detail = {"c": canon, "a": arts, "l": _links(article_ids, link_rows)}
-    return overview, detail
+    return {"c": canon, "a": arts, "l": _links(article_ids, link_rows)}
 
 
-def _sentence_entries(sentences: pl.DataFrame | None, articles: pl.DataFrame, ids: list[str]
-                      ) -> tuple[dict[str, list[list]], dict[str, dict[str, tuple[list, list[int]]]]]:
-    """Per cluster, the canonical sentences ``[[family_id, text], ...]`` and, per other article, its
-    entries (see module doc) with their ``[kept, edited, added, dropped]`` counts.
+class _Alignment:
+    """The report's sentence rows: narrow columns (ids, statuses, positions) for every story; texts
+    and word diffs are read only for the stories that get a detail.
 
-    The canonical text comes from the canonical article's own rows when the
-    aligner wrote them, else it is pieced together from the other articles'
-    kept, dropped and edited sentences, by canonical position: for each
-    position, the first row (in cluster, article, position, status order) of
-    the best kind (canonical's own, then dropped, kept, edited). Every other
-    article that has sentence rows gets entries, even an empty list.
+    Per story, the canonical text comes from the canonical article's own rows
+    when the aligner wrote them, else it is pieced together from the other
+    articles' kept, dropped and edited sentences, by canonical position: for
+    each position, the first row (in cluster, article, position, status
+    order) of the best kind (canonical's own, then dropped, kept, edited).
+    Every other article that has sentence rows gets entries (see module doc),
+    even an empty list, and ``[kept, edited, added, dropped]`` counts.
     """
-    if sentences is None:
-        return {}, {}
-    frame = _require(sentences, _SENTENCE_COLUMNS, "sentences").filter(pl.col("cluster_id").is_in(ids))
-    frame = frame.sort(["cluster_id", "article_id", "position", "status"], nulls_last=True).with_row_index("_row")
-    canonical_ids = articles.group_by("cluster_id", maintain_order=True).agg(
-        pl.col("article_id").first().alias("_canonical_id"))
-    frame = frame.join(canonical_ids, on="cluster_id", how="left", maintain_order="left").with_columns(
-        pl.col("article_id").eq_missing(pl.col("_canonical_id")).alias("_is_canonical"))
-    op, op_text = pl.element().struct.field("op"), pl.element().struct.field("text")
-    status, is_canonical = pl.col("status"), pl.col("_is_canonical")
-    diff_text = pl.col("word_diff").list.eval(
-        pl.when(op.is_in(["=", "-"])).then(op_text.fill_null("")).otherwise(pl.lit(""))).list.join("")
-    from_diff = ~is_canonical & (status == "edited") & (pl.col("word_diff").list.len() > 0).fill_null(False)
-    # The winning row of each canonical position is chosen on narrow columns; only the winners'
-    # texts are then read (sorting the whole frame with its texts doubled the report's memory).
-    winners = (frame.select(
-                   "cluster_id", "_row",
-                   pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
-                   .otherwise(pl.col("canonical_position")).alias("_cpos"),
-                   pl.when(is_canonical).then(0).when(status == "dropped").then(1).when(status == "kept").then(2)
-                   .when(status == "edited").then(3).otherwise(None).alias("_rank"),
-                   (from_diff | pl.col("text").is_not_null()).alias("_has_text"))
-               .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_has_text"))
-               .sort(["cluster_id", "_cpos", "_rank", "_row"])
-               .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True))
-    chosen = frame[winners["_row"]]
-    best = winners.select(
-        "cluster_id", pl.col("_cpos").alias("canonical_position"),
-        chosen["family_id"],
-        chosen.select(pl.when(from_diff).then(diff_text).otherwise(pl.col("text")))
-        .to_series().alias("canonical_text"),
-        pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot"))
-    del winners, chosen
-    canon: dict[str, list[list]] = {}
-    for cluster_id, family, text in best.select("cluster_id", "family_id", "canonical_text").iter_rows():
-        canon.setdefault(cluster_id, []).append([family, text])
 
-    has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
-    on = ["cluster_id", "canonical_position"]
-    # The other articles' rows: narrow for the counts, with texts only for their own sentences.
-    others = (frame.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
-              .filter(~is_canonical).join(best.select(*on, "slot"), on=on, how="left", maintain_order="left"))
-    own = frame.filter(~is_canonical & is_own).join(best.drop("family_id"), on=on, how="left",
-                                                     maintain_order="left")
-    flat, slots = _own_entries(own), own["slot"].to_list()
-    # One row per article with sentence rows, in the order of `own` (both follow `frame`'s sort).
-    per_article = others.group_by("cluster_id", "article_id", maintain_order=True).agg(
-        is_own.sum().alias("own"),
-        (is_own & has_slot & (status == "kept")).sum().alias("kept"),
-        (is_own & has_slot & (status != "kept")).sum().alias("edited"),
-        (is_own & ~has_slot).sum().alias("added"),
-        pl.col("slot").filter((status == "dropped") & has_slot).unique().sort().alias("dropped"))
-    entries: dict[str, dict[str, tuple[list, list[int]]]] = {}
-    start = 0
-    for cluster_id, article_id, n_own, kept, edited, added, dropped in per_article.iter_rows():
-        stop = start + n_own
-        merged = _merge(flat[start:stop], slots[start:stop], dropped) if dropped else flat[start:stop]
-        entries.setdefault(cluster_id, {})[article_id] = (merged, [kept, edited, added, len(dropped)])
-        start = stop
-    return canon, entries
+    def __init__(self, sentences: pl.DataFrame, articles: pl.DataFrame):
+        _check(sentences, _SENTENCE_COLUMNS, "sentences")
+        self.sentences = sentences
+        canonical_ids = articles.group_by("cluster_id", maintain_order=True).agg(
+            pl.col("article_id").first().alias("_canonical_id"))
+        narrow = _cleaned(sentences.with_row_index("_src").select(
+            "_src", "cluster_id", "article_id", "status", "position", "canonical_position",
+            _has_diff(), pl.col("text").is_not_null().alias("_text_given")))
+        self.rows = (narrow.filter(pl.col("cluster_id").is_in(canonical_ids["cluster_id"].implode()))
+                     .sort(["cluster_id", "article_id", "position", "status"], nulls_last=True, maintain_order=True)
+                     .with_row_index("_row")
+                     .join(canonical_ids, on="cluster_id", how="left", maintain_order="left")
+                     .with_columns(pl.col("article_id").eq_missing(pl.col("_canonical_id")).alias("_is_canonical")))
+        status, is_canonical = pl.col("status"), pl.col("_is_canonical")
+        # The winning row of each canonical position (narrow columns: texts are read for details only).
+        self.winners = (self.rows.select(
+                            "cluster_id", "_row", "_src", "status", "_is_canonical",
+                            pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
+                            .otherwise(pl.col("canonical_position")).alias("_cpos"),
+                            pl.when(is_canonical).then(0).when(status == "dropped").then(1)
+                            .when(status == "kept").then(2).when(status == "edited").then(3)
+                            .otherwise(None).alias("_rank"),
+                            (_from_diff() | pl.col("_text_given")).alias("_has_text"))
+                        .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_has_text"))
+                        .sort(["cluster_id", "_cpos", "_rank", "_row"])
+                        .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True)
+                        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot")))
+        slots = self.winners.select("cluster_id", pl.col("_cpos").alias("canonical_position"), "slot")
+        has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
+        # One row per other article with sentence rows, in the order of the rows.
+        self.per_article = (self.rows.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
+                            .filter(~is_canonical)
+                            .join(slots, on=_ON, how="left", maintain_order="left")
+                            .group_by("cluster_id", "article_id", maintain_order=True).agg(
+                                is_own.sum().alias("own"),
+                                (is_own & has_slot & (status == "kept")).sum().alias("kept"),
+                                (is_own & has_slot & (status != "kept")).sum().alias("edited"),
+                                (is_own & ~has_slot).sum().alias("added"),
+                                pl.col("slot").filter((status == "dropped") & has_slot).unique().sort()
+                                .alias("dropped")))
+
+    def shares(self, articles: pl.DataFrame) -> dict[str, list[float]]:
+        """Per story, each other article's share of changed sentences, in the order of ``articles``."""
+        changed = pl.col("edited") + pl.col("added") + pl.col("dropped").list.len()
+        share = self.per_article.select(
+            "cluster_id", "article_id", (changed / pl.max_horizontal(pl.col("kept") + changed, 1)).alias("share"))
+        ordered = articles.select("cluster_id", "article_id").join(share, on=["cluster_id", "article_id"],
+                                                                    how="inner", maintain_order="left")
+        return dict(ordered.group_by("cluster_id", maintain_order=True).agg("share").iter_rows())
+
+    def details(self, ids: list[str]) -> tuple[dict[str, list[list]], dict[str, dict[str, tuple[list, list[int]]]]]:
+        """For the stories ``ids``: the canonical sentences ``[[family_id, text], ...]`` and, per other
+        article, its entries with their counts."""
+        chosen = pl.col("cluster_id").is_in(ids)
+        winners = self.winners.filter(chosen)
+        picked = self._texts(winners["_src"]).with_columns(winners["status"], winners["_is_canonical"], _has_diff())
+        best = winners.select(
+            "cluster_id", pl.col("_cpos").alias("canonical_position"), picked["family_id"],
+            picked.select(pl.when(_from_diff()).then(_diff_text())
+                          .otherwise(pl.col("text"))).to_series().alias("canonical_text"),
+            "slot")
+        del picked
+        canon: dict[str, list[list]] = {}
+        for cluster_id, family, text in best.select("cluster_id", "family_id", "canonical_text").iter_rows():
+            canon.setdefault(cluster_id, []).append([family, text])
+        own_rows = self.rows.filter(chosen & ~pl.col("_is_canonical")
+                                    & pl.col("status").is_in(["kept", "edited", "added"]))
+        own = (self._texts(own_rows["_src"])
+               .with_columns(own_rows.select("cluster_id", "article_id", "status", "canonical_position"))
+               .join(best.drop("family_id"), on=_ON, how="left", maintain_order="left"))
+        flat, slots = _own_entries(own), own["slot"].to_list()
+        entries: dict[str, dict[str, tuple[list, list[int]]]] = {}
+        start = 0
+        for cluster_id, article_id, n_own, kept, edited, added, dropped in self.per_article.filter(chosen).iter_rows():
+            stop = start + n_own
+            merged = _merge(flat[start:stop], slots[start:stop], dropped) if dropped else flat[start:stop]
+            entries.setdefault(cluster_id, {})[article_id] = (merged, [kept, edited, added, len(dropped)])
+            start = stop
+        return canon, entries
+
+    def _texts(self, rows: pl.Series) -> pl.DataFrame:
+        return _cleaned(self.sentences.select("family_id", "text", "word_diff")[rows])
+
+
+_ON = ["cluster_id", "canonical_position"]
+
+
+def _from_diff() -> pl.Expr:
+    """An edited sentence of another article, with a word diff that spells the canonical sentence."""
+    return ~pl.col("_is_canonical") & (pl.col("status") == "edited") & pl.col("_has_diff")
+
+
+def _has_diff() -> pl.Expr:
+    return (pl.col("word_diff").list.len() > 0).fill_null(False).alias("_has_diff")
+
+
+def _diff_text() -> pl.Expr:
+    """The canonical sentence spelled by a word diff: its "=" and "-" texts."""
+    op, op_text = pl.element().struct.field("op"), pl.element().struct.field("text")
+    return pl.col("word_diff").list.eval(
+        pl.when(op.is_in(["=", "-"])).then(op_text.fill_null("")).otherwise(pl.lit(""))).list.join("")
 
 
 def _own_entries(own: pl.DataFrame) -> list:

@@ -426,7 +426,8 @@ def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
         write_jsonl(rejects.to_dicts(), out / "rejected.jsonl")
         write_json(summary, out / "summary.json")
         write_report(out, clusters=read_table(out, "clusters"), sentences=read_table(out, "sentences"),
-                     links=read_table(out, "links"), summary=summary, rejects=rejects)
+                     links=read_table(out, "links"), summary=summary, rejects=rejects,
+                     max_articles=cfg.output.report_articles)
     run.stage("write", write_stage)
     write_json({"stages": run.timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
     return summary

@@ -287,3 +287,21 @@ def test_long_lists_and_big_stories_render_in_parts(report):
         page.keyboard.press("j")
     assert page.locator("#stories [aria-current]").count() == 1
     r.assert_clean()
+
+
+def test_a_story_beyond_the_cap_lists_its_outlets_and_says_why(report):
+    r = report(max_articles=4)
+    assert r.headlines()[0] == "Earthquake hits coast"
+    r.open("Polls open in capital")  # ranked third: no detail in the page
+    story = r.page.locator("#story")
+    expect(story.locator(".outlet-names")).to_have_text("AP, Daily Bugle")
+    expect(story.locator(".note")).to_contain_text("sentences.parquet (cluster c-vote)")
+    assert story.locator(".outlets-table").count() == 0
+    r.page.fill("#q", "polls")  # its headline is still searched
+    r.page.wait_for_function("() => document.querySelectorAll('#stories li').length === 1")
+    assert r.headlines() == ["Polls open in capital"]
+    r.page.fill("#q", "")
+    r.page.wait_for_function("() => document.querySelectorAll('#stories li').length === 3")
+    r.open("Earthquake hits coast")
+    expect(r.page.locator(".outlets-table")).to_have_count(1)
+    r.assert_clean()

@@ -312,3 +312,33 @@ def test_alignment_failures_in_the_summary_are_a_note(frames):
     html = render_report(**{**frames, "summary": summary})
     assert "2 stories could not be aligned sentence by sentence (alignment_error 1, missing_article 1)" in html
     assert "alignment.failures.0.message</dt><dd>&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_only_the_first_stories_carry_their_details(frames):
+    everything = build_model(frames["clusters"], frames["sentences"], frames["links"])
+    # Ranked: the quake (4 articles), the payload story (3), the vote (2). Details go to a prefix of
+    # the ranking that holds at most max_articles articles.
+    for max_articles, detailed in ((4, 1), (6, 1), (7, 2), (9, 3), (3, 0), (0, 3)):
+        capped = build_model(frames["clusters"], frames["sentences"], frames["links"], max_articles=max_articles)
+        # Every story keeps its overview row, with the same ranking and divergence as without the cap.
+        assert capped["stories"] == everything["stories"] and capped["outlets"] == everything["outlets"]
+        assert capped["details"][:detailed] == everything["details"][:detailed]
+        assert capped["details"][detailed:] == [None] * (3 - detailed), max_articles
+
+
+def test_a_capped_report_says_where_the_other_stories_are(frames):
+    html = render_report(**frames, max_articles=7)
+    assert "Of the night's 3 stories, 2 carry their details" in html_lib.unescape(html)
+    assert "--articles 0" in html
+    _overview, details = _data(html)
+    assert [d is None for d in details] == [False, False, True]
+    assert "carry their details" not in render_report(**frames, max_articles=9)
+    with pytest.raises(InputError, match="0 \\(all\\) or more"):
+        render_report(**frames, max_articles=-1)
+
+
+def test_build_report_takes_the_cap(run_dir):
+    _overview, details = _data(build_report(run_dir, max_articles=4).read_text())
+    assert sum(d is not None for d in details) == 1
+    _overview, details = _data(build_report(run_dir, max_articles=0).read_text())
+    assert all(d is not None for d in details)

@@ -75,6 +75,7 @@
   function buildSearchIndex() {
     var d = getDetails();
     searchIndex = d.map(function (x) {
+      if (!x) return '';  // a story without its detail in the page: its headline is searched
       var parts = [];
       x.a.forEach(function (art) {
         if (art.h) parts.push(art.h);
@@ -317,6 +318,15 @@
     add(meta, 'First: ', ut('b', null, outletName(s.o)), s.t ? ', ' + s.t : '', ' · ', plural(s.n, 'outlet'),
         ' · ', plural(s.a, 'article'), s.d === null ? '' : ' · ' + pct(s.d) + ' of sentences changed (mean over outlets)');
     frag.appendChild(meta);
+    if (!d) {  // beyond the stories whose details the page holds
+      var only = section('Outlets');
+      add(only, ut('p', 'outlet-names', s.os.map(outletName).join(', ')),
+          el('p', 'note', 'This page holds the details of the stories with the most outlets only. This story\'s ' +
+             'sentences are in sentences.parquet (cluster ' + s.id + '); `dedup report OUT_DIR --articles 0` ' +
+             'rebuilds the page with every story\'s details.'));
+      display(add(frag, only));
+      return;
+    }
     var outs = section('Outlets');
     outs.appendChild(add(el('div', 'table-wrap'), outletTable(d)));
     var diff = section('Text');
@@ -349,6 +359,9 @@
     }
     add(frag, outs, diff);
     if (d.c.length) add(frag, matrixBlock(d));
+    display(frag);
+  }
+  function display(frag) {
     storyEl.replaceChildren(frag);
     storyEl.scrollTop = 0;
     document.body.classList.add('reading');
