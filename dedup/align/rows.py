@@ -71,9 +71,19 @@ _ARROW = {"cluster_id": pa.large_string(), "article_id": pa.large_string(), "out
 
 
 def sentence_frame(tables: list[pa.Table]) -> pl.DataFrame:
-    """SENTENCES from :meth:`_Rows.table` parts, in order."""
-    frame = pl.from_arrow(pa.concat_tables(tables)) if tables else pl.DataFrame(schema=SENTENCES)
-    return conform(frame, SENTENCES, "align")
+    """SENTENCES from :meth:`_Rows.table` parts, in order. Empties ``tables``.
+
+    Each part is dropped as soon as it is converted, so the night's rows are
+    held once plus one part, not twice (a million-article night's rows are
+    several GB).
+    """
+    if not tables:
+        return conform(pl.DataFrame(schema=SENTENCES), SENTENCES, "align")
+    frames = []
+    tables.reverse()
+    while tables:
+        frames.append(conform(pl.from_arrow(tables.pop()), SENTENCES, "align"))
+    return pl.concat(frames, how="vertical", rechunk=False)
 
 
 def links_frame(links: list[dict[str, Any]]) -> pl.DataFrame:

@@ -78,6 +78,18 @@ def test_bounded_chunks_give_the_frames_of_one(monkeypatch):
         assert_frame_equal(a, b, check_exact=True)
 
 
+def test_sentence_frame_joins_the_parts_in_order_and_lets_each_go():
+    from dedup.align.rows import sentence_frame
+    articles, clusters = night()
+    rows = align_clusters(articles, clusters, config=AlignConfig(workers=1)).sentences
+    cuts = [0, 1, 40, 41, rows.height]
+    parts = [rows.slice(lo, hi - lo).to_arrow() for lo, hi in zip(cuts, cuts[1:])]
+    joined = sentence_frame(parts)
+    assert parts == []   # the caller's list no longer holds the night's rows twice
+    assert_frame_equal(joined, rows, check_exact=True)
+    assert sentence_frame([]).schema == rows.schema and sentence_frame([]).height == 0
+
+
 def test_a_chunk_bound_adds_chunks_only_when_the_night_needs_them():
     sizes = [10] * 100
     assert parallel.bounds_for(sizes, 2, max_chunk=10_000) == parallel.bounds_for(sizes, 2)
