@@ -29,6 +29,7 @@ Usage::
 
     python benchmarks/bench_report.py                      # 20,000 articles / 3,000 stories
     python benchmarks/bench_report.py --articles 2000 --stories 300 --repeat 1   # quick look
+    python benchmarks/bench_report.py --report out-1m/report.html --search "oil prices" "coffee"  # a real night's
 """
 
 from __future__ import annotations
@@ -158,22 +159,26 @@ _PARSE = """() => { const t = performance.now(); JSON.parse(document.getElementB
 _COUNT_CHANGED = "c => document.querySelector('#count').textContent !== c"
 
 
-def measure(path: Path, repeat: int) -> dict[str, list[float]]:
-    """Open the report ``repeat`` times in a fresh browser context; return the timings in ms by step."""
+def measure(path: Path, repeat: int, searches: tuple[str, str] = ("harbour strike", "ferry museum")
+            ) -> dict[str, list[float]]:
+    """Open the report ``repeat`` times in a fresh browser context; return the timings in ms by step.
+
+    ``searches``: two queries typed in the search box, each of which must change the list's count.
+    """
     from playwright.sync_api import sync_playwright
     results: dict[str, list[float]] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(repeat):
             context = browser.new_context(viewport={"width": 1366, "height": 860})
-            for key, ms in _one_visit(context.new_page(), path):
+            for key, ms in _one_visit(context.new_page(), path, searches):
                 results.setdefault(key, []).append(ms)
             context.close()
         browser.close()
     return results
 
 
-def _one_visit(page, path: Path) -> list[tuple[str, float]]:
+def _one_visit(page, path: Path, searches: tuple[str, str]) -> list[tuple[str, float]]:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -212,9 +217,9 @@ def _one_visit(page, path: Path) -> list[tuple[str, float]]:
         lambda: page.select_option("#outlet", index=5)))))
     page.select_option("#outlet", value="")
     out.append(("search text, first (builds index; 120 ms debounce)", _timed(lambda: until_count_changes(
-        lambda: page.fill("#q", "harbour strike")))))
+        lambda: page.fill("#q", searches[0])))))
     out.append(("search text, again (120 ms debounce)", _timed(lambda: until_count_changes(
-        lambda: page.fill("#q", "ferry museum")))))
+        lambda: page.fill("#q", searches[1])))))
     out.append(("sort by first-seen time", _timed(lambda: (page.select_option("#sort", "time"), _settle(page)))))
     if errors:
         raise RuntimeError(f"the page logged errors: {errors[:3]}")
@@ -227,7 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stories", type=int, default=3_000)
     parser.add_argument("--repeat", type=int, default=3, help="cold page loads to measure (default 3)")
     parser.add_argument("--out", type=Path, default=None, help="keep the report here (default: a temp folder)")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="measure this existing report.html (e.g. a big night's) instead of generating one")
+    parser.add_argument("--search", nargs=2, default=("harbour strike", "ferry museum"), metavar="QUERY",
+                        help="the two searches typed (each must change the number of stories listed)")
     args = parser.parse_args(argv)
+    if args.report is not None:
+        path = args.report.resolve()
+        print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
+        return _print_results(measure(path, args.repeat, tuple(args.search)))
     t0 = time.perf_counter()
     frames = synthetic_frames(args.articles, args.stories)
     gen = time.perf_counter() - t0
@@ -241,7 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found: browser timings skipped", file=sys.stderr)
         return 0
-    results = measure(path, args.repeat)
+    return _print_results(measure(path, args.repeat, tuple(args.search)))
+
+
+def _print_results(results: dict[str, list[float]]) -> int:
     print("\n| step | median ms | max ms | runs |\n|---|---:|---:|---:|")
     for key, values in results.items():
         print(f"| {key} | {statistics.median(values):.0f} | {max(values):.0f} | {len(values)} |")

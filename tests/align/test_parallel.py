@@ -4,6 +4,7 @@ nothing, and a story carried by hundreds of outlets aligned without one DP pass 
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import random
 import subprocess
@@ -83,7 +84,7 @@ def test_sentence_frame_joins_the_parts_in_order_and_lets_each_go():
     articles, clusters = night()
     rows = align_clusters(articles, clusters, config=AlignConfig(workers=1)).sentences
     cuts = [0, 1, 40, 41, rows.height]
-    parts = [rows.slice(lo, hi - lo).to_arrow() for lo, hi in zip(cuts, cuts[1:])]
+    parts = [rows.slice(lo, hi - lo).to_arrow() for lo, hi in itertools.pairwise(cuts)]
     joined = sentence_frame(parts)
     assert parts == []   # the caller's list no longer holds the night's rows twice
     assert_frame_equal(joined, rows, check_exact=True)
