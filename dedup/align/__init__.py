@@ -51,7 +51,7 @@ import pyarrow as pa
 
 from dedup.align.core import (AlignmentError, _Article, align_cluster, align_prepared, check_cluster,
                              chunk_vectors, cluster_order, identity_key, make_article)
-from dedup.align.rows import _Rows, links_frame, sentence_frame
+from dedup.align.rows import _Rows, in_sentence_order, links_frame, sentence_frame
 from dedup.align.parallel import MAX_CHUNK_CHARS, MAX_CHUNK_SENTENCES, bounds_for, map_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
@@ -117,25 +117,13 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     for a large night (see :mod:`dedup.align.parallel`); one that fails lands
     in ``failures`` and the others go on. Deterministic: the same input gives
     identical frames whatever its row order and whatever the number of workers.
+    The sentence rows come in :data:`SENTENCE_ORDER`: the clusters are cut into
+    contiguous chunks in cluster id order and each chunk sorts its own rows, so
+    the parts only need to be joined.
     ``progress`` draws a bar of the stories aligned (see :mod:`dedup.progress`).
     ``spans``: sentence spans already known by article id (an earlier night's
     split of the same text with the same splitter); those articles are not split again.
     """
-    aligned = align_unsorted(articles, clusters, config=config, idf=idf, progress=progress, spans=spans)
-    return AlignResult(sentences=aligned.sentences.sort(SENTENCE_ORDER), links=aligned.links,
-                       failures=aligned.failures, idf=aligned.idf)
-
-
-#: The row order of :attr:`AlignResult.sentences` (a total order: an article's positions are distinct
-#: among its own sentences and among its dropped rows).
-SENTENCE_ORDER = ["cluster_id", "article_id", pl.col("status") == "dropped", "position"]
-
-
-def align_unsorted(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig,
-                   idf: IdfModel | None = None, progress: Progress | None = None,
-                   spans: dict[str, list[tuple[int, int]]] | None = None) -> AlignResult:
-    """:func:`align_clusters` with the sentence rows in no particular order, for a caller that
-    sorts them itself (:func:`dedup.align.reuse.align_reusing`): one copy of the night's rows less."""
     frame = _cluster_frames(articles, clusters)
     workers = n_workers(config.workers, frame.height)
     night = _Night(frame, config, workers, spans or {})
@@ -165,6 +153,12 @@ def align_unsorted(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     )
 
 
+#: The row order of :attr:`AlignResult.sentences` (a total order: an article's positions are distinct
+#: among its own sentences and among its dropped rows). :func:`dedup.align.rows.in_sentence_order`
+#: is the same order in pyarrow, for the workers.
+SENTENCE_ORDER = ["cluster_id", "article_id", pl.col("status") == "dropped", "position"]
+
+
 def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], start: int, stop: int
                  ) -> tuple[pa.Table, list[dict], list[tuple[str, str, str]]]:
     """SENTENCES rows (Arrow), LINKS rows and failed clusters of clusters ``start:stop`` (may run in a worker).
@@ -188,7 +182,7 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
             continue
         out.extend(part)
-    return out.table(), out.links, failures
+    return in_sentence_order(out.table()), out.links, failures
 
 
 def _make_articles(data: tuple[list[tuple[dict, str, list | None]], str], start: int, stop: int) -> list:

@@ -40,7 +40,7 @@ from dedup.align import (
     AlignConfig,
     AlignResult,
     IdfModel,
-    align_unsorted,
+    align_clusters,
 )
 from dedup.align.core import _compact, make_article
 from dedup.align.families import group_similar, provenance
@@ -73,7 +73,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
     todo = multi.filter(~copied)["cluster_id"].unique()
     # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.
     fresh_members = multi.filter(~copied | (pl.col("is_canonical") & pl.col("cluster_id").is_in(todo.implode())))
-    fresh = align_unsorted(articles, fresh_members, config=config, progress=progress,
+    fresh = align_clusters(articles, fresh_members, config=config, progress=progress,
                            spans=_spans(stored.join(fresh_members.select("article_id"), on="article_id", how="semi")))
     failed = fresh.failures["cluster_id"].implode()
     copies = (stored.drop("cluster_id")

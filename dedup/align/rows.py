@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dedup.schema import LINKS, SENTENCES, WORD_DIFF, conform
 
@@ -70,12 +71,23 @@ _ARROW = {"cluster_id": pa.large_string(), "article_id": pa.large_string(), "out
           "char_start": pa.int32(), "char_end": pa.int32()}
 
 
+def in_sentence_order(table: pa.Table) -> pa.Table:
+    """``table``'s rows in :data:`dedup.align.SENTENCE_ORDER` (cluster, article, own rows before
+    dropped ones, position; none of them is ever null), sorted with pyarrow so that a forked
+    worker can sort its own part."""
+    keys = pa.table({"c": table["cluster_id"], "a": table["article_id"],
+                     "d": pc.equal(table["status"], "dropped"), "p": table["position"]})
+    order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in "cadp"])
+    return table.take(order)
+
+
 def sentence_frame(tables: list[pa.Table]) -> pl.DataFrame:
     """SENTENCES from :meth:`_Rows.table` parts, in order. Empties ``tables``.
 
     Each part is dropped as soon as it is converted, so the night's rows are
     held once plus one part, not twice (a million-article night's rows are
-    several GB).
+    several GB). The frame keeps one chunk per part: the writers' output
+    does not depend on chunks (see :func:`dedup.io.writers.write_table`).
     """
     if not tables:
         return conform(pl.DataFrame(schema=SENTENCES), SENTENCES, "align")

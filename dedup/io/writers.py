@@ -22,11 +22,19 @@ def _flatten_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+ROW_GROUP_ROWS = 128 * 1024  # rows per Parquet row group
+
+
 def write_table(frame: pl.DataFrame, out_dir: Path, name: str, formats: Iterable[str]) -> list[Path]:
-    """Write ``frame`` as ``name.parquet`` (always) and ``name.csv``/``name.json`` if asked."""
+    """Write ``frame`` as ``name.parquet`` (always) and ``name.csv``/``name.json`` if asked.
+
+    The bytes depend on the rows only, not on how the frame is chunked in
+    memory: row groups hold ``ROW_GROUP_ROWS`` rows (polars' default follows
+    the chunks, which depend on how many workers made the frame).
+    """
     written = []
     path = out_dir / f"{name}.parquet"
-    frame.write_parquet(path, compression="zstd", statistics=True)
+    frame.write_parquet(path, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
     written.append(path)
     if "csv" in formats:
         path = out_dir / f"{name}.csv"

@@ -91,6 +91,21 @@ def test_sentence_frame_joins_the_parts_in_order_and_lets_each_go():
     assert sentence_frame([]).schema == rows.schema and sentence_frame([]).height == 0
 
 
+def test_sentence_rows_come_in_sentence_order_without_a_sort_of_the_night(monkeypatch):
+    from dedup.align import SENTENCE_ORDER
+    from dedup.align.rows import in_sentence_order
+    articles, clusters = night()
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)
+    monkeypatch.setattr("dedup.align.MAX_CHUNK_SENTENCES", 20)   # many parts, each sorted by its worker
+    rows = align_clusters(articles, clusters, config=AlignConfig(workers=2)).sentences
+    assert rows.n_chunks() > 2
+    assert_frame_equal(rows, rows.sort(SENTENCE_ORDER), check_exact=True)
+    # the workers' pyarrow sort is polars' sort (the keys are never null and make a total order)
+    assert rows.select("cluster_id", "article_id", "status", "position").null_count().sum_horizontal().item() == 0
+    shuffled = rows.sample(fraction=1.0, shuffle=True, seed=3)
+    assert_frame_equal(pl.from_arrow(in_sentence_order(shuffled.to_arrow())), rows, check_exact=True)
+
+
 def test_a_chunk_bound_adds_chunks_only_when_the_night_needs_them():
     sizes = [10] * 100
     assert parallel.bounds_for(sizes, 2, max_chunk=10_000) == parallel.bounds_for(sizes, 2)
