@@ -30,7 +30,9 @@ sentences it dropped merged in where they would have been. An entry is
 
 The canonical article itself is ``[0, 1, 2, ...]``. ``l`` are the provenance
 links: article *to* shares added material first carried by article *from*.
-The encoding keeps a 20,000-article report small enough to open fast.
+The encoding keeps a 20,000-article report small enough to open fast, and a
+story beyond the report's cap (``max_articles``) has ``null`` for its detail:
+the page then shows its overview row and its outlets only.
 """
 
 from __future__ import annotations
@@ -227,8 +229,8 @@ def _details(articles: pl.DataFrame, outlet_index: dict[str, int], canon: dict[s
              ) -> dict[str, dict]:
     """The detail of each story of ``articles`` (sorted as :func:`_articles` sorts them)."""
     columns = {name: articles[name].to_list() for name in ("article_id", "outlet", "title")}
-    for name in ("similarity",):
-        columns[name] = articles[name].to_list() if name in articles.columns else [None] * articles.height
+    columns["similarity"] = (articles["similarity"].to_list() if "similarity" in articles.columns
+                             else [None] * articles.height)
     columns["url"] = _safe_urls(articles["url"])
     columns["time"] = _format_times(articles["published"])
     details, start = {}, 0
