@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from dedup import __version__
-from dedup.config import Config
+from dedup.config import Config, OutputConfig
 from dedup.errors import ConfigError, DedupError
 
 
@@ -59,7 +59,7 @@ def main() -> None:
               help="Also write the tables as CSV or JSON (Parquet is always written); repeatable.")
 @click.option("--report-articles", type=click.IntRange(min=0), default=None, metavar="N",
               help="report.html holds the details of the stories with the most outlets, up to N articles in "
-                   "all; the others list their outlets only. 0 = every story. Default 20000.")
+                   f"all; the others list their outlets only. 0 = every story. Default {OutputConfig.report_articles}.")
 @click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
               help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
@@ -149,7 +149,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
 
 @main.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--articles", type=click.IntRange(min=0), default=20_000, show_default=True, metavar="N",
+@click.option("--articles", type=click.IntRange(min=0), default=OutputConfig.report_articles, show_default=True,
+              metavar="N",
               help="The page holds the details of the stories with the most outlets, up to N articles in all; "
                    "0 = every story.")
 def report(out_dir, articles):
