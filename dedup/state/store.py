@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 import polars as pl
 
+from dedup.io.writers import ROW_GROUP_ROWS
 from dedup.schema import SENTENCES, UTC_TIME
 from dedup.state.errors import StateError
 
@@ -204,7 +205,8 @@ class Store:
         rel = f"{table}/night={night}/v{version:06d}{tag}.parquet"
         frame = frame.select([pl.col(n).cast(t) for n, t in TABLES[table].items()])
         _write_durably(self.root / rel,
-                       lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True))
+                       lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True,
+                                                       row_group_size=ROW_GROUP_ROWS))
         return rel
 
     def commit(self, manifest: Manifest) -> None:

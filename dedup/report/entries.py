@@ -1,0 +1,187 @@
+"""What each story's detail says sentence by sentence: its canonical text and, per other article,
+the entries and counts of the report's story detail (the encoding is documented in
+:mod:`dedup.report.model`).
+
+:class:`Alignment` reads the SENTENCES rows of every story as narrow columns
+(ids, statuses, positions), enough for each article's counts; texts and word
+diffs are read only for the stories that get a detail.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dedup.report.frames import check_columns, cleaned
+
+SENTENCE_COLUMNS = ("cluster_id", "article_id", "status", "position", "text", "canonical_position",
+                    "family_id", "word_diff")
+
+
+class Alignment:
+    """The report's sentence rows: narrow columns (ids, statuses, positions) for every story; texts
+    and word diffs are read only for the stories that get a detail.
+
+    Per story, the canonical text comes from the canonical article's own rows
+    when the aligner wrote them, else it is pieced together from the other
+    articles' kept, dropped and edited sentences, by canonical position: for
+    each position, the first row (in cluster, article, position, status
+    order) of the best kind (canonical's own, then dropped, kept, edited).
+    Every other article that has sentence rows gets entries (see :mod:`dedup.report.model`),
+    even an empty list, and ``[kept, edited, added, dropped]`` counts.
+    """
+
+    def __init__(self, sentences: pl.DataFrame, articles: pl.DataFrame):
+        check_columns(sentences, SENTENCE_COLUMNS, "sentences")
+        self.sentences = sentences
+        canonical_ids = articles.group_by("cluster_id", maintain_order=True).agg(
+            pl.col("article_id").first().alias("_canonical_id"))
+        narrow = cleaned(sentences.with_row_index("_src").select(
+            "_src", "cluster_id", "article_id", "status", "position", "canonical_position",
+            _has_diff(), pl.col("text").is_not_null().alias("_text_given")))
+        self.rows = (narrow.filter(pl.col("cluster_id").is_in(canonical_ids["cluster_id"].implode()))
+                     .sort(["cluster_id", "article_id", "position", "status"], nulls_last=True, maintain_order=True)
+                     .with_row_index("_row")
+                     .join(canonical_ids, on="cluster_id", how="left", maintain_order="left")
+                     .with_columns(pl.col("article_id").eq_missing(pl.col("_canonical_id")).alias("_is_canonical")))
+        status, is_canonical = pl.col("status"), pl.col("_is_canonical")
+        # The winning row of each canonical position (narrow columns: texts are read for details only).
+        self.winners = (self.rows.select(
+                            "cluster_id", "_row", "_src", "status", "_is_canonical",
+                            pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
+                            .otherwise(pl.col("canonical_position")).alias("_cpos"),
+                            pl.when(is_canonical).then(0).when(status == "dropped").then(1)
+                            .when(status == "kept").then(2).when(status == "edited").then(3)
+                            .otherwise(None).alias("_rank"),
+                            (_from_diff() | pl.col("_text_given")).alias("_has_text"))
+                        .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_has_text"))
+                        .sort(["cluster_id", "_cpos", "_rank", "_row"])
+                        .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True)
+                        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot")))
+        slots = self.winners.select("cluster_id", pl.col("_cpos").alias("canonical_position"), "slot")
+        has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
+        # One row per other article with sentence rows, in the order of the rows.
+        self.per_article = (self.rows.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
+                            .filter(~is_canonical)
+                            .join(slots, on=_ON, how="left", maintain_order="left")
+                            .group_by("cluster_id", "article_id", maintain_order=True).agg(
+                                is_own.sum().alias("own"),
+                                (is_own & has_slot & (status == "kept")).sum().alias("kept"),
+                                (is_own & has_slot & (status != "kept")).sum().alias("edited"),
+                                (is_own & ~has_slot).sum().alias("added"),
+                                pl.col("slot").filter((status == "dropped") & has_slot).unique().sort()
+                                .alias("dropped")))
+
+    def shares(self, articles: pl.DataFrame) -> dict[str, list[float]]:
+        """Per story, each other article's share of changed sentences, in the order of ``articles``."""
+        changed = pl.col("edited") + pl.col("added") + pl.col("dropped").list.len()
+        share = self.per_article.select(
+            "cluster_id", "article_id", (changed / pl.max_horizontal(pl.col("kept") + changed, 1)).alias("share"))
+        ordered = articles.select("cluster_id", "article_id").join(share, on=["cluster_id", "article_id"],
+                                                                    how="inner", maintain_order="left")
+        return dict(ordered.group_by("cluster_id", maintain_order=True).agg("share").iter_rows())
+
+    def details(self, ids: list[str]) -> tuple[dict[str, list[list]], dict[str, dict[str, tuple[list, list[int]]]]]:
+        """For the stories ``ids``: the canonical sentences ``[[family_id, text], ...]`` and, per other
+        article, its entries with their counts."""
+        chosen = pl.col("cluster_id").is_in(ids)
+        winners = self.winners.filter(chosen)
+        picked = self._texts(winners["_src"]).with_columns(winners["status"], winners["_is_canonical"], _has_diff())
+        best = winners.select(
+            "cluster_id", pl.col("_cpos").alias("canonical_position"), picked["family_id"],
+            picked.select(pl.when(_from_diff()).then(_diff_text())
+                          .otherwise(pl.col("text"))).to_series().alias("canonical_text"),
+            "slot")
+        del picked
+        canon: dict[str, list[list]] = {}
+        for cluster_id, family, text in best.select("cluster_id", "family_id", "canonical_text").iter_rows():
+            canon.setdefault(cluster_id, []).append([family, text])
+        own_rows = self.rows.filter(chosen & ~pl.col("_is_canonical")
+                                    & pl.col("status").is_in(["kept", "edited", "added"]))
+        own = (self._texts(own_rows["_src"])
+               .with_columns(own_rows.select("cluster_id", "article_id", "status", "canonical_position"))
+               .join(best.drop("family_id"), on=_ON, how="left", maintain_order="left"))
+        flat, slots = _own_entries(own), own["slot"].to_list()
+        entries: dict[str, dict[str, tuple[list, list[int]]]] = {}
+        start = 0
+        for cluster_id, article_id, n_own, kept, edited, added, dropped in self.per_article.filter(chosen).iter_rows():
+            stop = start + n_own
+            merged = _merge(flat[start:stop], slots[start:stop], dropped) if dropped else flat[start:stop]
+            entries.setdefault(cluster_id, {})[article_id] = (merged, [kept, edited, added, len(dropped)])
+            start = stop
+        return canon, entries
+
+    def _texts(self, rows: pl.Series) -> pl.DataFrame:
+        return cleaned(self.sentences.select("family_id", "text", "word_diff")[rows])
+
+
+_ON = ["cluster_id", "canonical_position"]
+
+
+def _from_diff() -> pl.Expr:
+    """An edited sentence of another article, with a word diff that spells the canonical sentence."""
+    return ~pl.col("_is_canonical") & (pl.col("status") == "edited") & pl.col("_has_diff")
+
+
+def _has_diff() -> pl.Expr:
+    return (pl.col("word_diff").list.len() > 0).fill_null(False).alias("_has_diff")
+
+
+def _diff_text() -> pl.Expr:
+    """The canonical sentence spelled by a word diff: its "=" and "-" texts."""
+    op, op_text = pl.element().struct.field("op"), pl.element().struct.field("text")
+    return pl.col("word_diff").list.eval(
+        pl.when(op.is_in(["=", "-"])).then(op_text.fill_null("")).otherwise(pl.lit(""))).list.join("")
+
+
+def _own_entries(own: pl.DataFrame) -> list:
+    """The entry of each own (kept, edited, added) sentence row, in order.
+
+    A sentence whose canonical position is unknown is an ``["a", family, text]``
+    entry whatever its status; a kept one is its slot; any other is an edit:
+    ``["e", slot, ops]`` with "=" and "-" ops as (UTF-16) lengths into the
+    canonical sentence when they spell it, else ``["E", slot, [[op, text], ...]]``.
+    """
+    op, op_text = pl.element().struct.field("op"), pl.element().struct.field("text").fill_null("")
+    is_edit = pl.col("slot").is_not_null() & (pl.col("status") != "kept")
+    ops = pl.col("word_diff").list.eval(pl.element().filter(op.is_in(["=", "+", "-"])))
+    ops = (pl.when(ops.list.len() > 0).then(ops)
+           .otherwise(pl.concat_list(pl.struct(pl.lit("+").alias("op"), pl.col("text").alias("text")))))
+    edits = own.filter(is_edit).select(ops.alias("_ops"), "canonical_text").select(
+        pl.col("_ops").list.eval(op).alias("op"),
+        pl.col("_ops").list.eval(op_text).alias("text"),
+        pl.col("_ops").list.eval(op_text.str.len_chars() + op_text.str.count_matches(r"[^\x{0}-\x{FFFF}]"))
+        .alias("units"),  # JavaScript string length: UTF-16 code units
+        (pl.col("_ops").list.eval(pl.when(op != "+").then(op_text).otherwise(pl.lit(""))).list.join("")
+         == pl.col("canonical_text")).alias("spelled"))
+    edit_entries = iter([
+        (["e", [t if o == "+" else (n if o == "=" else -n) for o, t, n in zip(codes, texts, units) if o == "+" or n]]
+         if spelled else ["E", [[o, t] for o, t in zip(codes, texts)]])
+        for codes, texts, units, spelled in zip(*(edits[c].to_list() for c in edits.columns))])
+    out = []
+    for slot, status, family, text in zip(*(own[c].to_list() for c in ("slot", "status", "family_id", "text"))):
+        if slot is None:
+            out.append(["a", family, text or ""])  # added, or aligned to a canonical sentence we do not know
+        elif status == "kept":
+            out.append(slot)
+        else:
+            kind, ops_ = next(edit_entries)
+            out.append([kind, slot, ops_])
+    return out
+
+
+def _merge(own: list, slots: list[int | None], dropped: list[int]) -> list:
+    """One article's entries in its own order with its dropped canonical sentences merged in.
+
+    A dropped sentence goes just before the first own sentence aligned to a
+    later canonical sentence (or at the end).
+    """
+    out: list = []
+    d, n_dropped = 0, len(dropped)
+    for index, entry in zip(slots, own):
+        if index is not None:
+            while d < n_dropped and dropped[d] < index:
+                out.append(-dropped[d] - 1)
+                d += 1
+        out.append(entry)
+    out.extend(-i - 1 for i in dropped[d:])
+    return out
