@@ -31,6 +31,7 @@ from dedup.errors import DedupError, InputError
 from dedup.io import ReadResult, articles_from_frame, read_inputs
 from dedup.io.writers import write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
+from dedup.memory import release_free_memory
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import Progress, bar
 from dedup.resend import resend_candidates
@@ -51,7 +52,9 @@ class Timer:
     """Wall time and peak RSS after each stage, for timings.json.
 
     A stage run in several pieces (the batched shingle, boilerplate and
-    minhash stages) adds up its pieces' seconds.
+    minhash stages) adds up its pieces' seconds. After each stage the memory
+    it freed goes back to the system (:func:`dedup.memory.release_free_memory`),
+    so that the next stage's peak does not come on top of it.
     """
 
     log: Callable[[str], None] | None = None
@@ -65,6 +68,7 @@ class Timer:
     def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         result = fn(*args, **kwargs)
+        release_free_memory()
         seconds = time.perf_counter() - start
         self.add(name, seconds)
         if self.log:
@@ -262,7 +266,7 @@ def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState 
         aligned = timer.run("align", align_clusters, articles, clusters, config=config.align, progress=timer.progress)
     else:
         # Prior versions whose story kept its canonical copy the rows an earlier night aligned.
-        stored = timer.run("state_sentences", state.stored_sentences, clusters)
+        stored = [timer.run("state_sentences", state.stored_sentences, clusters)]   # emptied by align_reusing
         aligned, reused = timer.run("align", align_reusing, articles, clusters, stored, config=config.align,
                                     progress=timer.progress)
         state.keep_sentences(aligned.sentences, clusters)

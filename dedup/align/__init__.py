@@ -57,6 +57,7 @@ from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
 from dedup.config import AlignConfig
+from dedup.memory import release_free_memory
 from dedup.progress import Progress, bar
 from dedup.schema import LINKS, SENTENCES, empty
 
@@ -137,6 +138,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
                                       MAX_CHUNK_SENTENCES), workers,
                            done=lambda start, stop: advance(stop - start))
     del night, todo
+    release_free_memory()   # the split articles: freed by Python, kept by the C heap until trimmed
     failures = list(night_failures)
     tables, link_rows = [], []
     for table, links, failed in parts:

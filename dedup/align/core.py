@@ -49,7 +49,13 @@ def identity_key(sentence: str) -> str:
     The key ignores case, Unicode compatibility forms, quote and dash styles
     and whitespace; every word and punctuation mark still counts. Stateless.
     """
-    return " ".join(_PIECES.findall(normalise_for_match(sentence)))
+    return key_and_norm(sentence)[0]
+
+
+def key_and_norm(sentence: str) -> tuple[str, str]:
+    """The sentence's :func:`identity_key` and its :func:`normalise_for_match` text. Stateless."""
+    norm = normalise_for_match(sentence)
+    return " ".join(_PIECES.findall(norm)), norm
 
 
 @dataclass
@@ -122,8 +128,7 @@ def make_article(row: dict[str, Any], text: str, spans: list[tuple[int, int]],
     for sentence in sentences:
         known = memo.get(sentence)
         if known is None:
-            norm = normalise_for_match(sentence)
-            known = memo[sentence] = (" ".join(_PIECES.findall(norm)), norm)
+            known = memo[sentence] = key_and_norm(sentence)
         keys.append(known[0])
         norms.append(known[1])
     return _Article(row["article_id"], row["outlet"], row["published"], text, spans, keys, norms)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import scipy.sparse as sp
 
 from dedup.align import (
     SENTENCE_ORDER,
@@ -42,22 +44,28 @@ from dedup.align import (
     IdfModel,
     align_clusters,
 )
-from dedup.align.core import _compact, make_article
-from dedup.align.families import group_similar, provenance
+from dedup.align.core import _cluster_columns, _compact, key_and_norm
+from dedup.align.families import _components, group_similar, provenance
+from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, map_chunks, n_workers
 from dedup.align.tfidf import l2_normalise
+from dedup.memory import release_free_memory
 from dedup.progress import Progress
 from dedup.schema import LINKS, SENTENCES
 
 __all__ = ["align_reusing", "story_families"]
 
-def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.DataFrame, *,
+BATCH_BLOCK = 1024   # stories with more added sentences are grouped one by one (group_similar's own block)
+
+def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[pl.DataFrame], *,
                   config: AlignConfig = AlignConfig(), progress: Progress | None = None
                   ) -> tuple[AlignResult, dict[str, int]]:
     """:func:`dedup.align.align_clusters`, copying ``stored`` rows where they still hold.
 
-    ``stored``: SENTENCES rows of earlier nights plus ``canonical_id`` (the
-    canonical they were aligned against) and ``copy``, one night's rows per
-    article. An article's rows are copied when ``copy`` is true and
+    ``stored``: a list holding one frame, the SENTENCES rows of earlier nights
+    plus ``canonical_id`` (the canonical they were aligned against) and
+    ``copy``, one night's rows per article. The list is emptied: the stored
+    rows are released once the copied ones are taken from them. An
+    article's rows are copied when ``copy`` is true and
     ``canonical_id`` is its cluster's canonical tonight; the other articles of
     its cluster are aligned against the canonical, and the cluster's added
     families and LINKS are recomputed over all its rows. An aligned article
@@ -66,21 +74,23 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
     ``versions_copied`` and ``versions_aligned`` (articles of multi-article
     clusters, canonicals included).
     """
+    stored_rows = stored.pop()
     multi = clusters.filter(pl.col("cluster_size") >= 2).with_columns(pl.col("is_canonical").fill_null(False))
-    copy_ids = multi.join(stored.filter(pl.col("copy")).select("article_id", "canonical_id").unique(),
+    copy_ids = multi.join(stored_rows.filter(pl.col("copy")).select("article_id", "canonical_id").unique(),
                           on=["article_id", "canonical_id"], how="semi")["article_id"]
     copied = pl.col("article_id").is_in(copy_ids.implode())
     todo = multi.filter(~copied)["cluster_id"].unique()
     # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.
     fresh_members = multi.filter(~copied | (pl.col("is_canonical") & pl.col("cluster_id").is_in(todo.implode())))
     fresh = align_clusters(articles, fresh_members, config=config, progress=progress,
-                           spans=_spans(stored.join(fresh_members.select("article_id"), on="article_id", how="semi")))
+                           spans=_spans(stored_rows.join(fresh_members.select("article_id"), on="article_id", how="semi")))
     failed = fresh.failures["cluster_id"].implode()
-    copies = (stored.drop("cluster_id")
+    copies = (stored_rows.drop("cluster_id")
               .join(multi.filter(copied).select("article_id", "cluster_id"), on="article_id", how="inner")
               .join(fresh_members.select("article_id"), on="article_id", how="anti")
               .filter(~pl.col("cluster_id").is_in(failed))
               .select(SENTENCES.names()))
+    del stored_rows
     counts = {"versions_copied": copies["article_id"].n_unique(), "versions_aligned": fresh_members.height}
     sentences, links, failures, idf = fresh.sentences, fresh.links, fresh.failures, fresh.idf
     del fresh   # its rows are split below: no reference may keep the whole frame alive
@@ -94,10 +104,30 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: pl.Dat
                  .with_row_index("_row").filter(whole))
         families, story_links = added_families(story, multi.filter(whole), idf=idf, config=config)
         del story
+        release_free_memory()
         sentences = sentences.with_columns(_scattered(sentences["family_id"], families))
         links = pl.concat([links.filter(~whole), story_links])
-    return AlignResult(sentences=sentences.sort(SENTENCE_ORDER), links=links.sort(["cluster_id", "family_id", "article_id"]),
+        # the copies are out of order: sorted one column at a time, so the night's rows are held once
+        # plus one column, not twice
+        parts = [sentences]
+        del sentences
+        sentences = _sorted(parts)
+    return AlignResult(sentences=sentences, links=links.sort(["cluster_id", "family_id", "article_id"]),
                        failures=failures, idf=idf), counts
+
+
+def _sorted(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The one frame in ``parts`` in :data:`SENTENCE_ORDER` (a total order, so any sort gives it).
+    Empties ``parts``; each column of the frame is released as soon as its sorted copy is made."""
+    frame = parts.pop()
+    order = frame.select(pl.arg_sort_by(SENTENCE_ORDER)).to_series()
+    columns = frame.get_columns()
+    del frame
+    out = []
+    for k in range(len(columns)):
+        out.append(columns[k].gather(order))
+        columns[k] = None
+    return pl.DataFrame(out)
 
 
 def _spans(stored: pl.DataFrame) -> dict[str, list[tuple[int, int]]]:
@@ -139,17 +169,27 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
     rank = (clusters.select("cluster_id", "article_id", pl.col("is_canonical").fill_null(False), "published")
             .sort(["cluster_id", ~pl.col("is_canonical"), pl.col("published").is_null(), "published", "article_id"])
             .select("cluster_id", "article_id", _rank=pl.int_range(pl.len()).over("cluster_id")))
-    own = (rows.filter(pl.col("status") != "dropped").join(rank, on=["cluster_id", "article_id"], how="left")
+    # Each row carries the index of its text and an id of its identity key (equal keys, equal ids)
+    # instead of the text: the rows of a night's stories stay narrow.
+    texts = rows["text"].unique()
+    keyed = _keys(texts, n_workers(config.workers, texts.len()))
+    key_ids = keyed["_key"].rank("dense").cast(pl.UInt32)
+    own = (rows.select("_row", "cluster_id", "article_id", "outlet", "status", "position",
+                       _t=pl.col("text").replace_strict(texts, pl.Series(np.arange(texts.len(), dtype=np.uint32))))
+           .filter(pl.col("status") != "dropped"))
+    del texts
+    own = (own.with_columns(_kid=key_ids.gather(own["_t"])).join(rank, on=["cluster_id", "article_id"], how="left")
            .sort(["cluster_id", "_rank", "position"]))
-    own = own.join(_keys(own["text"].unique()), on="text", how="left", maintain_order="left")
-    reps = own.unique(["cluster_id", "_key"], keep="first", maintain_order=True).select("cluster_id", "_key", "_norm")
+    reps = own.unique(["cluster_id", "_kid"], keep="first", maintain_order=True).select("cluster_id", "_kid", "_t")
     n_canonical = own.filter(pl.col("_rank") == 0).group_by("cluster_id").agg(_n=pl.len())
     added = own.filter(pl.col("status") == "added")
-    distinct = (added.unique(["cluster_id", "_key"], keep="first", maintain_order=True).select("cluster_id", "_key")
-                .join(reps, on=["cluster_id", "_key"], how="left", maintain_order="left")
+    del own
+    distinct = (added.unique(["cluster_id", "_kid"], keep="first", maintain_order=True).select("cluster_id", "_kid")
+                .join(reps, on=["cluster_id", "_kid"], how="left", maintain_order="left")
                 .join(n_canonical, on="cluster_id", how="left", maintain_order="left"))
+    distinct = distinct.with_columns(_norm=keyed["_norm"].gather(distinct["_t"]))
     families = _families(distinct, idf, config.align_threshold)
-    added = added.join(families, on=["cluster_id", "_key"], how="left", maintain_order="left")
+    added = added.join(families, on=["cluster_id", "_kid"], how="left", maintain_order="left")
     return added.select("_row", "_family").filter(pl.col("_family").is_not_null()), _links(added)
 
 
@@ -161,27 +201,59 @@ def _scattered(family_id: pl.Series, families: pl.DataFrame) -> pl.Series:
     return out
 
 
-def _keys(texts: pl.Series) -> pl.DataFrame:
-    """``(text, _key, _norm)``: each sentence's identity key and normalised text, as the aligner makes them."""
-    texts = texts.to_list()
-    ends = np.cumsum([len(t) for t in texts]).tolist()
-    art = make_article({"article_id": None, "outlet": None, "published": None}, "".join(texts),
-                       list(zip([0, *ends[:-1]], ends)), {})
-    return pl.DataFrame({"text": texts, "_key": art.keys, "_norm": art.norms},
-                        schema={"text": pl.String, "_key": pl.String, "_norm": pl.String})
+def _keys(texts: pl.Series, workers: int) -> pl.DataFrame:
+    """``(text, _key, _norm)``: each sentence's identity key and normalised text, as the aligner makes them
+    (:func:`dedup.align.core.key_and_norm`), on ``workers`` processes."""
+    items = texts.to_list()
+    parts = map_chunks(_keys_chunk, items, bounds_for([len(t) for t in items], workers, MAX_CHUNK_CHARS), workers)
+    del items
+    keys, norms = (pa.chunked_array([part[k] for part in parts], type=pa.large_string()) for k in (0, 1))
+    return pl.DataFrame({"text": texts, "_key": pl.from_arrow(keys), "_norm": pl.from_arrow(norms)})
+
+
+def _keys_chunk(texts: list[str], start: int, stop: int) -> tuple[pa.Array, pa.Array]:
+    """Keys and normalised texts of ``texts[start:stop]`` as Arrow (may run in a forked worker: no polars)."""
+    made = [key_and_norm(text) for text in texts[start:stop]]
+    return (pa.array([key for key, _ in made], type=pa.large_string()),
+            pa.array([norm for _, norm in made], type=pa.large_string()))
 
 
 def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.DataFrame:
-    """``(cluster_id, _key, _family)`` for the distinct added sentences, in order of first appearance."""
+    """``(cluster_id, _kid, _family)`` for the distinct added sentences (``_kid``: their identity key's
+    id, ``_norm``: their normalised text), in order of first appearance.
+
+    Each story's sentences are grouped as :func:`~dedup.align.families.group_similar`
+    groups them on their own; the stories of up to ``BATCH_BLOCK`` sentences
+    (nearly all) are grouped together, with one sparse product whose every
+    story has feature columns of its own (the renaming keeps each story's
+    feature order, so every cosine is computed by the same additions, in the
+    same order, as the story's own product: bit for bit the same).
+    """
     if distinct.height == 0:
-        return pl.DataFrame(schema={"cluster_id": pl.String, "_key": pl.String, "_family": pl.Int32})
+        return pl.DataFrame(schema={"cluster_id": pl.String, "_kid": pl.UInt32, "_family": pl.Int32})
     unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True))
-    labels = np.empty(distinct.height, dtype=np.int64)
+    unit.sort_indices()
+    labels = np.zeros(distinct.height, dtype=np.int64)
     cluster_ids = distinct["cluster_id"].to_numpy()
     cuts = np.flatnonzero(cluster_ids[1:] != cluster_ids[:-1]) + 1
-    for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(cluster_ids)]])):
-        labels[lo:hi] = group_similar(_compact(unit[lo:hi]), threshold) if hi - lo > 1 else 0
-    return distinct.select("cluster_id", "_key", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
+    starts, stops = np.concatenate([[0], cuts]), np.concatenate([cuts, [len(cluster_ids)]])
+    sizes = stops - starts
+    for lo, hi in zip(starts[sizes > BATCH_BLOCK], stops[sizes > BATCH_BLOCK]):
+        labels[lo:hi] = group_similar(_compact(unit[lo:hi]), threshold)
+    small = (sizes > 1) & (sizes <= BATCH_BLOCK)
+    if small.any():
+        rows = np.concatenate([np.arange(lo, hi) for lo, hi in zip(starts[small], stops[small])])
+        block = unit[rows]
+        bounds = np.concatenate([[0], np.cumsum(sizes[small])])
+        columns, n_columns = _cluster_columns(block.indptr.astype(np.int64), block.indices.astype(np.int64),
+                                              bounds, block.shape[1])
+        renamed = sp.csr_matrix((block.data, columns, block.indptr), shape=(block.shape[0], max(n_columns, 1)))
+        sims = (renamed @ renamed.T).tocoo()
+        keep = (sims.data >= threshold) & (sims.row < sims.col)
+        found = _components(len(rows), sims.row[keep].astype(np.int64), sims.col[keep].astype(np.int64))
+        first = np.repeat(found[bounds[:-1]], sizes[small])   # each story's first label: stories are apart
+        labels[rows] = found - first
+    return distinct.select("cluster_id", "_kid", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
 
 
 def _links(added: pl.DataFrame) -> pl.DataFrame:

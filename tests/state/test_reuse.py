@@ -157,3 +157,69 @@ def test_sentences_are_dropped_with_the_texts_after_the_retention(tmp_path):
     assert stored_nights() == [NIGHTS[0], NIGHTS[1]]
     _night(tmp_path, 3, window="1d", retention="1d")               # night 1 is now past the retention
     assert stored_nights() == [NIGHTS[1]]
+
+
+def _reference_families(distinct, idf, threshold):
+    """`_families` story by story, with group_similar on each story's own vectors (the definition)."""
+    from dedup.align.core import _compact
+    from dedup.align.families import group_similar
+    from dedup.align.tfidf import l2_normalise
+
+    unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True))
+    labels = []
+    for (_,), story in distinct.with_row_index("_i").group_by("cluster_id", maintain_order=True):
+        rows = story["_i"].to_numpy()
+        got = group_similar(_compact(unit[rows]), threshold) if len(rows) > 1 else [0]
+        labels.extend(int(x) + n for x, n in zip(got, story["_n"]))
+    return labels
+
+
+def test_added_families_of_many_stories_at_once_equal_story_by_story(monkeypatch):
+    import random
+
+    from dedup.align import reuse
+    from dedup.align.tfidf import IdfModel, normalise_for_match
+
+    rng = random.Random(3)
+    words = ["port", "strike", "union", "wages", "minister", "talks", "ship", "cargo", "delay", "city",
+             "council", "vote", "rain", "flood", "river", "bridge", "closed", "police", "said", "monday"]
+    rows = []
+    for story, size in enumerate([1, 2, 3, 9, 14, 40]):   # singles, small stories, two above the block
+        base = [rng.choices(words, k=9) for _ in range(max(1, size // 3))]
+        for k in range(size):
+            sentence = list(rng.choice(base))
+            sentence[rng.randrange(9)] = rng.choice(words)   # near-copies join, others stay apart
+            rows.append({"cluster_id": f"c{story:02d}", "_kid": len(rows),
+                         "_norm": normalise_for_match(" ".join(sentence)), "_n": story})
+    distinct = pl.DataFrame(rows)
+    idf = IdfModel(features="char35").fit(distinct["_norm"].to_list(), normalised=True)
+    for block in (8, 1024):                                     # 8: the two largest go one by one
+        monkeypatch.setattr(reuse, "BATCH_BLOCK", block)
+        got = reuse._families(distinct, idf, 0.52)
+        assert got["_family"].to_list() == _reference_families(distinct, idf, 0.52)
+    assert got.filter(pl.col("cluster_id") == "c05")["_family"].n_unique() < 40   # families did form
+
+
+def test_sentence_keys_on_workers_are_the_aligners_keys():
+    from dedup.align.core import key_and_norm
+    from dedup.align.reuse import _keys
+
+    texts = pl.Series(["Le “Président” a dit — oui.", "ＦＵＬＬ width ﬁne", "plain  text ", ""] * 300
+                      + [f"Sentence {i}." for i in range(600)])
+    for workers in (1, 2):
+        got = _keys(texts, workers)
+        assert got["text"].to_list() == texts.to_list()
+        assert list(zip(got["_key"], got["_norm"])) == [key_and_norm(t) for t in texts]
+
+
+def test_rows_with_copies_are_put_in_sentence_order_and_the_inputs_released():
+    from dedup.align import SENTENCE_ORDER
+    from dedup.align.reuse import _sorted
+
+    frame = pl.DataFrame({"cluster_id": ["b", "a", "b", "a", "a"], "article_id": ["x", "y", "x", "y", "z"],
+                          "status": ["dropped", "kept", "added", "dropped", "kept"], "position": [0, 1, 3, 0, 2],
+                          "text": ["t1", "t2", "t3", "t4", "t5"]})
+    parts = [frame]
+    got = _sorted(parts)
+    assert parts == []
+    assert_frame_equal(got, frame.sort(SENTENCE_ORDER))
