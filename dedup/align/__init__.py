@@ -43,16 +43,18 @@ exception; the message names it).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from dedup.align.core import (AlignmentError, _Article, align_cluster, align_prepared, check_cluster,
                              chunk_vectors, cluster_order, identity_key, make_article)
 from dedup.align.rows import _Rows, in_sentence_order, links_frame, sentence_frame
-from dedup.align.parallel import MAX_CHUNK_CHARS, MAX_CHUNK_SENTENCES, bounds_for, map_chunks, n_workers
+from dedup.align.parallel import MAX_CHUNK_CHARS, MAX_CHUNK_SENTENCES, bounds_for, iter_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
@@ -86,12 +88,14 @@ class AlignResult:
 
 
 def _cluster_frames(articles: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """The members of clusters of two or more, each with the row of its text in ``articles`` (``_text_row``;
+    the first row of an id given twice) and whether it has one (``_found``). The texts are not copied."""
     multi = clusters.filter(pl.col("cluster_size") >= 2).select(
         "cluster_id", "article_id", "outlet", "published", "is_canonical")
-    texts = articles.select("article_id", "text").sort("article_id").unique("article_id", keep="first")
-    return multi.join(texts,
-                      on="article_id", how="left").with_columns(
-        pl.col("article_id").is_in(articles["article_id"].implode()).alias("_found"))
+    rows = (articles.select("article_id").with_row_index("_text_row")
+            .sort("article_id", "_text_row").unique("article_id", keep="first"))
+    return multi.join(rows, on="article_id", how="left").with_columns(
+        pl.col("_text_row").is_not_null().alias("_found"))
 
 
 def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig()) -> IdfModel:
@@ -103,7 +107,7 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
     is represented by its first occurrence (articles by id, sentences in order).
     """
     frame = _cluster_frames(articles, clusters)
-    return _Night(frame, config, n_workers(config.workers, frame.height)).fit_idf()
+    return _Night(frame, articles.get_column("text")).split(config, n_workers(config.workers, frame.height))
 
 
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
@@ -127,25 +131,26 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     """
     frame = _cluster_frames(articles, clusters)
     workers = n_workers(config.workers, frame.height)
-    night = _Night(frame, config, workers, spans or {})
+    night = _Night(frame, articles.get_column("text"), spans)
     del frame
     if idf is None:
-        idf = night.fit_idf()
-    todo, night_failures = night.clusters, night.failures
+        idf = night.split(config, workers)
+    todo = night.clusters
+    if night.all_split():   # chunks of at most so many sentences to align
+        per_row, cap = np.array([len(s) for s in night.spans], dtype=np.int64), MAX_CHUNK_SENTENCES
+    else:                   # (idf given) each chunk splits its own articles: at most so many characters
+        per_row, cap = night.chars, MAX_CHUNK_CHARS
+    at = np.concatenate([[0], np.cumsum(per_row)])
+    sizes = [int(at[b] - at[a]) for _, a, b in todo]
+    tables, link_rows, failures = [], [], list(night.failures)
     with bar(progress, "align", total=len(todo), unit="story") as advance:
-        parts = map_chunks(_align_chunk, (todo, idf, config),
-                           bounds_for([sum(len(a.spans) for a in arts) for _, arts in todo], workers,
-                                      MAX_CHUNK_SENTENCES), workers,
-                           done=lambda start, stop: advance(stop - start))
+        for table, links, failed in iter_chunks(_align_chunk, (night, idf, config), bounds_for(sizes, workers, cap),
+                                                workers, done=lambda start, stop: advance(stop - start)):
+            tables.append(table)
+            link_rows.extend(links)
+            failures.extend(failed)
     del night, todo
-    release_free_memory()   # the split articles: freed by Python, kept by the C heap until trimmed
-    failures = list(night_failures)
-    tables, link_rows = [], []
-    for table, links, failed in parts:
-        tables.append(table)
-        link_rows.extend(links)
-        failures.extend(failed)
-    del parts
+    release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
     sentences, links = sentence_frame(tables), links_frame(link_rows)
     return AlignResult(
         sentences=sentences,
@@ -161,17 +166,21 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
 SENTENCE_ORDER = ["cluster_id", "article_id", pl.col("status") == "dropped", "position"]
 
 
-def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], start: int, stop: int
+def _align_chunk(data: tuple[_Night, IdfModel, AlignConfig], start: int, stop: int
                  ) -> tuple[pa.Table, list[dict], list[tuple[str, str, str]]]:
     """SENTENCES rows (Arrow), LINKS rows and failed clusters of clusters ``start:stop`` (may run in a worker).
 
-    The rows travel back as one Arrow table: compact to pickle, and the parent
-    never holds every sentence of the night as Python objects.
+    The chunk's articles are split (unless their spans are known) and keyed here,
+    story by story; the rows travel back as one Arrow table: compact to pickle,
+    and the parent never holds the night's sentences as Python objects.
     """
-    clusters, idf, config = data
+    night, idf, config = data
+    chunk = night.clusters[start:stop]
+    lo = chunk[0][1]
+    made = night.articles(lo, chunk[-1][2], config.splitter)
+    chunk = [(cluster_id, made[a - lo:b - lo]) for cluster_id, a, b in chunk]
     out = _Rows()
     failures = []
-    chunk = clusters[start:stop]
     try:
         together = chunk_vectors([arts for _, arts in chunk], idf)
     except Exception:  # noqa: BLE001 - then story by story below, so that only the bad one fails
@@ -187,46 +196,49 @@ def _align_chunk(data: tuple[list[tuple[str, list]], IdfModel, AlignConfig], sta
     return in_sentence_order(out.table()), out.links, failures
 
 
-def _make_articles(data: tuple[list[tuple[dict, str, list | None]], str], start: int, stop: int) -> list:
-    """Articles ``start:stop`` split into sentences, keyed and normalised (may run in a worker).
-
-    An item's third part, when not None, holds its sentence spans already
-    (an earlier night's split of the same text): it is keyed, not split again.
-    Returns each article's ``(spans, keys, norms)`` only: the caller has the
-    texts, and cuts the sentences itself (:func:`_article`) rather than receiving
-    every sentence a second time through a pipe.
-    """
-    rows, splitter = data
-    rows = rows[start:stop]
-    split = iter(split_many([text for _, text, known in rows if known is None], splitter=splitter))
-    memo: dict[str, tuple[str, str]] = {}
-    made = (make_article(row, text, next(split) if known is None else known, memo) for row, text, known in rows)
-    return [(art.spans, art.keys, art.norms) for art in made]
-
-
-def _article(row: dict, text: str, made: tuple[list, list, list]) -> _Article:
-    """The :class:`~dedup.align.core._Article` of ``text`` from its :func:`_make_articles` parts."""
-    spans, keys, norms = made
-    return _Article(row["article_id"], row["outlet"], row["published"], text, spans, keys, norms)
+def _split_chunk(data: tuple[_Night, str], start: int, stop: int
+                 ) -> tuple[list[np.ndarray], list[tuple[bytes, tuple[int, int, str]]]]:
+    """Rows ``start:stop`` of the night split (may run in a worker): each one's spans, and each distinct
+    sentence's first occurrence among them (key digest -> ``(rank, position, normalised text)``)."""
+    night, splitter = data
+    first: dict[str, tuple[int, int, str]] = {}
+    spans = []
+    for rank, art in zip(night.ranks[start:stop].tolist(), night.articles(start, stop, splitter)):
+        for position, (key, norm) in enumerate(zip(art.keys, art.norms)):
+            seen = first.get(key)
+            if seen is None or (rank, position) < seen[:2]:
+                first[key] = (rank, position, norm)
+        spans.append(np.array(art.spans, dtype=np.int32).reshape(-1, 2))
+    return spans, [(hashlib.blake2b(key.encode(), digest_size=16).digest(), v) for key, v in first.items()]
 
 
 class _Night:
-    """The clusters of a night, split into sentences once (each distinct layout segment once).
+    """The clusters of a night laid out story by story, as the workers read them.
 
-    ``clusters``: ``(cluster_id, articles in cluster order)`` of every alignable
-    cluster, by cluster id; ``failures``: the clusters that cannot be aligned;
-    ``found``: every clustered article that has a text, for the IDF.
+    The parent splits nothing and holds no sentence: each article's metadata
+    (``rows``), its text in one Arrow array (``texts``) and, once known, its
+    sentence spans (``spans``, an int32 array of ``(start, end)`` each). The
+    workers cut, key and align the articles of their chunk (:meth:`articles`),
+    so each distinct layout segment of a chunk is split once.
+
+    ``clusters``: ``(cluster_id, start, stop)`` of every alignable cluster by
+    cluster id, its articles being ``rows[start:stop]`` in cluster order;
+    ``failures``: the clusters that cannot be aligned. After the clusters' rows
+    come the other clustered articles that have a text (members of clusters that
+    cannot be aligned), which count for the IDF only. ``ranks``: each row's rank
+    in article id order (the IDF's first occurrence).
     """
 
-    def __init__(self, frame: pl.DataFrame, config: AlignConfig, workers: int,
-                 spans: dict[str, list[tuple[int, int]]] | None = None):
-        self.config = config
-        rows = frame.with_columns(pl.col("is_canonical").fill_null(False)).to_dicts()
+    def __init__(self, frame: pl.DataFrame, text: pl.Series, spans: dict[str, list[tuple[int, int]]] | None = None):
+        meta = frame.select("cluster_id", "article_id", "outlet", "published",
+                            pl.col("is_canonical").fill_null(False), "_found", "_text_row")
         groups: dict[str, list[dict]] = {}
-        for row in rows:
+        for row in meta.to_dicts():
             groups.setdefault(row["cluster_id"], []).append(row)
+        del meta
         self.failures: list[tuple[str, str, str]] = []
-        good: list[tuple[str, list[dict]]] = []
+        self.clusters: list[tuple[str, int, int]] = []
+        order: list[dict] = []
         found: list[dict] = []
         for cluster_id in sorted(groups):
             members = groups[cluster_id]
@@ -241,26 +253,48 @@ class _Night:
             except AlignmentError as exc:
                 self.failures.append((cluster_id, exc.reason, str(exc)))
                 continue
-            good.append((cluster_id, sorted(members, key=cluster_order)))
-        # good clusters first and story by story, so repeated paragraphs hit the splitter's memo
-        order = [r for _, members in good for r in members]
+            self.clusters.append((cluster_id, len(order), len(order) + len(members)))
+            order.extend(sorted(members, key=cluster_order))
         seen = {id(r) for r in order}
         order.extend(r for r in found if id(r) not in seen)
+        del groups, found, seen
+        self.rows = [{k: r[k] for k in ("article_id", "outlet", "published")} for r in order]
+        self.texts = text.to_arrow()   # every article's (the workers take their rows' texts)
+        self.text_rows = np.array([r["_text_row"] for r in order], dtype=np.int64)
+        self.chars = text.str.len_chars().fill_null(0).to_numpy()[self.text_rows]
+        self.ranks = np.empty(len(order), dtype=np.int64)
+        self.ranks[sorted(range(len(order)), key=lambda i: order[i]["article_id"])] = np.arange(len(order))
         known = spans or {}
-        items = [({k: r[k] for k in ("article_id", "outlet", "published")}, r["text"] or "",
-                  known.get(r["article_id"])) for r in order]
-        # an article with known spans costs no splitting: weigh it by its sentences only
-        bounds = bounds_for([len(text) if k is None else 8 * len(k) for _, text, k in items], workers,
-                            MAX_CHUNK_CHARS)
-        made_list = [a for part in map_chunks(_make_articles, (items, config.splitter), bounds, workers) for a in part]
-        made = {id(r): _article(r, text, parts) for r, (_, text, _), parts in zip(order, items, made_list)}
-        self.clusters = [(cluster_id, [made[id(r)] for r in members]) for cluster_id, members in good]
-        self.found = sorted(((r["article_id"], made[id(r)]) for r in found), key=lambda item: item[0])
+        self.spans: list[np.ndarray | None] = [
+            None if (s := known.get(r["article_id"])) is None else np.array(s, dtype=np.int32).reshape(-1, 2)
+            for r in order]
 
-    def fit_idf(self) -> IdfModel:
-        reps: dict[str, str] = {}
-        for _, art in self.found:
-            for key, norm in zip(art.keys, art.norms):
-                reps.setdefault(key, norm)
-        return IdfModel(features=self.config.features, n_features=self.config.n_features).fit(
-            reps.values(), normalised=True)
+    def all_split(self) -> bool:
+        return all(s is not None for s in self.spans)
+
+    def articles(self, start: int, stop: int, splitter: str) -> list[_Article]:
+        """Rows ``start:stop`` as articles: split unless their spans are known, keyed (one memo)."""
+        texts = [t or "" for t in self.texts.take(pa.array(self.text_rows[start:stop])).to_pylist()]
+        known = self.spans[start:stop]
+        split = iter(split_many([t for t, k in zip(texts, known) if k is None], splitter=splitter))
+        memo: dict[str, tuple[str, str]] = {}
+        return [make_article(row, text, next(split) if k is None else list(map(tuple, k.tolist())), memo)
+                for row, text, k in zip(self.rows[start:stop], texts, known)]
+
+    def split(self, config: AlignConfig, workers: int) -> IdfModel:
+        """Split every row (on the workers), keep the spans, and fit the IDF on the distinct sentences."""
+        # an article with known spans costs no splitting: weigh it by its sentences only
+        sizes = [int(c) if k is None else 8 * len(k) for c, k in zip(self.chars, self.spans)]
+        first: dict[bytes, tuple[int, int, str]] = {}
+        spans: list[np.ndarray] = []
+        for part, firsts in iter_chunks(_split_chunk, (self, config.splitter), bounds_for(sizes, workers, MAX_CHUNK_CHARS),
+                                        workers):
+            spans.extend(part)
+            for digest, occurrence in firsts:
+                seen = first.get(digest)
+                if seen is None or occurrence[:2] < seen[:2]:
+                    first[digest] = occurrence
+            del part, firsts
+        self.spans = spans
+        idf = IdfModel(features=config.features, n_features=config.n_features)
+        return idf.fit((norm for _, _, norm in first.values()), normalised=True)

@@ -39,7 +39,7 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -103,14 +103,21 @@ def map_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[i
 
     ``done(start, stop)`` is called as each chunk's result arrives, in chunk order (for progress bars).
     """
+    return list(iter_chunks(fn, data, bounds, workers, done))
+
+
+def iter_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[int, int]], workers: int,
+                done: Callable[[int, int], None] | None = None) -> Iterator[R]:
+    """:func:`map_chunks` yielding each chunk's result as it arrives, in chunk order, so that the
+    caller can fold the results in and let each go (the night's results are never held at once)."""
     global _SHARED
-    results: list[R] = []
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for start, stop in bounds:
-            results.append(fn(data, start, stop))
+            result = fn(data, start, stop)
             if done:
                 done(start, stop)
-        return results
+            yield result
+        return
     _SHARED = (fn, data)
     try:
         # Fresh workers for each wave of chunks: a worker keeps a copy of every inherited page it
@@ -123,10 +130,10 @@ def map_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[i
             with ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=multiprocessing.get_context("fork"),
                                      initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
                 for (start, stop), result in zip(part, pool.map(_run_shared, part)):
-                    results.append(result)
                     if done:
                         done(start, stop)
-        return results
+                    yield result
+                    del result
     except BrokenProcessPool:
         raise DedupError(f"a worker process of {getattr(fn, '__name__', 'a parallel stage')} was killed from "
                          "outside (most often by the system when memory runs out); "

@@ -22,8 +22,8 @@ from polars.testing import assert_frame_equal
 import dedup.align.core as core
 import dedup.align.matcher as matcher
 import dedup.align.parallel as parallel
-from dedup.align import AlignConfig, align_clusters
-from dedup.align.core import _cluster_columns, _pairwise_sum, _row_dots
+from dedup.align import AlignConfig, align_clusters, fit_idf
+from dedup.align.core import _cluster_columns, _pairwise_sum, _row_dots, identity_key, key_and_norm
 from dedup.align.matcher import align, align_versions, join_scores
 from dedup.align.parallel import chunk_bounds
 from dedup.align.sentences import split_many, split_sentences
@@ -70,12 +70,63 @@ def test_bounded_chunks_give_the_frames_of_one(monkeypatch):
     monkeypatch.setattr("dedup.align.MAX_CHUNK_SENTENCES", 20)
     monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 2_000)
     calls = []
-    real = parallel.map_chunks
-    monkeypatch.setattr("dedup.align.map_chunks", lambda fn, data, bounds, *a, **k: calls.append(len(bounds))
+    real = parallel.iter_chunks
+    monkeypatch.setattr("dedup.align.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(len(bounds))
                         or real(fn, data, bounds, *a, **k))
     bounded = align_clusters(articles, clusters, config=AlignConfig(workers=2))
+    assert len(calls) == 2   # the split (and the IDF), then the stories
     assert min(calls) > 2 * parallel.CHUNKS_PER_WORKER   # the bounds, not the workers, set the chunk count
     for a, b in ((serial.sentences, bounded.sentences), (serial.links, bounded.links)):
+        assert_frame_equal(a, b, check_exact=True)
+
+
+def test_the_idf_keeps_each_sentences_first_occurrence_by_article_id_whatever_the_chunks(monkeypatch):
+    # One identity key, two normalised texts ("storm , said" vs "storm, said": their character n-grams
+    # differ). Story order puts the z articles first; article id order puts "a-copy" first, and its text
+    # must represent the key. With a chunk per article the two meet only when the parent folds the chunks' results;
+    # in one chunk, in the worker.
+    loose = "The storm , said officials , closed the port."
+    tight = "The storm, said officials, closed the port."
+    assert identity_key(loose) == identity_key(tight)
+    articles, clusters = articles_and_clusters({
+        "s00": [("z-wire", "Wire", [*STORY[1:4], loose], 0), ("z-copy", "Daily", [*STORY[1:3], loose], 5)],
+        "s01": [("a-wire", "Wire", [*OTHER[1:4], tight], 0), ("a-copy", "Post", [*OTHER[1:3], tight], 5)],
+    })
+    reps: dict[str, str] = {}
+    assert loose in articles["text"][0] and tight in articles["text"][-1]
+    for text in articles.sort("article_id")["text"]:
+        for a, b in split_sentences(text):
+            key, norm = key_and_norm(text[a:b])
+            reps.setdefault(key, norm)
+    model = {"features": AlignConfig().features, "n_features": AlignConfig().n_features}
+    expected = IdfModel(**model).fit(reps.values(), normalised=True)
+    assert reps[identity_key(tight)] == key_and_norm(tight)[1]
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)
+    monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 10)   # bounds_for: one article per chunk
+
+    def one_chunk(sizes, *_):
+        return [(0, len(sizes))]
+
+    for cut, workers in itertools.product((parallel.bounds_for, one_chunk), (1, 2)):
+        monkeypatch.setattr("dedup.align.bounds_for", cut)
+        idf = fit_idf(articles, clusters, config=AlignConfig(workers=workers))
+        assert idf.n_docs_ == len(reps)
+        assert np.array_equal(idf.df_, expected.df_)
+    assert not np.array_equal(IdfModel(**model).fit([loose]).df_, IdfModel(**model).fit([tight]).df_)
+
+
+def test_a_given_idf_splits_in_the_alignment_workers_with_the_same_frames(monkeypatch):
+    articles, clusters = night()
+    serial = align_clusters(articles, clusters, config=AlignConfig(workers=1))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)
+    monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 2_000)   # the chunks are cut by characters then
+    calls = []
+    real = parallel.iter_chunks
+    monkeypatch.setattr("dedup.align.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(fn.__name__)
+                        or real(fn, data, bounds, *a, **k))
+    given = align_clusters(articles, clusters, config=AlignConfig(workers=2), idf=serial.idf)
+    assert calls == ["_align_chunk"]   # no split pass: each chunk splits its own stories
+    for a, b in ((serial.sentences, given.sentences), (serial.links, given.links)):
         assert_frame_equal(a, b, check_exact=True)
 
 

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import unicodedata
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.tfidf import IdfModel, _WordRows, normalise_for_match
+from dedup.align.tfidf import _QUOTES, IdfModel, _WordRows, normalise_for_match
 from dedup.errors import ConfigError
 
 CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
           "The storm hit the coast!"]
+
+
+def _reference_normalise(text: str) -> str:
+    """The definition written with a regular expression (the code uses faster string methods)."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()).strip()
+
+
+def test_normalised_text_follows_its_regular_expression_definition_for_every_character():
+    every = [chr(cp) for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF]
+    for lo in range(0, len(every), 256):
+        chars = every[lo:lo + 256]
+        for text in ("".join(chars), " ".join(f"a{c}b" for c in chars), ",\u00a0 ".join(c + c for c in chars)):
+            assert normalise_for_match(text) == _reference_normalise(text), hex(ord(chars[0]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_normalised_text_follows_its_definition_on_any_text(text):
+    assert normalise_for_match(text) == _reference_normalise(text)
 
 
 def test_rare_words_weigh_more():
