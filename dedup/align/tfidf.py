@@ -21,6 +21,7 @@ IDF is scikit-learn's smoothed one: ``idf = ln((1 + n) / (1 + df)) + 1``.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Iterable
 from typing import Literal
@@ -28,6 +29,8 @@ from typing import Literal
 import numba
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -67,6 +70,20 @@ def _same(text: str) -> str:
     return text
 
 
+def _split_normalised(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``text.split()`` of :func:`normalise_for_match` output (words joined by single spaces), in Arrow:
+    the distinct words in order of first occurrence, each word's id (``cols``) and each text's
+    ``indptr`` into them, as the Python loop of :meth:`_WordRows._words` makes them."""
+    pieces = pc.split_pattern(pa.array(texts, type=pa.large_string()), " ")
+    flat = pieces.flatten()
+    keep = pc.not_equal(flat, "")   # the empty text splits into one empty piece, and has no word
+    before = np.concatenate([[0], np.cumsum(keep.to_numpy(zero_copy_only=False), dtype=np.int64)])
+    indptr = before[pieces.offsets.to_numpy()]
+    encoded = flat.filter(keep).dictionary_encode()
+    return (encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            indptr)
+
+
 class _WordRows:
     """Hashed ``char_wb`` rows of words, each word hashed once while this memo lives.
 
@@ -86,22 +103,28 @@ class _WordRows:
         self.max_words = max_words
         self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _words(self, texts: list[str], preprocess) -> tuple[list[int], list[int], list[tuple]]:
-        """Every text's words as ids (``cols``, cut by ``indptr``) and the ids' hashed rows, memo updated."""
-        ids: dict[str, int] = {}
-        cols: list[int] = []
-        indptr = [0]
-        for text in texts:
-            cols.extend(ids.setdefault(w, len(ids)) for w in preprocess(text).split())
-            indptr.append(len(cols))
-        if len(self.rows) + len(ids) > self.max_words:
+    def _words(self, texts: list[str], preprocess) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+        """Every text's words as ids (``cols``, cut by ``indptr``) and the ids' hashed rows, memo updated.
+
+        Ids number the distinct words in order of first occurrence."""
+        if preprocess is _same:
+            words, cols, indptr = _split_normalised(texts)
+        else:
+            ids: dict[str, int] = {}
+            listed: list[int] = []
+            ends = [0]
+            for text in texts:
+                listed.extend(ids.setdefault(w, len(ids)) for w in preprocess(text).split())
+                ends.append(len(listed))
+            words, cols, indptr = list(ids), np.array(listed, dtype=np.int64), np.array(ends, dtype=np.int64)
+        if len(self.rows) + len(words) > self.max_words:
             self.rows.clear()
-        new = [w for w in ids if w not in self.rows]
+        new = [w for w in words if w not in self.rows]
         if new:
             indptr_new, indices, data = self.hash_words(new)
-            cuts = indptr_new[1:-1]
-            self.rows.update(zip(new, zip(np.split(indices, cuts), np.split(data, cuts))))
-        return cols, indptr, [self.rows[w] for w in ids]
+            bounds = indptr_new.tolist()
+            self.rows.update(zip(new, ((indices[a:b], data[a:b]) for a, b in itertools.pairwise(bounds))))
+        return cols, indptr, [self.rows[w] for w in words]
 
     def hash_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR ``(indptr, indices, data)`` of whitespace-free words, as ``self.hasher.transform(words)``

@@ -12,7 +12,13 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.tfidf import _QUOTES, IdfModel, _WordRows, normalise_for_match
+from dedup.align.tfidf import (
+    _QUOTES,
+    IdfModel,
+    _split_normalised,
+    _WordRows,
+    normalise_for_match,
+)
 from dedup.errors import ConfigError
 
 CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
@@ -36,6 +42,20 @@ def test_normalised_text_follows_its_regular_expression_definition_for_every_cha
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
 def test_normalised_text_follows_its_definition_on_any_text(text):
     assert normalise_for_match(text) == _reference_normalise(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), max_size=12))
+def test_words_of_normalised_texts_split_in_arrow_as_in_python(texts):
+    norms = [normalise_for_match(t) for t in [*texts, "", "the storm", "", "storm the storm"]]
+    ids: dict[str, int] = {}
+    cols, indptr = [], [0]
+    for text in norms:
+        cols.extend(ids.setdefault(w, len(ids)) for w in text.split())
+        indptr.append(len(cols))
+    words, got_cols, got_indptr = _split_normalised(norms)
+    assert words == list(ids)
+    assert got_cols.tolist() == cols and got_indptr.tolist() == indptr
 
 
 def test_rare_words_weigh_more():
