@@ -73,7 +73,7 @@ def _same(text: str) -> str:
 def _split_normalised(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """``text.split()`` of :func:`normalise_for_match` output (words joined by single spaces), in Arrow:
     the distinct words in order of first occurrence, each word's id (``cols``) and each text's
-    ``indptr`` into them, as the Python loop of :meth:`_WordRows._words` makes them."""
+    ``indptr`` into them, as ``text.split()`` and a dict numbering new words would make them."""
     pieces = pc.split_pattern(pa.array(texts, type=pa.large_string()), " ")
     flat = pieces.flatten()
     keep = pc.not_equal(flat, "")   # the empty text splits into one empty piece, and has no word
@@ -106,17 +106,9 @@ class _WordRows:
     def _words(self, texts: list[str], preprocess) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
         """Every text's words as ids (``cols``, cut by ``indptr``) and the ids' hashed rows, memo updated.
 
-        Ids number the distinct words in order of first occurrence."""
-        if preprocess is _same:
-            words, cols, indptr = _split_normalised(texts)
-        else:
-            ids: dict[str, int] = {}
-            listed: list[int] = []
-            ends = [0]
-            for text in texts:
-                listed.extend(ids.setdefault(w, len(ids)) for w in preprocess(text).split())
-                ends.append(len(listed))
-            words, cols, indptr = list(ids), np.array(listed, dtype=np.int64), np.array(ends, dtype=np.int64)
+        Ids number the distinct words in order of first occurrence. ``preprocess`` is
+        :func:`normalise_for_match`, or :func:`_same` for texts that already are its output."""
+        words, cols, indptr = _split_normalised(texts if preprocess is _same else [preprocess(t) for t in texts])
         if len(self.rows) + len(words) > self.max_words:
             self.rows.clear()
         new = [w for w in words if w not in self.rows]
