@@ -9,12 +9,20 @@ diffs are read only for the stories that get a detail.
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
-from dedup.report.frames import check_columns, cleaned
+from dedup.report.frames import CONTROL, check_columns, cleaned
 
 SENTENCE_COLUMNS = ("cluster_id", "article_id", "status", "position", "text", "canonical_position",
                     "family_id", "word_diff")
+
+
+#: Sentence rows whose narrow columns are sorted and counted at once: the per-article counts of a
+#: night's 16 M rows are made batch by batch (whole clusters each), so that the sorts and joins of
+#: the whole night are never held together (4.5 GB above the frames at a million articles).
+BATCH_ROWS = 1 << 20
 
 
 class Alignment:
@@ -28,48 +36,27 @@ class Alignment:
     order) of the best kind (canonical's own, then dropped, kept, edited).
     Every other article that has sentence rows gets entries (see :mod:`dedup.report.model`),
     even an empty list, and ``[kept, edited, added, dropped]`` counts.
+
+    Each story is measured on its own rows only, so the counts of every story
+    (:attr:`per_article`) are made ``BATCH_ROWS`` rows at a time when the
+    rows come grouped by cluster (as the aligner writes them), and
+    :meth:`details` works on the rows of the stories it is asked for. The
+    result does not depend on the batches.
     """
 
     def __init__(self, sentences: pl.DataFrame, articles: pl.DataFrame):
         check_columns(sentences, SENTENCE_COLUMNS, "sentences")
         self.sentences = sentences
-        canonical_ids = articles.group_by("cluster_id", maintain_order=True).agg(
+        self.canonical_ids = articles.group_by("cluster_id", maintain_order=True).agg(
             pl.col("article_id").first().alias("_canonical_id"))
-        narrow = cleaned(sentences.with_row_index("_src").select(
-            "_src", "cluster_id", "article_id", "status", "position", "canonical_position",
-            _has_diff(), pl.col("text").is_not_null().alias("_text_given")))
-        self.rows = (narrow.filter(pl.col("cluster_id").is_in(canonical_ids["cluster_id"].implode()))
-                     .sort(["cluster_id", "article_id", "position", "status"], nulls_last=True, maintain_order=True)
-                     .with_row_index("_row")
-                     .join(canonical_ids, on="cluster_id", how="left", maintain_order="left")
-                     .with_columns(pl.col("article_id").eq_missing(pl.col("_canonical_id")).alias("_is_canonical")))
-        status, is_canonical = pl.col("status"), pl.col("_is_canonical")
-        # The winning row of each canonical position (narrow columns: texts are read for details only).
-        self.winners = (self.rows.select(
-                            "cluster_id", "_row", "_src", "status", "_is_canonical",
-                            pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
-                            .otherwise(pl.col("canonical_position")).alias("_cpos"),
-                            pl.when(is_canonical).then(0).when(status == "dropped").then(1)
-                            .when(status == "kept").then(2).when(status == "edited").then(3)
-                            .otherwise(None).alias("_rank"),
-                            (_from_diff() | pl.col("_text_given")).alias("_has_text"))
-                        .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_has_text"))
-                        .sort(["cluster_id", "_cpos", "_rank", "_row"])
-                        .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True)
-                        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot")))
-        slots = self.winners.select("cluster_id", pl.col("_cpos").alias("canonical_position"), "slot")
-        has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
-        # One row per other article with sentence rows, in the order of the rows.
-        self.per_article = (self.rows.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
-                            .filter(~is_canonical)
-                            .join(slots, on=_ON, how="left", maintain_order="left")
-                            .group_by("cluster_id", "article_id", maintain_order=True).agg(
-                                is_own.sum().alias("own"),
-                                (is_own & has_slot & (status == "kept")).sum().alias("kept"),
-                                (is_own & has_slot & (status != "kept")).sum().alias("edited"),
-                                (is_own & ~has_slot).sum().alias("added"),
-                                pl.col("slot").filter((status == "dropped") & has_slot).unique().sort()
-                                .alias("dropped")))
+        parts = []
+        for lo, hi in cluster_batches(sentences["cluster_id"], BATCH_ROWS):
+            rows = _rows(sentences.slice(lo, hi - lo), self.canonical_ids)
+            parts.append(_per_article(rows, _winners(rows)))
+            del rows
+        #: one row per other article with sentence rows: cluster_id, article_id, own, kept, edited,
+        #: added, dropped (the slots of its dropped canonical sentences), in cluster and article order
+        self.per_article = pl.concat(parts)
 
     def shares(self, articles: pl.DataFrame) -> dict[str, list[float]]:
         """Per story, each other article's share of changed sentences, in the order of ``articles``."""
@@ -83,9 +70,15 @@ class Alignment:
     def details(self, ids: list[str]) -> tuple[dict[str, list[list]], dict[str, dict[str, tuple[list, list[int]]]]]:
         """For the stories ``ids``: the canonical sentences ``[[family_id, text], ...]`` and, per other
         article, its entries with their counts."""
+        # ids are cleaned (control characters made U+FFFD): keep every row that may clean into one of them
+        raw = pl.col("cluster_id")
+        sentences = self.sentences.filter(raw.is_in(ids) | raw.str.contains(CONTROL))
         chosen = pl.col("cluster_id").is_in(ids)
-        winners = self.winners.filter(chosen)
-        picked = self._texts(winners["_src"]).with_columns(winners["status"], winners["_is_canonical"], _has_diff())
+        rows = _rows(sentences, self.canonical_ids.filter(chosen))
+        winners = _winners(rows)
+        per_article = _per_article(rows, winners)
+        picked = _texts(sentences, winners["_src"]).with_columns(winners["status"], winners["_is_canonical"],
+                                                                 _has_diff())
         best = winners.select(
             "cluster_id", pl.col("_cpos").alias("canonical_position"), picked["family_id"],
             picked.select(pl.when(_from_diff()).then(_diff_text())
@@ -95,23 +88,95 @@ class Alignment:
         canon: dict[str, list[list]] = {}
         for cluster_id, family, text in best.select("cluster_id", "family_id", "canonical_text").iter_rows():
             canon.setdefault(cluster_id, []).append([family, text])
-        own_rows = self.rows.filter(chosen & ~pl.col("_is_canonical")
-                                    & pl.col("status").is_in(["kept", "edited", "added"]))
-        own = (self._texts(own_rows["_src"])
+        own_rows = rows.filter(~pl.col("_is_canonical") & pl.col("status").is_in(["kept", "edited", "added"]))
+        own = (_texts(sentences, own_rows["_src"])
                .with_columns(own_rows.select("cluster_id", "article_id", "status", "canonical_position"))
                .join(best.drop("family_id"), on=_ON, how="left", maintain_order="left"))
         flat, slots = _own_entries(own), own["slot"].to_list()
         entries: dict[str, dict[str, tuple[list, list[int]]]] = {}
         start = 0
-        for cluster_id, article_id, n_own, kept, edited, added, dropped in self.per_article.filter(chosen).iter_rows():
+        for cluster_id, article_id, n_own, kept, edited, added, dropped in per_article.iter_rows():
             stop = start + n_own
             merged = _merge(flat[start:stop], slots[start:stop], dropped) if dropped else flat[start:stop]
             entries.setdefault(cluster_id, {})[article_id] = (merged, [kept, edited, added, len(dropped)])
             start = stop
         return canon, entries
 
-    def _texts(self, rows: pl.Series) -> pl.DataFrame:
-        return cleaned(self.sentences.select("family_id", "text", "word_diff")[rows])
+
+def cluster_batches(cluster_ids: pl.Series, size: int) -> list[tuple[int, int]]:
+    """Row ranges ``(start, stop)`` of about ``size`` rows each that never cut a cluster.
+
+    Only when the rows are sorted by cluster id and no id holds a control
+    character (which cleaning could make equal to another id); otherwise one
+    range of every row.
+    """
+    n = cluster_ids.len()
+    if (n <= size or cluster_ids.null_count() or not cluster_ids.is_sorted()
+            or cluster_ids.str.contains(CONTROL).any()):
+        return [(0, n)]
+    bounds = [0]
+    while n - bounds[-1] > size:
+        value = cluster_ids[bounds[-1] + size]
+        cut = int(cluster_ids.search_sorted(value, side="left"))
+        if cut <= bounds[-1]:   # one cluster longer than a batch: a batch of its own
+            cut = int(cluster_ids.search_sorted(value, side="right"))
+        bounds.append(cut)
+    if bounds[-1] < n:
+        bounds.append(n)
+    return list(itertools.pairwise(bounds))
+
+
+def _rows(sentences: pl.DataFrame, canonical_ids: pl.DataFrame) -> pl.DataFrame:
+    """The narrow, cleaned rows of the stories of ``canonical_ids`` (``_src``: the row in ``sentences``),
+    in cluster, article, position, status order (``_row``), each marked ``_is_canonical``."""
+    narrow = cleaned(sentences.with_row_index("_src").select(
+        "_src", "cluster_id", "article_id", "status", "position", "canonical_position",
+        _has_diff(), pl.col("text").is_not_null().alias("_text_given")))
+    return (narrow.filter(pl.col("cluster_id").is_in(canonical_ids["cluster_id"].implode()))
+            .sort(["cluster_id", "article_id", "position", "status"], nulls_last=True, maintain_order=True)
+            .with_row_index("_row")
+            .join(canonical_ids, on="cluster_id", how="left", maintain_order="left")
+            .with_columns(pl.col("article_id").eq_missing(pl.col("_canonical_id")).alias("_is_canonical")))
+
+
+def _winners(rows: pl.DataFrame) -> pl.DataFrame:
+    """The winning row of each canonical position (narrow columns: texts are read for details only),
+    with its ``slot`` (its order among its story's canonical sentences)."""
+    status, is_canonical = pl.col("status"), pl.col("_is_canonical")
+    return (rows.select(
+                "cluster_id", "_row", "_src", "status", "_is_canonical",
+                pl.when(is_canonical).then(pl.coalesce("canonical_position", "position"))
+                .otherwise(pl.col("canonical_position")).alias("_cpos"),
+                pl.when(is_canonical).then(0).when(status == "dropped").then(1)
+                .when(status == "kept").then(2).when(status == "edited").then(3)
+                .otherwise(None).alias("_rank"),
+                (_from_diff() | pl.col("_text_given")).alias("_has_text"))
+            .filter(pl.col("_cpos").is_not_null() & pl.col("_rank").is_not_null() & pl.col("_has_text"))
+            .sort(["cluster_id", "_cpos", "_rank", "_row"])
+            .unique(["cluster_id", "_cpos"], keep="first", maintain_order=True)
+            .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot")))
+
+
+def _per_article(rows: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
+    """One row per other article with sentence rows, in the order of the rows: its own sentences,
+    their counts by kind and the slots of the canonical sentences it dropped."""
+    status = pl.col("status")
+    slots = winners.select("cluster_id", pl.col("_cpos").alias("canonical_position"), "slot")
+    has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
+    return (rows.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
+            .filter(~pl.col("_is_canonical"))
+            .join(slots, on=_ON, how="left", maintain_order="left")
+            .group_by("cluster_id", "article_id", maintain_order=True).agg(
+                is_own.sum().alias("own"),
+                (is_own & has_slot & (status == "kept")).sum().alias("kept"),
+                (is_own & has_slot & (status != "kept")).sum().alias("edited"),
+                (is_own & ~has_slot).sum().alias("added"),
+                pl.col("slot").filter((status == "dropped") & has_slot).unique().sort()
+                .alias("dropped")))
+
+
+def _texts(sentences: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    return cleaned(sentences.select("family_id", "text", "word_diff")[rows])
 
 
 _ON = ["cluster_id", "canonical_position"]
