@@ -19,15 +19,19 @@ The IDF is fitted on the sentences of the articles involved in borderline
 pairs, each distinct sentence once.
 
 How it is computed (the costs are per article and per distinct sentence, never
-per pair in Python): the articles are split and their facts extracted on forked
-workers (:func:`dedup.align.parallel.map_chunks`, contiguous chunks put back in
-order); the hashed feature counts of every distinct sentence are computed once,
-also on the workers, and serve both the IDF's document frequencies and the
-vectors; the cosines of all pairs run in one compiled kernel.
+per pair in Python): on forked workers (:func:`dedup.align.parallel.map_chunks`,
+contiguous chunks put back in order), each chunk of articles is split, its facts
+extracted, each sentence keyed by a 16-byte digest and the hashed feature counts
+of the chunk's distinct sentences computed. The parent holds no sentence text:
+it keeps one count row per distinct sentence of the batch (its first
+occurrence's), which serves both the IDF's document frequencies and the
+vectors, and each article's list of rows; the cosines of all pairs run in one
+compiled kernel.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numba
@@ -56,11 +60,12 @@ def _facts(text: str) -> set[str]:
 class SentenceMatcher:
     """Sentence containment between articles of one batch (fit once, then query pairs).
 
-    Attributes (after :meth:`fit`): ``sentences_`` (doc -> its sentence
-    texts), ``idf_`` (the :class:`IdfModel`), ``matrix_`` (the L2-normalised
-    TF-IDF row of every distinct sentence), ``rows_`` (doc -> its sentences'
-    rows of ``matrix_``), ``vectors_`` (doc -> its rows as a matrix, for docs
-    with at least one sentence) and ``facts_`` (doc -> its figures and names).
+    Attributes (after :meth:`fit`): ``idf_`` (the :class:`IdfModel`),
+    ``matrix_`` (the L2-normalised TF-IDF row of every distinct sentence),
+    ``rows_`` (doc -> its sentences' rows of ``matrix_``), ``vectors_`` (doc
+    -> its rows as a matrix, for docs with at least one sentence), ``facts_``
+    (doc -> its figures and names) and ``sentences_`` (doc -> its sentence
+    texts, split again when asked for: for tests and inspection).
     """
 
     def __init__(self, config: AlignConfig = AlignConfig()):
@@ -73,34 +78,59 @@ class SentenceMatcher:
         (already fitted, e.g. on the whole night) is used as it is. Every
         distinct sentence is vectorised once: syndicated copies repeat most
         of their sentences, and a sentence's row does not depend on the
-        others. The result does not depend on ``workers``.
+        others (a sentence carried by two chunks is counted in both, kept
+        once). The result does not depend on ``workers``.
+
+        The workers split, count and key (a 16-byte digest per sentence) their
+        chunk of texts; this process keeps no sentence text, only the distinct
+        sentences' rows and each article's list of rows.
         """
         docs, bodies = list(texts), list(texts.values())
-        split = _chunked(_split_chunk, (bodies, self.config.splitter), [len(t) for t in bodies], workers)
-        self.sentences_ = {d: [t[a:b] for a, b in spans] for d, t, (spans, _) in zip(docs, bodies, split)}
-        self.facts_ = dict(zip(docs, (facts for _, facts in split)))
-        distinct = list(dict.fromkeys(s for sents in self.sentences_.values() for s in sents))
-        if idf is None:
-            counts = _counts(distinct, self.config, workers)
-            self.idf_ = IdfModel.from_counts(counts, features=self.config.features, n_features=self.config.n_features)
-        else:
-            self.idf_ = idf
-            counts = _counts(distinct, AlignConfig(features=idf.features, n_features=idf.n_features), workers)
-        # IdfModel.transform: the counts weighted by the IDF, rows scaled to unit length.
-        counts.data *= self.idf_.idf_[counts.indices]
-        self.matrix_ = l2_normalise(counts)
-        self.matrix_.sort_indices()        # the kernel merges rows by feature (they come sorted already)
-        row = {s: i for i, s in enumerate(distinct)}
-        self.rows_ = {d: np.fromiter((row[s] for s in sents), dtype=np.int64, count=len(sents))
-                      for d, sents in self.sentences_.items()}
-        # the docs' rows in one array, for the kernel (docs in fit order, then an empty one for unknown docs)
-        sizes = np.array([len(r) for r in self.rows_.values()] + [0], dtype=np.int64)
+        self._texts = texts
+        self.idf_ = idf
+        model = IdfModel(features=self.config.features if idf is None else idf.features,
+                         n_features=self.config.n_features if idf is None else idf.n_features)
+        bounds = bounds_for([len(t) for t in bodies], workers, MAX_CHUNK_CHARS)
+        n_sentences, digests, facts, firsts, parts, at = [], [], [], [], [], 0
+        for n, digest, chunk_facts, first, part in map_chunks(_fit_chunk, (bodies, self.config.splitter, model),
+                                                              bounds, workers):
+            n_sentences.append(n)
+            digests.append(digest)
+            facts.extend(chunk_facts)
+            firsts.append(first + at)      # the global index of each chunk-distinct sentence counted
+            parts.append(part)
+            at += len(digest)
+        self.facts_ = dict(zip(docs, facts))
+        sizes = np.concatenate([*n_sentences, np.zeros(1, np.int64)])   # then an empty doc for unknown docs
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        rows = np.concatenate([*self.rows_.values(), np.empty(0, np.int64)])
+        rows, first = _distinct(np.concatenate(digests) if digests else np.empty((0, 2), np.uint64))
+        del digests
+        counts = _first_rows(parts, firsts, first, at, model.n_features)   # empties parts
+        if idf is None:
+            self.idf_ = IdfModel.from_counts(counts, features=model.features, n_features=model.n_features)
+        # IdfModel.transform: the counts weighted by the IDF, rows scaled to unit length (in place: the
+        # matrix is the largest thing a big night's verification holds).
+        counts.data *= self.idf_.idf_[counts.indices]
+        self.matrix_ = l2_normalise(counts, copy=False)
+        self.matrix_.sort_indices()        # the kernel merges rows by feature (they come sorted already)
+        # the docs' rows in one array, for the kernel (docs in fit order, then an empty one for unknown docs)
         doc_nnz = np.add.reduceat(np.append(np.diff(self.matrix_.indptr)[rows], 0), offsets[:-1]) * (sizes > 0)
-        self._layout = ({d: k for k, d in enumerate(self.rows_)}, offsets, rows, doc_nnz,
+        self._layout = ({d: k for k, d in enumerate(docs)}, offsets, rows, doc_nnz,
                         int(sizes.max()), int(doc_nnz.max()))
         return self
+
+    @property
+    def rows_(self) -> dict[int, np.ndarray]:
+        """doc -> the rows of ``matrix_`` of its sentences, in order."""
+        where, offsets, rows = self._layout[:3]
+        return {d: rows[offsets[k]:offsets[k + 1]] for d, k in where.items()}
+
+    @property
+    def sentences_(self) -> dict[int, list[str]]:
+        """doc -> its sentence texts (split again on access: :meth:`fit` keeps none)."""
+        texts = list(self._texts.values())
+        spans = split_many(texts, splitter=self.config.splitter)
+        return {d: [t[a:b] for a, b in s] for d, t, s in zip(self._texts, texts, spans)}
 
     @property
     def vectors_(self) -> dict[int, sp.csr_matrix]:
@@ -229,39 +259,70 @@ def _slot(keys, feature, mask):  # pragma: no cover - compiled
     return slot
 
 
-def _chunked(fn, data, sizes: list[int], workers: int) -> list:
-    """``fn(data, start, stop)`` over contiguous chunks of items with these sizes, concatenated in order."""
-    bounds = bounds_for(sizes, workers, MAX_CHUNK_CHARS)
-    return [item for part in map_chunks(fn, data, bounds, workers) for item in part]
+def _fit_chunk(data: tuple[list[str], str, IdfModel], start: int, stop: int):
+    """Texts ``start:stop`` split, keyed and counted (runs in a forked worker).
 
-
-def _split_chunk(data: tuple[list[str], str], start: int, stop: int) -> list[tuple[list[tuple[int, int]], set[str]]]:
-    """(sentence spans, facts) of the texts ``start:stop``; runs in a forked worker."""
-    texts, splitter = data
-    chunk = texts[start:stop]
-    return list(zip(split_many(chunk, splitter=splitter), map(_facts, chunk)))
-
-
-def _counts(sentences: list[str], config: AlignConfig, workers: int) -> sp.csr_matrix:
-    """Hashed feature counts of ``sentences`` (float64 CSR, sorted indices), computed on ``workers``.
-
-    Rows do not depend on each other, so chunks are stacked as they come.
+    Returns each text's number of sentences, every sentence's 16-byte digest
+    (``(n, 2)`` uint64, in text order), each text's facts, and the feature
+    counts of the chunk's distinct sentences (chunk-local index of each one's
+    first occurrence; ``(indptr, indices, int32 counts)``).
     """
-    model = IdfModel(features=config.features, n_features=config.n_features)
-    bounds = bounds_for([len(s) for s in sentences], workers, MAX_CHUNK_CHARS)
-    parts = map_chunks(_count_chunk, (sentences, model), bounds, workers)
-    indptr = np.zeros(len(sentences) + 1, dtype=np.int64)
-    at = 0
-    for part_indptr, _, _ in parts:
-        indptr[at + 1:at + len(part_indptr)] = part_indptr[1:] + indptr[at]
-        at += len(part_indptr) - 1
-    indices = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
-    counts = np.concatenate([p[2] for p in parts]).astype(np.float64) if parts else np.empty(0)
-    return sp.csr_matrix((counts, indices, indptr), shape=(len(sentences), config.n_features))
+    texts, splitter, model = data
+    chunk = texts[start:stop]
+    spans = split_many(chunk, splitter=splitter)
+    sentences = [t[a:b] for t, s in zip(chunk, spans) for a, b in s]
+    keys = [hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=16).digest() for s in sentences]
+    first: dict[bytes, int] = {}
+    for k, key in enumerate(keys):
+        first.setdefault(key, k)
+    firsts = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    counts = (model.counts([sentences[k] for k in firsts.tolist()]) if len(firsts)
+              else sp.csr_matrix((0, model.n_features), dtype=np.float64))
+    digests = np.frombuffer(b"".join(keys), dtype=np.uint64).reshape(-1, 2)
+    return (np.array([len(s) for s in spans], dtype=np.int64), digests, [_facts(t) for t in chunk], firsts,
+            (counts.indptr.astype(np.int64), counts.indices.astype(np.int32), counts.data.astype(np.int32)))
 
 
-def _count_chunk(data: tuple[list[str], IdfModel], start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature counts of sentences ``start:stop`` as (indptr, indices, int32 counts); runs in a forked worker."""
-    sentences, model = data
-    counts = model.counts(sentences[start:stop])
-    return counts.indptr.astype(np.int64), counts.indices.astype(np.int32), counts.data.astype(np.int32)
+def _distinct(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ``(n, 2)`` keys: each key's distinct id, ids numbered in order of first occurrence, and
+    each id's first index (ascending)."""
+    if not len(digests):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((digests[:, 1], digests[:, 0]))     # stable: equal keys keep their index order
+    ordered = digests[order]
+    new = np.concatenate([[True], (ordered[1:] != ordered[:-1]).any(axis=1)])
+    first = order[new]                                      # each key's first index, in key order
+    renumber = np.empty(len(first), dtype=np.int64)
+    renumber[np.argsort(first)] = np.arange(len(first))
+    ids = np.empty(len(digests), dtype=np.int64)
+    ids[order] = renumber[np.cumsum(new) - 1]
+    return ids, np.sort(first)
+
+
+def _first_rows(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], counted: list[np.ndarray],
+                first: np.ndarray, n_sentences: int, n_features: int) -> sp.csr_matrix:
+    """The count rows of the sentences' first occurrences, in that order, as one float64 CSR matrix.
+
+    ``parts`` are the chunks' ``(indptr, indices, counts)``, ``counted`` the
+    global index of each of their rows (ascending), ``first`` the first
+    indices (ascending) among ``n_sentences``. Each part is dropped once copied: the matrix is
+    built once, with no full-size intermediate.
+    """
+    is_first = np.zeros(n_sentences, dtype=bool)
+    is_first[first] = True
+    keep = [is_first[g] for g in counted]
+    lengths = [np.diff(part[0])[k] for part, k in zip(parts, keep)]
+    indptr = np.zeros(len(first) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths) if lengths else np.empty(0, np.int64), out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    values = np.empty(int(indptr[-1]), dtype=np.float64)
+    row = 0
+    parts.reverse()
+    for k, n in zip(keep, lengths):
+        part_indptr, part_indices, part_counts = parts.pop()
+        entries = np.repeat(k, np.diff(part_indptr))
+        lo, hi = indptr[row], indptr[row + len(n)]
+        indices[lo:hi] = part_indices[entries]
+        values[lo:hi] = part_counts[entries]
+        row += len(n)
+    return sp.csr_matrix((values, indices, indptr), shape=(len(first), n_features))

@@ -406,14 +406,32 @@ class IdfModel:
         return model._set(df, int(counts[header][0]))
 
 
-def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None) -> sp.csr_matrix:
+def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: bool = True) -> sp.csr_matrix:
     """Rows scaled to unit length (all-zero rows stay zero). Stateless.
 
     ``norms``: the rows' L2 norms when the caller has them already (as
-    :func:`dedup.align.core.chunk_vectors` does); otherwise computed here.
+    :func:`dedup.align.core.chunk_vectors` does); otherwise computed here,
+    summed as scipy's ``mat.multiply(mat).sum(axis=1)`` sums them (one
+    ``np.add.reduceat`` per row), bit for bit, without its two full-size
+    temporaries. ``copy=False`` scales a float64 CSR ``mat`` in place: no
+    temporary larger than one float per stored value.
     """
-    mat = sp.csr_matrix(mat, dtype=np.float64, copy=True)
+    mat = sp.csr_matrix(mat, dtype=np.float64, copy=copy)
+    lengths = np.diff(mat.indptr)
     if norms is None:
-        norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
-    mat.data /= np.repeat(np.where(norms == 0, 1.0, norms), np.diff(mat.indptr))
+        rows = np.flatnonzero(lengths)
+        norms = np.zeros(mat.shape[0])
+        if len(rows):
+            norms[rows] = np.add.reduceat(np.square(mat.data), mat.indptr[rows])
+        norms = np.sqrt(norms)
+    _divide_rows(mat.data, mat.indptr, np.where(norms == 0, 1.0, norms))
     return mat
+
+
+@numba.njit(cache=True, nogil=True)
+def _divide_rows(data, indptr, divisors):  # pragma: no cover - compiled
+    """``data[k] /= divisors[row of k]`` in place (the same IEEE division as numpy's)."""
+    for row in range(len(indptr) - 1):
+        d = divisors[row]
+        for k in range(indptr[row], indptr[row + 1]):
+            data[k] = data[k] / d

@@ -17,6 +17,7 @@ from dedup.align.tfidf import (
     IdfModel,
     _split_normalised,
     _WordRows,
+    l2_normalise,
     normalise_for_match,
 )
 from dedup.errors import ConfigError
@@ -116,3 +117,26 @@ def test_compiled_word_hashing_equals_scikit_learn(words):
     want = sp.csr_matrix(rows.hasher.transform(words))
     want.sort_indices()
     assert (indptr == want.indptr).all() and (indices == want.indices).all() and (data == want.data).all()
+
+
+def _scipy_unit_rows(mat: sp.csr_matrix) -> np.ndarray:
+    """Rows scaled to unit length as written with scipy's own operations (the definition)."""
+    norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
+    return mat.data / np.repeat(np.where(norms == 0, 1.0, norms), np.diff(mat.indptr))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_l2_normalise_is_scipys_row_scaling_bit_for_bit_in_place_or_not(seed):
+    # rows of 0 to 600 values: numpy's pairwise summation changes its order above 8 and 128 values
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([0, 1, 3, 9, 130, 600], size=40)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([np.sort(rng.choice(5000, n, replace=False)) for n in lengths]).astype(np.int32)
+    mat = sp.csr_matrix((rng.integers(1, 9, indptr[-1]) * rng.uniform(0.5, 12.0, indptr[-1]), indices, indptr),
+                        shape=(len(lengths), 5000))
+    want = _scipy_unit_rows(mat)
+    copied = l2_normalise(mat)
+    assert np.array_equal(copied.data, want) and not np.shares_memory(copied.data, mat.data)
+    data = mat.data
+    in_place = l2_normalise(mat, copy=False)
+    assert np.array_equal(in_place.data, want) and np.shares_memory(in_place.data, data)
