@@ -232,7 +232,7 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
     """
     if distinct.height == 0:
         return pl.DataFrame(schema={"cluster_id": pl.String, "_kid": pl.UInt32, "_family": pl.Int32})
-    unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True))
+    unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True), copy=False)
     unit.sort_indices()
     labels = np.zeros(distinct.height, dtype=np.int64)
     cluster_ids = distinct["cluster_id"].to_numpy()

@@ -374,7 +374,7 @@ class IdfModel:
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         """L2-normalised TF-IDF rows: ``transform(a) @ transform(b).T`` is the cosine matrix."""
-        return l2_normalise(self.weights(texts))
+        return l2_normalise(self.weights(texts), copy=False)
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_words"}   # the word memo is rebuilt on use
