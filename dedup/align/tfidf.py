@@ -413,7 +413,8 @@ def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: b
     :func:`dedup.align.core.chunk_vectors` does); otherwise computed here,
     summed as scipy's ``mat.multiply(mat).sum(axis=1)`` sums them (one
     ``np.add.reduceat`` per row), bit for bit, without its two full-size
-    temporaries. ``copy=False`` scales a float64 CSR ``mat`` in place: no
+    temporaries, for a ``mat`` without duplicate entries (every matrix made
+    here). ``copy=False`` scales a float64 CSR ``mat`` in place: no
     temporary larger than one float per stored value.
     """
     mat = sp.csr_matrix(mat, dtype=np.float64, copy=copy)
