@@ -91,13 +91,13 @@ class SentenceMatcher:
         model = IdfModel(features=self.config.features if idf is None else idf.features,
                          n_features=self.config.n_features if idf is None else idf.n_features)
         bounds = bounds_for([len(t) for t in bodies], workers, MAX_CHUNK_CHARS)
-        n_sentences, digests, facts, firsts, parts, at = [], [], [], [], [], 0
+        n_sentences, digests, facts, counted, parts, at = [], [], [], [], [], 0
         for n, digest, chunk_facts, first, part in map_chunks(_fit_chunk, (bodies, self.config.splitter, model),
                                                               bounds, workers):
             n_sentences.append(n)
             digests.append(digest)
             facts.extend(chunk_facts)
-            firsts.append(first + at)      # the global index of each chunk-distinct sentence counted
+            counted.append(first + at)     # the global index of each chunk-distinct sentence counted
             parts.append(part)
             at += len(digest)
         self.facts_ = dict(zip(docs, facts))
@@ -105,7 +105,7 @@ class SentenceMatcher:
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         rows, first = _distinct(np.concatenate(digests) if digests else np.empty((0, 2), np.uint64))
         del digests
-        counts = _first_rows(parts, firsts, first, at, model.n_features)   # empties parts
+        counts = _first_rows(parts, counted, first, at, model.n_features)   # empties parts
         if idf is None:
             self.idf_ = IdfModel.from_counts(counts, features=model.features, n_features=model.n_features)
         # IdfModel.transform: the counts weighted by the IDF, rows scaled to unit length (in place: the
@@ -305,24 +305,24 @@ def _first_rows(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], counted:
 
     ``parts`` are the chunks' ``(indptr, indices, counts)``, ``counted`` the
     global index of each of their rows (ascending), ``first`` the first
-    indices (ascending) among ``n_sentences``. Each part is dropped once copied: the matrix is
-    built once, with no full-size intermediate.
+    indices (ascending) among ``n_sentences``. Each part is dropped once
+    copied: the matrix is built once, with no full-size intermediate.
     """
     is_first = np.zeros(n_sentences, dtype=bool)
     is_first[first] = True
     keep = [is_first[g] for g in counted]
-    lengths = [np.diff(part[0])[k] for part, k in zip(parts, keep)]
+    lengths = [np.diff(part[0])[k] for part, k in zip(parts, keep)]   # of each part's kept rows
     indptr = np.zeros(len(first) + 1, dtype=np.int64)
     np.cumsum(np.concatenate(lengths) if lengths else np.empty(0, np.int64), out=indptr[1:])
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
     values = np.empty(int(indptr[-1]), dtype=np.float64)
     row = 0
     parts.reverse()
-    for k, n in zip(keep, lengths):
+    for kept, kept_lengths in zip(keep, lengths):
         part_indptr, part_indices, part_counts = parts.pop()
-        entries = np.repeat(k, np.diff(part_indptr))
-        lo, hi = indptr[row], indptr[row + len(n)]
+        entries = np.repeat(kept, np.diff(part_indptr))
+        lo, hi = indptr[row], indptr[row + len(kept_lengths)]
         indices[lo:hi] = part_indices[entries]
         values[lo:hi] = part_counts[entries]
-        row += len(n)
+        row += len(kept_lengths)
     return sp.csr_matrix((values, indices, indptr), shape=(len(first), n_features))
