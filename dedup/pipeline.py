@@ -29,7 +29,7 @@ from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
 from dedup.errors import DedupError, InputError
 from dedup.io import ReadResult, articles_from_frame, read_inputs
-from dedup.io.writers import write_json, write_jsonl, write_table
+from dedup.io.writers import write_formats, write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
 from dedup.minhash import signatures as minhash_signatures
@@ -97,7 +97,7 @@ class ClusterResult:
     rejects: pl.DataFrame           # REJECTS
     clusters: pl.DataFrame          # CLUSTERS
     pairs: pl.DataFrame             # PAIRS (verified candidates)
-    sentences: pl.DataFrame         # SENTENCES
+    sentences: pl.DataFrame | pl.LazyFrame  # SENTENCES (run: a scan of OUT/sentences.parquet, written as aligned)
     links: pl.DataFrame             # LINKS
     alignment_failures: pl.DataFrame  # cluster_id, reason, message
     summary: dict[str, Any]
@@ -199,7 +199,7 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
 
 
 def _alignment_summary(aligned: AlignResult) -> dict[str, Any]:
-    statuses = aligned.sentences.group_by("status").agg(pl.len()).sort("status")
+    statuses = aligned.sentences.lazy().group_by("status").agg(pl.len()).sort("status").collect()
     return {
         "sentences_by_status": dict(zip(statuses["status"].to_list(), statuses["len"].to_list())),
         "provenance_links": aligned.links.select("cluster_id", "first_article_id", "article_id").unique().height,
@@ -260,10 +260,14 @@ def cluster_frame(frame: pl.DataFrame, *, config: Config = Config(), log: Callab
     return _finish(read, config, timer)
 
 
-def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None) -> ClusterResult:
+def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None,
+            out: Path | None = None) -> ClusterResult:
+    """The stages after reading. With ``out`` (and no state), the sentence rows go to
+    ``out/sentences.parquet`` as they are aligned, never held whole."""
     articles, clusters, pairs, stats = _cluster_articles(read, config, timer, state)
     if state is None:
-        aligned = timer.run("align", align_clusters, articles, clusters, config=config.align, progress=timer.progress)
+        aligned = timer.run("align", align_clusters, articles, clusters, config=config.align, progress=timer.progress,
+                            sentences_file=None if out is None else out / "sentences.parquet")
     else:
         # Prior versions whose story kept its canonical copy the rows an earlier night aligned.
         stored = [timer.run("state_sentences", state.stored_sentences, clusters)]   # emptied by align_reusing
@@ -308,13 +312,13 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
     if state is not None:
         state.start(read.articles)
         checkpoint("read")
-    result = _finish(read, config, timer, state)
-    if state is not None:
-        checkpoint("clustered")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create output folder {out}: {exc.strerror}") from None
+    result = _finish(read, config, timer, state, out)
+    if state is not None:
+        checkpoint("clustered")
     timer.run("write", write_outputs, result, out, config)
     if state is not None:
         checkpoint("outputs_written")
@@ -324,9 +328,14 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
 
 
 def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
+    """Write the tables, rejects, summary and report into ``out``. A lazy ``result.sentences``
+    is ``out/sentences.parquet``, written during alignment: only its CSV/JSON copies are made."""
     formats = config.output.formats
     write_table(result.clusters, out, "clusters", formats)
-    write_table(result.sentences, out, "sentences", formats)
+    if isinstance(result.sentences, pl.LazyFrame):
+        write_formats(out / "sentences.parquet", formats)
+    else:
+        write_table(result.sentences, out, "sentences", formats)
     write_table(result.links, out, "links", formats)
     write_jsonl(result.rejects.to_dicts(), out / "rejected.jsonl")
     write_json(result.summary, out / "summary.json")

@@ -95,3 +95,27 @@ def test_align_progress_counts_every_story(corpus, monkeypatch):
         assert_frame_equal(res.sentences, one.sentences)
         (desc, total, steps), = seen
         assert desc == "align" and total == 6 and sum(steps) == 6
+
+
+def test_sentences_written_as_aligned_equal_the_frame_written_at_the_end(corpus, tmp_path, monkeypatch):
+    """`run` writes the sentence rows chunk by chunk during alignment (never holding them); the
+    files are byte for byte those of the in-memory result written at the end, whatever the chunks."""
+    from dedup.align import parallel
+    from dedup.io import read_inputs
+    from dedup.pipeline import run, write_outputs
+
+    source = tmp_path / "corpus.jsonl"
+    corpus.write_ndjson(source)
+    config = Config().replace(output={"formats": ("parquet", "csv", "json")})
+    monkeypatch.setattr(parallel, "SERIAL_CHUNKS", 7)   # several chunks, so several parts
+    streamed = run([source], tmp_path / "streamed", config=config)
+    assert isinstance(streamed.sentences, pl.LazyFrame)
+    assert not list((tmp_path / "streamed").glob("*.partial"))
+    in_memory = pipeline._finish(read_inputs([source], config=config.read), config, Timer())
+    assert isinstance(in_memory.sentences, pl.DataFrame) and in_memory.sentences.height > 50
+    assert_frame_equal(streamed.sentences.collect(), in_memory.sentences)
+    (tmp_path / "at_end").mkdir()
+    write_outputs(in_memory, tmp_path / "at_end", config)
+    for name in ("sentences.parquet", "sentences.csv", "sentences.json", "report.html", "clusters.parquet"):
+        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "at_end" / name).read_bytes(), name
+    assert streamed.summary["alignment"] == in_memory.summary["alignment"]

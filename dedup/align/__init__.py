@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -59,6 +60,7 @@ from dedup.align.sentences import split_many, split_sentences
 from dedup.align.terminal import render_diff
 from dedup.align.tfidf import Features, IdfModel
 from dedup.config import AlignConfig
+from dedup.io.writers import ParquetRows
 from dedup.memory import release_free_memory
 from dedup.progress import Progress, bar
 from dedup.schema import LINKS, SENTENCES, empty
@@ -75,13 +77,14 @@ class AlignResult:
     """Output of :func:`align_clusters`.
 
     sentences: :data:`dedup.schema.SENTENCES`, sorted by cluster, article,
-        own sentences before dropped ones, position.
+        own sentences before dropped ones, position; a LazyFrame scanning
+        the file when the rows were written as they came (``sentences_file``).
     links: :data:`dedup.schema.LINKS`, sorted by cluster, family, article.
     failures: :data:`FAILURES`, one row per cluster that could not be aligned.
     idf: the IDF the rows were computed with.
     """
 
-    sentences: pl.DataFrame
+    sentences: pl.DataFrame | pl.LazyFrame
     links: pl.DataFrame
     failures: pl.DataFrame
     idf: IdfModel | None = None
@@ -112,7 +115,8 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
 
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
                    idf: IdfModel | None = None, progress: Progress | None = None,
-                   spans: dict[str, list[tuple[int, int]]] | None = None) -> AlignResult:
+                   spans: dict[str, list[tuple[int, int]]] | None = None,
+                   sentences_file: str | Path | None = None) -> AlignResult:
     """Align every cluster of two or more articles; see the module docstring.
 
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
@@ -128,6 +132,10 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     ``progress`` draws a bar of the stories aligned (see :mod:`dedup.progress`).
     ``spans``: sentence spans already known by article id (an earlier night's
     split of the same text with the same splitter); those articles are not split again.
+    ``sentences_file``: write the sentence rows to this Parquet file as each chunk's
+    rows arrive (:class:`dedup.io.writers.ParquetRows`: the same bytes as writing
+    the whole frame) instead of holding the night's rows; ``sentences`` is then a
+    LazyFrame scanning it. A million-article night has 16 M rows, 3.4 GB in memory.
     """
     frame = _cluster_frames(articles, clusters)
     workers = n_workers(config.workers, frame.height)
@@ -143,15 +151,27 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     at = np.concatenate([[0], np.cumsum(per_row)])
     sizes = [int(at[b] - at[a]) for _, a, b in todo]
     tables, link_rows, failures = [], [], list(night.failures)
-    with bar(progress, "align", total=len(todo), unit="story") as advance:
-        for table, links, failed in iter_chunks(_align_chunk, (night, idf, config), bounds_for(sizes, workers, cap),
-                                                workers, done=lambda start, stop: advance(stop - start)):
-            tables.append(table)
-            link_rows.extend(links)
-            failures.extend(failed)
+    rows = None if sentences_file is None else ParquetRows(sentences_file, SENTENCES)
+    try:
+        with bar(progress, "align", total=len(todo), unit="story") as advance:
+            for table, links, failed in iter_chunks(_align_chunk, (night, idf, config),
+                                                    bounds_for(sizes, workers, cap), workers,
+                                                    done=lambda start, stop: advance(stop - start)):
+                if rows is None:
+                    tables.append(table)
+                else:
+                    rows.write(table)
+                link_rows.extend(links)
+                failures.extend(failed)
+                del table
+    except BaseException:
+        if rows is not None:
+            rows.abort()
+        raise
     del night, todo
     release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
-    sentences, links = sentence_frame(tables), links_frame(link_rows)
+    sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.close())
+    links = links_frame(link_rows)
     return AlignResult(
         sentences=sentences,
         links=links.sort(["cluster_id", "family_id", "article_id"]),

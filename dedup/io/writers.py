@@ -1,12 +1,23 @@
-"""Writers for the run's output tables: deterministic bytes for the same data."""
+"""Writers for the run's output tables: deterministic bytes for the same data.
+
+Every Parquet table goes through :class:`ParquetRows`, which takes the rows
+part by part (a whole frame, or the sentence rows of each alignment chunk as
+the workers return them) and writes row groups of exactly ``ROW_GROUP_ROWS``
+rows: the bytes depend on the rows only, never on how they arrived. The CSV
+and JSON copies are made from the written Parquet file, batch by batch.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Self
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 def _flatten_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
@@ -25,27 +36,121 @@ def _flatten_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
 ROW_GROUP_ROWS = 128 * 1024  # rows per Parquet row group
 
 
+class ParquetRows:
+    """A Parquet file of ``schema``'s rows, written part by part as the parts arrive.
+
+    Parts (Arrow tables or polars frames with the schema's columns) are cast
+    to the schema and written in row groups of exactly ``ROW_GROUP_ROWS``
+    rows, so the file's bytes depend on the rows and their order only, not on
+    how they were cut into parts; at most one row group's rows wait in memory.
+    The file is written under a temporary name and takes its own in
+    :meth:`close`; leaving the ``with`` block on an exception removes it.
+
+    >>> with ParquetRows(tmp / "sentences.parquet", SENTENCES) as rows:   # doctest: +SKIP
+    ...     for part in parts:
+    ...         rows.write(part)
+    """
+
+    def __init__(self, path: str | Path, schema: pl.Schema):
+        self.path = Path(path)
+        self.schema = pl.DataFrame(schema=schema).to_arrow().schema
+        self._partial = self.path.with_name(self.path.name + ".partial")
+        self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd", write_statistics=True)
+        self._waiting: list[pa.Table] = []
+        self._n_waiting = 0
+        self.rows = 0
+
+    def write(self, part: pa.Table | pl.DataFrame) -> None:
+        table = part.to_arrow() if isinstance(part, pl.DataFrame) else part
+        table = table.select(self.schema.names).cast(self.schema)
+        self._waiting.append(table)
+        self._n_waiting += table.num_rows
+        self.rows += table.num_rows
+        if self._n_waiting >= ROW_GROUP_ROWS:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        waiting = pa.concat_tables(self._waiting)
+        start = 0
+        while waiting.num_rows - start >= ROW_GROUP_ROWS or (final and start < waiting.num_rows):
+            group = waiting.slice(start, ROW_GROUP_ROWS)
+            self._writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+            start += group.num_rows
+        self._waiting = [waiting.slice(start)] if start < waiting.num_rows else []
+        self._n_waiting = waiting.num_rows - start
+
+    def close(self) -> Path:
+        """Write the last rows and give the file its name; returns the path."""
+        if self._waiting:
+            self._flush(final=True)
+        self._writer.close()
+        os.replace(self._partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self._writer.close()
+        self._partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 def write_table(frame: pl.DataFrame, out_dir: Path, name: str, formats: Iterable[str]) -> list[Path]:
     """Write ``frame`` as ``name.parquet`` (always) and ``name.csv``/``name.json`` if asked.
 
     The bytes depend on the rows only, not on how the frame is chunked in
-    memory: row groups hold ``ROW_GROUP_ROWS`` rows (polars' default follows
-    the chunks, which depend on how many workers made the frame).
+    memory (see :class:`ParquetRows`).
+    """
+    path = out_dir / f"{name}.parquet"
+    with ParquetRows(path, frame.schema) as rows:
+        rows.write(frame)
+    return [path, *write_formats(path, formats)]
+
+
+def write_formats(parquet: Path, formats: Iterable[str]) -> list[Path]:
+    """The CSV and JSON copies (as ``formats`` asks) of a written Parquet table, next to it.
+
+    Made batch by batch from the file: the table is never held whole. The
+    bytes are those of polars' ``write_csv`` and of ``json.dumps(rows,
+    indent=1)`` on the whole table.
     """
     written = []
-    path = out_dir / f"{name}.parquet"
-    frame.write_parquet(path, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
-    written.append(path)
     if "csv" in formats:
-        path = out_dir / f"{name}.csv"
-        _flatten_for_csv(frame).write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.fZ")
+        path = parquet.with_suffix(".csv")
+        with open(path, "wb") as fh:
+            for k, batch in enumerate(_batches(parquet)):
+                _flatten_for_csv(batch).write_csv(fh, include_header=k == 0,
+                                                  datetime_format="%Y-%m-%dT%H:%M:%S%.fZ")
         written.append(path)
     if "json" in formats:
-        path = out_dir / f"{name}.json"
-        rows = frame.to_dicts()
-        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=_json_default) + "\n", encoding="utf-8")
+        path = parquet.with_suffix(".json")
+        with open(path, "w", encoding="utf-8") as fh:
+            # json.dumps(rows, indent=1) row by row: each row's own dump, indented one level
+            sep = "[\n"
+            for batch in _batches(parquet):
+                for row in batch.iter_rows(named=True):
+                    text = json.dumps(row, ensure_ascii=False, indent=1, default=_json_default)
+                    fh.write(sep + " " + text.replace("\n", "\n "))
+                    sep = ",\n"
+            fh.write("[]\n" if sep == "[\n" else "\n]\n")
         written.append(path)
     return written
+
+
+def _batches(parquet: Path) -> Iterator[pl.DataFrame]:
+    """The table's rows as polars frames of a row group each (at least one frame, maybe empty)."""
+    file = pq.ParquetFile(parquet)
+    if file.metadata.num_row_groups == 0:
+        yield pl.from_arrow(file.schema_arrow.empty_table())
+        return
+    for k in range(file.metadata.num_row_groups):
+        yield pl.from_arrow(file.read_row_group(k))
 
 
 def _json_default(value: Any) -> Any:

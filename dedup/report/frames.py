@@ -13,11 +13,12 @@ from dedup.errors import DedupError
 CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 
 
-def check_columns(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def check_columns(frame: pl.DataFrame | pl.LazyFrame, columns: tuple[str, ...], name: str) -> None:
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    missing = [c for c in columns if c not in names]
     if missing:
         raise DedupError(f"report: the {name} frame lacks column(s) {missing}; "
-                         f"it has {frame.columns}. Was it written by another version of dedup?")
+                         f"it has {names}. Was it written by another version of dedup?")
 
 
 def cleaned(frame: pl.DataFrame) -> pl.DataFrame:

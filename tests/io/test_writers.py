@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import polars as pl
+import itertools
+import json
 
-from dedup.io.writers import ROW_GROUP_ROWS, write_table
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from polars.testing import assert_frame_equal
+
+from dedup.io.writers import ROW_GROUP_ROWS, ParquetRows, _json_default, write_table
 
 
 def test_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path):
@@ -18,3 +24,60 @@ def test_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path):
     three = write_table(chunked, tmp_path, "three", ["parquet", "csv"])
     for a, b in zip(one, three):
         assert a.read_bytes() == b.read_bytes(), a.suffix
+
+
+def _frame(n: int) -> pl.DataFrame:
+    from datetime import UTC, datetime
+
+    from dedup.schema import WORD_DIFF
+    return pl.DataFrame({
+        "id": [f"a{i:07d}" for i in range(n)],
+        "text": [None if i % 7 == 0 else f"line {i}\nnext «{i}» \"q\"" for i in range(n)],
+        "at": [datetime(2026, 1, 1 + i % 28, tzinfo=UTC) if i % 5 else None for i in range(n)],
+        "x": [i / 3 if i % 4 else None for i in range(n)],
+        "diff": pl.Series([None if i % 3 else [{"op": "=", "text": "a b"}, {"op": "+", "text": f"{i}"}]
+                           for i in range(n)], dtype=WORD_DIFF),
+    })
+
+
+def test_parts_give_the_bytes_of_the_whole_frame(tmp_path):
+    """ParquetRows fed part by part (as the aligner's chunks arrive) writes the bytes of the whole frame."""
+    frame = _frame(ROW_GROUP_ROWS + 5000)
+    whole = write_table(frame, tmp_path, "whole", ["parquet"])[0]
+    cuts = [0, 1, 999, 999, ROW_GROUP_ROWS - 3, ROW_GROUP_ROWS + 4000, frame.height]
+    with ParquetRows(tmp_path / "parts.parquet", frame.schema) as rows:
+        for lo, hi in itertools.pairwise(cuts):
+            rows.write(frame.slice(lo, hi - lo).to_arrow() if lo % 2 else frame.slice(lo, hi - lo))
+    assert rows.rows == frame.height
+    assert (tmp_path / "parts.parquet").read_bytes() == whole.read_bytes()
+    assert pq.ParquetFile(whole).metadata.num_row_groups == 2
+    assert_frame_equal(pl.read_parquet(whole), frame)
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_csv_and_json_are_those_of_the_whole_frame(tmp_path):
+    """The copies made batch by batch from the Parquet file equal polars' CSV and json.dumps of every row."""
+    frame = _frame(ROW_GROUP_ROWS + 10)
+    _, csv, js = write_table(frame, tmp_path, "t", ["csv", "json"])
+    flat = frame.with_columns(pl.col("diff").map_elements(
+        lambda v: json.dumps(v.to_list(), ensure_ascii=False, sort_keys=True), return_dtype=pl.String))
+    assert csv.read_bytes() == flat.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.fZ").encode()
+    expected = json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=_json_default) + "\n"
+    assert js.read_text(encoding="utf-8") == expected
+    assert json.loads(js.read_text(encoding="utf-8"))[3]["text"] == "line 3\nnext «3» \"q\""
+
+
+def test_empty_table(tmp_path):
+    frame = _frame(0)
+    parquet, csv, js = write_table(frame, tmp_path, "e", ["csv", "json"])
+    assert pl.read_parquet(parquet).schema == frame.schema
+    assert js.read_text() == "[]\n"
+    assert csv.read_text().startswith("id,text,at,x,diff")
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+    frame = _frame(10)
+    with pytest.raises(RuntimeError), ParquetRows(tmp_path / "t.parquet", frame.schema) as rows:
+        rows.write(frame)
+        raise RuntimeError("the night went wrong")
+    assert list(tmp_path.iterdir()) == []

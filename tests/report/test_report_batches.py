@@ -30,11 +30,14 @@ def test_model_does_not_depend_on_the_batches(frames, monkeypatch, batch_rows):
 def test_model_of_a_real_run_does_not_depend_on_the_batches(tmp_path, monkeypatch):
     sample_run = run([SAMPLE], tmp_path)
     frames = {"clusters": sample_run.clusters, "links": sample_run.links}
-    sentences = sample_run.sentences
+    # a run writes the sentence rows as they are aligned: its result scans the file
+    assert isinstance(sample_run.sentences, pl.LazyFrame)
+    sentences = sample_run.sentences.collect()
     assert len(cluster_batches(sentences["cluster_id"], 50)) > 3
     whole = _model(frames, sentences, 10**9, monkeypatch)
     assert whole["details"] and any(d is not None for d in whole["details"])
     assert _model(frames, sentences, 50, monkeypatch) == whole
+    assert _model(frames, sample_run.sentences, 50, monkeypatch) == whole
 
 
 def test_batches_cover_every_row_and_never_cut_a_cluster():
