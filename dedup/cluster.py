@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -79,7 +80,14 @@ class FlatSets:
         return self.values[self.offsets[i]:self.offsets[i + 1]]
 
     def sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        """Each set's size (int64; computed once: the chaining guard asks for it per split piece)."""
+        return self._sizes
+
+    @cached_property
+    def _sizes(self) -> np.ndarray:
+        sizes = np.diff(self.offsets)
+        sizes.flags.writeable = False
+        return sizes
 
 
 @numba.njit(cache=True, nogil=True)
@@ -107,7 +115,7 @@ def _overlaps(sets: FlatSets, left: np.ndarray, right: np.ndarray) -> np.ndarray
     left = np.ascontiguousarray(left, dtype=np.int64)
     right = np.ascontiguousarray(right, dtype=np.int64)
     out = np.zeros(len(left), dtype=np.int64)
-    sizes = np.diff(sets.offsets)
+    sizes = sets.sizes()
     work = np.zeros(len(left) + 1, dtype=np.int64)
     np.cumsum(sizes[left] + sizes[right], out=work[1:])
     values = np.ascontiguousarray(sets.values, dtype=np.uint32)
@@ -249,10 +257,10 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     # satisfy the chaining guard.
     rescued = set(zip(*accepted.filter(pl.col("containment") < config.threshold)
                       .select("left", "right").to_numpy().T.tolist())) if accepted.height else set()
-    adjacency: dict[int, list[int]] = {}
-    for a, b in zip(left.tolist(), right.tolist()):
-        adjacency.setdefault(a, []).append(b)
-        adjacency.setdefault(b, []).append(a)
+    # each doc's accepted neighbours: indices[indptr[d]:indptr[d + 1]]
+    both = (graph + graph.T).tocsr()
+    indptr, indices = both.indptr, both.indices
+    del both
     resent: dict[int, list[int]] = {}
     is_resend = _pair_mask(left, right, resends)
     for a, b in zip(left[is_resend].tolist(), right[is_resend].tolist()):
@@ -267,10 +275,14 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     for d in np.flatnonzero(too_short):
         note[d] = f"too_short: {n_shingles[d]} shingles, fewer than min_shingles={shingle_config.min_shingles}"
 
-    groups: dict[int, list[int]] = {}
-    for d, lab in enumerate(labels.tolist()):
-        groups.setdefault(lab, []).append(d)
-    initial = [members for members in groups.values() if len(members) > 1]
+    # components of two or more docs, each in doc order, ordered by their first doc
+    by_label = np.argsort(labels, kind="stable")
+    starts = np.flatnonzero(np.r_[True, labels[by_label][1:] != labels[by_label][:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    firsts = by_label[starts]
+    initial = [by_label[starts[k]:starts[k] + sizes[k]].tolist()
+               for k in np.argsort(firsts, kind="stable") if sizes[k] > 1]
+    del by_label, starts, sizes, firsts
     stats.components = len(initial)
 
     def settle(members: list[int], anchor: int, c: np.ndarray, jac: np.ndarray, ov: np.ndarray) -> None:
@@ -299,7 +311,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
                 while stack:
                     x = stack.pop()
                     comp.append(x)
-                    for y in adjacency.get(x, ()):
+                    for y in indices[indptr[x]:indptr[x + 1]].tolist():
                         if y in inside and y not in seen:
                             seen.add(y)
                             stack.append(y)
