@@ -108,3 +108,20 @@ def test_resend_settings_are_checked(cluster):
     from dedup.errors import ConfigError
     with pytest.raises(ConfigError, match="resend_"):
         Config().replace(cluster=cluster)
+
+
+def test_vectorised_headlines_agree_with_the_python_functions():
+    """The polars path (printable ASCII) and the Python path (the rest) give is_resend and title_words."""
+    from dedup.resend import _marked, _title_words
+    titles = ["CORRECTED - GM <GM> TO IDLE SIX PLANTS", "(RPT) U.S. SAYS TIN DISPOSALS", "UPDATE 2-Oil rises",
+              "Oil rises on supply fears (Refiled)", "BAKER REPEATS HE HOPES", "UPDATE ON TALKS", "REPEAT:a b c",
+              "update 12 : the the a an of Mill_Town x", "<CORRECTED> - Café prices rise in Zürich",
+              "RPT \u2014 STRASSE Straße closes", "CORRECTED -\nline two words", "UPDATE 1-Oil\x1cprices up", None,
+              "", "[RECAST] Bank rates", "Rates rise [update 3]", "K\u212a kelvin REPEAT - sign", "Ｒｐｔ - ｗｉｄｅ words"]
+    frame = pl.DataFrame({"doc": pl.Series(range(len(titles)), dtype=pl.UInt32), "title": titles})
+    assert _marked(frame).to_list() == [d for d, t in enumerate(titles) if is_resend(t)]
+    got = _title_words(frame)
+    assert got.height == got.unique().height   # distinct per headline
+    by_doc = {d: set(ws) for d, ws in got.group_by("doc").agg("word").iter_rows()}
+    assert by_doc == {d: set(title_words(t)) for d, t in enumerate(titles) if title_words(t)}
+    assert by_doc[0] == {"gm", "idle", "plants"} and 9 in by_doc and "straße" not in by_doc[9]
