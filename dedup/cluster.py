@@ -177,7 +177,7 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
             matcher = SentenceMatcher(align_config).fit(dict(zip(docs.tolist(), bodies)),
                                                         workers=n_workers(align_config.workers, len(docs)))
             share[border] = matcher.shares(left[border], right[border])
-            agree = np.array([matcher.facts_agree(i, j) for i, j in zip(left[border].tolist(), right[border].tolist())])
+            agree = matcher.facts_agree_many(left[border], right[border])
             accepted[border] = (share[border] >= config.sentence_threshold) & (agree >= config.rescue_min_facts)
     return pl.DataFrame({"left": left, "right": right, "overlap": overlap, "jaccard": jaccard,
                          "containment": containment, "sentence_share": share, "accepted": accepted},

@@ -163,3 +163,21 @@ def test_verify_gives_the_same_pairs_on_one_or_two_workers(monkeypatch):
     two = verify(cand, sets, config=config, texts=pl.Series(texts), align_config=AlignConfig(workers=2))
     assert_frame_equal(one, two, check_exact=True)
     assert one["sentence_share"].is_not_null().sum() >= 12 and one["accepted"].sum() >= 6
+
+
+def test_facts_agree_as_digests_is_the_share_of_the_fewer_facts():
+    """The fitted digests give |A & B| / min(|A|, |B|) of the facts' sets (1.0 when one has none)."""
+    from dedup.sentence_match import _facts
+    texts = dict(enumerate(_texts(5)))
+    texts[5] = "no figures or names here at all."
+    texts[6] = "Zanzibar reported 42 boats and 17 ferries. " + texts[1]
+    matcher = SentenceMatcher(AlignConfig()).fit(texts, workers=1)
+    left, right = (a.ravel() for a in np.meshgrid(range(8), range(8)))   # doc 7 was not fitted
+    want = []
+    for i, j in zip(left.tolist(), right.tolist()):
+        a, b = _facts(texts.get(i, "")), _facts(texts.get(j, ""))
+        want.append(len(a & b) / min(len(a), len(b)) if a and b else 1.0)
+    assert matcher.facts_ == {d: _facts(t) for d, t in texts.items()}
+    assert matcher.facts_agree_many(left, right).tolist() == want
+    assert any(0 < w < 1 for w in want) and matcher.facts_agree(0, 5) == 1.0
+    assert matcher.facts_agree(6, 0) == matcher.facts_agree(0, 6) < 1

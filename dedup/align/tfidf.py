@@ -313,8 +313,14 @@ class IdfModel:
     @classmethod
     def from_counts(cls, counts: sp.csr_matrix, *, features: Features = "word12",
                     n_features: int = 2**20) -> "IdfModel":
-        """The model :meth:`fit` learns from the texts whose :meth:`counts` are ``counts`` (a row each)."""
-        df = np.bincount(counts.indices, minlength=n_features).astype(np.int64)
+        """The model :meth:`fit` learns from the texts whose :meth:`counts` are ``counts`` (a row each).
+
+        Counted a slice of the matrix at a time: ``np.bincount`` widens its input to int64, which for
+        a big night's 123 M int32 indices is a 1 GB temporary.
+        """
+        df = np.zeros(n_features, dtype=np.int64)
+        for lo in range(0, counts.nnz, _SLICE):
+            df += np.bincount(counts.indices[lo:lo + _SLICE], minlength=n_features)
         return cls(features=features, n_features=n_features)._set(df, counts.shape[0])
 
     def merge(self, other: "IdfModel") -> "IdfModel":
@@ -406,6 +412,9 @@ class IdfModel:
         return model._set(df, int(counts[header][0]))
 
 
+_SLICE = 1 << 22   # matrix values processed at once where a full-size temporary would be too large
+
+
 def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: bool = True) -> sp.csr_matrix:
     """Rows scaled to unit length (all-zero rows stay zero). Stateless.
 
@@ -414,16 +423,21 @@ def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: b
     summed as scipy's ``mat.multiply(mat).sum(axis=1)`` sums them (one
     ``np.add.reduceat`` per row), bit for bit, without its two full-size
     temporaries, for a ``mat`` without duplicate entries (every matrix made
-    here). ``copy=False`` scales a float64 CSR ``mat`` in place: no
-    temporary larger than one float per stored value.
+    here). ``copy=False`` scales a float64 CSR ``mat`` in place; the squares
+    are summed about ``_SLICE`` values (whole rows) at a time, so no
+    temporary grows with the matrix.
     """
     mat = sp.csr_matrix(mat, dtype=np.float64, copy=copy)
     lengths = np.diff(mat.indptr)
     if norms is None:
         rows = np.flatnonzero(lengths)
+        starts = mat.indptr[rows]
         norms = np.zeros(mat.shape[0])
-        if len(rows):
-            norms[rows] = np.add.reduceat(np.square(mat.data), mat.indptr[rows])
+        # blocks of whole rows of about _SLICE values (a longer row is a block of its own)
+        cuts = np.unique(np.r_[np.searchsorted(starts, np.arange(0, mat.nnz, _SLICE)), len(rows)])
+        for a, b in itertools.pairwise(cuts.tolist()):
+            lo, hi = starts[a], mat.indptr[rows[b - 1] + 1]
+            norms[rows[a:b]] = np.add.reduceat(np.square(mat.data[lo:hi]), starts[a:b] - lo)
         norms = np.sqrt(norms)
     _divide_rows(mat.data, mat.indptr, np.where(norms == 0, 1.0, norms))
     return mat

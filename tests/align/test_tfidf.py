@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup.align import tfidf
 from dedup.align.tfidf import (
     _QUOTES,
     IdfModel,
@@ -126,8 +127,11 @@ def _scipy_unit_rows(mat: sp.csr_matrix) -> np.ndarray:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_l2_normalise_is_scipys_row_scaling_bit_for_bit_in_place_or_not(seed):
-    # rows of 0 to 600 values: numpy's pairwise summation changes its order above 8 and 128 values
+@pytest.mark.parametrize("block", [1 << 22, 1, 500, 1000])
+def test_l2_normalise_is_scipys_row_scaling_bit_for_bit_in_place_or_not(seed, block, monkeypatch):
+    # rows of 0 to 600 values: numpy's pairwise summation changes its order above 8 and 128 values;
+    # the squares are summed in blocks of whole rows of about `block` values (one block, or many)
+    monkeypatch.setattr(tfidf, "_SLICE", block)
     rng = np.random.default_rng(seed)
     lengths = rng.choice([0, 1, 3, 9, 130, 600], size=40)
     indptr = np.concatenate([[0], np.cumsum(lengths)])
