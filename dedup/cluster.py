@@ -159,6 +159,7 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
     with np.errstate(divide="ignore", invalid="ignore"):
         jaccard = np.where(union > 0, overlap / np.maximum(union, 1), 0.0)
         containment = np.where(smaller > 0, overlap / np.maximum(smaller, 1), 0.0)
+    del size_l, size_r, union, smaller   # four arrays per candidate, not to be held through the fit below
     enough = overlap >= config.min_overlap
     accepted = (containment >= config.threshold) & enough
     accepted |= _pair_mask(left, right, resends) & enough & (containment >= config.resend_min_containment)

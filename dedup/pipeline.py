@@ -179,6 +179,7 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
         sig = pl.concat([sig, timer.run("minhash_prior", minhash_signatures, prior_sh, config=config.minhash)])
     too_short = sh["shingles"].list.len().to_numpy() < config.shingle.min_shingles
     cand, lsh_stats = timer.run("lsh", lsh_candidates, sig, config=config.minhash, exclude=too_short)
+    del sig, too_short   # a million articles' signatures are 1 GB, not needed after LSH
     resends = timer.run("resend", resend_candidates, articles, config=config.cluster)
     if resends.height:
         cand = pl.concat([cand, resends]).unique().sort("left", "right")

@@ -53,9 +53,9 @@ CHUNKS_PER_WORKER = 4           # several chunks per worker even out unequal clu
 SERIAL_CHUNKS = 20              # chunks of an in-process run: the progress bar's steps
 #: Bounds of one chunk (sentences to align, characters to split or count): a worker's memory grows with
 #: its chunk, and without a bound a night's 8 chunks grow with the night (at 1M articles an alignment
-#: worker passed 12 GB). Above the chunks of a 100,000-article night (1.4 M sentences, 180 M characters
-#: in 8 chunks), whose cutting they leave as it was.
-MAX_CHUNK_SENTENCES = 200_000
+#: worker passed 12 GB). 100,000 sentences to align (a 100,000-article night's 1.4 M make 16 chunks):
+#: at 200,000 the two alignment workers of a million-article night held ~3 GB more between them.
+MAX_CHUNK_SENTENCES = 100_000
 MAX_CHUNK_CHARS = 25_000_000
 
 
