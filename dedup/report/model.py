@@ -110,7 +110,7 @@ def _articles(clusters: pl.DataFrame) -> pl.DataFrame:
                   descending=[False, True, False, False, False], nulls_last=True))
 
 
-def build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | None,
+def build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | None,
                 links: pl.DataFrame | None, *, max_articles: int = 0) -> dict[str, Any]:
     """The overview rows and story details, ranked by number of outlets.
 
@@ -144,7 +144,7 @@ def _gc_paused():
             gc.enable()
 
 
-def _build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | None,
+def _build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | None,
                  links: pl.DataFrame | None, max_articles: int) -> dict[str, Any]:
     articles = _articles(clusters)
     aligned = None if sentences is None else Alignment(sentences, articles)

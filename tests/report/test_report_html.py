@@ -342,3 +342,9 @@ def test_build_report_takes_the_cap(run_dir):
     assert sum(d is not None for d in details) == 1
     _overview, details = _data(build_report(run_dir, max_articles=0).read_text())
     assert all(d is not None for d in details)
+
+
+def test_build_report_with_unreadable_sentences_is_a_clear_error(run_dir):
+    (run_dir / "sentences.parquet").write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(InputError, match=r"sentences.parquet is not readable as Parquet .*rerun `dedup cluster`"):
+        build_report(run_dir)
