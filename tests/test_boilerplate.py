@@ -138,3 +138,22 @@ def test_flat_lists_round_trip_with_nulls_and_empty_lists():
     values, offsets = flat_lists(series.slice(2, 2))
     assert values.tolist() == [7] and offsets.tolist() == [0, 0, 1]
     assert list_series(*flat_lists(series)).to_list() == [[3, 4], [], [], [7]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_merge_keys_adds_the_counts_of_sorted_distinct_keys(seed):
+    from collections import Counter
+
+    from dedup.boilerplate import merge_keys
+    rng = np.random.default_rng(seed)
+    parts = []
+    for size in rng.integers(0, 300, size=3):
+        keys = np.unique(rng.integers(0, 500, size=size).astype(np.uint64) << np.uint64(rng.integers(0, 33)))
+        parts.append((keys, rng.integers(1, 9, size=len(keys))))
+    want = Counter()
+    for keys, docs in parts:
+        want.update(dict(zip(keys.tolist(), docs.tolist())))
+    keys, docs = merge_keys(*parts)
+    assert keys.dtype == np.uint64 and np.all(keys[1:] > keys[:-1])
+    assert dict(zip(keys.tolist(), docs.tolist())) == want
+    assert merge_keys(parts[0])[0].tolist() == parts[0][0].tolist()
