@@ -291,24 +291,19 @@ class IdfModel:
 
         ``normalised``: the texts are already :func:`normalise_for_match` output.
         """
+        counter = self.counter(normalised=normalised)
+        for text in sentences:
+            counter.add(text)
+        return counter.done()
+
+    def counter(self, *, normalised: bool = False) -> "DocFreqCounter":
+        """A :class:`DocFreqCounter` that fits this model as the sentences come (see :meth:`fit`)."""
         if self.features not in ("word", "word12", "char35", "word12+char35"):
             raise ConfigError(f"unknown TF-IDF features {self.features!r}; choose word, word12, char35 "
                               "or word12+char35")
         if self.n_features < 2**10 or self.n_features & (self.n_features - 1):
             raise ConfigError(f"n_features must be a power of two >= 1024, got {self.n_features}")
-        df = np.zeros(self.n_features, dtype=np.int64)
-        n = 0
-        batch: list[str] = []
-        for text in sentences:
-            batch.append(text)
-            if len(batch) == 20_000:
-                df += self._df(batch, normalised)
-                n += len(batch)
-                batch = []
-        if batch:
-            df += self._df(batch, normalised)
-            n += len(batch)
-        return self._set(df, n)
+        return DocFreqCounter(self, normalised)
 
     @classmethod
     def from_counts(cls, counts: sp.csr_matrix, *, features: Features = "word12",
@@ -410,6 +405,49 @@ class IdfModel:
         df = np.zeros(n_features, dtype=np.int64)
         df[buckets[~header]] = counts[~header]
         return model._set(df, int(counts[header][0]))
+
+
+class DocFreqCounter:
+    """The document frequencies of :meth:`IdfModel.fit`, counted as the sentences come.
+
+    Sentences are counted ``BATCH`` at a time; one counted earlier can be
+    taken back (:meth:`remove`), so a caller that learns only later which
+    text stands for a sentence can fit while its input still arrives. The
+    counts are integers, so the result does not depend on the order.
+    """
+
+    BATCH = 20_000
+
+    def __init__(self, model: IdfModel, normalised: bool):
+        self.model, self.normalised = model, normalised
+        self.df = np.zeros(model.n_features, dtype=np.int64)
+        self.n = 0
+        self._added: list[str] = []
+        self._removed: list[str] = []
+
+    def add(self, text: str) -> None:
+        self._added.append(text)
+        self.n += 1
+        if len(self._added) == self.BATCH:
+            self.df += self.model._df(self._added, self.normalised)
+            self._added = []
+
+    def remove(self, text: str) -> None:
+        """Take back one :meth:`add` of ``text``."""
+        self._removed.append(text)
+        self.n -= 1
+        if len(self._removed) == self.BATCH:
+            self.df -= self.model._df(self._removed, self.normalised)
+            self._removed = []
+
+    def done(self) -> IdfModel:
+        """The fitted model."""
+        if self._added:
+            self.df += self.model._df(self._added, self.normalised)
+        if self._removed:
+            self.df -= self.model._df(self._removed, self.normalised)
+        self._added, self._removed = [], []
+        return self.model._set(self.df, self.n)
 
 
 _SLICE = 1 << 22   # matrix values processed at once where a full-size temporary would be too large

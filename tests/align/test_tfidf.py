@@ -144,3 +144,19 @@ def test_l2_normalise_is_scipys_row_scaling_bit_for_bit_in_place_or_not(seed, bl
     data = mat.data
     in_place = l2_normalise(mat, copy=False)
     assert np.array_equal(in_place.data, want) and np.shares_memory(in_place.data, data)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 20_000])
+def test_doc_freq_counter_with_texts_taken_back_equals_fitting_the_rest(batch, monkeypatch):
+    monkeypatch.setattr(tfidf.DocFreqCounter, "BATCH", batch)
+    texts = [f"the harbour {w} closed on monday {i} ." for i, w in enumerate(["storm", "wind", "fog", "ice", "rain"])]
+    for features in ("char35", "word12"):
+        counter = IdfModel(features=features, n_features=2**12).counter(normalised=True)
+        for text in [*texts, "a sentence taken back later .", texts[0]]:
+            counter.add(text)
+        counter.remove("a sentence taken back later .")
+        counter.remove(texts[0])
+        got = counter.done()
+        want = IdfModel(features=features, n_features=2**12).fit(texts, normalised=True)
+        assert got.n_docs_ == len(texts) and np.array_equal(got.df_, want.df_)
+        assert np.array_equal(got.idf_, want.idf_)
