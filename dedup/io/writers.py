@@ -41,8 +41,10 @@ class ParquetRows:
 
     Parts (Arrow tables or polars frames with the schema's columns) are cast
     to the schema and written in row groups of exactly ``ROW_GROUP_ROWS``
-    rows, so the file's bytes depend on the rows and their order only, not on
-    how they were cut into parts; at most one row group's rows wait in memory.
+    rows, each made one contiguous array per column (the writer would cut its
+    pages where the parts end), so the file's bytes depend on the rows and
+    their order only, not on how they were cut into parts; at most one row
+    group's rows wait in memory.
     The file is written under a temporary name and takes its own in
     :meth:`close`; leaving the ``with`` block on an exception removes it.
 
@@ -73,7 +75,8 @@ class ParquetRows:
         waiting = pa.concat_tables(self._waiting)
         start = 0
         while waiting.num_rows - start >= ROW_GROUP_ROWS or (final and start < waiting.num_rows):
-            group = waiting.slice(start, ROW_GROUP_ROWS)
+            # one contiguous array per column: the writer cuts pages where the parts' chunks end
+            group = waiting.slice(start, ROW_GROUP_ROWS).combine_chunks()
             self._writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
             start += group.num_rows
         self._waiting = [waiting.slice(start)] if start < waiting.num_rows else []

@@ -81,3 +81,16 @@ def test_a_failed_write_leaves_no_file(tmp_path):
         rows.write(frame)
         raise RuntimeError("the night went wrong")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_page_bounds_do_not_depend_on_the_parts(tmp_path):
+    """Columns larger than a Parquet page (1 MB): the parts' Arrow chunks must not cut the pages."""
+    n = ROW_GROUP_ROWS + 40_000
+    frame = pl.DataFrame({"text": [f"sentence {i} of a long story about the harbour and its ferries" for i in range(n)],
+                          "n": range(n)})
+    whole = write_table(frame, tmp_path, "whole", ["parquet"])[0]
+    cuts = [0, 777, 5_000, 60_001, 60_002, ROW_GROUP_ROWS + 1, n]
+    with ParquetRows(tmp_path / "parts.parquet", frame.schema) as rows:
+        for lo, hi in itertools.pairwise(cuts):
+            rows.write(frame.slice(lo, hi - lo))
+    assert (tmp_path / "parts.parquet").read_bytes() == whole.read_bytes()
