@@ -42,7 +42,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, iter_chunks
 from dedup.align.sentences import split_many
-from dedup.align.tfidf import _SLICE, IdfModel, l2_normalise
+from dedup.align.tfidf import SLICE, IdfModel, l2_normalise
 from dedup.config import AlignConfig
 from dedup.shingle import parallel_ranges
 
@@ -122,8 +122,8 @@ class SentenceMatcher:
             self.idf_ = IdfModel.from_counts(counts, features=model.features, n_features=model.n_features)
         # IdfModel.transform: the counts weighted by the IDF, rows scaled to unit length (in place, a
         # slice at a time: the matrix is the largest thing a big night's verification holds).
-        for lo in range(0, counts.nnz, _SLICE):
-            counts.data[lo:lo + _SLICE] *= self.idf_.idf_[counts.indices[lo:lo + _SLICE]]
+        for lo in range(0, counts.nnz, SLICE):
+            counts.data[lo:lo + SLICE] *= self.idf_.idf_[counts.indices[lo:lo + SLICE]]
         self.matrix_ = l2_normalise(counts, copy=False)
         self.matrix_.sort_indices()        # the kernel merges rows by feature (they come sorted already)
         # the docs' rows in one array, for the kernel (docs in fit order, then an empty one for unknown docs)

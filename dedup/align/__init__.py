@@ -44,6 +44,7 @@ exception; the message names it).
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -151,26 +152,21 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     at = np.concatenate([[0], np.cumsum(per_row)])
     sizes = [int(at[b] - at[a]) for _, a, b in todo]
     tables, link_rows, failures = [], [], list(night.failures)
-    rows = None if sentences_file is None else ParquetRows(sentences_file, SENTENCES)
-    try:
-        with bar(progress, "align", total=len(todo), unit="story") as advance:
-            for table, links, failed in iter_chunks(_align_chunk, (night, idf, config),
-                                                    bounds_for(sizes, workers, cap), workers,
-                                                    done=lambda start, stop: advance(stop - start)):
-                if rows is None:
-                    tables.append(table)
-                else:
-                    rows.write(table)
-                link_rows.extend(links)
-                failures.extend(failed)
-                del table
-    except BaseException:
-        if rows is not None:
-            rows.abort()
-        raise
+    # the file is named when the block ends, and removed if it ends on an exception
+    with (nullcontext() if sentences_file is None else ParquetRows(sentences_file, SENTENCES)) as rows, \
+            bar(progress, "align", total=len(todo), unit="story") as advance:
+        for table, links, failed in iter_chunks(_align_chunk, (night, idf, config), bounds_for(sizes, workers, cap),
+                                                workers, done=lambda start, stop: advance(stop - start)):
+            if rows is None:
+                tables.append(table)
+            else:
+                rows.write(table)
+            link_rows.extend(links)
+            failures.extend(failed)
+            del table
     del night, todo
     release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
-    sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.close())
+    sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.path)
     links = links_frame(link_rows)
     return AlignResult(
         sentences=sentences,

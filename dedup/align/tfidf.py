@@ -314,8 +314,8 @@ class IdfModel:
         a big night's 123 M int32 indices is a 1 GB temporary.
         """
         df = np.zeros(n_features, dtype=np.int64)
-        for lo in range(0, counts.nnz, _SLICE):
-            df += np.bincount(counts.indices[lo:lo + _SLICE], minlength=n_features)
+        for lo in range(0, counts.nnz, SLICE):
+            df += np.bincount(counts.indices[lo:lo + SLICE], minlength=n_features)
         return cls(features=features, n_features=n_features)._set(df, counts.shape[0])
 
     def merge(self, other: "IdfModel") -> "IdfModel":
@@ -450,7 +450,7 @@ class DocFreqCounter:
         return self.model._set(self.df, self.n)
 
 
-_SLICE = 1 << 22   # matrix values processed at once where a full-size temporary would be too large
+SLICE = 1 << 22   # matrix values processed at once where a full-size temporary would be too large
 
 
 def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: bool = True) -> sp.csr_matrix:
@@ -462,7 +462,7 @@ def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: b
     ``np.add.reduceat`` per row), bit for bit, without its two full-size
     temporaries, for a ``mat`` without duplicate entries (every matrix made
     here). ``copy=False`` scales a float64 CSR ``mat`` in place; the squares
-    are summed about ``_SLICE`` values (whole rows) at a time, so no
+    are summed about ``SLICE`` values (whole rows) at a time, so no
     temporary grows with the matrix.
     """
     mat = sp.csr_matrix(mat, dtype=np.float64, copy=copy)
@@ -471,8 +471,8 @@ def l2_normalise(mat: sp.csr_matrix, *, norms: np.ndarray | None = None, copy: b
         rows = np.flatnonzero(lengths)
         starts = mat.indptr[rows]
         norms = np.zeros(mat.shape[0])
-        # blocks of whole rows of about _SLICE values (a longer row is a block of its own)
-        cuts = np.unique(np.r_[np.searchsorted(starts, np.arange(0, mat.nnz, _SLICE)), len(rows)])
+        # blocks of whole rows of about SLICE values (a longer row is a block of its own)
+        cuts = np.unique(np.r_[np.searchsorted(starts, np.arange(0, mat.nnz, SLICE)), len(rows)])
         for a, b in itertools.pairwise(cuts.tolist()):
             lo, hi = starts[a], mat.indptr[rows[b - 1] + 1]
             norms[rows[a:b]] = np.add.reduceat(np.square(mat.data[lo:hi]), starts[a:b] - lo)

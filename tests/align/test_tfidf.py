@@ -131,7 +131,7 @@ def _scipy_unit_rows(mat: sp.csr_matrix) -> np.ndarray:
 def test_l2_normalise_is_scipys_row_scaling_bit_for_bit_in_place_or_not(seed, block, monkeypatch):
     # rows of 0 to 600 values: numpy's pairwise summation changes its order above 8 and 128 values;
     # the squares are summed in blocks of whole rows of about `block` values (one block, or many)
-    monkeypatch.setattr(tfidf, "_SLICE", block)
+    monkeypatch.setattr(tfidf, "SLICE", block)
     rng = np.random.default_rng(seed)
     lengths = rng.choice([0, 1, 3, 9, 130, 600], size=40)
     indptr = np.concatenate([[0], np.cumsum(lengths)])
