@@ -208,31 +208,35 @@ def _environment() -> jinja2.Environment:
 
 def _read_parquet(path: Path) -> pl.DataFrame:
     """A table: one Parquet file, or a folder of part files concatenated in name order."""
-    files = table_files(path)
-    if not files:
-        raise InputError(f"{path} holds no Parquet part files; rerun `dedup cluster` to rewrite it")
+    files = _part_files(path)
     try:
         frames = [pl.read_parquet(file) for file in files]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
     except (OSError, pl.exceptions.PolarsError) as exc:
-        where = path if files == [path] else f"{path} ({len(files)} part files)"
-        raise InputError(f"{where} is not readable as Parquet ({exc}); rerun `dedup cluster` to rewrite it") \
-            from None
+        raise _unreadable(path, files, exc) from None
 
 
 def _scan_parquet(path: Path) -> pl.LazyFrame:
     """:func:`_read_parquet` as a scan: each file's footer is checked here, its rows read when needed."""
-    files = table_files(path)
-    if not files:
-        raise InputError(f"{path} holds no Parquet part files; rerun `dedup cluster` to rewrite it")
+    files = _part_files(path)
     try:
         for file in files:
             pl.read_parquet_schema(file)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        where = path if files == [path] else f"{path} ({len(files)} part files)"
-        raise InputError(f"{where} is not readable as Parquet ({exc}); rerun `dedup cluster` to rewrite it") \
-            from None
+        raise _unreadable(path, files, exc) from None
     return pl.scan_parquet(files)
+
+
+def _part_files(path: Path) -> list[Path]:
+    files = table_files(path)
+    if not files:
+        raise InputError(f"{path} holds no Parquet part files; rerun `dedup cluster` to rewrite it")
+    return files
+
+
+def _unreadable(path: Path, files: list[Path], exc: Exception) -> InputError:
+    where = path if files == [path] else f"{path} ({len(files)} part files)"
+    return InputError(f"{where} is not readable as Parquet ({exc}); rerun `dedup cluster` to rewrite it")
 
 
 def _read_rejects(path: Path, notes: list[str]) -> pl.DataFrame | None:
