@@ -252,7 +252,10 @@ class NightlyState:
                         "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
                         "prior_in_window": stored.height, "prior_matched": matched.len(),
                         "prior_loaded": selected.len()}
-        rows = (self.store.scan(self.base, "articles", in_window).select(pl.exclude("bands"))
+        # Only the nights holding a selected article's latest row are read (of a 7-day window, the
+        # oldest nights often hold none).
+        holding = set(stored.filter(pl.col("article_id").is_in(selected.implode()))["night"].cast(pl.String).to_list())
+        rows = (self.store.scan(self.base, "articles", holding.__contains__).select(pl.exclude("bands"))
                 .filter(pl.col("article_id").is_in(selected.implode()))
                 .sort("night").unique("article_id", keep="last").sort("article_id").collect())
         self._known = self._known_for(current, rows, tonight_ids)
