@@ -12,6 +12,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -332,14 +333,22 @@ def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
     """Write the tables, rejects, summary and report into ``out``. A lazy ``result.sentences``
     is ``out/sentences.parquet``, written during alignment: only its CSV/JSON copies are made."""
     formats = config.output.formats
-    write_table(result.clusters, out, "clusters", formats)
-    if isinstance(result.sentences, pl.LazyFrame):
-        write_formats(out / "sentences.parquet", formats)
-    else:
-        write_table(result.sentences, out, "sentences", formats)
-    write_table(result.links, out, "links", formats)
-    write_jsonl(result.rejects.to_dicts(), out / "rejected.jsonl")
-    write_json(result.summary, out / "summary.json")
-    write_report(out, clusters=result.clusters, sentences=result.sentences, links=result.links,
-                 summary=summary_for_report(result.summary), rejects=result.rejects,
-                 notes=history_notes(result.summary), max_articles=config.output.report_articles)
+
+    def tables() -> None:
+        write_table(result.clusters, out, "clusters", formats)
+        if isinstance(result.sentences, pl.LazyFrame):
+            write_formats(out / "sentences.parquet", formats)
+        else:
+            write_table(result.sentences, out, "sentences", formats)
+        write_table(result.links, out, "links", formats)
+
+    # The tables are encoded by Arrow, which releases the GIL, while this thread builds the report
+    # (Python): on two cores the two overlap. A state night's 1.5 M sentence rows took ~1 s of it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-write") as pool:
+        written = pool.submit(tables)
+        write_jsonl(result.rejects.to_dicts(), out / "rejected.jsonl")
+        write_json(result.summary, out / "summary.json")
+        write_report(out, clusters=result.clusters, sentences=result.sentences, links=result.links,
+                     summary=summary_for_report(result.summary), rejects=result.rejects,
+                     notes=history_notes(result.summary), max_articles=config.output.report_articles)
+        written.result()

@@ -119,3 +119,27 @@ def test_sentences_written_as_aligned_equal_the_frame_written_at_the_end(corpus,
     for name in ("sentences.parquet", "sentences.csv", "sentences.json", "report.html", "clusters.parquet"):
         assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "at_end" / name).read_bytes(), name
     assert streamed.summary["alignment"] == in_memory.summary["alignment"]
+
+
+def test_a_table_that_cannot_be_written_fails_the_write_after_the_report(corpus, tmp_path, monkeypatch):
+    """The tables are written on a second thread while the report is built: an error there is the
+    caller's error, raised once the report is done, never lost with the thread."""
+    from dedup.io import read_inputs
+    from dedup.pipeline import write_outputs
+
+    source = tmp_path / "corpus.jsonl"
+    corpus.write_ndjson(source)
+    result = pipeline._finish(read_inputs([source], config=Config().read), Config(), Timer())
+    calls = []
+
+    def failing(frame, out, name, formats):
+        calls.append(name)
+        if name == "links":
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "write_table", failing)
+    (tmp_path / "out").mkdir()
+    with pytest.raises(OSError, match="No space left"):
+        write_outputs(result, tmp_path / "out", Config())
+    assert calls == ["clusters", "sentences", "links"]
+    assert (tmp_path / "out" / "report.html").exists() and (tmp_path / "out" / "summary.json").exists()
