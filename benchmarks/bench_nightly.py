@@ -206,6 +206,10 @@ def main(argv: list[str] | None = None) -> None:
         "ratio_time": round(med["state"]["seconds"] / med["standalone"]["seconds"], 2),
         "ratio_memory": round(med["state"]["peak_rss_mb"] / med["standalone"]["peak_rss_mb"], 2),
         "ratio_cpu": round(med["state"]["cpu_seconds"] / med["standalone"]["cpu_seconds"], 2),
+        # each alternating pair's own time ratio: on a machine whose speed drifts, their spread says
+        # more than one median
+        "ratio_time_pairs": [round(s["seconds"] / a["seconds"], 2)
+                             for a, s in zip(results["standalone"], results["state"])],
         "state_stages": results["state"][-1]["stages"], "standalone_stages": results["standalone"][-1]["stages"],
         "prior": results["state"][-1]["history"],
         "state_bytes": sum(p.stat().st_size for p in state.rglob("*") if p.is_file()),
