@@ -112,7 +112,8 @@ def write_table(frame: pl.DataFrame, out_dir: Path, name: str, formats: Iterable
     """
     path = out_dir / f"{name}.parquet"
     with ParquetRows(path, frame.schema) as rows:
-        rows.write(frame)
+        for part in frame.iter_slices(4 * ROW_GROUP_ROWS):   # a few row groups in Arrow at a time, not the frame
+            rows.write(part)
     return [path, *write_formats(path, formats)]
 
 
