@@ -55,7 +55,6 @@ def test_parts_give_the_bytes_of_the_whole_frame(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
-
 def test_a_frame_of_many_row_groups_is_written_a_few_groups_at_a_time_with_the_same_bytes(tmp_path, monkeypatch):
     """write_table hands ParquetRows a few row groups at a time (the state night's 1.5 M sentence rows
     are not all converted to Arrow at once): the bytes are those of the whole frame in one part."""
@@ -68,6 +67,7 @@ def test_a_frame_of_many_row_groups_is_written_a_few_groups_at_a_time_with_the_s
     assert sliced.read_bytes() == (tmp_path / "whole.parquet").read_bytes()
     assert pq.ParquetFile(sliced).metadata.num_row_groups == 10
     assert_frame_equal(pl.read_parquet(sliced), frame)
+
 
 def test_csv_and_json_are_those_of_the_whole_frame(tmp_path):
     """The copies made batch by batch from the Parquet file equal polars' CSV and json.dumps of every row."""
