@@ -2,9 +2,8 @@
 
 __version__ = "0.1.0"
 
-from dedup.config import ClusterConfig, Config, MinHashConfig, ReadConfig, ShingleConfig  # noqa: E402
-from dedup.errors import ConfigError, DedupError, InputError  # noqa: E402
-from dedup.pipeline import ClusterResult, cluster_frame, run  # noqa: E402
+from dedup.config import ClusterConfig, Config, MinHashConfig, ReadConfig, ShingleConfig
+from dedup.errors import ConfigError, DedupError, InputError
 
 __all__ = [
     "__version__",
@@ -12,3 +11,19 @@ __all__ = [
     "DedupError", "ConfigError", "InputError",
     "ClusterResult", "cluster_frame", "run",
 ]
+
+_PIPELINE = ("ClusterResult", "cluster_frame", "run")
+
+
+def __getattr__(name: str):
+    # The pipeline (polars, numba, scipy: about a second) is imported on first use, so that
+    # ``dedup --help``, ``--version`` and a mistyped flag answer at once.
+    if name in _PIPELINE:
+        from dedup import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'dedup' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PIPELINE))

@@ -24,10 +24,10 @@ import re
 from datetime import timedelta
 
 import polars as pl
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from dedup.config import ClusterConfig
 from dedup.schema import CANDIDATES
+from dedup.stopwords import english_stop_words
 
 _MARKER = r"(?:CORRECTED|CORRECTION|CORRECTS|REPEAT|RPT|REFILE|REFILED|RECASTS?|UPDATED?(?:\s*\d+)?)\b"
 # A marker leads the headline followed by a dash or colon ("RPT - ", "UPDATE 2-", "<CORRECTED> - "),
@@ -48,6 +48,7 @@ MIN_TITLE_WORDS = 2  # a marked headline with fewer content words cannot identif
 # other headlines go through the Python functions. A million headlines in seconds, not a minute.
 _MARK_RUST = "(?i)" + RESEND_MARK.pattern.replace(rf"(?=\s*{_DASH})", rf"\s*{_DASH}")
 _PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+ENGLISH_STOP_WORDS = english_stop_words()
 _STOP_WORDS = sorted(ENGLISH_STOP_WORDS)
 
 

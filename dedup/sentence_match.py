@@ -38,16 +38,16 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, iter_chunks
 from dedup.align.sentences import split_many
 from dedup.align.tfidf import SLICE, IdfModel, l2_normalise
 from dedup.config import AlignConfig
 from dedup.shingle import parallel_ranges
+from dedup.stopwords import english_stop_words
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w'&-]+")
+ENGLISH_STOP_WORDS = english_stop_words()
 
 
 def _facts(text: str) -> set[str]:

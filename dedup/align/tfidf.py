@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numba
 import numpy as np
@@ -32,9 +32,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from dedup.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 Features = Literal["word", "word12", "char35", "word12+char35"]
 
@@ -58,6 +60,12 @@ _TOKEN = r"(?u)\b\w+\b"  # one-character tokens kept: "5 percent" vs "6 percent"
 
 
 def _vectorizers(features: Features, n_features: int, preprocessor=normalise_for_match) -> list[HashingVectorizer]:
+    """scikit-learn's vectorizers of ``features``, in the order their counts are added.
+
+    The default ``char35`` features never need them (:class:`_WordRows` counts them), so scikit-learn,
+    whose import takes over a second, is imported only here."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     common = dict(n_features=n_features, alternate_sign=False, norm=None, lowercase=False,
                   preprocessor=preprocessor, dtype=np.float64)
     word1 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 1), **common)
@@ -97,8 +105,7 @@ class _WordRows:
     """
 
     def __init__(self, ngram_range: tuple[int, int], n_features: int, *, max_words: int = 1_000_000):
-        self.hasher = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
-                                        alternate_sign=False, norm=None, lowercase=False, dtype=np.float64)
+        self.ngram_range = ngram_range
         self.n_features = n_features
         self.max_words = max_words
         self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -118,6 +125,11 @@ class _WordRows:
             self.rows.update(zip(new, ((indices[a:b], data[a:b]) for a, b in itertools.pairwise(bounds))))
         return cols, indptr, [self.rows[w] for w in words]
 
+    @property
+    def hasher(self) -> HashingVectorizer:
+        """The scikit-learn vectorizer these rows equal (``hasher.transform(words)``), for checking."""
+        return _vectorizers("char35", self.n_features, _same)[0].set_params(ngram_range=self.ngram_range)
+
     def hash_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR ``(indptr, indices, data)`` of whitespace-free words, as ``self.hasher.transform(words)``
         has them: each word padded with a space each side, its character n-grams UTF-8 encoded and
@@ -126,7 +138,7 @@ class _WordRows:
         starts = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=starts[1:])
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return _hash_words(buf, starts, self.hasher.ngram_range[0], self.hasher.ngram_range[1], self.n_features)
+        return _hash_words(buf, starts, self.ngram_range[0], self.ngram_range[1], self.n_features)
 
     def doc_freq(self, texts: list[str], preprocess) -> np.ndarray:
         """In how many of ``texts`` each bucket occurs: ``counts(texts)`` made binary and summed, without
@@ -343,12 +355,10 @@ class IdfModel:
     def _counts(self, texts: list[str], *, normalised: bool = False) -> sp.csr_matrix:
         """Hashed feature counts; ``normalised``: the texts already went through :func:`normalise_for_match`."""
         preprocess = _same if normalised else normalise_for_match
-        mats = []
-        for v in _vectorizers(self.features, self.n_features, preprocess):
-            if v.analyzer == "char_wb":
-                mats.append(self._word_rows().counts(texts, preprocess))
-            else:
-                mats.append(v.transform(texts))
+        mats = [v.transform(texts) for v in _vectorizers(self.features, self.n_features, preprocess)
+                if v.analyzer != "char_wb"] if self.features != "char35" else []
+        if self.features in ("char35", "word12+char35"):
+            mats.append(self._word_rows().counts(texts, preprocess))
         out = mats[0] if len(mats) == 1 else sum(mats[1:], mats[0])
         return sp.csr_matrix(out)
 
