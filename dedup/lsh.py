@@ -11,7 +11,8 @@ equally weighted false-positive and false-negative areas).
 Each bucket of articles sharing a band yields all its pairs; a bucket larger
 than ``max_bucket`` (a boilerplate band shared by thousands) yields a chain
 of consecutive pairs instead, which keeps the bucket connected at linear cost
-and is counted in the stats.
+and is counted in the stats. A true pair turns up in most bands; the distinct
+pairs of all bands are gathered in one hash set as the bands are scanned.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -83,30 +85,91 @@ def _bucket_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_b
     return out
 
 
-def _bucket_codes(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int,
-                  stats: LshStats) -> np.ndarray:
-    """:func:`_bucket_pairs` as sorted distinct codes ``lo << 32 | hi`` (docs are uint32)."""
-    pairs = _bucket_pairs(docs, starts, sizes, max_bucket, stats)
-    return _distinct(np.concatenate([_codes(p[:, 0], p[:, 1]) for p in pairs])) if pairs else \
-        np.empty(0, dtype=np.uint64)
+# A free slot of the pair set: no pair code has all 64 bits set (a pair's smaller doc is below 2**32 - 1).
+_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def _codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pair codes ``min << 32 | max`` of docs ``a[k], b[k]``."""
-    a, b = a.astype(np.uint64), b.astype(np.uint64)
-    return (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
+def _pairs_of(size: int, max_bucket: int) -> int:
+    """How many pairs a bucket of ``size`` yields (a capped bucket: a chain)."""
+    return size - 1 if size > max_bucket else size * (size - 1) // 2
 
 
-def _distinct(codes: np.ndarray, kind: str | None = None) -> np.ndarray:
-    """``codes`` sorted, repeats dropped (a sort and a compare: faster than np.unique's hashing)."""
-    codes = np.sort(codes, kind=kind)
-    return codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
+@numba.njit(cache=True, nogil=True)
+def _insert_pairs(table, shift, limit, held, docs, starts, sizes, max_bucket, first):  # pragma: no cover - numba
+    """Add the pairs of buckets ``first``, ``first + 1``, ... (as :func:`_bucket_pairs` makes them) to
+    ``table``, an open-addressing set of pair codes ``min << 32 | max`` (``_EMPTY``: a free slot;
+    power-of-two size; ``shift``: 64 - log2 of the size) holding ``held`` codes. Stops before a
+    bucket whose pairs could take it past ``limit`` codes. Returns (that bucket, or the number of
+    buckets; the codes held). Adding a pair again changes nothing, so a caller can grow the table and
+    go on from the returned bucket."""
+    mask = np.uint64(len(table) - 1)
+    for b in range(first, len(starts)):
+        lo, n = starts[b], sizes[b]
+        capped = n > max_bucket
+        if held + (n - 1 if capped else n * (n - 1) // 2) > limit:
+            return b, held
+        for i in range(n - 1):
+            last = i + 2 if capped else n      # a capped bucket: consecutive members only
+            for j in range(i + 1, last):
+                x, y = np.uint64(docs[lo + i]), np.uint64(docs[lo + j])
+                code = (min(x, y) << np.uint64(32)) | max(x, y)
+                slot = ((code * np.uint64(0x9E3779B97F4A7C15)) >> shift) & mask
+                while True:
+                    found = table[slot]
+                    if found == code:
+                        break
+                    if found == np.uint64(0xFFFFFFFFFFFFFFFF):
+                        table[slot] = code
+                        held += 1
+                        break
+                    slot = (slot + np.uint64(1)) & mask
+    return len(starts), held
 
 
-def _merge(acc: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """The sorted union of two sorted arrays of distinct codes: the stable sort (timsort) of two
-    concatenated sorted runs is a linear merge."""
-    return _distinct(np.concatenate([acc, new]), kind="stable")
+@numba.njit(cache=True, nogil=True)
+def _reinsert(table, shift, codes):  # pragma: no cover - numba
+    mask = np.uint64(len(table) - 1)
+    for code in codes:
+        slot = ((code * np.uint64(0x9E3779B97F4A7C15)) >> shift) & mask
+        while table[slot] != np.uint64(0xFFFFFFFFFFFFFFFF):
+            slot = (slot + np.uint64(1)) & mask
+        table[slot] = code
+
+
+def _shift(table: np.ndarray) -> np.uint64:
+    """The hash's shift for a table of this (power-of-two) size: its top log2(size) bits are the slot."""
+    return np.uint64(64 - (len(table).bit_length() - 1))
+
+
+PAIR_TABLE_SIZE = 1 << 16   # the pair set's first table (slots), doubled as it fills
+
+
+class _PairSet:
+    """Distinct pair codes, in a table kept at most half full (doubled as it fills)."""
+
+    def __init__(self, size: int | None = None):
+        size = size or PAIR_TABLE_SIZE
+        self.table, self.held = np.full(size, _EMPTY, dtype=np.uint64), 0
+
+    def add_buckets(self, docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int) -> None:
+        """Add every pair of each bucket ``docs[starts[i]:starts[i] + sizes[i]]``."""
+        at = 0
+        while at < len(starts):
+            at, self.held = _insert_pairs(self.table, _shift(self.table), len(self.table) // 2, self.held,
+                                          docs, starts, sizes, max_bucket, at)
+            if at < len(starts):
+                self._grow(self.held + _pairs_of(int(sizes[at]), max_bucket))
+
+    def _grow(self, need: int) -> None:
+        size = 2 * len(self.table)
+        while need > size // 2:
+            size *= 2
+        codes = self.table[self.table != _EMPTY]
+        self.table = np.full(size, _EMPTY, dtype=np.uint64)
+        _reinsert(self.table, _shift(self.table), codes)
+
+    def sorted(self) -> np.ndarray:
+        return np.sort(self.table[self.table != _EMPTY])
 
 
 def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfig(),
@@ -122,7 +185,10 @@ def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfi
     if exclude is not None:
         keep = ~exclude
         docs_all, matrix = docs_all[keep], matrix[keep]
-    codes = np.empty(0, dtype=np.uint64)
+    # The distinct pairs of every band, in a hash set: a true pair turns up in most of the bands, so
+    # the set stays near the number of candidates (holding every band's copy took 11 GB at 1M
+    # articles; merging each band into a sorted array cost a pass over all pairs found so far).
+    pairs = _PairSet()
     if len(docs_all) >= 2:
         for band in range(bands):
             key = band_key(matrix, band, rows)
@@ -135,10 +201,10 @@ def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfi
             if not multi.any():
                 continue
             stats.largest_bucket = max(stats.largest_bucket, int(sizes.max()))
-            # Each band's pairs are merged into the distinct set at once: a true pair turns up in
-            # most of the bands, and holding every band's copy until the end took 11 GB at 1M articles.
-            codes = _merge(codes, _bucket_codes(docs_all[order], starts[multi], sizes[multi], config.max_bucket,
-                                                stats))
+            starts, sizes = starts[multi], sizes[multi]
+            stats.capped_buckets += int((sizes > config.max_bucket).sum())
+            pairs.add_buckets(docs_all[order], starts, sizes, config.max_bucket)
+    codes = pairs.sorted()
     left, right = (codes >> np.uint64(32)).astype(np.uint32), (codes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     stats.candidates = len(left)
     return pl.DataFrame({"left": left, "right": right}, schema=CANDIDATES), stats

@@ -6,9 +6,11 @@ import itertools
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import lsh
 from dedup.config import MinHashConfig
 from dedup.lsh import LshStats, band_key, banding, candidates
 
@@ -61,3 +63,19 @@ def test_a_pair_found_in_every_band_is_one_candidate():
     got, stats = candidates(_signatures(matrix), config=MinHashConfig(num_perm=16, bands=8, rows=2))
     assert got.rows() == [(0, 1)]
     assert (stats.candidates, stats.largest_bucket, stats.capped_buckets) == (1, 2, 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_pair_set_grows_without_losing_or_repeating_a_pair(seed, monkeypatch):
+    # a first table of 4 slots: it doubles many times, once in the middle of a band and once for a
+    # single bucket with more pairs than the table holds
+    monkeypatch.setattr(lsh, "PAIR_TABLE_SIZE", 4)
+    rng = np.random.default_rng(seed)
+    config = MinHashConfig(num_perm=16, bands=8, rows=2, max_bucket=30)
+    matrix = rng.integers(0, 3, size=(400, 16), dtype=np.uint32)
+    matrix[:25] = 7                                    # one bucket of 25 in every band: 300 pairs at once
+    exclude = np.zeros(len(matrix), dtype=bool)
+    got, stats = candidates(_signatures(matrix), config=config, exclude=exclude)
+    want, want_stats = _reference(matrix, config, exclude)
+    assert list(zip(got["left"].to_list(), got["right"].to_list())) == sorted(want)
+    assert stats == want_stats
