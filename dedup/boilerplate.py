@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from dedup import u64set
 from dedup.schema import SHINGLES, conform, flat_lists, list_series
 
 #: (outlet, shingle) document frequencies of a batch; see :func:`count_outlet_shingles`.
@@ -227,13 +228,20 @@ _BUCKET_BITS = 20
 def _member(haystack: np.ndarray, keys: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
     """``keys`` (uint64) found in the sorted ``haystack`` (only where ``where``; False elsewhere).
 
-    A small haystack first rules most keys out by their low bits (a shingle
+    Many keys against a smaller haystack (every shingle of a batch against the
+    frequent pairs: 15.6 M against 94,000 on a 100k night) look each key up
+    in a hash set of the haystack (:mod:`dedup.u64set`, one probe); otherwise
+    a small haystack first rules most keys out by their low bits (a shingle
     hash's low bits are uniform), so that only a few are binary-searched.
     """
     found = np.zeros(len(keys), dtype=bool)
     if len(haystack) == 0:
         return found
     sel = np.flatnonzero(where) if where is not None else np.arange(len(keys))
+    if len(sel) >= 4 * len(haystack):
+        table = u64set.empty_table(len(haystack))
+        u64set.insert(table, u64set.shift_of(table), haystack)
+        return u64set.contains(table, u64set.shift_of(table), keys, sel)
     if len(haystack) * 16 < 1 << _BUCKET_BITS < len(sel):
         bucket_mask = np.uint64((1 << _BUCKET_BITS) - 1)
         maybe = np.zeros(1 << _BUCKET_BITS, dtype=bool)

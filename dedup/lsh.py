@@ -26,6 +26,7 @@ import polars as pl
 
 from dedup.config import MinHashConfig
 from dedup.schema import CANDIDATES
+from dedup.u64set import EMPTY, add, insert, shift_of
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -85,10 +86,6 @@ def _bucket_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_b
     return out
 
 
-# A free slot of the pair set: no pair code has all 64 bits set (a pair's smaller doc is below 2**32 - 1).
-_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
 def _pairs_of(size: int, max_bucket: int) -> int:
     """How many pairs a bucket of ``size`` yields (a capped bucket: a chain)."""
     return size - 1 if size > max_bucket else size * (size - 1) // 2
@@ -97,12 +94,11 @@ def _pairs_of(size: int, max_bucket: int) -> int:
 @numba.njit(cache=True, nogil=True)
 def _insert_pairs(table, shift, limit, held, docs, starts, sizes, max_bucket, first):  # pragma: no cover - numba
     """Add the pairs of buckets ``first``, ``first + 1``, ... (as :func:`_bucket_pairs` makes them) to
-    ``table``, an open-addressing set of pair codes ``min << 32 | max`` (``_EMPTY``: a free slot;
-    power-of-two size; ``shift``: 64 - log2 of the size) holding ``held`` codes. Stops before a
+    ``table``, a :mod:`dedup.u64set` table of pair codes ``min << 32 | max`` (no code has all 64 bits
+    set: a pair's smaller doc is below 2**32 - 1) holding ``held`` codes. Stops before a
     bucket whose pairs could take it past ``limit`` codes. Returns (that bucket, or the number of
     buckets; the codes held). Adding a pair again changes nothing, so a caller can grow the table and
     go on from the returned bucket."""
-    mask = np.uint64(len(table) - 1)
     for b in range(first, len(starts)):
         lo, n = starts[b], sizes[b]
         capped = n > max_bucket
@@ -112,33 +108,8 @@ def _insert_pairs(table, shift, limit, held, docs, starts, sizes, max_bucket, fi
             last = i + 2 if capped else n      # a capped bucket: consecutive members only
             for j in range(i + 1, last):
                 x, y = np.uint64(docs[lo + i]), np.uint64(docs[lo + j])
-                code = (min(x, y) << np.uint64(32)) | max(x, y)
-                slot = ((code * np.uint64(0x9E3779B97F4A7C15)) >> shift) & mask
-                while True:
-                    found = table[slot]
-                    if found == code:
-                        break
-                    if found == np.uint64(0xFFFFFFFFFFFFFFFF):
-                        table[slot] = code
-                        held += 1
-                        break
-                    slot = (slot + np.uint64(1)) & mask
+                held += add(table, shift, (min(x, y) << np.uint64(32)) | max(x, y))
     return len(starts), held
-
-
-@numba.njit(cache=True, nogil=True)
-def _reinsert(table, shift, codes):  # pragma: no cover - numba
-    mask = np.uint64(len(table) - 1)
-    for code in codes:
-        slot = ((code * np.uint64(0x9E3779B97F4A7C15)) >> shift) & mask
-        while table[slot] != np.uint64(0xFFFFFFFFFFFFFFFF):
-            slot = (slot + np.uint64(1)) & mask
-        table[slot] = code
-
-
-def _shift(table: np.ndarray) -> np.uint64:
-    """The hash's shift for a table of this (power-of-two) size: its top log2(size) bits are the slot."""
-    return np.uint64(64 - (len(table).bit_length() - 1))
 
 
 PAIR_TABLE_SIZE = 1 << 16   # the pair set's first table (slots), doubled as it fills
@@ -149,13 +120,13 @@ class _PairSet:
 
     def __init__(self, size: int | None = None):
         size = size or PAIR_TABLE_SIZE
-        self.table, self.held = np.full(size, _EMPTY, dtype=np.uint64), 0
+        self.table, self.held = np.full(size, EMPTY, dtype=np.uint64), 0
 
     def add_buckets(self, docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int) -> None:
         """Add every pair of each bucket ``docs[starts[i]:starts[i] + sizes[i]]``."""
         at = 0
         while at < len(starts):
-            at, self.held = _insert_pairs(self.table, _shift(self.table), len(self.table) // 2, self.held,
+            at, self.held = _insert_pairs(self.table, shift_of(self.table), len(self.table) // 2, self.held,
                                           docs, starts, sizes, max_bucket, at)
             if at < len(starts):
                 self._grow(self.held + _pairs_of(int(sizes[at]), max_bucket))
@@ -164,12 +135,12 @@ class _PairSet:
         size = 2 * len(self.table)
         while need > size // 2:
             size *= 2
-        codes = self.table[self.table != _EMPTY]
-        self.table = np.full(size, _EMPTY, dtype=np.uint64)
-        _reinsert(self.table, _shift(self.table), codes)
+        codes = self.table[self.table != EMPTY]
+        self.table = np.full(size, EMPTY, dtype=np.uint64)
+        insert(self.table, shift_of(self.table), codes)
 
     def sorted(self) -> np.ndarray:
-        return np.sort(self.table[self.table != _EMPTY])
+        return np.sort(self.table[self.table != EMPTY])
 
 
 def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfig(),
