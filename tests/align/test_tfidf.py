@@ -109,7 +109,6 @@ def test_document_frequencies_count_each_sentence_once_per_feature(features):
     np.testing.assert_array_equal(batched._df(texts[:3]) + batched._df(texts[3:]), model.df_)
 
 
-
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet=st.sampled_from("abcdé北 ,.-'"), max_size=60), max_size=25))
 def test_character_document_frequencies_are_the_binary_counts_summed(texts):
@@ -118,6 +117,7 @@ def test_character_document_frequencies_are_the_binary_counts_summed(texts):
     counts = model._counts(texts)
     counts.data[:] = 1.0
     np.testing.assert_array_equal(model._df(texts), np.asarray(counts.sum(axis=0)).ravel().astype(np.int64))
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=14)
