@@ -13,14 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.align import tfidf
-from dedup.align.tfidf import (
-    _QUOTES,
-    IdfModel,
-    _split_normalised,
-    _WordRows,
-    l2_normalise,
-    normalise_for_match,
-)
+from dedup.align.tfidf import _QUOTES, IdfModel, l2_normalise, normalise_for_match
+from dedup.align.wordrows import _split_normalised, _WordRows
 from dedup.errors import ConfigError
 
 CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
