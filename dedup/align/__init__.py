@@ -53,8 +53,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from dedup.align.core import (AlignmentError, _Article, align_cluster, align_prepared, check_cluster,
-                             chunk_vectors, cluster_order, identity_key, make_article)
+from dedup.align.core import (AlignmentError, _Article, align_cluster, align_stories, check_cluster, chunk_vectors,
+                             cluster_order, identity_key, make_article)
 from dedup.align.rows import _Rows, in_sentence_order, links_frame, sentence_frame
 from dedup.align.parallel import MAX_CHUNK_CHARS, MAX_CHUNK_SENTENCES, bounds_for, iter_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
@@ -195,21 +195,22 @@ def _align_chunk(data: tuple[_Night, IdfModel, AlignConfig], start: int, stop: i
     lo = chunk[0][1]
     made = night.articles(lo, chunk[-1][2], config.splitter)
     chunk = [(cluster_id, made[a - lo:b - lo]) for cluster_id, a, b in chunk]
-    out = _Rows()
     failures = []
     try:
         together = chunk_vectors([arts for _, arts in chunk], idf)
     except Exception:  # noqa: BLE001 - then story by story below, so that only the bad one fails
         together = [None] * len(chunk)
+    stories = []
     for (cluster_id, arts), vectors in zip(chunk, together):
         try:
-            part = _Rows()
-            align_prepared(cluster_id, arts, vectors or chunk_vectors([arts], idf)[0], config, part)
+            stories.append((cluster_id, arts, vectors or chunk_vectors([arts], idf)[0]))
         except Exception as exc:  # noqa: BLE001 - one bad cluster must not stop the night
             failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
-            continue
+    parts, failed = align_stories(stories, config)
+    out = _Rows()
+    for part in parts:
         out.extend(part)
-    return in_sentence_order(out.table()), out.links, failures
+    return in_sentence_order(out.table()), out.links, failures + failed
 
 
 def _split_chunk(data: tuple[_Night, str], start: int, stop: int

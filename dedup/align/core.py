@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numba
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
-from dedup.align.families import group_similar, provenance
+from dedup.align.families import group_similar, group_stories, provenance
 from dedup.align.matcher import Link, align_versions
 from dedup.align.rows import _Rows
 from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
-from dedup.align.tfidf import IdfModel, l2_normalise, normalise_for_match
+from dedup.align.tfidf import IdfModel, normalise_for_match
+from dedup.align.vectors import _Vectors, chunk_vectors
 from dedup.align.worddiff import split_diff, word_diff
 from dedup.errors import DedupError
 
@@ -134,221 +133,72 @@ def make_article(row: dict[str, Any], text: str, spans: list[tuple[int, int]],
     return _Article(row["article_id"], row["outlet"], row["published"], text, spans, keys, norms)
 
 
-def distinct_sentences(articles: list[_Article]) -> list[str]:
-    """Set each article's ``unique`` rows; return the normalised text of each distinct sentence.
-
-    Distinct = distinct identity key, represented by its first occurrence
-    (articles in cluster order, sentences in order).
-    """
-    rows_of: dict[str, int] = {}
-    reps: list[str] = []
-    for art in articles:
-        rows = []
-        for key, norm in zip(art.keys, art.norms):
-            row = rows_of.get(key)
-            if row is None:
-                row = rows_of[key] = len(reps)
-                reps.append(norm)
-            rows.append(row)
-        art.unique = np.array(rows, dtype=np.int64)
-    return reps
-
-
-@dataclass
-class _Vectors:
-    """What the alignment of one cluster needs of its distinct sentences' TF-IDF rows.
-
-    ``unit``: the rows scaled to length 1 are ``unit[offset:offset + len(norms)]``
-    (a matrix shared by a chunk of clusters), ``norms``: the unnormalised rows'
-    L2 norms, ``sim``: the cosine of every distinct sentence with each canonical
-    sentence, ``adjacent``: ``(row, next row) -> unnormalised dot product`` for
-    every pair of consecutive sentences in an article.
-    """
-
-    unit: sp.csr_matrix
-    offset: int
-    norms: np.ndarray
-    sim: np.ndarray
-    adjacent: dict[tuple[int, int], float]
-
-    def adjacent_dots(self, rows: np.ndarray) -> np.ndarray:
-        """Dot products of each unnormalised row in ``rows`` with the next one."""
-        return np.array([self.adjacent[(int(a), int(b))] for a, b in zip(rows[:-1], rows[1:])], dtype=np.float64)
-
-    def units(self, rows: list[int]) -> sp.csr_matrix:
-        """The unit rows ``rows``, over only the columns they use."""
-        return _compact(self.unit[np.asarray(rows, dtype=np.int64) + self.offset])
-
-
-def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vectors]:
-    """:class:`_Vectors` of many clusters, with a fixed number of sparse operations for all of them.
-
-    Sets each article's ``unique`` rows (see :func:`distinct_sentences`). The
-    distinct sentences of the whole chunk are hashed in one call; the clusters'
-    rows are then stacked, each cluster's features renamed into columns of its
-    own (cluster k's feature f becomes column ``(k, f)``, compacted), so one
-    sparse product gives every cluster's cosine block and no cross-cluster
-    entry. Every number is computed by the very operations a cluster on its own
-    would use (sums over the shared features of two rows in increasing feature
-    order, row norms by a reduction over the row's own entries), so the values
-    are bit for bit those of one cluster at a time.
-    """
-    row_of: dict[str, int] = {}
-    local = [np.array([row_of.setdefault(norm, len(row_of)) for norm in distinct_sentences(arts)], dtype=np.int64)
-             for arts in clusters]
-    sizes = np.array([len(rows) for rows in local], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    if row_of:
-        stacked = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
-        columns, n_columns = _cluster_columns(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int64),
-                                              starts, stacked.shape[1])
-        raw = sp.csr_matrix((stacked.data, columns, stacked.indptr), shape=(stacked.shape[0], max(n_columns, 1)))
-        raw.has_sorted_indices = True   # renaming is increasing within a cluster, and a row is in one cluster
-    else:
-        raw = sp.csr_matrix((0, 1))
-    every = np.arange(raw.shape[0], dtype=np.int64)
-    norms = np.sqrt(_row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data, every, every))
-    unit = l2_normalise(raw, norms=norms)
-    canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
-    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])])
-    product = sp.csr_matrix(unit @ unit[np.concatenate(canonical_rows)].T) if c_starts[-1] else None
-    pairs = [sorted({(int(a), int(b)) for art in arts for a, b in zip(art.unique[:-1], art.unique[1:])})
-             for arts in clusters]
-    flat = np.array([p for ps in pairs for p in ps], dtype=np.int64).reshape(-1, 2)
-    flat += np.repeat(starts[:-1], [len(ps) for ps in pairs])[:, None]
-    dots = _row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data,
-                     flat[:, 0].copy(), flat[:, 1].copy()).tolist()
-    out = []
-    at = 0
-    for k, ps in enumerate(pairs):
-        lo, hi = starts[k], starts[k + 1]
-        sim = np.zeros((hi - lo, c_starts[k + 1] - c_starts[k]))
-        if product is not None and sim.size:
-            a, b = product.indptr[lo], product.indptr[hi]
-            rows = np.repeat(np.arange(hi - lo), np.diff(product.indptr[lo:hi + 1]))
-            sim[rows, product.indices[a:b] - c_starts[k]] = product.data[a:b]
-        out.append(_Vectors(unit, int(lo), norms[lo:hi], sim, dict(zip(ps, dots[at:at + len(ps)]))))
-        at += len(ps)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _cluster_columns(indptr, indices, starts, n_features):  # pragma: no cover - numba
-    """Each entry's column once every cluster's features are renamed into columns of its own.
-
-    Rows ``starts[k]:starts[k + 1]`` belong to cluster k. Cluster k's distinct
-    features, in increasing order, become the columns after those of clusters
-    0..k-1: the inverse of ``np.unique(k * n_features + feature)``, without
-    sorting every entry. Returns the columns and their number.
-    """
-    out = np.empty(len(indices), dtype=np.int64)
-    seen = np.full(n_features, -1, dtype=np.int64)
-    rank = np.zeros(n_features, dtype=np.int64)
-    distinct = np.empty(len(indices), dtype=np.int64)
-    base = 0
-    for k in range(len(starts) - 1):
-        lo, hi = indptr[starts[k]], indptr[starts[k + 1]]
-        m = 0
-        for e in range(lo, hi):
-            f = indices[e]
-            if seen[f] != k:
-                seen[f] = k
-                distinct[m] = f
-                m += 1
-        ordered = np.sort(distinct[:m])
-        for j in range(m):
-            rank[ordered[j]] = base + j
-        for e in range(lo, hi):
-            out[e] = rank[indices[e]]
-        base += m
-    return out, base
-
-
-@numba.njit(cache=True, nogil=True)
-def _row_dots(indptr, indices, data, left, right):  # pragma: no cover - numba
-    """``rows[left[p]] . rows[right[p]]`` of a CSR matrix with sorted indices, for each p.
-
-    The products of the shared features, in increasing feature order, are
-    added as scipy's ``a.multiply(b).sum(axis=1)`` adds them (a row's first
-    product plus numpy's pairwise sum of the others): the same float64
-    results, bit for bit.
-    """
-    out = np.zeros(len(left), dtype=np.float64)
-    longest = 0
-    for r in range(len(indptr) - 1):
-        longest = max(longest, indptr[r + 1] - indptr[r])
-    products = np.empty(longest, dtype=np.float64)
-    for p in range(len(left)):
-        i, i_end = indptr[left[p]], indptr[left[p] + 1]
-        j, j_end = indptr[right[p]], indptr[right[p] + 1]
-        m = 0
-        while i < i_end and j < j_end:
-            if indices[i] == indices[j]:
-                products[m] = data[i] * data[j]
-                m += products[m] != 0.0          # scipy keeps no zero product
-                i += 1
-                j += 1
-            elif indices[i] < indices[j]:
-                i += 1
-            else:
-                j += 1
-        if m:
-            out[p] = products[0] + _pairwise_sum(products, 1, m - 1)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _pairwise_sum(a, lo, n):  # pragma: no cover - numba
-    """``a[lo:lo + n]`` summed as numpy's reductions sum float64 (pairwise, 8 accumulators), bit for bit.
-
-    ``np.add.reduceat`` (what scipy's row sums use) starts from a segment's
-    first value and adds this sum of the rest. numpy halves a run longer than
-    128 values (at a multiple of 8) and adds the halves' sums; the halving is
-    walked here with a stack, not by recursion (numba's cache cannot hold a
-    recursive function).
-    """
-    spans = np.empty((64, 3), dtype=np.int64)   # (lo, n, halves already summed?)
-    sums = np.empty(64, dtype=np.float64)
-    top, done = 0, 0
-    spans[0, 0], spans[0, 1], spans[0, 2] = lo, n, 0
-    while top >= 0:
-        lo, n, joined = spans[top, 0], spans[top, 1], spans[top, 2]
-        top -= 1
-        if joined:
-            done -= 1
-            sums[done - 1] += sums[done]
-            continue
-        if n > 128:
-            half = n // 2
-            half -= half % 8
-            spans[top + 1, 0], spans[top + 1, 1], spans[top + 1, 2] = lo, n, 1
-            spans[top + 2, 0], spans[top + 2, 1], spans[top + 2, 2] = lo + half, n - half, 0
-            spans[top + 3, 0], spans[top + 3, 1], spans[top + 3, 2] = lo, half, 0
-            top += 3
-            continue
-        if n < 8:
-            res = 0.0
-            for i in range(n):
-                res += a[lo + i]
-        else:
-            r = a[lo:lo + 8].copy()
-            i = 8
-            while i < n - n % 8:
-                for j in range(8):
-                    r[j] += a[lo + i + j]
-                i += 8
-            res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-            while i < n:
-                res += a[lo + i]
-                i += 1
-        sums[done] = res
-        done += 1
-    return sums[0]
-
 def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors, config: "AlignConfig",
                    out: _Rows) -> None:
     """Align one cluster whose articles are in cluster order with ``unique`` set; ``vectors``: its
-    distinct sentences' (see :func:`chunk_vectors`). Appends the SENTENCES rows and LINKS rows to ``out``."""
+    distinct sentences' (see :func:`chunk_vectors`). Appends the SENTENCES rows and LINKS rows to ``out``.
+
+    In two steps, which a chunk of stories takes one after the other for all of them
+    (:func:`align_stories`): the rows (:func:`story_rows`), then the families of
+    the added sentences and the LINKS (:func:`finish_story`)."""
+    story = story_rows(cluster_id, articles, vectors, config, out)
+    finish_story(story, group_added([story], config.align_threshold)[0], out)
+
+
+@dataclass
+class _Story:
+    """A story whose rows are made and whose added sentences wait for their families (:func:`finish_story`).
+
+    ``added``: ``(row index in the story's rows, unique row, article rank)`` of
+    each added sentence, in order of first appearance; ``distinct``: their
+    distinct unique rows, in that order.
+    """
+
+    cluster_id: str
+    articles: list[_Article]
+    vectors: _Vectors
+    added: list[tuple[int, int, int]]
+    distinct: list[int]
+
+
+def align_stories(stories: list[tuple[str, list[_Article], _Vectors]], config: "AlignConfig"
+                  ) -> tuple[list[_Rows], list[tuple[str, str, str]]]:
+    """:func:`align_prepared` of many stories: each one's rows (a :class:`_Rows` each, the ones that
+    did not fail) and the failed ones (``cluster_id, "alignment_error", message``).
+
+    The families of all stories' added sentences are grouped at once
+    (:func:`group_added`: the same labels); a story that raises fails alone.
+    """
+    made: list[tuple[_Story, _Rows]] = []
+    failures = []
+
+    def failed(cluster_id: str, exc: Exception) -> None:
+        failures.append((cluster_id, "alignment_error", f"cluster {cluster_id}: {type(exc).__name__}: {exc}"))
+
+    for cluster_id, arts, vectors in stories:
+        try:
+            part = _Rows()
+            made.append((story_rows(cluster_id, arts, vectors, config, part), part))
+        except Exception as exc:  # noqa: BLE001 - one bad cluster must not stop the night
+            failed(cluster_id, exc)
+    try:
+        labels = group_added([story for story, _ in made], config.align_threshold)
+    except Exception:  # noqa: BLE001 - then story by story below, so that only the bad one fails
+        labels = [None] * len(made)
+    parts = []
+    for (story, part), found in zip(made, labels):
+        try:
+            finish_story(story, group_added([story], config.align_threshold)[0] if found is None else found, part)
+        except Exception as exc:  # noqa: BLE001
+            failed(story.cluster_id, exc)
+            continue
+        parts.append(part)
+    return parts, failures
+
+
+def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, config: "AlignConfig",
+               out: _Rows) -> _Story:
+    """The first step of :func:`align_prepared`: every SENTENCES row, ``added`` rows still without a family."""
     canonical, versions = articles[0], articles[1:]
     norms, sim_all, adjacent = vectors.norms, vectors.sim, vectors.adjacent_dots
     c_rows = canonical.unique
@@ -375,19 +225,48 @@ def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors,
             if cpos not in covered:
                 out.add(cluster_id, art, "dropped", cpos, sentence, cpos, None, cpos, start, end, None)
 
-    link_rows = _added_families(added, out, vectors, articles, config, len(canonical.sentences))
+    added.sort(key=lambda item: (item[2], out.position[item[0]]))   # first appearance order
+    return _Story(cluster_id, articles, vectors, added, list(dict.fromkeys(u for _, u, _ in added)))
+
+
+def group_added(stories: list[_Story], threshold: float) -> list[np.ndarray]:
+    """Each story's family label of each of its ``distinct`` added sentences: ``group_similar`` of their
+    unit rows, story by story. The stories whose vectors share one matrix (a chunk's, see
+    :func:`chunk_vectors`) and that have at most ``GROUP_BLOCK`` sentences are grouped together
+    (:func:`~dedup.align.families.group_stories`, bit for bit the same labels)."""
+    labels: list[np.ndarray | None] = [None] * len(stories)
+    together: dict[int, list[int]] = {}   # id of the shared matrix -> stories
+    for k, story in enumerate(stories):
+        n = len(story.distinct)
+        if n <= 1:
+            labels[k] = np.zeros(n, dtype=np.int64)
+        elif n > GROUP_BLOCK:
+            labels[k] = group_similar(story.vectors.units(story.distinct), threshold)
+        else:
+            together.setdefault(id(story.vectors.unit), []).append(k)
+    for ks in together.values():
+        unit = stories[ks[0]].vectors.unit
+        rows = np.concatenate([stories[k].vectors.offset + np.asarray(stories[k].distinct, dtype=np.int64)
+                               for k in ks])
+        sizes = np.array([len(stories[k].distinct) for k in ks], dtype=np.int64)
+        found = group_stories(unit[rows], sizes, threshold, block=GROUP_BLOCK)
+        for k, part in zip(ks, np.split(found, np.cumsum(sizes)[:-1])):
+            labels[k] = part
+    return labels
+
+
+GROUP_BLOCK = 1024   # stories with more distinct added sentences are grouped alone (group_similar's own block)
+
+
+def finish_story(story: _Story, labels: np.ndarray, out: _Rows) -> None:
+    """The second step of :func:`align_prepared`: the added rows' family ids (in ``out``, the story's
+    rows) from their ``labels`` (:func:`group_added`), and the story's LINKS rows."""
+    articles = story.articles
+    link_rows = _added_families(story, labels, out, len(articles[0].sentences))
     outlets = {a.article_id: a.outlet for a in articles}
     out.links.extend(
-        {"cluster_id": cluster_id, "family_id": f, "first_article_id": first, "first_outlet": outlets[first],
+        {"cluster_id": story.cluster_id, "family_id": f, "first_article_id": first, "first_outlet": outlets[first],
          "article_id": later, "outlet": outlets[later], "n_sentences": n} for f, first, later, n in link_rows)
-
-
-def _compact(mat: sp.csr_matrix) -> sp.csr_matrix:
-    """The same rows over only the hash buckets they use (products then never touch 2**20 columns)."""
-    cols, inverse = np.unique(mat.indices, return_inverse=True)
-    out = sp.csr_matrix((mat.data, inverse.astype(np.int32), mat.indptr), shape=(mat.shape[0], max(len(cols), 1)))
-    out.sort_indices()
-    return out
 
 
 def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: list[Link], config: "AlignConfig",
@@ -424,21 +303,17 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
     return linked
 
 
-def _added_families(added: list[tuple[int, int, int]], out: _Rows, vectors: _Vectors,
-                    articles: list[_Article], config: "AlignConfig", n_canonical: int) -> list[tuple]:
-    """Give added rows their family ids (in place) and return the provenance rows."""
-    if not added:
+def _added_families(story: _Story, labels: np.ndarray, out: _Rows, n_canonical: int) -> list[tuple]:
+    """Give the story's added rows their family ids (in place) and return the provenance rows."""
+    if not story.added:
         return []
-    added.sort(key=lambda item: (item[2], out.position[item[0]]))   # first appearance order
-    distinct = list(dict.fromkeys(u for _, u, _ in added))
-    where = {u: k for k, u in enumerate(distinct)}
-    labels = group_similar(vectors.units(distinct), config.align_threshold) if len(distinct) > 1 else [0]
+    where = {u: k for k, u in enumerate(story.distinct)}
     carriers: dict[int, dict[str, int]] = {}
-    for index, u, _ in added:
+    for index, u, _ in story.added:
         family = n_canonical + int(labels[where[u]])
         out.family_id[index] = family
         holder = carriers.setdefault(family, {})
         article_id = out.article_id[index]
         holder[article_id] = holder.get(article_id, 0) + 1
-    rank = {a.article_id: k for k, a in enumerate(articles)}
+    rank = {a.article_id: k for k, a in enumerate(story.articles)}
     return provenance(carriers, rank)

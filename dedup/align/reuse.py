@@ -35,7 +35,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import scipy.sparse as sp
 
 from dedup.align import (
     SENTENCE_ORDER,
@@ -44,10 +43,11 @@ from dedup.align import (
     IdfModel,
     align_clusters,
 )
-from dedup.align.core import _cluster_columns, _compact, key_and_norm
-from dedup.align.families import _all_pairs, _components, group_similar, provenance
+from dedup.align.core import key_and_norm
+from dedup.align.families import group_similar, group_stories, provenance
 from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, map_chunks, n_workers
 from dedup.align.tfidf import l2_normalise
+from dedup.align.vectors import _compact
 from dedup.memory import release_free_memory
 from dedup.progress import Progress
 from dedup.schema import LINKS, SENTENCES
@@ -224,11 +224,8 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
 
     Each story's sentences are grouped as :func:`~dedup.align.families.group_similar`
     groups them on their own; the stories of up to ``BATCH_BLOCK`` sentences
-    (nearly all) are grouped together, by group_similar's own pair search
-    (``_all_pairs``) over one matrix in which every story has feature columns
-    of its own (the renaming keeps each story's feature order, so every cosine
-    is computed by the same additions, in the same order, as the story's own
-    product: bit for bit the same).
+    (nearly all) are grouped together (:func:`~dedup.align.families.group_stories`:
+    bit for bit the same).
     """
     if distinct.height == 0:
         return pl.DataFrame(schema={"cluster_id": pl.String, "_kid": pl.UInt32, "_family": pl.Int32})
@@ -244,14 +241,7 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
     small = (sizes > 1) & (sizes <= BATCH_BLOCK)
     if small.any():
         rows = np.concatenate([np.arange(lo, hi) for lo, hi in zip(starts[small], stops[small])])
-        block = unit[rows]
-        bounds = np.concatenate([[0], np.cumsum(sizes[small])])
-        columns, n_columns = _cluster_columns(block.indptr.astype(np.int64), block.indices.astype(np.int64),
-                                              bounds, block.shape[1])
-        renamed = sp.csr_matrix((block.data, columns, block.indptr), shape=(block.shape[0], max(n_columns, 1)))
-        found = _components(len(rows), *_all_pairs(renamed, threshold, BATCH_BLOCK))
-        first = np.repeat(found[bounds[:-1]], sizes[small])   # each story's first label: stories are apart
-        labels[rows] = found - first
+        labels[rows] = group_stories(unit[rows], sizes[small], threshold, block=BATCH_BLOCK)
     return distinct.select("cluster_id", "_kid", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
 
 

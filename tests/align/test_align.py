@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-import dedup.align.core as core
-from dedup.align import FAILURES, AlignConfig, AlignResult, align_clusters, fit_idf
+from dedup.align import FAILURES, AlignConfig, AlignResult, align_clusters, core, fit_idf, vectors
 from dedup.errors import ConfigError
 from dedup.schema import ARTICLES, CLUSTERS, LINKS, SENTENCES
 
@@ -217,14 +216,14 @@ def test_an_exploding_cluster_is_reported_and_the_run_goes_on(monkeypatch):
 
 
 def test_a_cluster_whose_vectors_explode_is_reported_and_its_chunk_goes_on(monkeypatch):
-    real = core.distinct_sentences
+    real = vectors.distinct_sentences
 
     def explode(articles):
         if any("Brighton" in s for a in articles for s in a.sentences):
             raise ZeroDivisionError("boom")
         return real(articles)
 
-    monkeypatch.setattr(core, "distinct_sentences", explode)
+    monkeypatch.setattr(vectors, "distinct_sentences", explode)
     articles, clusters = planted()
     more_a, more_c = articles_and_clusters({"c2": [("x1", "X", OTHER, 0), ("x2", "Y", OTHER[:2], 3)]})
     result = align_clusters(pl.concat([articles, more_a]), pl.concat([clusters, more_c]))

@@ -8,7 +8,13 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.families import _all_pairs, _components, exact_dots, group_similar
+from dedup.align.families import (
+    _all_pairs,
+    _components,
+    exact_dots,
+    group_similar,
+    group_stories,
+)
 from dedup.align.tfidf import IdfModel, l2_normalise
 
 
@@ -48,6 +54,32 @@ def test_screened_grouping_equals_all_pairs(texts, threshold, block, groups, fea
     vectors = unit_rows(texts, features)
     expected = all_pairs_grouping(vectors, threshold)
     assert np.array_equal(group_similar(vectors, threshold, block=block, groups=groups), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(sentence_sets(), st.lists(st.integers(1, 9), min_size=1, max_size=8), st.sampled_from([0.3, 0.52, 0.8]),
+       st.integers(1, 16))
+def test_stories_grouped_together_get_each_storys_own_labels(texts, cuts, threshold, block):
+    """group_stories over consecutive stories equals group_similar story by story, label for label: the
+    stories share hashed columns here (the renaming keeps them apart) and a product block may cut a story."""
+    hashed = l2_normalise(IdfModel(features="char35").fit(texts).weights(texts))
+    hashed.sort_indices()
+    sizes, at = [], 0
+    for cut in cuts:
+        if at < len(texts):
+            sizes.append(min(cut, len(texts) - at))
+            at += sizes[-1]
+    rows = hashed[:at]
+    expected, lo = [], 0
+    for size in sizes:
+        story = rows[lo:lo + size]
+        cols, inverse = np.unique(story.indices, return_inverse=True)    # as core._compact
+        compact = sp.csr_matrix((story.data, inverse.astype(np.int32), story.indptr),
+                                shape=(size, max(len(cols), 1)))
+        compact.sort_indices()
+        expected.extend(group_similar(compact, threshold).tolist())
+        lo += size
+    assert group_stories(rows, np.array(sizes), threshold, block=block).tolist() == expected
 
 
 def test_exact_dots_are_the_products_entries_bit_for_bit():

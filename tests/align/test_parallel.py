@@ -22,12 +22,15 @@ from polars.testing import assert_frame_equal
 import dedup.align.core as core
 import dedup.align.matcher as matcher
 import dedup.align.parallel as parallel
+import dedup.align.vectors as chunk_vecs
 from dedup.align import AlignConfig, align_clusters, fit_idf
-from dedup.align.core import _cluster_columns, _pairwise_sum, _row_dots, identity_key, key_and_norm
+from dedup.align.core import identity_key, key_and_norm
+from dedup.align.families import story_columns
 from dedup.align.matcher import align, align_versions, join_scores
 from dedup.align.parallel import chunk_bounds
 from dedup.align.sentences import split_many, split_sentences
 from dedup.align.tfidf import IdfModel, _vectorizers, l2_normalise
+from dedup.align.vectors import _pairwise_sum, _row_dots
 from dedup.errors import ConfigError, DedupError
 from tests.align.test_align import ADDED, EDITED, OTHER, STORY, articles_and_clusters
 
@@ -242,7 +245,7 @@ def test_a_story_carried_by_hundreds_of_outlets_costs_one_dp_pass_per_128_versio
 
 def _one_cluster_at_a_time(arts, model):
     """The vectors of one cluster computed on their own, with plain scipy (the reference)."""
-    raw = model.weights(core.distinct_sentences(arts), normalised=True)
+    raw = model.weights(chunk_vecs.distinct_sentences(arts), normalised=True)
     unit = l2_normalise(raw)
     norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
     sim = (unit @ unit[arts[0].unique].T).toarray()
@@ -259,13 +262,60 @@ def test_a_chunks_vectors_computed_together_are_each_clusters_own_bit_for_bit():
     groups = [[core.make_article({"article_id": a, "outlet": None, "published": None}, texts[a], spans, {})
                for a, spans in zip(ids, split_many([texts[a] for a in ids]))]
               for ids in clusters.group_by("cluster_id", maintain_order=True).agg("article_id")["article_id"]]
-    together = core.chunk_vectors(groups, model)
+    together = chunk_vecs.chunk_vectors(groups, model)
     for arts, got in zip(groups, together):
         unit, norms, sim, adjacent = _one_cluster_at_a_time(arts, model)
         assert norms.tobytes() == got.norms.tobytes() and sim.tobytes() == got.sim.tobytes()
         assert adjacent == got.adjacent
         mine = got.units(list(range(unit.shape[0])))
         assert (mine.indptr == unit.indptr).all() and mine.data.tobytes() == unit.data.tobytes()
+
+
+LOCAL = ["The mayor of Brighton opened the town hall as a shelter for families without power.",
+         "The mayor of Hove opened the town hall as a shelter for families without heating.",
+         "Schools in Worthing stayed closed on Wednesday, the county council said.",
+         "Schools in Lewes stayed closed on Wednesday and Thursday, the county council said.",
+         "A fundraising page for the families had raised 20,000 pounds by Wednesday evening.",
+         "Photographs of the damage can be sent to our newsroom."]
+
+
+@pytest.mark.parametrize("block", [1024, 3])
+def test_stories_aligned_together_equal_one_by_one(monkeypatch, block):
+    """align_stories (a chunk's stories, their added families grouped at once) gives every story the rows and
+    LINKS that align_prepared gives it alone with group_similar on the story's own rows; ``block`` 3 sends
+    the stories with more added sentences alone."""
+    monkeypatch.setattr(core, "GROUP_BLOCK", block)
+    rng = random.Random(11)
+    members = {}
+    for c in range(14):
+        base = STORY if c % 3 else OTHER
+        rows = [(f"c{c}-wire", "Wire", base, 0)]
+        for v in range(1, 2 + c % 5):
+            copy = [s for s in base if rng.random() > 0.2] or base[:1]
+            for extra in rng.sample(LOCAL, rng.randrange(4)):   # near-copies across versions join a family
+                copy.insert(rng.randrange(len(copy) + 1), extra)
+            rows.append((f"c{c}-v{v}", f"Outlet {v}", copy, v))
+        members[f"s{c:02d}"] = rows
+    articles, clusters = articles_and_clusters(members)
+    texts = dict(articles.select("article_id", "text").iter_rows())
+    model = IdfModel(features="char35").fit([*STORY, *OTHER, *LOCAL])
+    stories = []
+    for (cluster_id,), group in clusters.sort("published").group_by("cluster_id", maintain_order=True):
+        ids = group["article_id"].to_list()
+        stories.append((cluster_id, [core.make_article({"article_id": a, "outlet": a.split("-")[-1], "published": None},
+                                                       texts[a], spans, {})
+                                     for a, spans in zip(ids, split_many([texts[a] for a in ids]))]))
+    together = chunk_vecs.chunk_vectors([arts for _, arts in stories], model)
+    parts, failures = core.align_stories([(c, arts, v) for (c, arts), v in zip(stories, together)], AlignConfig())
+    assert failures == [] and len(parts) == len(stories)
+    monkeypatch.setattr(core, "GROUP_BLOCK", 0)     # the reference: each story's group_similar on its own rows
+    n_families = 0
+    for (cluster_id, arts), vectors, part in zip(stories, together, parts):
+        alone = core._Rows()
+        core.align_prepared(cluster_id, arts, vectors, AlignConfig(), alone)
+        assert part.table().equals(alone.table()) and part.links == alone.links
+        n_families += len({f for f, s in zip(alone.family_id, alone.status) if s == "added"})
+    assert n_families > 20 and sum(len(p.links) for p in parts) > 10   # families and links did form
 
 
 @settings(max_examples=60, deadline=None)
@@ -289,7 +339,7 @@ def test_sparse_kernels_equal_scipy_bit_for_bit(n_rows, n_cols, density, seed):
     starts = np.unique(np.concatenate([[0, n_rows], rng.integers(0, n_rows, 3)]))
     block = np.repeat(np.repeat(np.arange(len(starts) - 1), np.diff(starts)), np.diff(mat.indptr))
     _, columns = np.unique(block * n_cols + mat.indices, return_inverse=True)
-    got, n_columns = _cluster_columns(indptr, indices, starts, n_cols)
+    got, n_columns = story_columns(indptr, indices, starts, n_cols)
     assert (got == columns).all() and n_columns == len(np.unique(block * n_cols + mat.indices))
 
 

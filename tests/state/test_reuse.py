@@ -161,9 +161,9 @@ def test_sentences_are_dropped_with_the_texts_after_the_retention(tmp_path):
 
 def _reference_families(distinct, idf, threshold):
     """`_families` story by story, with group_similar on each story's own vectors (the definition)."""
-    from dedup.align.core import _compact
     from dedup.align.families import group_similar
     from dedup.align.tfidf import l2_normalise
+    from dedup.align.vectors import _compact
 
     unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True))
     labels = []

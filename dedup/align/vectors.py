@@ -1,0 +1,211 @@
+"""The TF-IDF vectors the alignment of a chunk of stories needs, computed for all of its stories at once.
+
+:func:`chunk_vectors` turns each story's distinct sentences into unit TF-IDF
+rows, the cosines of every distinct sentence with the canonical's sentences
+and the dot products of consecutive sentences, with a fixed number of sparse
+operations for the whole chunk, bit for bit what a story on its own would get
+(the numba kernels here replay scipy's and numpy's additions). Used by
+:mod:`dedup.align.core`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from dedup.align.families import story_columns
+from dedup.align.tfidf import IdfModel, l2_normalise
+
+if TYPE_CHECKING:
+    from dedup.align.core import _Article
+
+
+def distinct_sentences(articles: list[_Article]) -> list[str]:
+    """Set each article's ``unique`` rows; return the normalised text of each distinct sentence.
+
+    Distinct = distinct identity key, represented by its first occurrence
+    (articles in cluster order, sentences in order).
+    """
+    rows_of: dict[str, int] = {}
+    reps: list[str] = []
+    for art in articles:
+        rows = []
+        for key, norm in zip(art.keys, art.norms):
+            row = rows_of.get(key)
+            if row is None:
+                row = rows_of[key] = len(reps)
+                reps.append(norm)
+            rows.append(row)
+        art.unique = np.array(rows, dtype=np.int64)
+    return reps
+
+
+@dataclass
+class _Vectors:
+    """What the alignment of one cluster needs of its distinct sentences' TF-IDF rows.
+
+    ``unit``: the rows scaled to length 1 are ``unit[offset:offset + len(norms)]``
+    (a matrix shared by a chunk of clusters), ``norms``: the unnormalised rows'
+    L2 norms, ``sim``: the cosine of every distinct sentence with each canonical
+    sentence, ``adjacent``: ``(row, next row) -> unnormalised dot product`` for
+    every pair of consecutive sentences in an article.
+    """
+
+    unit: sp.csr_matrix
+    offset: int
+    norms: np.ndarray
+    sim: np.ndarray
+    adjacent: dict[tuple[int, int], float]
+
+    def adjacent_dots(self, rows: np.ndarray) -> np.ndarray:
+        """Dot products of each unnormalised row in ``rows`` with the next one."""
+        return np.array([self.adjacent[(int(a), int(b))] for a, b in zip(rows[:-1], rows[1:])], dtype=np.float64)
+
+    def units(self, rows: list[int]) -> sp.csr_matrix:
+        """The unit rows ``rows``, over only the columns they use."""
+        return _compact(self.unit[np.asarray(rows, dtype=np.int64) + self.offset])
+
+
+def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vectors]:
+    """:class:`_Vectors` of many clusters, with a fixed number of sparse operations for all of them.
+
+    Sets each article's ``unique`` rows (see :func:`distinct_sentences`). The
+    distinct sentences of the whole chunk are hashed in one call; the clusters'
+    rows are then stacked, each cluster's features renamed into columns of its
+    own (cluster k's feature f becomes column ``(k, f)``, compacted), so one
+    sparse product gives every cluster's cosine block and no cross-cluster
+    entry. Every number is computed by the very operations a cluster on its own
+    would use (sums over the shared features of two rows in increasing feature
+    order, row norms by a reduction over the row's own entries), so the values
+    are bit for bit those of one cluster at a time.
+    """
+    row_of: dict[str, int] = {}
+    local = [np.array([row_of.setdefault(norm, len(row_of)) for norm in distinct_sentences(arts)], dtype=np.int64)
+             for arts in clusters]
+    sizes = np.array([len(rows) for rows in local], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    if row_of:
+        stacked = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
+        columns, n_columns = story_columns(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int64),
+                                              starts, stacked.shape[1])
+        raw = sp.csr_matrix((stacked.data, columns, stacked.indptr), shape=(stacked.shape[0], max(n_columns, 1)))
+        raw.has_sorted_indices = True   # renaming is increasing within a cluster, and a row is in one cluster
+    else:
+        raw = sp.csr_matrix((0, 1))
+    every = np.arange(raw.shape[0], dtype=np.int64)
+    norms = np.sqrt(_row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data, every, every))
+    unit = l2_normalise(raw, norms=norms)
+    canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
+    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])])
+    product = sp.csr_matrix(unit @ unit[np.concatenate(canonical_rows)].T) if c_starts[-1] else None
+    pairs = [sorted({(int(a), int(b)) for art in arts for a, b in zip(art.unique[:-1], art.unique[1:])})
+             for arts in clusters]
+    flat = np.array([p for ps in pairs for p in ps], dtype=np.int64).reshape(-1, 2)
+    flat += np.repeat(starts[:-1], [len(ps) for ps in pairs])[:, None]
+    dots = _row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data,
+                     flat[:, 0].copy(), flat[:, 1].copy()).tolist()
+    out = []
+    at = 0
+    for k, ps in enumerate(pairs):
+        lo, hi = starts[k], starts[k + 1]
+        sim = np.zeros((hi - lo, c_starts[k + 1] - c_starts[k]))
+        if product is not None and sim.size:
+            a, b = product.indptr[lo], product.indptr[hi]
+            rows = np.repeat(np.arange(hi - lo), np.diff(product.indptr[lo:hi + 1]))
+            sim[rows, product.indices[a:b] - c_starts[k]] = product.data[a:b]
+        out.append(_Vectors(unit, int(lo), norms[lo:hi], sim, dict(zip(ps, dots[at:at + len(ps)]))))
+        at += len(ps)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_dots(indptr, indices, data, left, right):  # pragma: no cover - numba
+    """``rows[left[p]] . rows[right[p]]`` of a CSR matrix with sorted indices, for each p.
+
+    The products of the shared features, in increasing feature order, are
+    added as scipy's ``a.multiply(b).sum(axis=1)`` adds them (a row's first
+    product plus numpy's pairwise sum of the others): the same float64
+    results, bit for bit.
+    """
+    out = np.zeros(len(left), dtype=np.float64)
+    longest = 0
+    for r in range(len(indptr) - 1):
+        longest = max(longest, indptr[r + 1] - indptr[r])
+    products = np.empty(longest, dtype=np.float64)
+    for p in range(len(left)):
+        i, i_end = indptr[left[p]], indptr[left[p] + 1]
+        j, j_end = indptr[right[p]], indptr[right[p] + 1]
+        m = 0
+        while i < i_end and j < j_end:
+            if indices[i] == indices[j]:
+                products[m] = data[i] * data[j]
+                m += products[m] != 0.0          # scipy keeps no zero product
+                i += 1
+                j += 1
+            elif indices[i] < indices[j]:
+                i += 1
+            else:
+                j += 1
+        if m:
+            out[p] = products[0] + _pairwise_sum(products, 1, m - 1)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairwise_sum(a, lo, n):  # pragma: no cover - numba
+    """``a[lo:lo + n]`` summed as numpy's reductions sum float64 (pairwise, 8 accumulators), bit for bit.
+
+    ``np.add.reduceat`` (what scipy's row sums use) starts from a segment's
+    first value and adds this sum of the rest. numpy halves a run longer than
+    128 values (at a multiple of 8) and adds the halves' sums; the halving is
+    walked here with a stack, not by recursion (numba's cache cannot hold a
+    recursive function).
+    """
+    spans = np.empty((64, 3), dtype=np.int64)   # (lo, n, halves already summed?)
+    sums = np.empty(64, dtype=np.float64)
+    top, done = 0, 0
+    spans[0, 0], spans[0, 1], spans[0, 2] = lo, n, 0
+    while top >= 0:
+        lo, n, joined = spans[top, 0], spans[top, 1], spans[top, 2]
+        top -= 1
+        if joined:
+            done -= 1
+            sums[done - 1] += sums[done]
+            continue
+        if n > 128:
+            half = n // 2
+            half -= half % 8
+            spans[top + 1, 0], spans[top + 1, 1], spans[top + 1, 2] = lo, n, 1
+            spans[top + 2, 0], spans[top + 2, 1], spans[top + 2, 2] = lo + half, n - half, 0
+            spans[top + 3, 0], spans[top + 3, 1], spans[top + 3, 2] = lo, half, 0
+            top += 3
+            continue
+        if n < 8:
+            res = 0.0
+            for i in range(n):
+                res += a[lo + i]
+        else:
+            r = a[lo:lo + 8].copy()
+            i = 8
+            while i < n - n % 8:
+                for j in range(8):
+                    r[j] += a[lo + i + j]
+                i += 8
+            res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            while i < n:
+                res += a[lo + i]
+                i += 1
+        sums[done] = res
+        done += 1
+    return sums[0]
+
+def _compact(mat: sp.csr_matrix) -> sp.csr_matrix:
+    """The same rows over only the hash buckets they use (products then never touch 2**20 columns)."""
+    cols, inverse = np.unique(mat.indices, return_inverse=True)
+    out = sp.csr_matrix((mat.data, inverse.astype(np.int32), mat.indptr), shape=(mat.shape[0], max(len(cols), 1)))
+    out.sort_indices()
+    return out
