@@ -17,7 +17,6 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from dedup.align.families import story_columns
 from dedup.align.tfidf import IdfModel, l2_normalise
 
 if TYPE_CHECKING:
@@ -71,16 +70,15 @@ class _Vectors:
 
 
 def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vectors]:
-    """:class:`_Vectors` of many clusters, with a fixed number of sparse operations for all of them.
+    """:class:`_Vectors` of many clusters, with a fixed number of operations for all of them.
 
     Sets each article's ``unique`` rows (see :func:`distinct_sentences`). The
-    distinct sentences of the whole chunk are hashed in one call; the clusters'
-    rows are then stacked, each cluster's features renamed into columns of its
-    own (cluster k's feature f becomes column ``(k, f)``, compacted), so one
-    sparse product gives every cluster's cosine block and no cross-cluster
-    entry. Every number is computed by the very operations a cluster on its own
-    would use (sums over the shared features of two rows in increasing feature
-    order, row norms by a reduction over the row's own entries), so the values
+    distinct sentences of the whole chunk are hashed in one call and the
+    clusters' rows stacked; one compiled pass gives every cluster's cosine
+    block (:func:`_canonical_cosines`). Every number is computed by the very
+    operations a cluster on its own would use (a cosine adds the products of
+    the shared features in increasing feature order, as scipy's sparse product
+    does; row norms by a reduction over the row's own entries), so the values
     are bit for bit those of one cluster at a time.
     """
     row_of: dict[str, int] = {}
@@ -89,37 +87,85 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
     sizes = np.array([len(rows) for rows in local], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     if row_of:
-        stacked = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
-        columns, n_columns = story_columns(stacked.indptr.astype(np.int64), stacked.indices.astype(np.int64),
-                                              starts, stacked.shape[1])
-        raw = sp.csr_matrix((stacked.data, columns, stacked.indptr), shape=(stacked.shape[0], max(n_columns, 1)))
-        raw.has_sorted_indices = True   # renaming is increasing within a cluster, and a row is in one cluster
+        raw = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
+        raw.has_sorted_indices = True   # hashed rows come sorted, and a row gather keeps each row's order
     else:
-        raw = sp.csr_matrix((0, 1))
+        raw = sp.csr_matrix((0, idf.n_features))
+    indptr, indices = raw.indptr.astype(np.int64), raw.indices.astype(np.int64)
     every = np.arange(raw.shape[0], dtype=np.int64)
-    norms = np.sqrt(_row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data, every, every))
+    norms = np.sqrt(_row_dots(indptr, indices, raw.data, every, every))
     unit = l2_normalise(raw, norms=norms)
     canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
-    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])])
-    product = sp.csr_matrix(unit @ unit[np.concatenate(canonical_rows)].T) if c_starts[-1] else None
+    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])]).astype(np.int64)
+    cosines, at_sim = _canonical_cosines(indptr, indices, unit.data, starts,
+                                         np.concatenate([np.zeros(0, dtype=np.int64), *canonical_rows]),
+                                         c_starts, raw.shape[1])
     pairs = [sorted({(int(a), int(b)) for art in arts for a, b in zip(art.unique[:-1], art.unique[1:])})
              for arts in clusters]
     flat = np.array([p for ps in pairs for p in ps], dtype=np.int64).reshape(-1, 2)
     flat += np.repeat(starts[:-1], [len(ps) for ps in pairs])[:, None]
-    dots = _row_dots(raw.indptr.astype(np.int64), raw.indices.astype(np.int64), raw.data,
-                     flat[:, 0].copy(), flat[:, 1].copy()).tolist()
+    dots = _row_dots(indptr, indices, raw.data, flat[:, 0].copy(), flat[:, 1].copy()).tolist()
     out = []
     at = 0
     for k, ps in enumerate(pairs):
         lo, hi = starts[k], starts[k + 1]
-        sim = np.zeros((hi - lo, c_starts[k + 1] - c_starts[k]))
-        if product is not None and sim.size:
-            a, b = product.indptr[lo], product.indptr[hi]
-            rows = np.repeat(np.arange(hi - lo), np.diff(product.indptr[lo:hi + 1]))
-            sim[rows, product.indices[a:b] - c_starts[k]] = product.data[a:b]
+        sim = cosines[at_sim[k]:at_sim[k + 1]].reshape(hi - lo, c_starts[k + 1] - c_starts[k])
         out.append(_Vectors(unit, int(lo), norms[lo:hi], sim, dict(zip(ps, dots[at:at + len(ps)]))))
         at += len(ps)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _canonical_cosines(indptr, indices, data, starts, canonical, c_starts, n_features):  # pragma: no cover - numba
+    """Each cluster's cosines of its rows with its canonical's sentences, as scipy's sparse product has them.
+
+    Cluster k has the unit rows ``starts[k]:starts[k + 1]`` (CSR, sorted
+    indices) and canonical sentences ``canonical[c_starts[k]:c_starts[k + 1]]``
+    (rows). Its block, row by row, is ``out[at[k]:at[k + 1]]``. The
+    canonical's entries are listed by feature; each row then walks its own
+    entries in increasing feature order and adds ``a * b`` for every canonical
+    sentence having that feature: scipy's ``unit @ canonical.T`` (a row of the
+    left factor times the rows of the transposed right one), the same
+    additions in the same order, so the same float64 values (a pair with no
+    shared feature stays 0). Returns ``(out, at)``.
+    """
+    n_clusters = len(starts) - 1
+    at = np.zeros(n_clusters + 1, dtype=np.int64)
+    longest = 0
+    for k in range(n_clusters):
+        at[k + 1] = at[k] + (starts[k + 1] - starts[k]) * (c_starts[k + 1] - c_starts[k])
+        entries = 0
+        for j in range(c_starts[k], c_starts[k + 1]):
+            entries += indptr[canonical[j] + 1] - indptr[canonical[j]]
+        longest = max(longest, entries)
+    out = np.zeros(at[n_clusters], dtype=np.float64)
+    head = np.full(n_features, -1, dtype=np.int32)       # feature -> its last listed canonical entry
+    nxt = np.empty(longest, dtype=np.int32)              # entry -> the previous one of the same feature
+    column = np.empty(longest, dtype=np.int64)
+    value = np.empty(longest, dtype=np.float64)
+    for k in range(n_clusters):
+        n_c = c_starts[k + 1] - c_starts[k]
+        m = 0
+        for j in range(n_c):
+            r = canonical[c_starts[k] + j]
+            for e in range(indptr[r], indptr[r + 1]):
+                f = indices[e]
+                column[m], value[m], nxt[m] = j, data[e], head[f]
+                head[f] = m
+                m += 1
+        for i in range(starts[k], starts[k + 1]):
+            base = at[k] + (i - starts[k]) * n_c
+            for e in range(indptr[i], indptr[i + 1]):
+                a = data[e]
+                s = head[indices[e]]
+                while s != -1:
+                    out[base + column[s]] += a * value[s]
+                    s = nxt[s]
+        for j in range(n_c):                               # clear the list for the next cluster
+            r = canonical[c_starts[k] + j]
+            for e in range(indptr[r], indptr[r + 1]):
+                head[indices[e]] = -1
+    return out, at
 
 
 @numba.njit(cache=True, nogil=True)
