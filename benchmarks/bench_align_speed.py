@@ -26,6 +26,11 @@ Run::
     python benchmarks/bench_align_speed.py --reuters     # plus the Reuters corpus
     python benchmarks/bench_align_speed.py --sizes '' --corpus /tmp/synd.jsonl \
         --clusters /tmp/base-out/clusters.parquet --workers 1,2 --repeats 3
+    # instructions of the alignment alone (a noisy machine cannot move them); the real python, not a shim:
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.out \
+        "$(python -c 'import sys; print(sys.executable)')" benchmarks/bench_align_speed.py --sizes '' \
+        --corpus /tmp/scale/corpus-20000 --clusters /tmp/scale/out-20000/clusters.parquet \
+        --stories 300 --workers 1 --repeats 1 --callgrind      # "Collected : N" in valgrind's summary
 """
 
 from __future__ import annotations
@@ -228,7 +233,8 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def night(corpus: str, clusters_path: str | None, workers: list[int], repeats: int) -> None:
+def night(corpus: str, clusters_path: str | None, workers: list[int], repeats: int, *,
+          stories: int | None = None, callgrind: bool = False) -> None:
     from polars.testing import assert_frame_equal
 
     from dedup.io import read_inputs
@@ -239,6 +245,13 @@ def night(corpus: str, clusters_path: str | None, workers: list[int], repeats: i
     else:
         from dedup.pipeline import cluster_frame
         clusters = cluster_frame(articles).clusters
+    if stories:                                  # the first stories by cluster id, and their articles only
+        keep = clusters.filter(pl.col("cluster_size") >= 2).select("cluster_id").unique().sort("cluster_id").head(stories)
+        clusters = clusters.join(keep, on="cluster_id", how="semi")
+        articles = articles.join(clusters.select("article_id"), on="article_id", how="semi")
+    if callgrind:                                # numba's cached kernels loaded before counting starts
+        align_clusters(articles, clusters.filter(pl.col("cluster_id") == clusters["cluster_id"].min()),
+                       config=AlignConfig(workers=1))
     multi = clusters.filter(pl.col("cluster_size") >= 2)
     print(f"{corpus}: {articles.height} articles, {multi['cluster_id'].n_unique()} clusters of >= 2 "
           f"({multi.height} articles, largest {multi['cluster_size'].max()})")
@@ -247,7 +260,9 @@ def night(corpus: str, clusters_path: str | None, workers: list[int], repeats: i
     for _ in range(repeats):
         for w in workers:                      # settings interleaved, so background load hits them alike
             t, c = time.perf_counter(), _cpu_seconds()
+            _callgrind("on", callgrind)
             result = align_clusters(articles, clusters, config=AlignConfig(workers=w))
+            _callgrind("off", callgrind)
             times[w].append((time.perf_counter() - t, _cpu_seconds() - c))
             if first is None:
                 first = result
@@ -264,6 +279,15 @@ def night(corpus: str, clusters_path: str | None, workers: list[int], repeats: i
           f"{first.links.height} links, {first.failures.height} failures")
 
 
+def _callgrind(state: str, active: bool) -> None:
+    """Switch valgrind's callgrind instrumentation of this process on or off (``--callgrind``)."""
+    if active:
+        import os
+        import subprocess
+
+        subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="50,100,200,300", help="articles per synthetic cluster ('' to skip)")
@@ -272,11 +296,16 @@ def main() -> None:
     ap.add_argument("--clusters", help="with --corpus: clusters.parquet of a dedup cluster run on it")
     ap.add_argument("--workers", default="1,2", help="with --corpus: AlignConfig.workers settings to compare")
     ap.add_argument("--repeats", type=int, default=3, help="with --corpus: runs per setting (medians)")
+    ap.add_argument("--stories", type=int, help="with --corpus: only the first N stories of two or more by cluster id")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="with --corpus, under valgrind --tool=callgrind --instr-atstart=no: count only the "
+                         "align_clusters calls (instruction counts do not move with the machine's load)")
     args = ap.parse_args()
     if args.sizes:
         synthetic([int(x) for x in args.sizes.split(",")])
     if args.corpus:
-        night(args.corpus, args.clusters, [int(w) for w in args.workers.split(",")], args.repeats)
+        night(args.corpus, args.clusters, [int(w) for w in args.workers.split(",")], args.repeats,
+              stories=args.stories, callgrind=args.callgrind)
     if args.reuters:
         reuters()
 

@@ -149,7 +149,7 @@ def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors,
 class _Story:
     """A story whose rows are made and whose added sentences wait for their families (:func:`finish_story`).
 
-    ``added``: ``(row index in the story's rows, unique row, article rank)`` of
+    ``added``: ``(index of its row in the rows written to, unique row, article rank)`` of
     each added sentence, in order of first appearance; ``distinct``: their
     distinct unique rows, in that order.
     """
