@@ -66,17 +66,17 @@ def group_stories(vectors: sp.csr_matrix, sizes: np.ndarray, threshold: float, *
     what a story gets on its own); the rows are L2-normalised with sorted
     indices. Each story's columns are renamed into columns of its own, in
     their order (:func:`story_columns`), so one product in row blocks gives
-    every story's cosines and no cross-story entry; every cosine is computed by the same additions in the
-    same order as the story's own product, so the labels are bit for bit
-    those of ``group_similar`` story by story (tested), without a sparse
-    product and a component search per story.
+    every story's cosines and no cross-story entry; every cosine is computed
+    by the same additions in the same order as the story's own product, so
+    the labels are bit for bit those of ``group_similar`` story by story
+    (tested), without a sparse product and a component search per story.
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     if len(sizes) == 0:
         return np.zeros(0, dtype=np.int64)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     indptr, indices = vectors.indptr.astype(np.int64), vectors.indices.astype(np.int64)
-    # shifted to start at each story's first column, so that the renaming's per-column arrays stay small
+    # shifted to start at each story's first column: the renaming's table spans the widest story, not the matrix
     entries = indptr[bounds[1:]] - indptr[bounds[:-1]]
     first = np.zeros(len(sizes), dtype=np.int64)
     has = entries > 0
