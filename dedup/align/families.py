@@ -75,14 +75,8 @@ def group_stories(vectors: sp.csr_matrix, sizes: np.ndarray, threshold: float, *
     if len(sizes) == 0:
         return np.zeros(0, dtype=np.int64)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
-    indptr, indices = vectors.indptr.astype(np.int64), vectors.indices.astype(np.int64)
-    # shifted to start at each story's first column: the renaming's table spans the widest story, not the matrix
-    entries = indptr[bounds[1:]] - indptr[bounds[:-1]]
-    first = np.zeros(len(sizes), dtype=np.int64)
-    has = entries > 0
-    first[has] = np.minimum.reduceat(indices, indptr[bounds[:-1]][has])
-    shifted = indices - np.repeat(first, entries)
-    columns, n_columns = story_columns(indptr, shifted, bounds, int(shifted.max(initial=0)) + 1)
+    indices = vectors.indices.astype(np.int64)
+    columns, n_columns = story_columns(vectors.indptr.astype(np.int64), indices, bounds, int(indices.max(initial=0)) + 1)
     renamed = sp.csr_matrix((vectors.data, columns, vectors.indptr), shape=(vectors.shape[0], max(n_columns, 1)))
     found = _components(vectors.shape[0], *_all_pairs(renamed, threshold, block))
     return found - np.repeat(found[bounds[:-1]], sizes)   # stories are apart: each one's labels start at its first
