@@ -11,7 +11,6 @@ frequencies from the words' rows. Used by :class:`dedup.align.tfidf.IdfModel`.
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import numba
@@ -47,33 +46,59 @@ class _WordRows:
 
     ``char_wb`` n-grams never cross a word (a whitespace-separated piece padded
     with one space each side), so a text's counts are the sum of its words'
-    counts: a (texts x distinct words) count matrix times the words' hashed
-    rows. Counts are small integers, exact in float64, and the result is in
-    canonical form like scikit-learn's, so it is identical to ``transform``.
-    News repeats its words, so this hashes a small fraction of the n-grams.
-    The memo forgets everything past ``max_words`` words (memory stays bounded).
+    counts: each text's words' rows merged by bucket (:func:`_text_counts`).
+    Counts are small integers, exact in float64 whatever the order they are
+    added in, and each row's buckets come sorted like scikit-learn's, so the
+    result is identical to ``transform``. News repeats its words, so this
+    hashes a small fraction of the n-grams.
+
+    The memo is one CSR table of every word hashed so far (``indptr``,
+    ``indices``, ``data``, grown by doubling) and a dict from word to its row:
+    the kernels read a batch's rows straight from the table, with no Python
+    object per word. It forgets everything past ``max_words`` words (memory
+    stays bounded).
     """
 
     def __init__(self, ngram_range: tuple[int, int], n_features: int, *, max_words: int = 1_000_000):
         self.ngram_range = ngram_range
         self.n_features = n_features
         self.max_words = max_words
-        self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._clear()
 
-    def _words(self, texts: list[str], preprocess) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-        """Every text's words as ids (``cols``, cut by ``indptr``) and the ids' hashed rows, memo updated.
+    def _clear(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.indptr = np.zeros(1024, dtype=np.int64)    # first len(ids) + 1 used
+        self.indices = np.empty(1 << 16, dtype=np.int32)  # first indptr[len(ids)] used
+        self.data = np.empty(1 << 16, dtype=np.float64)
 
-        Ids number the distinct words in order of first occurrence. ``preprocess`` is
-        :func:`normalise_for_match`, or :func:`_same` for texts that already are its output."""
+    def _words(self, texts: list[str], preprocess) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The texts' distinct words as rows of the memo's table (``words``) and every text's words as
+        indices into them (``cols``, cut by ``indptr``); the memo updated.
+
+        ``preprocess`` is :func:`normalise_for_match`, or :func:`_same` for texts that already are its output."""
         words, cols, indptr = _split_normalised(texts if preprocess is _same else [preprocess(t) for t in texts])
-        if len(self.rows) + len(words) > self.max_words:
-            self.rows.clear()
-        new = [w for w in words if w not in self.rows]
+        ids = self.ids
+        if len(ids) + len(words) > self.max_words:
+            self._clear()
+            ids = self.ids
+        new = [w for w in words if w not in ids]
         if new:
-            indptr_new, indices, data = self.hash_words(new)
-            bounds = indptr_new.tolist()
-            self.rows.update(zip(new, ((indices[a:b], data[a:b]) for a, b in itertools.pairwise(bounds))))
-        return cols, indptr, [self.rows[w] for w in words]
+            self._append(new)
+        return np.fromiter((ids[w] for w in words), dtype=np.int64, count=len(words)), cols, indptr
+
+    def _append(self, new: list[str]) -> None:
+        """Hash the words ``new`` (none of them in the memo) into the table's next rows."""
+        indptr_new, indices, data = self.hash_words(new)
+        n, used = len(self.ids), int(self.indptr[len(self.ids)])
+        if n + len(new) + 1 > len(self.indptr):
+            self.indptr = _grown(self.indptr, n + len(new) + 1)
+        if used + len(indices) > len(self.indices):
+            self.indices = _grown(self.indices, used + len(indices))
+            self.data = _grown(self.data, used + len(indices))
+        self.indptr[n + 1:n + len(new) + 1] = indptr_new[1:] + used
+        self.indices[used:used + len(indices)] = indices
+        self.data[used:used + len(indices)] = data
+        self.ids.update(zip(new, range(n, n + len(new))))
 
     @property
     def hasher(self) -> HashingVectorizer:
@@ -96,34 +121,22 @@ class _WordRows:
     def doc_freq(self, texts: list[str], preprocess) -> np.ndarray:
         """In how many of ``texts`` each bucket occurs: ``counts(texts)`` made binary and summed, without
         building it (:func:`_doc_freq`)."""
-        cols, indptr, rows = self._words(texts, preprocess)
-        if not rows:
-            return np.zeros(self.n_features, dtype=np.int64)
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(r[0]) for r in rows], out=offsets[1:])
-        # counted over only the buckets these words use: the kernel's two per-bucket arrays then stay
-        # in cache (2**20 buckets: a miss per n-gram; a batch of 20,000 sentences 53 -> 34 ms)
-        used, compact = np.unique(np.concatenate([r[0] for r in rows]), return_inverse=True)
-        counted = _doc_freq(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64), offsets,
-                            compact.astype(np.int64).ravel(), len(used))
-        df = np.zeros(self.n_features, dtype=np.int64)
-        df[used] = counted
-        return df
+        words, cols, indptr = self._words(texts, preprocess)
+        return _doc_freq(words, cols, indptr, self.indptr, self.indices, self.n_features)
 
     def counts(self, texts: list[str], preprocess) -> sp.csr_matrix:
-        cols, indptr, rows = self._words(texts, preprocess)
-        if not rows:
-            return sp.csr_matrix((len(texts), self.n_features), dtype=np.float64)
-        lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-        # the product runs over only the buckets these words use (scipy allocates one slot per column)
-        buckets, compact = np.unique(np.concatenate([r[0] for r in rows]), return_inverse=True)
-        per_word = sp.csr_matrix((np.concatenate([r[1] for r in rows]), compact.astype(np.int32),
-                                  np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), len(buckets)))
-        which = sp.csr_matrix((np.ones(len(cols)), np.asarray(cols, dtype=np.int32),
-                               np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(rows)))
-        out = sp.csr_matrix(which @ per_word)
-        out.sum_duplicates()   # sorts the indices (buckets keep their order), as scikit-learn's output is
-        return sp.csr_matrix((out.data, buckets[out.indices], out.indptr), shape=(len(texts), self.n_features))
+        """The texts' ``char_wb`` counts, a CSR row each (canonical: sorted buckets, no duplicates)."""
+        words, cols, indptr = self._words(texts, preprocess)
+        out_indptr, indices, data = _text_counts(words, cols, indptr, self.indptr, self.indices, self.data,
+                                                 self.n_features)
+        return sp.csr_matrix((data, indices, out_indptr), shape=(len(texts), self.n_features))
+
+
+def _grown(a: np.ndarray, size: int) -> np.ndarray:
+    """``a`` copied into an array at least twice as long and at least ``size`` long."""
+    out = np.zeros(max(size, 2 * len(a)), dtype=a.dtype)
+    out[:len(a)] = a
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -217,17 +230,119 @@ def _hash_words(buf, starts, min_n, max_n, n_features):  # pragma: no cover - nu
 
 
 @numba.njit(cache=True, nogil=True)
-def _doc_freq(cols, indptr, offsets, buckets, n_features):  # pragma: no cover - numba
-    """Per bucket, the number of texts (words ``cols[indptr[i]:indptr[i+1]]``) whose words' rows
-    (word ``w``: ``buckets[offsets[w]:offsets[w+1]]``) use it; each text counts a bucket once."""
-    df = np.zeros(n_features, dtype=np.int64)
-    last = np.full(n_features, -1, dtype=np.int64)
+def _local_rows(words, w_indptr, w_indices, n_features):  # pragma: no cover - numba
+    """The rows of ``words`` (distinct rows of the table ``w_indptr, w_indices``) with their buckets
+    renumbered 0, 1, ... in increasing bucket order: ``(used, indptr, slots)``, bucket ``used[s]`` being
+    slot ``s``. The kernels then count in arrays of ``len(used)`` entries, which stay in cache where
+    ``n_features`` entries would not (2**20 buckets: a miss per n-gram)."""
+    seen = np.zeros(n_features, dtype=np.int32)
+    indptr = np.zeros(len(words) + 1, dtype=np.int64)
+    n = 0
+    for k in range(len(words)):
+        w = words[k]
+        indptr[k + 1] = indptr[k] + w_indptr[w + 1] - w_indptr[w]
+        for e in range(w_indptr[w], w_indptr[w + 1]):
+            b = w_indices[e]
+            if seen[b] == 0:
+                seen[b] = 1
+                n += 1
+    used = np.empty(n, dtype=np.int64)
+    n = 0
+    for b in range(n_features):
+        if seen[b]:
+            seen[b] = n
+            used[n] = b
+            n += 1
+    slots = np.empty(indptr[-1], dtype=np.int64)
+    for k in range(len(words)):
+        w = words[k]
+        at = indptr[k]
+        for e in range(w_indptr[w], w_indptr[w + 1]):
+            slots[at] = seen[w_indices[e]]
+            at += 1
+    return used, indptr, slots
+
+
+@numba.njit(cache=True, nogil=True)
+def _doc_freq(words, cols, indptr, w_indptr, w_indices, n_features):  # pragma: no cover - numba
+    """Per bucket, the number of texts (``cols[indptr[i]:indptr[i+1]]``: indices into ``words``,
+    distinct rows of the table ``w_indptr, w_indices``) whose words use it; each text counts a bucket once."""
+    used, l_indptr, slots = _local_rows(words, w_indptr, w_indices, n_features)
+    counted = np.zeros(len(used), dtype=np.int64)
+    last = np.full(len(used), -1, dtype=np.int64)
     for i in range(len(indptr) - 1):
         for k in range(indptr[i], indptr[i + 1]):
             w = cols[k]
-            for e in range(offsets[w], offsets[w + 1]):
-                b = buckets[e]
-                if last[b] != i:
-                    last[b] = i
-                    df[b] += 1
+            for e in range(l_indptr[w], l_indptr[w + 1]):
+                j = slots[e]
+                if last[j] != i:
+                    last[j] = i
+                    counted[j] += 1
+    df = np.zeros(n_features, dtype=np.int64)
+    for j in range(len(used)):
+        df[used[j]] = counted[j]
     return df
+
+
+_RADIX_BITS = 10
+_RADIX = 1 << _RADIX_BITS
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_sort(a, m, bound, spare, digits):  # pragma: no cover - numba
+    """Sort ``a[:m]`` (integers in ``[0, bound)``) in place, ``_RADIX_BITS`` at a time (least significant
+    first); ``spare`` holds ``m`` values, ``digits`` ``_RADIX + 1``. A text's few hundred slots sort
+    ~3.5x faster so than with ``np.sort``."""
+    shift = 0
+    while shift == 0 or (bound - 1) >> shift > 0:
+        digits[:] = 0
+        for q in range(m):
+            digits[((a[q] >> shift) & (_RADIX - 1)) + 1] += 1
+        for d in range(_RADIX):
+            digits[d + 1] += digits[d]
+        for q in range(m):
+            d = (a[q] >> shift) & (_RADIX - 1)
+            spare[digits[d]] = a[q]
+            digits[d] += 1
+        a[:m] = spare[:m]
+        shift += _RADIX_BITS
+
+
+@numba.njit(cache=True, nogil=True)
+def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features):  # pragma: no cover - numba
+    """CSR ``(indptr, indices int32, data float64)`` of the texts whose words are
+    ``cols[indptr[i]:indptr[i+1]]`` (indices into ``words``, distinct rows of the table ``w_indptr,
+    w_indices, w_data``): each text's words' counts added bucket by bucket, its buckets in increasing order."""
+    used, l_indptr, slots = _local_rows(words, w_indptr, w_indices, n_features)
+    n_texts = len(indptr) - 1
+    total = 0
+    for k in range(len(cols)):
+        total += l_indptr[cols[k] + 1] - l_indptr[cols[k]]
+    out_indptr = np.zeros(n_texts + 1, dtype=np.int64)
+    out_indices = np.empty(total, dtype=np.int32)
+    out_data = np.empty(total, dtype=np.float64)
+    acc = np.zeros(len(used), dtype=np.float64)
+    touched = np.empty(len(used), dtype=np.int64)
+    spare = np.empty(len(used), dtype=np.int64)
+    digits = np.zeros(_RADIX + 1, dtype=np.int64)
+    at = 0
+    for i in range(n_texts):
+        m = 0
+        for k in range(indptr[i], indptr[i + 1]):
+            w = cols[k]
+            base = w_indptr[words[w]] - l_indptr[w]
+            for e in range(l_indptr[w], l_indptr[w + 1]):
+                j = slots[e]
+                if acc[j] == 0.0:
+                    touched[m] = j
+                    m += 1
+                acc[j] += w_data[base + e]
+        _radix_sort(touched, m, len(used), spare, digits)   # slots are numbered in bucket order
+        for q in range(m):
+            j = touched[q]
+            out_indices[at] = used[j]
+            out_data[at] = acc[j]
+            acc[j] = 0.0
+            at += 1
+        out_indptr[i + 1] = at
+    return out_indptr, out_indices[:at], out_data[:at]

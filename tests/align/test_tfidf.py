@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align import tfidf
+from dedup.align import tfidf, wordrows
 from dedup.align.tfidf import _QUOTES, IdfModel, l2_normalise, normalise_for_match
 from dedup.align.wordrows import _split_normalised, _WordRows
 from dedup.errors import ConfigError
@@ -122,6 +122,38 @@ def test_compiled_word_hashing_equals_scikit_learn(words):
     want = sp.csr_matrix(rows.hasher.transform(words))
     want.sort_indices()
     assert (indptr == want.indptr).all() and (indices == want.indices).all() and (data == want.data).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from("abcdé北 ,.-'\u00a0"), max_size=40), min_size=1,
+                         max_size=12), min_size=1, max_size=4), st.sampled_from([3, 20, 1_000_000]))
+def test_memo_counts_equal_scikit_learn_across_calls_and_when_it_forgets(batches, max_words):
+    # the memo's table grows across calls and is cleared when it would pass max_words words
+    rows = _WordRows((3, 5), 2**12, max_words=max_words)
+    for texts in batches:
+        norms = [normalise_for_match(t) for t in texts]
+        want = sp.csr_matrix(rows.hasher.transform(norms))
+        want.sort_indices()
+        got = rows.counts(texts, normalise_for_match)
+        assert got.shape == want.shape and got.has_canonical_format
+        assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
+        assert (got.data == want.data).all()
+        binary = want.copy()
+        binary.data[:] = 1
+        np.testing.assert_array_equal(rows.doc_freq(texts, normalise_for_match),
+                                      np.asarray(binary.sum(axis=0)).ravel())
+        assert len(rows.ids) <= max(max_words, len(set(" ".join(norms).split())))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**22).flatmap(lambda bound: st.tuples(
+    st.just(max(bound, 1)), st.lists(st.integers(0, max(bound, 1) - 1), unique=True, max_size=300))))
+def test_radix_sort_of_a_texts_slots_is_a_sort(case):
+    bound, values = case
+    a = np.array([*values, 7, 7], dtype=np.int64)   # the entries past m are left alone
+    wordrows._radix_sort(a, len(values), bound, np.empty(len(a), dtype=np.int64),
+                         np.zeros(wordrows._RADIX + 1, dtype=np.int64))
+    assert a[:len(values)].tolist() == sorted(values) and a[len(values):].tolist() == [7, 7]
 
 
 def _scipy_unit_rows(mat: sp.csr_matrix) -> np.ndarray:
