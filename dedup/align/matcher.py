@@ -33,6 +33,7 @@ Cost: O(m * n) per version with numpy rows, no Python loop over cells.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numba
@@ -260,32 +261,32 @@ def _moved(sim: np.ndarray, joins: JoinScores | None, links: list[Link], *, alig
     m, n = sim.shape
     if sum(len(link.version) for link in links) == m or sum(len(link.canonical) for link in links) == n:
         return []                        # nothing left over on one side: nothing can have moved
-    first = np.full(m, -1)               # canonical span each matched version sentence covers
-    last = np.full(m, -1)
-    used_c = np.zeros(n, dtype=bool)
+    # plain lists: a version has a few dozen sentences, where each numpy call costs more than the loop
+    first = [-1] * m                     # canonical span each matched version sentence covers
+    last = [-1] * m
+    used_c = [False] * n
     for link in links:
         for v in link.version:
             first[v], last[v] = link.canonical[0], link.canonical[-1]
-        used_c[list(link.canonical)] = True
-    free_v = np.flatnonzero(first < 0)
-    free_c = np.flatnonzero(~used_c)
-    if len(free_v) == 0 or len(free_c) == 0:
+        for c in link.canonical:
+            used_c[c] = True
+    free_v = [v for v in range(m) if first[v] < 0]
+    free_c = [c for c in range(n) if not used_c[c]]
+    if not free_v or not free_c:
         return []
-    matched = np.flatnonzero(first >= 0)
+    matched = [v for v in range(m) if first[v] >= 0]
     # where the surrounding matches say each free version sentence belongs: strictly between lo and hi
-    lo = np.full(m, -1)
-    hi = np.full(m, n)
+    lo: dict[int, int] = {}
+    hi: dict[int, int] = {}
     for v in free_v:
-        k = np.searchsorted(matched, v)
-        if k > 0:
-            lo[v] = last[matched[k - 1]]
-        if k < len(matched):
-            hi[v] = first[matched[k]]
-    free_v_set, free_c_set = set(free_v.tolist()), set(free_c.tolist())
+        k = bisect.bisect_left(matched, v)
+        lo[v] = last[matched[k - 1]] if k > 0 else -1
+        hi[v] = first[matched[k]] if k < len(matched) else n
+    free_v_set, free_c_set = set(free_v), set(free_c)
     candidates = []                       # (-cosine, version sentences, canonical sentences)
     sub = sim[np.ix_(free_v, free_c)]
     for a, b in zip(*np.nonzero(sub >= align_threshold)):
-        candidates.append((-float(sub[a, b]), (int(free_v[a]),), (int(free_c[b]),)))
+        candidates.append((-float(sub[a, b]), (free_v[a],), (free_c[b],)))
     if joins is not None:                 # moved sentences may also have been split or merged
         for v, c in zip(*np.nonzero(np.isfinite(joins.split))):
             if v in free_v_set and v + 1 in free_v_set and c in free_c_set:
