@@ -333,7 +333,7 @@ def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features): 
             base = w_indptr[words[w]] - l_indptr[w]
             for e in range(l_indptr[w], l_indptr[w + 1]):
                 j = slots[e]
-                if acc[j] == 0.0:
+                if acc[j] == 0.0:       # a word's counts are >= 1: 0 means not touched by this text yet
                     touched[m] = j
                     m += 1
                 acc[j] += w_data[base + e]
