@@ -34,17 +34,22 @@ For a large corpus, :func:`count_keys` / :func:`merge_keys` count in integer
 keys (``outlet code << 32 | shingle``) with no string per row, and
 :func:`frequent_frame` turns the frequent keys back into FREQUENT; this is
 what :func:`dedup.pipeline.frequent_outlet_shingles` uses.
-Everything is vectorised over the flat layout of the list columns (one array
-of values and one of offsets), never per article in Python.
+Everything works on the flat layout of the list columns (one array of values
+and one of offsets), never per article in Python: counting is vectorised in
+numpy, stripping is one compiled pass over each article's sequence
+(:func:`_strip_kernel`, articles split over threads), its lookups in a hash
+set of the frequent pairs (:mod:`dedup.u64set`).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import polars as pl
 
 from dedup import u64set
 from dedup.schema import SHINGLES, conform, flat_lists, list_series
+from dedup.shingle import parallel_ranges
 
 #: (outlet, shingle) document frequencies of a batch; see :func:`count_outlet_shingles`.
 OUTLET_COUNTS = pl.Schema({"outlet": pl.String, "shingle": pl.UInt32, "docs": pl.UInt32})
@@ -191,67 +196,79 @@ def strip_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, frequent: pl.D
     codes, names = outlet_codes(outlets)
     lookup = pl.DataFrame({"outlet": pl.Series(names, dtype=pl.String), "code": np.arange(len(names))})
     frequent = frequent.join(lookup, on="outlet", how="inner")
-    freq_keys = np.sort((frequent["code"].to_numpy().astype(np.uint64) << np.uint64(32))
-                        | frequent["shingle"].to_numpy().astype(np.uint64))
+    freq_keys = ((frequent["code"].to_numpy().astype(np.uint64) << np.uint64(32))
+                 | frequent["shingle"].to_numpy().astype(np.uint64))
     return _strip(shingles, codes, freq_keys, min_run)
 
 
-def _strip(shingles: pl.DataFrame, codes: np.ndarray, freq_keys: np.ndarray, min_run: int) -> pl.DataFrame:
-    """:func:`strip_boilerplate` with outlets as codes and the frequent pairs as sorted :func:`_keys`."""
+def _strip(shingles: pl.DataFrame, codes: np.ndarray, freq_keys: np.ndarray, min_run: int,
+           threads: int | None = None) -> pl.DataFrame:
+    """:func:`strip_boilerplate` with outlets as codes and the frequent pairs as :func:`_keys`.
+
+    One compiled pass per article (:func:`_strip_kernel`), articles split
+    over threads; each article writes only its own places, so the result
+    does not depend on ``threads``.
+    """
     done = shingles.with_columns(sequence=_NO_SEQUENCE)
     if len(freq_keys) == 0 or shingles.height == 0:
         return done
     values, offsets = flat_lists(shingles["shingles"])
     seq, seq_offsets = flat_lists(shingles["sequence"])
-    seq_doc = _owner(seq_offsets)
-    seq_code = codes[seq_doc]
-    flags = _member(freq_keys, (seq_code.astype(np.uint64) << np.uint64(32)) | seq, seq_code >= 0)
-    # Only shingles of the article's own set can be its boilerplate.
-    set_keys = (_owner(offsets).astype(np.uint64) << np.uint64(32)) | values
-    hit = np.flatnonzero(flags)
-    flags[hit] = _member(set_keys, (seq_doc[hit].astype(np.uint64) << np.uint64(32)) | seq[hit])
-    in_run = _runs(flags, seq_offsets, min_run)
-    drop = (seq_doc[in_run].astype(np.uint64) << np.uint64(32)) | seq[in_run]
+    table, shift = u64set.table_of(freq_keys)
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
     removed = np.zeros(len(values), dtype=bool)
-    removed[np.searchsorted(set_keys, drop)] = True    # every dropped key is in set_keys (checked above)
-    keep_offsets = np.concatenate([[0], np.cumsum(~removed)])[offsets]
+    n_removed = np.zeros(shingles.height, dtype=np.int64)
+    parallel_ranges(lambda lo, hi: _strip_kernel(table, shift, codes, values, offsets, seq, seq_offsets,
+                                                 max(min_run, 1), lo, hi, removed, n_removed),
+                    seq_offsets, threads)
+    keep_offsets = offsets - np.concatenate([[0], np.cumsum(n_removed)])
     out = done.with_columns(
         shingles=list_series(values[~removed], keep_offsets),
-        n_boilerplate=pl.Series((np.diff(offsets) - np.diff(keep_offsets)).astype(np.uint32), dtype=pl.UInt32),
+        n_boilerplate=pl.Series(n_removed.astype(np.uint32), dtype=pl.UInt32),
     )
     return conform(out, SHINGLES, "boilerplate")
 
 
-_BUCKET_BITS = 20
+@numba.njit(cache=True, nogil=True)
+def _strip_kernel(table, shift, codes, values, offsets, seq, seq_offsets, min_run, first, last,
+                  removed, n_removed):  # pragma: no cover - numba
+    """Mark the boilerplate of articles ``first..last-1`` in ``removed`` (one flag per set value); count it.
 
-
-def _member(haystack: np.ndarray, keys: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
-    """``keys`` (uint64) found in the sorted ``haystack`` (only where ``where``; False elsewhere).
-
-    Many keys against a smaller haystack (every shingle of a batch against the
-    frequent pairs: 15.6 M against 94,000 on a 100k night) look each key up
-    in a hash set of the haystack (:mod:`dedup.u64set`, one probe); otherwise
-    a small haystack first rules most keys out by their low bits (a shingle
-    hash's low bits are uniform), so that only a few are binary-searched.
+    A position of an article's ``sequence`` is flagged when ``code << 32 |
+    shingle`` is in ``table`` (the frequent pairs, :mod:`dedup.u64set`) and
+    the shingle is in the article's own set (``values``, sorted); the set
+    values of every run of at least ``min_run`` flagged positions are
+    removed. Articles with code -1 keep everything.
     """
-    found = np.zeros(len(keys), dtype=bool)
-    if len(haystack) == 0:
-        return found
-    sel = np.flatnonzero(where) if where is not None else np.arange(len(keys))
-    if len(sel) >= 4 * len(haystack):
-        table = u64set.empty_table(len(haystack))
-        u64set.insert(table, u64set.shift_of(table), haystack)
-        return u64set.contains(table, u64set.shift_of(table), keys, sel)
-    if len(haystack) * 16 < 1 << _BUCKET_BITS < len(sel):
-        bucket_mask = np.uint64((1 << _BUCKET_BITS) - 1)
-        maybe = np.zeros(1 << _BUCKET_BITS, dtype=bool)
-        maybe[(haystack & bucket_mask).astype(np.int64)] = True
-        sel = sel[maybe[(keys[sel] & bucket_mask).astype(np.int64)]]
-    wanted = keys[sel]
-    pos = np.searchsorted(haystack, wanted)
-    pos[pos == len(haystack)] = 0
-    found[sel] = haystack[pos] == wanted
-    return found
+    longest = 0
+    for t in range(first, last):
+        longest = max(longest, seq_offsets[t + 1] - seq_offsets[t])
+    run = np.empty(longest, dtype=np.int64)   # set positions of the current run's shingles
+    for t in range(first, last):
+        if codes[t] < 0:
+            continue
+        high = np.uint64(codes[t]) << np.uint64(32)
+        lo, hi = offsets[t], offsets[t + 1]
+        own = values[lo:hi]
+        n_run = 0
+        for p in range(seq_offsets[t], seq_offsets[t + 1] + 1):   # one step past the end closes the last run
+            at = -1
+            if p < seq_offsets[t + 1] and u64set.has(table, shift, high | np.uint64(seq[p])):
+                at = np.searchsorted(own, seq[p])
+                if at == len(own) or own[at] != seq[p]:
+                    at = -1
+            if at >= 0:
+                run[n_run] = lo + at
+                n_run += 1
+                continue
+            if n_run >= min_run:
+                for r in range(n_run):
+                    removed[run[r]] = True
+            n_run = 0
+        count = 0
+        for i in range(lo, hi):
+            count += removed[i]
+        n_removed[t] = count
 
 
 def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: int, min_run: int = 1

@@ -41,6 +41,26 @@ def add(table, shift, key):  # pragma: no cover - numba
         slot = (slot + np.uint64(1)) & mask
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def has(table, shift, key):  # pragma: no cover - numba
+    """Whether ``key`` is in the table."""
+    mask = np.uint64(len(table) - 1)
+    slot = ((key * np.uint64(0x9E3779B97F4A7C15)) >> shift) & mask
+    while table[slot] != key:
+        if table[slot] == np.uint64(0xFFFFFFFFFFFFFFFF):
+            return False
+        slot = (slot + np.uint64(1)) & mask
+    return True
+
+
+def table_of(keys: np.ndarray) -> tuple[np.ndarray, np.uint64]:
+    """A table holding ``keys`` (uint64) and its shift."""
+    table = empty_table(len(keys))
+    shift = shift_of(table)
+    insert(table, shift, np.asarray(keys, dtype=np.uint64))
+    return table, shift
+
+
 @numba.njit(cache=True, nogil=True)
 def insert(table, shift, keys):  # pragma: no cover - numba
     """Add ``keys`` to the table; returns how many were not in it yet."""
@@ -54,17 +74,7 @@ def insert(table, shift, keys):  # pragma: no cover - numba
 def contains(table, shift, keys, rows):  # pragma: no cover - numba
     """For each of ``keys[rows]``, whether it is in the table (a bool array as long as ``keys``, False
     outside ``rows``)."""
-    mask = np.uint64(len(table) - 1)
     out = np.zeros(len(keys), dtype=np.bool_)
     for r in rows:
-        key = keys[r]
-        slot = ((key * np.uint64(0x9E3779B97F4A7C15)) >> shift) & mask
-        while True:
-            found = table[slot]
-            if found == key:
-                out[r] = True
-                break
-            if found == np.uint64(0xFFFFFFFFFFFFFFFF):
-                break
-            slot = (slot + np.uint64(1)) & mask
+        out[r] = has(table, shift, keys[r])
     return out

@@ -157,3 +157,30 @@ def test_merge_keys_adds_the_counts_of_sorted_distinct_keys(seed):
     assert keys.dtype == np.uint64 and np.all(keys[1:] > keys[:-1])
     assert dict(zip(keys.tolist(), docs.tolist())) == want
     assert merge_keys(parts[0])[0].tolist() == parts[0][0].tolist()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_stripping_in_threads_gives_the_definition_whatever_the_thread_count(seed):
+    # 1,500 articles, ~100k sequence positions: enough for the compiled pass to split the articles over threads
+    from dedup.boilerplate import _strip, count_keys, outlet_codes
+    frame, outlets = _corpus(seed, n=1500)
+    codes, _ = outlet_codes(outlets)
+    keys, docs = count_keys(frame, codes)
+    frequent = keys[docs >= 4]
+    want = _oracle(frame, outlets.to_list(), 4, 3)
+    for threads in (1, 2, 5):
+        got = _strip(frame, codes, frequent, 3, threads=threads)
+        assert got["shingles"].to_list() == want
+        assert got["n_boilerplate"].to_list() == [len(s) - len(w) for s, w in
+                                                  zip(frame["shingles"].to_list(), want)]
+
+
+def test_a_shingle_outside_the_articles_own_set_is_not_boilerplate_and_breaks_the_run():
+    # Article 0's sequence holds 9, which its set does not: 9 is frequent for X but not in the set, so
+    # the run 1 2 | 9 | 3 4 is two runs of two, too short for min_run 3; article 1 has the run whole.
+    frame = pl.DataFrame({"doc": [0, 1, 2], "shingles": [[1, 2, 3, 4], [1, 2, 3, 4, 9], [1, 2, 3, 4, 9]],
+                          "sequence": [[1, 2, 9, 3, 4], [1, 2, 9, 3, 4], [1, 2, 9, 3, 4]],
+                          "n_tokens": [8, 8, 8], "n_boilerplate": [0, 0, 0]}, schema=SHINGLES)
+    out = remove_boilerplate(frame, pl.Series(["X", "X", "X"]), min_docs=2, min_run=3)
+    assert out["shingles"].to_list() == [[1, 2, 3, 4], [], []]
+    assert out["n_boilerplate"].to_list() == [0, 5, 5]

@@ -1,4 +1,4 @@
-"""Sets of 64-bit keys: membership against a plain Python set, and boilerplate's two lookup paths."""
+"""Sets of 64-bit keys: membership against a plain Python set."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import u64set
-from dedup.boilerplate import _member
 
 KEYS = st.lists(st.integers(0, 2**64 - 2), max_size=300)   # every key but EMPTY (all 64 bits set)
 
@@ -25,17 +24,3 @@ def test_a_table_holds_exactly_what_was_inserted(inserted, asked, seed):
     want = np.zeros(len(asked), dtype=bool)
     want[rows] = [k in set(inserted.tolist()) for k in asked[rows].tolist()]
     assert (got == want).all()
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.integers(0, 40), st.integers(0, 600), st.integers(0, 2**32 - 1))
-def test_boilerplate_membership_is_isin_on_either_path(n_haystack, n_keys, seed):
-    # more than 4 keys per haystack key: the hash set; fewer: the binary search
-    rng = np.random.default_rng(seed)
-    pool = rng.integers(0, 2**40, 60, dtype=np.uint64)
-    haystack = np.unique(rng.choice(pool, n_haystack))
-    keys = rng.choice(pool, n_keys)
-    where = rng.random(n_keys) < 0.7
-    want = np.isin(keys, haystack) & where
-    assert (_member(haystack, keys, where) == want).all()
-    assert (_member(haystack, keys) == np.isin(keys, haystack)).all()
