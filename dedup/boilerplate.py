@@ -32,8 +32,9 @@ Counting every batch, merging, then stripping every batch gives exactly
 :func:`remove_boilerplate` on the whole corpus, which chains the phases.
 For a large corpus, :func:`count_keys` / :func:`merge_keys` count in integer
 keys (``outlet code << 32 | shingle``) with no string per row, and
-:func:`frequent_frame` turns the frequent keys back into FREQUENT; this is
-what :func:`dedup.pipeline.frequent_outlet_shingles` uses.
+:func:`strip_keys` strips with those keys; this is what
+:func:`dedup.pipeline.sign_articles` uses (:func:`frequent_frame` turns keys
+back into FREQUENT).
 Everything works on the flat layout of the list columns (one array of values
 and one of offsets), never per article in Python: counting is vectorised in
 numpy, stripping is one compiled pass over each article's sequence
@@ -198,16 +199,18 @@ def strip_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, frequent: pl.D
     frequent = frequent.join(lookup, on="outlet", how="inner")
     freq_keys = ((frequent["code"].to_numpy().astype(np.uint64) << np.uint64(32))
                  | frequent["shingle"].to_numpy().astype(np.uint64))
-    return _strip(shingles, codes, freq_keys, min_run)
+    return strip_keys(shingles, codes, freq_keys, min_run)
 
 
-def _strip(shingles: pl.DataFrame, codes: np.ndarray, freq_keys: np.ndarray, min_run: int,
-           threads: int | None = None) -> pl.DataFrame:
-    """:func:`strip_boilerplate` with outlets as codes and the frequent pairs as :func:`_keys`.
+def strip_keys(shingles: pl.DataFrame, codes: np.ndarray, freq_keys: np.ndarray, min_run: int,
+               threads: int | None = None) -> pl.DataFrame:
+    """:func:`strip_boilerplate` with the outlets as codes and the frequent pairs as keys. Stateless.
 
-    One compiled pass per article (:func:`_strip_kernel`), articles split
-    over threads; each article writes only its own places, so the result
-    does not depend on ``threads``.
+    ``codes`` are the rows' outlet codes (:func:`outlet_codes`), ``freq_keys``
+    the frequent ``code << 32 | shingle`` keys (from :func:`count_keys`), in
+    any order. One compiled pass per article (:func:`_strip_kernel`),
+    articles split over threads; each article writes only its own places, so
+    the result does not depend on ``threads``.
     """
     done = shingles.with_columns(sequence=_NO_SEQUENCE)
     if len(freq_keys) == 0 or shingles.height == 0:
@@ -284,4 +287,4 @@ def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: 
         return shingles.with_columns(sequence=_NO_SEQUENCE)
     codes, _ = outlet_codes(outlets)
     keys, docs = count_keys(shingles, codes)
-    return _strip(shingles, codes, keys[docs >= min_docs], min_run)
+    return strip_keys(shingles, codes, keys[docs >= min_docs], min_run)

@@ -12,11 +12,12 @@ import resource
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -24,8 +25,13 @@ import polars as pl
 from dedup import __version__
 from dedup.align import AlignResult, align_clusters
 from dedup.align.reuse import align_reusing
-from dedup.boilerplate import (count_keys, frequent_frame, merge_keys, outlet_codes, remove_boilerplate,
-                               strip_boilerplate)
+from dedup.boilerplate import (
+    count_keys,
+    merge_keys,
+    outlet_codes,
+    remove_boilerplate,
+    strip_keys,
+)
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
 from dedup.errors import DedupError, InputError
@@ -35,8 +41,8 @@ from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import Progress, bar
-from dedup.resend import resend_candidates
 from dedup.report import write_report
+from dedup.resend import resend_candidates
 from dedup.shingle import shingle
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, NightlyState
 from dedup.state.report import history_notes, summary_for_report
@@ -108,64 +114,94 @@ class ClusterResult:
 BATCH_ARTICLES = 50_000  # articles shingled and signed at once: bounds the memory of the shingle stages
 
 
-def frequent_outlet_shingles(articles: pl.DataFrame, config: Config, timer: Timer) -> pl.DataFrame:
-    """FREQUENT for the whole corpus, counted batch by batch with bounded memory.
+@dataclass
+class _Piece:
+    """Articles (``rows`` of ARTICLES) shingled in one batch, kept until their outlet's counts are complete."""
 
-    Articles are visited in outlet order, so every outlet but the one a batch
-    ends with is complete when its batch is counted: its frequent shingles
-    are kept and its counts dropped. Only the counts of one outlet are carried
-    from batch to batch, as integer keys (:func:`dedup.boilerplate.count_keys`).
-    Equal to ``frequent_shingles(count_outlet_shingles(all), min_docs=...)``.
-    """
-    min_docs = config.cluster.boilerplate_min_docs
-    codes, names = outlet_codes(articles["outlet"])
-    order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable")[:int((codes >= 0).sum())]
-    batches = [order[lo:lo + BATCH_ARTICLES] for lo in range(0, len(order), BATCH_ARTICLES)] if min_docs else []
-    found, carry = [], None
-    with bar(timer.progress, "boilerplate", total=len(order) if min_docs else 0) as advance:
-        for k, rows in enumerate(batches):
-            sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
-            keys, docs = timer.piece("boilerplate", count_keys, sh, codes[rows])
-            if carry is not None:
-                keys, docs = merge_keys(carry, (keys, docs))
-            if k + 1 < len(batches):  # the last outlet of the batch may go on in the next one
-                going_on = (keys >> np.uint64(32)) == np.uint64(codes[rows[-1]])
-                carry = keys[going_on], docs[going_on]
-                keys, docs = keys[~going_on], docs[~going_on]
-            found.append(keys[docs >= min_docs])
-            advance(len(rows))
-    return frequent_frame(np.concatenate(found) if found else np.empty(0, np.uint64), names)
+    rows: np.ndarray
+    shingles: pl.DataFrame | None   # SHINGLES with ``sequence``; None once dropped to bound memory
 
 
 def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARTICLES -> (SHINGLES without boilerplate, SIGNATURES), in batches of ``BATCH_ARTICLES``.
 
-    Two passes over the texts when there is more than one batch: the first
-    counts each outlet's shingles (:func:`frequent_outlet_shingles`), the
-    second shingles again, strips the boilerplate and signs. Only the
-    stripped shingle sets and the signatures are kept, never every
-    article's token sequence. One batch is shingled once.
+    Whether a shingle is boilerplate depends on counts over all of its
+    outlet's articles. So the articles are visited in outlet order (those
+    without an outlet last): when a batch is counted, every outlet in it but
+    the one it ends with is complete, and its articles are stripped of
+    boilerplate and signed right away, from the shingles just made. Only the
+    articles of the outlet that goes on into the next batch wait, with their
+    shingles, for their outlet's last batch; when more than a batch of them
+    wait, the oldest drop their shingles and are shingled again when their
+    turn comes, so memory stays bounded whatever the outlets' sizes. Only the
+    counts of that one outlet are carried from batch to batch, as integer keys
+    (:func:`dedup.boilerplate.count_keys`). The frames come back in article
+    order, equal to shingling, stripping and signing the whole corpus at once.
     """
     n = articles.height
-    min_run = config.cluster.boilerplate_min_run
+    min_run, min_docs = config.cluster.boilerplate_min_run, config.cluster.boilerplate_min_docs
     if n <= BATCH_ARTICLES:
         sh = timer.run("shingle", shingle, articles, config=config.shingle)
-        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"],
-                       min_docs=config.cluster.boilerplate_min_docs, min_run=min_run)
+        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs, min_run=min_run)
         return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
-    frequent = frequent_outlet_shingles(articles, config, timer)
-    shingles, sigs = [], []
+    codes, _ = outlet_codes(articles["outlet"])
+    order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
+        else np.arange(n)
+    done: list[tuple[np.ndarray, pl.DataFrame, pl.DataFrame]] = []   # rows, stripped SHINGLES, SIGNATURES
+    waiting: list[_Piece] = []
+    carry = None
     with bar(timer.progress, "sign", total=n) as advance:
         for lo in range(0, n, BATCH_ARTICLES):
-            batch = articles.slice(lo, BATCH_ARTICLES)
-            sh = timer.piece("shingle", shingle, batch, config=config.shingle)
-            sh = timer.piece("boilerplate", strip_boilerplate, sh, batch["outlet"], frequent, min_run=min_run)
-            sh = sh.with_columns(pl.col("doc") + lo)
-            sigs.append(timer.piece("minhash", minhash_signatures, sh, config=config.minhash))
-            shingles.append(sh)
-            advance(batch.height)
+            rows = order[lo:lo + BATCH_ARTICLES]
+            sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
+            going = -1   # the outlet that goes on into the next batch, if any
+            frequent = np.empty(0, np.uint64)
+            if min_docs:
+                keys, docs = timer.piece("boilerplate", count_keys, sh, codes[rows])
+                if carry is not None:
+                    keys, docs = merge_keys(carry, (keys, docs))
+                carry = None
+                if lo + BATCH_ARTICLES < n and codes[rows[-1]] >= 0:
+                    going = int(codes[rows[-1]])
+                    on = (keys >> np.uint64(32)) == np.uint64(going)
+                    carry = keys[on], docs[on]
+                    keys, docs = keys[~on], docs[~on]
+                frequent = keys[docs >= min_docs]
+            stays = codes[rows] == going if going >= 0 else np.zeros(len(rows), dtype=bool)
+            ready = [_Piece(rows[~stays], sh.filter(pl.Series(~stays)) if stays.any() else sh)]
+            if not waiting or int(codes[waiting[0].rows[0]]) != going:   # the waiting outlet is complete
+                ready, waiting = waiting + ready, []
+            if stays.any():
+                waiting.append(_Piece(rows[stays], sh.filter(pl.Series(stays))))
+                while sum(len(p.rows) for p in waiting if p.shingles is not None) > BATCH_ARTICLES:
+                    next(p for p in waiting if p.shingles is not None).shingles = None
+            del sh
+            for piece in ready:
+                if not len(piece.rows):
+                    continue
+                if piece.shingles is None:
+                    piece.shingles = timer.piece("shingle", shingle, articles[piece.rows], config=config.shingle)
+                stripped = timer.piece("boilerplate", strip_keys, piece.shingles, codes[piece.rows], frequent, min_run)
+                piece.shingles = None
+                done.append((piece.rows, stripped, timer.piece("minhash", minhash_signatures, stripped,
+                                                               config=config.minhash)))
+            advance(len(rows))
+        shingles, sigs = timer.piece("minhash", _in_article_order, done)
     timer.report("shingle", "boilerplate", "minhash")
-    return pl.concat(shingles), pl.concat(sigs)
+    return shingles, sigs
+
+
+def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame, pl.DataFrame]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The pieces' SHINGLES and SIGNATURES as two frames in article order, ``doc`` = row number."""
+    rows = np.concatenate([r for r, _, _ in done])
+    place = np.empty(len(rows), dtype=np.int64)
+    place[rows] = np.arange(len(rows))
+    doc = pl.Series("doc", np.arange(len(rows), dtype=np.uint32))
+    shingles = pl.concat([s for _, s, _ in done]).drop("doc")
+    sigs = pl.concat([s for _, _, s in done]).drop("doc")
+    done.clear()
+    shingles = shingles.select(pl.all().gather(place)).insert_column(0, doc)
+    return shingles, sigs.select(pl.all().gather(place)).insert_column(0, doc)
 
 
 def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None

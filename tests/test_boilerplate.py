@@ -162,14 +162,14 @@ def test_merge_keys_adds_the_counts_of_sorted_distinct_keys(seed):
 @pytest.mark.parametrize("seed", range(2))
 def test_stripping_in_threads_gives_the_definition_whatever_the_thread_count(seed):
     # 1,500 articles, ~100k sequence positions: enough for the compiled pass to split the articles over threads
-    from dedup.boilerplate import _strip, count_keys, outlet_codes
+    from dedup.boilerplate import count_keys, outlet_codes, strip_keys
     frame, outlets = _corpus(seed, n=1500)
     codes, _ = outlet_codes(outlets)
     keys, docs = count_keys(frame, codes)
     frequent = keys[docs >= 4]
     want = _oracle(frame, outlets.to_list(), 4, 3)
     for threads in (1, 2, 5):
-        got = _strip(frame, codes, frequent, 3, threads=threads)
+        got = strip_keys(frame, codes, frequent, 3, threads=threads)
         assert got["shingles"].to_list() == want
         assert got["n_boilerplate"].to_list() == [len(s) - len(w) for s, w in
                                                   zip(frame["shingles"].to_list(), want)]

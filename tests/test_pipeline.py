@@ -7,9 +7,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from dedup import pipeline
-from dedup.boilerplate import count_outlet_shingles, frequent_shingles
+from dedup.boilerplate import remove_boilerplate
 from dedup.config import Config
-from dedup.pipeline import Timer, cluster_frame, frequent_outlet_shingles
+from dedup.minhash import signatures
+from dedup.pipeline import Timer, cluster_frame, sign_articles
 from dedup.progress import Progress
 from dedup.shingle import shingle
 from tests.conftest import article, make_story
@@ -34,13 +35,20 @@ def corpus() -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-@pytest.mark.parametrize("batch", [1, 4, 7, 1000])
-def test_frequent_shingles_counted_by_batches_equal_the_whole(corpus, monkeypatch, batch):
+@pytest.mark.parametrize("min_docs", [4, 0])
+@pytest.mark.parametrize("batch", [1, 2, 4, 7, 1000])
+def test_signing_by_batches_in_outlet_order_equals_the_whole(corpus, monkeypatch, batch, min_docs):
+    # Harbour Gazette's 11 articles span several batches of 1-7: its articles wait for its counts (and drop
+    # their shingles when more than a batch wait); the article without an outlet comes last.
     articles = cluster_frame(corpus).articles
-    whole = frequent_shingles(count_outlet_shingles(shingle(articles), articles["outlet"]), min_docs=4)
-    assert whole.height > 0  # the footer is frequent for its outlet
+    config = Config().replace(cluster={"boilerplate_min_docs": min_docs})
+    sh = remove_boilerplate(shingle(articles), articles["outlet"], min_docs=min_docs,
+                            min_run=config.cluster.boilerplate_min_run)
+    assert (sh["n_boilerplate"].sum() > 0) == (min_docs > 0)   # the footer is frequent for its outlet
     monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
-    assert_frame_equal(frequent_outlet_shingles(articles, Config(), Timer()), whole)
+    got_sh, got_sig = sign_articles(articles, config, Timer())
+    assert_frame_equal(got_sh, sh)
+    assert_frame_equal(got_sig, signatures(sh, config=config.minhash))
 
 
 @pytest.mark.parametrize("batch", [3, 10])
