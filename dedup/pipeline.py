@@ -39,10 +39,12 @@ from dedup.io import ReadResult, articles_from_frame, read_inputs
 from dedup.io.writers import write_formats, write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
+from dedup.minhash import sign_flat
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import Progress, bar
 from dedup.report import write_report
 from dedup.resend import resend_candidates
+from dedup.schema import flat_lists, signatures_schema
 from dedup.shingle import shingle
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, NightlyState
 from dedup.state.report import history_notes, summary_for_report
@@ -147,15 +149,22 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
     codes, _ = outlet_codes(articles["outlet"])
     order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
         else np.arange(n)
-    done: list[tuple[np.ndarray, pl.DataFrame, pl.DataFrame]] = []   # rows, stripped SHINGLES, SIGNATURES
+    matrix = np.empty((n, config.minhash.num_perm), dtype=np.uint32)   # the signatures, filled by article
+    done: list[tuple[np.ndarray, pl.DataFrame]] = []                    # articles and their stripped SHINGLES
+
+    def keep(rows: np.ndarray, stripped: pl.DataFrame) -> None:
+        values, offsets = flat_lists(stripped["shingles"])
+        matrix[rows] = timer.piece("minhash", sign_flat, values, offsets, num_perm=config.minhash.num_perm,
+                                   seed=config.minhash.seed)
+        done.append((rows, stripped))
+
     waiting: list[_Piece] = []
     carry = None
     with bar(timer.progress, "sign", total=n) as advance:
         for lo in range(0, n, BATCH_ARTICLES):
             rows = order[lo:lo + BATCH_ARTICLES]
             sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
-            going = -1   # the outlet that goes on into the next batch, if any
-            frequent = np.empty(0, np.uint64)
+            going, frequent = -1, np.empty(0, np.uint64)   # the outlet that goes on into the next batch, if any
             if min_docs:
                 keys, docs = timer.piece("boilerplate", count_keys, sh, codes[rows])
                 if carry is not None:
@@ -168,40 +177,42 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
                     keys, docs = keys[~on], docs[~on]
                 frequent = keys[docs >= min_docs]
             stays = codes[rows] == going if going >= 0 else np.zeros(len(rows), dtype=bool)
-            ready = [_Piece(rows[~stays], sh.filter(pl.Series(~stays)) if stays.any() else sh)]
-            if not waiting or int(codes[waiting[0].rows[0]]) != going:   # the waiting outlet is complete
-                ready, waiting = waiting + ready, []
             if stays.any():
-                waiting.append(_Piece(rows[stays], sh.filter(pl.Series(stays))))
-                while sum(len(p.rows) for p in waiting if p.shingles is not None) > BATCH_ARTICLES:
-                    next(p for p in waiting if p.shingles is not None).shingles = None
+                waiting.append(_Piece(rows[stays], sh if stays.all() else sh.filter(pl.Series(stays))))
+            if not stays.all():   # the staying articles' rows are stripped as articles without outlet, then left out
+                stripped = timer.piece("boilerplate", strip_keys, sh, np.where(stays, -1, codes[rows]), frequent,
+                                       min_run)
+                keep(rows[~stays], stripped.filter(pl.Series(~stays)) if stays.any() else stripped)
             del sh
-            for piece in ready:
-                if not len(piece.rows):
-                    continue
-                if piece.shingles is None:
-                    piece.shingles = timer.piece("shingle", shingle, articles[piece.rows], config=config.shingle)
-                stripped = timer.piece("boilerplate", strip_keys, piece.shingles, codes[piece.rows], frequent, min_run)
+            complete = [p for p in waiting if codes[p.rows[0]] != going]
+            waiting = [p for p in waiting if codes[p.rows[0]] == going]
+            while sum(len(p.rows) for p in waiting if p.shingles is not None) > BATCH_ARTICLES:
+                next(p for p in waiting if p.shingles is not None).shingles = None
+            for piece in complete:
+                sh = piece.shingles if piece.shingles is not None else \
+                    timer.piece("shingle", shingle, articles[piece.rows], config=config.shingle)
                 piece.shingles = None
-                done.append((piece.rows, stripped, timer.piece("minhash", minhash_signatures, stripped,
-                                                               config=config.minhash)))
+                keep(piece.rows, timer.piece("boilerplate", strip_keys, sh, codes[piece.rows], frequent, min_run))
+                del sh
             advance(len(rows))
-        shingles, sigs = timer.piece("minhash", _in_article_order, done)
+        shingles = timer.piece("minhash", _in_article_order, done, n)
     timer.report("shingle", "boilerplate", "minhash")
-    return shingles, sigs
+    return shingles, pl.DataFrame({
+        "doc": shingles["doc"],
+        "signature": pl.Series(matrix, dtype=pl.Array(pl.UInt32, config.minhash.num_perm)),   # no copy
+    }, schema=signatures_schema(config.minhash.num_perm))
 
 
-def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame, pl.DataFrame]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The pieces' SHINGLES and SIGNATURES as two frames in article order, ``doc`` = row number."""
-    rows = np.concatenate([r for r, _, _ in done])
-    place = np.empty(len(rows), dtype=np.int64)
+def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame]], n: int) -> pl.DataFrame:
+    """The pieces' SHINGLES as one frame in article order, ``doc`` = row number (empties ``done``)."""
+    rows = np.concatenate([r for r, _ in done])
+    assert np.array_equal(np.sort(rows), np.arange(n)), "every article is signed once"
+    place = np.empty(n, dtype=np.int64)
     place[rows] = np.arange(len(rows))
-    doc = pl.Series("doc", np.arange(len(rows), dtype=np.uint32))
-    shingles = pl.concat([s for _, s, _ in done]).drop("doc")
-    sigs = pl.concat([s for _, _, s in done]).drop("doc")
+    shingles = pl.concat([s for _, s in done]).drop("doc")
     done.clear()
-    shingles = shingles.select(pl.all().gather(place)).insert_column(0, doc)
-    return shingles, sigs.select(pl.all().gather(place)).insert_column(0, doc)
+    doc = pl.Series("doc", np.arange(n, dtype=np.uint32))
+    return shingles.select(pl.all().gather(place)).insert_column(0, doc)
 
 
 def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None
