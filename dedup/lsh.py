@@ -17,6 +17,7 @@ pairs of all bands are gathered in one hash set as the bands are scanned.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,6 +67,18 @@ class LshStats:
     candidates: int = 0
     capped_buckets: int = 0
     largest_bucket: int = 0
+
+
+def _buckets(matrix: np.ndarray, docs: np.ndarray, band: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The buckets of two or more of one band: ``docs`` sorted by band key (stable), each bucket's start
+    and size in it."""
+    key = band_key(matrix, band, rows)
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_keys)) + 1])
+    sizes = np.diff(np.concatenate([starts, [len(order)]]))
+    multi = sizes >= 2
+    return docs[order], starts[multi], sizes[multi]
 
 
 def _bucket_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_bucket: int,
@@ -161,20 +174,19 @@ def candidates(signatures: pl.DataFrame, *, config: MinHashConfig = MinHashConfi
     # articles; merging each band into a sorted array cost a pass over all pairs found so far).
     pairs = _PairSet()
     if len(docs_all) >= 2:
-        for band in range(bands):
-            key = band_key(matrix, band, rows)
-            order = np.argsort(key, kind="stable")
-            sorted_keys = key[order]
-            boundaries = np.flatnonzero(np.diff(sorted_keys)) + 1
-            starts = np.concatenate([[0], boundaries])
-            sizes = np.diff(np.concatenate([starts, [len(order)]]))
-            multi = sizes >= 2
-            if not multi.any():
-                continue
-            stats.largest_bucket = max(stats.largest_bucket, int(sizes.max()))
-            starts, sizes = starts[multi], sizes[multi]
-            stats.capped_buckets += int((sizes > config.max_bucket).sum())
-            pairs.add_buckets(docs_all[order], starts, sizes, config.max_bucket)
+        # While this thread adds a band's pairs (compiled, without the GIL), a second one keys and sorts
+        # the next band; the bands are still added in order.
+        with ThreadPoolExecutor(1) as pool:
+            coming = pool.submit(_buckets, matrix, docs_all, 0, rows)
+            for band in range(bands):
+                docs, starts, sizes = coming.result()
+                if band + 1 < bands:
+                    coming = pool.submit(_buckets, matrix, docs_all, band + 1, rows)
+                if not len(sizes):
+                    continue
+                stats.largest_bucket = max(stats.largest_bucket, int(sizes.max()))
+                stats.capped_buckets += int((sizes > config.max_bucket).sum())
+                pairs.add_buckets(docs, starts, sizes, config.max_bucket)
     codes = pairs.sorted()
     left, right = (codes >> np.uint64(32)).astype(np.uint32), (codes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     stats.candidates = len(left)
