@@ -50,19 +50,24 @@ class _Vectors:
     ``unit``: the rows scaled to length 1 are ``unit[offset:offset + len(norms)]``
     (a matrix shared by a chunk of clusters), ``norms``: the unnormalised rows'
     L2 norms, ``sim``: the cosine of every distinct sentence with each canonical
-    sentence, ``adjacent``: ``(row, next row) -> unnormalised dot product`` for
-    every pair of consecutive sentences in an article.
+    sentence, ``pair_codes`` and ``pair_dots``: the unnormalised dot product of
+    every pair of consecutive sentences in an article, by the pair's code
+    ``(offset + row) * width + offset + next row`` (sorted, distinct; ``width``
+    is the chunk's number of rows, so codes of the chunk's clusters never meet).
     """
 
     unit: sp.csr_matrix
     offset: int
     norms: np.ndarray
     sim: np.ndarray
-    adjacent: dict[tuple[int, int], float]
+    pair_codes: np.ndarray
+    pair_dots: np.ndarray
+    width: int
 
     def adjacent_dots(self, rows: np.ndarray) -> np.ndarray:
         """Dot products of each unnormalised row in ``rows`` with the next one."""
-        return np.array([self.adjacent[(int(a), int(b))] for a, b in zip(rows[:-1], rows[1:])], dtype=np.float64)
+        rows = np.asarray(rows, dtype=np.int64) + self.offset
+        return self.pair_dots[np.searchsorted(self.pair_codes, rows[:-1] * self.width + rows[1:])]
 
     def units(self, rows: list[int]) -> sp.csr_matrix:
         """The unit rows ``rows``, over only the columns they use."""
@@ -100,18 +105,23 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
     cosines, at_sim = _canonical_cosines(indptr, indices, unit.data, starts,
                                          np.concatenate([np.zeros(0, dtype=np.int64), *canonical_rows]),
                                          c_starts, raw.shape[1])
-    pairs = [sorted({(int(a), int(b)) for art in arts for a, b in zip(art.unique[:-1], art.unique[1:])})
-             for arts in clusters]
-    flat = np.array([p for ps in pairs for p in ps], dtype=np.int64).reshape(-1, 2)
-    flat += np.repeat(starts[:-1], [len(ps) for ps in pairs])[:, None]
-    dots = _row_dots(indptr, indices, raw.data, flat[:, 0].copy(), flat[:, 1].copy()).tolist()
+    # Every article's pairs of consecutive sentences, as chunk rows coded row * width + next row: sorted and
+    # distinct, they are each cluster's pairs in order, one cluster after the other.
+    width = max(int(starts[-1]), 1)
+    uniques = [starts[k] + art.unique for k, arts in enumerate(clusters) for art in arts]
+    seq = np.concatenate([np.zeros(0, dtype=np.int64), *uniques])
+    lengths = np.array([len(u) for u in uniques], dtype=np.int64)
+    follows = np.ones(len(seq), dtype=bool)          # seq[i] and seq[i + 1] are in one article
+    follows[np.cumsum(lengths)[lengths > 0] - 1] = False
+    codes = np.unique(seq[:-1][follows[:-1]] * width + seq[1:][follows[:-1]])
+    dots = _row_dots(indptr, indices, raw.data, codes // width, codes % width)
+    cuts = np.searchsorted(codes, starts * width)     # cluster k's pairs start at its first row's code
     out = []
-    at = 0
-    for k, ps in enumerate(pairs):
+    for k in range(len(clusters)):
         lo, hi = starts[k], starts[k + 1]
         sim = cosines[at_sim[k]:at_sim[k + 1]].reshape(hi - lo, c_starts[k + 1] - c_starts[k])
-        out.append(_Vectors(unit, int(lo), norms[lo:hi], sim, dict(zip(ps, dots[at:at + len(ps)]))))
-        at += len(ps)
+        out.append(_Vectors(unit, int(lo), norms[lo:hi], sim, codes[cuts[k]:cuts[k + 1]], dots[cuts[k]:cuts[k + 1]],
+                            width))
     return out
 
 
