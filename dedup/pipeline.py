@@ -175,7 +175,9 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
                     on = (keys >> np.uint64(32)) == np.uint64(going)
                     carry = keys[on], docs[on]
                     keys, docs = keys[~on], docs[~on]
+                    del on
                 frequent = keys[docs >= min_docs]
+                del keys, docs   # a batch's counts (~200 MB for 50,000 articles): not held into the next batch
             stays = codes[rows] == going if going >= 0 else np.zeros(len(rows), dtype=bool)
             if stays.any():
                 waiting.append(_Piece(rows[stays], sh if stays.all() else sh.filter(pl.Series(stays))))
