@@ -68,13 +68,3 @@ def insert(table, shift, keys):  # pragma: no cover - numba
     for key in keys:
         added += add(table, shift, key)
     return added
-
-
-@numba.njit(cache=True, nogil=True)
-def contains(table, shift, keys, rows):  # pragma: no cover - numba
-    """For each of ``keys[rows]``, whether it is in the table (a bool array as long as ``keys``, False
-    outside ``rows``)."""
-    out = np.zeros(len(keys), dtype=np.bool_)
-    for r in rows:
-        out[r] = has(table, shift, keys[r])
-    return out
