@@ -61,18 +61,13 @@ _NO_SEQUENCE = pl.lit(None, dtype=pl.List(pl.UInt32))
 
 
 def _run_mask(flags: np.ndarray, min_run: int) -> np.ndarray:
-    """True where ``flags`` is inside a run of at least ``min_run`` Trues."""
-    return _runs(np.asarray(flags, dtype=bool), np.array([0, len(flags)], dtype=np.int64), min_run)
-
-
-def _runs(flags: np.ndarray, offsets: np.ndarray, min_run: int) -> np.ndarray:
-    """:func:`_run_mask` of every segment ``flags[offsets[i]:offsets[i+1]]`` at once (runs stop at segments)."""
+    """True where ``flags`` is inside a run of at least ``min_run`` Trues (one article's sequence;
+    the Spark engine's per-article strip; :func:`_strip_kernel` applies the same rule in its pass)."""
+    flags = np.asarray(flags, dtype=bool)
     if min_run <= 1:
         return flags
     start = flags.copy()
-    start[1:] &= ~flags[:-1]
-    firsts = offsets[:-1][offsets[:-1] < len(flags)]
-    start[firsts] = flags[firsts]                      # a segment's first position always opens a run
+    start[1:] &= ~flags[:-1]                           # a flagged position after an unflagged one opens a run
     run = np.cumsum(start) - 1                         # run number of every flagged position
     lengths = np.bincount(run[flags], minlength=int(run[-1]) + 1 if len(run) else 0)
     mask = np.zeros(len(flags), dtype=bool)
