@@ -14,12 +14,16 @@ proposes the same candidates as :mod:`dedup.lsh` for the same signatures.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 import polars as pl
 
+from dedup.align.parallel import available_cores
 from dedup.config import MinHashConfig
 from dedup.lsh import band_key, banding
-
+from dedup.u64set import add, empty_table, has, shift_of
 
 
 def band_keys(signatures: pl.DataFrame, *, config: MinHashConfig) -> np.ndarray:
@@ -36,20 +40,58 @@ def band_keys(signatures: pl.DataFrame, *, config: MinHashConfig) -> np.ndarray:
     return out
 
 
-def sharing_rows(stored: np.ndarray, tonight: np.ndarray) -> np.ndarray:
+def sharing_rows(stored: np.ndarray, tonight: np.ndarray, *, threads: int | None = None) -> np.ndarray:
     """Boolean mask of the ``stored`` rows that share a key with any ``tonight`` row in the same band.
 
-    One hash lookup per key (polars ``is_in``), band by band: a sort-based
-    ``np.isin`` over a window of 600,000 stored articles and 64 bands took
-    4.2 s, this 1.2 s (benchmarks/README.md section 6).
+    Band by band, tonight's keys go into a compiled hash set (:mod:`dedup.u64set`)
+    and every stored key of the band is looked up in it; the bands are shared
+    among ``threads`` threads (default: the usable cores). On the benchmark
+    night (600,000 stored articles in the window, 100,000 tonight, 64 bands)
+    this takes 0.45 s, a polars ``is_in`` per band 1.35 s (benchmarks/README.md
+    section 6).
     """
-    hit = np.zeros(len(stored), dtype=bool)
+    hit = np.zeros(len(stored), dtype=np.bool_)
     if len(stored) == 0 or len(tonight) == 0:
         return hit
-    for band in range(stored.shape[1]):
-        wanted = pl.Series(np.ascontiguousarray(tonight[:, band])).unique()
-        hit |= pl.Series(np.ascontiguousarray(stored[:, band])).is_in(wanted.implode()).to_numpy()
+    stored = np.ascontiguousarray(stored, dtype=np.uint64)
+    tonight = np.ascontiguousarray(tonight, dtype=np.uint64)
+    threads = max(1, min(available_cores() if threads is None else threads, stored.shape[1]))
+    cuts = np.linspace(0, stored.shape[1], threads + 1).astype(np.int64)
+    table = empty_table(len(tonight))
+    size, shift = len(table), shift_of(table)
+    parts = [np.zeros(len(stored), dtype=np.bool_) for _ in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(_hit_bands, stored, tonight, int(lo), int(hi), size, shift, part)
+                       for lo, hi, part in zip(cuts[:-1], cuts[1:], parts)]:
+            future.result()
+    for part in parts:
+        hit |= part
     return hit
+
+
+@numba.njit(cache=True, nogil=True)
+def _hit_bands(stored, tonight, lo, hi, size, shift, hit):  # pragma: no cover - numba
+    """Set ``hit[i]`` for each stored row sharing a key with a tonight row in one of the bands ``lo:hi``.
+
+    A hash set of ``size`` slots (``shift``: :func:`dedup.u64set.shift_of`)
+    holds one band's tonight keys at a time. The all-ones key cannot go in it
+    (it marks free slots), so whether tonight has it is kept apart."""
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    table = np.empty(size, dtype=np.uint64)
+    for band in range(lo, hi):
+        table[:] = full
+        has_full = False
+        for i in range(tonight.shape[0]):
+            key = tonight[i, band]
+            if key == full:
+                has_full = True
+            else:
+                add(table, shift, key)
+        for i in range(stored.shape[0]):
+            if not hit[i]:
+                key = stored[i, band]
+                if has_full if key == full else has(table, shift, key):
+                    hit[i] = True
 
 
 def keys_to_list(keys: np.ndarray, keep: np.ndarray) -> pl.Series:
