@@ -215,18 +215,32 @@ def _align_chunk(data: tuple[_Night, IdfModel, AlignConfig], start: int, stop: i
 
 def _split_chunk(data: tuple[_Night, str], start: int, stop: int
                  ) -> tuple[list[np.ndarray], list[tuple[bytes, tuple[int, int, str]]]]:
-    """Rows ``start:stop`` of the night split (may run in a worker): each one's spans, and each distinct
-    sentence's first occurrence among them (key digest -> ``(rank, position, normalised text)``)."""
+    """Rows ``start:stop`` of the night split (may run in a worker).
+
+    Returns each row's sentences as ``(start, end, key)`` rows (int32; ``key``
+    numbers the sentence's identity key among the chunk's distinct keys) and,
+    for each of those keys in that order, its digest and its first occurrence
+    among the rows (``(rank, position, normalised text)``).
+    """
     night, splitter = data
-    first: dict[str, tuple[int, int, str]] = {}
-    spans = []
+    local: dict[str, int] = {}
+    first: list[tuple[int, int, str]] = []
+    rows = []
     for rank, art in zip(night.ranks[start:stop].tolist(), night.articles(start, stop, splitter)):
+        ids = []
         for position, (key, norm) in enumerate(zip(art.keys, art.norms)):
-            seen = first.get(key)
-            if seen is None or (rank, position) < seen[:2]:
-                first[key] = (rank, position, norm)
-        spans.append(np.array(art.spans, dtype=np.int32).reshape(-1, 2))
-    return spans, [(hashlib.blake2b(key.encode(), digest_size=16).digest(), v) for key, v in first.items()]
+            k = local.get(key)
+            if k is None:
+                k = local[key] = len(first)
+                first.append((rank, position, norm))
+            elif (rank, position) < first[k][:2]:
+                first[k] = (rank, position, norm)
+            ids.append(k)
+        out = np.empty((len(ids), 3), dtype=np.int32)
+        out[:, :2] = np.array(art.spans, dtype=np.int32).reshape(-1, 2)
+        out[:, 2] = ids
+        rows.append(out)
+    return rows, [(hashlib.blake2b(key.encode(), digest_size=16).digest(), v) for key, v in zip(local, first)]
 
 
 class _Night:
@@ -234,9 +248,12 @@ class _Night:
 
     The parent splits nothing and holds no sentence: each article's metadata
     (``rows``), its text in one Arrow array (``texts``) and, once known, its
-    sentence spans (``spans``, an int32 array of ``(start, end)`` each). The
+    sentence spans (``spans``, an int32 array of ``(start, end)`` each; after
+    :meth:`split`, ``(start, end, key)`` with ``key`` a number standing for the
+    sentence's identity key, the same for equal keys across the night). The
     workers cut, key and align the articles of their chunk (:meth:`articles`),
-    so each distinct layout segment of a chunk is split once.
+    so each distinct layout segment of a chunk is split once, and each sentence
+    keyed once.
 
     ``clusters``: ``(cluster_id, start, stop)`` of every alignable cluster by
     cluster id, its articles being ``rows[start:stop]`` in cluster order;
@@ -292,36 +309,55 @@ class _Night:
         return all(s is not None for s in self.spans)
 
     def articles(self, start: int, stop: int, splitter: str) -> list[_Article]:
-        """Rows ``start:stop`` as articles: split unless their spans are known, keyed (one memo)."""
+        """Rows ``start:stop`` as articles: split unless their spans are known, keyed (one memo).
+
+        After :meth:`split` the rows carry their identity keys as numbers, so
+        nothing is keyed again; the normalised texts a story's vectors need are
+        then made on demand (:meth:`dedup.align.core._Article.norm`)."""
         texts = [self.texts[i].as_py() or "" for i in self.text_rows[start:stop].tolist()]
         known = self.spans[start:stop]
         split = iter(split_many([t for t, k in zip(texts, known) if k is None], splitter=splitter))
         memo: dict[str, tuple[str, str]] = {}
-        return [make_article(row, text, next(split) if k is None else list(map(tuple, k.tolist())), memo)
-                for row, text, k in zip(self.rows[start:stop], texts, known)]
+        norms: dict[str, str] = {}
+        out = []
+        for row, text, k in zip(self.rows[start:stop], texts, known):
+            if k is None:
+                out.append(make_article(row, text, next(split), memo))
+            elif k.shape[1] == 3:   # numbered keys (see split)
+                out.append(_Article(row["article_id"], row["outlet"], row["published"], text,
+                                    list(map(tuple, k[:, :2].tolist())), k[:, 2].tolist(), None, norm_memo=norms))
+            else:
+                out.append(make_article(row, text, list(map(tuple, k.tolist())), memo))
+        return out
 
     def split(self, config: AlignConfig, workers: int) -> IdfModel:
         """Split every row (on the workers), keep the spans, and fit the IDF on the distinct sentences."""
         # an article with known spans costs no splitting: weigh it by its sentences only
         sizes = [int(c) if k is None else 8 * len(k) for c, k in zip(self.chars, self.spans)]
-        first: dict[bytes, tuple[int, int, str]] = {}
+        first: dict[bytes, tuple[int, int, str, int]] = {}   # digest -> first occurrence, key number
         spans: list[np.ndarray] = []
         # Fitted as the chunks arrive, while the workers split the next ones (at a million articles the
         # fit is 30 s of one core). A sentence is counted by the text of its first occurrence in article
         # order: when a later chunk brings an earlier occurrence with another text, the two are swapped.
+        # Each distinct identity key gets a number, which replaces the chunk's own in the rows' spans.
         counter = IdfModel(features=config.features, n_features=config.n_features).counter(normalised=True)
         for part, firsts in iter_chunks(_split_chunk, (self, config.splitter), bounds_for(sizes, workers, MAX_CHUNK_CHARS),
                                         workers):
-            spans.extend(part)
-            for digest, occurrence in firsts:
+            number = np.empty(len(firsts), dtype=np.int32)
+            for k, (digest, occurrence) in enumerate(firsts):
                 seen = first.get(digest)
                 if seen is None:
                     counter.add(occurrence[2])
-                elif occurrence[:2] < seen[:2] and occurrence[2] != seen[2]:
-                    counter.remove(seen[2])
-                    counter.add(occurrence[2])
-                if seen is None or occurrence[:2] < seen[:2]:
-                    first[digest] = occurrence
+                    first[digest] = (*occurrence, len(first))
+                elif occurrence[:2] < seen[:2]:
+                    if occurrence[2] != seen[2]:
+                        counter.remove(seen[2])
+                        counter.add(occurrence[2])
+                    first[digest] = (*occurrence, seen[3])
+                number[k] = first[digest][3]
+            for rows in part:
+                rows[:, 2] = number[rows[:, 2]]
+            spans.extend(part)
             del part, firsts
         self.spans = spans
         return counter.done()

@@ -64,15 +64,27 @@ class _Article:
     published: datetime | None
     text: str
     spans: list[tuple[int, int]]
-    keys: list[str]         # identity_key of each sentence
-    norms: list[str]        # normalise_for_match of each sentence
+    keys: list[str] | list[int]    # identity_key of each sentence, or a number standing for it (equal keys, equal numbers)
+    norms: list[str] | None        # normalise_for_match of each sentence (None: made by norm() when asked for)
     unique: np.ndarray = None  # row of each sentence in the cluster's matrix of distinct sentences
+    norm_memo: dict[str, str] | None = None   # sentence -> normalised text, shared by the articles of a chunk
 
     @functools.cached_property
     def sentences(self) -> list[str]:
         """The sentences' texts, cut from ``text`` when first asked for: the parent process of a
         night holds every article but only the worker that aligns it needs them."""
         return [self.text[a:b] for a, b in self.spans]
+
+    def norm(self, position: int) -> str:
+        """:func:`normalise_for_match` of sentence ``position``."""
+        if self.norms is not None:
+            return self.norms[position]
+        sentence = self.sentences[position]
+        memo = self.norm_memo if self.norm_memo is not None else {}
+        found = memo.get(sentence)
+        if found is None:
+            found = memo[sentence] = normalise_for_match(sentence)
+        return found
 
 
 def check_cluster(cluster_id: Any, rows: list[dict[str, Any]]) -> None:

@@ -29,15 +29,15 @@ def distinct_sentences(articles: list[_Article]) -> list[str]:
     Distinct = distinct identity key, represented by its first occurrence
     (articles in cluster order, sentences in order).
     """
-    rows_of: dict[str, int] = {}
+    rows_of: dict[str | int, int] = {}
     reps: list[str] = []
     for art in articles:
         rows = []
-        for key, norm in zip(art.keys, art.norms):
+        for position, key in enumerate(art.keys):
             row = rows_of.get(key)
             if row is None:
                 row = rows_of[key] = len(reps)
-                reps.append(norm)
+                reps.append(art.norm(position))
             rows.append(row)
         art.unique = np.array(rows, dtype=np.int64)
     return reps
