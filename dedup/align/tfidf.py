@@ -179,6 +179,8 @@ class IdfModel:
         (saves normalising them again; the rows are the same).
         """
         self._check_fitted()
+        if self.features == "char35":   # the IDF applied as the counts are written (same products)
+            return self._word_rows().counts(texts, _same if normalised else normalise_for_match, scale=self.idf_)
         counts = self._counts(texts, normalised=normalised)
         counts.data *= self.idf_[counts.indices]
         return counts

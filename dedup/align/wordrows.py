@@ -124,11 +124,16 @@ class _WordRows:
         words, cols, indptr = self._words(texts, preprocess)
         return _doc_freq(words, cols, indptr, self.indptr, self.indices, self.n_features)
 
-    def counts(self, texts: list[str], preprocess) -> sp.csr_matrix:
-        """The texts' ``char_wb`` counts, a CSR row each (canonical: sorted buckets, no duplicates)."""
+    def counts(self, texts: list[str], preprocess, scale: np.ndarray | None = None) -> sp.csr_matrix:
+        """The texts' ``char_wb`` counts, a CSR row each (canonical: sorted buckets, no duplicates).
+
+        ``scale`` (one float64 per bucket, e.g. the IDF): each count multiplied by its bucket's
+        value as it is written, the same product as ``counts.data *= scale[counts.indices]``
+        without a gather over the whole matrix afterwards."""
         words, cols, indptr = self._words(texts, preprocess)
         out_indptr, indices, data = _text_counts(words, cols, indptr, self.indptr, self.indices, self.data,
-                                                 self.n_features)
+                                                 self.n_features,
+                                                 _NO_SCALE if scale is None else np.asarray(scale, dtype=np.float64))
         return sp.csr_matrix((data, indices, out_indptr), shape=(len(texts), self.n_features))
 
 
@@ -308,12 +313,20 @@ def _radix_sort(a, m, bound, spare, digits):  # pragma: no cover - numba
         shift += _RADIX_BITS
 
 
+_NO_SCALE = np.zeros(0, dtype=np.float64)
+
+
 @numba.njit(cache=True, nogil=True)
-def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features):  # pragma: no cover - numba
+def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features, scale):  # pragma: no cover - numba
     """CSR ``(indptr, indices int32, data float64)`` of the texts whose words are
     ``cols[indptr[i]:indptr[i+1]]`` (indices into ``words``, distinct rows of the table ``w_indptr,
-    w_indices, w_data``): each text's words' counts added bucket by bucket, its buckets in increasing order."""
+    w_indices, w_data``): each text's words' counts added bucket by bucket, its buckets in increasing order;
+    each count times ``scale[bucket]`` unless ``scale`` is empty."""
     used, l_indptr, slots = _local_rows(words, w_indptr, w_indices, n_features)
+    factor = np.ones(len(used), dtype=np.float64)
+    if len(scale):
+        for j in range(len(used)):
+            factor[j] = scale[used[j]]
     n_texts = len(indptr) - 1
     total = 0
     for k in range(len(cols)):
@@ -341,7 +354,7 @@ def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features): 
         for q in range(m):
             j = touched[q]
             out_indices[at] = used[j]
-            out_data[at] = acc[j]
+            out_data[at] = acc[j] * factor[j] if len(scale) else acc[j]
             acc[j] = 0.0
             at += 1
         out_indptr[i + 1] = at

@@ -143,6 +143,21 @@ def test_memo_counts_equal_scikit_learn_across_calls_and_when_it_forgets(batches
         np.testing.assert_array_equal(rows.doc_freq(texts, normalise_for_match),
                                       np.asarray(binary.sum(axis=0)).ravel())
         assert len(rows.ids) <= max(max_words, len(set(" ".join(norms).split())))
+        # scaled as the counts are written: the very products of scaling them afterwards
+        scale = np.random.default_rng(len(texts)).random(2**12) * 9 + 1
+        scaled = rows.counts(texts, normalise_for_match, scale=scale)
+        assert (scaled.indptr == want.indptr).all() and (scaled.indices == want.indices).all()
+        assert (scaled.data == want.data * scale[want.indices]).all()
+
+
+def test_weights_are_counts_times_idf_bit_for_bit():
+    texts = ["The minister said on Tuesday.", "A minister, said Tuesday!", "Nothing here", ""]
+    for features in ("char35", "word12", "word12+char35"):
+        model = IdfModel(features=features, n_features=2**14).fit(texts + ["The cat sat.", "minister"])
+        counts = model.counts(texts)
+        weights = model.weights(texts)
+        assert (weights.indptr == counts.indptr).all() and (weights.indices == counts.indices).all()
+        assert (weights.data == counts.data * model.idf_[counts.indices]).all()
 
 
 @settings(max_examples=200, deadline=None)
