@@ -57,12 +57,11 @@ def sharing_rows(stored: np.ndarray, tonight: np.ndarray, *, threads: int | None
     tonight = np.ascontiguousarray(tonight, dtype=np.uint64)
     threads = max(1, min(available_cores() if threads is None else threads, stored.shape[1]))
     cuts = np.linspace(0, stored.shape[1], threads + 1).astype(np.int64)
-    table = empty_table(len(tonight))
-    size, shift = len(table), shift_of(table)
+    tables = [empty_table(len(tonight)) for _ in range(threads)]   # one per thread, refilled band by band
     parts = [np.zeros(len(stored), dtype=np.bool_) for _ in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(_hit_bands, stored, tonight, int(lo), int(hi), size, shift, part)
-                       for lo, hi, part in zip(cuts[:-1], cuts[1:], parts)]:
+        for future in [pool.submit(_hit_bands, stored, tonight, int(lo), int(hi), table, shift_of(table), part)
+                       for lo, hi, table, part in zip(cuts[:-1], cuts[1:], tables, parts)]:
             future.result()
     for part in parts:
         hit |= part
@@ -70,14 +69,13 @@ def sharing_rows(stored: np.ndarray, tonight: np.ndarray, *, threads: int | None
 
 
 @numba.njit(cache=True, nogil=True)
-def _hit_bands(stored, tonight, lo, hi, size, shift, hit):  # pragma: no cover - numba
+def _hit_bands(stored, tonight, lo, hi, table, shift, hit):  # pragma: no cover - numba
     """Set ``hit[i]`` for each stored row sharing a key with a tonight row in one of the bands ``lo:hi``.
 
-    A hash set of ``size`` slots (``shift``: :func:`dedup.u64set.shift_of`)
-    holds one band's tonight keys at a time. The all-ones key cannot go in it
-    (it marks free slots), so whether tonight has it is kept apart."""
+    ``table`` (``shift``: :func:`dedup.u64set.shift_of`) holds one band's
+    tonight keys at a time. The all-ones key cannot go in it (it marks free
+    slots), so whether tonight has it is kept apart."""
     full = np.uint64(0xFFFFFFFFFFFFFFFF)
-    table = np.empty(size, dtype=np.uint64)
     for band in range(lo, hi):
         table[:] = full
         has_full = False
@@ -90,7 +88,8 @@ def _hit_bands(stored, tonight, lo, hi, size, shift, hit):  # pragma: no cover -
         for i in range(stored.shape[0]):
             if not hit[i]:
                 key = stored[i, band]
-                if has_full if key == full else has(table, shift, key):
+                found = has_full if key == full else has(table, shift, key)
+                if found:
                     hit[i] = True
 
 
