@@ -166,26 +166,43 @@ def align_versions(sims: list[np.ndarray], v_norms: list[np.ndarray], v_adjs: li
 
 def _join_arrays(sim: np.ndarray, v_norm: np.ndarray, c_norm: np.ndarray, v_adj: np.ndarray, c_adj: np.ndarray, *,
                  align_threshold: float, join_gain: float, join_threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`join_scores`' merge and split arrays over a leading batch axis (versions x rows x canonical)."""
+    """:func:`join_scores`' merge and split arrays over a leading batch axis (versions x rows x canonical),
+    in one compiled pass (:func:`_join_kernel`: the same operations on each cell, so the same values;
+    a story's few versions cost one call instead of some twenty numpy calls)."""
+    return _join_kernel(np.ascontiguousarray(sim, dtype=np.float64), np.ascontiguousarray(v_norm, dtype=np.float64),
+                        np.ascontiguousarray(c_norm, dtype=np.float64), np.ascontiguousarray(v_adj, dtype=np.float64),
+                        np.ascontiguousarray(c_adj, dtype=np.float64), float(max(align_threshold, join_threshold)),
+                        float(join_gain))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _join_kernel(sim, v_norm, c_norm, v_adj, c_adj, floor, join_gain):  # pragma: no cover - numba
+    """:func:`join_scores` cell by cell, each value by the very operations its numpy expressions use
+    (``x ** 2`` is ``x * x``; a division by zero gives inf or nan, which are not finite: no join).
+    ``floor`` is ``max(align_threshold, join_threshold)``."""
     b, m, n = sim.shape
-    merge = np.full((b, m, max(n - 1, 0)), _NEG)
-    split = np.full((b, max(m - 1, 0), n), _NEG)
+    merge = np.full((b, m, max(n - 1, 0)), -np.inf)
+    split = np.full((b, max(m - 1, 0), n), -np.inf)
     if n >= 2:
-        dots = sim * c_norm[None, None, :]
-        joint = np.sqrt(c_norm[:-1] ** 2 + c_norm[1:] ** 2 + 2 * c_adj)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos = (dots[:, :, :-1] + dots[:, :, 1:]) / joint[None, None, :]
-        best_single = np.maximum(sim[:, :, :-1], sim[:, :, 1:])
-        ok = (cos >= max(align_threshold, join_threshold)) & (cos >= best_single + join_gain) & np.isfinite(cos)
-        merge = np.where(ok, cos, _NEG)
+        joint = np.empty(n - 1)
+        for j in range(n - 1):
+            joint[j] = np.sqrt(c_norm[j] * c_norm[j] + c_norm[j + 1] * c_norm[j + 1] + 2 * c_adj[j])
+        for r in range(b):
+            for i in range(m):
+                for j in range(n - 1):
+                    a, c = sim[r, i, j], sim[r, i, j + 1]
+                    cos = (a * c_norm[j] + c * c_norm[j + 1]) / joint[j]
+                    if cos >= floor and cos >= max(a, c) + join_gain and np.isfinite(cos):
+                        merge[r, i, j] = cos
     if m >= 2:
-        dots = sim * v_norm[:, :, None]
-        joint = np.sqrt(v_norm[:, :-1] ** 2 + v_norm[:, 1:] ** 2 + 2 * v_adj)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos = (dots[:, :-1, :] + dots[:, 1:, :]) / joint[:, :, None]
-        best_single = np.maximum(sim[:, :-1, :], sim[:, 1:, :])
-        ok = (cos >= max(align_threshold, join_threshold)) & (cos >= best_single + join_gain) & np.isfinite(cos)
-        split = np.where(ok, cos, _NEG)
+        for r in range(b):
+            for i in range(m - 1):
+                joint_i = np.sqrt(v_norm[r, i] * v_norm[r, i] + v_norm[r, i + 1] * v_norm[r, i + 1] + 2 * v_adj[r, i])
+                for j in range(n):
+                    a, c = sim[r, i, j], sim[r, i + 1, j]
+                    cos = (a * v_norm[r, i] + c * v_norm[r, i + 1]) / joint_i
+                    if cos >= floor and cos >= max(a, c) + join_gain and np.isfinite(cos):
+                        split[r, i, j] = cos
     return merge, split
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.align.matcher import Link, align, join_scores
+from dedup.align.matcher import Link, _join_arrays, align, join_scores
 
 KW = dict(align_threshold=0.5, reorder_window=1, moved_threshold=0.9)
 
@@ -56,3 +58,20 @@ def test_a_moved_sentence_can_also_be_split():
     links = align(sim, joins, **KW)
     assert links[0].version == (0, 1) and links[0].canonical == (4,) and links[0].moved
     assert links[0].similarity == pytest.approx(1.4 / np.sqrt(2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 7), st.integers(0, 7), st.integers(0, 2**31))
+def test_batched_join_arrays_equal_join_scores_bit_for_bit(b, m, n, seed):
+    # the compiled batch (zero rows included: padding, zero norms give 0/0 and no join) against numpy
+    rng = np.random.default_rng(seed)
+    sim = np.where(rng.random((b, m, n)) < 0.5, rng.uniform(0.2, 1.0, (b, m, n)), 0.0)
+    v_norm = np.where(rng.random((b, m)) < 0.8, rng.uniform(0.5, 3, (b, m)), 0.0)
+    v_adj = rng.uniform(0, 1, (b, max(m - 1, 0)))
+    c_norm, c_adj = rng.uniform(0.5, 3, n), rng.uniform(0, 1, max(n - 1, 0))
+    kw = {"align_threshold": 0.5, "join_gain": 0.05, "join_threshold": 0.6}
+    merge, split = _join_arrays(sim, v_norm, c_norm, v_adj, c_adj, **kw)
+    for r in range(b):
+        want = join_scores(sim[r], v_norm[r], c_norm, v_adj[r], c_adj, **kw)
+        assert merge[r].tobytes() == want.merge.tobytes() and merge[r].shape == want.merge.shape
+        assert split[r].tobytes() == want.split.tobytes() and split[r].shape == want.split.shape
