@@ -323,7 +323,7 @@ def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features, s
     w_indices, w_data``): each text's words' counts added bucket by bucket, its buckets in increasing order;
     each count times ``scale[bucket]`` unless ``scale`` is empty."""
     used, l_indptr, slots = _local_rows(words, w_indptr, w_indices, n_features)
-    factor = np.ones(len(used), dtype=np.float64)
+    factor = np.ones(len(used), dtype=np.float64)     # times 1.0 leaves a count exactly as it is
     if len(scale):
         for j in range(len(used)):
             factor[j] = scale[used[j]]
@@ -354,7 +354,7 @@ def _text_counts(words, cols, indptr, w_indptr, w_indices, w_data, n_features, s
         for q in range(m):
             j = touched[q]
             out_indices[at] = used[j]
-            out_data[at] = acc[j] * factor[j] if len(scale) else acc[j]
+            out_data[at] = acc[j] * factor[j]
             acc[j] = 0.0
             at += 1
         out_indptr[i + 1] = at
