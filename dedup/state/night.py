@@ -3,8 +3,10 @@
 Used by :func:`dedup.pipeline.run` in this order::
 
     with NightlyState(state_dir, config=config, window="7d") as state:   # lock; format check
-        state.start(articles)              # the night; its base version; parameter check
+        state.start(articles)              # the night; its base version; starts reading the window
+        ... shingle, strip boilerplate and sign tonight's articles ...
         prior_articles, prior_shingles = state.prior(articles, shingles, signatures)
+                                           # the candidates; starts writing tonight's articles file
         ... cluster tonight's + prior articles together ...
         story = state.assign(clusters)     # story ids, statuses, merges
         stored = state.stored_sentences(story)   # earlier alignments tonight may copy
@@ -17,10 +19,13 @@ from __future__ import annotations
 
 import re
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import polars as pl
 
 from dedup import __version__
@@ -153,6 +158,11 @@ class NightlyState:
         self.history: dict[str, Any] = {}
         self._tonight: dict[str, Any] = {}
         self._story: StoryAssignment | None = None
+        # One thread for the state's reading and writing that overlaps other work: the window's
+        # reads during signing, tonight's articles file during clustering (see start, prior).
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-state")
+        self._window: Future | None = None
+        self._articles_file: Future | None = None
 
     # -- opening ---------------------------------------------------------------------------
     def __enter__(self) -> "NightlyState":
@@ -185,10 +195,14 @@ class NightlyState:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.lock.release()
+        try:
+            self._io.shutdown(wait=True)   # a run that failed midway: its reads or its write end first
+        finally:
+            self.lock.release()
 
     def start(self, articles: pl.DataFrame) -> date:
-        """Fix the night (from ``articles`` if not given) and the version it builds on."""
+        """Fix the night (from ``articles`` if not given) and the version it builds on, and start
+        reading the window on a thread (what :meth:`prior` needs before tonight's signatures)."""
         if self.night is None:
             newest = articles["published"].max()
             if newest is None:
@@ -206,6 +220,9 @@ class NightlyState:
                              "only the newest night can be rerun (use a copy of an older state version "
                              "to redo older nights)")
         self.window_start = datetime.combine(self.night + timedelta(days=1), time(), timezone.utc) - self.window
+        # What prior() needs of the window before tonight's signatures exist is read on a thread
+        # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.
+        self._window = self._io.submit(self._read_window, articles["article_id"])
         return self.night
 
     # -- reading prior articles ------------------------------------------------------------
@@ -220,30 +237,15 @@ class NightlyState:
         Returns ARTICLES and SHINGLES frames; their ``doc`` numbers continue
         after tonight's. Also remembers tonight's frames for :meth:`commit`.
         """
-        bands, _ = banding(self.config.minhash)
         too_short = shingles["shingles"].list.len().to_numpy() < self.config.shingle.min_shingles
         keys = band_keys(signatures, config=self.config.minhash)
         self._tonight = {"articles": articles, "shingles": shingles, "bands": keys_to_list(keys, ~too_short)}
-        tonight_ids = articles["article_id"]
-        first_night = (self.window_start - timedelta(days=1)).date()
-        in_window = self._nights_from(first_night)
-        # The latest row of every stored article in the window; the band keys (the one wide column)
-        # are read once and gathered for those rows, not carried through the sort.
-        every = (self.store.scan(self.base, "articles", in_window)
-                 .select("article_id", "published", "night", "first_seen_night", "bands").collect())
-        stored = (every.select(pl.exclude("bands")).with_row_index("_row")
-                  .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
-                  .sort("night").unique("article_id", keep="last")
-                  .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
-                          >= self.window_start))
-        stored_bands = every["bands"].gather(stored["_row"])
-        del every
-        comparable = stored_bands.is_not_null()
-        hit = sharing_rows(list_to_keys(stored_bands.filter(comparable), bands), keys[~too_short])
-        del stored_bands
-        matched = stored["article_id"].filter(comparable).filter(pl.Series(hit))
+        window, self._window = self._window.result(), None
+        stored, current, again = window.stored, window.current, window.again
+        hit = sharing_rows(window.keys, keys[~too_short])
+        matched = stored["article_id"].filter(window.comparable).filter(pl.Series(hit))
+        del window, hit
         # Every in-window article of the stories those belong to.
-        current = self._current_stories(stored["article_id"], first_night)
         touched = current.filter(pl.col("article_id").is_in(matched.implode()))["prev_story"].unique()
         selected = current.filter(pl.col("prev_story").is_in(touched.implode()))["article_id"]
         selected = pl.concat([selected, matched]).unique().sort()
@@ -258,9 +260,13 @@ class NightlyState:
         rows = (self.store.scan(self.base, "articles", holding.__contains__).select(pl.exclude("bands"))
                 .filter(pl.col("article_id").is_in(selected.implode()))
                 .sort("night").unique("article_id", keep="last").sort("article_id").collect())
-        self._known = self._known_for(current, rows, tonight_ids)
+        self._known = self._known_for(current, rows, again)
         self._text_nights = rows.select("article_id", text_night="night")
         start = articles.height
+        # Tonight's articles file is final now: written while tonight's articles are clustered (a
+        # killed run leaves it an orphan, which the next run deletes before it reads anything).
+        self._version = (self.store.versions() or [0])[-1] + 1
+        self._articles_file = self._io.submit(self._write_articles)
         prior_articles = conform(rows.with_columns(source_file=pl.lit("state:night=") + pl.col("night").cast(pl.String),
                                                    source_record=pl.lit(None, dtype=pl.Int64)),
                                  ARTICLES, "state prior")
@@ -269,6 +275,30 @@ class NightlyState:
             sequence=pl.lit(None, dtype=pl.List(pl.UInt32)), n_tokens="n_tokens", n_boilerplate="n_boilerplate"),
             SHINGLES, "state prior")
         return prior_articles, prior_shingles
+
+    def _read_window(self, tonight_ids: pl.Series) -> _Window:
+        """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread)."""
+        first_night = (self.window_start - timedelta(days=1)).date()
+        # The latest row of every stored article in the window; the band keys (the one wide column)
+        # are read once and gathered for those rows, not carried through the sort.
+        every = (self.store.scan(self.base, "articles", self._nights_from(first_night))
+                 .select("article_id", "published", "night", "first_seen_night", "bands").collect())
+        stored = (every.select(pl.exclude("bands")).with_row_index("_row")
+                  .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
+                  .sort("night").unique("article_id", keep="last")
+                  .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
+                          >= self.window_start))
+        stored_bands = every["bands"].gather(stored["_row"])
+        del every
+        comparable = stored_bands.is_not_null()
+        keys = list_to_keys(stored_bands.filter(comparable), banding(self.config.minhash)[0])
+        del stored_bands
+        # tonight's ids the state has seen before, with their stories (for KNOWN)
+        seen = (self.store.scan(self.base, "articles").filter(pl.col("article_id").is_in(tonight_ids.implode()))
+                .group_by("article_id").agg(pl.col("first_seen_night").min()).collect())
+        again = self._current_stories(seen["article_id"], None).join(seen, on="article_id", how="left")
+        return _Window(stored=stored, comparable=comparable, keys=keys,
+                       current=self._current_stories(stored["article_id"], first_night), again=again)
 
     def _final_ids(self) -> dict[str, str]:
         """Every merged story id -> the story it finally lives on in (chains followed)."""
@@ -306,12 +336,9 @@ class NightlyState:
                 .filter(pl.col("story_id").is_in(story_ids.implode()))
                 .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
 
-    def _known_for(self, current: pl.DataFrame, rows: pl.DataFrame, tonight_ids: pl.Series) -> pl.DataFrame:
-        """KNOWN rows for the loaded prior articles and for tonight's ids the state has seen before."""
+    def _known_for(self, current: pl.DataFrame, rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
+        """KNOWN rows for the loaded prior articles and (``again``) for tonight's ids the state has seen before."""
         prior = current.join(rows.select("article_id", "first_seen_night"), on="article_id", how="inner")
-        seen = (self.store.scan(self.base, "articles").filter(pl.col("article_id").is_in(tonight_ids.implode()))
-                .group_by("article_id").agg(pl.col("first_seen_night").min()).collect())
-        again = self._current_stories(seen["article_id"], None).join(seen, on="article_id", how="left")
         return pl.concat([conform(prior, KNOWN, "state"), conform(again, KNOWN, "state")]).unique(
             "article_id", keep="first").sort("article_id")
 
@@ -397,20 +424,9 @@ class NightlyState:
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> Manifest:
         """Write tonight's files, then publish them in one manifest; then drop old versions."""
-        night = self.night.isoformat()
-        version = (self.store.versions() or [0])[-1] + 1
-        tonight, story = self._tonight, self._story
-        arts, sh = tonight["articles"], tonight["shingles"]
-        first_seen = self._known.select("article_id", "first_seen_night")
-        frame = (arts.select("article_id", "outlet", "title", "text", "published", "url")
-                 .with_columns(night=pl.lit(self.night, dtype=pl.Date),
-                               n_tokens=sh["n_tokens"], n_boilerplate=sh["n_boilerplate"],
-                               shingles=sh["shingles"], bands=tonight["bands"])
-                 .join(first_seen, on="article_id", how="left")
-                 .with_columns(pl.col("first_seen_night").fill_null(pl.col("night")))
-                 .sort("article_id"))
+        night, version, story = self.night.isoformat(), self._version, self._story
         tables = {t: dict(self.base.tables.get(t, {})) if self.base else {} for t in TABLES}
-        tables["articles"][night] = self.store.write_file("articles", night, version, frame)
+        tables["articles"][night], articles_tonight = self._articles_file.result()
         checkpoint("articles_written")
         tables["assignments"][night] = self.store.write_file("assignments", night, version, story.assignments)
         tables["story_merges"].pop(night, None)
@@ -425,7 +441,7 @@ class NightlyState:
         manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,
                             fingerprint=_fingerprint(self.params), parameters=self.params,
                             dedup_version=__version__, tables=tables,
-                            counts={"nights": len(tables["articles"]), "articles_tonight": frame.height,
+                            counts={"nights": len(tables["articles"]), "articles_tonight": articles_tonight,
                                     "pruned_nights": pruned + (self.base.counts.get("pruned_nights", 0)
                                                                if self.base else 0)})
         self.store.commit(manifest)
@@ -433,6 +449,20 @@ class NightlyState:
         self.store.vacuum(self.keep_versions)
         checkpoint("vacuumed")
         return manifest
+
+    def _write_articles(self) -> tuple[str, int]:
+        """Write tonight's articles file (texts, shingles, band keys); its path and rows (may run on a thread)."""
+        tonight = self._tonight
+        arts, sh = tonight["articles"], tonight["shingles"]
+        first_seen = self._known.select("article_id", "first_seen_night")
+        frame = (arts.select("article_id", "outlet", "title", "text", "published", "url")
+                 .with_columns(night=pl.lit(self.night, dtype=pl.Date),
+                               n_tokens=sh["n_tokens"], n_boilerplate=sh["n_boilerplate"],
+                               shingles=sh["shingles"], bands=tonight["bands"])
+                 .join(first_seen, on="article_id", how="left")
+                 .with_columns(pl.col("first_seen_night").fill_null(pl.col("night")))
+                 .sort("article_id"))
+        return self.store.write_file("articles", self.night.isoformat(), self._version, frame), frame.height
 
     def _prune(self, tables: dict[str, dict[str, str]], version: int) -> int:
         """Rewrite nights past the retention without texts, shingles and band keys; drop their sentences."""
@@ -450,6 +480,17 @@ class NightlyState:
             files[night] = self.store.write_file("articles", night, version, frame, tag=".pruned")
             pruned += 1
         return pruned
+
+
+@dataclass
+class _Window:
+    """What :meth:`NightlyState.prior` reads of the window before it needs tonight's signatures."""
+
+    stored: pl.DataFrame       # the latest row of each stored article in the window (not tonight's ids)
+    comparable: pl.Series      # which of those have band keys (not too short to sign)
+    keys: np.ndarray           # their band keys, (comparable rows, bands) uint64
+    current: pl.DataFrame      # their stories (see _current_stories)
+    again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night
 
 
 def _parse_night(value: date | str) -> date:
