@@ -162,6 +162,7 @@ class NightlyState:
         # reads during signing, tonight's articles file during clustering (see start, prior).
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-state")
         self._window: Future | None = None
+        self._sentences: Future | None = None
         self._articles_file: Future | None = None
 
     # -- opening ---------------------------------------------------------------------------
@@ -263,8 +264,10 @@ class NightlyState:
         self._known = self._known_for(current, rows, again)
         self._text_nights = rows.select("article_id", text_night="night")
         start = articles.height
-        # Tonight's articles file is final now: written while tonight's articles are clustered (a
-        # killed run leaves it an orphan, which the next run deletes before it reads anything).
+        # While tonight's and these articles are clustered: the stored sentence rows the alignment
+        # may re-use are read, and tonight's articles file (final now) is written (a killed run
+        # leaves it an orphan, which the next run deletes before it reads anything).
+        self._sentences = self._io.submit(self._read_sentences)
         self._version = (self.store.versions() or [0])[-1] + 1
         self._articles_file = self._io.submit(self._write_articles)
         prior_articles = conform(rows.with_columns(source_file=pl.lit("state:night=") + pl.col("night").cast(pl.String),
@@ -371,6 +374,23 @@ class NightlyState:
         return out
 
     # -- earlier alignments -------------------------------------------------------------------
+    def _read_sentences(self) -> pl.DataFrame:
+        """The stored SENTENCES rows (with ``canonical_id`` and ``night``) of each loaded prior article:
+        its rows of the latest night that output it with tonight's alignment settings, if that night
+        is on or after the night the state's text of the article was read (may run on a thread)."""
+        texts = self._text_nights
+        scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
+        scan = scan.filter(pl.col("fingerprint") == self.config.fingerprint(ALIGN_STAGE))
+        latest = (scan.filter(pl.col("article_id").is_in(texts["article_id"].implode()))
+                  .select("article_id", "night", "canonical_id").unique()
+                  .sort("night").unique("article_id", keep="last").collect())
+        usable = (latest.join(texts, on="article_id", how="inner").filter(pl.col("night") >= pl.col("text_night"))
+                  .select("article_id", "night"))
+        nights = set(usable["night"].cast(pl.String).to_list())
+        return (self.store.scan(self.base, "sentences", nights.__contains__)
+                .filter(pl.col("article_id").is_in(usable["article_id"].implode()))
+                .join(usable.lazy(), on=["article_id", "night"], how="inner").drop("fingerprint").collect())
+
     def stored_sentences(self, clusters: pl.DataFrame) -> pl.DataFrame:
         """Stored SENTENCES rows (with ``canonical_id`` and ``copy``) tonight's alignment may re-use.
 
@@ -381,27 +401,20 @@ class NightlyState:
         again with another text is split again). ``copy`` is true when the
         rows were also aligned against the canonical its cluster has tonight,
         whose text has not changed since either; the other rows only give the
-        article's sentence spans. See :mod:`dedup.align.reuse`.
+        article's sentence spans. See :mod:`dedup.align.reuse`. The rows were
+        read while the articles were clustered (:meth:`prior`).
         """
         prior = clusters.filter((pl.col("cluster_size") >= 2) & ~pl.col("is_new")).select("article_id", "canonical_id")
-        scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
-        scan = scan.filter(pl.col("fingerprint") == self.config.fingerprint(ALIGN_STAGE))
-        latest = (scan.filter(pl.col("article_id").is_in(prior["article_id"].implode()))
-                  .select("article_id", "night", "canonical_id").unique()
-                  .sort("night").unique("article_id", keep="last").collect())
+        stored, self._sentences = self._sentences.result(), None
         texts = self._text_nights
-        tonight = prior.rename({"canonical_id": "tonight_canonical"})
-        usable = (latest.join(texts, on="article_id", how="inner").filter(pl.col("night") >= pl.col("text_night"))
-                  .join(tonight, on="article_id", how="left")
-                  .join(texts.rename({"article_id": "tonight_canonical", "text_night": "canonical_night"}),
-                        on="tonight_canonical", how="left")
-                  .select("article_id", "night", copy=(pl.col("canonical_id") == pl.col("tonight_canonical"))
-                          & (pl.col("night") >= pl.col("canonical_night")).fill_null(False)))
-        nights = set(usable["night"].cast(pl.String).to_list())
-        rows = (self.store.scan(self.base, "sentences", nights.__contains__)
-                .filter(pl.col("article_id").is_in(usable["article_id"].implode()))
-                .join(usable.lazy(), on=["article_id", "night"], how="inner").collect())
-        return rows.drop("night", "fingerprint").sort("article_id", "status", "position")
+        tonight = (prior.rename({"canonical_id": "tonight_canonical"})
+                   .join(texts.rename({"article_id": "tonight_canonical", "text_night": "canonical_night"}),
+                         on="tonight_canonical", how="left"))
+        rows = (stored.join(tonight, on="article_id", how="inner")
+                .with_columns(copy=(pl.col("canonical_id") == pl.col("tonight_canonical"))
+                              & (pl.col("night") >= pl.col("canonical_night")).fill_null(False)))
+        del stored
+        return rows.drop("night", "tonight_canonical", "canonical_night").sort("article_id", "status", "position")
 
     def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
         """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`.
