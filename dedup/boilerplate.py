@@ -84,23 +84,55 @@ def outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
     return codes.fill_null(-1).to_numpy(), names.to_list()
 
 
-def _owner(offsets: np.ndarray) -> np.ndarray:
-    """The row of every flat position."""
-    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-
-
 def _keys(codes: np.ndarray, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``outlet code << 32 | shingle`` of every shingle of the rows that have an outlet."""
-    code = codes[_owner(offsets)]
-    has = code >= 0
-    return (code[has].astype(np.uint64) << np.uint64(32)) | values[has]
+    return _keys_kernel(np.asarray(codes, dtype=np.int64), np.asarray(values, dtype=np.uint32),
+                        np.asarray(offsets, dtype=np.int64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _keys_kernel(codes, values, offsets):  # pragma: no cover - numba
+    """:func:`_keys` in one pass, into one array (the numpy expression made six temporaries of its size)."""
+    n = 0
+    for r in range(len(offsets) - 1):
+        if codes[r] >= 0:
+            n += offsets[r + 1] - offsets[r]
+    out = np.empty(n, dtype=np.uint64)
+    m = 0
+    for r in range(len(offsets) - 1):
+        if codes[r] >= 0:
+            high = np.uint64(codes[r]) << np.uint64(32)
+            for i in range(offsets[r], offsets[r + 1]):
+                out[m] = high | np.uint64(values[i])
+                m += 1
+    return out
 
 
 def _count(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct keys (sorted) and how often each occurs."""
-    keys = np.sort(keys)
-    firsts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else np.empty(0, np.int64)
-    return keys[firsts], np.diff(np.append(firsts, len(keys)))
+    """Distinct keys (sorted) and how often each occurs (int64). Sorts ``keys`` in place."""
+    keys.sort()
+    n, docs = _runs_in_place(keys)
+    if n < len(keys) // 2:   # do not keep a mostly unused array alive through the views
+        return keys[:n].copy(), docs[:n].copy()
+    return keys[:n], docs[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs_in_place(keys):  # pragma: no cover - numba
+    """Sorted ``keys`` -> their distinct values moved to the front (in order) and each one's run length;
+    returns how many there are and the lengths (an array of ``len(keys)``, the first ones used)."""
+    docs = np.empty(len(keys), dtype=np.int64)
+    m = 0
+    i = 0
+    while i < len(keys):
+        j = i + 1
+        while j < len(keys) and keys[j] == keys[i]:
+            j += 1
+        keys[m] = keys[i]
+        docs[m] = j - i
+        m += 1
+        i = j
+    return m, docs
 
 
 def count_outlet_shingles(shingles: pl.DataFrame, outlets: pl.Series) -> pl.DataFrame:

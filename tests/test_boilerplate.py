@@ -159,6 +159,23 @@ def test_merge_keys_adds_the_counts_of_sorted_distinct_keys(seed):
     assert merge_keys(parts[0])[0].tolist() == parts[0][0].tolist()
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_count_keys_counts_each_outlet_shingle_key_of_the_rows_with_an_outlet(seed):
+    from collections import Counter
+
+    from dedup.boilerplate import count_keys
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    lists = [np.unique(rng.integers(0, 2**32, size=int(rng.integers(0, 40)), dtype=np.uint64) % 50
+                       + (2**32 - 50) * int(rng.integers(0, 2))).astype(np.uint32).tolist() for _ in range(n)]
+    codes = rng.integers(-1, 4, size=n)
+    frame = pl.DataFrame({"shingles": lists}, schema={"shingles": pl.List(pl.UInt32)})
+    want = Counter((int(c) << 32) | v for c, values in zip(codes, lists) if c >= 0 for v in values)
+    keys, docs = count_keys(frame, codes)
+    assert keys.dtype == np.uint64 and docs.dtype == np.int64
+    assert keys.tolist() == sorted(want) and docs.tolist() == [want[k] for k in sorted(want)]
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_stripping_in_threads_gives_the_definition_whatever_the_thread_count(seed):
     # 1,500 articles, ~100k sequence positions: enough for the compiled pass to split the articles over threads
