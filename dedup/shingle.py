@@ -332,6 +332,15 @@ def _shingle_kernel(hashes, offsets, size, seq_offsets, first, last, sequence, d
         n_distinct[t] = m
 
 
+@_jit
+def _pack_kernel(distinct, seq_offsets, value_offsets, first, last, values):
+    """Each text's distinct shingles (the first of its ``distinct`` slots) one after the other in ``values``."""
+    for t in range(first, last):
+        w, lo = seq_offsets[t], value_offsets[t]
+        for i in range(value_offsets[t + 1] - lo):
+            values[lo + i] = distinct[w + i]
+
+
 class FlatShingles(NamedTuple):
     """Shingles of a batch of texts as flat arrays (what :func:`shingle_flat` returns).
 
@@ -374,8 +383,9 @@ def shingle_token_hashes(hashes: np.ndarray, offsets: np.ndarray, size: int, *,
                                                    sequence, distinct, n_distinct), offsets, threads)
     value_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_distinct, out=value_offsets[1:])
-    rank = np.arange(len(distinct)) - np.repeat(seq_offsets[:-1], windows)
-    values = distinct[rank < np.repeat(n_distinct, windows)]
+    values = np.empty(value_offsets[-1], dtype=np.uint32)
+    parallel_ranges(lambda lo, hi: _pack_kernel(distinct, seq_offsets, value_offsets, lo, hi, values),
+                    value_offsets, threads)
     return FlatShingles(values, value_offsets, sequence, seq_offsets, n_tokens)
 
 
