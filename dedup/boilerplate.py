@@ -36,8 +36,9 @@ keys (``outlet code << 32 | shingle``) with no string per row, and
 :func:`dedup.pipeline.sign_articles` uses (:func:`frequent_frame` turns keys
 back into FREQUENT).
 Everything works on the flat layout of the list columns (one array of values
-and one of offsets), never per article in Python: counting is vectorised in
-numpy, stripping is one compiled pass over each article's sequence
+and one of offsets), never per article in Python: counting is two compiled
+passes (the keys into one array; after an in-place sort, the distinct keys and
+their run lengths compacted in place), stripping is one compiled pass over each article's sequence
 (:func:`_strip_kernel`, articles split over threads), its lookups in a hash
 set of the frequent pairs (:mod:`dedup.u64set`).
 """
