@@ -91,22 +91,20 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
              for arts in clusters]
     sizes = np.array([len(rows) for rows in local], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
+    order = np.concatenate([np.zeros(0, dtype=np.int64), *local])
     if row_of:
-        raw = idf.weights(list(row_of), normalised=True)[np.concatenate(local)]
+        raw = idf.weights(list(row_of), normalised=True)
+        if len(order) != raw.shape[0] or np.any(order != np.arange(len(order))):
+            raw = raw[order]   # a sentence two stories of the chunk share: its row once for each
         raw.has_sorted_indices = True   # hashed rows come sorted, and a row gather keeps each row's order
     else:
         raw = sp.csr_matrix((0, idf.n_features))
     indptr, indices = raw.indptr.astype(np.int64), raw.indices.astype(np.int64)
     every = np.arange(raw.shape[0], dtype=np.int64)
     norms = np.sqrt(_row_dots(indptr, indices, raw.data, every, every))
-    unit = l2_normalise(raw, norms=norms)
-    canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
-    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])]).astype(np.int64)
-    cosines, at_sim = _canonical_cosines(indptr, indices, unit.data, starts,
-                                         np.concatenate([np.zeros(0, dtype=np.int64), *canonical_rows]),
-                                         c_starts, raw.shape[1])
     # Every article's pairs of consecutive sentences, as chunk rows coded row * width + next row: sorted and
-    # distinct, they are each cluster's pairs in order, one cluster after the other.
+    # distinct, they are each cluster's pairs in order, one cluster after the other. Their dot products
+    # are the unnormalised rows', taken before the rows are scaled in place.
     width = max(int(starts[-1]), 1)
     uniques = [starts[k] + art.unique for k, arts in enumerate(clusters) for art in arts]
     seq = np.concatenate([np.zeros(0, dtype=np.int64), *uniques])
@@ -115,6 +113,13 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
     follows[np.cumsum(lengths)[lengths > 0] - 1] = False
     codes = np.unique(seq[:-1][follows[:-1]] * width + seq[1:][follows[:-1]])
     dots = _row_dots(indptr, indices, raw.data, codes // width, codes % width)
+    unit = l2_normalise(raw, norms=norms, copy=False)
+    del raw
+    canonical_rows = [starts[k] + arts[0].unique for k, arts in enumerate(clusters)]
+    c_starts = np.concatenate([[0], np.cumsum([len(rows) for rows in canonical_rows])]).astype(np.int64)
+    cosines, at_sim = _canonical_cosines(indptr, indices, unit.data, starts,
+                                         np.concatenate([np.zeros(0, dtype=np.int64), *canonical_rows]),
+                                         c_starts, unit.shape[1])
     cuts = np.searchsorted(codes, starts * width)     # cluster k's pairs start at its first row's code
     out = []
     for k in range(len(clusters)):

@@ -255,14 +255,22 @@ def _one_cluster_at_a_time(arts, model):
     return unit, norms, sim, dict(zip(pairs, dots.tolist()))
 
 
-def test_a_chunks_vectors_computed_together_are_each_clusters_own_bit_for_bit():
+@pytest.mark.parametrize("alone", [False, True])
+def test_a_chunks_vectors_computed_together_are_each_clusters_own_bit_for_bit(alone):
+    # together, the clusters share sentences (the chunk's rows are gathered: a shared one once per
+    # cluster); alone, each cluster's distinct sentences are the chunk's rows in order (no gather)
     articles, clusters = night(10)
     texts = dict(articles.select("article_id", "text").iter_rows())
     model = IdfModel(features="char35").fit([*STORY, *OTHER, EDITED, ADDED])
     groups = [[core.make_article({"article_id": a, "outlet": None, "published": None}, texts[a], spans, {})
                for a, spans in zip(ids, split_many([texts[a] for a in ids]))]
               for ids in clusters.group_by("cluster_id", maintain_order=True).agg("article_id")["article_id"]]
-    together = chunk_vecs.chunk_vectors(groups, model)
+    if alone:
+        together = [chunk_vecs.chunk_vectors([arts], model)[0] for arts in groups]
+    else:
+        together = chunk_vecs.chunk_vectors(groups, model)
+        shared = [set(chunk_vecs.distinct_sentences(arts)) for arts in groups]
+        assert any(a & b for i, a in enumerate(shared) for b in shared[i + 1:])   # the gather is exercised
     for arts, got in zip(groups, together):
         unit, norms, sim, adjacent = _one_cluster_at_a_time(arts, model)
         assert norms.tobytes() == got.norms.tobytes() and sim.tobytes() == got.sim.tobytes()
