@@ -99,7 +99,7 @@ def chunk_vectors(clusters: list[list[_Article]], idf: IdfModel) -> list[_Vector
         raw.has_sorted_indices = True   # hashed rows come sorted, and a row gather keeps each row's order
     else:
         raw = sp.csr_matrix((0, idf.n_features))
-    indptr, indices = raw.indptr.astype(np.int64), raw.indices.astype(np.int64)
+    indptr, indices = raw.indptr, raw.indices   # as scipy made them (int32 or int64): the kernels take either
     every = np.arange(raw.shape[0], dtype=np.int64)
     norms = np.sqrt(_row_dots(indptr, indices, raw.data, every, every))
     # Every article's pairs of consecutive sentences, as chunk rows coded row * width + next row: sorted and
