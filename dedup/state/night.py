@@ -17,7 +17,6 @@ Used by :func:`dedup.pipeline.run` in this order::
 
 from __future__ import annotations
 
-import re
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,79 +34,22 @@ from dedup.schema import ARTICLES, SHINGLES, conform
 from dedup.state.errors import StateError
 from dedup.state.index import band_keys, keys_to_list, list_to_keys, sharing_rows
 from dedup.state.lock import StateLock
+from dedup.state.params import (
+    added_settings,
+    differences,
+    fingerprint,
+    format_duration,
+    parse_duration,
+    parse_night,
+    state_parameters,
+    with_added,
+)
 from dedup.state.store import TABLES, Manifest, Store, checkpoint
 from dedup.state.stories import KNOWN, StoryAssignment, assign_stories
 
 DEFAULT_WINDOW = "7d"
 DEFAULT_RETENTION = "30d"
 DEFAULT_KEEP_VERSIONS = 5
-_DURATION = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$")
-
-
-def parse_duration(value: str | int | timedelta, what: str = "--window") -> timedelta:
-    """``"7d"``, ``"36h"``, ``"2w"`` or a number of days -> timedelta."""
-    if isinstance(value, timedelta):
-        out = value
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise StateError(f"{what} {value!r}: expected a duration such as 7d, 36h or 2w")
-        n, unit = int(m.group(1)), m.group(2) or "d"
-        out = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
-    if out <= timedelta(0):
-        raise StateError(f"{what} must be positive, got {value!r}")
-    return out
-
-
-def _state_parameters(config: Config) -> dict[str, Any]:
-    """The settings stored data depends on: shingles, signatures and band keys, and the
-    clusters that gave the stories. (Alignment settings may change between nights:
-    stored sentence rows are copied only into a run with the settings they were
-    aligned with.)"""
-    full = config.to_dict()
-    return {k: full[k] for k in ("shingle", "minhash", "cluster")}
-
-
-def _fingerprint(params: dict[str, Any]) -> str:
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(params, sort_keys=True, default=list).encode()).hexdigest()[:16]
-
-
-def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out.extend(_differences(a, b, f"{prefix}{key}."))
-        elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
-            out.append(f"{prefix}{key}: state {a!r}, this run {b!r}")
-    return out
-
-
-def _added_settings(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """Settings of ``new`` that ``old`` (a state's stored parameters) does not have at all."""
-    out = []
-    for key in sorted(new):
-        if key not in old:
-            out.append(f"{prefix}{key} = {new[key]!r}")
-        elif isinstance(old[key], dict) and isinstance(new[key], dict):
-            out.extend(_added_settings(old[key], new[key], f"{prefix}{key}."))
-    return out
-
-
-def _with_added(old: dict, new: dict) -> dict:
-    """``old`` with the settings only ``new`` has taken from ``new`` (so they are not differences)."""
-    out = dict(old)
-    for key, value in new.items():
-        if key not in old:
-            out[key] = value
-        elif isinstance(old[key], dict) and isinstance(value, dict):
-            out[key] = _with_added(old[key], value)
-    return out
-
-
 #: Stored sentence rows depend on the alignment settings only (their canonical is checked apart).
 ALIGN_STAGE = ("align",)
 
@@ -149,10 +91,10 @@ class NightlyState:
         if keep_versions < 1:
             raise StateError(f"keep_versions must be at least 1, got {keep_versions}")
         self.keep_versions = keep_versions
-        self.night = _parse_night(night) if night is not None else None
+        self.night = parse_night(night) if night is not None else None
         self.lock = StateLock(state_dir, command=" ".join(sys.argv[:1]))
         self.log = log or (lambda msg: None)
-        self.params = _state_parameters(config)
+        self.params = state_parameters(config)
         self.base: Manifest | None = None
         self.head: Manifest | None = None
         self.history: dict[str, Any] = {}
@@ -182,9 +124,9 @@ class NightlyState:
             if removed:
                 self.log(f"removed {removed} file(s) of an interrupted run")
             self.head = self.store.manifest()
-            if self.head is not None and self.head.fingerprint != _fingerprint(self.params):
-                added = _added_settings(self.head.parameters, self.params)
-                diff = _differences(_with_added(self.head.parameters, self.params), self.params)
+            if self.head is not None and self.head.fingerprint != fingerprint(self.params):
+                added = added_settings(self.head.parameters, self.params)
+                diff = differences(with_added(self.head.parameters, self.params), self.params)
                 if diff:
                     raise StateError(f"state {root} was built with other parameters ({'; '.join(diff)}); "
                                      "run with the state's parameters, or start a new --state folder")
@@ -251,7 +193,7 @@ class NightlyState:
         selected = current.filter(pl.col("prev_story").is_in(touched.implode()))["article_id"]
         selected = pl.concat([selected, matched]).unique().sort()
         self.history = {"night": self.night.isoformat(), "base_version": self.base.version if self.base else None,
-                        "window": _fmt(self.window),
+                        "window": format_duration(self.window),
                         "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
                         "prior_in_window": stored.height, "prior_matched": matched.len(),
                         "prior_loaded": selected.len()}
@@ -452,7 +394,7 @@ class NightlyState:
         pruned = self._prune(tables, version)
         checkpoint("files_written")
         manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,
-                            fingerprint=_fingerprint(self.params), parameters=self.params,
+                            fingerprint=fingerprint(self.params), parameters=self.params,
                             dedup_version=__version__, tables=tables,
                             counts={"nights": len(tables["articles"]), "articles_tonight": articles_tonight,
                                     "pruned_nights": pruned + (self.base.counts.get("pruned_nights", 0)
@@ -504,20 +446,3 @@ class _Window:
     keys: np.ndarray           # their band keys, (comparable rows, bands) uint64
     current: pl.DataFrame      # their stories (see _current_stories)
     again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night
-
-
-def _parse_night(value: date | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise StateError(f"--night {value!r}: expected a date such as 2026-11-27") from None
-
-
-def _fmt(delta: timedelta) -> str:
-    if delta.seconds == 0 and delta.microseconds == 0:
-        return f"{delta.days}d"
-    return f"{int(delta.total_seconds() // 3600)}h"

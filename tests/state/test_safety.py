@@ -139,7 +139,7 @@ def test_a_state_built_with_other_parameters_is_refused_with_what_differs(tmp_pa
 def test_settings_added_by_a_newer_dedup_are_taken_on_and_changed_ones_still_refused(tmp_path):
     """A state written before a cluster setting existed (here: the re-send rule) goes on with it;
     stored shingles and band keys do not depend on it. A changed existing setting is still refused."""
-    from dedup.state.night import _fingerprint
+    from dedup.state.params import fingerprint
 
     folder = write_night(tmp_path, 1)
     run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
@@ -147,7 +147,7 @@ def test_settings_added_by_a_newer_dedup_are_taken_on_and_changed_ones_still_ref
     data = json.loads(path.read_text())
     for key in ("resend_max_days", "resend_min_title", "resend_min_containment"):
         del data["parameters"]["cluster"][key]
-    data["fingerprint"] = _fingerprint(data["parameters"])
+    data["fingerprint"] = fingerprint(data["parameters"])
     path.write_text(json.dumps(data))
 
     with pytest.raises(StateError, match=r"cluster.threshold: state 0.5, this run 0.6") as err:

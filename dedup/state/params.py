@@ -1,0 +1,101 @@
+"""What a state's stored data depends on, and the durations and nights a run is given.
+
+The parameters a state was built with (shingles, signatures, band keys, clusters) are stored in its
+manifest with a fingerprint; a run with other values is refused with the differences, and a
+setting added by a newer dedup is applied from that night. Stateless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dedup.config import Config
+from dedup.state.errors import StateError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$")
+
+
+def parse_duration(value: str | int | timedelta, what: str = "--window") -> timedelta:
+    """``"7d"``, ``"36h"``, ``"2w"`` or a number of days -> timedelta."""
+    if isinstance(value, timedelta):
+        out = value
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise StateError(f"{what} {value!r}: expected a duration such as 7d, 36h or 2w")
+        n, unit = int(m.group(1)), m.group(2) or "d"
+        out = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+    if out <= timedelta(0):
+        raise StateError(f"{what} must be positive, got {value!r}")
+    return out
+
+
+def state_parameters(config: Config) -> dict[str, Any]:
+    """The settings stored data depends on: shingles, signatures and band keys, and the
+    clusters that gave the stories. (Alignment settings may change between nights:
+    stored sentence rows are copied only into a run with the settings they were
+    aligned with.)"""
+    full = config.to_dict()
+    return {k: full[k] for k in ("shingle", "minhash", "cluster")}
+
+
+def fingerprint(params: dict[str, Any]) -> str:
+    """A short stable hash of :func:`state_parameters` (stored in every manifest)."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``"key: state X, this run Y"`` for every setting that differs (nested keys dotted)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(differences(a, b, f"{prefix}{key}."))
+        elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
+            out.append(f"{prefix}{key}: state {a!r}, this run {b!r}")
+    return out
+
+
+def added_settings(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Settings of ``new`` that ``old`` (a state's stored parameters) does not have at all."""
+    out = []
+    for key in sorted(new):
+        if key not in old:
+            out.append(f"{prefix}{key} = {new[key]!r}")
+        elif isinstance(old[key], dict) and isinstance(new[key], dict):
+            out.extend(added_settings(old[key], new[key], f"{prefix}{key}."))
+    return out
+
+
+def with_added(old: dict, new: dict) -> dict:
+    """``old`` with the settings only ``new`` has taken from ``new`` (so they are not differences)."""
+    out = dict(old)
+    for key, value in new.items():
+        if key not in old:
+            out[key] = value
+        elif isinstance(old[key], dict) and isinstance(value, dict):
+            out[key] = with_added(old[key], value)
+    return out
+
+
+def parse_night(value: date | str) -> date:
+    """``--night``: a date, a datetime (its date) or an ISO date string."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise StateError(f"--night {value!r}: expected a date such as 2026-11-27") from None
+
+
+def format_duration(delta: timedelta) -> str:
+    """The inverse of :func:`parse_duration` for the report: whole days as ``"7d"``, else hours."""
+    if delta.seconds == 0 and delta.microseconds == 0:
+        return f"{delta.days}d"
+    return f"{int(delta.total_seconds() // 3600)}h"
