@@ -54,7 +54,13 @@ def identity_key(sentence: str) -> str:
 def key_and_norm(sentence: str) -> tuple[str, str]:
     """The sentence's :func:`identity_key` and its :func:`normalise_for_match` text. Stateless."""
     norm = normalise_for_match(sentence)
-    return " ".join(_PIECES.findall(norm)), norm
+    return key_of_norm(norm), norm
+
+
+def key_of_norm(norm: str) -> str:
+    """The :func:`identity_key` of a sentence from its :func:`normalise_for_match` text: its words and
+    punctuation marks joined by single spaces. Stateless."""
+    return " ".join(_PIECES.findall(norm))
 
 
 @dataclass

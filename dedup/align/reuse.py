@@ -43,10 +43,10 @@ from dedup.align import (
     IdfModel,
     align_clusters,
 )
-from dedup.align.core import key_and_norm
+from dedup.align.core import key_of_norm
 from dedup.align.families import group_similar, group_stories, provenance
 from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, map_chunks, n_workers
-from dedup.align.tfidf import l2_normalise
+from dedup.align.tfidf import l2_normalise, normalise_for_match
 from dedup.align.vectors import _compact
 from dedup.memory import release_free_memory
 from dedup.progress import Progress
@@ -170,9 +170,12 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
             .sort(["cluster_id", ~pl.col("is_canonical"), pl.col("published").is_null(), "published", "article_id"])
             .select("cluster_id", "article_id", _rank=pl.int_range(pl.len()).over("cluster_id")))
     # Each row carries the index of its text and an id of its identity key (equal keys, equal ids)
-    # instead of the text: the rows of a night's stories stay narrow.
+    # instead of the text: the rows of a night's stories stay narrow. Only a text that may share its
+    # key with an added sentence is keyed (see _keys); the others get a null id, which no added row has.
     texts = rows["text"].unique()
-    keyed = _keys(texts, n_workers(config.workers, texts.len()))
+    wanted = {_spaceless(normalise_for_match(text)) for text in
+              rows.filter(pl.col("status") == "added")["text"].unique().to_list()}
+    keyed = _keys(texts, n_workers(config.workers, texts.len()), wanted)
     key_ids = keyed["_key"].rank("dense").cast(pl.UInt32)
     own = (rows.select("_row", "cluster_id", "article_id", "outlet", "status", "position",
                        _t=pl.col("text").replace_strict(texts, pl.Series(np.arange(texts.len(), dtype=np.uint32))))
@@ -201,21 +204,38 @@ def _scattered(family_id: pl.Series, families: pl.DataFrame) -> pl.Series:
     return out
 
 
-def _keys(texts: pl.Series, workers: int) -> pl.DataFrame:
+def _keys(texts: pl.Series, workers: int, wanted: set[str] | None = None) -> pl.DataFrame:
     """``(text, _key, _norm)``: each sentence's identity key and normalised text, as the aligner makes them
-    (:func:`dedup.align.core.key_and_norm`), on ``workers`` processes."""
+    (:func:`dedup.align.core.key_and_norm`), on ``workers`` processes.
+
+    ``wanted``: keys are needed only for the texts whose normalised text without spaces is in it
+    (:func:`_spaceless`); the others' ``_key`` is null. Two texts with equal identity keys have the
+    same normalised text but for spaces (the key is that text's words and marks joined by single
+    spaces), so every text sharing a key with a wanted one is keyed; a key costs about three times
+    the normalisation.
+    """
     items = texts.to_list()
-    parts = map_chunks(_keys_chunk, items, bounds_for([len(t) for t in items], workers, MAX_CHUNK_CHARS), workers)
+    parts = map_chunks(_keys_chunk, (items, wanted), bounds_for([len(t) for t in items], workers, MAX_CHUNK_CHARS),
+                       workers)
     del items
     keys, norms = (pa.chunked_array([part[k] for part in parts], type=pa.large_string()) for k in (0, 1))
     return pl.DataFrame({"text": texts, "_key": pl.from_arrow(keys), "_norm": pl.from_arrow(norms)})
 
 
-def _keys_chunk(texts: list[str], start: int, stop: int) -> tuple[pa.Array, pa.Array]:
+def _keys_chunk(data: tuple[list[str], set[str] | None], start: int, stop: int) -> tuple[pa.Array, pa.Array]:
     """Keys and normalised texts of ``texts[start:stop]`` as Arrow (may run in a forked worker: no polars)."""
-    made = [key_and_norm(text) for text in texts[start:stop]]
-    return (pa.array([key for key, _ in made], type=pa.large_string()),
-            pa.array([norm for _, norm in made], type=pa.large_string()))
+    texts, wanted = data
+    keys, norms = [], []
+    for text in texts[start:stop]:
+        norm = normalise_for_match(text)
+        keys.append(key_of_norm(norm) if wanted is None or _spaceless(norm) in wanted else None)
+        norms.append(norm)
+    return pa.array(keys, type=pa.large_string()), pa.array(norms, type=pa.large_string())
+
+
+def _spaceless(norm: str) -> str:
+    """A normalised text without its spaces: equal for texts with equal identity keys."""
+    return norm.replace(" ", "")
 
 
 def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.DataFrame:

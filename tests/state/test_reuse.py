@@ -212,6 +212,59 @@ def test_sentence_keys_on_workers_are_the_aligners_keys():
         assert list(zip(got["_key"], got["_norm"])) == [key_and_norm(t) for t in texts]
 
 
+def test_only_texts_that_may_share_an_added_sentences_key_are_keyed():
+    from dedup.align.core import key_and_norm
+    from dedup.align.reuse import _keys, _spaceless
+    from dedup.align.tfidf import normalise_for_match
+
+    added = "Prices rose , “sharply” — said  the MINISTER."
+    same_key = ['Prices rose, "sharply" - said the minister.', "ＰＲＩＣＥＳ rose,\t“sharply” — said the minister ."]
+    others = ["Prices rose sharply, said the minister.", "Prices rose, sharply - said the minister!", "", "x"]
+    texts = pl.Series([added, *same_key, *others] * 200)
+    for workers in (1, 2):
+        got = _keys(texts, workers, {_spaceless(normalise_for_match(added))})
+        assert got["_norm"].to_list() == [key_and_norm(t)[1] for t in texts]
+        keys = got["_key"].to_list()
+        assert keys[:3] == [key_and_norm(added)[0]] * 3               # every text with the added one's key
+        assert keys[3:7] == [None] * 4                                   # no other text is keyed
+
+
+def test_keying_only_the_candidate_texts_changes_no_family(monkeypatch):
+    from dedup.align import reuse
+    from dedup.align.tfidf import normalise_for_match
+
+    config = Config()
+    read = read_inputs([SAMPLE], config=config.read)
+    articles, clusters, _, _ = _cluster_articles(read, config, Timer())
+    aligned = align_clusters(articles, clusters, config=config.align)
+    stories = clusters.filter(pl.col("cluster_size") >= 2)
+    # an added sentence whose key an earlier article's sentence has, written differently: it is represented
+    # by that earlier sentence
+    canonical = aligned.sentences.join(stories.filter(pl.col("is_canonical")).select("article_id"), on="article_id")
+    first = canonical.filter((pl.col("status") == "kept") & pl.col("text").str.contains(", ")).row(0, named=True)
+    version = aligned.sentences.filter((pl.col("cluster_id") == first["cluster_id"])
+                                       & (pl.col("article_id") != first["article_id"])
+                                       & (pl.col("status") != "dropped")).row(0, named=True)
+    respaced = first["text"].replace(", ", " , ").upper()
+    edited = aligned.sentences.with_columns(
+        text=pl.when((pl.col("article_id") == version["article_id"]) & (pl.col("position") == version["position"])
+                     & (pl.col("status") != "dropped")).then(pl.lit(respaced)).otherwise(pl.col("text")),
+        status=pl.when((pl.col("article_id") == version["article_id"]) & (pl.col("position") == version["position"])
+                       & (pl.col("status") != "dropped")).then(pl.lit("added")).otherwise(pl.col("status")))
+    grouped = []   # the distinct added sentences and the texts representing them, as grouped
+    group = reuse._families
+    monkeypatch.setattr(reuse, "_families", lambda distinct, *a: grouped.append(distinct) or group(distinct, *a))
+    filtered = reuse.story_families(edited, stories, idf=aligned.idf, config=config.align)
+    everything = reuse._keys
+    monkeypatch.setattr(reuse, "_keys", lambda texts, workers, wanted=None: everything(texts, workers))
+    full = reuse.story_families(edited, stories, idf=aligned.idf, config=config.align)
+    assert_frame_equal(grouped[0].drop("_kid", "_t"), grouped[1].drop("_kid", "_t"))
+    norms = grouped[0]["_norm"].to_list()     # represented by the earlier sentence's text
+    assert normalise_for_match(first["text"]) in norms and normalise_for_match(respaced) not in norms
+    assert_frame_equal(filtered[0], full[0])
+    assert_frame_equal(filtered[1], full[1])
+
+
 def test_rows_with_copies_are_put_in_sentence_order_and_the_inputs_released():
     from dedup.align import SENTENCE_ORDER
     from dedup.align.reuse import _sorted
