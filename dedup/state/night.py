@@ -101,13 +101,11 @@ class NightlyState:
         self._tonight: dict[str, Any] = {}
         self._story: StoryAssignment | None = None
         # One thread for the state's reading and writing that overlaps other work: the window's
-        # reads during signing, tonight's articles file during clustering, its sentence rows while
-        # the outputs are written (see start, prior, keep_sentences).
+        # reads during signing, tonight's articles file during clustering (see start, prior).
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-state")
         self._window: Future | None = None
         self._sentences: Future | None = None
         self._articles_file: Future | None = None
-        self._sentences_file: Future | None = None
 
     # -- opening ---------------------------------------------------------------------------
     def __enter__(self) -> "NightlyState":
@@ -361,26 +359,22 @@ class NightlyState:
         return rows.drop("night", "tonight_canonical", "canonical_night").sort("article_id", "status", "position")
 
     def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
-        """Start writing tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`.
+        """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`.
 
-        The file is written on the state's I/O thread while the outputs are
-        written (the report is built in Python on one core; the stored rows are
-        joined and encoded by polars on the other), under the version
-        :meth:`commit` publishes; a run killed before that leaves it an
-        orphan, which the next run deletes before it reads anything.
+        Only references are kept: the stored frame (the rows plus their canonical)
+        is built in :meth:`commit`, after the outputs are written, so that it and
+        the report never take memory at the same time.
         """
-        self._sentences_file = self._io.submit(self._write_sentences, sentences,
-                                               clusters.select("article_id", "canonical_id"))
+        self._tonight["sentences"] = (sentences, clusters.select("article_id", "canonical_id"))
 
-    def _write_sentences(self, sentences: pl.DataFrame, canonicals: pl.DataFrame) -> str | None:
-        """Write the stored form of tonight's sentence rows; the file's path, or None without rows
-        (may run on a thread)."""
-        if not sentences.height:
+    def _sentence_rows(self) -> pl.DataFrame | None:
+        kept = self._tonight.get("sentences")
+        if kept is None:
             return None
-        rows = (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
+        sentences, canonicals = kept
+        return (sentences.join(canonicals, on="article_id", how="left", maintain_order="left")
                 .with_columns(night=pl.lit(self.night, dtype=pl.Date),
                               fingerprint=pl.lit(self.config.fingerprint(ALIGN_STAGE))))
-        return self.store.write_file("sentences", self.night.isoformat(), self._version, rows)
 
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> Manifest:
@@ -394,9 +388,9 @@ class NightlyState:
         if story.merges.height:
             tables["story_merges"][night] = self.store.write_file("story_merges", night, version, story.merges)
         tables["sentences"].pop(night, None)
-        sentences, self._sentences_file = (None if self._sentences_file is None else self._sentences_file.result()), None
-        if sentences is not None:
-            tables["sentences"][night] = sentences
+        sentences = self._sentence_rows()
+        if sentences is not None and sentences.height:
+            tables["sentences"][night] = self.store.write_file("sentences", night, version, sentences)
         pruned = self._prune(tables, version)
         checkpoint("files_written")
         manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,
