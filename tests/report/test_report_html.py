@@ -87,6 +87,9 @@ def test_script_json_round_trips_and_escapes():
     text = script_json(value)
     assert re.fullmatch(r"[^<>&\u2028\u2029]*", text)
     assert json.loads(text) == value
+    assert text == json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c").replace(
+        ">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    assert json.loads(script_json({"x": float("nan"), "y": [float("inf")]})) == {"x": None, "y": [None]}
 
 
 def test_nan_similarity_is_shown_as_unknown(frames):
