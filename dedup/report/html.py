@@ -75,14 +75,14 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
         open in a browser within 2 s (20,000 articles), and its build
         within bounded memory.
     """
-    html = render_report(clusters=clusters, sentences=sentences, links=links, summary=summary,
-                         rejects=rejects, notes=notes, max_articles=max_articles)
+    parts = _page(clusters=clusters, sentences=sentences, links=links, summary=summary, rejects=rejects,
+                  notes=notes, max_articles=max_articles)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME
     tmp = out / f".{REPORT_NAME}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(html)
+    with open(tmp, "wb") as handle:   # the page's text is written as UTF-8 with \n line ends, as rendered
+        handle.writelines(parts)
     os.replace(tmp, path)
     return path
 
@@ -91,6 +91,20 @@ def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFr
                   summary: dict, rejects: pl.DataFrame | None = None, notes: list[str] | None = None,
                   max_articles: int = REPORT_ARTICLES) -> str:
     """The report as a string (see :func:`write_report`). Stateless and deterministic."""
+    return b"".join(_page(clusters=clusters, sentences=sentences, links=links, summary=summary, rejects=rejects,
+                          notes=notes, max_articles=max_articles)).decode("utf-8")
+
+
+#: Stands for the page's two JSON blocks while the template is rendered (control characters never
+#: reach the page's text: :func:`dedup.report.model.clean` makes them U+FFFD).
+_BLOCK = "\x00dedup-json-{}\x00"
+
+
+def _page(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | None, links: pl.DataFrame | None,
+          summary: dict, rejects: pl.DataFrame | None, notes: list[str] | None, max_articles: int) -> list[bytes]:
+    """The report page as UTF-8 parts: the rendered template cut where its JSON blocks go, and the
+    blocks as orjson wrote them, never decoded into one string (at 20,000 articles the story data is
+    16 MB; as text, up to four bytes per character, copied by the template and again when written)."""
     if max_articles < 0:
         raise InputError(f"the number of articles with details must be 0 (all) or more, not {max_articles}")
     summary = summary if isinstance(summary, dict) else {}
@@ -120,10 +134,24 @@ def render_report(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFr
         "notes": notes,
         "counts": model.flatten({k: v for k, v in summary.items() if k not in _KNOWN_SUMMARY_KEYS}),
         "parameters": model.flatten(summary.get("parameters") or {}),
-        "overview_json": script_json({"outlets": data["outlets"], "stories": data["stories"]}),
-        "story_json": script_json(data["details"]),
+        "overview_json": _BLOCK.format(0),
+        "story_json": _BLOCK.format(1),
     }
-    return _environment().get_template("report.html.j2").render(context)
+    html = _environment().get_template("report.html.j2").render(context)
+    head, middle, tail = _cut(html, _BLOCK.format(0), _BLOCK.format(1))
+    overview = _script_bytes({"outlets": data["outlets"], "stories": data["stories"]})
+    del data["outlets"], data["stories"]
+    return [head.encode("utf-8"), overview, middle.encode("utf-8"), _script_bytes(data["details"]),
+            tail.encode("utf-8")]
+
+
+def _cut(html: str, first: str, second: str) -> tuple[str, str, str]:
+    """``html`` before ``first``, between it and ``second``, after ``second`` (each exactly once, in order)."""
+    if html.count(first) != 1 or html.count(second) != 1 or html.index(first) > html.index(second):
+        raise RuntimeError("report template: each JSON block must appear exactly once, overview first")
+    head, rest = html.split(first)
+    middle, tail = rest.split(second)
+    return head, middle, tail
 
 
 def _alignment_notes(summary: dict) -> list[str]:
@@ -174,17 +202,22 @@ def build_report(out_dir: Path, *, max_articles: int = REPORT_ARTICLES) -> Path:
 
 
 def script_json(value: Any) -> str:
-    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&``, U+2028/2029.
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&``, U+2028/2029."""
+    return _script_bytes(value).decode("utf-8")
+
+
+def _script_bytes(value: Any) -> bytes:
+    """:func:`script_json` as UTF-8 bytes.
 
     Encoded by orjson (compact, UTF-8, the same text as ``json.dumps(value, ensure_ascii=False,
     separators=(",", ":"))`` for the report's values; ~3x faster on a 20,000-article report's 16 MB)
-    and escaped in its UTF-8 bytes, where each replacement is a memchr-speed scan of one byte per
+    and escaped in its bytes, where each replacement is a memchr-speed scan of one byte per
     character. A NaN or infinity becomes null (valid JSON; the json module writes ``NaN`` or refuses it).
     """
     data = orjson.dumps(value)
     for char, escape in _JSON_ESCAPES:
         data = data.replace(char, escape)
-    return data.decode("utf-8")
+    return data
 
 
 def csp_hash(source: str) -> str:
