@@ -84,7 +84,7 @@ def test_no_payload_reaches_the_markup_unescaped(frames, payloads):
 
 def test_script_json_round_trips_and_escapes():
     value = {"s": "</script><!-- & \u2028 \u2029 'x' \"y\"", "l": [1, 2.5, None]}
-    text = script_json(value)
+    text = script_json(value).decode("utf-8")
     assert re.fullmatch(r"[^<>&\u2028\u2029]*", text)
     assert json.loads(text) == value
     assert text == json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c").replace(
