@@ -84,7 +84,9 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
     """Group articles into stories and write clusters.parquet, summary.json and rejected.jsonl.
 
     INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
-    .txt/.md (one article per file, first line is the title), optionally .gz/.bz2/.xz/.zst.
+    .txt/.md (one article per file, first line is the title), .html/.htm/.xhtml (one page per
+    file, main text extracted), .warc (one article per HTML response record), each optionally
+    compressed as .gz/.bz2/.xz/.zst.
     With --engine spark they may also be URIs Spark reads (hdfs://, s3a://, file://...);
     the local engine reads file:// URIs only.
 

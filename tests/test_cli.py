@@ -18,6 +18,15 @@ def test_help_shows_examples():
     assert "Example:" in _run("cluster", "--help").output
 
 
+def test_cluster_help_names_every_input_format():
+    from dedup.io.readers import SUFFIXES
+    from dedup.io.streams import COMPRESSION_SUFFIXES
+
+    text = " ".join(_run("cluster", "--help").output.split())
+    for suffix in [*SUFFIXES, *COMPRESSION_SUFFIXES]:
+        assert suffix in text, suffix
+
+
 def test_cluster_writes_outputs_and_accounts_for_every_record(tmp_path, planted):
     records, truth = planted
     write_jsonl(tmp_path / "in" / "a.jsonl", records + ["{broken"])
