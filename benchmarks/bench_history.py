@@ -102,7 +102,7 @@ def pad(state: Path, padded: Path, base_version: int, extra: int) -> dict:
 
 def time_window_read(state: Path, base_version: int, night: date, tonight_ids, repeat: int = 2) -> float:
     """Seconds of ``NightlyState._read_window`` (the best of ``repeat``), as the night runs it."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
     from datetime import time as clock
 
     from dedup.config import Config
@@ -111,7 +111,7 @@ def time_window_read(state: Path, base_version: int, night: date, tonight_ids, r
 
     ns = NightlyState(state, config=Config(), night=night)
     ns.base = Store(state).manifest(base_version)
-    ns.window_start = datetime.combine(night + timedelta(days=1), clock(), timezone.utc) - ns.window
+    ns.window_start = datetime.combine(night + timedelta(days=1), clock(), UTC) - ns.window
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()

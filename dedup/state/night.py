@@ -238,17 +238,34 @@ class NightlyState:
         comparable = stored_bands.is_not_null()
         keys = list_to_keys(stored_bands.filter(comparable), banding(self.config.minhash)[0])
         del stored_bands
-        # tonight's ids the state has seen before, with their stories (for KNOWN)
-        seen = (self.store.scan(self.base, "articles").filter(pl.col("article_id").is_in(tonight_ids.implode()))
-                .group_by("article_id").agg(pl.col("first_seen_night").min()).collect())
-        again = self._current_stories(seen["article_id"], None).join(seen, on="article_id", how="left")
         return _Window(stored=stored, comparable=comparable, keys=keys,
-                       current=self._current_stories(stored["article_id"], first_night), again=again)
+                       current=self._current_stories(stored["article_id"], first_night),
+                       again=self._seen_before(tonight_ids))
+
+    def _seen_before(self, ids: pl.Series) -> pl.DataFrame:
+        """The ids read on an earlier night, with their stories (KNOWN's columns).
+
+        Every article read on a night has an assignment row that night, so one scan of the assignments
+        gives both the night each id was first read (the ``first_seen_night`` its stored rows carry)
+        and its latest story. This scan reads every night of the history: it is the one lookup of a
+        night whose cost grows with the state's age (benchmarks/README.md section 6, "A year of history").
+        """
+        rows = (self.store.scan(self.base, "assignments").filter(pl.col("article_id").is_in(ids.implode()))
+                .select("article_id", "night", "story_id", "story_first_night").collect())
+        first_seen = rows.group_by("article_id").agg(first_seen_night=pl.col("night").min())
+        latest = rows.sort("night").unique("article_id", keep="last")
+        return self._stories_of(latest).join(first_seen, on="article_id", how="left")
+
+    def _merges(self) -> pl.DataFrame:
+        """Every recorded merge (night, merged_id, into_id): one row per merged story, a few per night."""
+        if getattr(self, "_merge_rows", None) is None:
+            self._merge_rows = self.store.scan(self.base, "story_merges").collect()
+        return self._merge_rows
 
     def _final_ids(self) -> dict[str, str]:
         """Every merged story id -> the story it finally lives on in (chains followed)."""
         if getattr(self, "_final", None) is None:
-            frame = self.store.scan(self.base, "story_merges").select("merged_id", "into_id").collect()
+            frame = self._merges()
             merges = dict(zip(frame["merged_id"].to_list(), frame["into_id"].to_list()))
             self._final = {}
             for m in merges:
@@ -263,21 +280,40 @@ class NightlyState:
         final = self._final_ids()
         return ids.replace(final) if final else ids
 
-    def _current_stories(self, ids: pl.Series, first_night: date | None) -> pl.DataFrame:
-        """article_id, prev_story (merges followed), story_first_night: the latest assignment of each id."""
-        nights = self._nights_from(first_night) if first_night else None
-        latest = (self.store.scan(self.base, "assignments", nights)
+    def _current_stories(self, ids: pl.Series, first_night: date) -> pl.DataFrame:
+        """article_id, prev_story (merges followed), story_first_night: the latest assignment of each id
+        among the nights from ``first_night``."""
+        latest = (self.store.scan(self.base, "assignments", self._nights_from(first_night))
                   .filter(pl.col("article_id").is_in(ids.implode()))
                   .select("article_id", "night", "story_id", "story_first_night")
                   .sort("night").unique("article_id", keep="last").collect())
-        prev = self._resolve(latest["story_id"])
-        firsts = self._story_first_nights(prev.unique())
-        return (latest.with_columns(prev_story=prev).drop("story_first_night")
-                .join(firsts, left_on="prev_story", right_on="story_id", how="left")
-                .select("article_id", "prev_story", "story_first_night"))
+        return self._stories_of(latest)
 
-    def _story_first_nights(self, story_ids: pl.Series) -> pl.DataFrame:
-        return (self.store.scan(self.base, "assignments")
+    def _stories_of(self, latest: pl.DataFrame) -> pl.DataFrame:
+        """``latest`` assignment rows -> article_id, prev_story (merges followed), story_first_night.
+
+        Every row of a story id carries the night that id was first given, so a row's own
+        ``story_first_night`` is its story's. A story merged since then continues as the story it was
+        merged into, whose first night is read on a night of that merge (:meth:`_merged_first_nights`).
+        """
+        out = latest.with_columns(prev_story=self._resolve(latest["story_id"]))
+        moved = pl.col("prev_story") != pl.col("story_id")
+        into = out.filter(moved)["prev_story"].unique()
+        if into.len():
+            firsts = self._merged_first_nights(into).rename({"story_id": "prev_story", "story_first_night": "_first"})
+            out = (out.join(firsts, on="prev_story", how="left")
+                   .with_columns(story_first_night=pl.when(moved).then("_first").otherwise("story_first_night")))
+        return out.select("article_id", "prev_story", "story_first_night")
+
+    def _merged_first_nights(self, story_ids: pl.Series) -> pl.DataFrame:
+        """story_id, story_first_night of stories other stories were merged into.
+
+        On the night of a merge the cluster's articles were written under the surviving id, with
+        its first night, so only the nights of the merges into these stories are read, not the
+        whole history."""
+        merges = self._merges()
+        nights = set(merges.filter(pl.col("into_id").is_in(story_ids.implode()))["night"].cast(pl.String).to_list())
+        return (self.store.scan(self.base, "assignments", nights.__contains__)
                 .filter(pl.col("story_id").is_in(story_ids.implode()))
                 .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
 
@@ -306,7 +342,13 @@ class NightlyState:
     def _outlets_before(self, story_ids: Iterable[str]) -> dict[str, set[str]]:
         wanted = set(story_ids)
         members = wanted | {m for m, into in self._final_ids().items() if into in wanted}
-        frame = (self.store.scan(self.base, "assignments")
+        # A story's rows are on the nights from the one its id was first given, and a story merged into
+        # another is younger than it (the oldest survives): the wanted stories' earliest first night
+        # bounds the nights to read. The stories are those of the loaded articles (KNOWN).
+        known = dict(self._known.select("prev_story", "story_first_night").unique().iter_rows())
+        firsts = [known.get(s) for s in wanted]
+        nights = None if not firsts or None in firsts else self._nights_from(min(firsts))
+        frame = (self.store.scan(self.base, "assignments", nights)
                  .filter(pl.col("story_id").is_in(pl.Series(sorted(members), dtype=pl.String).implode())
                          & pl.col("outlet").is_not_null())
                  .select("story_id", "outlet").unique().collect())
