@@ -247,8 +247,9 @@ class NightlyState:
 
         Every article read on a night has an assignment row that night, so one scan of the assignments
         gives both the night each id was first read (the ``first_seen_night`` its stored rows carry)
-        and its latest story. This scan reads every night of the history: it is the one lookup of a
-        night whose cost grows with the state's age (benchmarks/README.md section 6, "A year of history").
+        and its latest story. This scan reads every night of the history: with :meth:`_used_ids`, it is
+        what a night's cost still grows with as the state ages (benchmarks/README.md section 6, "A year
+        of history").
         """
         rows = (self.store.scan(self.base, "assignments").filter(pl.col("article_id").is_in(ids.implode()))
                 .select("article_id", "night", "story_id", "story_first_night").collect())
