@@ -15,7 +15,12 @@ negatives), then scaled up:
    paragraph structure, lengths and each copy's edits are kept, and two
    replicas of one story share no 4-word shingle (they are different stories
    with the same shape), so the cluster structure of the corpus is the
-   simulator's, repeated. Replica 0 of each base is the unpermuted text.
+   simulator's, repeated. Replica 0 of the first base of each split is the
+   unpermuted text; the other bases of that split (other seeds, the same
+   Reuters items) are permuted even in replica 0, since two unpermuted bases
+   of one split would carry the same wire originals and merge into stories of
+   twice the size (corpus version 2; version 1 did, see benchmarks/README.md
+   §9, "Session 21").
 
 Written as JSON Lines shards of 50,000 articles in ``WORK/corpus-N/``
 (cached: a second run reuses them).
@@ -61,6 +66,8 @@ if str(REPO) not in sys.path:
 from benchmarks import syndication  # noqa: E402
 
 SHARD = 50_000
+# Bumped when the same arguments build a different corpus; a cached corpus of another version is rebuilt.
+CORPUS_VERSION = 2
 _WORD = regex.compile(r"\p{L}{4,}")
 PUBLIC = ["id", "outlet", "title", "text", "published", "url"]
 
@@ -120,10 +127,15 @@ def _apply(text: str | None, mapping: dict[str, str]) -> str | None:
 def build(n: int, work: Path, stories: int = 3000, seeds: tuple[int, ...] = (7, 11)) -> Path:
     """Write (or reuse) an n-article corpus folder and return it."""
     out = work / f"corpus-{n}"
-    if (out / "DONE").exists():
+    done = out / "DONE"
+    if done.exists() and json.loads(done.read_text()).get("version") == CORPUS_VERSION:
         return out
+    for old in out.glob("part-*.jsonl"):
+        old.unlink()
     work.mkdir(parents=True, exist_ok=True)
-    bases = [pl.read_parquet(p) for p in _bases(work, stories, list(seeds))]
+    paths = _bases(work, stories, list(seeds))
+    bases = [pl.read_parquet(p) for p in paths]
+    split = [p.stem.split("-")[2] for p in paths]      # base-SEED-SPLIT-STORIES
     by_len = _vocabulary(bases)
     out.mkdir(parents=True, exist_ok=True)
     written, shard, rows, replica = 0, 0, [], 0
@@ -131,7 +143,7 @@ def build(n: int, work: Path, stories: int = 3000, seeds: tuple[int, ...] = (7, 
     while written < n:
         for b, base in enumerate(bases):
             take = base.head(n - written)
-            if replica == 0:
+            if replica == 0 and split.index(split[b]) == b:   # the first base of its split
                 frame = take
             else:
                 mapping = _permutation(by_len, seed=1_000_003 * replica + b)
@@ -153,7 +165,7 @@ def build(n: int, work: Path, stories: int = 3000, seeds: tuple[int, ...] = (7, 
             if written >= n:
                 break
         replica += 1
-    (out / "DONE").write_text(json.dumps({"articles": n, "shards": shard}))
+    done.write_text(json.dumps({"articles": n, "shards": shard, "version": CORPUS_VERSION}))
     print(f"wrote {n} articles in {shard} shards to {out} in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     return out
 
