@@ -314,7 +314,14 @@ class NightlyState:
         whole history."""
         merges = self._merges()
         nights = set(merges.filter(pl.col("into_id").is_in(story_ids.implode()))["night"].cast(pl.String).to_list())
-        return (self.store.scan(self.base, "assignments", nights.__contains__)
+        found = self._first_nights(story_ids, nights.__contains__)
+        missing = story_ids.filter(~story_ids.is_in(found["story_id"].implode()))
+        if missing.len():   # not written on a merge night (a state edited by hand?): read every night for them
+            found = pl.concat([found, self._first_nights(missing, None)])
+        return found
+
+    def _first_nights(self, story_ids: pl.Series, nights) -> pl.DataFrame:
+        return (self.store.scan(self.base, "assignments", nights)
                 .filter(pl.col("story_id").is_in(story_ids.implode()))
                 .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
 

@@ -124,3 +124,20 @@ def test_every_article_read_on_a_night_has_an_assignment_that_night(tmp_path):
     both = articles.join(first, on="article_id")
     assert both.height == articles.height and (both["first"] == both["first_seen_night"]).all()
     assert [d.isoformat() for d in sorted(set(articles["night"]))] == list(NIGHTS[:3])
+
+
+def test_a_story_not_written_on_its_merge_night_is_looked_up_on_every_night(state, tmp_path):
+    """The fallback: a merge recorded on a night whose assignments lack the surviving story."""
+    import dataclasses
+
+    store = state.store
+    head = store.manifest()
+    key = N3.isoformat()
+    rows = store.scan(head, "assignments", key.__eq__).collect().filter(pl.col("story_id") != "S")
+    tables = {t: dict(files) for t, files in head.tables.items()}
+    tables["assignments"][key] = store.write_file("assignments", key, head.version + 1, rows)
+    store.commit(dataclasses.replace(head, version=head.version + 1, parent=head.version, tables=tables))
+    state.base = store.manifest()
+    state._merge_rows = state._final = None
+    firsts = state._merged_first_nights(pl.Series(["S", "R"]))
+    assert sorted(firsts.rows()) == [("R", N0), ("S", N1)]
