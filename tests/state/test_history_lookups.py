@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from dedup.config import Config
-from dedup.state import Store
+from dedup.state import Store, read_table
 from dedup.state.night import NightlyState
 from dedup.state.store import TABLES, Manifest
 from tests.state.corpus import NIGHTS
@@ -141,3 +141,26 @@ def test_a_story_not_written_on_its_merge_night_is_looked_up_on_every_night(stat
     state._merge_rows = state._final = None
     firsts = state._merged_first_nights(pl.Series(["S", "R"]))
     assert sorted(firsts.rows()) == [("R", N0), ("S", N1)]
+
+
+def test_older_unrelated_history_changes_no_output(tmp_path):
+    """A night against a state padded with older nights of other stories (benchmarks/bench_history.py's
+    padding: pruned articles and assignments, ids prefixed) writes the same files as without them."""
+    from benchmarks.bench_history import pad
+    from dedup import run
+    from tests.state.corpus import output_files, write_night
+
+    for n in (1, 2):
+        _night(tmp_path, n)
+    state = tmp_path / "state"
+    built = pad(state, tmp_path / "padded", Store(state).manifest().version, extra=5)
+    assert built["nights"] == 7 and built["synthetic_assignment_rows"] > 0
+    folder = write_night(tmp_path, 3)
+    outs = []
+    for where in (state, tmp_path / "padded"):
+        out = tmp_path / f"out-{where.name}"
+        run([folder], out, state_dir=where, night=NIGHTS[2], window="1d")   # the padding is before the window
+        outs.append(output_files(out))
+    assert outs[0] == outs[1]
+    history = read_table(tmp_path / "padded", "assignments").collect()
+    assert history["article_id"].str.starts_with("h0000-").any()   # the padded nights were there to read
