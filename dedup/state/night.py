@@ -18,6 +18,7 @@ Used by :func:`dedup.pipeline.run` in this order::
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -320,7 +321,8 @@ class NightlyState:
             found = pl.concat([found, self._first_nights(missing, None)])
         return found
 
-    def _first_nights(self, story_ids: pl.Series, nights) -> pl.DataFrame:
+    def _first_nights(self, story_ids: pl.Series, nights: Callable[[str], bool] | None) -> pl.DataFrame:
+        """story_id, story_first_night of ``story_ids``, from the nights ``nights`` accepts (None: every night)."""
         return (self.store.scan(self.base, "assignments", nights)
                 .filter(pl.col("story_id").is_in(story_ids.implode()))
                 .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
