@@ -28,7 +28,7 @@ Exit codes (alert on any non-zero):
 1     internal error (the log has the traceback)
 2     bad parameter or config file
 3     unusable input (missing folder, no readable file)
-4     a record was rejected under ``--strict``
+4     a record was rejected under ``[read] strict`` (the config file)
 5     state refused: other parameters, incompatible format, older night
 6     another run holds the state's lock (the run did nothing)
 7     done, but more records than ``--alert-rejects`` were rejected
@@ -56,7 +56,7 @@ EXIT_INTERNAL = 1
 EXIT_TOO_MANY_REJECTS = 7
 
 
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nightly.py", description="Cluster tonight's articles against the stored stories (dedup).",
         epilog="Example: python pipelines/nightly.py /srv/feeds/{night}/ --state state --out nights")
@@ -72,7 +72,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--alert-rejects", type=float, default=None, metavar="FRACTION",
                         help="exit 7 when more than this fraction of the records was rejected")
     parser.add_argument("--quiet", "-q", action="store_true", help="log to the file only")
-    return parser.parse_args(argv)
+    return parser
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
 
 
 def _logger(path: Path, quiet: bool) -> logging.Logger:
