@@ -8,7 +8,7 @@ allocators, which cannot reuse those pages, so they come on top and the
 night's peak is the sum of two stages instead of the larger one.
 :func:`release_free_memory` hands the free pages back (``malloc_trim``). On a
 100,000-article state night it gave back 220 MB after the alignment's split
-sentences were freed (numbers in ``benchmarks/README.md``).
+sentences were freed (numbers in ``benchmarks/HISTORY.md``, section 6).
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def _candidate_pairs(vectors: sp.csr_matrix, threshold: float, *, block: int, gr
     pair whose exact cosine reaches the threshold is screened out. The screen
     is still all pairs, but at ``groups`` multiply-adds per pair instead of a
     sparse merge of two sentences' features; on unrelated sentences it passes
-    a small fraction of the pairs (numbers in ``benchmarks/README.md``).
+    a small fraction of the pairs (numbers in ``benchmarks/HISTORY.md``, section 9).
     """
     k, n_cols = vectors.shape
     n_groups = max(1, min(groups, n_cols))

@@ -47,8 +47,8 @@ def sharing_rows(stored: np.ndarray, tonight: np.ndarray, *, threads: int | None
     and every stored key of the band is looked up in it; the bands are shared
     among ``threads`` threads (default: the usable cores). On the benchmark
     night (600,000 stored articles in the window, 100,000 tonight, 64 bands)
-    this takes 0.45 s, a polars ``is_in`` per band 1.35 s (benchmarks/README.md
-    section 6).
+    this takes 0.46-0.50 s, a polars ``is_in`` per band 1.36-1.44 s
+    (benchmarks/HISTORY.md, section 9, session 18).
     """
     hit = np.zeros(len(stored), dtype=np.bool_)
     if len(stored) == 0 or len(tonight) == 0:

@@ -52,7 +52,7 @@ READABLE_FORMATS = (1, FORMAT)
 # Rows per Parquet row group, by table (default: the outputs' ``ROW_GROUP_ROWS``). An ``articles`` row
 # carries a text, a shingle list and 64 band keys (~4 KB): in groups of 128Ki rows a night's file was one
 # group, which polars decodes on few threads; in groups of 8Ki a night reads the window's band keys and
-# its prior articles about twice as fast (benchmarks/README.md section 6), for 0.7% more bytes.
+# its prior articles about twice as fast (benchmarks/HISTORY.md section 6, session 13), for 0.7% more bytes.
 TABLE_ROW_GROUP_ROWS = {"articles": 8 * 1024}
 
 TABLES: dict[str, pl.Schema] = {
