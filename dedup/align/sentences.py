@@ -40,6 +40,7 @@ _DATELINE = re.compile(
     r"(?P<date>,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?)?"
     r"\s*(?P<source>\([^()\n]{2,60}\))?"
     r"\s*[-\u2013\u2014]{1,2}[ \t]+")
+_SPACES = re.compile(r"\s*")   # \s is str.isspace(), as strip() uses it
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 
 
@@ -62,32 +63,37 @@ def split_many(texts: Iterable[str], *, splitter: str = DEFAULT_SPLITTER) -> lis
 
     Versions of one story repeat most paragraphs word for word, so texts given
     story by story cost a fraction of splitting them one by one; the spans are
-    exactly :func:`split_sentences`'. The segment memo lives for this call only.
-    Stateless.
+    exactly :func:`split_sentences`'. The segment memo (each distinct segment's
+    sentences, relative to the segment) lives for this call only. Stateless.
     """
     starts_of = _backend(splitter)
-    memo: dict[str, list[int]] = {}
+    memo: dict[str, list[Span]] = {}
     return [_split(text, starts_of, memo) for text in texts]
 
 
-def _split(text: str, starts_of: Callable[[str], list[int]], memo: dict[str, list[int]] | None) -> list[Span]:
-    if not text or not text.strip():
+def _split(text: str, starts_of: Callable[[str], list[int]], memo: dict[str, list[Span]] | None) -> list[Span]:
+    if not text or text.isspace():
         return []
     spans: list[Span] = []
     for seg_start, seg_end in layout_segments(text):
         # Same length as the original, so library offsets are our offsets.
         segment = text[seg_start:seg_end].replace("\n", " ").replace("\r", " ")
-        cuts = memo.get(segment) if memo is not None else None
-        if cuts is None:
-            cuts = sorted({0, *(c for c in starts_of(segment) if 0 < c < len(segment))})
-            cuts.append(len(segment))
+        found = memo.get(segment) if memo is not None else None
+        if found is None:
+            found = _sentences_of(segment, starts_of)
             if memo is not None:
-                memo[segment] = cuts
-        for a, b in zip(cuts, cuts[1:]):
-            span = _strip(text, seg_start + a, seg_start + b)
-            if span is not None:
-                spans.append(span)
+                memo[segment] = found
+        spans.extend([(seg_start + a, seg_start + b) for a, b in found] if seg_start else found)
     return spans
+
+
+def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[Span]:
+    """The sentences of one layout segment, relative to it: the text between two starts the library
+    proposes, stripped (a line break and a space are both white space, so the segment as given to
+    the library strips as the text does)."""
+    cuts = sorted({0, *(c for c in starts_of(segment) if 0 < c < len(segment))})
+    cuts.append(len(segment))
+    return [span for a, b in zip(cuts, cuts[1:]) if (span := _strip(segment, a, b)) is not None]
 
 
 def layout_segments(text: str) -> list[Span]:
@@ -128,8 +134,7 @@ def _split_dateline(text: str, segment: Span) -> list[Span]:
     ``kept`` instead of ``edited``.
     """
     start, end = segment
-    lead = len(text[start:end]) - len(text[start:end].lstrip())
-    m = _DATELINE.match(text, start + lead, end)
+    m = _DATELINE.match(text, _SPACES.match(text, start, end).end(), end)
     if not m or m.end() >= end or not (m.group("date") or m.group("source")):
         return [segment]
     return [(start, m.end()), (m.end(), end)]
@@ -216,7 +221,10 @@ def _backend(name: str) -> Callable[[str], list[int]]:
     if name == "nupunkt":
         import nupunkt
 
-        return lambda s: [a for a, _ in nupunkt.sent_spans(s)]
+        # The sentences' starts as nupunkt.sent_spans has them, without the contiguous spans and the
+        # sentence strings it builds from them (an empty result stands for a start at 0, added anyway).
+        tokenizer = nupunkt.load("default")
+        return lambda s: [a for a, _ in tokenizer.span_tokenize(s)]
     if name == "sentencex":
         import sentencex
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.sentences import _split_dateline, is_hard_wrapped, layout_segments, split_sentences
+from dedup.align.sentences import _split_dateline, is_hard_wrapped, layout_segments, split_many, split_sentences
 from dedup.errors import ConfigError
 
 
@@ -133,3 +133,37 @@ def test_spans_cover_every_visible_character_once(text):
             covered[k] = True
         previous_end = b
     assert all(covered[k] or text[k].isspace() for k in range(len(text)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_words, max_size=40).map(" ".join))
+def test_the_nupunkt_backend_proposes_the_starts_of_nupunkt_sent_spans(text):
+    # the backend reads nupunkt's span_tokenize, not sent_spans: the same sentence starts (sent_spans'
+    # contiguous spans start where span_tokenize's do; an empty result is a start at 0, added anyway)
+    import nupunkt
+
+    from dedup.align.sentences import _backend
+
+    segment = text.replace("\n", " ")
+    starts = {0, *(c for c in _backend("nupunkt")(segment) if 0 < c < len(segment))}
+    assert starts == {0, *(a for a, _ in nupunkt.sent_spans(segment) if 0 < a < len(segment))}
+
+
+def test_a_dateline_after_any_white_space_is_found():
+    # the dateline's lead is skipped by a regular expression: \s must be exactly str.isspace()
+    from dedup.align.sentences import _SPACES
+
+    assert all((_SPACES.match(chr(c)).end() == 1) == chr(c).isspace() for c in range(0x110000))
+    for space in (" ", "\t", "\u00a0", "\u2003", "\u3000", "\x1f"):
+        text = f"{space}LISBON (Meridian Press) - The port reopened on Monday."
+        assert _split_dateline(text, (0, len(text)))[0] == (0, len(f"{space}LISBON (Meridian Press) - "))
+
+
+def test_split_many_is_split_sentences_on_repeated_and_reflowed_paragraphs():
+    # the memo holds each segment's sentences relative to the segment: a paragraph met again at
+    # another offset, after other line breaks, or as the last line of a hard-wrapped text
+    para = "Mr. Smith left on Jan. 5. He was 54.\r\nHe said: \"Never.\"  "
+    wrapped = "\n".join(["The wire copy is wrapped at a width of about sixty chars so"] * 4)
+    texts = [para, "Intro line.\n\n" + para, "\n" + para + "\n\n" + para, wrapped + "\n" + para, para.strip()]
+    assert split_many(texts) == [split_sentences(t) for t in texts]
+    assert split_many(texts[1:2]) == [split_sentences(texts[1])]
