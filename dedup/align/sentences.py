@@ -40,7 +40,9 @@ _DATELINE = re.compile(
     r"(?P<date>,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?)?"
     r"\s*(?P<source>\([^()\n]{2,60}\))?"
     r"\s*[-\u2013\u2014]{1,2}[ \t]+")
-_SPACES = re.compile(r"\s*")   # \s is str.isspace(), as strip() uses it
+# The dateline after the segment's leading white space (\s is str.isspace(), as strip() uses it).
+_DATELINE_AT = re.compile(r"\s*(?:" + _DATELINE.pattern + ")")
+_VISIBLE = re.compile(r"\S")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 
 
@@ -123,7 +125,15 @@ def layout_segments(text: str) -> list[Span]:
                 current = (current[0], end)
         if current is not None:
             segments.append(current)
-    return [part for seg in segments for part in _split_dateline(text, seg) if _strip(text, *part) is not None]
+    # Lines and merged lines hold a visible character, and so does a dateline: only what follows a
+    # dateline can be blank.
+    out: list[Span] = []
+    for seg in segments:
+        parts = _split_dateline(text, seg)
+        out.append(parts[0])
+        if len(parts) == 2 and _strip(text, *parts[1]) is not None:
+            out.append(parts[1])
+    return out
 
 
 def _split_dateline(text: str, segment: Span) -> list[Span]:
@@ -134,7 +144,7 @@ def _split_dateline(text: str, segment: Span) -> list[Span]:
     ``kept`` instead of ``edited``.
     """
     start, end = segment
-    m = _DATELINE.match(text, _SPACES.match(text, start, end).end(), end)
+    m = _DATELINE_AT.match(text, start, end)
     if not m or m.end() >= end or not (m.group("date") or m.group("source")):
         return [segment]
     return [(start, m.end()), (m.end(), end)]
@@ -163,6 +173,8 @@ def is_hard_wrapped(text: str, block_lines: list[list[Span]] | None = None) -> b
 
 
 def _lines(text: str, start: int, end: int) -> list[Span]:
+    if text.find("\n", start, end) == -1:   # one line (most paragraphs of most texts)
+        return [(start, end)] if _VISIBLE.search(text, start, end) else []
     out = []
     pos = start
     while pos <= end:
