@@ -46,6 +46,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+import numpy as np
+
 from dedup.errors import DedupError
 
 R = TypeVar("R")
@@ -79,24 +81,50 @@ def n_workers(setting: int, n_articles: int) -> int:
     return 1 if n_articles < MIN_PARALLEL_ARTICLES else max(1, wanted)
 
 
-def chunk_bounds(sizes: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
-    """Cut items with these sizes into contiguous ``(start, stop)`` runs of about ``sum / n_chunks`` each.
+def chunk_bounds(sizes: Sequence[int], n_chunks: int, max_size: int | None = None) -> list[tuple[int, int]]:
+    """Cut items with these sizes into at most ``n_chunks`` contiguous ``(start, stop)`` runs of about
+    ``sum / n_chunks`` each.
 
-    A run is closed before the item that would take it past that size, so an
-    item never is cut and a huge one (a story carried by thousands of outlets)
-    is a run of its own. Stateless.
+    Each run is filled greedily up to a *target* and closed before the item
+    that would take it past the target, so an item is never cut and one larger
+    than the target (a story carried by thousands of outlets) is a run of its
+    own. The target is the smallest one, from ``sum / n_chunks`` up, that
+    needs no more than ``n_chunks`` runs: filling up to ``sum / n_chunks``
+    itself leaves a sliver for an extra run (which on two workers and eight
+    chunks ran alone in a second wave of workers). ``max_size`` caps the
+    target (runs are then no larger than it, however many that makes).
+    Stateless.
     """
-    if not sizes:
+    if not len(sizes):
         return []
-    target = sum(sizes) / max(n_chunks, 1)
-    bounds, start, acc = [], 0, 0
-    for k, size in enumerate(sizes):
-        if k > start and acc + size > target:
-            bounds.append((start, k))
-            start, acc = k, 0
-        acc += size
-    bounds.append((start, len(sizes)))
-    return bounds
+    cum = np.cumsum(np.asarray(sizes, dtype=np.int64))
+    n = max(n_chunks, 1)
+    lo = max(-(-int(cum[-1]) // n), 1)
+    hi = max(int(cum[-1]), lo)
+    if max_size is not None:
+        hi = max(min(hi, max_size), 1)
+        lo = min(lo, hi)
+    if len(_greedy_runs(cum, hi, n + 1)) > n:
+        return _greedy_runs(cum, hi)   # the cap needs more runs than asked for
+    while lo < hi:                     # the fewest runs is monotone in the target: bisect it
+        mid = (lo + hi) // 2
+        if len(_greedy_runs(cum, mid, n + 1)) <= n:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _greedy_runs(cum, lo)
+
+
+def _greedy_runs(cum: np.ndarray, target: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """Runs of items (``cum``: their sizes' running sum) filled up to ``target``; an item larger than
+    ``target`` alone. Stops after ``limit`` runs when given (enough to tell "too many")."""
+    runs: list[tuple[int, int]] = []
+    start, base, n = 0, 0, len(cum)
+    while start < n and (limit is None or len(runs) < limit):
+        stop = max(int(np.searchsorted(cum, base + target, side="right")), start + 1)
+        runs.append((start, stop))
+        start, base = stop, int(cum[stop - 1])
+    return runs
 
 
 def map_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[int, int]], workers: int,
@@ -184,5 +212,7 @@ def bounds_for(sizes: Sequence[int], workers: int, max_chunk: int | None = None)
     """
     n_chunks = SERIAL_CHUNKS if workers <= 1 else workers * CHUNKS_PER_WORKER
     if max_chunk:
-        n_chunks = max(n_chunks, -(-sum(sizes) // max_chunk))
-    return chunk_bounds(sizes, n_chunks)
+        needed = -(-sum(sizes) // max_chunk)
+        if needed > n_chunks:   # whole waves of workers (see iter_chunks)
+            n_chunks = -(-needed // n_chunks) * n_chunks
+    return chunk_bounds(sizes, n_chunks, max_chunk)

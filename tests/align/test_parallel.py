@@ -184,6 +184,32 @@ def test_chunks_are_contiguous_cover_everything_and_never_cut_an_item():
     assert chunk_bounds([], 4) == [] and chunk_bounds([3, 3], 1) == [(0, 2)]
 
 
+def test_chunks_are_as_many_as_asked_and_even():
+    # Filling runs up to sum / n leaves a sliver for an (n + 1)-th run, which on two workers ran alone
+    # in a second wave; the target is raised just enough for n runs.
+    rng = np.random.default_rng(5)
+    for n_items, n in ((2_041, 8), (17_459, 8), (300, 8), (50, 20), (9, 8)):
+        sizes = rng.integers(1, 400, n_items).tolist()
+        bounds = chunk_bounds(sizes, n)
+        runs = [sum(sizes[a:b]) for a, b in bounds]
+        assert [a for a, _ in bounds] == [0, *(b for _, b in bounds[:-1])] and bounds[-1][1] == n_items
+        assert len(bounds) <= n
+        assert max(runs) <= sum(sizes) / n + max(sizes)   # within one item of an even cut
+        if n_items >= 300:
+            assert len(bounds) == n
+    assert chunk_bounds([10] * 100 + [500], 8)[-1] == (100, 101)   # still a run of its own
+    assert len(chunk_bounds([7] * 16, 8)) == 8 and len(chunk_bounds([7] * 17, 8)) <= 8
+
+
+def test_bounded_chunks_fill_whole_waves_of_workers():
+    wave = 2 * parallel.CHUNKS_PER_WORKER
+    sizes = [3] * 1_000
+    bounds = parallel.bounds_for(sizes, 2, max_chunk=100)   # 30 chunks needed: 4 waves
+    assert len(bounds) == 4 * wave and all(sum(sizes[a:b]) <= 100 for a, b in bounds)
+    lumpy = [100, 1] * 40   # no way to cut them in 2 waves under the bound: the bound wins
+    assert all(sum(lumpy[a:b]) <= 100 for a, b in parallel.bounds_for(lumpy, 2, max_chunk=100))
+
+
 def test_split_many_is_split_sentences_text_by_text():
     texts = [" ".join(STORY), " ".join(STORY[:4]) + "\n\n" + " ".join(OTHER), "", "  ", " ".join(STORY)]
     assert split_many(texts) == [split_sentences(t) for t in texts]
