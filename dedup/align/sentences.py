@@ -12,6 +12,8 @@ Splitting happens in two layers:
 2. **Sentences inside a layout segment**: a maintained library. It was chosen
    by measurement on a hand-labelled set of tricky news sentences
    (``benchmarks/bench_splitters.py``, numbers in ``benchmarks/README.md``).
+   It is trained on English; Chinese and Japanese sentences, which end in a
+   full-width mark with no space after it (``。！？``), are also cut there.
 
 The library only ever proposes *where sentences start*; the text between two
 starts is one sentence, stripped of surrounding whitespace. So no character of
@@ -34,9 +36,11 @@ DEFAULT_SPLITTER = "nupunkt"
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _LIST_ITEM = re.compile(r"[^\S\n]*(?:[•·▪‣◦●*\-–—]|\d{1,2}[.)])[^\S\n]")
 _INDENT = re.compile(r"(?:\t|[^\S\n]{2,})\S")
-# "CITY[, Month Day] [(Source)] -": capitalised place, then a date or a source in brackets, then a dash.
+# "CITY[, Region][, Month Day] [(Source)] -": capitalised place (and its state or country, as in
+# "VERONA, Italy" or "SPRINGFIELD, Ill."), then a date or a source in brackets, then a dash.
 _DATELINE = re.compile(
     r"[A-Z][A-Z.'\-]+(?:[ /][A-Z][A-Za-z.'\-]+){0,3}"
+    r"(?:,\s+[A-Z][A-Za-z.'\-]+(?:\s[A-Z][A-Za-z.'\-]+){0,2})?"
     r"(?P<date>,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?)?"
     r"\s*(?P<source>\([^()\n]{2,60}\))?"
     r"\s*[-\u2013\u2014]{1,2}[ \t]+")
@@ -44,6 +48,14 @@ _DATELINE = re.compile(
 _DATELINE_AT = re.compile(r"\s*(?:" + _DATELINE.pattern + ")")
 _VISIBLE = re.compile(r"\S")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
+# Chinese and Japanese end a sentence with a full-width mark and no space after it, which the library
+# (trained on English) does not take for a boundary: a sentence also starts after a full stop (and the
+# closing quotes or brackets right after it: "…时间。”区文化部门…"), and after an exclamation or
+# question mark outside quotes. Not before a comma, nor where a quote runs on into its attribution:
+# "“我们很高兴！”馆长说。" and "「…したい。」と話した" are one sentence each.
+_CJK_CLOSE = "”’」』）》〕】〉)"
+_CJK_END = re.compile(rf"[。｡][。！？｡]*+(?:[{_CJK_CLOSE}]++(?![，、；：,と])|(?![{_CJK_CLOSE}，、；：,]))"
+                      rf"|[！？]++(?![{_CJK_CLOSE}，、；：,])")
 
 
 def split_sentences(text: str, *, splitter: str = DEFAULT_SPLITTER) -> list[Span]:
@@ -93,7 +105,10 @@ def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[S
     """The sentences of one layout segment, relative to it: the text between two starts the library
     proposes, stripped (a line break and a space are both white space, so the segment as given to
     the library strips as the text does)."""
-    cuts = sorted({0, *(c for c in starts_of(segment) if 0 < c < len(segment))})
+    starts = starts_of(segment)
+    if not segment.isascii():
+        starts = [*starts, *(m.end() for m in _CJK_END.finditer(segment))]
+    cuts = sorted({0, *(c for c in starts if 0 < c < len(segment))})
     cuts.append(len(segment))
     return [span for a, b in zip(cuts, cuts[1:]) if (span := _strip(segment, a, b)) is not None]
 

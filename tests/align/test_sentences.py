@@ -44,6 +44,11 @@ def test_dateline_is_one_segment_and_the_sentence_after_it_is_intact():
      ["BEIJING (Reuters) - ", "Exports rose 5.2 percent in March."]),
     ("HAMBURG (The Cedar Times) - The port reopened on Monday.",
      ["HAMBURG (The Cedar Times) - ", "The port reopened on Monday."]),
+    # the place's state or country, as AP and others write it
+    ("VERONA, Italy (Northwire) - Workers found a wall.", ["VERONA, Italy (Northwire) - ", "Workers found a wall."]),
+    ("SPRINGFIELD, Ill., Jan. 5 (AP) \u2014 The vote passed.",
+     ["SPRINGFIELD, Ill., Jan. 5 (AP) \u2014 ", "The vote passed."]),
+    ("PARIS, Texas - A fire broke out.", ["PARIS, Texas - A fire broke out."]),   # no date, no source
     # no split
     ("U.S. - China talks resumed.", ["U.S. - China talks resumed."]),          # no date, no source
     ("NEW YORK - Stocks rose.", ["NEW YORK - Stocks rose."]),                  # no date, no source
@@ -169,3 +174,19 @@ def test_split_many_is_split_sentences_on_repeated_and_reflowed_paragraphs():
     texts = [para, "Intro line.\n\n" + para, "\n" + para + "\n\n" + para, wrapped + "\n" + para, para.strip()]
     assert split_many(texts) == [split_sentences(t) for t in texts]
     assert split_many(texts[1:2]) == [split_sentences(texts[1])]
+
+
+def test_chinese_and_japanese_sentences_end_at_full_width_marks():
+    zh = ("图书馆试行24小时开放。馆内安装了监控摄像头。“我们很高兴！”馆长说。她说：“这是唯一安静的时间。”"
+          "读者很多吗？是的！“好！”，他说，然后离开了")
+    assert sentences(zh) == ["图书馆试行24小时开放。", "馆内安装了监控摄像头。",
+                             "“我们很高兴！”馆长说。",          # a quote runs on into its attribution
+                             "她说：“这是唯一安静的时间。”",    # a full stop inside the quote ends the sentence
+                             "读者很多吗？", "是的！",
+                             "“好！”，他说，然后离开了"]         # never before a comma
+    ja = "廃校をホテルに再生した。初日は約100人が集まった！　社長は「場所にしたい。」と話した。"
+    assert sentences(ja) == ["廃校をホテルに再生した。", "初日は約100人が集まった！", "社長は「場所にしたい。」と話した。"]
+    # mixed with English, and the same spans whether or not the memo of segments is used
+    mixed = "Beijing said on Monday it would act. 北京周一表示将采取行动。Markets rose."
+    assert sentences(mixed)[-2:] == ["北京周一表示将采取行动。", "Markets rose."]
+    assert split_many([zh, ja, mixed, zh]) == [split_sentences(t) for t in (zh, ja, mixed, zh)]
