@@ -26,7 +26,7 @@ Exit codes (alert on any non-zero):
 ====  ==============================================================
 0     success (rejected records are listed in rejected.jsonl)
 1     internal error (the log has the traceback)
-2     bad parameter or config file
+2     bad parameter or config file (a malformed --window or --night too)
 3     unusable input (missing folder, no readable file)
 4     a record was rejected under ``[read] strict`` (the config file)
 5     state refused: other parameters, incompatible format, older night

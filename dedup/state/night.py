@@ -30,6 +30,7 @@ import polars as pl
 
 from dedup import __version__
 from dedup.config import Config
+from dedup.errors import ConfigError
 from dedup.lsh import banding
 from dedup.schema import ARTICLES, SHINGLES, conform
 from dedup.state.errors import StateError
@@ -87,10 +88,10 @@ class NightlyState:
         self.window = parse_duration(window, "--window")
         self.retention = parse_duration(retention, "--retention")
         if self.retention < self.window:
-            raise StateError(f"--retention ({retention}) must be at least --window ({window}): "
+            raise ConfigError(f"--retention ({retention}) must be at least --window ({window}): "
                              "candidates need their texts and shingles")
         if keep_versions < 1:
-            raise StateError(f"keep_versions must be at least 1, got {keep_versions}")
+            raise ConfigError(f"keep_versions must be at least 1, got {keep_versions}")
         self.keep_versions = keep_versions
         self.night = parse_night(night) if night is not None else None
         self.lock = StateLock(state_dir, command=" ".join(sys.argv[:1]))

@@ -14,23 +14,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from dedup.config import Config
-from dedup.state.errors import StateError
+from dedup.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$")
 
 
 def parse_duration(value: str | int | timedelta, what: str = "--window") -> timedelta:
-    """``"7d"``, ``"36h"``, ``"2w"`` or a number of days -> timedelta."""
+    """``"7d"``, ``"36h"``, ``"2w"`` or a number of days -> timedelta (a bad value: :class:`ConfigError`,
+    exit code 2, like any other bad parameter; a refused *state* is exit code 5)."""
     if isinstance(value, timedelta):
         out = value
     else:
         m = _DURATION.match(str(value))
         if not m:
-            raise StateError(f"{what} {value!r}: expected a duration such as 7d, 36h or 2w")
+            raise ConfigError(f"{what} {value!r}: expected a duration such as 7d, 36h or 2w")
         n, unit = int(m.group(1)), m.group(2) or "d"
         out = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
     if out <= timedelta(0):
-        raise StateError(f"{what} must be positive, got {value!r}")
+        raise ConfigError(f"{what} must be positive, got {value!r}")
     return out
 
 
@@ -91,7 +92,7 @@ def parse_night(value: date | str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise StateError(f"--night {value!r}: expected a date such as 2026-11-27") from None
+        raise ConfigError(f"--night {value!r}: expected a date such as 2026-11-27") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dedup import Config, run
+from dedup.errors import ConfigError
 from dedup.state import StateError, StateLock, StateLocked, Store, read_table
 from tests.state.corpus import NIGHTS, output_files, write_night
 
@@ -175,12 +176,22 @@ def test_a_state_of_another_format_version_is_refused(tmp_path):
         run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
 
 
-def test_bad_options_are_refused(tmp_path):
+def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_path):
+    # exit code 2 (a typo in the crontab), not 5 (the state cannot be used)
     folder = write_night(tmp_path, 1)
-    with pytest.raises(StateError, match="--window '7x'"):
-        run([folder], tmp_path / "out", state_dir=tmp_path / "state", window="7x")
-    with pytest.raises(StateError, match="--retention .* must be at least --window"):
-        run([folder], tmp_path / "out", state_dir=tmp_path / "state", window="7d", retention="2d")
+    cases = [({"window": "7x"}, "--window '7x'"), ({"window": "0d"}, "--window must be positive"),
+             ({"night": "2026-13-01"}, "--night '2026-13-01'"),
+             ({"window": "7d", "retention": "2d"}, "--retention .* must be at least --window")]
+    for options, message in cases:
+        with pytest.raises(ConfigError, match=message) as caught:
+            run([folder], tmp_path / "out", state_dir=tmp_path / "state", **options)
+        assert not isinstance(caught.value, StateError) and caught.value.exit_code == 2
+    for flags in (["--window", "7x"], ["--night", "2026-13-01"], ["--window", "40d"]):
+        done = subprocess.run([sys.executable, "-m", "dedup.cli", "cluster", str(folder), "--out", str(tmp_path / "o"),
+                               "--state", str(tmp_path / "state"), "--quiet", *flags], capture_output=True, text=True)
+        assert done.returncode == 2, (flags, done.stderr)
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "state").exists() or not list((tmp_path / "state").glob("_manifests/*.json"))
 
 
 def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp_path):
