@@ -273,12 +273,16 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     jaccard = np.full(n, np.nan)
     note: list[str | None] = [None] * n
     too_short = n_shingles < shingle_config.min_shingles
+    n_boilerplate = shingles["n_boilerplate"].to_numpy()
     for d in np.flatnonzero(too_short):
-        note[d] = f"too_short: {n_shingles[d]} shingles, fewer than min_shingles={shingle_config.min_shingles}"
+        # an article emptied by its outlet's boilerplate says so: its text was not short
+        left = f"{n_shingles[d]} shingles" if not n_boilerplate[d] else \
+            f"{n_shingles[d]} shingles left after {n_boilerplate[d]} removed as the outlet's boilerplate"
+        note[d] = f"too_short: {left}, fewer than min_shingles={shingle_config.min_shingles}"
 
     # components of two or more docs, each in doc order, ordered by their first doc
     by_label = np.argsort(labels, kind="stable")
-    starts = np.flatnonzero(np.r_[True, labels[by_label][1:] != labels[by_label][:-1]])
+    starts = np.flatnonzero(np.r_[n > 0, labels[by_label][1:] != labels[by_label][:-1]])   # none for no article
     sizes = np.diff(np.r_[starts, n])
     firsts = by_label[starts]
     initial = [by_label[starts[k]:starts[k] + sizes[k]].tolist()

@@ -175,3 +175,17 @@ def test_an_article_id_sent_again_replaces_its_earlier_version(tmp_path):
     assert row["is_new"] and row["first_seen_night"].isoformat() == NIGHTS[0] and row["title"] == "updated"
     assert r2.clusters["article_id"].is_duplicated().sum() == 0
     assert row["cluster_id"] == _story(r2, "a-wire")["cluster_id"]
+
+
+def test_a_night_whose_every_record_is_rejected_runs_and_the_next_night_goes_on(tmp_path):
+    # a feed that delivered only broken records: empty tables, every reject in rejected.jsonl, exit 0
+    bad = [{"id": "no-text-1"}, {"id": "no-text-2", "text": ""}]
+    alone = run([write_night(tmp_path / "alone", 1, bad)], tmp_path / "out-alone")
+    assert alone.clusters.height == 0 and alone.summary["articles"]["rejected"] == 2
+    assert len((tmp_path / "out-alone" / "rejected.jsonl").read_text().splitlines()) == 2
+    state = tmp_path / "state"
+    run([write_night(tmp_path, 1)], tmp_path / "out-1", state_dir=state, night=NIGHTS[0])
+    empty = run([write_night(tmp_path, 2, bad)], tmp_path / "out-2", state_dir=state, night=NIGHTS[1])
+    assert empty.clusters.height == 0 and empty.summary["history"]["night"] == NIGHTS[1]
+    third = run([write_night(tmp_path, 3)], tmp_path / "out-3", state_dir=state, night=NIGHTS[2])
+    assert "a-wire" in set(third.clusters["canonical_id"])   # night 1's story is still there to join

@@ -152,10 +152,10 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, known: pl.
 def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from: dict, night: date
                   ) -> pl.DataFrame:
     cids = sorted(story_of)
-    mapping = pl.DataFrame({
-        "cluster_id": cids,
-        "_story": [story_of[c] for c in cids],
-        "story_status": [status[c] for c in cids],
+    mapping = pl.DataFrame({   # typed: a night whose every record was rejected has no cluster
+        "cluster_id": pl.Series(cids, dtype=pl.String),
+        "_story": pl.Series([story_of[c] for c in cids], dtype=pl.String),
+        "story_status": pl.Series([status[c] for c in cids], dtype=pl.String),
         "merged_from": pl.Series([merged_from.get(c) for c in cids], dtype=pl.List(pl.String)),
     })
     frame = (rows.join(mapping, on="cluster_id", how="left")
