@@ -105,6 +105,13 @@ def test_every_setting_is_documented():
     assert not missing, f"settings missing from README's 'Configuration file': {missing}"
 
 
+def test_the_configuration_example_is_the_defaults(tmp_path):
+    # "Every parameter, with its default": the block, as a file, gives exactly Config()
+    block = re.search(r"```toml\n(.*?)```", _section("Configuration file"), re.S).group(1)
+    (tmp_path / "dedup.toml").write_text(block, encoding="utf-8")
+    assert Config.from_toml(tmp_path / "dedup.toml").to_dict() == Config().to_dict()
+
+
 @pytest.fixture(scope="module")
 def state_run(tmp_path_factory):
     """The sample corpus as a night against a new state: every summary key and timed stage a run writes."""
