@@ -52,7 +52,7 @@ def main() -> None:
               help="Containment (shared shingles / shingles of the smaller article) at which two articles "
                    "are the same story. Default 0.5.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="TOML file with [read], [shingle], [minhash], [cluster], [output] tables.")
+              help="TOML file with [read], [shingle], [minhash], [cluster], [align], [output] tables.")
 @click.option("--field", "fields", multiple=True, metavar="CANONICAL=COLUMN",
               help="Map an input column to a field (id, outlet, title, text, published, url); repeatable.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "json"]),

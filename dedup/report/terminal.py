@@ -38,7 +38,7 @@ def render_summary(summary: dict, clusters: pl.DataFrame, *, report_path: Path |
     version = safe_line(summary.get("dedup_version")) or "dedup"
     files = numbers["files"]
     lines = [bold(f"dedup {version}".replace("dedup dedup", "dedup")) + ": "
-             + f"{_n(numbers['read'])} articles read" + (f" from {_n(files)} file(s)" if files is not None else "")]
+             + f"{_n(numbers['read'])} records read" + (f" from {_n(files)} file(s)" if files is not None else "")]
     lines.append(f"  clustered {_n(numbers['clustered'])} · rejected {_n(numbers['rejected'])}")
     lines.append(f"  stories {_n(numbers['stories'])} (2+ articles; largest {_n(numbers['largest'])})"
                  f" · duplicates removed {_n(numbers['duplicates'])} · single articles {_n(numbers['singletons'])}")

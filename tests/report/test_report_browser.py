@@ -104,7 +104,7 @@ def test_overview_lists_the_stories(report, payloads):
     r = report()
     assert r.headlines() == ["Earthquake hits coast", payloads["script"], "Polls open in capital"]
     assert r.page.text_content("#count") == "3 stories"
-    assert "14 articles read" in " ".join(r.page.locator("#numbers li").all_text_contents())
+    assert "14 records read" in " ".join(r.page.locator("#numbers li").all_text_contents())
     r.assert_clean()
 
 

@@ -13,7 +13,7 @@ from dedup.report.terminal import cells, fit, safe_line
 
 def test_summary_lists_counts_top_stories_rejects_and_report(frames):
     text = render_summary(frames["summary"], frames["clusters"], report_path=Path("/out/report.html"), color=False)
-    assert text.startswith("dedup 0.1.0: 14 articles read from 2 file(s)\n")
+    assert text.startswith("dedup 0.1.0: 14 records read from 2 file(s)\n")
     assert "clustered 11 · rejected 3" in text
     assert "stories 3 (2+ articles; largest 4) · duplicates removed 6 · single articles 2" in text
     assert "rejected by reason: malformed_json 2, empty_text 1" in text
@@ -49,7 +49,7 @@ def test_untrusted_strings_cannot_drive_the_terminal(frames, payloads):
 
 def test_missing_summary_keys_are_counted_from_clusters(frames):
     text = render_summary({}, frames["clusters"], report_path=None, color=False)
-    assert "11 articles read" in text and "stories 3" in text and "duplicates removed 6" in text
+    assert "11 records read" in text and "stories 3" in text and "duplicates removed 6" in text
     assert "from" not in text.splitlines()[0]
 
 
