@@ -37,8 +37,11 @@ Failures: a cluster whose alignment raises is reported in
 :attr:`AlignResult.failures` (``cluster_id``, ``reason``, ``message``) and the
 run goes on. Reasons: ``missing_article`` (a clustered article id is not in
 the articles frame), ``no_canonical``, ``several_canonicals``,
-``duplicate_article``, ``bad_frame``, and ``alignment_error`` (an unexpected
-exception; the message names it).
+``duplicate_article``, ``bad_frame``, ``too_many_sentences`` (the canonical or
+a version has more than ``max_sentences`` sentences: refused before anything
+is allocated for it, as its alignment's memory grows with the square of that
+count; the message names the article and its count), and ``alignment_error``
+(an unexpected exception; the message names it).
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from dedup.align.core import (AlignmentError, _Article, align_cluster, align_stories, check_cluster, chunk_vectors,
-                             cluster_order, identity_key, make_article)
+from dedup.align.core import (AlignmentError, _Article, align_cluster, align_stories, check_cluster, check_sizes,
+                             chunk_vectors, cluster_order, identity_key, make_article)
 from dedup.align.rows import _Rows, in_sentence_order, links_frame, sentence_frame
 from dedup.align.parallel import MAX_CHUNK_CHARS, MAX_CHUNK_SENTENCES, bounds_for, iter_chunks, n_workers
 from dedup.align.sentences import split_many, split_sentences
@@ -191,11 +194,18 @@ def _align_chunk(data: tuple[_Night, IdfModel, AlignConfig], start: int, stop: i
     and the parent never holds the night's sentences as Python objects.
     """
     night, idf, config = data
-    chunk = night.clusters[start:stop]
-    lo = chunk[0][1]
-    made = night.articles(lo, chunk[-1][2], config.splitter)
-    chunk = [(cluster_id, made[a - lo:b - lo]) for cluster_id, a, b in chunk]
-    failures = []
+    todo = night.clusters[start:stop]
+    lo = todo[0][1]
+    made = night.articles(lo, todo[-1][2], config.splitter)
+    chunk, failures = [], []
+    for cluster_id, a, b in todo:
+        arts = made[a - lo:b - lo]
+        try:   # refused before any vector is made: an oversized story's cosines alone could exhaust memory
+            check_sizes(cluster_id, arts, config.max_sentences)
+        except AlignmentError as exc:
+            failures.append((cluster_id, exc.reason, str(exc)))
+            continue
+        chunk.append((cluster_id, arts))
     try:
         together = chunk_vectors([arts for _, arts in chunk], idf)
     except Exception:  # noqa: BLE001 - then story by story below, so that only the bad one fails

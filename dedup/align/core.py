@@ -103,6 +103,23 @@ def check_cluster(cluster_id: Any, rows: list[dict[str, Any]]) -> None:
         raise AlignmentError("duplicate_article", f"cluster {cluster_id} lists an article twice")
 
 
+def check_sizes(cluster_id: Any, articles: list[_Article], max_sentences: int) -> None:
+    """Raise :class:`AlignmentError` (``too_many_sentences``) if an article of the cluster (in cluster
+    order, canonical first) has more than ``max_sentences`` sentences.
+
+    Called once the articles are split and before anything is vectorised: a story's cosines and its
+    dynamic programme take memory in the product of a version's and the canonical's sentence counts
+    (:attr:`dedup.config.AlignConfig.max_sentences`), so such a story must be refused before them.
+    """
+    for rank, art in enumerate(articles):
+        n = len(art.spans)
+        if n > max_sentences:
+            which = "the canonical article" if rank == 0 else "article"
+            raise AlignmentError("too_many_sentences",
+                                 f"cluster {cluster_id}: {which} {art.article_id} has {n:,} sentences, more than "
+                                 f"align.max_sentences ({max_sentences:,}); the story is not aligned")
+
+
 def cluster_order(row: dict[str, Any]) -> tuple:
     """Sort key of a cluster's articles: canonical first, then by publication time (unknown last), id."""
     return (not row["is_canonical"], row["published"] is None, row["published"] or _EPOCH, row["article_id"])
@@ -130,6 +147,7 @@ def align_cluster(frame: pl.DataFrame, *, idf: IdfModel, config: "AlignConfig") 
     texts = [r["text"] or "" for r in rows]
     spans = split_many(texts, splitter=config.splitter)
     articles = [make_article(row, text, sp_, {}) for row, text, sp_ in zip(rows, texts, spans)]
+    check_sizes(cluster_id, articles, config.max_sentences)
     out = _Rows()
     align_prepared(cluster_id, articles, chunk_vectors([articles], idf)[0], config, out)
     sentences, links = out.frames()
@@ -225,11 +243,14 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
     added: list[tuple[int, int, int]] = []  # (row index, unique row, article rank)
     for pos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
         out.add(cluster_id, canonical, "kept", pos, sentence, pos, 1.0, pos, start, end, None)
-    all_links = align_versions(
-        [sim_all[art.unique] for art in versions], [norms[art.unique] for art in versions],
-        [adjacent(art.unique) for art in versions], norms[c_rows], c_adj, align_threshold=config.align_threshold,
-        join_gain=config.join_gain, join_threshold=config.join_threshold, reorder_window=config.reorder_window,
-        moved_threshold=config.moved_threshold)
+    all_links = []
+    for group in _version_groups([len(art.spans) for art in versions], len(c_rows)):
+        part = [versions[k] for k in group]
+        all_links.extend(align_versions(
+            [sim_all[art.unique] for art in part], [norms[art.unique] for art in part],
+            [adjacent(art.unique) for art in part], norms[c_rows], c_adj, align_threshold=config.align_threshold,
+            join_gain=config.join_gain, join_threshold=config.join_threshold, reorder_window=config.reorder_window,
+            moved_threshold=config.moved_threshold))
     diffs: dict[tuple, list] = {}   # outlets often carry the same edit: diff each (canonical, version) text once
     for rank, (art, links) in enumerate(zip(versions, all_links), start=1):
         linked = _version_rows(cluster_id, art, canonical, links, config, out, diffs)
@@ -245,6 +266,29 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
 
     added.sort(key=lambda item: (item[2], out.position[item[0]]))   # first appearance order
     return _Story(cluster_id, articles, vectors, added, list(dict.fromkeys(u for _, u, _ in added)))
+
+
+#: Cells (version sentences x canonical sentences, the longest version's count for every version) aligned
+#: in one call of :func:`~dedup.align.matcher.align_versions`, which holds some 56 bytes per cell (the
+#: cosines, the join scores, the table): 4 M cells, 0.22 GB. A story of 150 versions of 30 sentences
+#: (135,000 cells) is one call; 150 long versions are aligned a few at a time, so that a story's memory
+#: is bounded by its longest version (see ``max_sentences``), not multiplied by its number of versions.
+ALIGN_CELLS = 4_000_000
+
+
+def _version_groups(lengths: list[int], n: int) -> list[range]:
+    """Consecutive groups of versions (of ``lengths`` sentences; ``n`` canonical sentences) of at most
+    :data:`ALIGN_CELLS` padded cells each (a longer version alone). Versions are aligned independently
+    (the same links in any grouping), so this changes memory only."""
+    groups, start, longest = [], 0, 0
+    for k, m in enumerate(lengths):
+        if k > start and (k + 1 - start) * max(longest, m) * n > ALIGN_CELLS:
+            groups.append(range(start, k))
+            start, longest = k, 0
+        longest = max(longest, m)
+    if lengths:
+        groups.append(range(start, len(lengths)))
+    return groups
 
 
 def group_added(stories: list[_Story], threshold: float) -> list[np.ndarray]:

@@ -68,7 +68,9 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
     article's rows are copied when ``copy`` is true and
     ``canonical_id`` is its cluster's canonical tonight; the other articles of
     its cluster are aligned against the canonical, and the cluster's added
-    families and LINKS are recomputed over all its rows. An aligned article
+    families and LINKS are recomputed over all its rows. An article with more
+    than ``config.max_sentences`` sentences is never copied: its story is
+    aligned, and so refused as in a run without stored rows. An aligned article
     with stored rows is not split again: its sentences are its stored rows'
     (same text, same splitter). Returns the result (the IDF is tonight's) and the counts
     ``versions_copied`` and ``versions_aligned`` (articles of multi-article
@@ -76,8 +78,13 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
     """
     stored_rows = stored.pop()
     multi = clusters.filter(pl.col("cluster_size") >= 2).with_columns(pl.col("is_canonical").fill_null(False))
-    copy_ids = multi.join(stored_rows.filter(pl.col("copy")).select("article_id", "canonical_id").unique(),
-                          on=["article_id", "canonical_id"], how="semi")["article_id"]
+    # An article over max_sentences (stored by a night with a higher bound) is not copied: its story is
+    # aligned, so refused (too_many_sentences) as a run without the state refuses it.
+    oversized = (stored_rows.filter(pl.col("status") != "dropped").group_by("article_id").len()
+                 .filter(pl.col("len") > config.max_sentences).select("article_id"))
+    copy_ids = (multi.join(stored_rows.filter(pl.col("copy")).select("article_id", "canonical_id").unique(),
+                           on=["article_id", "canonical_id"], how="semi")
+                .join(oversized, on="article_id", how="anti")["article_id"])
     copied = pl.col("article_id").is_in(copy_ids.implode())
     todo = multi.filter(~copied)["cluster_id"].unique()
     # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.

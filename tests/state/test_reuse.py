@@ -147,6 +147,22 @@ def test_families_and_links_span_copied_and_new_versions_as_if_all_were_aligned(
     assert head.format == 2 and list(head.tables["sentences"]) == [NIGHTS[1]]
 
 
+def test_stored_rows_over_max_sentences_are_not_copied_so_the_story_is_refused_as_without_state(tmp_path):
+    # Night 1 aligns a 15-sentence version under the default bound; night 2, with a bound of 12, gets a new
+    # version of the story: the long version's stored rows must not be copied past the bound.
+    one = [article("l-wire", "Wire", A[:6], f"{NIGHTS[0]}T06:00:00Z"),
+           article("l-o1", "Outlet 1", A[:6] + make_story(5151, 10), f"{NIGHTS[0]}T09:00:00Z")]
+    r1 = _night(tmp_path, 1, one)
+    assert r1.alignment_failures.is_empty() and set(r1.sentences["article_id"]) == {"l-wire", "l-o1"}
+    two = [article("l-o2", "Outlet 2", A[:5], f"{NIGHTS[1]}T09:00:00Z")]
+    r2 = _night(tmp_path, 2, two, config=Config().replace(align={"max_sentences": 12}))
+    assert r2.alignment_failures.select("reason").rows() == [("too_many_sentences",)]
+    n = _rows(r1, "l-o1").filter(pl.col("status") != "dropped").height
+    assert n > 12 and f"article l-o1 has {n} sentences" in r2.alignment_failures["message"][0]
+    assert r2.sentences.filter(pl.col("article_id").str.starts_with("l-")).is_empty()
+    assert r2.summary["history"]["versions_copied"] == 0
+
+
 def test_sentences_are_dropped_with_the_texts_after_the_retention(tmp_path):
     def stored_nights():
         frame = read_table(tmp_path / "state", "sentences").select(pl.col("night").cast(pl.String)).unique().collect()
