@@ -63,3 +63,10 @@ def test_sentence_statuses_match_ground_truth(sample_run):
         want = {"kept": ops["kept"] + (article_id in datelines), "edited": ops["edited"],
                 "added": ops["added"] + ops["boilerplate"], "dropped": ops["dropped"]}
         assert {s: got[key].get(s, 0) for s in want} == want, (key, wire)
+
+
+def test_links_are_the_copied_paragraph_only(sample_run):
+    # the one outlet-to-outlet copy the corpus was written with; no byline, footer or own update
+    links = sample_run.links.group_by("first_article_id", "article_id").agg(pl.col("n_sentences").sum())
+    want = {(p["source"], p["copied_by"], len(p["sentences"])) for p in EXPECTED["provenance"]}
+    assert set(links.iter_rows()) == want

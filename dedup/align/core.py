@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from dedup.align.families import group_similar, group_stories, provenance
+from dedup.align.families import group_similar, group_stories, provenance, row_cosine
 from dedup.align.matcher import Link, align_versions
 from dedup.align.rows import _Rows
 from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
@@ -178,7 +178,7 @@ def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors,
     (:func:`align_stories`): the rows (:func:`story_rows`), then the families of
     the added sentences and the LINKS (:func:`finish_story`)."""
     story = story_rows(cluster_id, articles, vectors, config, out)
-    finish_story(story, group_added([story], config.align_threshold)[0], out)
+    finish_story(story, group_added([story], config.align_threshold)[0], out, config.moved_threshold)
 
 
 @dataclass
@@ -224,7 +224,8 @@ def align_stories(stories: list[tuple[str, list[_Article], _Vectors]], config: "
     parts = []
     for (story, part), found in zip(made, labels):
         try:
-            finish_story(story, group_added([story], config.align_threshold)[0] if found is None else found, part)
+            finish_story(story, group_added([story], config.align_threshold)[0] if found is None else found, part,
+                         config.moved_threshold)
         except Exception as exc:  # noqa: BLE001
             failed(story.cluster_id, exc)
             continue
@@ -320,11 +321,11 @@ def group_added(stories: list[_Story], threshold: float) -> list[np.ndarray]:
 GROUP_BLOCK = 1024   # stories with more distinct added sentences are grouped alone (group_similar's own block)
 
 
-def finish_story(story: _Story, labels: np.ndarray, out: _Rows) -> None:
+def finish_story(story: _Story, labels: np.ndarray, out: _Rows, moved_threshold: float) -> None:
     """The second step of :func:`align_prepared`: the added rows' family ids (in ``out``, the story's
     rows) from their ``labels`` (:func:`group_added`), and the story's LINKS rows."""
     articles = story.articles
-    link_rows = _added_families(story, labels, out, len(articles[0].sentences))
+    link_rows = _added_families(story, labels, out, len(articles[0].sentences), moved_threshold)
     outlets = {a.article_id: a.outlet for a in articles}
     out.links.extend(
         {"cluster_id": story.cluster_id, "family_id": f, "first_article_id": first, "first_outlet": outlets[first],
@@ -365,17 +366,21 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
     return linked
 
 
-def _added_families(story: _Story, labels: np.ndarray, out: _Rows, n_canonical: int) -> list[tuple]:
+def _added_families(story: _Story, labels: np.ndarray, out: _Rows, n_canonical: int,
+                    moved_threshold: float) -> list[tuple]:
     """Give the story's added rows their family ids (in place) and return the provenance rows."""
     if not story.added:
         return []
     where = {u: k for k, u in enumerate(story.distinct)}
-    carriers: dict[int, dict[str, int]] = {}
-    for index, u, _ in story.added:
+    carried: dict[int, list[tuple[int, int]]] = {}   # family -> (article rank, unique row = identity key)
+    for index, u, rank in story.added:
         family = n_canonical + int(labels[where[u]])
         out.family_id[index] = family
-        holder = carriers.setdefault(family, {})
-        article_id = out.article_id[index]
-        holder[article_id] = holder.get(article_id, 0) + 1
-    rank = {a.article_id: k for k, a in enumerate(story.articles)}
-    return provenance(carriers, rank)
+        carried.setdefault(family, []).append((rank, u))
+    arts, unit, offset = story.articles, story.vectors.unit, story.vectors.offset
+
+    def same(u: int, v: int) -> bool:
+        return row_cosine(unit, offset + u, offset + v) >= moved_threshold
+
+    return [(f, arts[a].article_id, arts[b].article_id, n)
+            for f, a, b, n in provenance(carried, lambda rank: arts[rank].outlet, same)]

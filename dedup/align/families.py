@@ -13,16 +13,26 @@ same sentence" and the story can be shown as a matrix family x outlet.
   numbered after the canonical ones, in order of first appearance (articles
   by publication time then article id, sentences by position).
 
-Provenance: when two or more articles carry an added family, they probably
-copied it from one another rather than from the canonical (wire) version.
-The earliest carrier (publication time, then article id; unknown times last)
-is recorded as ``first_article_id`` and each later carrier gets one LINKS row
-"shares added material with" it.
+Provenance: when two outlets carry the same added sentence, the later one
+probably copied it from the earlier rather than from the canonical (wire)
+version. *The same* is what the aligner takes for one sentence with no help from
+its position: an identical identity key, or a cosine of at least
+``moved_threshold`` (0.8; a copy-edited copy is ~0.87, "...for the seafront." /
+"...for the sea front, it said."). Each carrier of an added family gets one LINKS
+row "shares added material with" the earliest carrier (publication time, then
+article id; unknown times last) of *another* outlet that has one of its
+sentences of the family in that sense. A family also groups merely similar
+sentences, for the reader: two outlets' bylines ("By Meridian Press" / "By
+Gazette staff, with Meridian Press", 0.65) or their "Read more" lines (0.59)
+are no evidence of copying, and an outlet's update carrying its own earlier
+addition is not copying either.
 
 All functions here are stateless.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
 
 import numba
 import numpy as np
@@ -192,6 +202,14 @@ def exact_dots(vectors: sp.csr_matrix, left: np.ndarray, right: np.ndarray, *, c
     return out
 
 
+def row_cosine(unit: sp.csr_matrix, i: int, j: int) -> float:
+    """The dot product of rows ``i`` and ``j`` of an L2-normalised matrix with sorted indices, summed in
+    column order (the same bits wherever the same two rows are found)."""
+    a, b = slice(unit.indptr[i], unit.indptr[i + 1]), slice(unit.indptr[j], unit.indptr[j + 1])
+    _, left, right = np.intersect1d(unit.indices[a], unit.indices[b], assume_unique=True, return_indices=True)
+    return float(np.dot(unit.data[a][left], unit.data[b][right]))
+
+
 def _components(k: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Component labels 0, 1, ... in order of each component's first row."""
     parent = np.arange(k)
@@ -217,21 +235,34 @@ def _components(k: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.array([label_of_root[r] for r in roots], dtype=np.int64)
 
 
-def provenance(carriers: dict[int, dict[str, int]], rank: dict[str, int]) -> list[tuple[int, str, str, int]]:
-    """LINKS rows ``(family_id, first_article_id, article_id, n_sentences)``.
+def provenance(carried: dict[int, list[tuple[int, Hashable]]], outlet: Callable[[int], str | None],
+               same: Callable[[Hashable, Hashable], bool]) -> list[tuple[int, int, int, int]]:
+    """LINKS rows ``(family_id, first rank, later rank, n_sentences)``.
 
-    ``carriers`` maps each added family to ``{article_id: sentences of that
-    family in the article}``; ``rank`` orders articles (earliest first). One
-    row per later carrier of a family carried by at least two articles;
-    ``n_sentences`` is how many of the family's sentences that later carrier
-    has (usually 1), so summing over a (first, later) pair gives the added
-    sentences they share.
+    ``carried`` maps each added family to its rows as ``(rank, key)``: the
+    carrying article's rank in the story (earliest first) and the sentence's
+    identity key (or a number standing for it); ``outlet(rank)`` is the
+    article's outlet; ``same(a, b)`` tells whether two different keys are the
+    same sentence all the same (see the module docstring). Each carrier gets a
+    row for the earliest carrier of another outlet (unknown outlets differ from
+    every outlet) that has one of its sentences of the family;
+    ``n_sentences`` is how many of its rows of the family that carrier has
+    (usually 1), so summing over a (first, later) pair gives the added
+    sentences the later one took.
     """
     rows = []
-    for family in sorted(carriers):
-        holders = sorted(carriers[family], key=lambda a: rank[a])
-        if len(holders) < 2:
-            continue
-        first = holders[0]
-        rows.extend((family, first, later, carriers[family][later]) for later in holders[1:])
+    for family in sorted(carried):
+        keys: dict[int, list[Hashable]] = {}
+        for rank, key in carried[family]:
+            keys.setdefault(rank, []).append(key)
+        ranks = sorted(keys)
+        for k, later in enumerate(ranks[1:], start=1):
+            for first in ranks[:k]:
+                if outlet(first) is not None and outlet(first) == outlet(later):
+                    continue
+                held = set(keys[first])
+                n = sum(key in held or any(same(key, other) for other in held) for key in keys[later])
+                if n:
+                    rows.append((family, first, later, n))
+                    break
     return rows

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import scipy.sparse as sp
 
 from dedup.align import (
     SENTENCE_ORDER,
@@ -44,7 +45,7 @@ from dedup.align import (
     align_clusters,
 )
 from dedup.align.core import key_of_norm
-from dedup.align.families import group_similar, group_stories, provenance
+from dedup.align.families import group_similar, group_stories, provenance, row_cosine
 from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, map_chunks, n_workers
 from dedup.align.tfidf import l2_normalise, normalise_for_match
 from dedup.align.vectors import _compact
@@ -198,9 +199,10 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
                 .join(reps, on=["cluster_id", "_kid"], how="left", maintain_order="left")
                 .join(n_canonical, on="cluster_id", how="left", maintain_order="left"))
     distinct = distinct.with_columns(_norm=keyed["_norm"].gather(distinct["_t"]))
-    families = _families(distinct, idf, config.align_threshold)
+    families, unit = _families(distinct, idf, config.align_threshold)
     added = added.join(families, on=["cluster_id", "_kid"], how="left", maintain_order="left")
-    return added.select("_row", "_family").filter(pl.col("_family").is_not_null()), _links(added)
+    links = _links(added, unit, config.moved_threshold)
+    return added.select("_row", "_family").filter(pl.col("_family").is_not_null()), links
 
 
 def _scattered(family_id: pl.Series, families: pl.DataFrame) -> pl.Series:
@@ -245,9 +247,10 @@ def _spaceless(norm: str) -> str:
     return norm.replace(" ", "")
 
 
-def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.DataFrame:
-    """``(cluster_id, _kid, _family)`` for the distinct added sentences (``_kid``: their identity key's
-    id, ``_norm``: their normalised text), in order of first appearance.
+def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> tuple[pl.DataFrame, sp.csr_matrix]:
+    """``(cluster_id, _kid, _family, _u)`` for the distinct added sentences (``_kid``: their identity key's
+    id, ``_norm``: their normalised text), in order of first appearance, and their unit TF-IDF rows
+    (row ``_u``; sorted indices).
 
     Each story's sentences are grouped as :func:`~dedup.align.families.group_similar`
     groups them on their own; the stories of up to ``BATCH_BLOCK`` sentences
@@ -255,7 +258,8 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
     bit for bit the same).
     """
     if distinct.height == 0:
-        return pl.DataFrame(schema={"cluster_id": pl.String, "_kid": pl.UInt32, "_family": pl.Int32})
+        return (pl.DataFrame(schema={"cluster_id": pl.String, "_kid": pl.UInt32, "_family": pl.Int32,
+                                     "_u": pl.UInt32}), sp.csr_matrix((0, 1)))
     unit = l2_normalise(idf.weights(distinct["_norm"].to_list(), normalised=True), copy=False)
     unit.sort_indices()
     labels = np.zeros(distinct.height, dtype=np.int64)
@@ -269,19 +273,25 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> pl.Dat
     if small.any():
         rows = np.concatenate([np.arange(lo, hi) for lo, hi in zip(starts[small], stops[small])])
         labels[rows] = group_stories(unit[rows], sizes[small], threshold, block=BATCH_BLOCK)
-    return distinct.select("cluster_id", "_kid", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32))
+    return (distinct.select("cluster_id", "_kid", _family=(pl.Series(labels) + pl.col("_n")).cast(pl.Int32),
+                            _u=pl.int_range(pl.len(), dtype=pl.UInt32)), unit)
 
 
-def _links(added: pl.DataFrame) -> pl.DataFrame:
-    """LINKS of the added families (``added``: rows with ``_family`` and ``_rank``)."""
-    counts = (added.group_by("cluster_id", "_family", "article_id", "outlet", "_rank").agg(_n=pl.len())
-              .sort("cluster_id", "_family", "_rank"))
-    stories: dict[str, tuple[dict, dict, dict]] = {}    # cluster -> (carriers, rank, outlet)
-    for cluster_id, family, article_id, outlet, rank, n in counts.iter_rows():
-        carriers, ranks, outlets = stories.setdefault(cluster_id, ({}, {}, {}))
-        carriers.setdefault(family, {})[article_id] = n
-        ranks[article_id], outlets[article_id] = rank, outlet
-    rows = [(cluster_id, family, first, outlets[first], later, outlets[later], n)
-            for cluster_id, (carriers, ranks, outlets) in stories.items()
-            for family, first, later, n in provenance(carriers, ranks)]
+def _links(added: pl.DataFrame, unit: sp.csr_matrix, moved_threshold: float) -> pl.DataFrame:
+    """LINKS of the added families (``added``: rows with ``_family``, ``_rank`` and ``_u``, the row of
+    their distinct sentence in ``unit``), as :func:`~dedup.align.families.provenance` makes them."""
+
+    def same(u: int, v: int) -> bool:
+        return row_cosine(unit, u, v) >= moved_threshold
+
+    rows_of = (added.select("cluster_id", "_family", "_rank", pl.col("_u").alias("_kid"), "article_id", "outlet")
+               .sort("cluster_id", "_family", "_rank"))
+    stories: dict[str, tuple[dict, dict]] = {}    # cluster -> (family -> [(rank, key)], rank -> (article, outlet))
+    for cluster_id, family, rank, kid, article_id, outlet in rows_of.iter_rows():
+        carried, who = stories.setdefault(cluster_id, ({}, {}))
+        carried.setdefault(family, []).append((rank, kid))
+        who[rank] = (article_id, outlet)
+    rows = [(cluster_id, family, *who[first], *who[later], n)
+            for cluster_id, (carried, who) in stories.items()
+            for family, first, later, n in provenance(carried, lambda rank, who=who: who[rank][1], same)]
     return pl.DataFrame(rows, schema=LINKS, orient="row")

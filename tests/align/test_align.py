@@ -151,6 +151,37 @@ def test_similar_added_sentences_across_outlets_form_one_family():
     assert result.links.select("first_article_id", "article_id").rows() == [("a", "b")]
 
 
+def test_links_need_the_same_sentence_from_another_outlet_not_a_similar_line():
+    # One story, added lines only: bylines and "Read more" lines of different outlets are similar enough
+    # to be one family (for the reader) but are no evidence of copying; a paragraph taken word for word
+    # or copy-edited is; an outlet's update carrying its own earlier line is not copying either.
+    local = "Harbour master Gwen Pascoe said two feeder ships had asked to stay at the quay until Sunday."
+    edited_copy = "Harbour master Gwen Pascoe said two feeder ships asked to stay at the quay until Sunday, she said."
+    articles, clusters = articles_and_clusters({"c1": [
+        ("wire", "Wire", STORY, 0),
+        ("gazette", "Gazette", STORY + [local, "By Gazette staff, with Wire.", "Read more: https://gazette.example/shipping"],
+         10),
+        ("ledger", "Ledger", STORY + ["By Wire.", "Read more: https://ledger.example/shipping"], 20),
+        ("times", "Times", STORY + [local], 30),
+        ("courier", "Courier", STORY + [edited_copy], 40),
+        ("ledger-2", "Ledger", STORY + ["By Wire.", "Read more: https://ledger.example/shipping"], 50),
+    ]})
+    result = align_clusters(articles, clusters)
+    added = result.sentences.filter(pl.col("status") == "added")
+    family = dict(zip(added["text"], added["family_id"]))
+    # one family for the reader (cosine 0.70)...
+    assert family["Read more: https://ledger.example/shipping"] == family["Read more: https://gazette.example/shipping"]
+    links = result.links.select("first_article_id", "article_id", "n_sentences").rows()
+    assert links == [("gazette", "courier", 1), ("gazette", "times", 1)]     # ...but only copies are links
+    # the nightly path (families and links recomputed from the rows) draws the same links
+    from dedup.align.reuse import story_families
+    blanked = result.sentences.with_columns(
+        family_id=pl.when(pl.col("status") == "added").then(None).otherwise(pl.col("family_id")))
+    sentences, again = story_families(blanked, clusters, idf=result.idf)
+    assert_frame_equal(again.sort("cluster_id", "family_id", "article_id"), result.links)
+    assert_frame_equal(sentences, result.sentences)
+
+
 def test_split_and_merged_sentences_are_one_to_many():
     split = STORY[:2] + ["The Met Office said gusts reached 90 mph.",
                          "They were measured at the Needles on the Isle of Wight."] + STORY[3:]

@@ -211,7 +211,7 @@ def test_added_families_of_many_stories_at_once_equal_story_by_story(monkeypatch
     idf = IdfModel(features="char35").fit(distinct["_norm"].to_list(), normalised=True)
     for block in (8, 1024):                                     # 8: the two largest go one by one
         monkeypatch.setattr(reuse, "BATCH_BLOCK", block)
-        got = reuse._families(distinct, idf, 0.52)
+        got, _ = reuse._families(distinct, idf, 0.52)
         assert got["_family"].to_list() == _reference_families(distinct, idf, 0.52)
     assert got.filter(pl.col("cluster_id") == "c05")["_family"].n_unique() < 40   # families did form
 
