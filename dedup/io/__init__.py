@@ -31,9 +31,9 @@ import polars as pl
 
 from dedup.config import ReadConfig
 from dedup.errors import DedupError, InputError, RejectedRecord
-from dedup.io.readers import SUFFIXES, FileRejected, discover, read_file, supported
+from dedup.io.readers import SUFFIXES, FileRejected, find_inputs, read_file, supported
 from dedup.io.records import RecordMapper, Reject
-from dedup.io.streams import Limits, Source
+from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
 
 __all__ = ["ReadResult", "articles_from_frame", "is_uri", "local_path", "read_inputs", "read_source", "table_files"]
@@ -45,7 +45,7 @@ class ReadResult:
     rejects: pl.DataFrame                  # REJECTS, sorted by file, record
     files: int = 0
     records: int = 0
-    skipped_files: list[str] = field(default_factory=list)    # unsupported types found in folders
+    skipped_files: list[str] = field(default_factory=list)    # unsupported types, output folders found in folders
     warnings: Counter = field(default_factory=Counter)
 
 
@@ -73,26 +73,56 @@ class _Collector:
         self.rejects.append(rej.as_row())
 
     def add(self, items: Iterable[tuple[int | None, Any]], file: str) -> None:
+        """Count, map and keep (or reject) each record of ``items``. A record the mapper fails on
+        (a bug) is one ``reader_error`` reject of that record, and the file goes on."""
         for number, raw in items:
             self.records += 1
             if isinstance(raw, Reject):
                 self.reject(Reject(file, number, raw.reason, raw.message))
                 continue
-            row = self.mapper.map(raw, file, number)
+            try:
+                row = self.mapper.map(raw, file, number)
+            except (DedupError, MemoryError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a mapper bug: this record is rejected, the file goes on
+                row = Reject(file, number, "reader_error", f"the record could not be mapped ({_failure(exc)}); "
+                             "please report this bug")
             if isinstance(row, Reject):
                 self.reject(row)
                 continue
-            warning = row.pop("_warning")
-            if warning:
+            for warning in row.pop("_warnings"):
                 self.warnings[warning.split(":", 1)[0]] += 1
             self.rows.append(row)
             if len(self.rows) >= _BATCH:
                 self._flush()
 
     def _flush(self) -> None:
-        if self.rows:
-            self.frames.append(pl.DataFrame(self.rows, schema=ARTICLES, orient="row"))
-            self.rows = []
+        """Turn the pending rows into a frame. Should a batch fail to convert (a value Arrow cannot
+        hold that the mapper let through: a bug), its rows are converted one by one and each row
+        that fails is a ``reader_error`` reject, so one bad record neither takes its batch with it
+        nor stays pending to fail every later file."""
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        frame = self._frame_of(rows)
+        if frame is None:
+            kept = [one for row in rows if (one := self._frame_of([row], reject=True)) is not None]
+            frame = pl.concat(kept) if kept else None
+        if frame is not None:
+            self.frames.append(frame)
+
+    def _frame_of(self, rows: list[dict[str, Any]], *, reject: bool = False) -> pl.DataFrame | None:
+        """``rows`` as an ARTICLES frame; None if they cannot be, after rejecting the row if ``reject``."""
+        try:
+            return pl.DataFrame(rows, schema=ARTICLES, orient="row")
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the night
+            if reject:
+                row = rows[0]
+                self.reject(Reject(row["source_file"], row["source_record"], "reader_error",
+                                   f"the record could not be stored ({_failure(exc)}); please report this bug"))
+            return None
 
     def frame(self) -> pl.DataFrame:
         """Every article read so far, in read order, duplicate ids included."""
@@ -131,6 +161,11 @@ class _Collector:
         return articles, rejects
 
 
+def _failure(exc: Exception) -> str:
+    """An unexpected exception in a reject message: its type and the start of its text."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
 def read_source(source: Source, collector: _Collector) -> None:
     """Read one file into ``collector``: its records, or a reject for whatever made the file unusable.
 
@@ -154,7 +189,7 @@ def read_source(source: Source, collector: _Collector) -> None:
     except Exception as exc:  # a reader bug must not stop the night; it is counted and reported
         collector.records += 1
         collector.reject(Reject(source.name, None, "reader_error",
-                                f"the reader failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                                f"the reader failed ({_failure(exc)}); "
                                 "the rest of the file is skipped; please report this bug"))
     finally:
         collector.warnings.update(source.warnings)
@@ -205,7 +240,8 @@ def table_files(path: Path) -> list[Path]:
                   if p.is_file() and p.suffix == ".parquet" and not p.name.startswith((".", "_")))
 
 
-def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig()) -> ReadResult:
+def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
+                out: str | Path | None = None) -> ReadResult:
     """Read files and folders into ARTICLES and REJECTS frames.
 
     File paths in the output are as given on the command line (joined with the
@@ -216,28 +252,39 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig()) 
     in ``warnings``. A ``file://`` URI is read as the local path it names;
     any other URI (``hdfs://``, ``s3a://``...) is an :class:`InputError`:
     it needs the Spark engine (:func:`dedup.spark.run_spark`).
+
+    Folders are walked by :func:`~dedup.io.readers.find_inputs`: ``out``
+    (the run's output folder) and other dedup output folders below an input
+    folder are not read but listed in ``skipped_files``, as are unsupported
+    files; a folder that cannot be listed, or a broken link or named pipe with
+    a supported extension, is an ``unreadable_file`` reject (one record).
     """
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
     inputs = [local_path(item) for item in inputs]
-    paths = discover(inputs)
+    found = find_inputs(inputs, out=out)
     explicit = {Path(p) for p in inputs if Path(p).is_file()}
     collector = _Collector(config)
     limits = Limits.from_config(config)
     encoding = getattr(config, "encoding", "auto")
-    skipped, files = [], 0
-    for path in paths:
+    skipped, files = list(found.skipped), 0
+    for path, message in found.unreadable:
+        collector.records += 1
+        collector.reject(Reject(display_path(path), None, "unreadable_file", message))
+    for path in found.files:
         if path not in explicit and not supported(path):
-            skipped.append(str(path))
+            skipped.append((path, display_path(path)))
             continue
         files += 1
         read_source(Source(path, limits, encoding=None if encoding == "auto" else encoding), collector)
     if files == 0:
-        raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
-                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst)")
+        unread = "".join(f"; {display_path(path)}: {message}" for path, message in found.unreadable[:1])
+        raise InputError(f"no readable input files in {', '.join(map(display_path, inputs))} "
+                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst){unread}")
     articles, rejects = collector.finish()
     return ReadResult(articles, rejects, files=files, records=collector.records,
-                      skipped_files=skipped, warnings=collector.warnings)
+                      skipped_files=[entry for _, entry in sorted(skipped, key=lambda s: s[0])],
+                      warnings=collector.warnings)
 
 
 def articles_from_frame(frame: pl.DataFrame, *, config: ReadConfig = ReadConfig(),

@@ -30,7 +30,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +47,18 @@ from dedup.io.streams import (
     COMPRESSION_SUFFIXES,
     FileRejected,
     Source,
+    display_path,
     iter_lines,
     open_stream,
     read_whole,
+    utf8_stream,
 )
 from dedup.io.warc import read_warc
 
 Raw = tuple[int | None, Any]
 
-__all__ = ["FileRejected", "Raw", "discover", "format_of", "read_file", "supported", "SUFFIXES"]
+__all__ = ["FileRejected", "Found", "Raw", "discover", "find_inputs", "format_of", "read_file", "supported",
+           "SUFFIXES"]
 
 #: File-name extension -> format.
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet",
@@ -70,26 +76,125 @@ def format_of(path: Path) -> tuple[str | None, str | None]:
     return SUFFIXES.get(suffixes[-1] if suffixes else ""), compression
 
 
-def discover(inputs: list[str | Path]) -> list[Path]:
-    """Expand files and folders (recursively) into a sorted list of files.
+@dataclass
+class Found:
+    """What :func:`find_inputs` found: the files to read and what it passed over, with why."""
 
-    Hidden files and folders (starting with ``.``) are skipped. Files with an
-    unsupported extension inside a folder are skipped too (and reported by
-    :func:`dedup.io.read_inputs`); named explicitly, they are read and fail.
+    files: list[Path] = field(default_factory=list)        # sorted
+    skipped: list[tuple[Path, str]] = field(default_factory=list)     # (path, summary entry), not input
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (path, message): unreadable_file rejects
+
+
+#: A folder holding these is the output of a dedup run (``summary.json`` names its ``dedup_version``).
+_OUTPUT_MARKS = ("summary.json", "clusters.parquet")
+
+
+def _is_output_folder(folder: Path) -> bool:
+    summary = folder / _OUTPUT_MARKS[0]
+    try:
+        if not summary.is_file() or not (folder / _OUTPUT_MARKS[1]).exists():
+            return False
+        with open(summary, "rb") as fh:
+            return b'"dedup_version"' in fh.read(512)
+    except OSError:
+        return False
+
+
+def _not_a_file(path: Path) -> str:
+    """Why an entry that is neither a folder nor a readable file is not read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        try:
+            return f"broken symbolic link (to {display_path(os.readlink(path))})"
+        except OSError:
+            return "vanished while the folder was listed"
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+    return f"not a regular file ({kind}); not read"
+
+
+def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> Found:
+    """Expand files and folders (recursively) into a sorted list of files, and say what was passed over.
+
+    Hidden files and folders (starting with ``.``) are skipped silently.
+    Listed in ``skipped`` (``summary.json``'s ``skipped_files``): files with
+    an unsupported extension inside a folder (named explicitly, they are read
+    and fail), as their path; and folders not entered, as ``path/ (why)``: the
+    run's own output folder ``out`` and any other folder holding a dedup
+    run's ``summary.json`` and ``clusters.parquet`` (outputs are not input),
+    and symbolic links to folders (not followed). Listed in ``unreadable``
+    (``unreadable_file`` rejects): folders that cannot be listed, and entries
+    with a supported extension that are not readable files (a broken symbolic
+    link, a named pipe); without one, such entries are skipped.
     """
-    found: set[Path] = set()
+    found = Found()
+    files: set[Path] = set()
+    mine = None
+    if out is not None:
+        try:
+            st = os.stat(out)
+            mine = (st.st_dev, st.st_ino)
+        except OSError:
+            pass  # not made yet: nothing of this run to skip
+
+    def skip_folder(path: Path, why: str) -> None:
+        found.skipped.append((path, f"{display_path(path)}/ ({why})"))
+
+    def walk(folder: Path) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            message = f"cannot list folder: {exc.strerror or exc}; the files in it are not read"
+            found.unreadable.append((folder, message))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if mine == (st.st_dev, st.st_ino):
+                        skip_folder(path, "the output folder of this run")
+                    elif _is_output_folder(path):
+                        skip_folder(path, "the output of a dedup run")
+                    else:
+                        walk(path)
+                    continue
+                if entry.is_file():
+                    files.add(path)
+                    continue
+                if entry.is_dir():
+                    skip_folder(path, "symbolic link to a folder, not followed")
+                    continue
+            except OSError:
+                pass
+            if supported(path):
+                found.unreadable.append((path, _not_a_file(path)))
+            else:
+                found.skipped.append((path, display_path(path)))
+
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for child in path.rglob("*"):
-                rel = child.relative_to(path).parts
-                if child.is_file() and not any(part.startswith(".") for part in rel):
-                    found.add(child)
+            walk(path)
         elif path.is_file():
-            found.add(path)
+            files.add(path)
+        elif os.path.lexists(path) and not os.path.islink(path):
+            raise InputError(f"input {display_path(item)} is not a file or a folder ({_not_a_file(path)})")
         else:
-            raise InputError(f"input {item} does not exist")
-    return sorted(found)
+            raise InputError(f"input {display_path(item)} does not exist")
+    found.files = sorted(files)
+    return found
+
+
+def discover(inputs: list[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively) into a sorted list of files (see :func:`find_inputs`)."""
+    return find_inputs(inputs).files
 
 
 def supported(path: Path) -> bool:
@@ -121,20 +226,30 @@ def _json_line(number: int, line: bytes, source: Source) -> Raw:
     return _parse_json(number, text)
 
 
+def _json_error(exc: json.JSONDecodeError, where: str) -> str:
+    # json says "Unterminated string starting at" (then the position): no second "at"
+    return f"malformed JSON: {exc.msg}{'' if exc.msg.endswith(' at') else ' at'} {where}"
+
+
 def _parse_json(number: int, text: str) -> Raw:
     try:
         return number, json.loads(text)
     except json.JSONDecodeError as exc:
-        return number, Reject("", number, "malformed_json", f"malformed JSON: {exc.msg} at column {exc.colno}")
+        return number, Reject("", number, "malformed_json", _json_error(exc, f"column {exc.colno}"))
     except (ValueError, RecursionError) as exc:  # absurdly long numbers, nesting deeper than the stack
         return number, Reject("", number, "malformed_json", f"unreadable JSON: {type(exc).__name__}")
 
 
 def read_jsonl(source: Source) -> Iterator[Raw]:
-    """Stream one JSON object per line; a line over ``max_record_bytes`` is skipped unread."""
+    """Stream one JSON object per line; a line over ``max_record_bytes`` is skipped unread.
+
+    A UTF-16 or UTF-32 file (with its byte-order mark) is decoded as a whole
+    stream (:func:`~dedup.io.streams.utf8_stream`), not line by line: its
+    newline is not the byte ``\\n``.
+    """
     limit = source.limits.max_record_bytes
     seen = False
-    with open_stream(source) as stream:
+    with open_stream(source) as raw, utf8_stream(raw, source) as stream:
         for number, line in iter_lines(stream, limit):
             if line is None:
                 seen = True
@@ -162,12 +277,13 @@ def read_json(source: Source) -> Iterator[Raw]:
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             source.warnings["json_read_as_jsonl"] += 1
-            for number, line in enumerate(text.splitlines(), start=1):
+            # Lines end at "\n" only, as in .jsonl: str.splitlines() would also cut at U+2028, U+0085...,
+            # which a JSON string may hold as they are.
+            for number, line in enumerate(text.split("\n"), start=1):
                 if line.strip():
                     yield _parse_json(number, line)
             return
-        raise FileRejected("malformed_json", f"malformed JSON: {exc.msg} at line {exc.lineno} "
-                           f"column {exc.colno}") from None
+        raise FileRejected("malformed_json", _json_error(exc, f"line {exc.lineno} column {exc.colno}")) from None
     except (ValueError, RecursionError) as exc:
         raise FileRejected("malformed_json", f"unreadable JSON: {type(exc).__name__}") from None
     if isinstance(doc, list):
@@ -177,7 +293,14 @@ def read_json(source: Source) -> Iterator[Raw]:
 
 
 def read_csv(source: Source) -> Iterator[Raw]:
-    """A header row, then one record per row (quoted multi-line fields allowed)."""
+    """A header row, then one record per row (quoted multi-line fields allowed).
+
+    A header that names a column twice rejects the file (``malformed_csv``).
+    A row over several lines whose quotes do not close properly (an
+    unterminated quote, which runs the following rows into one field) is one
+    ``malformed_csv`` reject on the line it starts, naming the lines it
+    swallowed; reading goes on after them.
+    """
     data = read_whole(source)
     if not data.strip():
         raise FileRejected("empty_file", "file is empty")
@@ -192,6 +315,13 @@ def read_csv(source: Source) -> Iterator[Raw]:
         raise FileRejected("malformed_csv", f"unreadable CSV header: {exc}") from None
     if not fields:
         raise FileRejected("empty_file", "CSV file has no header")
+    named = [name for name in fields if name.strip()]
+    if len(set(named)) < len(named):
+        # Which of the columns holds the field is anybody's guess (the csv module keeps the last):
+        # the file is rejected, naming them, rather than read from the wrong column.
+        twice = ", ".join(f"{name!r} (columns {', '.join(str(i + 1) for i, f in enumerate(fields) if f == name)})"
+                          for name in dict.fromkeys(n for n in named if named.count(n) > 1))
+        raise FileRejected("malformed_csv", f"the header names a column more than once: {twice}; rename them")
     end, position = reader.line_num, buffer.tell()
     while True:
         start = end + 1  # the record's number is the line it starts on (the header is line 1)
@@ -209,12 +339,35 @@ def read_csv(source: Source) -> Iterator[Raw]:
             # The failed record's lines are consumed but not counted by the reader.
             end, position = end + text.count("\n", position, buffer.tell()), buffer.tell()
             continue
-        end, position = reader.line_num, buffer.tell()
+        lines = reader.line_num - end
+        end, before, position = reader.line_num, position, buffer.tell()
+        if lines > 1 and (broken := _broken_quotes(text[before:position])):
+            yield start, Reject("", start, "malformed_csv",
+                                f"malformed CSV: a quoted field of the row on line {start} is not closed "
+                                f"properly ({broken}), so lines {start}-{end} ran into one record; not read")
+            continue
         if None in row:
             yield start, Reject("", start, "malformed_csv", f"row has {len(fields) + len(row[None])} fields, "
                                 f"header has {len(fields)}")
             continue
         yield start, {k: (v if v != "" else None) for k, v in row.items()}
+
+
+def _broken_quotes(row: str) -> str | None:
+    """The error a strict parser finds in the text of one multi-line row, if any.
+
+    The lenient parser that reads the file takes an unterminated quote as a
+    field that runs on through every later line (to the end of the file, or
+    to the next quote), swallowing the rows there. A strict parser says
+    ``unexpected end of data`` (or ``',' expected after '"'``) for that text,
+    and nothing for a well-quoted multi-line field.
+    """
+    try:
+        for _ in csv.reader(io.StringIO(row, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return str(exc)
+    return None
 
 
 def read_parquet(source: Source) -> Iterator[Raw]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -42,8 +43,10 @@ class Reject:
     article_id: str | None = None
 
     def as_row(self) -> dict[str, Any]:
-        return {"file": self.file, "record": self.record, "article_id": self.article_id,
-                "reason": self.reason, "message": self.message}
+        # A message may quote the record (its keys, say), which may hold lone surrogates.
+        return {"file": self.file, "record": self.record,
+                "article_id": None if self.article_id is None else repair_surrogates(self.article_id),
+                "reason": self.reason, "message": repair_surrogates(self.message)}
 
 
 def content_id(*parts: str | None) -> str:
@@ -70,7 +73,8 @@ def outlet_from_url(url: str | None) -> str | None:
 def parse_published(value: Any) -> datetime | None:
     """ISO 8601 (or RFC 2822, as in RSS) to an aware UTC datetime; naive times are taken as UTC.
 
-    Raises ValueError when the value is present but unreadable.
+    Raises ValueError when the value is present but unreadable, or out of the range of
+    ``datetime`` once in UTC (``0001-01-01T00:00:00+01:00``, ``9999-12-31T23:00:00-05:00``).
     """
     if value is None or value == "":
         return None
@@ -91,7 +95,20 @@ def parse_published(value: Any) -> datetime | None:
         raise ValueError(f"unreadable date {value!r} of type {type(value).__name__}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"date {value!r} is out of range in UTC (years 1 to 9999)") from None
+
+
+#: A UTF-16 surrogate on its own: JSON can carry one as an escape (``"\ud83d"``, a tweet cut mid-emoji),
+#: but no UTF-8 file or Arrow string can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_surrogates(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD, as a UTF-8 decoder does with a cut sequence."""
+    return value if value.isascii() or not _SURROGATE.search(value) else _SURROGATE.sub("\ufffd", value)
 
 
 def _nested(raw: dict[str, Any], path: str) -> Any:
@@ -128,7 +145,9 @@ class RecordMapper:
         return None
 
     def map(self, raw: Any, file: str, record: int | None) -> dict[str, Any] | Reject:
-        """Return an ARTICLES row (with a ``_warning`` key, usually None) or a Reject."""
+        """Return an ARTICLES row (with a ``_warnings`` key, a tuple of ``reason: detail``, usually empty)
+        or a Reject. Lone surrogates in the string fields are replaced by U+FFFD (warning
+        ``lone_surrogate_replaced``); an unreadable or out-of-range date is a ``bad_date`` warning."""
         if not isinstance(raw, dict):
             kind = "array" if isinstance(raw, list) else type(raw).__name__
             return Reject(file, record, "not_an_object", f"expected a JSON object, got {kind}")
@@ -145,6 +164,7 @@ class RecordMapper:
         if len(text) > self.config.max_text_chars:
             return Reject(file, record, "text_too_long",
                           f"text has {len(text):,} characters, more than max_text_chars={self.config.max_text_chars:,}")
+        warnings: list[str] = []
         fields: dict[str, Any] = {"text": text}
         for name in ("title", "outlet", "url", "id"):
             value = self._get(raw, name)
@@ -157,13 +177,21 @@ class RecordMapper:
             fields[name] = value.strip() if isinstance(value, str) else None
             if fields[name] == "":
                 fields[name] = None
-        warning = None
+        cut = []
+        for name, value in fields.items():
+            if value is not None and (repaired := repair_surrogates(value)) is not value:
+                fields[name] = repaired
+                cut.append(name)
+        if cut:
+            warnings.append(f"lone_surrogate_replaced: {', '.join(cut)}")
+        text = fields["text"]
         try:
             published = parse_published(self._get(raw, "published"))
         except ValueError as exc:
             # An unreadable date does not make the article unusable: keep it
             # undated and count the warning in summary.json.
-            published, warning = None, f"bad_date: {exc}"
+            published = None
+            warnings.append(f"bad_date: {exc}")
         outlet = fields["outlet"] or outlet_from_url(fields["url"])
         article_id = fields["id"] or content_id(outlet, fields["title"], text)
         return {
@@ -175,5 +203,5 @@ class RecordMapper:
             "url": fields["url"],
             "source_file": file,
             "source_record": record,
-            "_warning": warning,
+            "_warnings": tuple(warnings),
         }

@@ -19,6 +19,7 @@ Memory stays bounded by these limits whatever the input holds.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import lzma
@@ -83,7 +84,27 @@ class Source:
 
     @property
     def name(self) -> str:
-        return str(self.path)
+        return display_path(self.path)
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` as text that any output can hold: itself, unless its name is not valid UTF-8.
+
+    Such a name (``café.jsonl`` saved in Latin-1) reaches Python with its
+    stray bytes as lone surrogates, which no UTF-8 file or Arrow string can
+    store; they are written as backslash escapes (``caf\\xe9.jsonl``), the same
+    way in ``clusters.parquet``, ``rejected.jsonl`` and ``summary.json``.
+    """
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:       # not undecodable bytes but other surrogates: escape them as they are
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
 
 
 def sniff_compression(head: bytes) -> str | None:
@@ -104,7 +125,10 @@ class _Guarded(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         try:
-            n = self._inner.readinto(buffer)
+            # readinto1, not readinto: at most one read of the compressed data, so the output
+            # decompressed before a break (a valid gzip member then junk) is returned before
+            # the next call raises, instead of being dropped with the exception.
+            n = self._inner.readinto1(buffer)
         except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
             raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
                                f"{self.produced:,} bytes: {exc}") from None
@@ -172,6 +196,63 @@ def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
     except BaseException:
         raw.close()
         raise
+
+
+#: Byte-order marks of the encodings whose newline is not the byte ``\n`` (UTF-32 before UTF-16: same prefix).
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+              (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+class _Transcoded(io.RawIOBase):
+    """A UTF-16 or UTF-32 byte stream as UTF-8, decoded incrementally (bad units become U+FFFD)."""
+
+    def __init__(self, inner: BinaryIO, encoding: str, source: Source):
+        self._inner, self._source = inner, source
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending and not self._done:
+            chunk = self._inner.read(_CHUNK)
+            self._done = not chunk
+            text = self._decoder.decode(chunk, final=self._done)
+            if "\ufffd" in text and not self._source.warnings["decoded_with_replacement"]:
+                self._source.warnings["decoded_with_replacement"] += 1
+            self._pending = text.encode("utf-8")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+def utf8_stream(stream: BinaryIO, source: Source) -> BinaryIO:
+    """``stream`` as UTF-8 bytes for a reader that splits lines on the byte ``\\n``.
+
+    A UTF-16 or UTF-32 byte-order mark at the start (looked for once per file)
+    means the whole stream is decoded from that encoding (counted as
+    ``decoded_as_utf-16-le``...) and its mark dropped; any other stream is
+    returned as it is (a UTF-8 mark stays for the reader to drop). A forced
+    ``encoding`` skips the check, as in :func:`dedup.io.decode.decode`.
+    """
+    if source.encoding:
+        return stream
+    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+    for bom, encoding in _WIDE_BOMS:
+        if head.startswith(bom):
+            stream.read(len(bom))
+            source.warnings["decoded_as_" + encoding] += 1
+            return io.BufferedReader(_Transcoded(stream, encoding, source), buffer_size=_CHUNK)
+    return stream
 
 
 def read_whole(source: Source) -> bytes:

@@ -1,0 +1,190 @@
+"""Inputs built to break the readers (found by a robustness review): each one is read or rejected
+with a reason, the counts add up, and the rest of the night goes on."""
+
+import codecs
+import gzip
+import json
+import os
+
+import polars as pl
+import pytest
+import zstandard
+
+from dedup import run
+from dedup.io import read_inputs, records
+from dedup.io.records import RecordMapper
+from tests.conftest import make_story, write_jsonl
+
+
+def _recs(prefix, n=3):
+    return [{"id": f"{prefix}{i}", "outlet": "Gazette", "text": " ".join(make_story(i, 4))} for i in range(n)]
+
+
+def _accounted(res):
+    assert res.records == res.articles.height + res.rejects.height, (res.records, res.rejects.to_dicts())
+
+
+def test_lone_surrogates_are_replaced_and_a_failed_batch_spoils_nothing_after(tmp_path, monkeypatch):
+    # A tweet cut mid-emoji: JSON may escape half a surrogate pair, which no UTF-8 or Arrow string holds.
+    write_jsonl(tmp_path / "a.jsonl", _recs("a") + [
+        '{"id": "s1\\ud83d", "outlet": "Out\\udc00let", "title": "T \\ud83d", "text": "a tweet cut mid-emoji \\ud83d"}'])
+    write_jsonl(tmp_path / "b.jsonl", _recs("b"))
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert res.rejects.height == 0 and res.articles.height == 7
+    cut = res.articles.filter(pl.col("article_id").str.starts_with("s1")).row(0, named=True)
+    assert (cut["article_id"], cut["outlet"], cut["title"], cut["text"]) == (
+        "s1\ufffd", "Out\ufffdlet", "T \ufffd", "a tweet cut mid-emoji \ufffd")
+    assert res.warnings["lone_surrogate_replaced"] == 1
+    # Should a value Arrow cannot hold get past the mapper all the same, its batch is converted row by
+    # row: that record is one reject, its neighbours and the later files are kept.
+    monkeypatch.setattr(records, "repair_surrogates", lambda value: value)
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert [(r["file"].rsplit("/", 1)[1], r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [
+        ("a.jsonl", 4, "reader_error")]
+    assert sorted(res.articles["article_id"]) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+
+
+def test_out_of_range_dates_are_bad_dates_and_a_mapper_bug_rejects_one_record(tmp_path, monkeypatch):
+    recs = _recs("a", 4)
+    recs[1]["published"] = "0001-01-01T00:00:00+01:00"      # before year 1 in UTC
+    recs[2]["published"] = "9999-12-31T23:00:00-05:00"      # after 9999 in UTC
+    write_jsonl(tmp_path / "a.jsonl", recs)
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert res.rejects.height == 0 and res.articles.height == 4
+    assert res.articles["published"].null_count() == 4 and res.warnings["bad_date"] == 2
+    # Any exception of the mapper: one reject of that record, counted once, and the file goes on.
+    mapper = RecordMapper.map
+
+    def buggy(self, raw, file, record):
+        if record == 2:
+            raise OverflowError("boom")
+        return mapper(self, raw, file, record)
+
+    monkeypatch.setattr(RecordMapper, "map", buggy)
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert res.records == 4 and sorted(res.articles["article_id"]) == ["a0", "a2", "a3"]
+    assert [(r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [(2, "reader_error")]
+    assert "OverflowError: boom" in res.rejects["message"][0]
+
+
+def test_file_names_that_are_not_utf8_are_read_and_written_escaped(tmp_path):
+    folder = os.fsencode(tmp_path)
+    with open(os.path.join(folder, b"caf\xe9.jsonl"), "w") as fh:          # a Latin-1 name
+        fh.write("".join(json.dumps(r) + "\n" for r in _recs("a", 2)) + "{broken\n")
+    with open(os.path.join(folder, b"not\xff.docx"), "w") as fh:
+        fh.write("ignored")
+    result = run([tmp_path], tmp_path / "out")
+    name = str(tmp_path / "caf\\xe9.jsonl")
+    assert set(result.articles["source_file"]) == {name}
+    assert [(r["file"], r["reason"]) for r in result.rejects.to_dicts()] == [(name, "malformed_json")]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["inputs"]["skipped_files"] == [str(tmp_path / "not\\xff.docx")]
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    assert [r["file"] for r in rejected] == [name]
+
+
+def test_utf16_and_utf32_json_lines_with_a_bom_are_decoded_whole(tmp_path):
+    def lines(prefix):
+        rows = _recs(prefix, 3)
+        rows[1]["text"] += " \u2028 caf\u00e9 \U0001f600"          # non-ASCII, and a character outside the BMP
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+    (tmp_path / "a.jsonl").write_bytes(codecs.BOM_UTF16_LE + lines("le").encode("utf-16-le"))
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(codecs.BOM_UTF16_BE + lines("be").encode("utf-16-be")))
+    (tmp_path / "c.ndjson").write_bytes(codecs.BOM_UTF32_LE + lines("w").encode("utf-32-le"))
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert res.rejects.height == 0 and res.records == 9
+    assert sorted(res.articles["article_id"]) == ["be0", "be1", "be2", "le0", "le1", "le2", "w0", "w1", "w2"]
+    assert res.articles.filter(pl.col("article_id") == "le1")["text"][0].endswith(" \u2028 caf\u00e9 \U0001f600")
+    assert res.warnings["decoded_as_utf-16-le"] == res.warnings["decoded_as_utf-16-be"] == 1
+    assert res.warnings["decoded_as_utf-32-le"] == 1
+
+
+def test_output_folders_inside_the_input_are_not_read_back(tmp_path):
+    story = make_story(7, 10)
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": f"a{i}", "outlet": f"O{i}", "text": " ".join(story)}
+                                              for i in range(3)])
+    run([tmp_path / "in"], tmp_path / "elsewhere")
+    (tmp_path / "elsewhere").rename(tmp_path / "in" / "last-night")     # an earlier night's outputs, moved in
+    for _ in range(2):                                                   # `dedup cluster in --out in/out`, twice
+        run([tmp_path / "in"], tmp_path / "in" / "out")
+        summary = json.loads((tmp_path / "in" / "out" / "summary.json").read_text())
+        assert summary["articles"]["read"] == summary["articles"]["clustered"] == 3
+    assert summary["inputs"]["skipped_files"] == [f"{tmp_path / 'in' / 'last-night'}/ (the output of a dedup run)",
+                                                  f"{tmp_path / 'in' / 'out'}/ (the output folder of this run)"]
+
+
+def test_unreadable_folders_broken_links_and_pipes_are_reported(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "a.jsonl", _recs("a", 2))
+    write_jsonl(tmp_path / "locked" / "b.jsonl", _recs("b", 2))
+    (tmp_path / "broken.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    os.mkfifo(tmp_path / "pipe.jsonl")           # must not be opened: reading it would wait forever
+    os.mkfifo(tmp_path / "pipe")
+    locked, scandir = tmp_path / "locked", os.scandir
+
+    def denied(path="."):       # chmod 000 does not stop root, so the test denies the listing itself
+        if os.fspath(path) == os.fspath(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == ["a0", "a1"]
+    got = {(r["file"].rsplit("/", 1)[1], r["record"], r["reason"]): r["message"] for r in res.rejects.to_dicts()}
+    assert sorted(got) == [("broken.jsonl", None, "unreadable_file"), ("locked", None, "unreadable_file"),
+                           ("pipe.jsonl", None, "unreadable_file")]
+    assert "Permission denied" in got[("locked", None, "unreadable_file")]
+    assert "named pipe" in got[("pipe.jsonl", None, "unreadable_file")]
+    assert res.skipped_files == [str(tmp_path / "pipe")]
+
+
+def test_csv_unterminated_quotes_and_duplicate_columns_are_rejected(tmp_path):
+    (tmp_path / "a.csv").write_text('id,text\na1,"Unterminated quote: the rest of the file\na2,Swallowed row\n'
+                                    'a3,Swallowed row too\n')
+    (tmp_path / "b.csv").write_text('id,text\nb1,"Never closed\nb2,"Its quote closes the one above"\nb3,Kept\n')
+    (tmp_path / "c.csv").write_text('id,text,text,outlet\nc1,The first text column,,A\n')
+    (tmp_path / "d.csv").write_text('id,text,,\nd1,"A quoted field\nover two lines",,\n')   # well formed
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    got = {(r["file"].rsplit("/", 1)[1], r["record"], r["reason"]): r["message"] for r in res.rejects.to_dicts()}
+    assert sorted(got) == [("a.csv", 2, "malformed_csv"), ("b.csv", 2, "malformed_csv"), ("c.csv", None, "malformed_csv")]
+    assert "lines 2-4" in got[("a.csv", 2, "malformed_csv")] and "lines 2-3" in got[("b.csv", 2, "malformed_csv")]
+    assert "'text' (columns 2, 3)" in got[("c.csv", None, "malformed_csv")]
+    assert sorted(res.articles["article_id"]) == ["b3", "d1"]
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, lambda data: zstandard.ZstdCompressor().compress(data)],
+                         ids=["gz", "zst"])
+def test_records_decompressed_before_junk_are_kept(tmp_path, compress):
+    data = "".join(json.dumps(r) + "\n" for r in _recs("a", 5)).encode()
+    (tmp_path / "a.jsonl.gz").write_bytes(compress(data) + b"garbage")
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == ["a0", "a1", "a2", "a3", "a4"]
+    assert [(r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [(None, "corrupt_compression")]
+    assert f"after {len(data):,} bytes" in res.rejects["message"][0]
+
+
+def test_json_lines_saved_as_json_end_at_newlines_only(tmp_path):
+    rows = _recs("a", 3)
+    rows[0]["text"] += " \u2028 \u2029 \u0085"       # line breaks for str.splitlines(), not for JSON
+    (tmp_path / "a.json").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + "{broken\n")
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == ["a0", "a1", "a2"]
+    assert res.articles["text"][0] == rows[0]["text"]
+    assert [(r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [(4, "malformed_json")]
+
+
+def test_json_error_messages_say_at_once(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", _recs("a", 1) + ['{"id": "b", "text": "unterminated'])
+    (tmp_path / "b.json").write_text('[{"id": "c", "text": "unterminated')
+    messages = read_inputs([tmp_path]).rejects["message"].to_list()
+    assert messages == ["malformed JSON: Unterminated string starting at column 21",
+                        "malformed JSON: Unterminated string starting at line 1 column 22"]
