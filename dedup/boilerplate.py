@@ -6,30 +6,48 @@ in, they glue that outlet's unrelated articles together. Two conditions make
 a shingle boilerplate for an article:
 
 1. it is *frequent* for the article's outlet: it occurs in at least
-   ``min_docs`` of that outlet's articles, and
+   ``min_docs`` of that outlet's *distinct texts* (see below), and
 2. it lies in a *run* of at least ``min_run`` consecutive frequent shingles
    in the article: a recurring passage, not an outlet's house phrasing
    ("said in a statement", "pay april 15 record") scattered through real
    stories.
 
-Boilerplate shingles are removed from that article only. Shingles are never
-dropped for being frequent *across* outlets: a wire story carried by 200
-outlets is 200 articles sharing the same shingles, each from a different
-outlet, and that is exactly what must be found. An outlet that runs the same
-story several times (updates) keeps it as long as it does so fewer than
-``min_docs`` times. Articles with no outlet are never filtered.
+Distinct texts: an outlet's articles with the same shingle set (the same
+text once normalised and shingled, e.g. one article a crawl found under
+several section URLs or ids) are counted once. Boilerplate is what recurs
+across an outlet's *different* stories; exact copies of one article are not
+different stories, and counting each of them would make the whole article
+its outlet's boilerplate, strip every copy to nothing and lose the story (an
+outlet that carries an article 4 times would erase it). Copies are
+recognised by a 64-bit hash of the shingle set (:func:`text_keys`), per
+outlet. Only exact copies are merged: copies under different wrappers
+(another breadcrumb or related-links line) and updates are different texts
+and each counts, since at this stage they cannot be told from different
+short items that share a long outlet passage, which must stay apart.
+
+Boilerplate shingles are removed from that article only, and from each of
+its copies alike. Shingles are never dropped for being frequent *across*
+outlets: a wire story carried by 200 outlets is 200 articles sharing the
+same shingles, each from a different outlet, and that is exactly what must be
+found. An outlet that runs a story several times in different versions
+(updates) keeps it as long as it has fewer than ``min_docs`` versions.
+Articles with no outlet are never filtered.
 
 Two phases, so that a corpus can be processed in batches with bounded memory:
 
-* :func:`count_outlet_shingles` counts, for one batch, in how many articles of
-  each outlet each shingle occurs (an OUTLET_COUNTS frame). Counts of batches
-  add up: :func:`merge_outlet_counts`.
+* :func:`count_outlet_shingles` counts, for one batch, in how many distinct
+  texts of each outlet each shingle occurs (an OUTLET_COUNTS frame). Counts
+  of batches add up (:func:`merge_outlet_counts`) when no outlet has the same
+  text in two batches, e.g. when batches hold whole outlets; the pipeline
+  carries the text keys of the one outlet that goes on into the next batch
+  (:func:`first_copies`'s ``seen``).
 * :func:`frequent_shingles` keeps the (outlet, shingle) pairs counted in at
   least ``min_docs`` articles, and :func:`strip_boilerplate` removes, batch by
   batch, the runs of those shingles.
 
-Counting every batch, merging, then stripping every batch gives exactly
-:func:`remove_boilerplate` on the whole corpus, which chains the phases.
+Counting every batch (batches as above), merging, then stripping every batch
+gives exactly :func:`remove_boilerplate` on the whole corpus, which chains the
+phases.
 For a large corpus, :func:`count_keys` / :func:`merge_keys` count in integer
 keys (``outlet code << 32 | shingle``) with no string per row, and
 :func:`strip_keys` strips with those keys; this is what
@@ -85,6 +103,62 @@ def outlet_codes(outlets: pl.Series) -> tuple[np.ndarray, list[str]]:
     return codes.fill_null(-1).to_numpy(), names.to_list()
 
 
+def text_keys(shingles: pl.DataFrame) -> np.ndarray:
+    """A 64-bit key (uint64) of every article's shingle set: equal sets give equal keys, different sets
+    differ but for a 2**-64 chance. What tells an outlet's copies of one text from its different texts."""
+    return set_keys(*flat_lists(shingles["shingles"]))
+
+
+def set_keys(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """:func:`text_keys` of sets in the flat layout (values, offsets); the Spark engine's shingle stage."""
+    return _set_keys_kernel(np.asarray(values, dtype=np.uint32), np.asarray(offsets, dtype=np.int64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix(h):  # pragma: no cover - numba
+    """The splitmix64 finaliser: every bit of ``h`` reaches every bit of the result."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_keys_kernel(values, offsets):  # pragma: no cover - numba
+    """:func:`text_keys` over the flat layout (each set sorted and distinct, so equal sets hash alike)."""
+    out = np.empty(len(offsets) - 1, dtype=np.uint64)
+    for r in range(len(offsets) - 1):
+        h = _mix(np.uint64(offsets[r + 1] - offsets[r]) + np.uint64(0x9E3779B97F4A7C15))
+        for i in range(offsets[r], offsets[r + 1]):
+            h = _mix(h ^ np.uint64(values[i]))
+        out[r] = h
+    return out
+
+
+def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarray] | None = None
+                 ) -> np.ndarray:
+    """The rows whose shingles count for their outlet: one row of each (outlet, text) of the batch.
+
+    ``codes`` are the rows' outlet codes (:func:`outlet_codes`; ``-1``, no
+    outlet: never counted), ``keys`` their :func:`text_keys`. A row counts
+    when no earlier row has the same outlet and key and, with ``seen =
+    (code, keys)``, when it is not of outlet ``code`` with one of those keys
+    (the texts of an outlet counted in earlier batches). Which copy counts
+    does not matter: the copies have the same shingles.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.uint64)
+    order = np.lexsort((keys, codes))
+    c, k = codes[order], keys[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (c[1:] != c[:-1]) | (k[1:] != k[:-1])
+    first = np.empty(len(order), dtype=bool)
+    first[order] = new
+    first &= codes >= 0
+    if seen is not None and len(seen[1]):
+        first &= ~((codes == seen[0]) & np.isin(keys, seen[1]))
+    return first
+
+
 def _keys(codes: np.ndarray, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``outlet code << 32 | shingle`` of every shingle of the rows that have an outlet."""
     return _keys_kernel(np.asarray(codes, dtype=np.int64), np.asarray(values, dtype=np.uint32),
@@ -137,14 +211,16 @@ def _runs_in_place(keys):  # pragma: no cover - numba
 
 
 def count_outlet_shingles(shingles: pl.DataFrame, outlets: pl.Series) -> pl.DataFrame:
-    """SHINGLES -> OUTLET_COUNTS: in how many articles of each outlet every shingle occurs. Stateless.
+    """SHINGLES -> OUTLET_COUNTS: in how many distinct texts of each outlet every shingle occurs. Stateless.
 
     ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column);
-    articles without an outlet are not counted. Sorted by outlet and shingle.
-    Counts of batches add up with :func:`merge_outlet_counts`.
+    articles without an outlet are not counted, an outlet's copies of one
+    text (:func:`first_copies`) once. Sorted by outlet and shingle. Counts of
+    batches add up with :func:`merge_outlet_counts` when no outlet has the
+    same text in two batches.
     """
     codes, names = outlet_codes(outlets)
-    keys, docs = count_keys(shingles, codes)
+    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles)), codes, -1))
     return frequent_frame(keys, names).with_columns(docs=pl.Series(docs, dtype=pl.UInt32))
 
 
@@ -156,7 +232,7 @@ def merge_outlet_counts(*counts: pl.DataFrame) -> pl.DataFrame:
 
 
 def frequent_shingles(counts: pl.DataFrame, *, min_docs: int) -> pl.DataFrame:
-    """OUTLET_COUNTS -> FREQUENT: the pairs counted in at least ``min_docs`` articles of the outlet. Stateless.
+    """OUTLET_COUNTS -> FREQUENT: the pairs counted in at least ``min_docs`` texts of the outlet. Stateless.
 
     ``min_docs=0`` means the filter is off: nothing is frequent.
     """
@@ -166,12 +242,14 @@ def frequent_shingles(counts: pl.DataFrame, *, min_docs: int) -> pl.DataFrame:
 
 
 def count_keys(shingles: pl.DataFrame, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`count_outlet_shingles` as arrays: sorted ``code << 32 | shingle`` keys and their article counts.
+    """:func:`count_outlet_shingles` as arrays: sorted ``code << 32 | shingle`` keys and their row counts.
 
     ``codes`` are the rows' outlet codes from :func:`outlet_codes` over the
     whole corpus, so keys of different batches are comparable; sorting keys
-    sorts by (outlet name, shingle). No string per row: what a caller counting
-    a large corpus batch by batch should keep.
+    sorts by (outlet name, shingle). Every row with a code ``>= 0`` is
+    counted: to count an outlet's copies of one text once, give the others
+    code ``-1`` (:func:`first_copies`). No string per row: what a caller
+    counting a large corpus batch by batch should keep.
     """
     return _count(_keys(codes, *flat_lists(shingles["shingles"])))
 
@@ -309,10 +387,12 @@ def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: 
     ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column).
     ``min_docs=0`` removes nothing. The same as :func:`count_outlet_shingles`,
     :func:`frequent_shingles` and :func:`strip_boilerplate` in one go (see the
-    module docstring for batches), without building the frames in between.
+    module docstring for batches), without building the frames in between:
+    shingles are counted over each outlet's distinct texts, and every copy is
+    stripped alike.
     """
     if min_docs == 0 or shingles.height == 0:
         return shingles.with_columns(sequence=_NO_SEQUENCE)
     codes, _ = outlet_codes(outlets)
-    keys, docs = count_keys(shingles, codes)
+    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles)), codes, -1))
     return strip_keys(shingles, codes, keys[docs >= min_docs], min_run)

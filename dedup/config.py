@@ -177,8 +177,9 @@ class ClusterConfig:
         ...and they share at least this many shingles, so that two very short
         texts cannot match on a sentence.
     boilerplate_min_docs:
-        A shingle that occurs in at least this many articles *of one outlet*
-        is frequent for that outlet. 0 disables the boilerplate filter.
+        A shingle that occurs in at least this many distinct texts *of one
+        outlet* (its exact copies of one article count once) is frequent for
+        that outlet. 0 disables the boilerplate filter.
     boilerplate_min_run:
         Frequent shingles are that outlet's boilerplate (footers, "About us",
         disclaimers) only where at least this many of them follow each other

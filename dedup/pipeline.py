@@ -27,10 +27,12 @@ from dedup.align import AlignResult, align_clusters
 from dedup.align.reuse import align_reusing
 from dedup.boilerplate import (
     count_keys,
+    first_copies,
     merge_keys,
     outlet_codes,
     remove_boilerplate,
     strip_keys,
+    text_keys,
 )
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
@@ -137,8 +139,11 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
     wait, the oldest drop their shingles and are shingled again when their
     turn comes, so memory stays bounded whatever the outlets' sizes. Only the
     counts of that one outlet are carried from batch to batch, as integer keys
-    (:func:`dedup.boilerplate.count_keys`). The frames come back in article
-    order, equal to shingling, stripping and signing the whole corpus at once.
+    (:func:`dedup.boilerplate.count_keys`), with the keys of the texts it
+    has counted (an outlet's copies of one text count once, in whichever
+    batches they fall: :func:`dedup.boilerplate.first_copies`). The frames
+    come back in article order, equal to shingling, stripping and signing the
+    whole corpus at once.
     """
     n = articles.height
     min_run, min_docs = config.cluster.boilerplate_min_run, config.cluster.boilerplate_min_docs
@@ -160,13 +165,21 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
 
     waiting: list[_Piece] = []
     carry = None
+    seen = (-1, np.empty(0, np.uint64))   # the going outlet's text keys counted in earlier batches
+
+    def count(sh: pl.DataFrame, batch_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The batch's counts over each outlet's distinct texts; the rows' text keys and which rows counted."""
+        texts = text_keys(sh)
+        first = first_copies(batch_codes, texts, seen)
+        return *count_keys(sh, np.where(first, batch_codes, -1)), texts, first
+
     with bar(timer.progress, "sign", total=n) as advance:
         for lo in range(0, n, BATCH_ARTICLES):
             rows = order[lo:lo + BATCH_ARTICLES]
             sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
             going, frequent = -1, np.empty(0, np.uint64)   # the outlet that goes on into the next batch, if any
             if min_docs:
-                keys, docs = timer.piece("boilerplate", count_keys, sh, codes[rows])
+                keys, docs, texts, first = timer.piece("boilerplate", count, sh, codes[rows])
                 if carry is not None:
                     keys, docs = merge_keys(carry, (keys, docs))
                 carry = None
@@ -175,7 +188,10 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
                     on = (keys >> np.uint64(32)) == np.uint64(going)
                     carry = keys[on], docs[on]
                     keys, docs = keys[~on], docs[~on]
-                    del on
+                    counted = texts[first & (codes[rows] == going)]
+                    seen = (going, np.concatenate([seen[1], counted]) if seen[0] == going else counted)
+                    del on, counted
+                del texts, first
                 frequent = keys[docs >= min_docs]
                 del keys, docs   # a batch's counts (~200 MB for 50,000 articles): not held into the next batch
             stays = codes[rows] == going if going >= 0 else np.zeros(len(rows), dtype=bool)
@@ -357,7 +373,7 @@ def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Confi
 
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None
          ) -> ClusterResult:
-    read = timer.run("read", read_inputs, list(inputs), config=config.read)
+    read = timer.run("read", read_inputs, list(inputs), config=config.read, out=out)   # out/ is not input
     if read.articles.height == 0 and read.records == 0:
         raise InputError("the inputs hold no records")
     if state is not None:

@@ -34,9 +34,11 @@ def _oracle_run_mask(flags: np.ndarray, min_run: int) -> np.ndarray:
 
 
 def _oracle(shingles: pl.DataFrame, outlets: list[str | None], min_docs: int, min_run: int) -> list[list[int]]:
-    """The definition, article by article: drop frequent-for-the-outlet shingles in long enough runs."""
+    """The definition, article by article: drop frequent-for-the-outlet shingles in long enough runs
+    (frequent: in ``min_docs`` of the outlet's distinct shingle sets, an outlet's copies of one text once)."""
     df: dict[tuple[str, int], int] = {}
-    for outlet, s in zip(outlets, shingles["shingles"].to_list()):
+    texts = {(outlet, tuple(s)) for outlet, s in zip(outlets, shingles["shingles"].to_list())}
+    for outlet, s in texts:
         if outlet is not None:
             for h in s:
                 df[outlet, h] = df.get((outlet, h), 0) + 1
@@ -194,10 +196,11 @@ def test_stripping_in_threads_gives_the_definition_whatever_the_thread_count(see
 
 def test_a_shingle_outside_the_articles_own_set_is_not_boilerplate_and_breaks_the_run():
     # Article 0's sequence holds 9, which its set does not: 9 is frequent for X but not in the set, so
-    # the run 1 2 | 9 | 3 4 is two runs of two, too short for min_run 3; article 1 has the run whole.
-    frame = pl.DataFrame({"doc": [0, 1, 2], "shingles": [[1, 2, 3, 4], [1, 2, 3, 4, 9], [1, 2, 3, 4, 9]],
-                          "sequence": [[1, 2, 9, 3, 4], [1, 2, 9, 3, 4], [1, 2, 9, 3, 4]],
-                          "n_tokens": [8, 8, 8], "n_boilerplate": [0, 0, 0]}, schema=SHINGLES)
+    # the run 1 2 | 9 | 3 4 is two runs of two, too short for min_run 3; articles 1 and 2 (two texts: 2 ends
+    # with its own 7) have the run whole.
+    frame = pl.DataFrame({"doc": [0, 1, 2], "shingles": [[1, 2, 3, 4], [1, 2, 3, 4, 9], [1, 2, 3, 4, 7, 9]],
+                          "sequence": [[1, 2, 9, 3, 4], [1, 2, 9, 3, 4], [1, 2, 9, 3, 4, 7]],
+                          "n_tokens": [8, 8, 9], "n_boilerplate": [0, 0, 0]}, schema=SHINGLES)
     out = remove_boilerplate(frame, pl.Series(["X", "X", "X"]), min_docs=2, min_run=3)
-    assert out["shingles"].to_list() == [[1, 2, 3, 4], [], []]
+    assert out["shingles"].to_list() == [[1, 2, 3, 4], [], [7]]
     assert out["n_boilerplate"].to_list() == [0, 5, 5]

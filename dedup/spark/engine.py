@@ -117,13 +117,20 @@ def _shingle(run: _Run, articles: DataFrame) -> DataFrame:
 
 
 def _boilerplate(run: _Run, shingled: DataFrame) -> DataFrame:
-    """Per-outlet document frequency by a Spark aggregation, then per-article removal of frequent runs."""
+    """Per-outlet document frequency by a Spark aggregation, then per-article removal of frequent runs.
+
+    As :func:`dedup.boilerplate.remove_boilerplate`: shingles are counted over
+    each outlet's distinct texts (one row per outlet and ``text`` key), and
+    every article, copy or not, is stripped.
+    """
     cc = run.config.cluster
     if cc.boilerplate_min_docs == 0:
         return shingled.select("doc", "shingles", F.lit(0).cast("long").alias("n_boilerplate"))
     exploded = (shingled.where(F.col("outlet").isNotNull())
                 .select("doc", "outlet", F.explode("shingles").alias("h")))
-    common = (exploded.groupBy("outlet", "h").count().where(F.col("count") >= cc.boilerplate_min_docs)
+    texts = (shingled.where(F.col("outlet").isNotNull()).select("outlet", "text", "shingles")
+             .dropDuplicates(["outlet", "text"]).select("outlet", F.explode("shingles").alias("h")))
+    common = (texts.groupBy("outlet", "h").count().where(F.col("count") >= cc.boilerplate_min_docs)
               .select("outlet", "h"))
     frequent = (exploded.join(common, ["outlet", "h"], "left_semi")
                 .groupBy("doc").agg(F.collect_list("h").alias("frequent")))

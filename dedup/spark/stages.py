@@ -39,7 +39,7 @@ from dedup.align import AlignResult, align_clusters
 from dedup.align.core import identity_key
 from dedup.align.sentences import split_sentences
 from dedup.align.tfidf import IdfModel
-from dedup.boilerplate import _run_mask
+from dedup.boilerplate import _run_mask, set_keys
 from dedup.cluster import build_clusters, verify
 from dedup.config import Config
 from dedup.lsh import _MIX, LshStats, _bucket_pairs, banding
@@ -88,20 +88,26 @@ def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
 
 # -- shingle + boilerplate --------------------------------------------------------------------------
 
-SHINGLE_DDL = "doc long, outlet string, shingles array<int>, sequence array<int>"
+SHINGLE_DDL = "doc long, outlet string, shingles array<int>, sequence array<int>, text long"
 _SHINGLE_SCHEMA = pa.schema([("doc", pa.int64()), ("outlet", pa.string()), ("shingles", pa.list_(pa.int32())),
-                             ("sequence", pa.list_(pa.int32()))])
+                             ("sequence", pa.list_(pa.int32())), ("text", pa.int64())])
 
 
 def shingle_fn(config: Config) -> Callable[[Batches], Batches]:
-    """(doc, outlet, text) -> (doc, outlet, shingles, sequence): :func:`dedup.shingle.shingle_texts` per batch."""
+    """(doc, outlet, text) -> (doc, outlet, shingles, sequence, text): :func:`dedup.shingle.shingle_texts` per
+    batch; ``text`` is the set's :func:`dedup.boilerplate.set_keys` key (an outlet's copies count once)."""
     shingle_config = config.shingle
 
     def run(batches: Batches) -> Batches:
         for batch in batches:
             shingles, _counts, sequences = shingle_texts(batch.column("text").to_pylist(), shingle_config)
+            offsets = np.zeros(len(shingles) + 1, dtype=np.int64)
+            np.cumsum([len(s) for s in shingles], out=offsets[1:])
+            values = np.concatenate(shingles) if shingles else np.empty(0, np.uint32)
+            keys = set_keys(values, offsets).view(np.int64)
             yield pa.RecordBatch.from_arrays(
-                [batch.column("doc"), batch.column("outlet"), _list_array(shingles), _list_array(sequences)],
+                [batch.column("doc"), batch.column("outlet"), _list_array(shingles), _list_array(sequences),
+                 pa.array(keys, type=pa.int64())],
                 schema=_SHINGLE_SCHEMA)
     return run
 
