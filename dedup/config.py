@@ -74,7 +74,10 @@ class ReadConfig:
     encoding: str = "auto"
 
     def __post_init__(self):
-        for canonical, _source in self.field_map:
+        for pair in self.field_map:
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise ConfigError(f"field_map entries must be [canonical, column] pairs of strings, got {pair!r}")
+            canonical = pair[0]
             if canonical not in CANONICAL_FIELDS:
                 raise ConfigError(
                     f"--field {canonical}=...: unknown field {canonical!r}; "
@@ -416,6 +419,8 @@ class Config:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
+        except OSError as exc:   # a folder, no permission...
+            raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         return cls.from_dict(data, source=str(path))
@@ -440,9 +445,34 @@ def _build(stage_cls, values: dict[str, Any], where: str):
     unknown = set(values) - names
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; valid: {sorted(names)}")
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(stage_cls)}
+    for name, value in values.items():
+        _check_type(where, name, value, defaults[name])
     fixed = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
              for k, v in values.items()}
     try:
         return stage_cls(**fixed)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_type(where: str, name: str, value: Any, default: Any) -> None:
+    """A TOML value must have its setting's type (that of its default): ``threshold = "high"`` or
+    ``threshold = true`` is refused with the setting's name, not failed on later or read as 1.0."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    elif isinstance(default, tuple):
+        ok, kind = isinstance(value, (list, tuple)), "a list"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{where}: {name} must be {kind}, got {value!r}")

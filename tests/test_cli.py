@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
@@ -67,6 +68,25 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
     write_jsonl(tmp_path / "c" / "a.jsonl", ["{broken"])
     res = _run("cluster", tmp_path / "c", "--strict", "--out", tmp_path / "o")
     assert res.exit_code == 4 and "a.jsonl:1" in res.output
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[cluster]\nthreshold = "high"\n', "threshold must be a number, got 'high'"),
+    ("[cluster]\nthreshold = true\n", "threshold must be a number, got True"),   # not read as 1.0
+    ("[align]\nworkers = 1.5\n", "workers must be a whole number"),
+    ('[read]\nfield_map = "text"\n', "field_map must be a list"),
+    ('[read]\nfield_map = [["text"]]\n', "field_map entries must be [canonical, column] pairs"),
+    ('[output]\nformats = "csv"\n', "formats must be a list"),
+])
+def test_a_setting_of_the_wrong_type_is_a_one_line_error(tmp_path, toml, message):
+    (tmp_path / "c.toml").write_text(toml)
+    res = _run("cluster", tmp_path, "--config", tmp_path / "c.toml")
+    assert res.exit_code == 2 and message in res.output and res.output.strip().count("\n") == 0, res.output
+
+
+def test_a_config_path_that_is_a_folder_is_a_one_line_error(tmp_path):
+    res = _run("cluster", tmp_path, "--config", tmp_path)
+    assert res.exit_code == 2 and "cannot be read" in res.output and res.output.strip().count("\n") == 0
 
 
 def test_config_file_and_field_flag(tmp_path):
