@@ -61,6 +61,23 @@ def test_every_format_and_compression(tmp_path):
     assert res.records == res.articles.height
 
 
+def test_csv_exports_separated_by_semicolons_tabs_or_bars_are_read(tmp_path):
+    # spreadsheets in locales whose decimal mark is a comma export with semicolons; every row was
+    # rejected as missing_text before (one column named "id;outlet;text;date")
+    body = "Prices rose 2,5 percent; the bank said so, again."
+    (tmp_path / "semi.csv").write_text(f'id;outlet;text;date\ns1;Courier;"{body}";2026-11-27\n')
+    (tmp_path / "tab.csv").write_text(f"id\toutlet\ttext\ndt1\tCourier\t{body}\n")
+    (tmp_path / "bar.csv").write_text(f"id|outlet|text\nb1|Courier|{body}\n")
+    (tmp_path / "comma.csv").write_text(f'id,outlet,text\nc1,Courier,"{body}; more; and more; yet more"\n')
+    (tmp_path / "one.csv").write_text('text\n"A text with a; semicolon, and a comma."\n')
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    texts = dict(zip(res.articles["article_id"], res.articles["text"]))
+    assert texts["s1"] == texts["dt1"] == texts["b1"] == body
+    assert texts["c1"].endswith("yet more")
+    assert "A text with a; semicolon, and a comma." in texts.values()
+
+
 def test_bad_records_are_rejected_with_file_line_and_reason(tmp_path):
     write_jsonl(tmp_path / "bad.jsonl", [
         GOOD, "{not json", {"id": "x", "text": "  "}, {**GOOD}, [1, 2], {"id": "y", "body": 42},

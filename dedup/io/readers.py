@@ -293,7 +293,8 @@ def read_json(source: Source) -> Iterator[Raw]:
 
 
 def read_csv(source: Source) -> Iterator[Raw]:
-    """A header row, then one record per row (quoted multi-line fields allowed).
+    """A header row, then one record per row (quoted multi-line fields allowed). The separator is the
+    comma, or a semicolon, tab or bar when that cuts the header into more columns (:func:`_delimiter`).
 
     A header that names a column twice rejects the file (``malformed_csv``).
     A row over several lines whose quotes do not close properly (an
@@ -308,7 +309,8 @@ def read_csv(source: Source) -> Iterator[Raw]:
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)
     buffer = io.StringIO(text, newline="")
-    reader = csv.DictReader(buffer)
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(buffer, delimiter=delimiter)
     try:
         fields = reader.fieldnames
     except csv.Error as exc:
@@ -341,7 +343,7 @@ def read_csv(source: Source) -> Iterator[Raw]:
             continue
         lines = reader.line_num - end
         end, before, position = reader.line_num, position, buffer.tell()
-        if lines > 1 and (broken := _broken_quotes(text[before:position])):
+        if lines > 1 and (broken := _broken_quotes(text[before:position], delimiter)):
             yield start, Reject("", start, "malformed_csv",
                                 f"malformed CSV: a quoted field of the row on line {start} is not closed "
                                 f"properly ({broken}), so lines {start}-{end} ran into one record; not read")
@@ -353,7 +355,19 @@ def read_csv(source: Source) -> Iterator[Raw]:
         yield start, {k: (v if v != "" else None) for k, v in row.items()}
 
 
-def _broken_quotes(row: str) -> str | None:
+#: Column separators a CSV export may use: the comma, and the semicolon of spreadsheets in locales whose
+#: decimal mark is a comma, the tab and the bar.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(text: str) -> str:
+    """The separator of a CSV file: the one of :data:`DELIMITERS` that cuts its header line into the most
+    columns (a comma on a tie, so a one-column header stays comma-separated)."""
+    header = text[:text.find("\n")] if "\n" in text else text
+    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
+
+
+def _broken_quotes(row: str, delimiter: str = ",") -> str | None:
     """The error a strict parser finds in the text of one multi-line row, if any.
 
     The lenient parser that reads the file takes an unterminated quote as a
@@ -363,7 +377,7 @@ def _broken_quotes(row: str) -> str | None:
     and nothing for a well-quoted multi-line field.
     """
     try:
-        for _ in csv.reader(io.StringIO(row, newline=""), strict=True):
+        for _ in csv.reader(io.StringIO(row, newline=""), strict=True, delimiter=delimiter):
             pass
     except csv.Error as exc:
         return str(exc)
