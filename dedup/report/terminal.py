@@ -45,6 +45,13 @@ def render_summary(summary: dict, clusters: pl.DataFrame, *, report_path: Path |
     if numbers["rejected_by_reason"]:
         reasons = ", ".join(f"{safe_line(r)} {_n(c)}" for r, c in numbers["rejected_by_reason"])
         lines.append(f"  rejected by reason: {reasons}")
+    failed = (summary.get("alignment") or {}).get("failures") or []
+    if failed:   # stories clustered but not diffed: say so where the night is read, not only in summary.json
+        reasons: dict[str, int] = {}
+        for failure in failed:
+            reasons[safe_line(failure.get("reason"))] = reasons.get(safe_line(failure.get("reason")), 0) + 1
+        lines.append(f"  stories not aligned (no sentence diff): {_n(len(failed))} — "
+                     + ", ".join(f"{r} {_n(c)}" for r, c in sorted(reasons.items())) + " (summary.json: alignment)")
     stories, total = model.top_stories(clusters, top)
     if stories:
         lines += ["", bold(f"Top {len(stories)} of {_n(total)} stories by number of outlets")]

@@ -25,6 +25,16 @@ def test_summary_lists_counts_top_stories_rejects_and_report(frames):
     assert "\x1b" not in text
 
 
+def test_stories_that_could_not_be_aligned_are_named_by_reason(frames):
+    assert "not aligned" not in render_summary(frames["summary"], frames["clusters"], report_path=None, color=False)
+    failures = [{"cluster_id": "s-1", "reason": "too_many_sentences", "message": "..."},
+                {"cluster_id": "s-2", "reason": "too_many_sentences", "message": "..."},
+                {"cluster_id": "s-3", "reason": "alignment_error", "message": "..."}]
+    summary = {**frames["summary"], "alignment": {**frames["summary"].get("alignment", {}), "failures": failures}}
+    text = render_summary(summary, frames["clusters"], report_path=None, color=False)
+    assert "stories not aligned (no sentence diff): 3 — alignment_error 1, too_many_sentences 2" in text
+
+
 def test_top_limits_the_list(frames):
     text = render_summary(frames["summary"], frames["clusters"], report_path=None, top=1, color=False)
     assert "Top 1 of 3 stories" in text and "… and 2 more" in text and "Report:" not in text
