@@ -11,7 +11,9 @@ driven by Playwright, as the browser tests do) and writes:
 * ``docs/report-story.png`` (1440 x 1500): the same story's outlets table and its
   text compared with the Daily Ledger's version.
 
-Retake them when the report or the alignment changes what the sample corpus shows.
+Retake them when the report or the alignment changes what the sample corpus shows. The sample's
+Chinese and Arabic headlines need fonts for those scripts (on Debian: ``apt-get install
+fonts-wqy-microhei``; Arabic is in the default fonts), or they show as boxes.
 """
 
 from __future__ import annotations
