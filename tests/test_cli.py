@@ -68,6 +68,14 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
     write_jsonl(tmp_path / "c" / "a.jsonl", ["{broken"])
     res = _run("cluster", tmp_path / "c", "--strict", "--out", tmp_path / "o")
     assert res.exit_code == 4 and "a.jsonl:1" in res.output
+    # click's own usage errors are one line too, not its usage block
+    for args, message in [(("cluster", tmp_path, "--format", "xml"), "Invalid value for '--format'"),
+                          (("cluster", tmp_path, "--bogus"), "No such option '--bogus'"),
+                          (("cluster",), "Missing argument 'INPUTS...'"), (("nosuch",), "No such command")]:
+        res = _run(*args)
+        assert res.exit_code == 2 and res.output.startswith("dedup: error: ") and message in res.output, res.output
+        assert res.output.strip().count("\n") == 0, res.output
+    assert _run("--version").exit_code == 0 and _run("cluster", "--help").exit_code == 0
 
 
 @pytest.mark.parametrize("toml, message", [
