@@ -8,6 +8,7 @@ outputs.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -36,8 +37,8 @@ from dedup.boilerplate import (
 )
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
-from dedup.errors import DedupError, InputError
-from dedup.io import ReadResult, articles_from_frame, read_inputs
+from dedup.errors import ConfigError, DedupError, InputError
+from dedup.io import ReadResult, articles_from_frame, is_uri, read_inputs
 from dedup.io.writers import write_formats, write_json, write_jsonl, write_table
 from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
@@ -363,12 +364,28 @@ def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Confi
     newest article, ``retention`` bounds how long texts are kept). ``progress``
     draws bars with rates and ETAs for the long stages (see :mod:`dedup.progress`).
     """
+    check_out_dir(inputs, out_dir)
     timer = Timer(log, progress)
     if state_dir is None:
         return _run(inputs, Path(out_dir), config, timer, None)
     with NightlyState(state_dir, config=config, night=night, window=window, retention=retention,
                       log=log) as state:
         return _run(inputs, Path(out_dir), config, timer, state)
+
+
+def check_out_dir(inputs: list[str | Path], out_dir: str | Path) -> None:
+    """Refuse an empty ``out_dir`` (an unset variable in a crontab) and one that is an input folder:
+    the outputs would land among the inputs, and the next run would read its own tables as articles."""
+    if not str(out_dir).strip():
+        raise ConfigError("--out is empty; give the output folder, e.g. --out dedup-out")
+    out = Path(out_dir)
+    if not out.is_dir():
+        return
+    for item in inputs:
+        path = Path(item)
+        if not is_uri(item) and path.is_dir() and os.path.samefile(path, out):
+            raise ConfigError(f"--out {out_dir} is the input folder {item}: the outputs would be read as input "
+                              "on the next run; write them elsewhere (a folder inside the input is fine)")
 
 
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None

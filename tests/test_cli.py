@@ -97,6 +97,18 @@ def test_a_config_path_that_is_a_folder_is_a_one_line_error(tmp_path):
     assert res.exit_code == 2 and "cannot be read" in res.output and res.output.strip().count("\n") == 0
 
 
+def test_an_empty_out_or_an_out_that_is_the_input_folder_is_refused(tmp_path, planted):
+    # `--out "$OUT"` with OUT unset, or `dedup cluster . --out .`: the next run would read the outputs
+    records, _ = planted
+    folder = tmp_path / "in"
+    write_jsonl(folder / "a.jsonl", records)
+    for out in ("", folder, f"{folder}/."):
+        res = _run("cluster", folder, "--out", out, "--quiet")
+        assert res.exit_code == 2 and res.output.startswith("dedup: error: --out"), res.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.jsonl"]   # nothing was written there
+    assert _run("cluster", folder, "--out", folder / "out", "--quiet").exit_code == 0   # inside it is fine
+
+
 def test_config_file_and_field_flag(tmp_path):
     write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "1", "story": "Some words here.", "outlet": "X"}])
     (tmp_path / "cfg.toml").write_text('[cluster]\nthreshold = 0.7\n[output]\nformats = ["parquet", "csv"]\n')
