@@ -337,7 +337,7 @@ def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
     cfg, out = run.config, run.out
 
     def read_and_number():
-        read = read_stage(run.spark, list(inputs), cfg.read)
+        read = read_stage(run.spark, list(inputs), cfg.read, out=out)
         if read.records == 0:
             raise InputError("the inputs hold no records")
         articles, rejects = number_articles(run.spark, read, cfg.read, run.keep)

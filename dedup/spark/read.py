@@ -8,9 +8,10 @@ same. Spark only decides where each file is read (the files are spread over
 at most four tasks per core, or Spark's file splits for URIs):
 
 * local paths (or a shared mount on a cluster) are listed on the driver with
-  :func:`dedup.io.readers.discover`, which gives the local engine's file order
-  and skipped files; each executor then opens its files itself (streamed, with
-  the size and decompression limits);
+  :func:`dedup.io.readers.find_inputs`, which gives the local engine's file
+  order, skipped files and folders (the run's own output folder among them)
+  and ``unreadable_file`` rejects; each executor then opens its files itself
+  (streamed, with the size and decompression limits);
 * URIs with a scheme (``hdfs://``, ``s3a://``, ``gs://``, ``file://``...) are
   listed and fetched by Spark's ``binaryFile`` source; each file's bytes are
   spilled to a temporary file on the executor and read by the same readers.
@@ -38,9 +39,9 @@ from pyspark.sql import functions as F
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
 from dedup.io import _Collector, is_uri, read_source
-from dedup.io.readers import SUFFIXES, discover, supported
+from dedup.io.readers import SUFFIXES, find_inputs, supported
 from dedup.io.records import Reject
-from dedup.io.streams import Limits, Source
+from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import REJECTS, conform
 
 #: One row per article, reject, warning count or per-file record count.
@@ -136,24 +137,31 @@ def _read_blobs(config: ReadConfig):
     return run
 
 
-def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig) -> SparkRead:
-    """Files and folders (local paths or Spark URIs) -> articles DataFrame and the read counts."""
+def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig,
+               out: str | Path | None = None) -> SparkRead:
+    """Files and folders (local paths or Spark URIs) -> articles DataFrame and the read counts.
+
+    ``out``: the run's output folder, not read if it lies in an input folder (as locally)."""
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
     local = [i for i in inputs if not is_uri(i)]
     remote = [str(i) for i in inputs if is_uri(i)]
     parts: list[DataFrame] = []
     skipped: list[str] = []
+    unreadable: list[dict] = []
     files = 0
     if local:
-        paths = discover(local)
+        found = find_inputs(local, out=out)
+        unreadable = [{"file": display_path(path), "record": None, "article_id": None, "reason": "unreadable_file",
+                       "message": message} for path, message in found.unreadable]
         explicit = {Path(p) for p in local if Path(p).is_file()}
-        chosen = []
-        for path in paths:
+        chosen, passed = [], list(found.skipped)
+        for path in found.files:
             if path not in explicit and not supported(path):
-                skipped.append(str(path))
+                passed.append((path, display_path(path)))
             else:
                 chosen.append(str(path))
+        skipped += [entry for _, entry in sorted(passed, key=lambda s: s[0])]
         files += len(chosen)
         if chosen:
             slices = max(1, min(len(chosen), 4 * spark.sparkContext.defaultParallelism))
@@ -170,8 +178,9 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
             blobs = blobs.where(F.col("path").isin(keep)).select("path", "content")
             parts.append(blobs.mapInArrow(_read_blobs(config), READ_DDL))
     if files == 0:
+        unread = "".join(f"; {r['file']}: {r['message']}" for r in unreadable[:1])
         raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
-                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst)")
+                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst){unread}")
     rows = parts[0]
     for part in parts[1:]:
         rows = rows.unionByName(part)
@@ -179,12 +188,13 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     small = rows.where(F.col("kind") != "article").drop("text").toArrow()
     small = pl.from_arrow(small) if small.num_rows else pl.DataFrame(schema={"kind": pl.String})
     records = int(small.filter(pl.col("kind") == "records")["n"].sum()) if small.height else 0
+    records += len(unreadable)   # each an unreadable_file reject of one record, as locally
     warnings: Counter = Counter()
     for reason, n in small.filter(pl.col("kind") == "warning").select("reason", "n").iter_rows():
         warnings[reason] += n
-    rejects = [dict(zip(("file", "record", "article_id", "reason", "message"), r)) for r in
-               small.filter(pl.col("kind") == "reject")
-               .select("source_file", "source_record", "article_id", "reason", "message").iter_rows()]
+    rejects = unreadable + [dict(zip(("file", "record", "article_id", "reason", "message"), r)) for r in
+                            small.filter(pl.col("kind") == "reject")
+                            .select("source_file", "source_record", "article_id", "reason", "message").iter_rows()]
 
     articles = rows.where(F.col("kind") == "article").select(*ARTICLE_COLUMNS)
     return SparkRead(articles, rejects, files=files, records=records, skipped_files=skipped, warnings=warnings,

@@ -188,3 +188,14 @@ def test_json_error_messages_say_at_once(tmp_path):
     messages = read_inputs([tmp_path]).rejects["message"].to_list()
     assert messages == ["malformed JSON: Unterminated string starting at column 21",
                         "malformed JSON: Unterminated string starting at line 1 column 22"]
+
+
+def test_an_output_folder_is_recognised_whatever_the_size_of_its_summary(tmp_path):
+    # "dedup_version" sorts after "alignment", whose failures and counts push it past the first bytes
+    from tests.conftest import SAMPLE
+    run([SAMPLE], tmp_path / "in" / "last-night")
+    assert (tmp_path / "in" / "last-night" / "summary.json").read_text().find('"dedup_version"') > 512
+    write_jsonl(tmp_path / "in" / "a.jsonl", _recs("a", 2))
+    summary = run([tmp_path / "in"], tmp_path / "out").summary
+    assert summary["inputs"]["skipped_files"] == [f"{tmp_path / 'in' / 'last-night'}/ (the output of a dedup run)"]
+    assert summary["articles"]["read"] == 2

@@ -186,3 +186,23 @@ def test_syndication_corpus_equals_local(spark, tmp_path):
     summary = run_spark([corpus], tmp_path / "spark", spark=spark)
     assert summary["articles"]["clustered"] >= 20_000 or "DEDUP_SPARK_SYNDICATION" in os.environ
     assert_same_outputs(tmp_path / "local", tmp_path / "spark")
+
+
+def test_folders_are_listed_as_locally_with_output_folders_and_unreadable_entries(spark, tmp_path):
+    """An earlier run's output folder and the run's own --out inside the input are not read; a broken
+    link is an unreadable_file reject and an unsupported file a skipped one: the same on both engines."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "wires.jsonl").write_bytes((SAMPLE / "wires.jsonl").read_bytes())
+    (folder / "gone.jsonl").symlink_to(tmp_path / "missing.jsonl")
+    (folder / "notes.docx").write_bytes(b"not an input")
+    run([SAMPLE / "outlets.jsonl"], folder / "old-run")          # a dedup output folder among the inputs
+    run([folder], tmp_path / "local")
+    run_spark([folder], tmp_path / "spark", spark=spark)
+    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
+    summary = json.loads((tmp_path / "spark" / "summary.json").read_text())
+    assert any(entry.endswith("old-run/ (the output of a dedup run)") for entry in summary["inputs"]["skipped_files"])
+    assert summary["articles"]["rejected_by_reason"].get("unreadable_file") == 1
+    inside = run_spark([folder], folder / "spark-out", spark=spark)   # its own --out, made before reading
+    assert any(entry.endswith("spark-out/ (the output folder of this run)") for entry in inside["inputs"]["skipped_files"])
+    assert inside["articles"]["read"] == summary["articles"]["read"]
