@@ -119,7 +119,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         dedup cluster feeds/2026-11-27 --state state/ --out out/2026-11-27
         dedup cluster archive/*.jsonl.gz --engine spark --master "local[2]" --out out/
     """
-    from dedup.pipeline import check_out_dir, run
+    from dedup.pipeline import run
     from dedup.progress import Progress
 
     try:
@@ -144,7 +144,6 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
         # Stage timings go to stderr on a terminal only; they are in timings.json anyway.
         log = None if quiet or not sys.stderr.isatty() else (lambda msg: click.echo(msg, err=True))
-        check_out_dir(inputs, out_dir)
         if engine == "spark":
             if state_dir is not None:
                 raise ConfigError("--state is not supported with --engine spark yet; run nightly on the local engine")

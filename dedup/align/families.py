@@ -38,6 +38,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from dedup.align.vectors import _row_dots
+
 
 def group_similar(vectors: sp.csr_matrix, threshold: float, *, block: int = 1024, groups: int = 1024,
                   stats: dict[str, int] | None = None) -> np.ndarray:
@@ -203,26 +205,10 @@ def exact_dots(vectors: sp.csr_matrix, left: np.ndarray, right: np.ndarray, *, c
 
 
 def row_cosine(unit: sp.csr_matrix, i: int, j: int) -> float:
-    """The dot product of rows ``i`` and ``j`` of an L2-normalised matrix with sorted indices, summed in
-    column order (the same bits wherever the same two rows are found)."""
-    return _row_dot(unit.indptr, unit.indices, unit.data, i, j)
-
-
-@numba.njit(cache=True, nogil=True)
-def _row_dot(indptr, indices, data, i, j):  # pragma: no cover - numba
-    """:func:`row_cosine`: the two rows' sorted columns merged, products added left to right."""
-    a, a_end, b, b_end = indptr[i], indptr[i + 1], indptr[j], indptr[j + 1]
-    total = 0.0
-    while a < a_end and b < b_end:
-        if indices[a] == indices[b]:
-            total += data[a] * data[b]
-            a += 1
-            b += 1
-        elif indices[a] < indices[b]:
-            a += 1
-        else:
-            b += 1
-    return total
+    """The dot product of rows ``i`` and ``j`` of an L2-normalised matrix with sorted indices, as the
+    sparse product has it (:func:`dedup.align.vectors._row_dots`: the same bits wherever the same two
+    rows are found)."""
+    return float(_row_dots(unit.indptr, unit.indices, unit.data, np.array([i]), np.array([j]))[0])
 
 
 def _components(k: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -266,14 +252,6 @@ def provenance(carried: dict[int, list[tuple[int, Hashable]]], outlet: Callable[
     sentences the later one took.
     """
     rows = []
-    known: dict[tuple[Hashable, Hashable], bool] = {}
-
-    def alike(a: Hashable, b: Hashable) -> bool:   # same(), asked once per pair of keys
-        found = known.get((a, b))
-        if found is None:
-            found = known[(a, b)] = known[(b, a)] = same(a, b)
-        return found
-
     for family in sorted(carried):
         keys: dict[int, list[Hashable]] = {}
         for rank, key in carried[family]:
@@ -284,7 +262,7 @@ def provenance(carried: dict[int, list[tuple[int, Hashable]]], outlet: Callable[
                 if outlet(first) is not None and outlet(first) == outlet(later):
                     continue
                 held = set(keys[first])
-                n = sum(key in held or any(alike(key, other) for other in held) for key in keys[later])
+                n = sum(key in held or any(same(key, other) for other in held) for key in keys[later])
                 if n:
                     rows.append((family, first, later, n))
                     break

@@ -194,8 +194,8 @@ def _row_dots(indptr, indices, data, left, right):  # pragma: no cover - numba
     """
     out = np.zeros(len(left), dtype=np.float64)
     longest = 0
-    for r in range(len(indptr) - 1):
-        longest = max(longest, indptr[r + 1] - indptr[r])
+    for p in range(len(left)):                   # the rows asked for, not every row of the matrix
+        longest = max(longest, indptr[left[p] + 1] - indptr[left[p]], indptr[right[p] + 1] - indptr[right[p]])
     products = np.empty(longest, dtype=np.float64)
     for p in range(len(left)):
         i, i_end = indptr[left[p]], indptr[left[p] + 1]

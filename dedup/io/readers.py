@@ -57,7 +57,7 @@ from dedup.io.warc import read_warc
 
 Raw = tuple[int | None, Any]
 
-__all__ = ["FileRejected", "Found", "Raw", "discover", "find_inputs", "format_of", "read_file", "supported",
+__all__ = ["FileRejected", "Found", "Raw", "find_inputs", "format_of", "read_file", "supported",
            "SUFFIXES"]
 
 #: File-name extension -> format.
@@ -190,11 +190,6 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
             raise InputError(f"input {display_path(item)} does not exist")
     found.files = sorted(files)
     return found
-
-
-def discover(inputs: list[str | Path]) -> list[Path]:
-    """Expand files and folders (recursively) into a sorted list of files (see :func:`find_inputs`)."""
-    return find_inputs(inputs).files
 
 
 def supported(path: Path) -> bool:

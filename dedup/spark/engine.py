@@ -44,7 +44,7 @@ from dedup.config import Config
 from dedup.errors import InputError
 from dedup.io.writers import write_json, write_jsonl
 from dedup.lsh import banding
-from dedup.pipeline import Timer, _peak_rss_mb, build_summary
+from dedup.pipeline import Timer, _peak_rss_mb, build_summary, check_out_dir
 from dedup.report import write_report
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
@@ -313,6 +313,7 @@ def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: Config =
     ``out_dir``: a folder the driver and the executors can both write (any
     folder with a ``local[...]`` master, a shared mount on a cluster).
     """
+    check_out_dir(inputs, out_dir)
     session = _session(spark, master)
     out = Path(out_dir)
     try:
