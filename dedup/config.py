@@ -292,6 +292,15 @@ class AlignConfig:
         neighbouring matches place it...
     moved_threshold:
         ...or anywhere in the article when its cosine reaches this value.
+    furniture_min_stories:
+        An outlet's *furniture* is a sentence it prints in at least this many
+        different stories of the night ("All rights reserved.", "Have a news
+        tip?", its newsletter line), counted over the articles the IDF is
+        fitted on (every article aligned tonight); a line that is the
+        furniture of two outlets or more is a stock line, furniture for every
+        outlet. Furniture is no evidence of copying: it never makes its
+        carrier a later carrier in ``links.parquet`` (rows and families are
+        unchanged). 0 = no sentence is furniture.
     max_sentences:
         A story whose canonical or any version has more sentences than this is
         not aligned: it lands in the alignment failures (``too_many_sentences``)
@@ -318,6 +327,7 @@ class AlignConfig:
     join_gain: float = 0.05
     reorder_window: int = 3
     moved_threshold: float = 0.8
+    furniture_min_stories: int = 3
     max_sentences: int = 2000
     workers: int = 0
 
@@ -345,6 +355,10 @@ class AlignConfig:
                               f"got {self.join_threshold}")
         if self.reorder_window < 0:
             raise ConfigError(f"reorder_window must be >= 0, got {self.reorder_window}")
+        if isinstance(self.furniture_min_stories, bool) or not isinstance(self.furniture_min_stories, int) \
+                or self.furniture_min_stories < 0:
+            raise ConfigError(f"furniture_min_stories must be a whole number >= 0 (0 = off), "
+                              f"got {self.furniture_min_stories!r}")
         if isinstance(self.max_sentences, bool) or not isinstance(self.max_sentences, int) or self.max_sentences < 1:
             raise ConfigError(f"max_sentences must be a whole number >= 1, got {self.max_sentences!r}")
 

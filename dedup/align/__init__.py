@@ -86,12 +86,16 @@ class AlignResult:
     links: :data:`dedup.schema.LINKS`, sorted by cluster, family, article.
     failures: :data:`FAILURES`, one row per cluster that could not be aligned.
     idf: the IDF the rows were computed with.
+    furniture: the ``(outlet, identity key)`` pairs the LINKS took for furniture
+        (see ``furniture_min_stories`` in :class:`AlignConfig`); outlet None: a
+        stock line, furniture of two outlets or more, is furniture for all.
     """
 
     sentences: pl.DataFrame | pl.LazyFrame
     links: pl.DataFrame
     failures: pl.DataFrame
     idf: IdfModel | None = None
+    furniture: frozenset[tuple[str, str]] = frozenset()
 
 
 def _cluster_frames(articles: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
@@ -120,12 +124,17 @@ def fit_idf(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConf
 def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: AlignConfig = AlignConfig(),
                    idf: IdfModel | None = None, progress: Progress | None = None,
                    spans: dict[str, list[tuple[int, int]]] | None = None,
-                   sentences_file: str | Path | None = None) -> AlignResult:
+                   sentences_file: str | Path | None = None,
+                   furniture: frozenset[tuple[str, str]] | None = None) -> AlignResult:
     """Align every cluster of two or more articles; see the module docstring.
 
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
     and ``text`` are read), ``clusters`` :data:`dedup.schema.CLUSTERS`. ``idf``
-    defaults to :func:`fit_idf` over the same input. Clusters are aligned
+    defaults to :func:`fit_idf` over the same input, and ``furniture`` (the
+    ``(outlet, identity key)`` pairs that are no evidence of copying, see
+    ``furniture_min_stories`` in :class:`AlignConfig`) to those of the same
+    articles; given an ``idf``, there is no furniture unless it is given too
+    (the Spark engine counts both over the whole night). Clusters are aligned
     independently (see :func:`align_cluster`), on ``config.workers`` processes
     for a large night (see :mod:`dedup.align.parallel`); one that fails lands
     in ``failures`` and the others go on. Deterministic: the same input gives
@@ -147,6 +156,8 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     del frame
     if idf is None:
         idf = night.split(config, workers)
+    elif furniture:
+        night.furniture_pairs = frozenset(furniture)
     todo = night.clusters
     if night.all_split():   # chunks of at most so many sentences to align
         per_row, cap = np.array([len(s) for s in night.spans], dtype=np.int64), MAX_CHUNK_SENTENCES
@@ -167,6 +178,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
             link_rows.extend(links)
             failures.extend(failed)
             del table
+    furniture_pairs = night.furniture_pairs
     del night, todo
     release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
     sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.path)
@@ -176,6 +188,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
         links=links.sort(["cluster_id", "family_id", "article_id"]),
         failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
         idf=idf,
+        furniture=furniture_pairs,
     )
 
 
@@ -303,6 +316,21 @@ class _Night:
         order.extend(r for r in found if id(r) not in seen)
         del groups, found, seen
         self.rows = [{k: r[k] for k in ("article_id", "outlet", "published")} for r in order]
+        # each row's story and outlet as numbers (no outlet: -1), to count where outlets print a sentence
+        self.story = np.empty(len(order), dtype=np.int64)
+        for k, (_, a, b) in enumerate(self.clusters):
+            self.story[a:b] = k
+        others: dict[str, int] = {}
+        for i in range(self.clusters[-1][2] if self.clusters else 0, len(order)):
+            self.story[i] = others.setdefault(order[i]["cluster_id"], len(self.clusters) + len(others))
+        outlets: dict[str, int] = {}
+        self.outlet = np.array([-1 if r["outlet"] is None else outlets.setdefault(r["outlet"], len(outlets))
+                                for r in order], dtype=np.int64)
+        # Each outlet's furniture (see _find_furniture): as (outlet, identity key) pairs, and as a flag on each
+        # sentence of the night (rows' sentences one after the other, row i's from sentence_offsets[i])
+        self.furniture_pairs: frozenset[tuple[str, str]] = frozenset()
+        self.furniture_flags: np.ndarray | None = None
+        self.sentence_offsets: np.ndarray | None = None
         # Every article's text, for the workers to read their rows' texts: polars' own buffers seen
         # as an Arrow string view (no copy; a plain ``to_arrow()`` copies every text, 2 GB at 1M articles).
         self.texts = text.to_arrow(compat_level=pl.CompatLevel.newest())
@@ -330,14 +358,19 @@ class _Night:
         memo: dict[str, tuple[str, str]] = {}
         norms: dict[str, str] = {}
         out = []
-        for row, text, k in zip(self.rows[start:stop], texts, known):
-            if k is None:
-                out.append(make_article(row, text, next(split), memo))
-            elif k.shape[1] == 3:   # numbered keys (see split)
-                out.append(_Article(row["article_id"], row["outlet"], row["published"], text,
-                                    list(map(tuple, k[:, :2].tolist())), k[:, 2].tolist(), None, norm_memo=norms))
+        pairs, flags, offsets = self.furniture_pairs, self.furniture_flags, self.sentence_offsets
+        for i, row, text, k in zip(range(start, stop), self.rows[start:stop], texts, known):
+            if k is not None and k.shape[1] == 3:   # numbered keys (see split)
+                art = _Article(row["article_id"], row["outlet"], row["published"], text,
+                               list(map(tuple, k[:, :2].tolist())), k[:, 2].tolist(), None, norm_memo=norms)
+                if flags is not None and flags[offsets[i]:offsets[i + 1]].any():
+                    art.furniture = frozenset(np.flatnonzero(flags[offsets[i]:offsets[i + 1]]).tolist())
             else:
-                out.append(make_article(row, text, list(map(tuple, k.tolist())), memo))
+                art = make_article(row, text, next(split) if k is None else list(map(tuple, k.tolist())), memo)
+                if pairs:
+                    art.furniture = frozenset(p for p, key in enumerate(art.keys)
+                                              if (None, key) in pairs or (art.outlet, key) in pairs)
+            out.append(art)
         return out
 
     def split(self, config: AlignConfig, workers: int) -> IdfModel:
@@ -370,4 +403,60 @@ class _Night:
             spans.extend(part)
             del part, firsts
         self.spans = spans
+        if config.furniture_min_stories:
+            self._find_furniture(config.furniture_min_stories)
         return counter.done()
+
+    def _find_furniture(self, min_stories: int) -> None:
+        """Each outlet's furniture: the sentences (numbered identity keys, see :meth:`split`) it prints in
+        ``min_stories`` or more different stories; and the stock lines, furniture of two outlets or more,
+        which are furniture for every outlet. Sets ``furniture_flags`` and ``furniture_pairs``."""
+        lengths = np.array([len(s) for s in self.spans], dtype=np.int64)
+        if not lengths.sum():
+            return
+        every = np.concatenate([s[:, 2] for s in self.spans])      # int32, as row: a night's 16 M sentences
+        row = np.repeat(np.arange(len(self.spans), dtype=np.int32), lengths)
+        story = self.story[row]      # non-decreasing: the rows come story by story
+        # only a key found in two stories or more can be furniture (nearly every key is in one story):
+        # its first and its last sentence are in different stories
+        width = int(every.max()) + 1
+        first_story, last_story = np.empty(width, dtype=np.int64), np.empty(width, dtype=np.int64)
+        first_story[every[::-1]] = story[::-1]
+        last_story[every] = story
+        maybe = np.flatnonzero((first_story[every] != last_story[every]) & (self.outlet[row] >= 0))
+        del first_story, last_story
+        self.sentence_offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self.furniture_flags = np.zeros(len(every), dtype=bool)
+        if not len(maybe):
+            return
+        row, story = row[maybe], story[maybe]
+        pair = self.outlet[row] * width + every[maybe]
+        # the distinct pairs (sorted), each one's first sentence, and each sentence's pair (np.unique does
+        # the same far slower: it hashes)
+        order = np.argsort(pair, kind="stable")
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = pair[order][1:] != pair[order][:-1]
+        pairs, first = pair[order][new], order[new]
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[order] = np.cumsum(new) - 1
+        # the number of stories each pair is printed in: its distinct (pair, story) codes
+        n_story = int(self.story.max()) + 1
+        codes = np.sort(inverse * n_story + story)
+        own = np.bincount(codes[np.r_[True, codes[1:] != codes[:-1]]] // n_story,
+                          minlength=len(pairs)) >= min_stories               # by distinct pair
+        stock = np.bincount(pairs[own] % width, minlength=width) >= 2       # by key: two outlets' furniture
+        self.furniture_flags = stock[every]
+        self.furniture_flags[maybe[own[inverse]]] = True
+        # each furniture pair's identity key (a stock line's outlet: None), from its first sentence
+        marks = set()
+        seen = set()
+        for u in np.flatnonzero(own).tolist():
+            key = int(pairs[u] % width)
+            if stock[key] and key in seen:
+                continue
+            seen.add(key)
+            i, r = int(maybe[first[u]]), int(row[first[u]])
+            a, b = self.spans[r][i - int(self.sentence_offsets[r]), :2]
+            text = identity_key(self.texts[int(self.text_rows[r])].as_py()[a:b])
+            marks.add((None if stock[key] else self.rows[r]["outlet"], text))
+        self.furniture_pairs = frozenset(marks)

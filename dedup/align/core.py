@@ -74,6 +74,7 @@ class _Article:
     norms: list[str] | None        # normalise_for_match of each sentence (None: made by norm() when asked for)
     unique: np.ndarray = None  # row of each sentence in the cluster's matrix of distinct sentences
     norm_memo: dict[str, str] | None = None   # sentence -> normalised text, shared by the articles of a chunk
+    furniture: frozenset[int] = frozenset()   # positions of its outlet's furniture (see AlignConfig.furniture_min_stories)
 
     @functools.cached_property
     def sentences(self) -> list[str]:
@@ -185,15 +186,15 @@ def align_prepared(cluster_id: str, articles: list[_Article], vectors: _Vectors,
 class _Story:
     """A story whose rows are made and whose added sentences wait for their families (:func:`finish_story`).
 
-    ``added``: ``(index of its row in the rows written to, unique row, article rank)`` of
-    each added sentence, in order of first appearance; ``distinct``: their
+    ``added``: ``(index of its row in the rows written to, unique row, article rank, furniture)``
+    of each added sentence, in order of first appearance; ``distinct``: their
     distinct unique rows, in that order.
     """
 
     cluster_id: str
     articles: list[_Article]
     vectors: _Vectors
-    added: list[tuple[int, int, int]]
+    added: list[tuple[int, int, int, bool]]
     distinct: list[int]
 
 
@@ -241,7 +242,7 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
     c_rows = canonical.unique
     c_adj = adjacent(c_rows)
 
-    added: list[tuple[int, int, int]] = []  # (row index, unique row, article rank)
+    added: list[tuple[int, int, int, bool]] = []  # (row index, unique row, article rank, furniture)
     for pos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
         out.add(cluster_id, canonical, "kept", pos, sentence, pos, 1.0, pos, start, end, None)
     all_links = []
@@ -258,7 +259,7 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
         for pos, sentence in enumerate(art.sentences):
             if pos not in linked:
                 start, end = art.spans[pos]
-                added.append((len(out), int(art.unique[pos]), rank))
+                added.append((len(out), int(art.unique[pos]), rank, pos in art.furniture))
                 out.add(cluster_id, art, "added", pos, sentence, None, None, None, start, end, None)
         covered = {c for link in links for c in link.canonical}
         for cpos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
@@ -266,7 +267,7 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
                 out.add(cluster_id, art, "dropped", cpos, sentence, cpos, None, cpos, start, end, None)
 
     added.sort(key=lambda item: (item[2], out.position[item[0]]))   # first appearance order
-    return _Story(cluster_id, articles, vectors, added, list(dict.fromkeys(u for _, u, _ in added)))
+    return _Story(cluster_id, articles, vectors, added, list(dict.fromkeys(item[1] for item in added)))
 
 
 #: Cells (version sentences x canonical sentences, the longest version's count for every version) aligned
@@ -372,11 +373,11 @@ def _added_families(story: _Story, labels: np.ndarray, out: _Rows, n_canonical: 
     if not story.added:
         return []
     where = {u: k for k, u in enumerate(story.distinct)}
-    carried: dict[int, list[tuple[int, int]]] = {}   # family -> (article rank, unique row = identity key)
-    for index, u, rank in story.added:
+    carried: dict[int, list[tuple[int, int, bool]]] = {}   # family -> (rank, unique row = identity key, furniture)
+    for index, u, rank, furniture in story.added:
         family = n_canonical + int(labels[where[u]])
         out.family_id[index] = family
-        carried.setdefault(family, []).append((rank, u))
+        carried.setdefault(family, []).append((rank, u, furniture))
     arts, unit, offset = story.articles, story.vectors.unit, story.vectors.offset
 
     def same(u: int, v: int) -> bool:

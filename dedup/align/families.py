@@ -25,7 +25,14 @@ sentences of the family in that sense. A family also groups merely similar
 sentences, for the reader: two outlets' bylines ("By Meridian Press" / "By
 Gazette staff, with Meridian Press", 0.65) or their "Read more" lines (0.59)
 are no evidence of copying, and an outlet's update carrying its own earlier
-addition is not copying either.
+addition is not copying either. Nor is an outlet's *furniture*: a line it prints
+in several different stories of the night ("All rights reserved.", "Have a news
+tip?", its newsletter line; see ``furniture_min_stories`` in
+:class:`dedup.config.AlignConfig`) is no evidence that it copied that line from
+anyone, so a carrier's furniture never makes it a later carrier; a *stock* line,
+the furniture of two outlets or more ("All rights reserved."), is furniture for
+every outlet. Furniture still counts as held by an earlier carrier: an outlet
+that prints another outlet's newsletter line copied that outlet's version.
 
 All functions here are stateless.
 """
@@ -236,33 +243,40 @@ def _components(k: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.array([label_of_root[r] for r in roots], dtype=np.int64)
 
 
-def provenance(carried: dict[int, list[tuple[int, Hashable]]], outlet: Callable[[int], str | None],
+def provenance(carried: dict[int, list[tuple[int, Hashable, bool]]], outlet: Callable[[int], str | None],
                same: Callable[[Hashable, Hashable], bool]) -> list[tuple[int, int, int, int]]:
     """LINKS rows ``(family_id, first rank, later rank, n_sentences)``.
 
-    ``carried`` maps each added family to its rows as ``(rank, key)``: the
-    carrying article's rank in the story (earliest first) and the sentence's
-    identity key (or a number standing for it); ``outlet(rank)`` is the
-    article's outlet; ``same(a, b)`` tells whether two different keys are the
-    same sentence all the same (see the module docstring). Each carrier gets a
-    row for the earliest carrier of another outlet (unknown outlets differ from
-    every outlet) that has one of its sentences of the family;
-    ``n_sentences`` is how many of its rows of the family that carrier has
-    (usually 1), so summing over a (first, later) pair gives the added
-    sentences the later one took.
+    ``carried`` maps each added family to its rows as ``(rank, key, furniture)``:
+    the carrying article's rank in the story (earliest first), the sentence's
+    identity key (or a number standing for it), and whether the sentence is
+    its outlet's furniture; ``outlet(rank)`` is the article's outlet;
+    ``same(a, b)`` tells whether two different keys are the same sentence all
+    the same (see the module docstring). Each carrier gets a row for the
+    earliest carrier of another outlet (unknown outlets differ from every
+    outlet) that has one of its sentences of the family, its furniture left
+    out (an earlier carrier's furniture counts); ``n_sentences`` is how many of
+    its rows of the family that carrier has (usually 1), so summing over a
+    (first, later) pair gives the added sentences the later one took.
     """
     rows = []
     for family in sorted(carried):
-        keys: dict[int, list[Hashable]] = {}
-        for rank, key in carried[family]:
+        keys: dict[int, list[Hashable]] = {}       # rank -> every key it carries
+        evidence: dict[int, list[Hashable]] = {}   # rank -> the keys that are not its furniture
+        for rank, key, furniture in carried[family]:
             keys.setdefault(rank, []).append(key)
+            if not furniture:
+                evidence.setdefault(rank, []).append(key)
         ranks = sorted(keys)
         for k, later in enumerate(ranks[1:], start=1):
+            own = evidence.get(later)
+            if not own:
+                continue
             for first in ranks[:k]:
                 if outlet(first) is not None and outlet(first) == outlet(later):
                     continue
                 held = set(keys[first])
-                n = sum(key in held or any(same(key, other) for other in held) for key in keys[later])
+                n = sum(key in held or any(same(key, other) for other in held) for key in own)
                 if n:
                     rows.append((family, first, later, n))
                     break

@@ -27,7 +27,8 @@ they are aligned against, and prior versions whose canonical changed), as
 :func:`dedup.align.fit_idf` does for the clusters it is given. A copied row
 keeps the statuses, similarities and word diffs computed on its night, with
 that night's IDF; the families of added rows and the LINKS are always
-tonight's. Stateless.
+tonight's, with tonight's furniture (:attr:`dedup.align.AlignResult.furniture`,
+counted over the articles aligned tonight). Stateless.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
               .select(SENTENCES.names()))
     del stored_rows
     counts = {"versions_copied": copies["article_id"].n_unique(), "versions_aligned": fresh_members.height}
-    sentences, links, failures, idf = fresh.sentences, fresh.links, fresh.failures, fresh.idf
+    sentences, links, failures, idf, furniture = fresh.sentences, fresh.links, fresh.failures, fresh.idf, fresh.furniture
     del fresh   # its rows are split below: no reference may keep the whole frame alive
     if copies.height:
         # The stories with copied rows get their per-story part again, over all their rows: computed
@@ -110,7 +111,8 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
         del copies
         story = (sentences.select("cluster_id", "article_id", "outlet", "status", "position", "text")
                  .with_row_index("_row").filter(whole))
-        families, story_links = added_families(story, multi.filter(whole), idf=idf, config=config)
+        families, story_links = added_families(story, multi.filter(whole), idf=idf, config=config,
+                                               furniture=furniture)
         del story
         release_free_memory()
         sentences = sentences.with_columns(_scattered(sentences["family_id"], families))
@@ -121,7 +123,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
         del sentences
         sentences = _sorted(parts)
     return AlignResult(sentences=sentences, links=links.sort(["cluster_id", "family_id", "article_id"]),
-                       failures=failures, idf=idf), counts
+                       failures=failures, idf=idf, furniture=furniture), counts
 
 
 def _sorted(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -148,7 +150,8 @@ def _spans(stored: pl.DataFrame) -> dict[str, list[tuple[int, int]]]:
 
 
 def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
-                   config: AlignConfig = AlignConfig()) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   config: AlignConfig = AlignConfig(), furniture: frozenset[tuple[str, str]] = frozenset()
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The per-story part of an alignment, from the stories' SENTENCES rows. Stateless.
 
     ``sentences`` holds every row of each story in ``clusters`` (CLUSTERS;
@@ -159,14 +162,17 @@ def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfM
     represented by the key's first sentence in the story (articles canonical
     first, then by time and id; sentences in order), vectorised with ``idf``
     and grouped at ``align_threshold``; families are numbered after the
-    canonical's sentences in order of first appearance.
+    canonical's sentences in order of first appearance. ``furniture``: the
+    ``(outlet, identity key)`` pairs that are no evidence of copying
+    (:attr:`dedup.align.AlignResult.furniture`).
     """
-    families, links = added_families(sentences.with_row_index("_row"), clusters, idf=idf, config=config)
+    families, links = added_families(sentences.with_row_index("_row"), clusters, idf=idf, config=config,
+                                     furniture=furniture)
     return sentences.with_columns(_scattered(sentences["family_id"], families)).select(SENTENCES.names()), links
 
 
-def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel, config: AlignConfig
-                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel, config: AlignConfig,
+                   furniture: frozenset[tuple[str, str]] = frozenset()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`story_families` as ``(_row, _family)`` pairs: the new ``family_id`` of each ``added`` row.
 
     ``rows`` needs the SENTENCES columns ``cluster_id``, ``article_id``,
@@ -201,6 +207,12 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
     distinct = distinct.with_columns(_norm=keyed["_norm"].gather(distinct["_t"]))
     families, unit = _families(distinct, idf, config.align_threshold)
     added = added.join(families, on=["cluster_id", "_kid"], how="left", maintain_order="left")
+    marks = pl.DataFrame(list(furniture), schema={"outlet": pl.String, "_key": pl.String}, orient="row")
+    stock = marks.filter(pl.col("outlet").is_null())["_key"].implode()   # furniture for every outlet
+    added = (added.with_columns(_key=keyed["_key"].gather(added["_t"]))
+             .join(marks.filter(pl.col("outlet").is_not_null()).with_columns(_own=pl.lit(True)),
+                   on=["outlet", "_key"], how="left", maintain_order="left")
+             .with_columns(_furn=pl.col("_own").fill_null(False) | pl.col("_key").is_in(stock)))
     links = _links(added, unit, config.moved_threshold)
     return added.select("_row", "_family").filter(pl.col("_family").is_not_null()), links
 
@@ -278,18 +290,19 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> tuple[
 
 
 def _links(added: pl.DataFrame, unit: sp.csr_matrix, moved_threshold: float) -> pl.DataFrame:
-    """LINKS of the added families (``added``: rows with ``_family``, ``_rank`` and ``_u``, the row of
-    their distinct sentence in ``unit``), as :func:`~dedup.align.families.provenance` makes them."""
+    """LINKS of the added families (``added``: rows with ``_family``, ``_rank``, ``_furn`` (the row is its
+    outlet's furniture) and ``_u``, the row of their distinct sentence in ``unit``), as :func:`~dedup.align.families.provenance` makes them."""
 
     def same(u: int, v: int) -> bool:
         return row_cosine(unit, u, v) >= moved_threshold
 
-    rows_of = (added.select("cluster_id", "_family", "_rank", pl.col("_u").alias("_kid"), "article_id", "outlet")
+    rows_of = (added.select("cluster_id", "_family", "_rank", pl.col("_u").alias("_kid"), "article_id", "outlet",
+                            "_furn")
                .sort("cluster_id", "_family", "_rank"))
-    stories: dict[str, tuple[dict, dict]] = {}    # cluster -> (family -> [(rank, key)], rank -> (article, outlet))
-    for cluster_id, family, rank, kid, article_id, outlet in rows_of.iter_rows():
+    stories: dict[str, tuple[dict, dict]] = {}    # cluster -> (family -> [(rank, key, furniture)], rank -> (article, outlet))
+    for cluster_id, family, rank, kid, article_id, outlet, furniture in rows_of.iter_rows():
         carried, who = stories.setdefault(cluster_id, ({}, {}))
-        carried.setdefault(family, []).append((rank, kid))
+        carried.setdefault(family, []).append((rank, kid, furniture))
         who[rank] = (article_id, outlet)
     rows = [(cluster_id, family, *who[first], *who[later], n)
             for cluster_id, (carried, who) in stories.items()

@@ -236,7 +236,8 @@ def _clusters(run: _Run, articles: DataFrame, sets: DataFrame, accepted: DataFra
 
 
 def _align(run: _Run, articles: DataFrame, clusters: DataFrame) -> tuple[DataFrame, int]:
-    """IDF over the night's distinct sentences (summed per partition), then align_clusters per shard."""
+    """IDF and furniture over the night's distinct sentences (summed per partition), then align_clusters
+    per shard."""
     cfg = run.config
     multi = (clusters.where(F.col("cluster_size") >= 2)
              .select("cluster_id", "article_id", "outlet", "published", "is_canonical", "cluster_size")
@@ -244,14 +245,31 @@ def _align(run: _Run, articles: DataFrame, clusters: DataFrame) -> tuple[DataFra
     multi = run.keep(multi)
     n_members = multi.count()
     keys = multi.select("article_id", "text").mapInArrow(stages.sentence_keys_fn(cfg), stages.SENTENCE_KEYS_DDL)
+    if cfg.align.furniture_min_stories:   # read twice (the IDF, the furniture): split once
+        keys = run.keep(keys)
     # fit_idf keeps the first text of each identity key in (article id, sentence) order.
     distinct = keys.groupBy("key").agg(F.min_by("text", F.struct("article_id", "pos")).alias("text"))
     broadcast, token = _broadcast_idf(run, distinct.select("text").mapInArrow(stages.idf_counts_fn(cfg),
                                                                              stages.IDF_DDL))
+    furniture = _furniture(keys, multi, cfg.align.furniture_min_stories)
     n_shards = run.shards(n_members)
     aligned = (multi.withColumn("shard", F.pmod(F.xxhash64("cluster_id"), F.lit(n_shards)))
-               .groupBy("shard").applyInArrow(stages.align_fn(cfg, broadcast, token), stages.ALIGN_DDL))
+               .groupBy("shard").applyInArrow(stages.align_fn(cfg, broadcast, token, furniture), stages.ALIGN_DDL))
     return aligned, n_shards
+
+
+def _furniture(keys: DataFrame, multi: DataFrame, min_stories: int) -> frozenset[tuple[str, str]]:
+    """Each outlet's furniture over the night, as the local engine finds it (``furniture_min_stories`` in
+    :class:`dedup.config.AlignConfig`): the (outlet, identity key) pairs printed in that many stories."""
+    if not min_stories:
+        return frozenset()
+    own = (keys.select("key", "article_id")
+           .join(multi.where(F.col("outlet").isNotNull()).select("article_id", "outlet", "cluster_id"), "article_id")
+           .groupBy("outlet", "key").agg(F.countDistinct("cluster_id").alias("n"))
+           .where(F.col("n") >= min_stories).select("outlet", "key")).collect()
+    outlets = Counter(row["key"] for row in own)
+    # a stock line (the furniture of two outlets or more) is furniture for every outlet: (None, key)
+    return frozenset((None if outlets[row["key"]] >= 2 else row["outlet"], row["key"]) for row in own)
 
 
 # -- outputs ------------------------------------------------------------------------------------------

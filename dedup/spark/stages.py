@@ -458,11 +458,13 @@ ALIGN_DDL = ("kind string, cluster_id string, article_id string, outlet string, 
 assert set(SENTENCES.names()) <= set(ALIGN_ARROW.names) and set(LINKS.names()) <= set(ALIGN_ARROW.names)  # noqa: S101
 
 
-def align_fn(config: Config, idf_broadcast, token: str) -> Callable[[pa.Table], pa.Table]:
+def align_fn(config: Config, idf_broadcast, token: str, furniture: frozenset[tuple[str, str]] = frozenset()
+             ) -> Callable[[pa.Table], pa.Table]:
     """A shard of whole clusters (members with text) -> SENTENCES, LINKS and failure rows, by align_clusters.
 
     ``idf_broadcast`` holds the night's (bucket, df) arrays; ``token`` names
-    them, so each Python worker builds the model once per run.
+    them, so each Python worker builds the model once per run. ``furniture``:
+    the night's (outlet, identity key) pairs (:attr:`dedup.align.AlignResult.furniture`).
     """
     align = config.align
 
@@ -471,7 +473,7 @@ def align_fn(config: Config, idf_broadcast, token: str) -> Callable[[pa.Table], 
         rows = pl.from_arrow(table)
         clusters = rows.select("cluster_id", "article_id", "outlet", "published", "is_canonical", "cluster_size")
         articles = rows.select("article_id", "text")
-        result: AlignResult = align_clusters(articles, clusters, config=align, idf=model)
+        result: AlignResult = align_clusters(articles, clusters, config=align, idf=model, furniture=furniture)
         parts = [result.sentences.with_columns(kind=pl.lit("sentence")),
                  result.links.with_columns(kind=pl.lit("link")),
                  result.failures.with_columns(kind=pl.lit("failure"))]

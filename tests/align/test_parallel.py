@@ -127,8 +127,10 @@ def test_a_given_idf_splits_in_the_alignment_workers_with_the_same_frames(monkey
     real = parallel.iter_chunks
     monkeypatch.setattr("dedup.align.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(fn.__name__)
                         or real(fn, data, bounds, *a, **k))
-    given = align_clusters(articles, clusters, config=AlignConfig(workers=2), idf=serial.idf)
+    given = align_clusters(articles, clusters, config=AlignConfig(workers=2), idf=serial.idf,
+                           furniture=serial.furniture)
     assert calls == ["_align_chunk"]   # no split pass: each chunk splits its own stories
+    assert serial.furniture and given.furniture == serial.furniture   # the night has furniture, marked alike
     for a, b in ((serial.sentences, given.sentences), (serial.links, given.links)):
         assert_frame_equal(a, b, check_exact=True)
 

@@ -1,0 +1,99 @@
+"""An outlet's furniture (lines it prints in several stories of the night) is no evidence of copying."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from dedup.align import AlignConfig, align_clusters
+from dedup.align.families import provenance
+from dedup.align.reuse import story_families
+from dedup.errors import ConfigError
+from tests.align.test_align import OTHER, STORY, articles_and_clusters
+
+LIBRARY = [
+    "The city council approved plans on Monday to rebuild the central library after last year's fire.",
+    "Work is due to start in the spring and should take about two years, the council said.",
+    "The new building will have a children's wing and a public archive of local newspapers.",
+    "Residents raised 200,000 pounds towards the project at a series of summer fairs.",
+]
+RIGHTS = "All rights reserved."
+BRIEFING = "Subscribe to the Ledger's morning briefing for more local news."
+LOCAL = "The mayor of Brighton opened the town hall as a shelter for families without power."
+
+
+def night():
+    """Three stories from a wire. The Gazette and the Ledger end every version with the same rights line,
+    the Ledger also with its newsletter line. In the storm story the Ledger copies the Gazette's local
+    sentence; in the harbour story the Times reprints the Ledger's version, both lines included."""
+    def ledger(story):
+        return story + [RIGHTS, BRIEFING]
+    return articles_and_clusters({
+        "harbour": [("w1", "Wire", OTHER, 0), ("g1", "Gazette", OTHER + [RIGHTS], 10),
+                    ("l1", "Ledger", ledger(OTHER), 20), ("t1", "Times", ledger(OTHER), 30)],
+        "storm": [("w2", "Wire", STORY, 0), ("g2", "Gazette", STORY + [LOCAL, RIGHTS], 10),
+                  ("l2", "Ledger", ledger(STORY + [LOCAL]), 20)],
+        "library": [("w3", "Wire", LIBRARY, 0), ("g3", "Gazette", LIBRARY + [RIGHTS], 10),
+                    ("l3", "Ledger", ledger(LIBRARY), 20)],
+    })
+
+
+def link_rows(links: pl.DataFrame) -> list[tuple]:
+    return sorted(links.select("cluster_id", "first_article_id", "article_id", "n_sentences").rows())
+
+
+def test_lines_an_outlet_prints_in_every_story_draw_no_link():
+    articles, clusters = night()
+    result = align_clusters(articles, clusters, config=AlignConfig(workers=1))
+    assert link_rows(result.links) == [
+        ("harbour", "l1", "t1", 1),   # the Times printed the Ledger's newsletter line: it copied the Ledger
+        ("storm", "g2", "l2", 1),     # the Ledger took the Gazette's local sentence
+    ]
+    # the rights line is the furniture of two outlets: a stock line, furniture for the Times too
+    assert result.furniture == {(None, "all rights reserved ."),
+                                ("Ledger", "subscribe to the ledger ' s morning briefing for more local news .")}
+    # The rows are those of a run without the rule: only the links change.
+    off = align_clusters(articles, clusters, config=AlignConfig(workers=1, furniture_min_stories=0))
+    assert_frame_equal(off.sentences, result.sentences)
+    assert off.furniture == frozenset()
+    rights = [("harbour", "g1", "l1", 1), ("harbour", "g1", "t1", 1), ("library", "g3", "l3", 1),
+              ("storm", "g2", "l2", 1)]
+    assert link_rows(off.links) == sorted(rights + link_rows(result.links))
+    # Printed in 3 stories: furniture from 3 stories on, not from 4.
+    four = align_clusters(articles, clusters, config=AlignConfig(workers=1, furniture_min_stories=4))
+    assert_frame_equal(four.links, off.links)
+
+
+def test_the_nightly_path_draws_the_same_links():
+    articles, clusters = night()
+    result = align_clusters(articles, clusters, config=AlignConfig(workers=1))
+    blanked = result.sentences.with_columns(
+        family_id=pl.when(pl.col("status") == "added").then(None).otherwise(pl.col("family_id")))
+    sentences, links = story_families(blanked, clusters, idf=result.idf, furniture=result.furniture)
+    assert_frame_equal(links.sort("cluster_id", "family_id", "article_id"), result.links)
+    assert_frame_equal(sentences, result.sentences)
+    _, unmarked = story_families(blanked, clusters, idf=result.idf)
+    assert unmarked.height == result.links.height + 4     # the rights lines again
+
+
+def test_provenance_skips_the_later_carriers_furniture_only():
+    def outlet(rank):
+        return ["A", "B", "C"][rank]
+
+    def never(a, b):
+        return False
+
+    # family 9: A and B print it as furniture, C not: C copied it (from A, the earliest holder)
+    carried = {9: [(0, "k", True), (1, "k", True), (2, "k", False)]}
+    assert provenance(carried, outlet, never) == [(9, 0, 2, 1)]
+    # C carries it twice, once as furniture: only the other counts
+    carried = {9: [(0, "k", False), (2, "k", False), (2, "j", True)]}
+    assert provenance(carried, outlet, lambda a, b: True) == [(9, 0, 2, 1)]
+    assert provenance({9: [(0, "k", False), (1, "k", True)]}, outlet, never) == []
+
+
+@pytest.mark.parametrize("bad", [-1, True, 2.5, "3"])
+def test_furniture_min_stories_must_be_a_whole_number(bad):
+    with pytest.raises(ConfigError, match="furniture_min_stories"):
+        AlignConfig(furniture_min_stories=bad)
