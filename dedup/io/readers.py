@@ -51,6 +51,7 @@ from dedup.io.streams import (
     iter_lines,
     open_stream,
     read_whole,
+    splits_on_newline,
     utf8_stream,
 )
 from dedup.io.warc import read_warc
@@ -206,7 +207,7 @@ def _text_of(data: bytes, source: Source, what: str) -> str:
 
 
 def _json_line(number: int, line: bytes, source: Source) -> Raw:
-    if source.encoding:
+    if source.encoding and splits_on_newline(source.encoding):   # else the stream is UTF-8 already
         text = _text_of(line, source, f"line {number}")
     else:
         try:
@@ -238,9 +239,9 @@ def _parse_json(number: int, text: str) -> Raw:
 def read_jsonl(source: Source) -> Iterator[Raw]:
     """Stream one JSON object per line; a line over ``max_record_bytes`` is skipped unread.
 
-    A UTF-16 or UTF-32 file (with its byte-order mark) is decoded as a whole
-    stream (:func:`~dedup.io.streams.utf8_stream`), not line by line: its
-    newline is not the byte ``\\n``.
+    A UTF-16 or UTF-32 file (with its byte-order mark, or a forced ``encoding``
+    whose newline is not the byte ``\\n``) is decoded as a whole stream
+    (:func:`~dedup.io.streams.utf8_stream`), not line by line.
     """
     limit = source.limits.max_record_bytes
     seen = False

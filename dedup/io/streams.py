@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import functools
 import gzip
 import io
 import lzma
@@ -204,7 +205,8 @@ _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-
 
 
 class _Transcoded(io.RawIOBase):
-    """A UTF-16 or UTF-32 byte stream as UTF-8, decoded incrementally (bad units become U+FFFD)."""
+    """A UTF-16 or UTF-32 (or any other encoding's) byte stream as UTF-8, decoded incrementally (bad units
+    become U+FFFD)."""
 
     def __init__(self, inner: BinaryIO, encoding: str, source: Source):
         self._inner, self._source = inner, source
@@ -242,10 +244,15 @@ def utf8_stream(stream: BinaryIO, source: Source) -> BinaryIO:
     means the whole stream is decoded from that encoding (counted as
     ``decoded_as_utf-16-le``...) and its mark dropped; any other stream is
     returned as it is (a UTF-8 mark stays for the reader to drop). A forced
-    ``encoding`` skips the check, as in :func:`dedup.io.decode.decode`.
+    ``encoding`` skips the check, as in :func:`dedup.io.decode.decode`: one whose
+    newline is the byte ``\\n`` (:func:`splits_on_newline`) leaves the stream as
+    it is, for the reader to decode line by line; another (``utf-16``, an
+    EBCDIC code page) has the whole stream decoded from it.
     """
     if source.encoding:
-        return stream
+        if splits_on_newline(source.encoding):
+            return stream
+        return io.BufferedReader(_Transcoded(stream, source.encoding, source), buffer_size=_CHUNK)
     head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
     for bom, encoding in _WIDE_BOMS:
         if head.startswith(bom):
@@ -253,6 +260,13 @@ def utf8_stream(stream: BinaryIO, source: Source) -> BinaryIO:
             source.warnings["decoded_as_" + encoding] += 1
             return io.BufferedReader(_Transcoded(stream, encoding, source), buffer_size=_CHUNK)
     return stream
+
+
+@functools.cache
+def splits_on_newline(encoding: str) -> bool:
+    """Whether text in ``encoding`` can be cut into lines at the byte ``\\n`` (UTF-8, Latin-1, cp1252, KOI8-R...
+    but not UTF-16, UTF-32 or EBCDIC)."""
+    return "\n".encode(encoding) == b"\n" and "a\nb".encode(encoding).split(b"\n") == [b"a", b"b"]
 
 
 def read_whole(source: Source) -> bytes:

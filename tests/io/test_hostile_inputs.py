@@ -11,6 +11,7 @@ import pytest
 import zstandard
 
 from dedup import run
+from dedup.config import ReadConfig
 from dedup.io import read_inputs, records
 from dedup.io.records import RecordMapper
 from tests.conftest import make_story, write_jsonl
@@ -103,6 +104,18 @@ def test_utf16_and_utf32_json_lines_with_a_bom_are_decoded_whole(tmp_path):
     assert res.articles.filter(pl.col("article_id") == "le1")["text"][0].endswith(" \u2028 caf\u00e9 \U0001f600")
     assert res.warnings["decoded_as_utf-16-le"] == res.warnings["decoded_as_utf-16-be"] == 1
     assert res.warnings["decoded_as_utf-32-le"] == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32-le", "cp037"])
+def test_a_forced_encoding_whose_newline_is_not_the_byte_newline_is_decoded_whole(tmp_path, encoding):
+    rows = _recs("r", 3)
+    rows[1]["text"] += " caf\u00e9"
+    (tmp_path / "a.jsonl").write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(encoding))
+    res = read_inputs([tmp_path], config=ReadConfig(encoding=encoding))
+    _accounted(res)
+    assert res.rejects.height == 0 and res.records == 3
+    assert res.articles.sort("article_id")["text"].to_list() == [r["text"] for r in rows]
+    assert not res.warnings
 
 
 def test_output_folders_inside_the_input_are_not_read_back(tmp_path):
