@@ -356,6 +356,8 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
         "title": articles["title"],
         "published": articles["published"],
         "url": articles["url"],
+        "source_file": articles["source_file"],
+        "source_record": articles["source_record"],
         "canonical_id": canon_ids,
         "cluster_id": [cluster_id_for(c) for c in canon_ids],
         "is_canonical": canonical == np.arange(n),

@@ -78,6 +78,8 @@ CLUSTERS = pl.Schema({
     "title": pl.String,
     "published": UTC_TIME,
     "url": pl.String,
+    "source_file": pl.String,    # the input file and record it was read from (ARTICLES); a prior article of
+    "source_record": pl.Int64,   # a nightly state: "state:night=<its night>" and null
     "cluster_id": pl.String,
     "cluster_size": pl.UInt32,
     "n_outlets": pl.UInt32,

@@ -39,6 +39,11 @@ def test_a_story_keeps_its_id_over_three_nights_and_outlets_accumulate(three_nig
     last = story[2].select("article_id", "is_new", "first_seen_night", "story_status").sort("article_id")
     assert last["is_new"].to_list() == [False, False, True, False]
     assert [d.isoformat() for d in last["first_seen_night"]] == [NIGHTS[0], NIGHTS[1], NIGHTS[2], NIGHTS[0]]
+    # a prior article comes from the state, read on its night; tonight's from tonight's file
+    where = story[2].sort("article_id")
+    assert where["source_file"].to_list()[:2] == [f"state:night={NIGHTS[0]}", f"state:night={NIGHTS[1]}"]
+    assert where["source_file"][2].endswith(".jsonl") and where["source_record"][2] >= 1
+    assert where["source_record"].null_count() == 3
     assert set(last["story_status"]) == {"grew"}
     assert [s["story_status"][0] for s in story] == ["new", "grew", "grew"]
     grew = {g["story_id"]: g for g in results[2].summary["history"]["grew"]}

@@ -219,8 +219,8 @@ def _verify(run: _Run, candidates: DataFrame, resends: DataFrame | None, sets: D
 def _clusters(run: _Run, articles: DataFrame, sets: DataFrame, accepted: DataFrame, component: DataFrame,
               n_members: int) -> tuple[DataFrame, DataFrame]:
     """CLUSTERS rows: build_clusters on shards of whole components, and on batches of unmatched articles."""
-    members = (articles.select("doc", "article_id", "outlet", "title", "published", "url",
-                               F.length("text").alias("length"))
+    members = (articles.select("doc", "article_id", "outlet", "title", "published", "url", "source_file",
+                               "source_record", F.length("text").alias("length"))
                .join(sets.select("doc", "shingles", "n_boilerplate"), "doc"))
     n_shards = run.shards(n_members)
     shard = F.pmod(F.xxhash64("component"), F.lit(n_shards)).alias("shard")

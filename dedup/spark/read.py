@@ -239,7 +239,7 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     frame = conform(frame, REJECTS, "read").sort(["file", "record", "reason"], nulls_last=False)
 
     tagged = (ranked.where(F.col("_rank") == 1)
-              .select(*ARTICLE_COLUMNS[:6], F.spark_partition_id().alias("_pid"),
+              .select(*ARTICLE_COLUMNS, F.spark_partition_id().alias("_pid"),
                       F.monotonically_increasing_id().alias("_mid")))
     counts = sorted((r["_pid"], r["count"]) for r in tagged.groupBy("_pid").count().collect())
     offsets, total = [], 0
@@ -248,5 +248,5 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
         total += count
     table = spark.createDataFrame(offsets or [(0, 0)], "_pid int, _offset long")
     doc = (F.col("_offset") + F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)).alias("doc")
-    articles = keep(tagged.join(F.broadcast(table), "_pid").select(doc, *ARTICLE_COLUMNS[:6]))
+    articles = keep(tagged.join(F.broadcast(table), "_pid").select(doc, *ARTICLE_COLUMNS))
     return articles, frame

@@ -293,12 +293,13 @@ def share_fn(config: Config, idf_broadcast, token: str) -> Callable[[Batches], B
 # -- clusters ---------------------------------------------------------------------------------------
 
 CLUSTERS_DDL = ("article_id string, outlet string, title string, published timestamp, url string, "
-                "cluster_id string, cluster_size long, n_outlets long, is_canonical boolean, canonical_id string, "
-                "similarity double, jaccard double, n_shingles long, n_boilerplate long, note string")
+                "source_file string, source_record long, cluster_id string, cluster_size long, n_outlets long, "
+                "is_canonical boolean, canonical_id string, similarity double, jaccard double, n_shingles long, "
+                "n_boilerplate long, note string")
 CLUSTERS_ARROW = pa.schema([
     ("article_id", pa.string()), ("outlet", pa.string()), ("title", pa.string()),
-    ("published", pa.timestamp("us", tz="UTC")), ("url", pa.string()), ("cluster_id", pa.string()),
-    ("cluster_size", pa.int64()), ("n_outlets", pa.int64()), ("is_canonical", pa.bool_()),
+    ("published", pa.timestamp("us", tz="UTC")), ("url", pa.string()), ("source_file", pa.string()),
+    ("source_record", pa.int64()), ("cluster_id", pa.string()), ("cluster_size", pa.int64()), ("n_outlets", pa.int64()), ("is_canonical", pa.bool_()),
     ("canonical_id", pa.string()), ("similarity", pa.float64()), ("jaccard", pa.float64()),
     ("n_shingles", pa.int64()), ("n_boilerplate", pa.int64()), ("note", pa.string()),
 ])
@@ -307,7 +308,8 @@ SHARD_DDL = CLUSTERS_DDL + ", _splits long"
 _SHARD_ARROW = CLUSTERS_ARROW.append(pa.field("_splits", pa.int64()))
 
 #: Columns of the member rows handed to :func:`clusters_fn` (sorted by doc inside).
-MEMBER_COLUMNS = ["doc", "article_id", "outlet", "title", "published", "url", "length", "shingles", "n_boilerplate"]
+MEMBER_COLUMNS = ["doc", "article_id", "outlet", "title", "published", "url", "source_file", "source_record", "length",
+                  "shingles", "n_boilerplate"]
 #: Columns of the accepted-edge rows (containment: build_clusters lets sentence-rescued pairs pass the guard;
 #: resend: it keeps a re-send with the item it re-sends).
 EDGE_COLUMNS = ["left", "right", "containment", "resend"]
@@ -323,7 +325,8 @@ def _cluster(members: pl.DataFrame, sets: list[np.ndarray], left: np.ndarray, ri
     # build_clusters reads the text only for its length (canonical preference: longest text);
     # a string of the same number of characters gives the same order without shipping the text.
     lengths = members["length"].to_list()
-    articles = members.select("article_id", "outlet", "title", "published", "url").with_columns(
+    articles = members.select("article_id", "outlet", "title", "published", "url", "source_file",
+                              "source_record").with_columns(
         text=pl.Series([" " * (n or 0) for n in lengths], dtype=pl.String))
     shingles = pl.DataFrame({"shingles": pl.Series(sets, dtype=pl.List(pl.UInt32)),
                              "n_boilerplate": members["n_boilerplate"].cast(pl.UInt32)})

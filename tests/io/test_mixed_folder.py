@@ -75,7 +75,11 @@ def test_every_file_and_record_is_accounted_for(tmp_path):
     seen = set(result.articles["source_file"]) | set(result.rejects["file"])
     assert seen == {str(tmp_path / "in" / n) for n in files if n != "notes.docx"}
     # and the versions of the story, from every format, form one cluster
-    clusters = result.clusters.join(result.articles.select("article_id", "source_file"), on="article_id")
+    clusters = result.clusters
+    # each clustered article says where it was read from, as the articles frame does
+    where = ["article_id", "source_file", "source_record"]
+    assert clusters.select(where).sort("article_id").equals(result.articles.select(where).sort("article_id"))
+    assert clusters["source_file"].n_unique() == clusters.height   # one version of the story per file
     story = clusters.filter(pl.col("cluster_size") > 1)
     assert story["cluster_id"].n_unique() == 1 and story.height == clusters.height == a["clustered"] == 10
     assert story.filter(pl.col("is_canonical"))["article_id"].to_list() == ["w1"]

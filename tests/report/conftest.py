@@ -43,7 +43,7 @@ def _t(hour: int, minute: int = 0) -> datetime:
 
 def _article(cluster, aid, outlet, title, hour, url, canonical, size, n_outlets, similarity=0.9):
     return {"article_id": aid, "outlet": outlet, "title": title, "published": _t(hour), "url": url,
-            "cluster_id": cluster, "cluster_size": size, "n_outlets": n_outlets, "is_canonical": canonical,
+            "source_file": "night.jsonl", "source_record": hour, "cluster_id": cluster, "cluster_size": size, "n_outlets": n_outlets, "is_canonical": canonical,
             "canonical_id": None, "similarity": 1.0 if canonical else similarity,
             "jaccard": 1.0 if canonical else similarity - 0.1, "n_shingles": 120, "n_boilerplate": 0, "note": None}
 

@@ -73,8 +73,11 @@ def test_planted_corpus_in_several_files_and_by_uri(spark, tmp_path):
     run_spark([corpus.resolve().as_uri()], tmp_path / "uri", spark=spark,
               config=Config().replace(output={"formats": ("parquet", "csv", "json")}))
     assert_clean_table_folders(tmp_path / "uri", ("clusters", "sentences", "links"), ("parquet", "csv", "json"))
-    for name in ("clusters", "sentences"):
-        assert_frame_equal(read_table(tmp_path / "uri", name), read_table(tmp_path / "spark", name))
+    assert_frame_equal(read_table(tmp_path / "uri", "sentences"), read_table(tmp_path / "spark", "sentences"))
+    by_uri, by_path = read_table(tmp_path / "uri", "clusters"), read_table(tmp_path / "spark", "clusters")
+    assert_frame_equal(by_uri.drop("source_file"), by_path.drop("source_file"))
+    # each article is named by its file as the input named it: a URI for a URI
+    assert (by_uri["source_file"] == "file:" + by_path["source_file"]).all()
 
 
 def test_skew_story_with_thousands_of_copies_and_a_shared_paragraph(spark, tmp_path):

@@ -23,8 +23,8 @@ def test_stored_articles_are_cut_into_small_row_groups_and_outputs_do_not_depend
     for name, rows in (("default", None), ("tiny", 3)):
         if rows:
             monkeypatch.setitem(store.TABLE_ROW_GROUP_ROWS, "articles", rows)
-        for n in (1, 2, 3):
-            run([write_night(tmp_path / name, n)], tmp_path / name / f"out{n}",
+        for n in (1, 2, 3):   # the same input files (clusters.parquet names them)
+            run([write_night(tmp_path, n)], tmp_path / name / f"out{n}",
                 state_dir=tmp_path / name / "state", night=NIGHTS[n - 1])
     tiny = _files(tmp_path / "tiny" / "state", "articles")
     for night, path in tiny.items():

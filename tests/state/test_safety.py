@@ -24,8 +24,9 @@ KILL_POINTS = ("read", "clustered", "outputs_written", "articles_written", "file
 BEFORE_COMMIT = KILL_POINTS[:KILL_POINTS.index("committed")]
 
 
-def _nightly(tmp_path: Path, state: Path, out: Path, n: int, **env) -> subprocess.CompletedProcess:
-    folder = write_night(tmp_path, n)
+def _nightly(root: Path, state: Path, out: Path, n: int, **env) -> subprocess.CompletedProcess:
+    """Night ``n`` (its input written under ``root``) with ``pipelines/nightly.py``."""
+    folder = write_night(root, n)
     return subprocess.run([sys.executable, str(NIGHTLY), str(folder), "--state", str(state), "--out", str(out),
                            "--night", NIGHTS[n - 1], "--quiet"],
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
@@ -53,14 +54,15 @@ def test_kill_9_anywhere_leaves_the_state_as_before_and_a_rerun_completes_identi
     state, out = tmp_path / "state", tmp_path / "out"
     shutil.copytree(reference / "state1", state)
     versions_before = Store(state).versions()
-    killed = _nightly(tmp_path, state, out, 2, DEDUP_STATE_KILL_AT=point)
+    # tonight's file where the reference read it (clusters.parquet names it)
+    killed = _nightly(reference, state, out, 2, DEDUP_STATE_KILL_AT=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (state / "lock").exists()                       # the killed run could not release it
     if point in BEFORE_COMMIT:
         assert Store(state).versions() == versions_before
         assert _tables(state) == _tables(reference / "state1")
     assert not (out / NIGHTS[1]).exists()                  # the output folder is only published when complete
-    rerun = _nightly(tmp_path, state, out, 2)
+    rerun = _nightly(reference, state, out, 2)
     assert rerun.returncode == 0, rerun.stderr
     assert output_files(out / NIGHTS[1]) == output_files(reference / "out" / NIGHTS[1])
     assert _tables(state) == _tables(reference / "state2")
