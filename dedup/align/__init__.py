@@ -317,7 +317,7 @@ class _Night:
         del groups, found, seen
         self.rows = [{k: r[k] for k in ("article_id", "outlet", "published")} for r in order]
         # each row's story and outlet as numbers (no outlet: -1), to count where outlets print a sentence
-        self.story = np.empty(len(order), dtype=np.int64)
+        self.story = np.empty(len(order), dtype=np.int32)
         for k, (_, a, b) in enumerate(self.clusters):
             self.story[a:b] = k
         others: dict[str, int] = {}
@@ -420,7 +420,7 @@ class _Night:
         # only a key found in two stories or more can be furniture (nearly every key is in one story):
         # its first and its last sentence are in different stories
         width = int(every.max()) + 1
-        first_story, last_story = np.empty(width, dtype=np.int64), np.empty(width, dtype=np.int64)
+        first_story, last_story = np.empty(width, dtype=np.int32), np.empty(width, dtype=np.int32)
         first_story[every[::-1]] = story[::-1]
         last_story[every] = story
         maybe = np.flatnonzero((first_story[every] != last_story[every]) & (self.outlet[row] >= 0))
