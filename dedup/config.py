@@ -392,6 +392,10 @@ _SPEED_ONLY = {("align", "workers")}
 # aligned (as the read stage's limits, which no fingerprint covers). Left out of the fingerprint too, so
 # the sentence rows a nightly state stored stay usable (dedup.align.reuse copies none over the bound).
 _LIMITS = {("align", "max_sentences")}
+# Settings of the LINKS alone, which a nightly state recomputes every night over whole stories: the sentence
+# rows do not depend on them, so a narrowed fingerprint (the stored rows a night may copy) leaves them out.
+_LINKS_ONLY = {("align", "furniture_min_stories")}
+_ALL_STAGES = ("shingle", "minhash", "cluster", "align")
 
 
 @dataclass(frozen=True)
@@ -408,13 +412,16 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def fingerprint(self, stages: tuple[str, ...] = ("shingle", "minhash", "cluster", "align")) -> str:
+    def fingerprint(self, stages: tuple[str, ...] = _ALL_STAGES) -> str:
         """A short hash of every parameter that changes signatures, clusters or diffs.
 
-        ``stages`` narrows it to some stages: ``fingerprint(("align",))`` changes
-        only with the settings a version's sentence rows depend on.
+        ``stages`` narrows it to some stages, and a narrowed fingerprint also
+        leaves out the settings of the LINKS alone (``furniture_min_stories``):
+        ``fingerprint(("align",))`` changes only with the settings a version's
+        sentence rows depend on.
         """
-        relevant = {stage: {k: v for k, v in values.items() if (stage, k) not in _SPEED_ONLY | _LIMITS}
+        skip = _SPEED_ONLY | _LIMITS | (set() if set(stages) >= set(_ALL_STAGES) else _LINKS_ONLY)
+        relevant = {stage: {k: v for k, v in values.items() if (stage, k) not in skip}
                     for stage, values in self.to_dict().items() if stage in stages}
         blob = json.dumps(relevant, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

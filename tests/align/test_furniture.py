@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from dedup import Config
 from dedup.align import AlignConfig, align_clusters
 from dedup.align.families import provenance
 from dedup.align.reuse import story_families
@@ -91,6 +92,12 @@ def test_provenance_skips_the_later_carriers_furniture_only():
     carried = {9: [(0, "k", False), (2, "k", False), (2, "j", True)]}
     assert provenance(carried, outlet, lambda a, b: True) == [(9, 0, 2, 1)]
     assert provenance({9: [(0, "k", False), (1, "k", True)]}, outlet, never) == []
+
+
+def test_the_setting_changes_the_run_fingerprint_not_the_one_of_the_stored_rows():
+    other = Config().replace(align={"furniture_min_stories": 5})
+    assert other.fingerprint() != Config().fingerprint()
+    assert other.fingerprint(("align",)) == Config().fingerprint(("align",))
 
 
 @pytest.mark.parametrize("bad", [-1, True, 2.5, "3"])

@@ -88,6 +88,9 @@ def test_nothing_is_copied_after_the_alignment_settings_changed(tmp_path):
     assert other.summary["history"]["versions_copied"] == 0
     again = _night(tmp_path, 2, out="same")                          # a rerun with night 1's settings
     assert again.summary["history"]["versions_copied"] == 1
+    # the links' own setting changes no row: the rows are still copied
+    links = _night(tmp_path, 2, out="links", config=Config().replace(align={"furniture_min_stories": 2}))
+    assert links.summary["history"]["versions_copied"] == 1
 
 
 def test_versions_whose_canonical_changed_are_aligned_again(tmp_path):
