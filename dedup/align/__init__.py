@@ -76,6 +76,10 @@ __all__ = [
 
 FAILURES = pl.Schema({"cluster_id": pl.String, "reason": pl.String, "message": pl.String})
 
+#: ``(outlet, identity key)`` pairs of the night's furniture (see ``furniture_min_stories`` in
+#: :class:`AlignConfig`); an outlet of None: a stock line, furniture for every outlet.
+Furniture = frozenset[tuple[str | None, str]]
+
 @dataclass(frozen=True)
 class AlignResult:
     """Output of :func:`align_clusters`.
@@ -86,16 +90,14 @@ class AlignResult:
     links: :data:`dedup.schema.LINKS`, sorted by cluster, family, article.
     failures: :data:`FAILURES`, one row per cluster that could not be aligned.
     idf: the IDF the rows were computed with.
-    furniture: the ``(outlet, identity key)`` pairs the LINKS took for furniture
-        (see ``furniture_min_stories`` in :class:`AlignConfig`); outlet None: a
-        stock line, furniture of two outlets or more, is furniture for all.
+    furniture: the pairs the LINKS took for furniture (:data:`Furniture`).
     """
 
     sentences: pl.DataFrame | pl.LazyFrame
     links: pl.DataFrame
     failures: pl.DataFrame
     idf: IdfModel | None = None
-    furniture: frozenset[tuple[str, str]] = frozenset()
+    furniture: Furniture = frozenset()
 
 
 def _cluster_frames(articles: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
@@ -125,7 +127,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
                    idf: IdfModel | None = None, progress: Progress | None = None,
                    spans: dict[str, list[tuple[int, int]]] | None = None,
                    sentences_file: str | Path | None = None,
-                   furniture: frozenset[tuple[str, str]] | None = None) -> AlignResult:
+                   furniture: Furniture | None = None) -> AlignResult:
     """Align every cluster of two or more articles; see the module docstring.
 
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
@@ -328,7 +330,7 @@ class _Night:
                                 for r in order], dtype=np.int64)
         # Each outlet's furniture (see _find_furniture): as (outlet, identity key) pairs, and as a flag on each
         # sentence of the night (rows' sentences one after the other, row i's from sentence_offsets[i])
-        self.furniture_pairs: frozenset[tuple[str, str]] = frozenset()
+        self.furniture_pairs: Furniture = frozenset()
         self.furniture_flags: np.ndarray | None = None
         self.sentence_offsets: np.ndarray | None = None
         # Every article's text, for the workers to read their rows' texts: polars' own buffers seen

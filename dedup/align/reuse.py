@@ -42,6 +42,7 @@ from dedup.align import (
     SENTENCE_ORDER,
     AlignConfig,
     AlignResult,
+    Furniture,
     IdfModel,
     align_clusters,
 )
@@ -150,7 +151,7 @@ def _spans(stored: pl.DataFrame) -> dict[str, list[tuple[int, int]]]:
 
 
 def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
-                   config: AlignConfig = AlignConfig(), furniture: frozenset[tuple[str, str]] = frozenset()
+                   config: AlignConfig = AlignConfig(), furniture: Furniture = frozenset()
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The per-story part of an alignment, from the stories' SENTENCES rows. Stateless.
 
@@ -172,7 +173,7 @@ def story_families(sentences: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfM
 
 
 def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel, config: AlignConfig,
-                   furniture: frozenset[tuple[str, str]] = frozenset()) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   furniture: Furniture = frozenset()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`story_families` as ``(_row, _family)`` pairs: the new ``family_id`` of each ``added`` row.
 
     ``rows`` needs the SENTENCES columns ``cluster_id``, ``article_id``,

@@ -40,6 +40,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from dedup.align import Furniture
 from dedup.config import Config
 from dedup.errors import InputError
 from dedup.io.writers import write_json, write_jsonl
@@ -258,7 +259,7 @@ def _align(run: _Run, articles: DataFrame, clusters: DataFrame) -> tuple[DataFra
     return aligned, n_shards
 
 
-def _furniture(keys: DataFrame, multi: DataFrame, min_stories: int) -> frozenset[tuple[str, str]]:
+def _furniture(keys: DataFrame, multi: DataFrame, min_stories: int) -> Furniture:
     """Each outlet's furniture over the night, as the local engine finds it (``furniture_min_stories`` in
     :class:`dedup.config.AlignConfig`): the (outlet, identity key) pairs printed in that many stories."""
     if not min_stories:

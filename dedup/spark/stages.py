@@ -35,7 +35,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.align import AlignResult, align_clusters
+from dedup.align import AlignResult, Furniture, align_clusters
 from dedup.align.core import identity_key
 from dedup.align.sentences import split_sentences
 from dedup.align.tfidf import IdfModel
@@ -461,7 +461,7 @@ ALIGN_DDL = ("kind string, cluster_id string, article_id string, outlet string, 
 assert set(SENTENCES.names()) <= set(ALIGN_ARROW.names) and set(LINKS.names()) <= set(ALIGN_ARROW.names)  # noqa: S101
 
 
-def align_fn(config: Config, idf_broadcast, token: str, furniture: frozenset[tuple[str, str]] = frozenset()
+def align_fn(config: Config, idf_broadcast, token: str, furniture: Furniture = frozenset()
              ) -> Callable[[pa.Table], pa.Table]:
     """A shard of whole clusters (members with text) -> SENTENCES, LINKS and failure rows, by align_clusters.
 
