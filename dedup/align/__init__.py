@@ -451,12 +451,13 @@ class _Night:
         self.furniture_flags[maybe[own[inverse]]] = True
         # each furniture pair's identity key (a stock line's outlet: None), from its first sentence
         marks = set()
-        seen = set()
+        stock_seen = set()   # a stock key is named once, whichever outlet's pair comes first
         for u in np.flatnonzero(own).tolist():
             key = int(pairs[u] % width)
-            if stock[key] and key in seen:
-                continue
-            seen.add(key)
+            if stock[key]:
+                if key in stock_seen:
+                    continue
+                stock_seen.add(key)
             i, r = int(maybe[first[u]]), int(row[first[u]])
             a, b = self.spans[r][i - int(self.sentence_offsets[r]), :2]
             text = identity_key(self.texts[int(self.text_rows[r])].as_py()[a:b])

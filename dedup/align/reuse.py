@@ -102,7 +102,8 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
               .select(SENTENCES.names()))
     del stored_rows
     counts = {"versions_copied": copies["article_id"].n_unique(), "versions_aligned": fresh_members.height}
-    sentences, links, failures, idf, furniture = fresh.sentences, fresh.links, fresh.failures, fresh.idf, fresh.furniture
+    sentences, links, failures, idf = fresh.sentences, fresh.links, fresh.failures, fresh.idf
+    furniture = fresh.furniture
     del fresh   # its rows are split below: no reference may keep the whole frame alive
     if copies.height:
         # The stories with copied rows get their per-story part again, over all their rows: computed
@@ -292,7 +293,8 @@ def _families(distinct: pl.DataFrame, idf: IdfModel, threshold: float) -> tuple[
 
 def _links(added: pl.DataFrame, unit: sp.csr_matrix, moved_threshold: float) -> pl.DataFrame:
     """LINKS of the added families (``added``: rows with ``_family``, ``_rank``, ``_furn`` (the row is its
-    outlet's furniture) and ``_u``, the row of their distinct sentence in ``unit``), as :func:`~dedup.align.families.provenance` makes them."""
+    outlet's furniture) and ``_u``, the row of their distinct sentence in ``unit``), as
+    :func:`~dedup.align.families.provenance` makes them."""
 
     def same(u: int, v: int) -> bool:
         return row_cosine(unit, u, v) >= moved_threshold
@@ -300,7 +302,8 @@ def _links(added: pl.DataFrame, unit: sp.csr_matrix, moved_threshold: float) -> 
     rows_of = (added.select("cluster_id", "_family", "_rank", pl.col("_u").alias("_kid"), "article_id", "outlet",
                             "_furn")
                .sort("cluster_id", "_family", "_rank"))
-    stories: dict[str, tuple[dict, dict]] = {}    # cluster -> (family -> [(rank, key, furniture)], rank -> (article, outlet))
+    # cluster -> (family -> [(rank, key, furniture)], rank -> (article, outlet))
+    stories: dict[str, tuple[dict, dict]] = {}
     for cluster_id, family, rank, kid, article_id, outlet, furniture in rows_of.iter_rows():
         carried, who = stories.setdefault(cluster_id, ({}, {}))
         carried.setdefault(family, []).append((rank, kid, furniture))

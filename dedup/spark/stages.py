@@ -299,7 +299,8 @@ CLUSTERS_DDL = ("article_id string, outlet string, title string, published times
 CLUSTERS_ARROW = pa.schema([
     ("article_id", pa.string()), ("outlet", pa.string()), ("title", pa.string()),
     ("published", pa.timestamp("us", tz="UTC")), ("url", pa.string()), ("source_file", pa.string()),
-    ("source_record", pa.int64()), ("cluster_id", pa.string()), ("cluster_size", pa.int64()), ("n_outlets", pa.int64()), ("is_canonical", pa.bool_()),
+    ("source_record", pa.int64()), ("cluster_id", pa.string()), ("cluster_size", pa.int64()),
+    ("n_outlets", pa.int64()), ("is_canonical", pa.bool_()),
     ("canonical_id", pa.string()), ("similarity", pa.float64()), ("jaccard", pa.float64()),
     ("n_shingles", pa.int64()), ("n_boilerplate", pa.int64()), ("note", pa.string()),
 ])
