@@ -48,8 +48,10 @@ from dedup.io.streams import (
     FileRejected,
     Source,
     display_path,
+    has_wide_bom,
     iter_lines,
     open_stream,
+    read_before_break,
     read_whole,
     splits_on_newline,
     utf8_stream,
@@ -296,9 +298,23 @@ def read_csv(source: Source) -> Iterator[Raw]:
     A row over several lines whose quotes do not close properly (an
     unterminated quote, which runs the following rows into one field) is one
     ``malformed_csv`` reject on the line it starts, naming the lines it
-    swallowed; reading goes on after them.
+    swallowed; reading goes on after them. So is a last row whose quote is
+    never closed.
+
+    A compressed file whose data breaks part-way (``corrupt_compression``, a
+    truncated download) keeps the rows of the lines decompressed before the
+    break; the row the break cuts and the rest are one reject naming the line
+    they start on (the whole file, if its encoding is UTF-16 or UTF-32).
     """
-    data = read_whole(source)
+    try:
+        data, broken = read_whole(source), None
+    except FileRejected as exc:
+        if exc.reason != "corrupt_compression" or (source.encoding and not splits_on_newline(source.encoding)):
+            raise
+        data, broken = read_before_break(source)
+        data = data[:data.rfind(b"\n") + 1]   # the line the break cuts is not read
+        if has_wide_bom(data) or not data.strip():
+            raise broken from None
     if not data.strip():
         raise FileRejected("empty_file", "file is empty")
     text = _text_of(data, source, "CSV file")
@@ -326,29 +342,38 @@ def read_csv(source: Source) -> Iterator[Raw]:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:
             too_large = "field larger than field limit" in str(exc)
             yield start, Reject("", start, "record_too_large" if too_large else "malformed_csv",
                                 f"a field is longer than max_record_bytes={limit:,}" if too_large
                                 else f"malformed CSV: {exc}")
             if buffer.tell() <= position:  # nothing consumed: the reader cannot go on
-                return
+                break
             # The failed record's lines are consumed but not counted by the reader.
             end, position = end + text.count("\n", position, buffer.tell()), buffer.tell()
             continue
         lines = reader.line_num - end
         end, before, position = reader.line_num, position, buffer.tell()
-        if lines > 1 and (broken := _broken_quotes(text[before:position], delimiter)):
+        last = position == len(text)
+        error = _broken_quotes(text[before:position], delimiter) if lines > 1 or last else None
+        open_at_end = last and error is not None and error.startswith(_OPEN_AT_END)
+        if open_at_end and broken is not None:   # the break cut this row: it is part of the rest
+            raise FileRejected(broken.reason, f"{broken.message}; the rows from line {start} on are not read")
+        if (lines > 1 and error) or open_at_end:
+            ran = f", so lines {start}-{end} ran into one record" if lines > 1 else ""
             yield start, Reject("", start, "malformed_csv",
                                 f"malformed CSV: a quoted field of the row on line {start} is not closed "
-                                f"properly ({broken}), so lines {start}-{end} ran into one record; not read")
+                                f"properly ({error}){ran}; not read")
             continue
         if None in row:
             yield start, Reject("", start, "malformed_csv", f"row has {len(fields) + len(row[None])} fields, "
                                 f"header has {len(fields)}")
             continue
         yield start, {k: (v if v != "" else None) for k, v in row.items()}
+    if broken is not None:
+        cut = text.count("\n") + 1
+        raise FileRejected(broken.reason, f"{broken.message}; the rows from line {cut} on are not read")
 
 
 #: Column separators a CSV export may use: the comma, and the semicolon of spreadsheets in locales whose
@@ -361,6 +386,10 @@ def _delimiter(text: str) -> str:
     columns (a comma on a tie, so a one-column header stays comma-separated)."""
     header = text[:text.find("\n")] if "\n" in text else text
     return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
+
+
+#: The start of a strict parser's error for a quoted field still open at the end of the text.
+_OPEN_AT_END = "unexpected end of data"
 
 
 def _broken_quotes(row: str, delimiter: str = ",") -> str | None:

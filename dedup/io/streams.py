@@ -280,6 +280,31 @@ def read_whole(source: Source) -> bytes:
     return data
 
 
+def read_before_break(source: Source) -> tuple[bytes, FileRejected]:
+    """What ``source`` decompresses to before its compressed data breaks, and the error, for a format
+    parsed in memory that can use a prefix (CSV: the rows before the break). Called after
+    :func:`read_whole` raised ``corrupt_compression``, so a whole file costs no second copy: the
+    stream is read again, one decompressor read at a time (``read1``: the output produced before the
+    break is returned before the next call raises, see ``_Guarded``).
+    """
+    parts = []
+    with open_stream(source, cap=source.limits.max_file_bytes) as stream:
+        try:
+            while chunk := stream.read1(_CHUNK):
+                parts.append(chunk)
+        except FileRejected as exc:
+            if exc.reason != "corrupt_compression":
+                raise
+            return b"".join(parts), exc
+    raise FileRejected("corrupt_compression", "cannot decompress: the data broke on a first reading but not on a "
+                       "second (did the file change while it was read?)")
+
+
+def has_wide_bom(data: bytes) -> bool:
+    """Whether ``data`` starts with a UTF-16 or UTF-32 byte-order mark (its newline is not the byte ``\\n``)."""
+    return any(data.startswith(bom) for bom, _ in _WIDE_BOMS)
+
+
 def iter_lines(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """``(line_number, line)`` for each line of ``stream``, without its newline.
 

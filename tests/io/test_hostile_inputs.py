@@ -172,6 +172,50 @@ def test_csv_unterminated_quotes_and_duplicate_columns_are_rejected(tmp_path):
     assert sorted(res.articles["article_id"]) == ["b3", "d1"]
 
 
+def test_csv_last_row_with_an_open_quote_is_rejected(tmp_path):
+    # The lenient parser reads an open quote on the last line as a field that ends with the file.
+    (tmp_path / "a.csv").write_text('id,text\na1,Kept\na2,"Never closed, at the end of the file\n')
+    (tmp_path / "b.csv").write_text('id,text\nb1,Kept\nb2,"Never closed and no newline')
+    (tmp_path / "c.csv").write_text('id,text\nc1,"Stray ""text"" after" a quote\nc2,"A stray quote" at the end\n')
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    got = {(r["file"].rsplit("/", 1)[1], r["record"], r["reason"]): r["message"] for r in res.rejects.to_dicts()}
+    assert sorted(got) == [("a.csv", 3, "malformed_csv"), ("b.csv", 3, "malformed_csv")]
+    assert "row on line 3 is not closed" in got[("a.csv", 3, "malformed_csv")]
+    # a stray character after a closing quote is read leniently, on the last line as on the others
+    assert sorted(res.articles["article_id"]) == ["a1", "b1", "c1", "c2"]
+
+
+def _csv_rows(n: int, multiline: bool = False) -> bytes:
+    body = ("line one of {i}\nline two of {i}" if multiline else "text of article {i}")
+    return ("id,outlet,text\n" + "".join(f'a{i},Gazette,"{body.format(i=i)}"\n' for i in range(n))).encode()
+
+
+@pytest.mark.parametrize("multiline", [False, True], ids=["one-line", "two-line"])
+def test_truncated_compressed_csv_keeps_the_rows_before_the_break(tmp_path, multiline):
+    data = gzip.compress(_csv_rows(3000, multiline))
+    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) * 2 // 3])
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    kept = res.articles["article_id"].to_list()
+    assert 0 < len(kept) < 3000 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))   # a prefix
+    # one reject for the row the break cuts and the rest (not a malformed row), naming where it starts
+    [reject] = res.rejects.to_dicts()
+    assert (reject["record"], reject["reason"]) == (None, "corrupt_compression")
+    lines_per_row = 2 if multiline else 1
+    assert f"the rows from line {2 + len(kept) * lines_per_row} on are not read" in reject["message"]
+
+
+def test_csv_with_junk_after_its_compressed_data_keeps_every_row(tmp_path):
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(_csv_rows(5)) + b"garbage")
+    (tmp_path / "b.csv.gz").write_bytes(gzip.compress(_csv_rows(5))[:15])   # broken before the header's end
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == [f"a{i}" for i in range(5)]
+    assert sorted((r["file"].rsplit("/", 1)[1], r["record"], r["reason"]) for r in res.rejects.to_dicts()) == [
+        ("a.csv.gz", None, "corrupt_compression"), ("b.csv.gz", None, "corrupt_compression")]
+
+
 @pytest.mark.parametrize("compress", [gzip.compress, lambda data: zstandard.ZstdCompressor().compress(data)],
                          ids=["gz", "zst"])
 def test_records_decompressed_before_junk_are_kept(tmp_path, compress):
