@@ -340,8 +340,8 @@ def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState 
         # Prior versions whose story kept its canonical copy the rows an earlier night aligned.
         stored = [timer.run("state_sentences", state.stored_sentences, clusters)]   # emptied by align_reusing
         aligned, reused = timer.run("align", align_reusing, articles, clusters, stored, config=config.align,
-                                    progress=timer.progress)
-        state.keep_sentences(aligned.sentences, clusters)
+                                    progress=timer.progress, furniture=state.window_furniture())
+        state.keep_sentences(aligned.sentences, clusters, aligned.found_furniture)
         state.history.update(reused)
     summary = _summary(read, clusters, stats, config)
     summary["alignment"] = _alignment_summary(aligned)

@@ -91,6 +91,9 @@ class AlignResult:
     failures: :data:`FAILURES`, one row per cluster that could not be aligned.
     idf: the IDF the rows were computed with.
     furniture: the pairs the LINKS took for furniture (:data:`Furniture`).
+    found_furniture: those of them counted over these articles (the others were
+        given, see ``furniture`` in :func:`align_clusters`): what a nightly state
+        keeps for the nights after.
     """
 
     sentences: pl.DataFrame | pl.LazyFrame
@@ -98,6 +101,7 @@ class AlignResult:
     failures: pl.DataFrame
     idf: IdfModel | None = None
     furniture: Furniture = frozenset()
+    found_furniture: Furniture = frozenset()
 
 
 def _cluster_frames(articles: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
@@ -132,11 +136,14 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
 
     ``articles`` has schema :data:`dedup.schema.ARTICLES` (only ``article_id``
     and ``text`` are read), ``clusters`` :data:`dedup.schema.CLUSTERS`. ``idf``
-    defaults to :func:`fit_idf` over the same input, and ``furniture`` (the
+    defaults to :func:`fit_idf` over the same input. The furniture (the
     ``(outlet, identity key)`` pairs that are no evidence of copying, see
-    ``furniture_min_stories`` in :class:`AlignConfig`) to those of the same
-    articles; given an ``idf``, there is no furniture unless it is given too
-    (the Spark engine counts both over the whole night). Clusters are aligned
+    ``furniture_min_stories`` in :class:`AlignConfig`) is then counted over the
+    same articles, and the pairs given as ``furniture`` are added to it (a
+    nightly state gives those its earlier nights found; with
+    ``furniture_min_stories`` 0 there is no furniture at all). Given an ``idf``, the
+    furniture is the pairs given, if any (the Spark engine counts both over the
+    whole night). Clusters are aligned
     independently (see :func:`align_cluster`), on ``config.workers`` processes
     for a large night (see :mod:`dedup.align.parallel`); one that fails lands
     in ``failures`` and the others go on. Deterministic: the same input gives
@@ -157,7 +164,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     night = _Night(frame, articles.get_column("text"), spans)
     del frame
     if idf is None:
-        idf = night.split(config, workers)
+        idf = night.split(config, workers, known=frozenset(furniture or ()))
     elif furniture:
         night.furniture_pairs = frozenset(furniture)
     todo = night.clusters
@@ -180,7 +187,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
             link_rows.extend(links)
             failures.extend(failed)
             del table
-    furniture_pairs = night.furniture_pairs
+    furniture_pairs, found = night.furniture_pairs, night.found_furniture
     del night, todo
     release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
     sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.path)
@@ -191,6 +198,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
         failures=pl.DataFrame(failures, schema=FAILURES, orient="row").sort("cluster_id"),
         idf=idf,
         furniture=furniture_pairs,
+        found_furniture=found,
     )
 
 
@@ -325,12 +333,14 @@ class _Night:
         others: dict[str, int] = {}
         for i in range(self.clusters[-1][2] if self.clusters else 0, len(order)):
             self.story[i] = others.setdefault(order[i]["cluster_id"], len(self.clusters) + len(others))
-        outlets: dict[str, int] = {}
-        self.outlet = np.array([-1 if r["outlet"] is None else outlets.setdefault(r["outlet"], len(outlets))
+        self.outlets: dict[str, int] = {}
+        self.outlet = np.array([-1 if r["outlet"] is None else self.outlets.setdefault(r["outlet"], len(self.outlets))
                                 for r in order], dtype=np.int64)
         # Each outlet's furniture (see _find_furniture): as (outlet, identity key) pairs, and as a flag on each
-        # sentence of the night (rows' sentences one after the other, row i's from sentence_offsets[i])
+        # sentence of the night (rows' sentences one after the other, row i's from sentence_offsets[i]);
+        # found_furniture: the pairs counted over the night (furniture_pairs also has those given)
         self.furniture_pairs: Furniture = frozenset()
+        self.found_furniture: Furniture = frozenset()
         self.furniture_flags: np.ndarray | None = None
         self.sentence_offsets: np.ndarray | None = None
         # Every article's text, for the workers to read their rows' texts: polars' own buffers seen
@@ -375,8 +385,9 @@ class _Night:
             out.append(art)
         return out
 
-    def split(self, config: AlignConfig, workers: int) -> IdfModel:
-        """Split every row (on the workers), keep the spans, and fit the IDF on the distinct sentences."""
+    def split(self, config: AlignConfig, workers: int, known: Furniture = frozenset()) -> IdfModel:
+        """Split every row (on the workers), keep the spans, and fit the IDF on the distinct sentences.
+        Then find the furniture (with ``config.furniture_min_stories``), and add the ``known`` pairs."""
         # an article with known spans costs no splitting: weigh it by its sentences only
         sizes = [int(c) if k is None else 8 * len(k) for c, k in zip(self.chars, self.spans)]
         first: dict[bytes, tuple[int, int, str, int]] = {}   # digest -> first occurrence, key number
@@ -407,12 +418,15 @@ class _Night:
         self.spans = spans
         if config.furniture_min_stories:
             self._find_furniture(config.furniture_min_stories)
+            if known:
+                self._add_known(known, {digest: seen[3] for digest, seen in first.items()})
         return counter.done()
 
     def _find_furniture(self, min_stories: int) -> None:
         """Each outlet's furniture: the sentences (numbered identity keys, see :meth:`split`) it prints in
         ``min_stories`` or more different stories; and the stock lines, furniture of two outlets or more,
-        which are furniture for every outlet. Sets ``furniture_flags`` and ``furniture_pairs``."""
+        which are furniture for every outlet. Sets ``furniture_flags``, ``furniture_pairs`` and
+        ``found_furniture``."""
         lengths = np.array([len(s) for s in self.spans], dtype=np.int64)
         if not lengths.sum():
             return
@@ -462,4 +476,29 @@ class _Night:
             a, b = self.spans[r][i - int(self.sentence_offsets[r]), :2]
             text = identity_key(self.texts[int(self.text_rows[r])].as_py()[a:b])
             marks.add((None if stock[key] else self.rows[r]["outlet"], text))
-        self.furniture_pairs = frozenset(marks)
+        self.furniture_pairs = self.found_furniture = frozenset(marks)
+
+    def _add_known(self, known: Furniture, numbers: dict[bytes, int]) -> None:
+        """Take the ``known`` pairs (found on earlier nights) as furniture too: flag tonight's sentences of
+        each one (a stock line's in every outlet) and add them to ``furniture_pairs``. ``numbers``: the
+        number of each identity key's digest (:meth:`split`); a key nobody printed tonight flags nothing."""
+        self.furniture_pairs = self.found_furniture | known
+        if self.furniture_flags is None:
+            return
+        every = np.concatenate([s[:, 2] for s in self.spans])
+        width = len(numbers)
+        stock, own = np.zeros(width, dtype=bool), []
+        for outlet, key in known:
+            number = numbers.get(hashlib.blake2b(key.encode(), digest_size=16).digest())
+            if number is None:
+                continue
+            if outlet is None:
+                stock[number] = True
+            elif outlet in self.outlets:
+                own.append(self.outlets[outlet] * width + number)
+        self.furniture_flags |= stock[every]
+        if own:
+            own = np.array(own, dtype=np.int64)
+            maybe = np.flatnonzero(np.isin(every, own % width))
+            row = np.searchsorted(self.sentence_offsets, maybe, side="right") - 1
+            self.furniture_flags[maybe[np.isin(self.outlet[row] * width + every[maybe], own)]] = True

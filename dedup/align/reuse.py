@@ -27,8 +27,9 @@ they are aligned against, and prior versions whose canonical changed), as
 :func:`dedup.align.fit_idf` does for the clusters it is given. A copied row
 keeps the statuses, similarities and word diffs computed on its night, with
 that night's IDF; the families of added rows and the LINKS are always
-tonight's, with tonight's furniture (:attr:`dedup.align.AlignResult.furniture`,
-counted over the articles aligned tonight). Stateless.
+tonight's, with tonight's furniture (:attr:`dedup.align.AlignResult.furniture`:
+the pairs counted over the articles aligned tonight, plus those the state's
+earlier nights of the window found, given as ``furniture``). Stateless.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ __all__ = ["align_reusing", "story_families"]
 BATCH_BLOCK = 1024   # stories with more added sentences are grouped one by one (group_similar's own block)
 
 def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[pl.DataFrame], *,
-                  config: AlignConfig = AlignConfig(), progress: Progress | None = None
-                  ) -> tuple[AlignResult, dict[str, int]]:
+                  config: AlignConfig = AlignConfig(), progress: Progress | None = None,
+                  furniture: Furniture = frozenset()) -> tuple[AlignResult, dict[str, int]]:
     """:func:`dedup.align.align_clusters`, copying ``stored`` rows where they still hold.
 
     ``stored``: a list holding one frame, the SENTENCES rows of earlier nights
@@ -75,9 +76,10 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
     than ``config.max_sentences`` sentences is never copied: its story is
     aligned, and so refused as in a run without stored rows. An aligned article
     with stored rows is not split again: its sentences are its stored rows'
-    (same text, same splitter). Returns the result (the IDF is tonight's) and the counts
-    ``versions_copied`` and ``versions_aligned`` (articles of multi-article
-    clusters, canonicals included).
+    (same text, same splitter). ``furniture``: pairs taken as furniture on top of
+    those counted tonight (see :func:`dedup.align.align_clusters`). Returns the result
+    (the IDF is tonight's) and the counts ``versions_copied`` and ``versions_aligned``
+    (articles of multi-article clusters, canonicals included).
     """
     stored_rows = stored.pop()
     multi = clusters.filter(pl.col("cluster_size") >= 2).with_columns(pl.col("is_canonical").fill_null(False))
@@ -92,7 +94,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
     todo = multi.filter(~copied)["cluster_id"].unique()
     # The canonical is aligned with the versions it is compared with, even if its own rows could be copied.
     fresh_members = multi.filter(~copied | (pl.col("is_canonical") & pl.col("cluster_id").is_in(todo.implode())))
-    fresh = align_clusters(articles, fresh_members, config=config, progress=progress,
+    fresh = align_clusters(articles, fresh_members, config=config, progress=progress, furniture=furniture,
                            spans=_spans(stored_rows.join(fresh_members.select("article_id"), on="article_id", how="semi")))
     failed = fresh.failures["cluster_id"].implode()
     copies = (stored_rows.drop("cluster_id")
@@ -103,7 +105,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
     del stored_rows
     counts = {"versions_copied": copies["article_id"].n_unique(), "versions_aligned": fresh_members.height}
     sentences, links, failures, idf = fresh.sentences, fresh.links, fresh.failures, fresh.idf
-    furniture = fresh.furniture
+    furniture, found = fresh.furniture, fresh.found_furniture
     del fresh   # its rows are split below: no reference may keep the whole frame alive
     if copies.height:
         # The stories with copied rows get their per-story part again, over all their rows: computed
@@ -125,7 +127,7 @@ def align_reusing(articles: pl.DataFrame, clusters: pl.DataFrame, stored: list[p
         del sentences
         sentences = _sorted(parts)
     return AlignResult(sentences=sentences, links=links.sort(["cluster_id", "family_id", "article_id"]),
-                       failures=failures, idf=idf, furniture=furniture), counts
+                       failures=failures, idf=idf, furniture=furniture, found_furniture=found), counts
 
 
 def _sorted(parts: list[pl.DataFrame]) -> pl.DataFrame:

@@ -28,8 +28,9 @@ def read_table(state_dir, table: str, *, version: int | None = None):
     """A state table as a polars LazyFrame, as of ``version`` (default: the newest).
 
     ``table`` is ``"articles"``, ``"assignments"`` (the cluster history: article
-    id -> story id per night), ``"story_merges"`` or ``"sentences"`` (each night's
-    output sentence rows with their canonical, see :mod:`dedup.align.reuse`). Does not take the lock:
+    id -> story id per night), ``"story_merges"``, ``"sentences"`` (each night's
+    output sentence rows with their canonical, see :mod:`dedup.align.reuse`) or
+    ``"furniture"`` (the furniture each night found). Does not take the lock:
     committed versions are immutable.
     """
     if table not in TABLES:

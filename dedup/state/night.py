@@ -10,7 +10,8 @@ Used by :func:`dedup.pipeline.run` in this order::
         ... cluster tonight's + prior articles together ...
         story = state.assign(clusters)     # story ids, statuses, merges
         stored = state.stored_sentences(story)   # earlier alignments tonight may copy
-        ... align (dedup.align.reuse); state.keep_sentences(sentences, story) ...
+        furniture = state.window_furniture()    # the furniture earlier nights found
+        ... align (dedup.align.reuse); state.keep_sentences(sentences, story, found_furniture) ...
         ... write the outputs ...
         state.commit()                     # one atomic manifest swap
 """
@@ -29,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from dedup import __version__
+from dedup.align import Furniture
 from dedup.config import Config
 from dedup.errors import ConfigError
 from dedup.lsh import banding
@@ -411,14 +413,25 @@ class NightlyState:
         del stored
         return rows.drop("night", "tonight_canonical", "canonical_night").sort("article_id", "status", "position")
 
-    def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame) -> None:
-        """Remember tonight's output SENTENCES rows, with each story's canonical, for :meth:`commit`.
+    def keep_sentences(self, sentences: pl.DataFrame, clusters: pl.DataFrame,
+                       furniture: Furniture = frozenset()) -> None:
+        """Remember tonight's output SENTENCES rows, with each story's canonical, and the furniture
+        tonight found (:attr:`dedup.align.AlignResult.found_furniture`), for :meth:`commit`.
 
         Only references are kept: the stored frame (the rows plus their canonical)
         is built in :meth:`commit`, after the outputs are written, so that it and
         the report never take memory at the same time.
         """
         self._tonight["sentences"] = (sentences, clusters.select("article_id", "canonical_id"))
+        self._tonight["furniture"] = furniture
+
+    def window_furniture(self) -> Furniture:
+        """The furniture pairs the nights of the window before tonight found (``furniture`` table): an
+        outlet's line counted on an earlier night stays its furniture tonight, when the night's stories
+        alone would show it in too few of them (a late copy joining one story)."""
+        found = (self.store.scan(self.base, "furniture", self._nights_from(self.window_start.date()))
+                 .filter(pl.col("night") < self.night).select("outlet", "key").unique().collect())
+        return frozenset(found.iter_rows())
 
     def _sentence_rows(self) -> pl.DataFrame | None:
         kept = self._tonight.get("sentences")
@@ -444,6 +457,12 @@ class NightlyState:
         sentences = self._sentence_rows()
         if sentences is not None and sentences.height:
             tables["sentences"][night] = self.store.write_file("sentences", night, version, sentences)
+        tables["furniture"].pop(night, None)
+        if self._tonight.get("furniture"):
+            found = pl.DataFrame(sorted(self._tonight["furniture"], key=lambda pair: (pair[0] or "", pair[1])),
+                                 schema={"outlet": pl.String, "key": pl.String}, orient="row")
+            tables["furniture"][night] = self.store.write_file(
+                "furniture", night, version, found.with_columns(night=pl.lit(self.night, dtype=pl.Date)))
         pruned = self._prune(tables, version)
         checkpoint("files_written")
         manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,
@@ -473,10 +492,12 @@ class NightlyState:
         return self.store.write_file("articles", self.night.isoformat(), self._version, frame), frame.height
 
     def _prune(self, tables: dict[str, dict[str, str]], version: int) -> int:
-        """Rewrite nights past the retention without texts, shingles and band keys; drop their sentences."""
+        """Rewrite nights past the retention without texts, shingles and band keys; drop their sentences
+        and furniture."""
         limit = (self.night - self.retention).isoformat()
-        for night in [n for n in tables["sentences"] if n < limit]:
-            del tables["sentences"][night]
+        for table in ("sentences", "furniture"):
+            for night in [n for n in tables[table] if n < limit]:
+                del tables[table][night]
         files = tables["articles"]
         pruned = 0
         for night, rel in sorted(files.items()):

@@ -8,6 +8,7 @@ Layout::
       assignments/night=2026-11-27/v000007.parquet
       story_merges/night=2026-11-27/v000007.parquet
       sentences/night=2026-11-27/v000007.parquet
+      furniture/night=2026-11-27/v000007.parquet
       lock                                    while a run holds the state (see dedup.state.lock)
 
 Every table is one Parquet file per night. A file is never modified after it
@@ -21,7 +22,7 @@ previous versions stay readable (``read_table(..., version=6)``) until
 :meth:`Store.vacuum` drops them (the newest ``keep_versions`` are kept, and
 the base of the newest, which a rerun of its night needs).
 
-Why not Delta Lake: a night's commit spans four tables, and a Delta commit
+Why not Delta Lake: a night's commit spans five tables, and a Delta commit
 is atomic per table only, so a kill between two table commits would leave
 the tables disagreeing, and a top-level manifest would still be needed; see
 ``benchmarks/README.md`` for the measurements. A Spark job reads the
@@ -97,6 +98,14 @@ TABLES: dict[str, pl.Schema] = {
         "night": pl.Date,
         "canonical_id": pl.String,      # the canonical article of the version's story that night
         "fingerprint": pl.String,       # Config.fingerprint() of that night's run (alignment settings included)
+    }),
+    # The furniture each night found (dedup.align.AlignResult.found_furniture): an outlet's line it printed
+    # in furniture_min_stories stories or more, outlet null for a stock line. A later night takes those of
+    # its window as furniture too. Dropped after the retention.
+    "furniture": pl.Schema({
+        "night": pl.Date,
+        "outlet": pl.String,
+        "key": pl.String,               # the line's identity key (dedup.align.core.identity_key)
     }),
 }
 

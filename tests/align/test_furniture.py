@@ -6,12 +6,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dedup import Config
+from dedup import Config, run
 from dedup.align import AlignConfig, align_clusters
 from dedup.align.families import provenance
 from dedup.align.reuse import story_families
 from dedup.errors import ConfigError
+from dedup.state import read_table
 from tests.align.test_align import OTHER, STORY, articles_and_clusters
+from tests.conftest import article, make_story
+from tests.state.corpus import NIGHTS, write_night
 
 LIBRARY = [
     "The city council approved plans on Monday to rebuild the central library after last year's fire.",
@@ -104,3 +107,66 @@ def test_the_setting_changes_the_run_fingerprint_not_the_one_of_the_stored_rows(
 def test_furniture_min_stories_must_be_a_whole_number(bad):
     with pytest.raises(ConfigError, match="furniture_min_stories"):
         AlignConfig(furniture_min_stories=bad)
+
+
+def test_pairs_given_as_furniture_are_added_to_those_counted():
+    # The harbour story alone: nothing is printed in 3 stories, so nothing is counted as furniture.
+    articles, clusters = night()
+    articles = articles.filter(pl.col("article_id").is_in(["w1", "g1", "l1", "t1"]))
+    clusters = clusters.filter(pl.col("cluster_id") == "harbour")
+    config = AlignConfig(workers=1)
+    alone = align_clusters(articles, clusters, config=config)
+    assert alone.furniture == alone.found_furniture == frozenset()
+    assert link_rows(alone.links) == [("harbour", "g1", "l1", 1), ("harbour", "g1", "t1", 1),
+                                      ("harbour", "l1", "t1", 1)]
+    rights, briefing = "all rights reserved .", "subscribe to the ledger ' s morning briefing for more local news ."
+    # a stock line given: furniture for every outlet
+    given = align_clusters(articles, clusters, config=config, furniture={(None, rights)})
+    assert link_rows(given.links) == [("harbour", "l1", "t1", 1)]
+    assert given.furniture == {(None, rights)} and given.found_furniture == frozenset()
+    # an outlet's own line given: the Times' carrying of the newsletter line is no evidence any more
+    given = align_clusters(articles, clusters, config=config, furniture={(None, rights), ("Times", briefing)})
+    assert given.links.height == 0
+    # ... but the Ledger's is not the Times' (its furniture still counts as held by the Ledger)
+    given = align_clusters(articles, clusters, config=config, furniture={(None, rights), ("Ledger", briefing)})
+    assert link_rows(given.links) == [("harbour", "l1", "t1", 1)]
+    # A key nobody prints tonight changes nothing; with the rule off, nothing given is taken either.
+    assert_frame_equal(align_clusters(articles, clusters, config=config, furniture={(None, "absent .")}).links,
+                       alone.links)
+    off = AlignConfig(workers=1, furniture_min_stories=0)
+    assert_frame_equal(align_clusters(articles, clusters, config=off, furniture={(None, rights)}).links,
+                       alone.links)
+
+
+def test_a_state_night_takes_the_furniture_its_window_found(tmp_path):
+    """Night 1: three wire stories carried by the Gazette and the Ledger, every version ending with the
+    rights line (a stock line that night); the Ledger copies the Gazette's local sentence in one. Night 2:
+    the Times alone carries one of them late, rights line included. Its story's output holds night 1's
+    versions again (copied), but night 2 sees the rights line in one story only: night 1's count decides."""
+    stories = {k: make_story(300 + k, 8) for k in range(3)}
+
+    def at(night, hour):
+        return f"{NIGHTS[night]}T{hour:02d}:00:00Z"
+
+    one = []
+    for k, text in stories.items():
+        local = [LOCAL] if k == 1 else []
+        one += [article(f"w{k}", "Wire", text, at(0, 6)),
+                article(f"g{k}", "Gazette", text + local + [RIGHTS], at(0, 8)),
+                article(f"l{k}", "Ledger", text + local + [RIGHTS], at(0, 9))]
+    two = [article("t0", "Times", stories[0][:6] + [RIGHTS], at(1, 8))]
+
+    def night(n, records, state="state"):
+        return run([write_night(tmp_path / f"in-{n}", n, records)], tmp_path / f"out-{state}-{n}",
+                   state_dir=tmp_path / state, night=NIGHTS[n - 1])
+
+    first = night(1, one)
+    assert [row[1:] for row in link_rows(first.links)] == [("g1", "l1", 1)]   # the local sentence only
+    assert first.summary["history"]["versions_copied"] == 0
+    second = night(2, two)
+    assert second.summary["history"]["versions_copied"] == 2    # the Gazette's and the Ledger's
+    assert second.clusters.filter(pl.col("article_id") == "t0")["cluster_size"].item() == 4
+    assert second.links.height == 0     # the rights line: night 1's stock line, for the Times too
+    stored = read_table(tmp_path / "state", "furniture").collect()
+    assert stored.select(pl.col("night").cast(pl.String), "outlet", "key").rows() == [
+        (NIGHTS[0], None, "all rights reserved .")]     # night 2 found none of its own
