@@ -20,12 +20,15 @@ not distort the numbers; wall time is printed too):
    the share of pages with any boilerplate string in the text;
 3. WARC parsing alone, warcio (shipped) against fastwarc;
 4. a whole run (``dedup.run``) on a WARC of heavy pages: the read stage's share
-   of the night's wall time, from ``timings.json``.
+   of the night's wall time, from ``timings.json``, with the pages extracted in
+   this process (``read.workers = 1``) and on one worker per core (the default),
+   alternating, twice each (wall time: the point is the cores).
 
 Run from the repository root (``tests`` must be importable)::
 
     python -m benchmarks.bench_html               # 300 pages per weight, ~2 minutes
     python -m benchmarks.bench_html --pages 100   # quicker
+    python -m benchmarks.bench_html --night-only  # the whole run only (4.)
 """
 
 from __future__ import annotations
@@ -134,27 +137,36 @@ def bench_warc_parsing(pages) -> dict:
     return out
 
 
-def bench_night(pages) -> dict:
-    from dedup import run
+def bench_night(pages) -> list[dict]:
+    from dedup import Config, run
 
     records = [{"uri": f"https://www.outlet{i % 7}.example/{i}", "content_type": "text/html",
                 "body": html.encode()} for i, (html, _) in enumerate(pages)]
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "in").mkdir()
         (Path(tmp) / "in" / "night.warc.gz").write_bytes(warc_bytes(records, gzip=True))
-        start = time.perf_counter()
-        result = run([Path(tmp) / "in"], Path(tmp) / "out")
-        total = time.perf_counter() - start
-    stages = {k: v["seconds"] for k, v in result.timings.items()}
-    return {"pages": len(pages), "articles": result.summary["articles"]["clustered"],
-            "total_s": round(total, 2), "read_s": stages["read"],
-            "read_share": round(stages["read"] / total, 3), "stages_s": stages}
+        for workers in (1, 0, 1, 0):
+            start = time.perf_counter()
+            result = run([Path(tmp) / "in"], Path(tmp) / f"out-{len(rows)}",
+                         config=Config().replace(read={"workers": workers}))
+            total = time.perf_counter() - start
+            stages = {k: v["seconds"] for k, v in result.timings.items()}
+            rows.append({"read_workers": workers, "pages": len(pages),
+                         "articles": result.summary["articles"]["clustered"], "total_s": round(total, 2),
+                         "read_s": stages["read"], "read_share": round(stages["read"] / total, 3), "stages_s": stages})
+            print("night", json.dumps(rows[-1]))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=300, help="pages per weight (default 300)")
+    parser.add_argument("--night-only", action="store_true", help="only the whole run on a WARC (4.)")
     args = parser.parse_args()
+    if args.night_only:
+        bench_night(make_pages(args.pages, heavy=True, seed=2))
+        return
     report = {}
     for weight in ("light", "heavy"):
         pages = make_pages(args.pages, heavy=weight == "heavy")
@@ -166,7 +178,6 @@ def main() -> None:
     report["warc"] = bench_warc_parsing(make_pages(args.pages, heavy=True, seed=1))
     print("warc", json.dumps(report["warc"]))
     report["night"] = bench_night(make_pages(args.pages, heavy=True, seed=2))
-    print("night", json.dumps(report["night"]))
 
 
 if __name__ == "__main__":

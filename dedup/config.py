@@ -63,6 +63,10 @@ class ReadConfig:
         charset-normalizer detector; every non-UTF-8 decision is counted in
         ``summary.json`` (``warnings_by_reason.decoded_as_cp1252``...). A codec
         name such as ``"cp1252"`` decodes every file with it instead.
+    workers:
+        Processes that extract HTML pages (HTML and WARC inputs), in batches
+        of 512: 0 (default) one per available core, 1 in this process. The
+        articles are the same whatever the number.
     """
 
     field_map: tuple[tuple[str, str], ...] = ()
@@ -72,6 +76,7 @@ class ReadConfig:
     max_file_bytes: int = 2 * 2**30
     max_decompression_ratio: float = 100.0
     encoding: str = "auto"
+    workers: int = 0
 
     def __post_init__(self):
         for pair in self.field_map:
@@ -100,6 +105,8 @@ class ReadConfig:
             except (LookupError, TypeError):
                 raise ConfigError(f"encoding {self.encoding!r} is not a known codec; use \"auto\" "
                                   "or a name such as \"utf-8\" or \"cp1252\"") from None
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ConfigError(f"read.workers must be a whole number >= 0 (0: one per core), got {self.workers!r}")
 
 
 @dataclass(frozen=True)

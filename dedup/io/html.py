@@ -12,12 +12,18 @@ The text keeps one paragraph per block, separated by blank lines (the sentence
 aligner treats a blank line as a hard boundary); a first line that repeats the
 title is dropped, since titles are stored apart and outlets re-headline freely.
 
+Extraction is most of a crawled night's reading (about 30 pages a CPU second), and pages are
+independent: the readers yield each page as a :class:`Page`, and :func:`extract_pages` extracts
+a batch of them on forked worker processes (``read.workers``), in order.
+
 Measured throughput and its share of a night: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -93,6 +99,50 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
         "url": url or doc.url or None,
         "outlet": _site_name(doc),
     }
+
+
+@dataclass(frozen=True)
+class Page:
+    """An HTML page a reader found, to extract later (:func:`extract_pages`): the arguments of
+    :func:`extract_article` but its warnings."""
+
+    data: bytes
+    url: str | None = None
+    declared_charset: str | None = None
+    forced_encoding: str | None = None
+
+    def extract(self) -> tuple[dict[str, Any] | Reject, Counter]:
+        """:func:`extract_article` of the page, and the warnings it counted."""
+        warnings: Counter = Counter()
+        raw = extract_article(self.data, url=self.url, declared_charset=self.declared_charset,
+                              forced_encoding=self.forced_encoding, warnings=warnings)
+        return raw, warnings
+
+
+#: Fewer pages than this are extracted in-process: forking workers costs more than it saves.
+MIN_PARALLEL_PAGES = 8
+
+
+def extract_pages(pages: list[Page], workers: int) -> list[tuple[dict[str, Any] | Reject, Counter]]:
+    """:meth:`Page.extract` of each page, in order, on up to ``workers`` forked processes (0: one per
+    core; 1, or fewer than :data:`MIN_PARALLEL_PAGES` pages: in this process). The same results in any
+    case: each page is extracted alone (:func:`dedup.align.parallel.map_chunks` keeps the order)."""
+    from dedup.align.parallel import (  # not at import: io <- align
+        available_cores,
+        bounds_for,
+        map_chunks,
+    )
+
+    wanted = available_cores() if workers == 0 else workers
+    wanted = 1 if len(pages) < MIN_PARALLEL_PAGES else wanted
+    if wanted > 1:
+        _trafilatura()   # imported once here, not once per worker
+    parts = map_chunks(_extract_chunk, pages, bounds_for([len(page.data) for page in pages], wanted), wanted)
+    return [result for part in parts for result in part]
+
+
+def _extract_chunk(pages: list[Page], start: int, stop: int) -> list[tuple[dict[str, Any] | Reject, Counter]]:
+    return [page.extract() for page in pages[start:stop]]
 
 
 def _site_name(doc: Any) -> str | None:

@@ -2,8 +2,9 @@
 
 Each reader is a generator of ``(record_number, raw)`` items for one
 :class:`~dedup.io.streams.Source`, where ``raw`` is a dict (or whatever the
-file held, which the mapper then rejects) or a :class:`Reject` for a record
-that could not even be parsed. Readers never raise for bad content; they raise
+file held, which the mapper then rejects), a :class:`~dedup.io.html.Page` to
+extract (HTML, WARC; the collector extracts pages in batches, on several
+cores), or a :class:`Reject` for a record that could not even be parsed. Readers never raise for bad content; they raise
 :class:`FileRejected` when a whole file (or the rest of it) is unusable: empty,
 binary, over a size limit, a decompression bomb, not the format its name says.
 Decisions that keep a record (an encoding guessed, a WARC request record
@@ -41,7 +42,7 @@ import polars as pl
 
 from dedup.errors import InputError
 from dedup.io.decode import Undecodable, decode
-from dedup.io.html import extract_article
+from dedup.io.html import Page
 from dedup.io.records import Reject
 from dedup.io.streams import (
     COMPRESSION_SUFFIXES,
@@ -437,7 +438,7 @@ def read_text(source: Source) -> Iterator[Raw]:
 
 
 def read_html(source: Source) -> Iterator[Raw]:
-    yield None, extract_article(_single(source), forced_encoding=source.encoding, warnings=source.warnings)
+    yield None, Page(_single(source), forced_encoding=source.encoding)   # extracted by the collector
 
 
 _READERS: dict[str, Callable[[Source], Iterator[Raw]]] = {

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dedup.io.decode import charset_from_content_type
-from dedup.io.html import HTML_TYPES, extract_article, looks_like_html
+from dedup.io.html import HTML_TYPES, Page, looks_like_html
 from dedup.io.records import Reject
 from dedup.io.streams import FileRejected, Source, open_stream
 
@@ -50,8 +50,8 @@ def _mime(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _page(record: Any, number: int, source: Source) -> dict[str, Any] | Reject:
-    """A response or resource record to a raw article, or a Reject."""
+def _page(record: Any, number: int, source: Source) -> Page | Reject:
+    """A response or resource record to a page to extract, or a Reject."""
     uri = record.rec_headers.get_header("WARC-Target-URI") or None
     if record.rec_type == "response":
         http = record.http_headers
@@ -79,8 +79,8 @@ def _page(record: Any, number: int, source: Source) -> dict[str, Any] | Reject:
     if mime not in HTML_TYPES and not looks_like_html(payload):
         return Reject("", number, "warc_not_html", f"payload of {uri} is {mime or 'untyped'} and does not "
                       "look like HTML")
-    return extract_article(payload, url=uri, declared_charset=charset_from_content_type(content_type),
-                           forced_encoding=source.encoding, warnings=source.warnings)
+    return Page(payload, url=uri, declared_charset=charset_from_content_type(content_type),
+                forced_encoding=source.encoding)   # extracted by the collector (dedup.io.html.extract_pages)
 
 
 def read_warc(source: Source) -> Iterator[tuple[int, Any]]:

@@ -85,7 +85,8 @@ class _NamedSource(Source):
 
 def read_one(source: Source, config: ReadConfig) -> _Collector:
     """Read one file into a fresh collector, as :func:`dedup.io.read_inputs` reads each of its files."""
-    collector = _Collector(replace(config, strict=False))  # strict is decided on the driver
+    # strict is decided on the driver; Spark runs tasks on every core, so a task forks no workers
+    collector = _Collector(replace(config, strict=False, workers=1))
     read_source(source, collector)
     return collector
 

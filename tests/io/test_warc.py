@@ -2,6 +2,7 @@
 
 import zlib
 
+import polars as pl
 import pytest
 
 from dedup.config import ReadConfig
@@ -102,3 +103,49 @@ def test_content_encoded_payload(tmp_path):
     (tmp_path / "enc.warc").write_bytes(data)
     res = read_inputs([tmp_path])
     assert res.articles.height == 1 and res.articles["text"][0].startswith(paragraphs(9)[0][:40])
+
+
+def test_pages_extracted_on_workers_are_those_extracted_in_process(tmp_path, monkeypatch):
+    # Batches of 5 pages (across files), each extracted on 2 forked workers: the same articles,
+    # rejects, record numbers and warnings as one process extracting the pages one by one.
+    from polars.testing import assert_frame_equal
+
+    import dedup.align.parallel
+    import dedup.io
+    import dedup.io.html
+
+    for k in range(4):
+        (tmp_path / f"crawl-{k}.warc").write_bytes(warc_bytes(_mixed()))
+    for k in range(6):
+        (tmp_path / f"page-{k}.html").write_text(classic_page(paragraphs(20 + k), url=f"https://g.example/{k}"))
+    (tmp_path / "empty.html").write_text("<html><head><title>x</title></head><body><img src='a.png'></body></html>")
+    monkeypatch.setattr(dedup.io, "_PAGE_BATCH", 5)
+    monkeypatch.setattr(dedup.io.html, "MIN_PARALLEL_PAGES", 2)
+    forks = []
+    original = dedup.align.parallel.map_chunks
+
+    def counted(fn, data, bounds, workers, done=None):
+        forks.append((workers, len(bounds)))
+        return original(fn, data, bounds, workers, done)
+
+    monkeypatch.setattr(dedup.align.parallel, "map_chunks", counted)
+    one = read_inputs([tmp_path], config=ReadConfig(workers=1))
+    assert forks and all(workers == 1 for workers, _ in forks)
+    forks.clear()
+    two = read_inputs([tmp_path], config=ReadConfig(workers=2))
+    assert forks and all(workers == 2 and chunks > 1 for workers, chunks in forks)
+    # the four archives' pages are the same texts: the first archive's are kept, the others' are duplicates
+    assert one.articles.height == 5 + 6 and one.records == 4 * 9 + 7
+    assert one.rejects.filter(pl.col("reason") == "duplicate_id").height == 15
+    assert_frame_equal(one.articles, two.articles)
+    assert_frame_equal(one.rejects, two.rejects)
+    assert one.records == two.records and one.warnings == two.warnings
+    assert two.warnings["decoded_as_cp1252"] == 4
+    assert two.rejects.filter(pl.col("file").str.ends_with("empty.html"))["reason"].to_list() == ["html_no_text"]
+
+
+def test_read_workers_must_be_a_whole_number():
+    from dedup.errors import ConfigError
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match="read.workers"):
+            ReadConfig(workers=bad)
