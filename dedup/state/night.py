@@ -14,17 +14,19 @@ Used by :func:`dedup.pipeline.run` in this order::
         ... align (dedup.align.reuse); state.keep_sentences(sentences, story, found_furniture) ...
         ... write the outputs ...
         state.commit()                     # one atomic manifest swap
+
+The lookups into the story history (stories of ids read before, merges, first nights, outlets, ids
+ever used) are :class:`dedup.state.history.StoryHistory`'s, over the version the night builds on.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -36,6 +38,7 @@ from dedup.errors import ConfigError
 from dedup.lsh import banding
 from dedup.schema import ARTICLES, SHINGLES, conform
 from dedup.state.errors import StateError
+from dedup.state.history import StoryHistory, nights_from
 from dedup.state.index import band_keys, keys_to_list, list_to_keys, sharing_rows
 from dedup.state.lock import StateLock
 from dedup.state.params import (
@@ -104,6 +107,7 @@ class NightlyState:
         self.history: dict[str, Any] = {}
         self._tonight: dict[str, Any] = {}
         self._story: StoryAssignment | None = None
+        self.past: StoryHistory | None = None   # the story history of the base version (see start)
         # One thread for the state's reading and writing that overlaps other work: the window's
         # reads during signing, tonight's articles file during clustering (see start, prior).
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-state")
@@ -167,16 +171,13 @@ class NightlyState:
                              "only the newest night can be rerun (use a copy of an older state version "
                              "to redo older nights)")
         self.window_start = datetime.combine(self.night + timedelta(days=1), time(), timezone.utc) - self.window
+        self.past = StoryHistory(self.store, self.base)
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.
         self._window = self._io.submit(self._read_window, articles["article_id"])
         return self.night
 
     # -- reading prior articles ------------------------------------------------------------
-    def _nights_from(self, first: date):
-        first_iso = first.isoformat()
-        return lambda night: night >= first_iso
-
     def prior(self, articles: pl.DataFrame, shingles: pl.DataFrame, signatures: pl.DataFrame
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The stored articles tonight's could match, with every in-window article of their stories.
@@ -230,7 +231,7 @@ class NightlyState:
         first_night = (self.window_start - timedelta(days=1)).date()
         # The latest row of every stored article in the window; the band keys (the one wide column)
         # are read once and gathered for those rows, not carried through the sort.
-        every = (self.store.scan(self.base, "articles", self._nights_from(first_night))
+        every = (self.store.scan(self.base, "articles", nights_from(first_night))
                  .select("article_id", "published", "night", "first_seen_night", "bands").collect())
         stored = (every.select(pl.exclude("bands")).with_row_index("_row")
                   .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
@@ -243,92 +244,8 @@ class NightlyState:
         keys = list_to_keys(stored_bands.filter(comparable), banding(self.config.minhash)[0])
         del stored_bands
         return _Window(stored=stored, comparable=comparable, keys=keys,
-                       current=self._current_stories(stored["article_id"], first_night),
-                       again=self._seen_before(tonight_ids))
-
-    def _seen_before(self, ids: pl.Series) -> pl.DataFrame:
-        """The ids read on an earlier night, with their stories (KNOWN's columns).
-
-        Every article read on a night has an assignment row that night, so one scan of the assignments
-        gives both the night each id was first read (the ``first_seen_night`` its stored rows carry)
-        and its latest story. This scan reads every night of the history: with :meth:`_used_ids`, it is
-        what a night's cost still grows with as the state ages (benchmarks/README.md section 6, "A year
-        of history").
-        """
-        rows = (self.store.scan(self.base, "assignments").filter(pl.col("article_id").is_in(ids.implode()))
-                .select("article_id", "night", "story_id", "story_first_night").collect())
-        first_seen = rows.group_by("article_id").agg(first_seen_night=pl.col("night").min())
-        latest = rows.sort("night").unique("article_id", keep="last")
-        return self._stories_of(latest).join(first_seen, on="article_id", how="left")
-
-    def _merges(self) -> pl.DataFrame:
-        """Every recorded merge (night, merged_id, into_id): one row per merged story, a few per night."""
-        if getattr(self, "_merge_rows", None) is None:
-            self._merge_rows = self.store.scan(self.base, "story_merges").collect()
-        return self._merge_rows
-
-    def _final_ids(self) -> dict[str, str]:
-        """Every merged story id -> the story it finally lives on in (chains followed)."""
-        if getattr(self, "_final", None) is None:
-            frame = self._merges()
-            merges = dict(zip(frame["merged_id"].to_list(), frame["into_id"].to_list()))
-            self._final = {}
-            for m in merges:
-                x, seen = m, set()
-                while x in merges and x not in seen:
-                    seen.add(x)
-                    x = merges[x]
-                self._final[m] = x
-        return self._final
-
-    def _resolve(self, ids: pl.Series) -> pl.Series:
-        final = self._final_ids()
-        return ids.replace(final) if final else ids
-
-    def _current_stories(self, ids: pl.Series, first_night: date) -> pl.DataFrame:
-        """article_id, prev_story (merges followed), story_first_night: the latest assignment of each id
-        among the nights from ``first_night``."""
-        latest = (self.store.scan(self.base, "assignments", self._nights_from(first_night))
-                  .filter(pl.col("article_id").is_in(ids.implode()))
-                  .select("article_id", "night", "story_id", "story_first_night")
-                  .sort("night").unique("article_id", keep="last").collect())
-        return self._stories_of(latest)
-
-    def _stories_of(self, latest: pl.DataFrame) -> pl.DataFrame:
-        """``latest`` assignment rows -> article_id, prev_story (merges followed), story_first_night.
-
-        Every row of a story id carries the night that id was first given, so a row's own
-        ``story_first_night`` is its story's. A story merged since then continues as the story it was
-        merged into, whose first night is read on a night of that merge (:meth:`_merged_first_nights`).
-        """
-        out = latest.with_columns(prev_story=self._resolve(latest["story_id"]))
-        moved = pl.col("prev_story") != pl.col("story_id")
-        into = out.filter(moved)["prev_story"].unique()
-        if into.len():
-            firsts = self._merged_first_nights(into).rename({"story_id": "prev_story", "story_first_night": "_first"})
-            out = (out.join(firsts, on="prev_story", how="left")
-                   .with_columns(story_first_night=pl.when(moved).then("_first").otherwise("story_first_night")))
-        return out.select("article_id", "prev_story", "story_first_night")
-
-    def _merged_first_nights(self, story_ids: pl.Series) -> pl.DataFrame:
-        """story_id, story_first_night of stories other stories were merged into.
-
-        On the night of a merge the cluster's articles were written under the surviving id, with
-        its first night, so only the nights of the merges into these stories are read, not the
-        whole history."""
-        merges = self._merges()
-        nights = set(merges.filter(pl.col("into_id").is_in(story_ids.implode()))["night"].cast(pl.String).to_list())
-        found = self._first_nights(story_ids, nights.__contains__)
-        missing = story_ids.filter(~story_ids.is_in(found["story_id"].implode()))
-        if missing.len():   # not written on a merge night (a state edited by hand?): read every night for them
-            found = pl.concat([found, self._first_nights(missing, None)])
-        return found
-
-    def _first_nights(self, story_ids: pl.Series, nights: Callable[[str], bool] | None) -> pl.DataFrame:
-        """story_id, story_first_night of ``story_ids``, from the nights ``nights`` accepts (None: every night)."""
-        return (self.store.scan(self.base, "assignments", nights)
-                .filter(pl.col("story_id").is_in(story_ids.implode()))
-                .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
+                       current=self.past.current_stories(stored["article_id"], first_night),
+                       again=self.past.seen_before(tonight_ids))
 
     def _known_for(self, current: pl.DataFrame, rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
         """KNOWN rows for the loaded prior articles and (``again``) for tonight's ids the state has seen before."""
@@ -340,35 +257,10 @@ class NightlyState:
     def assign(self, clusters: pl.DataFrame) -> pl.DataFrame:
         """CLUSTERS (content ids) -> CLUSTERS_WITH_HISTORY of the output clusters (story ids)."""
         self._story = assign_stories(clusters, tonight_ids=self._tonight["articles"]["article_id"],
-                                     known=self._known, night=self.night, used_ids=self._used_ids,
-                                     outlets_before=self._outlets_before)
+                                     known=self._known, night=self.night, used_ids=self.past.used_ids,
+                                     outlets_before=lambda ids: self.past.outlets_before(ids, self._known))
         self.history.update(self._story.history)
         return self._story.clusters
-
-    def _used_ids(self, ids: Iterable[str]) -> set[str]:
-        ids = pl.Series(list(ids), dtype=pl.String)
-        used = self.store.scan(self.base, "assignments").filter(pl.col("story_id").is_in(ids.implode()))
-        merged = self.store.scan(self.base, "story_merges").filter(pl.col("merged_id").is_in(ids.implode()))
-        return (set(used.select("story_id").collect()["story_id"].to_list())
-                | set(merged.select("merged_id").collect()["merged_id"].to_list()))
-
-    def _outlets_before(self, story_ids: Iterable[str]) -> dict[str, set[str]]:
-        wanted = set(story_ids)
-        members = wanted | {m for m, into in self._final_ids().items() if into in wanted}
-        # A story's rows are on the nights from the one its id was first given, and a story merged into
-        # another is younger than it (the oldest survives): the wanted stories' earliest first night
-        # bounds the nights to read. The stories are those of the loaded articles (KNOWN).
-        known = dict(self._known.select("prev_story", "story_first_night").unique().iter_rows())
-        firsts = [known.get(s) for s in wanted]
-        nights = None if not firsts or None in firsts else self._nights_from(min(firsts))
-        frame = (self.store.scan(self.base, "assignments", nights)
-                 .filter(pl.col("story_id").is_in(pl.Series(sorted(members), dtype=pl.String).implode())
-                         & pl.col("outlet").is_not_null())
-                 .select("story_id", "outlet").unique().collect())
-        out: dict[str, set[str]] = {}
-        for story, outlet in zip(self._resolve(frame["story_id"]).to_list(), frame["outlet"].to_list()):
-            out.setdefault(story, set()).add(outlet)
-        return out
 
     # -- earlier alignments -------------------------------------------------------------------
     def _read_sentences(self) -> pl.DataFrame:
@@ -376,7 +268,7 @@ class NightlyState:
         its rows of the latest night that output it with tonight's alignment settings, if that night
         is on or after the night the state's text of the article was read (may run on a thread)."""
         texts = self._text_nights
-        scan = self.store.scan(self.base, "sentences", self._nights_from((self.window_start - timedelta(days=1)).date()))
+        scan = self.store.scan(self.base, "sentences", nights_from((self.window_start - timedelta(days=1)).date()))
         scan = scan.filter(pl.col("fingerprint") == self.config.fingerprint(ALIGN_STAGE))
         latest = (scan.filter(pl.col("article_id").is_in(texts["article_id"].implode()))
                   .select("article_id", "night", "canonical_id").unique()
@@ -429,7 +321,7 @@ class NightlyState:
         """The furniture pairs the nights of the window before tonight found (``furniture`` table): an
         outlet's line counted on an earlier night stays its furniture tonight, when the night's stories
         alone would show it in too few of them (a late copy joining one story)."""
-        found = (self.store.scan(self.base, "furniture", self._nights_from(self.window_start.date()))
+        found = (self.store.scan(self.base, "furniture", nights_from(self.window_start.date()))
                  .filter(pl.col("night") < self.night).select("outlet", "key").unique().collect())
         return frozenset(found.iter_rows())
 
@@ -518,5 +410,5 @@ class _Window:
     stored: pl.DataFrame       # the latest row of each stored article in the window (not tonight's ids)
     comparable: pl.Series      # which of those have band keys (not too short to sign)
     keys: np.ndarray           # their band keys, (comparable rows, bands) uint64
-    current: pl.DataFrame      # their stories (see _current_stories)
+    current: pl.DataFrame      # their stories (see StoryHistory.current_stories)
     again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night

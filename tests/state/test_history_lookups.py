@@ -12,9 +12,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from dedup.config import Config
 from dedup.state import Store, read_table
-from dedup.state.night import NightlyState
+from dedup.state.history import StoryHistory
 from dedup.state.store import TABLES, Manifest
 from tests.state.corpus import NIGHTS
 from tests.test_state import _night
@@ -60,18 +59,15 @@ def state(tmp_path):
                 merges, schema=["night", "merged_id", "into_id"], orient="row"))
     store.commit(Manifest(version=len(nights), parent=None, night=nights[-1].isoformat(), fingerprint="x",
                           parameters={}, dedup_version="test", tables=tables))
-    night = NightlyState(tmp_path / "state", config=Config())
-    night.base = store.manifest()
-    yield night
-    night._io.shutdown()
+    return StoryHistory(store, store.manifest())
 
 
-def _everything(night: NightlyState, ids: list[str]) -> pl.DataFrame:
+def _everything(night: StoryHistory, ids: list[str]) -> pl.DataFrame:
     """The reference: latest rows over every night, the first night of each resolved story over every night."""
     ids = pl.Series(ids, dtype=pl.String)
     latest = (night.store.scan(night.base, "assignments").filter(pl.col("article_id").is_in(ids.implode()))
               .select("article_id", "night", "story_id").sort("night").unique("article_id", keep="last").collect())
-    prev = night._resolve(latest["story_id"])
+    prev = night.resolve(latest["story_id"])
     firsts = (night.store.scan(night.base, "assignments").filter(pl.col("story_id").is_in(prev.implode()))
               .group_by("story_id").agg(pl.col("story_first_night").min()).collect())
     seen = (night.store.scan(night.base, "articles").filter(pl.col("article_id").is_in(ids.implode()))
@@ -82,7 +78,7 @@ def _everything(night: NightlyState, ids: list[str]) -> pl.DataFrame:
 
 
 def test_merged_stories_take_the_first_night_of_the_story_they_live_on_in(state):
-    got = state._current_stories(pl.Series(list(READ)), N0).sort("article_id")
+    got = state.current_stories(pl.Series(list(READ)), N0).sort("article_id")
     assert got.rows() == _everything(state, list(READ)).drop("first_seen_night").rows()
     # b1's latest row names T (merged into S, then S into R): R's first night, read on a merge night
     assert got.row(by_predicate=pl.col("article_id") == "b1") == ("b1", "R", N0)
@@ -91,28 +87,28 @@ def test_merged_stories_take_the_first_night_of_the_story_they_live_on_in(state)
 
 def test_ids_seen_before_come_from_one_scan_of_the_assignments(state):
     ids = ["a1", "b1", "b2", "zz-new"]
-    got = state._seen_before(pl.Series(ids)).sort("article_id")
+    got = state.seen_before(pl.Series(ids)).sort("article_id")
     assert got.rows() == _everything(state, ids).rows()
     assert got["first_seen_night"].to_list() == [N1, N2, N2]
 
 
 @pytest.mark.parametrize("wanted", [["R"], ["U"], ["R", "U"]])
 def test_outlets_before_read_the_nights_from_the_oldest_wanted_story(state, wanted):
-    state._known = state._current_stories(pl.Series(list(READ)), N0)
+    known = state.current_stories(pl.Series(list(READ)), N0)
     every = state.store.scan(state.base, "assignments").collect()
-    final = state._final_ids()
+    final = state.final_ids()
     expected: dict[str, set[str]] = {}
     for story, outlet in every.select("story_id", "outlet").rows():
         story = final.get(story, story)
         if story in wanted:
             expected.setdefault(story, set()).add(outlet)
-    assert state._outlets_before(wanted) == expected
+    assert state.outlets_before(wanted, known) == expected
     if wanted == ["U"]:   # U was first given on N1: nights before it are not read, and nothing is missed
         assert expected == {"U": {"Outlet C"}}
 
 
 def test_every_article_read_on_a_night_has_an_assignment_that_night(tmp_path):
-    """What _seen_before rests on, on a state built by real runs (three nights, a merge)."""
+    """What StoryHistory.seen_before rests on, on a state built by real runs (three nights, a merge)."""
     for n in (1, 2, 3):
         _night(tmp_path, n)
     store = Store(tmp_path / "state")
@@ -137,9 +133,7 @@ def test_a_story_not_written_on_its_merge_night_is_looked_up_on_every_night(stat
     tables = {t: dict(files) for t, files in head.tables.items()}
     tables["assignments"][key] = store.write_file("assignments", key, head.version + 1, rows)
     store.commit(dataclasses.replace(head, version=head.version + 1, parent=head.version, tables=tables))
-    state.base = store.manifest()
-    state._merge_rows = state._final = None
-    firsts = state._merged_first_nights(pl.Series(["S", "R"]))
+    firsts = StoryHistory(store, store.manifest()).merged_first_nights(pl.Series(["S", "R"]))
     assert sorted(firsts.rows()) == [("R", N0), ("S", N1)]
 
 
