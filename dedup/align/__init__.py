@@ -419,7 +419,7 @@ class _Night:
         if config.furniture_min_stories:
             self._find_furniture(config.furniture_min_stories)
             if known:
-                self._add_known(known, {digest: seen[3] for digest, seen in first.items()})
+                self._add_known(known, first)
         return counter.done()
 
     def _find_furniture(self, min_stories: int) -> None:
@@ -478,20 +478,22 @@ class _Night:
             marks.add((None if stock[key] else self.rows[r]["outlet"], text))
         self.furniture_pairs = self.found_furniture = frozenset(marks)
 
-    def _add_known(self, known: Furniture, numbers: dict[bytes, int]) -> None:
+    def _add_known(self, known: Furniture, first: dict[bytes, tuple[int, int, str, int]]) -> None:
         """Take the ``known`` pairs (found on earlier nights) as furniture too: flag tonight's sentences of
-        each one (a stock line's in every outlet) and add them to ``furniture_pairs``. ``numbers``: the
-        number of each identity key's digest (:meth:`split`); a key nobody printed tonight flags nothing."""
+        each one (a stock line's in every outlet) and add them to ``furniture_pairs``. ``first``: each
+        identity key's digest -> its first occurrence and number (:meth:`split`); a key nobody printed
+        tonight flags nothing."""
         self.furniture_pairs = self.found_furniture | known
         if self.furniture_flags is None:
             return
         every = np.concatenate([s[:, 2] for s in self.spans])
-        width = len(numbers)
+        width = len(first)
         stock, own = np.zeros(width, dtype=bool), []
         for outlet, key in known:
-            number = numbers.get(hashlib.blake2b(key.encode(), digest_size=16).digest())
-            if number is None:
+            seen = first.get(hashlib.blake2b(key.encode(), digest_size=16).digest())
+            if seen is None:
                 continue
+            number = seen[3]
             if outlet is None:
                 stock[number] = True
             elif outlet in self.outlets:

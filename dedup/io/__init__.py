@@ -89,7 +89,8 @@ class _Collector:
             if isinstance(raw, Page):
                 self.pages.append((file, number, raw))
                 self.page_bytes += len(raw.data)
-                if len(self.pages) >= _PAGE_BATCH or self.page_bytes >= _PAGE_BATCH_BYTES:
+                # --strict: each page at once, so that the first reject is the first one met
+                if self.config.strict or len(self.pages) >= _PAGE_BATCH or self.page_bytes >= _PAGE_BATCH_BYTES:
                     self._extract()
                 continue
             self._take(file, number, raw)

@@ -142,7 +142,19 @@ def extract_pages(pages: list[Page], workers: int) -> list[tuple[dict[str, Any] 
 
 
 def _extract_chunk(pages: list[Page], start: int, stop: int) -> list[tuple[dict[str, Any] | Reject, Counter]]:
-    return [page.extract() for page in pages[start:stop]]
+    return [_extracted(page) for page in pages[start:stop]]
+
+
+def _extracted(page: Page) -> tuple[dict[str, Any] | Reject, Counter]:
+    """:meth:`Page.extract`; an unexpected error (a bug) is the page's ``reader_error`` reject, so that one
+    page never fails its batch, which holds pages of other files."""
+    try:
+        return page.extract()
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the night
+        return Reject("", None, "reader_error", f"the page could not be extracted ({type(exc).__name__}: "
+                      f"{str(exc)[:200]}); please report this bug"), Counter()
 
 
 def _site_name(doc: Any) -> str | None:

@@ -149,3 +149,26 @@ def test_read_workers_must_be_a_whole_number():
     for bad in (-1, 1.5, True, "2"):
         with pytest.raises(ConfigError, match="read.workers"):
             ReadConfig(workers=bad)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_page_whose_extraction_fails_is_its_own_reject(tmp_path, monkeypatch, workers):
+    import dedup.io.html
+
+    monkeypatch.setattr(dedup.io.html, "MIN_PARALLEL_PAGES", 2)
+    real = dedup.io.html.extract_article
+
+    def failing(data, **kwargs):   # a bug in extraction, on one page only
+        if b"TRIGGER" in data:
+            raise RuntimeError("extractor bug")
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(dedup.io.html, "extract_article", failing)
+    for k in range(4):
+        (tmp_path / f"page-{k}.html").write_text(classic_page(paragraphs(40 + k)))
+    (tmp_path / "bad.html").write_text(classic_page(paragraphs(50)).replace("</body>", "TRIGGER</body>"))
+    res = read_inputs([tmp_path], config=ReadConfig(workers=workers))
+    assert res.articles.height == 4 and res.records == 5
+    [reject] = res.rejects.to_dicts()
+    assert (reject["file"].rsplit("/", 1)[1], reject["record"], reject["reason"]) == ("bad.html", None, "reader_error")
+    assert "RuntimeError: extractor bug" in reject["message"]
