@@ -253,13 +253,18 @@ def utf8_stream(stream: BinaryIO, source: Source) -> BinaryIO:
         if splits_on_newline(source.encoding):
             return stream
         return io.BufferedReader(_Transcoded(stream, source.encoding, source), buffer_size=_CHUNK)
-    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
-    for bom, encoding in _WIDE_BOMS:
-        if head.startswith(bom):
-            stream.read(len(bom))
-            source.warnings["decoded_as_" + encoding] += 1
-            return io.BufferedReader(_Transcoded(stream, encoding, source), buffer_size=_CHUNK)
-    return stream
+    found = _wide_bom(stream.peek(4)[:4] if hasattr(stream, "peek") else b"")
+    if found is None:
+        return stream
+    bom, encoding = found
+    stream.read(len(bom))
+    source.warnings["decoded_as_" + encoding] += 1
+    return io.BufferedReader(_Transcoded(stream, encoding, source), buffer_size=_CHUNK)
+
+
+def _wide_bom(data: bytes) -> tuple[bytes, str] | None:
+    """The UTF-16 or UTF-32 byte-order mark ``data`` starts with, and its encoding; None if none."""
+    return next(((bom, encoding) for bom, encoding in _WIDE_BOMS if data.startswith(bom)), None)
 
 
 @functools.cache
@@ -302,7 +307,7 @@ def read_before_break(source: Source) -> tuple[bytes, FileRejected]:
 
 def has_wide_bom(data: bytes) -> bool:
     """Whether ``data`` starts with a UTF-16 or UTF-32 byte-order mark (its newline is not the byte ``\\n``)."""
-    return any(data.startswith(bom) for bom, _ in _WIDE_BOMS)
+    return _wide_bom(data) is not None
 
 
 def iter_lines(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
