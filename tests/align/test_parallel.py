@@ -71,11 +71,12 @@ def test_bounded_chunks_give_the_frames_of_one(monkeypatch):
     serial = align_clusters(articles, clusters, config=AlignConfig(workers=1))
     monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)
     monkeypatch.setattr("dedup.align.MAX_CHUNK_SENTENCES", 20)
-    monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 2_000)
     calls = []
     real = parallel.iter_chunks
-    monkeypatch.setattr("dedup.align.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(len(bounds))
-                        or real(fn, data, bounds, *a, **k))
+    for module in ("dedup.align", "dedup.align.prepare"):   # the stories' chunks, the split's chunks
+        monkeypatch.setattr(f"{module}.MAX_CHUNK_CHARS", 2_000)
+        monkeypatch.setattr(f"{module}.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(len(bounds))
+                            or real(fn, data, bounds, *a, **k))
     bounded = align_clusters(articles, clusters, config=AlignConfig(workers=2))
     assert len(calls) == 2   # the split (and the IDF), then the stories
     assert min(calls) > 2 * parallel.CHUNKS_PER_WORKER   # the bounds, not the workers, set the chunk count
@@ -105,13 +106,13 @@ def test_the_idf_keeps_each_sentences_first_occurrence_by_article_id_whatever_th
     expected = IdfModel(**model).fit(reps.values(), normalised=True)
     assert reps[identity_key(tight)] == key_and_norm(tight)[1]
     monkeypatch.setattr(parallel, "MIN_PARALLEL_ARTICLES", 0)
-    monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 10)   # bounds_for: one article per chunk
+    monkeypatch.setattr("dedup.align.prepare.MAX_CHUNK_CHARS", 10)   # bounds_for: one article per chunk
 
     def one_chunk(sizes, *_):
         return [(0, len(sizes))]
 
     for cut, workers in itertools.product((parallel.bounds_for, one_chunk), (1, 2)):
-        monkeypatch.setattr("dedup.align.bounds_for", cut)
+        monkeypatch.setattr("dedup.align.prepare.bounds_for", cut)
         idf = fit_idf(articles, clusters, config=AlignConfig(workers=workers))
         assert idf.n_docs_ == len(reps)
         assert np.array_equal(idf.df_, expected.df_)
@@ -125,8 +126,9 @@ def test_a_given_idf_splits_in_the_alignment_workers_with_the_same_frames(monkey
     monkeypatch.setattr("dedup.align.MAX_CHUNK_CHARS", 2_000)   # the chunks are cut by characters then
     calls = []
     real = parallel.iter_chunks
-    monkeypatch.setattr("dedup.align.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(fn.__name__)
-                        or real(fn, data, bounds, *a, **k))
+    for module in ("dedup.align", "dedup.align.prepare"):
+        monkeypatch.setattr(f"{module}.iter_chunks", lambda fn, data, bounds, *a, **k: calls.append(fn.__name__)
+                            or real(fn, data, bounds, *a, **k))
     given = align_clusters(articles, clusters, config=AlignConfig(workers=2), idf=serial.idf,
                            furniture=serial.furniture)
     assert calls == ["_align_chunk"]   # no split pass: each chunk splits its own stories
