@@ -32,6 +32,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -265,9 +266,35 @@ def read_jsonl(source: Source) -> Iterator[Raw]:
         raise FileRejected("empty_file", "file is empty")
 
 
+def _whole_or_prefix(source: Source, complete: Callable[[bytes], bytes]) -> tuple[bytes, FileRejected | None]:
+    """The file's bytes, or, when its compressed data breaks part-way (``corrupt_compression``), the
+    bytes before the break cut by ``complete`` to what may be whole records, and the reject of the rest.
+    A UTF-16 or UTF-32 file (BOM or forced encoding) that breaks is rejected whole."""
+    try:
+        return read_whole(source), None
+    except FileRejected as exc:
+        if exc.reason != "corrupt_compression" or (source.encoding and not splits_on_newline(source.encoding)):
+            raise
+        data, broken = read_before_break(source)
+        data = complete(data)
+        if has_wide_bom(data) or not data.strip():
+            raise broken from None
+        return data, broken
+
+
 def read_json(source: Source) -> Iterator[Raw]:
-    """One object or an array of objects; JSON Lines saved as ``.json`` are read line by line."""
-    data = read_whole(source)
+    """One object or an array of objects; JSON Lines saved as ``.json`` are read line by line.
+
+    An array that breaks off part-way keeps the elements before the break:
+    a malformed element (``malformed_json``) or compressed data that breaks
+    (``corrupt_compression``, a truncated download) is one reject for the
+    element it cuts and the rest, naming the element it starts on. JSON Lines
+    whose compressed data breaks keep the lines before the break, as in a
+    ``.jsonl`` file. A file broken in its first element, a single object and
+    a UTF-16 or UTF-32 file (BOM or forced encoding) are rejected whole.
+    """
+    # after a break: the element it cuts is not read anyway, and a character it split would not decode
+    data, broken = _whole_or_prefix(source, lambda data: data.rstrip(_NON_ASCII))
     if not data.strip():
         raise FileRejected("empty_file", "file is empty")
     text = _text_of(data, source, "JSON file")
@@ -278,17 +305,59 @@ def read_json(source: Source) -> Iterator[Raw]:
             source.warnings["json_read_as_jsonl"] += 1
             # Lines end at "\n" only, as in .jsonl: str.splitlines() would also cut at U+2028, U+0085...,
             # which a JSON string may hold as they are.
-            for number, line in enumerate(text.split("\n"), start=1):
+            lines = text.split("\n")
+            if broken is not None:
+                lines.pop()   # the line the break cuts
+            for number, line in enumerate(lines, start=1):
                 if line.strip():
                     yield _parse_json(number, line)
+            if broken is not None:
+                raise FileRejected(broken.reason, f"{broken.message}; the lines from {len(lines) + 1} on are not read")
             return
-        raise FileRejected("malformed_json", _json_error(exc, f"line {exc.lineno} column {exc.colno}")) from None
+        if text.lstrip().startswith("["):
+            yield from _array_prefix(text, exc, broken)
+        raise broken or FileRejected("malformed_json", _json_error(exc, f"line {exc.lineno} column {exc.colno}")
+                                     ) from None
     except (ValueError, RecursionError) as exc:
         raise FileRejected("malformed_json", f"unreadable JSON: {type(exc).__name__}") from None
     if isinstance(doc, list):
         yield from enumerate(doc, start=1)
     else:
         yield 1, doc
+    if broken is not None:   # the data broke after a whole document
+        raise broken
+
+
+_NON_ASCII = bytes(range(0x80, 0x100))
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _array_prefix(text: str, error: json.JSONDecodeError, broken: FileRejected | None) -> Iterator[Raw]:
+    """The elements of the JSON array ``text`` before ``error``, the first error :func:`json.loads` met
+    in it; then raises the reject of the element it cuts and the rest. Yields nothing (and raises
+    nothing) when the error is in the first element. ``broken``: the data broke after ``text``."""
+    decoder = json.JSONDecoder()
+    pos, number = text.index("[") + 1, 0
+    while True:
+        pos = _JSON_SPACE.match(text, pos).end()
+        if number:
+            if not text.startswith(",", pos):   # the array's end (then something after it), or no comma
+                break
+            pos = _JSON_SPACE.match(text, pos + 1).end()
+        try:   # an element that ends before the error was read by json.loads too; the next holds the error
+            element, pos = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            break
+        number += 1
+        yield number, element
+    if not number:
+        return
+    # the break cut the element if json met the end of the text there (a string never closed runs to it)
+    at_break = broken is not None and (error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"))
+    why = broken.message if at_break else _json_error(error, f"line {error.lineno} column {error.colno}")
+    rest = (f"after the array's {number} elements" if text.startswith("]", pos)
+            else f"the elements from {number + 1} on are not read")
+    raise FileRejected(broken.reason if at_break else "malformed_json", f"{why}; {rest}")
 
 
 def read_csv(source: Source) -> Iterator[Raw]:
@@ -307,15 +376,7 @@ def read_csv(source: Source) -> Iterator[Raw]:
     break; the row the break cuts and the rest are one reject naming the line
     they start on (the whole file, if its encoding is UTF-16 or UTF-32).
     """
-    try:
-        data, broken = read_whole(source), None
-    except FileRejected as exc:
-        if exc.reason != "corrupt_compression" or (source.encoding and not splits_on_newline(source.encoding)):
-            raise
-        data, broken = read_before_break(source)
-        data = data[:data.rfind(b"\n") + 1]   # the line the break cuts is not read
-        if has_wide_bom(data) or not data.strip():
-            raise broken from None
+    data, broken = _whole_or_prefix(source, lambda data: data[:data.rfind(b"\n") + 1])   # not the cut line
     if not data.strip():
         raise FileRejected("empty_file", "file is empty")
     text = _text_of(data, source, "CSV file")

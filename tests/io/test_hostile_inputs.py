@@ -5,6 +5,7 @@ import codecs
 import gzip
 import json
 import os
+import zlib
 
 import polars as pl
 import pytest
@@ -204,6 +205,66 @@ def test_truncated_compressed_csv_keeps_the_rows_before_the_break(tmp_path, mult
     assert (reject["record"], reject["reason"]) == (None, "corrupt_compression")
     lines_per_row = 2 if multiline else 1
     assert f"the rows from line {2 + len(kept) * lines_per_row} on are not read" in reject["message"]
+
+
+def _json_array(n: int, indent: int | None) -> bytes:
+    rows = [{"id": f"a{i}", "outlet": "Gazette", "text": f"Le café n° {i} a rouvert à Genève. " * 3} for i in range(n)]
+    return json.dumps(rows, ensure_ascii=False, indent=indent).encode()
+
+
+@pytest.mark.parametrize("indent", [None, 1], ids=["compact", "pretty"])
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.8])
+def test_truncated_compressed_json_array_keeps_the_elements_before_the_break(tmp_path, indent, cut):
+    data = gzip.compress(_json_array(2000, indent))
+    (tmp_path / "cut.json.gz").write_bytes(data[: int(len(data) * cut)])
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    kept = res.articles["article_id"].to_list()
+    assert 0 < len(kept) < 2000 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))   # a prefix
+    assert res.articles["text"].str.contains("café n° ").all() and res.warnings == {}   # nothing mis-decoded
+    # one reject for the element the break cuts and the rest, naming where it starts
+    [reject] = res.rejects.to_dicts()
+    assert (reject["record"], reject["reason"]) == (None, "corrupt_compression")
+    assert reject["message"].endswith(f"; the elements from {len(kept) + 1} on are not read")
+
+
+def test_a_break_inside_a_character_spoils_no_element_before_it(tmp_path):
+    raw = _json_array(50, None)
+    cut = raw.index("à Genève".encode(), len(raw) // 2) + 1   # inside the two bytes of "à"
+    packer = zlib.compressobj(wbits=31)                      # gzip, flushed there: the data breaks right after
+    (tmp_path / "cut.json.gz").write_bytes(packer.compress(raw[:cut]) + packer.flush(zlib.Z_SYNC_FLUSH))
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert 0 < res.articles.height < 50 and res.warnings == {}
+    assert res.articles["text"].str.contains("à Genève").all()
+    assert res.rejects["reason"].to_list() == ["corrupt_compression"]
+
+
+def test_a_malformed_json_element_keeps_the_elements_before_it(tmp_path):
+    good = json.dumps(_recs("a", 6), indent=1)
+    (tmp_path / "a.json").write_text(good.replace('"a3",', '"a3" "stray",'))
+    (tmp_path / "b.json").write_text(json.dumps(_recs("b", 2)) + "\n]")              # junk after the array
+    (tmp_path / "c.json").write_text(json.dumps(_recs("c", 3)).replace('"c0"', "c0"))  # in the first element
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == ["a0", "a1", "a2", "b0", "b1"]
+    got = {r["file"].rsplit("/", 1)[1]: (r["record"], r["reason"], r["message"]) for r in res.rejects.to_dicts()}
+    assert got["a.json"][:2] == (None, "malformed_json")
+    assert got["a.json"][2].endswith("; the elements from 4 on are not read")
+    assert got["b.json"][:2] == (None, "malformed_json") and got["b.json"][2].endswith("after the array's 2 elements")
+    assert got["c.json"] == (None, "malformed_json", "malformed JSON: Expecting value at line 1 column 9")
+
+
+def test_truncated_compressed_json_lines_saved_as_json_keep_the_lines_before(tmp_path):
+    data = gzip.compress("".join(json.dumps(r) + "\n" for r in _recs("a", 400)).encode())
+    (tmp_path / "cut.json.gz").write_bytes(data[: len(data) // 2])
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    kept = res.articles["article_id"].to_list()
+    assert 0 < len(kept) < 400 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))
+    [reject] = res.rejects.to_dicts()
+    assert reject["reason"] == "corrupt_compression"
+    assert reject["message"].endswith(f"; the lines from {len(kept) + 1} on are not read")
 
 
 def test_csv_with_junk_after_its_compressed_data_keeps_every_row(tmp_path):
