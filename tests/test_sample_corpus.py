@@ -46,7 +46,8 @@ def test_rejects_match_ground_truth(sample_run):
 def test_sentence_statuses_match_ground_truth(sample_run):
     # sentence_ops counts sentences as a person would, with bylines and footers apart ("boilerplate");
     # dedup writes a row for each of those lines too (added: the wire has none of them), and a
-    # wire's dateline ("LISBON (Meridian Press) -") is a row of its own, kept by versions that keep it.
+    # wire's dateline ("LISBON (Meridian Press) -", "杭州（北风通讯社）-") is a row of its own, kept by
+    # versions that keep it.
     sentences = sample_run.sentences.collect() if hasattr(sample_run.sentences, "collect") else sample_run.sentences
     path = {r["article_id"]: r["source_file"].split("sample-corpus/", 1)[1]
             for r in sample_run.articles.select("article_id", "source_file").iter_rows(named=True)}
@@ -55,7 +56,8 @@ def test_sentence_statuses_match_ground_truth(sample_run):
     for article_id, status, n in counts.iter_rows():
         key = path[article_id] if path[article_id].startswith("pages/") else article_id
         got.setdefault(key, {})[status] = n
-    datelines = set(sentences.filter(pl.col("text").str.contains(r"^[A-Z][A-Z]+.*\)\s*[-\u2014]$"))["article_id"])
+    # (a dateline row ends with its bracketed source and a dash: "LISBON (Meridian Press) -", "عمّان (…) -")
+    datelines = set(sentences.filter(pl.col("text").str.contains(r"[)）]\s*[-\u2014]$"))["article_id"])
     assert len(EXPECTED["sentence_ops"]) == 20
     for key, ops in EXPECTED["sentence_ops"].items():
         article_id = next(a for a, p in path.items() if key in (a, p))

@@ -46,6 +46,15 @@ _DATELINE = re.compile(
     r"\s*[-\u2013\u2014]{1,2}[ \t]+")
 # The dateline after the segment's leading white space (\s is str.isspace(), as strip() uses it).
 _DATELINE_AT = re.compile(r"\s*(?:" + _DATELINE.pattern + ")")
+# Datelines of scripts without capitals, after the same white space: a place (non-Latin words) and its
+# source in brackets, ASCII or full-width, then a dash, as Arabic and Chinese outlets write
+# "عمّان (ميريديان برس) -" and "杭州（北风通讯社）-"; a Chinese dispatch line, "新华社北京11月28日电" with
+# its reporter in brackets if any; a Japanese one, "【ワシントン=共同】".
+_NON_LATIN_WORD = r"[^\W\d_A-Za-z\u00C0-\u024F][^\s\x00-\x7F\u00C0-\u024F\u2010-\u2015（）【】]*"   # marks too
+_WIDE_DATELINE_AT = re.compile(
+    rf"\s*(?:{_NON_LATIN_WORD}(?: {_NON_LATIN_WORD}){{0,3}}\s*[(（][^()（）\n]{{2,60}}[)）]\s*[-\u2013\u2014]{{1,2}}[ \t]*"
+    r"|[\u4e00-\u9fff]{0,12}\d{1,2}月\d{1,2}日[电讯][ \t\u3000]*(?:[(（][^()（）\n]{1,30}[)）][ \t\u3000]*)?"
+    r"|【[^【】\n]{1,30}】[ \t\u3000]*)")
 _VISIBLE = re.compile(r"\S")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 # Chinese and Japanese end a sentence with a full-width mark and no space after it, which the library
@@ -152,7 +161,7 @@ def layout_segments(text: str) -> list[Span]:
 
 
 def _split_dateline(text: str, segment: Span) -> list[Span]:
-    """A dateline opening a paragraph ("LISBON (Meridian Press) -") is a segment of its own.
+    """A dateline opening a paragraph ("LISBON (Meridian Press) -", "杭州（北风通讯社）-") is a segment of its own.
 
     Outlets replace the wire's dateline with their own; as its own segment it
     shows as one dateline dropped and one added, and the first sentence stays
@@ -160,7 +169,9 @@ def _split_dateline(text: str, segment: Span) -> list[Span]:
     """
     start, end = segment
     m = _DATELINE_AT.match(text, start, end)
-    if not m or m.end() >= end or not (m.group("date") or m.group("source")):
+    if not m or not (m.group("date") or m.group("source")):
+        m = _WIDE_DATELINE_AT.match(text, start, end)   # fails at once on Latin text
+    if not m or m.end() >= end:
         return [segment]
     return [(start, m.end()), (m.end(), end)]
 

@@ -89,6 +89,23 @@ def test_planted_edits_get_exact_statuses():
     assert dropped["family_id"] == 5 and dropped["similarity"] is None
 
 
+@pytest.mark.parametrize("wire, outlet, body", [
+    ("杭州（北风通讯社）- ", "杭州（都市晨报）- ",
+     ["西湖区一家社区图书馆上月底起试行24小时开放。", "一个月来夜间到馆读者超过3200人次。", "区文化部门表示明年将推广这一做法。"]),
+    ("عمّان (ميريديان برس) - ", "عمّان (صحيفة الساحل) - ",
+     ["بدأت أولى الحافلات الكهربائية العمل يوم الجمعة.", "ويضم الخط 12 حافلة.", "وتبلغ أجرة الرحلة نصف دينار."]),
+])
+def test_a_replaced_non_latin_dateline_leaves_the_lead_kept(wire, outlet, body):
+    # as with "LISBON (Meridian Press) -": the outlet's own dateline is one added row and the wire's one
+    # dropped row, and the first sentence stays kept instead of becoming edited
+    articles, clusters = articles_and_clusters({"c1": [("wire", "Wire", [wire + body[0], *body[1:]], 0),
+                                                       ("copy", "Paper", [outlet + body[0], *body[1:]], 30)]})
+    result = align_clusters(articles, clusters)
+    rows = result.sentences.filter(pl.col("article_id") == "copy").select("status", "text").rows()
+    assert rows == [("added", outlet.strip()), ("kept", body[0]), ("kept", body[1]), ("kept", body[2]),
+                    ("dropped", wire.strip())]
+
+
 def test_canonical_is_all_kept_with_positions_as_families():
     result = align_clusters(*planted())
     wire = result.sentences.filter(pl.col("article_id") == "wire")

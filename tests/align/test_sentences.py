@@ -55,6 +55,18 @@ def test_dateline_is_one_segment_and_the_sentence_after_it_is_intact():
     ("The vote - a surprise to many - passed 52-48.",                         # dashes inside a sentence
      ["The vote - a surprise to many - passed 52-48."]),
     ("WASHINGTON (Reuters) -", ["WASHINGTON (Reuters) -"]),                    # nothing after the dateline
+    # scripts without capitals: a place and a bracketed source (ASCII or full-width), then a dash
+    ("عمّان (ميريديان برس) - بدأت الحافلات العمل.", ["عمّان (ميريديان برس) - ", "بدأت الحافلات العمل."]),
+    ("杭州（北风通讯社）- 图书馆试行24小时开放。", ["杭州（北风通讯社）- ", "图书馆试行24小时开放。"]),
+    ("Москва (Интерфакс) — Акции выросли.", ["Москва (Интерфакс) — ", "Акции выросли."]),
+    # a Chinese dispatch line with its reporter, a Japanese bracketed one
+    ("新华社北京11月28日电（记者 张三）国务院今天宣布。", ["新华社北京11月28日电（记者 张三）", "国务院今天宣布。"]),
+    ("【ワシントン=共同】米政府は28日、発表した。", ["【ワシントン=共同】", "米政府は28日、発表した。"]),
+    # no split: no dash after the brackets, a one-character aside, nothing after the dateline
+    ("他说（记者问）不是这样。", ["他说（记者问）不是这样。"]),
+    ("他说（笑）- 不是。", ["他说（笑）- 不是。"]),
+    ("“Quote (AP) - x", ["“Quote (AP) - x"]),
+    ("【ワシントン=共同】", ["【ワシントン=共同】"]),
 ])
 def test_split_dateline(text, pieces):
     spans = _split_dateline(text, (0, len(text)))
