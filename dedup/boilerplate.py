@@ -20,17 +20,20 @@ different stories, and counting each of them would make the whole article
 its outlet's boilerplate, strip every copy to nothing and lose the story (an
 outlet that carries an article 4 times would erase it). Copies are
 recognised by a 64-bit hash of the shingle set (:func:`text_keys`), per
-outlet. Only exact copies are merged: copies under different wrappers
-(another breadcrumb or related-links line) and updates are different texts
-and each counts, since at this stage they cannot be told from different
-short items that share a long outlet passage, which must stay apart.
+outlet. So are an outlet's re-sends of one item, which the outlet marks as
+such ("UPDATE 2-", "CORRECTED -": :func:`dedup.resend.resend_followers`,
+given as ``resent``): a wire that sends a story and four updates of it sends
+one story. Other near-copies, under different wrappers (another breadcrumb or
+related-links line) or unmarked updates, are different texts and each counts,
+since at this stage they cannot be told from different short items that
+share a long outlet passage, which must stay apart.
 
 Boilerplate shingles are removed from that article only, and from each of
 its copies alike. Shingles are never dropped for being frequent *across*
 outlets: a wire story carried by 200 outlets is 200 articles sharing the
 same shingles, each from a different outlet, and that is exactly what must be
-found. An outlet that runs a story several times in different versions
-(updates) keeps it as long as it has fewer than ``min_docs`` versions.
+found. An outlet that runs a story several times in different, unmarked
+versions keeps it as long as it has fewer than ``min_docs`` versions.
 Articles with no outlet are never filtered.
 
 Two phases, so that a corpus can be processed in batches with bounded memory:
@@ -134,8 +137,8 @@ def _set_keys_kernel(values, offsets):  # pragma: no cover - numba
     return out
 
 
-def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarray] | None = None
-                 ) -> np.ndarray:
+def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarray] | None = None,
+                 resent: np.ndarray | None = None) -> np.ndarray:
     """The rows whose shingles count for their outlet: one row of each (outlet, text) of the batch.
 
     ``codes`` are the rows' outlet codes (:func:`outlet_codes`; ``-1``, no
@@ -143,7 +146,9 @@ def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarra
     when no earlier row has the same outlet and key and, with ``seen =
     (code, keys)``, when it is not of outlet ``code`` with one of those keys
     (the texts of an outlet counted in earlier batches). Which copy counts
-    does not matter: the copies have the same shingles.
+    does not matter: the copies have the same shingles. ``resent``: the rows
+    that re-send an item of their outlet (:func:`dedup.resend.resend_followers`;
+    its update or correction), which never count: the item counts once.
     """
     codes = np.asarray(codes, dtype=np.int64)
     keys = np.asarray(keys, dtype=np.uint64)
@@ -156,6 +161,8 @@ def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarra
     first &= codes >= 0
     if seen is not None and len(seen[1]):
         first &= ~((codes == seen[0]) & np.isin(keys, seen[1]))
+    if resent is not None:
+        first &= ~np.asarray(resent, dtype=bool)
     return first
 
 
@@ -210,17 +217,18 @@ def _runs_in_place(keys):  # pragma: no cover - numba
     return m, docs
 
 
-def count_outlet_shingles(shingles: pl.DataFrame, outlets: pl.Series) -> pl.DataFrame:
+def count_outlet_shingles(shingles: pl.DataFrame, outlets: pl.Series, resent: np.ndarray | None = None
+                          ) -> pl.DataFrame:
     """SHINGLES -> OUTLET_COUNTS: in how many distinct texts of each outlet every shingle occurs. Stateless.
 
     ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column);
     articles without an outlet are not counted, an outlet's copies of one
-    text (:func:`first_copies`) once. Sorted by outlet and shingle. Counts of
-    batches add up with :func:`merge_outlet_counts` when no outlet has the
-    same text in two batches.
+    text and its re-sends of one item (``resent``, see :func:`first_copies`)
+    once. Sorted by outlet and shingle. Counts of batches add up with
+    :func:`merge_outlet_counts` when no outlet has the same text in two batches.
     """
     codes, names = outlet_codes(outlets)
-    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles)), codes, -1))
+    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles), resent=resent), codes, -1))
     return frequent_frame(keys, names).with_columns(docs=pl.Series(docs, dtype=pl.UInt32))
 
 
@@ -380,19 +388,20 @@ def _strip_kernel(table, shift, codes, values, offsets, seq, seq_offsets, min_ru
         n_removed[t] = count
 
 
-def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: int, min_run: int = 1
-                       ) -> pl.DataFrame:
+def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: int, min_run: int = 1,
+                       resent: np.ndarray | None = None) -> pl.DataFrame:
     """SHINGLES -> SHINGLES with each outlet's boilerplate removed; ``sequence`` set to null. Stateless.
 
     ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column).
     ``min_docs=0`` removes nothing. The same as :func:`count_outlet_shingles`,
     :func:`frequent_shingles` and :func:`strip_boilerplate` in one go (see the
     module docstring for batches), without building the frames in between:
-    shingles are counted over each outlet's distinct texts, and every copy is
+    shingles are counted over each outlet's distinct texts (``resent``: the
+    rows that re-send an item, see :func:`first_copies`), and every copy is
     stripped alike.
     """
     if min_docs == 0 or shingles.height == 0:
         return shingles.with_columns(sequence=_NO_SEQUENCE)
     codes, _ = outlet_codes(outlets)
-    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles)), codes, -1))
+    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles), resent=resent), codes, -1))
     return strip_keys(shingles, codes, keys[docs >= min_docs], min_run)

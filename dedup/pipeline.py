@@ -46,7 +46,7 @@ from dedup.minhash import sign_flat
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import Progress, bar
 from dedup.report import write_report
-from dedup.resend import resend_candidates
+from dedup.resend import resend_candidates, resend_followers
 from dedup.schema import flat_lists, signatures_schema
 from dedup.shingle import shingle
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, NightlyState
@@ -127,7 +127,8 @@ class _Piece:
     shingles: pl.DataFrame | None   # SHINGLES with ``sequence``; None once dropped to bound memory
 
 
-def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple[pl.DataFrame, pl.DataFrame]:
+def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: np.ndarray | None = None
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARTICLES -> (SHINGLES without boilerplate, SIGNATURES), in batches of ``BATCH_ARTICLES``.
 
     Whether a shingle is boilerplate depends on counts over all of its
@@ -142,15 +143,17 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
     counts of that one outlet are carried from batch to batch, as integer keys
     (:func:`dedup.boilerplate.count_keys`), with the keys of the texts it
     has counted (an outlet's copies of one text count once, in whichever
-    batches they fall: :func:`dedup.boilerplate.first_copies`). The frames
-    come back in article order, equal to shingling, stripping and signing the
-    whole corpus at once.
+    batches they fall: :func:`dedup.boilerplate.first_copies`; nor do the
+    rows ``resent`` marks, an outlet's re-sends of an item: see
+    :func:`resent_rows`). The frames come back in article order, equal to
+    shingling, stripping and signing the whole corpus at once.
     """
     n = articles.height
     min_run, min_docs = config.cluster.boilerplate_min_run, config.cluster.boilerplate_min_docs
     if n <= BATCH_ARTICLES:
         sh = timer.run("shingle", shingle, articles, config=config.shingle)
-        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs, min_run=min_run)
+        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs, min_run=min_run,
+                       resent=resent)
         return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
     codes, _ = outlet_codes(articles["outlet"])
     order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
@@ -168,10 +171,10 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
     carry = None
     seen = (-1, np.empty(0, np.uint64))   # the going outlet's text keys counted in earlier batches
 
-    def count(sh: pl.DataFrame, batch_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def count(sh: pl.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The batch's counts over each outlet's distinct texts; the rows' text keys and which rows counted."""
-        texts = text_keys(sh)
-        first = first_copies(batch_codes, texts, seen)
+        texts, batch_codes = text_keys(sh), codes[rows]
+        first = first_copies(batch_codes, texts, seen, None if resent is None else resent[rows])
         return *count_keys(sh, np.where(first, batch_codes, -1)), texts, first
 
     with bar(timer.progress, "sign", total=n) as advance:
@@ -180,7 +183,7 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer) -> tuple
             sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
             going, frequent = -1, np.empty(0, np.uint64)   # the outlet that goes on into the next batch, if any
             if min_docs:
-                keys, docs, texts, first = timer.piece("boilerplate", count, sh, codes[rows])
+                keys, docs, texts, first = timer.piece("boilerplate", count, sh, rows)
                 if carry is not None:
                     keys, docs = merge_keys(carry, (keys, docs))
                 carry = None
@@ -234,10 +237,31 @@ def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame]], n: int) -> pl
     return shingles.select(pl.all().gather(place)).insert_column(0, doc)
 
 
+def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -> np.ndarray | None:
+    """Which articles re-send an item of their outlet (:func:`dedup.resend.resend_followers` of the
+    re-send pairs ``resends``, their texts shingled as read), for the boilerplate count; None if none."""
+    if not resends.height or not config.cluster.boilerplate_min_docs:
+        return None
+    left, right = resends["left"].to_numpy(), resends["right"].to_numpy()
+    docs = np.unique(np.concatenate([left, right]))
+    sets = [np.asarray(s, dtype=np.uint32) for s in shingle(articles[docs], config=config.shingle)["shingles"]]
+    at = {int(d): k for k, d in enumerate(docs.tolist())}
+    ids = dict(zip(docs.tolist(), articles["article_id"].gather(docs).to_list()))
+    followers = resend_followers(left.tolist(), right.tolist(), [sets[at[d]] for d in left.tolist()],
+                                 [sets[at[d]] for d in right.tolist()], ids, config=config.cluster)
+    if not followers:
+        return None
+    resent = np.zeros(articles.height, dtype=bool)
+    resent[followers] = True
+    return resent
+
+
 def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None
                       ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
     articles = read.articles
-    sh, sig = sign_articles(articles, config, timer)
+    # An outlet's re-sends of an item count once for its boilerplate (resent_rows), so the pairs are found first.
+    resends = timer.run("resend", resend_candidates, articles, config=config.cluster)
+    sh, sig = sign_articles(articles, config, timer, resent=resent_rows(articles, resends, config))
     if state is not None:
         # Tonight's articles are clustered together with the stored ones they could match.
         prior_articles, prior_sh = timer.run("state_load", state.prior, articles, sh, sig)
@@ -247,7 +271,8 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
     too_short = sh["shingles"].list.len().to_numpy() < config.shingle.min_shingles
     cand, lsh_stats = timer.run("lsh", lsh_candidates, sig, config=config.minhash, exclude=too_short)
     del sig, too_short   # a million articles' signatures are 1 GB, not needed after LSH
-    resends = timer.run("resend", resend_candidates, articles, config=config.cluster)
+    if state is not None:   # tonight's re-sends of stored items too
+        resends = timer.run("resend", resend_candidates, articles, config=config.cluster)
     if resends.height:
         cand = pl.concat([cand, resends]).unique().sort("left", "right")
     pairs = timer.run("verify", verify, cand, FlatSets.from_series(sh["shingles"]), config=config.cluster,

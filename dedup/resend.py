@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 
 from dedup.config import ClusterConfig
@@ -97,6 +98,43 @@ def resend_candidates(articles: pl.DataFrame, *, config: ClusterConfig = Cluster
              .filter(pl.col("shared") >= config.resend_min_title * pl.col("n")))
     return (pairs.select(left=pl.min_horizontal("doc", "doc_other"), right=pl.max_horizontal("doc", "doc_other"))
             .unique().sort("left", "right").cast(dict(CANDIDATES)))
+
+
+def resend_followers(left: list[int], right: list[int], left_sets: list[np.ndarray], right_sets: list[np.ndarray],
+                     article_ids: dict[int, str], *, config: ClusterConfig = ClusterConfig()) -> list[int]:
+    """The docs that re-send another item of their outlet, for the per-outlet boilerplate count. Stateless.
+
+    ``left``/``right``: re-send pairs (:func:`resend_candidates`), with each
+    doc's shingle set as read (sorted, distinct; before any boilerplate is
+    removed) and its article id. A pair holds when its sets share at least
+    ``min_overlap`` shingles and ``threshold`` of the smaller set, the bar of
+    any two versions of a story: an update that keeps the item's body, not a
+    rewrite (nor a weekly table re-sent under last week's headline, which
+    shares the table's formulae). The pairs that hold link a wire's
+    item, its updates and corrections into chains; every member of a chain but
+    the one with the smallest article id is a follower. An outlet's chain is
+    one item sent several times: counted once, its body is not that outlet's
+    boilerplate however many updates it sends (counted once each, four
+    updates would strip the story from all of them). Sorted docs.
+    """
+    parent: dict[int, int] = {}
+
+    def root(doc: int) -> int:
+        while parent.setdefault(doc, doc) != doc:
+            parent[doc] = parent[parent[doc]]
+            doc = parent[doc]
+        return doc
+
+    for a, b, set_a, set_b in zip(left, right, left_sets, right_sets):
+        overlap = len(np.intersect1d(set_a, set_b, assume_unique=True))
+        smaller = min(len(set_a), len(set_b))
+        if smaller and overlap >= config.min_overlap and overlap >= config.threshold * smaller:
+            parent[root(a)] = root(b)
+    chains: dict[int, list[int]] = {}
+    for doc in list(parent):
+        chains.setdefault(root(doc), []).append(doc)
+    return sorted(doc for members in chains.values() if len(members) > 1
+                  for doc in members if doc != min(members, key=lambda d: article_ids[d]))
 
 
 def _marked(titles: pl.DataFrame) -> pl.Series:

@@ -63,6 +63,20 @@ def test_batched_run_equals_one_batch(corpus, monkeypatch, batch):
     assert set(many.timings) >= {"shingle", "boilerplate", "minhash", "verify", "align"}
 
 
+@pytest.mark.parametrize("batch", [2, 5])
+def test_a_wires_update_chain_counts_once_whatever_the_batches(monkeypatch, batch):
+    # the wire's five versions of one item fall in several batches of its outlet: each counts as the one item
+    from tests.spark.corpora import update_chain_corpus
+    corpus = pl.DataFrame(update_chain_corpus())
+    one = cluster_frame(corpus)
+    assert one.clusters.filter(pl.col("article_id").str.starts_with("wire-") & ~pl.col("article_id").str.contains(
+        "other"))["cluster_size"].to_list() == [8] * 5
+    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    many = cluster_frame(corpus)
+    for name in ("clusters", "pairs", "sentences", "links"):
+        assert_frame_equal(getattr(many, name), getattr(one, name))
+
+
 def test_progress_bars_draw_only_when_enabled(capsys):
     with Progress(enabled=False).bar("x", total=3) as advance:
         advance(3)

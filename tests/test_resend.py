@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -125,3 +126,37 @@ def test_vectorised_headlines_agree_with_the_python_functions():
     by_doc = {d: set(ws) for d, ws in got.group_by("doc").agg("word").iter_rows()}
     assert by_doc == {d: set(title_words(t)) for d, t in enumerate(titles) if title_words(t)}
     assert by_doc[0] == {"gm", "idle", "plants"} and 9 in by_doc and "straße" not in by_doc[9]
+
+
+def _stories(rows: list[dict], **cluster) -> dict[str, str]:
+    result = cluster_frame(_articles(rows), config=Config().replace(cluster=cluster) if cluster else Config())
+    return dict(zip(result.clusters["article_id"], result.clusters["cluster_id"]))
+
+
+def test_a_wires_marked_updates_count_once_for_its_boilerplate():
+    # Five versions of one body from one outlet make it that outlet's boilerplate unless the marked updates
+    # count as one item: then the wire's story and its updates join the outlets that carried it.
+    from tests.spark.corpora import update_chain_corpus
+    story = _stories(update_chain_corpus())
+    chain = [f"wire-{k}" for k in range(5)] + [f"copy-{k}" for k in range(3)]
+    assert len({story[a] for a in chain}) == 1
+    # the press releases, which share a long passage of their outlet, stay apart: it is their boilerplate
+    assert len({story[f"release-{k}"] for k in range(5)}) == 5
+    # unmarked, the updates are five texts: the body is the wire's boilerplate and its versions lose the story
+    unmarked = _stories(update_chain_corpus(marked=False))
+    assert all(unmarked[f"wire-{k}"] != unmarked["copy-0"] for k in range(5))
+    # so is a chain whose updates share too little with each other to be re-sends of one item
+    loose = _stories(update_chain_corpus(), min_overlap=10_000)
+    assert all(loose[f"wire-{k}"] != loose["copy-0"] for k in range(5))
+
+
+def test_resend_followers_are_every_chain_member_but_the_smallest_id():
+    from dedup.resend import resend_followers
+    same = np.arange(40, dtype=np.uint32)
+    ids = {0: "c", 1: "a", 2: "b", 3: "d", 4: "e"}
+    # 0-1 and 1-2 hold (one chain: its smallest id is "a", doc 1); 3-4 shares too little
+    pairs = [(0, 1, same, same), (1, 2, same, same[:30]), (3, 4, same, np.arange(100, 140, dtype=np.uint32))]
+    left, right, ls, rs = (list(x) for x in zip(*pairs))
+    assert resend_followers(left, right, ls, rs, ids) == [0, 2]
+    assert resend_followers(left[::-1], right[::-1], ls[::-1], rs[::-1], ids) == [0, 2]   # any pair order
+    assert resend_followers([], [], [], [], ids) == []

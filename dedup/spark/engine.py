@@ -47,6 +47,7 @@ from dedup.io.writers import write_json, write_jsonl
 from dedup.lsh import banding
 from dedup.pipeline import Timer, _peak_rss_mb, build_summary, check_out_dir
 from dedup.report import write_report
+from dedup.resend import resend_followers
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
 from dedup.spark.components import connected_components
@@ -117,19 +118,44 @@ def _shingle(run: _Run, articles: DataFrame) -> DataFrame:
     return articles.select("doc", "outlet", "text").mapInArrow(stages.shingle_fn(run.config), stages.SHINGLE_DDL)
 
 
-def _boilerplate(run: _Run, shingled: DataFrame) -> DataFrame:
+def _resent(run: _Run, shingled: DataFrame, articles: DataFrame, resends: DataFrame | None) -> DataFrame | None:
+    """The docs that re-send an item of their outlet (:func:`dedup.resend.resend_followers`), as a broadcast
+    frame; None if none. The re-send pairs are few: they and their two shingle sets are decided on the driver."""
+    if resends is None or run.config.cluster.boilerplate_min_docs == 0:
+        return None
+    sets, ids = shingled.select("doc", "shingles"), articles.select("doc", "article_id")
+    rows = (resends.join(sets.select(F.col("doc").alias("left"), F.col("shingles").alias("left_set")), "left")
+            .join(sets.select(F.col("doc").alias("right"), F.col("shingles").alias("right_set")), "right")
+            .join(ids.select(F.col("doc").alias("left"), F.col("article_id").alias("left_id")), "left")
+            .join(ids.select(F.col("doc").alias("right"), F.col("article_id").alias("right_id")), "right")
+            .collect())
+    if not rows:
+        return None
+    ids_of = {r["left"]: r["left_id"] for r in rows} | {r["right"]: r["right_id"] for r in rows}
+    followers = resend_followers([r["left"] for r in rows], [r["right"] for r in rows],
+                                 [np.array(r["left_set"], dtype=np.int64) for r in rows],
+                                 [np.array(r["right_set"], dtype=np.int64) for r in rows], ids_of,
+                                 config=run.config.cluster)
+    return F.broadcast(run.spark.createDataFrame([(d,) for d in followers], "doc long")) if followers else None
+
+
+def _boilerplate(run: _Run, shingled: DataFrame, resent: DataFrame | None = None) -> DataFrame:
     """Per-outlet document frequency by a Spark aggregation, then per-article removal of frequent runs.
 
     As :func:`dedup.boilerplate.remove_boilerplate`: shingles are counted over
-    each outlet's distinct texts (one row per outlet and ``text`` key), and
-    every article, copy or not, is stripped.
+    each outlet's distinct texts (one row per outlet and ``text`` key; the
+    ``resent`` docs, an outlet's re-sends of an item, not at all), and every
+    article, copy or not, is stripped.
     """
     cc = run.config.cluster
     if cc.boilerplate_min_docs == 0:
         return shingled.select("doc", "shingles", F.lit(0).cast("long").alias("n_boilerplate"))
     exploded = (shingled.where(F.col("outlet").isNotNull())
                 .select("doc", "outlet", F.explode("shingles").alias("h")))
-    texts = (shingled.where(F.col("outlet").isNotNull()).select("outlet", "text", "shingles")
+    counted = shingled.where(F.col("outlet").isNotNull())
+    if resent is not None:
+        counted = counted.join(resent, "doc", "left_anti")
+    texts = (counted.select("outlet", "text", "shingles")
              .dropDuplicates(["outlet", "text"]).select("outlet", F.explode("shingles").alias("h")))
     common = (texts.groupBy("outlet", "h").count().where(F.col("count") >= cc.boilerplate_min_docs)
               .select("outlet", "h"))
@@ -365,7 +391,13 @@ def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
     read, rejects, articles, n_articles = run.stage("read", read_and_number)
 
     shingled = run.stage("shingle", lambda: run.keep(_shingle(run, articles)))
-    sets = run.stage("boilerplate", lambda: run.keep(_boilerplate(run, shingled)
+
+    def resend_stage():   # before the boilerplate: an outlet's re-sends of an item count once there
+        resends = resend_pairs(run.spark, articles, cfg.cluster)
+        return None if resends is None else run.keep(resends)
+    resends = run.stage("resend", resend_stage)
+    resent = _resent(run, shingled, articles, resends)
+    sets = run.stage("boilerplate", lambda: run.keep(_boilerplate(run, shingled, resent)
                                                        .withColumn("n_shingles", F.size("shingles"))))
     removed = sets.agg(F.sum("n_boilerplate")).first()[0] or 0
 
@@ -377,11 +409,6 @@ def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
         candidates = run.keep(candidates)
         return candidates, lsh_stats, candidates.count()
     candidates, lsh_stats, n_candidates = run.stage("lsh", lsh_stage)
-
-    def resend_stage():
-        resends = resend_pairs(run.spark, articles, cfg.cluster)
-        return None if resends is None else run.keep(resends)
-    resends = run.stage("resend", resend_stage)
 
     def verify_stage():
         accepted = run.keep(_verify(run, candidates, resends, sets, articles))

@@ -130,6 +130,34 @@ def resend_corpus(seed: int = 23) -> list[dict]:
     return rows + planted_corpus(stories=4, singles=12, seed=seed + 1)
 
 
+def update_chain_corpus(seed: int = 29, marked: bool = True) -> list[dict]:
+    """A wire's story and its four updates, carried by three other outlets; decoys that must stay apart.
+
+    ``wire-0`` (Wire One) is the story; ``wire-1``..``wire-4`` are the wire's
+    updates, each a new top paragraph on the same body, headlined ``UPDATE n-``
+    (``marked``) or with the bare headline. Five copies of one body are that
+    outlet's boilerplate unless the updates count as one item. ``copy-*``
+    carry the body's first eight sentences. The wire also sends six other
+    stories, and a press-release wire sends five releases of one company, each
+    two sentences of its own and the company's long "About" passage: its
+    boilerplate, which must keep them apart.
+    """
+    rng = random.Random(seed)
+    body, title = sentences(rng, 10), "Ferry operators suspend night crossings after harbour collision"
+    rows = [_row("wire-0", "Wire One", " ".join(body), 0, title)]
+    for k in range(1, 5):
+        rows.append(_row(f"wire-{k}", "Wire One", " ".join(sentences(rng, 1) + body), 45 * k,
+                         f"UPDATE {k}-{title}" if marked else title))
+    rows += [_row(f"copy-{k}", outlet, " ".join(body[:8]), 90 + k) for k, outlet in
+             enumerate(["Coast Herald", "Bay Courier", "Valley Post"])]
+    rows += [_row(f"wire-other-{k}", "Wire One", " ".join(sentences(rng, 8)), 30 + k) for k in range(6)]
+    about = sentences(rng, 6)
+    rows += [_row(f"release-{k}", "Press Wire", " ".join(sentences(rng, 2) + about), 200 + k,
+                  f"Harbour Lines {verb} results") for k, verb in
+             enumerate(["announces", "reports", "comments on", "updates", "confirms"])]
+    return rows
+
+
 def write_jsonl(rows: list[dict], path: Path, parts: int = 1) -> Path:
     """Write ``rows`` as ``parts`` JSON Lines files in folder ``path`` (or one file if ``path`` ends .jsonl)."""
     if path.suffix == ".jsonl":

@@ -16,7 +16,14 @@ from dedup.pipeline import run
 from dedup.report import build_report
 from dedup.spark import read_table, run_spark
 from tests.conftest import SAMPLE
-from tests.spark.corpora import planted_corpus, resend_corpus, skew_corpus, syndication_corpus, write_jsonl
+from tests.spark.corpora import (
+    planted_corpus,
+    resend_corpus,
+    skew_corpus,
+    syndication_corpus,
+    update_chain_corpus,
+    write_jsonl,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,6 +131,17 @@ def test_resend_corpus_equals_local(spark, tmp_path):
     run([corpus], tmp_path / "off", config=Config().replace(cluster={"resend_max_days": 0}))
     off = pl.read_parquet(tmp_path / "off" / "clusters.parquet")
     assert off.filter(pl.col("article_id") == "fix")["cluster_size"].to_list() == [1]
+
+
+def test_update_chain_corpus_equals_local(spark, tmp_path):
+    """A wire's marked updates count once for its boilerplate on both engines: the story keeps its versions."""
+    corpus = write_jsonl(update_chain_corpus(), tmp_path / "updates.jsonl")
+    run([corpus], tmp_path / "local")
+    run_spark([corpus], tmp_path / "spark", spark=spark)
+    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
+    clusters = read_table(tmp_path / "spark", "clusters")
+    story = dict(zip(clusters["article_id"], clusters["cluster_id"]))
+    assert len({story[a] for a in ["wire-0", "wire-4", "copy-0"]}) == 1
 
 
 def test_resend_pairs_are_the_local_candidates_in_docs(spark):
