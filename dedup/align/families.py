@@ -20,8 +20,9 @@ its position: an identical identity key, or a cosine of at least
 ``moved_threshold`` (0.8; a copy-edited copy is ~0.87, "...for the seafront." /
 "...for the sea front, it said."). Each carrier of an added family gets one LINKS
 row "shares added material with" the earliest carrier (publication time, then
-article id; unknown times last) of *another* outlet that has one of its
-sentences of the family in that sense. A family also groups merely similar
+article id; unknown times last) that has one of its sentences of the family in
+that sense, when that carrier is of *another* outlet: an outlet's update that
+carries what an earlier article of its own outlet had first gets no row. A family also groups merely similar
 sentences, for the reader: two outlets' bylines ("By Meridian Press" / "By
 Gazette staff, with Meridian Press", 0.65) or their "Read more" lines (0.59)
 are no evidence of copying, and an outlet's update carrying its own earlier
@@ -253,9 +254,11 @@ def provenance(carried: dict[int, list[tuple[int, Hashable, bool]]], outlet: Cal
     its outlet's furniture; ``outlet(rank)`` is the article's outlet;
     ``same(a, b)`` tells whether two different keys are the same sentence all
     the same (see the module docstring). Each carrier gets a row for the
-    earliest carrier of another outlet (unknown outlets differ from every
-    outlet) that has one of its sentences of the family, its furniture left
-    out (an earlier carrier's furniture counts); ``n_sentences`` is how many of
+    earliest carrier that has one of its sentences of the family, its
+    furniture left out (an earlier carrier's furniture counts), when that
+    carrier is of another outlet (unknown outlets differ from every outlet):
+    when it is of the same outlet, the later one is that outlet's update
+    carrying its own addition, and gets no row. ``n_sentences`` is how many of
     its rows of the family that carrier has (usually 1), so summing over a
     (first, later) pair gives the added sentences the later one took.
     """
@@ -273,11 +276,10 @@ def provenance(carried: dict[int, list[tuple[int, Hashable, bool]]], outlet: Cal
             if not own:
                 continue
             for first in ranks[:k]:
-                if outlet(first) is not None and outlet(first) == outlet(later):
-                    continue
                 held = set(keys[first])
                 n = sum(key in held or any(same(key, other) for other in held) for key in own)
                 if n:
-                    rows.append((family, first, later, n))
+                    if outlet(first) is None or outlet(first) != outlet(later):
+                        rows.append((family, first, later, n))
                     break
     return rows

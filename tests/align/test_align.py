@@ -158,6 +158,22 @@ def test_provenance_between_two_outlets_sharing_an_added_paragraph():
     assert late_rows["canonical_position"].to_list() == [8]  # STORY[7], after the dateline
 
 
+def test_an_update_carrying_its_outlets_own_addition_is_not_linked_to_the_outlet_that_copied_it():
+    # Post adds a line, Echo copies it, then Post's own update repeats it: Echo took it from Post, and
+    # Post's update took it from nobody (not "from Echo", the later copier)
+    local = "Harbour master Gwen Pascoe said two feeder ships had asked to stay at the quay until Sunday."
+    articles, clusters = articles_and_clusters({"c1": [
+        ("wire", "Wire", STORY, 0), ("post", "Post", STORY + [local], 10), ("echo", "Echo", STORY + [local], 20),
+        ("post-2", "Post", STORY + [local], 30)]})
+    result = align_clusters(articles, clusters)
+    assert result.links.select("first_article_id", "article_id").rows() == [("post", "echo")]
+    from dedup.align.reuse import story_families   # the nightly path draws the same links
+    blanked = result.sentences.with_columns(
+        family_id=pl.when(pl.col("status") == "added").then(None).otherwise(pl.col("family_id")))
+    _, again = story_families(blanked, clusters, idf=result.idf)
+    assert_frame_equal(again.sort("cluster_id", "family_id", "article_id"), result.links)
+
+
 def test_similar_added_sentences_across_outlets_form_one_family():
     a = STORY + ["The council will meet on Friday to discuss emergency funding for the seafront."]
     b = STORY + ["The council will meet on Friday to discuss emergency funding for the sea front, it said."]
