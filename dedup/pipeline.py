@@ -305,7 +305,10 @@ def _summary(read: ReadResult, clusters: pl.DataFrame, stats: dict, config: Conf
     multi = clusters.filter(pl.col("cluster_size") > 1)
     # With a state, clusters also hold the prior articles of the stories tonight touched.
     tonight = clusters.filter(pl.col("is_new")) if "is_new" in clusters.columns else clusters
-    notes = Counter(n.split(":", 1)[0] for n in tonight["note"].drop_nulls().to_list())
+    # every singleton has a note: no_match, too_short or, split off a cluster by the chaining guard, split_from
+    # (which a part of two or more that was split off also carries)
+    singles = tonight.filter(pl.col("cluster_size") == 1)
+    notes = Counter(n.split(":", 1)[0] for n in singles["note"].drop_nulls().to_list())
     counts = {
         "stories": multi["cluster_id"].n_unique(),
         "singletons": clusters.height - multi.height,
@@ -333,7 +336,7 @@ def build_summary(read: Any, rejects: pl.DataFrame, clustered: int, notes: Count
             "rejected": rejects.height,
             "rejected_by_reason": dict(sorted(Counter(rejects["reason"].to_list()).items())),
             "warnings_by_reason": dict(sorted(read.warnings.items())),
-            "singletons_by_reason": dict(sorted((k, v) for k, v in notes.items() if k != "split_from")),
+            "singletons_by_reason": dict(sorted(notes.items())),
         },
         "clusters": counts,
         "pipeline": stats,

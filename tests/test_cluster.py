@@ -94,6 +94,20 @@ def test_stitched_article_does_not_chain_two_stories():
     assert result.summary["pipeline"]["chaining_splits"] >= 1
 
 
+def test_singletons_by_reason_add_up_to_the_singletons_even_one_split_off():
+    # a page stitched from two wire stories: the chaining guard splits one story's wire item off the
+    # stitched page's cluster, alone ("split_from: ..."); it is a singleton with a reason like any other
+    a, b = make_story(10, 10), make_story(11, 10)
+    recs = [article("a", "Wire A", a, "2026-11-27T01:00:00Z"), article("b", "Wire B", b, "2026-11-27T01:30:00Z"),
+            article("ab", "Aggregator", a[:6] + b[:6], "2026-11-27T03:00:00Z"), article("tiny", "Post", ["Too short."])]
+    result = cluster_frame(pl.DataFrame(recs))
+    singles = result.clusters.filter(pl.col("cluster_size") == 1)
+    assert any(n.startswith("split_from") for n in singles["note"].to_list())
+    by_reason = result.summary["articles"]["singletons_by_reason"]
+    assert sum(by_reason.values()) == result.summary["clusters"]["singletons"] == singles.height
+    assert by_reason["split_from"] >= 1
+
+
 def test_outlet_boilerplate_does_not_glue_unrelated_articles():
     about = make_story(77, 6)          # a long "About us" paragraph
     recs = [article(f"r{i}", "PR Wire", make_story(300 + i, 2) + about, "2026-11-27T08:00:00Z")

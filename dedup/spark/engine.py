@@ -328,7 +328,7 @@ def _summary(read: SparkRead, rejects: pl.DataFrame, clusters: DataFrame, stats:
         F.max("cluster_size").alias("largest"),
         F.sum((multi & ~F.col("is_canonical")).cast("long")).alias("duplicates"),
     ).first()
-    notes = Counter({r["reason"]: r["count"] for r in clusters.where(F.col("note").isNotNull())
+    notes = Counter({r["reason"]: r["count"] for r in clusters.where(F.col("note").isNotNull() & ~multi)
                      .groupBy(F.substring_index("note", ":", 1).alias("reason")).count().collect()})
     counts = {key: int(row[key] or 0) for key in ("stories", "singletons", "largest", "duplicates")}
     return build_summary(read, rejects, int(row["clustered"]), notes, counts, stats, config)
