@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+try:   # zstd as Python 3.14 has it, from its backport before (the reader's own choice)
+    from compression import zstd
+except ImportError:
+    from backports import zstd  # noqa: F401 (used by tests)
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "sample-corpus"
 

@@ -139,10 +139,12 @@ def decode(data: bytes, *, declared: str | None = None, html: bool = False, forc
     binary data.
     """
     if forced:
+        # A byte-order mark is dropped as in step 1: "utf-8" and "utf-16-le" keep it as a U+FEFF ("utf-16" not).
         text = _strict(data, forced)
         if text is not None:
-            return Decoded(text, forced)
-        return Decoded(data.decode(forced, errors="replace"), forced, ("decoded_with_replacement",))
+            return Decoded(text.removeprefix("\ufeff"), forced)
+        return Decoded(data.decode(forced, errors="replace").removeprefix("\ufeff"), forced,
+                       ("decoded_with_replacement",))
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):]

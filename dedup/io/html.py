@@ -169,6 +169,7 @@ def _site_name(doc: Any) -> str | None:
     if not name:
         return None
     canonical_host = outlet_from_url(doc.url)
-    if canonical_host and name.lower() in (canonical_host.lower(), f"www.{canonical_host.lower()}"):
+    # read as a host, as that fallback is the URL's as written: with a port (``example.com:443``), in capitals
+    if canonical_host and outlet_from_url(f"http://{name}") == canonical_host:
         return None
     return name

@@ -398,25 +398,40 @@ def read_csv(source: Source) -> Iterator[Raw]:
         twice = ", ".join(f"{name!r} (columns {', '.join(str(i + 1) for i, f in enumerate(fields) if f == name)})"
                           for name in dict.fromkeys(n for n in named if named.count(n) > 1))
         raise FileRejected("malformed_csv", f"the header names a column more than once: {twice}; rename them")
-    end, position = reader.line_num, buffer.tell()
+    # The lines are counted in the text, not by the reader: it counts the blank lines it skips as well.
+    position = buffer.tell()
+    line = 1 + _breaks(text, 0, position)   # the line at ``position``, after the header's
     while True:
-        start = end + 1  # the record's number is the line it starts on (the header is line 1)
+        begin = _BLANK_LINES.match(text, position).end()   # the reader skips blank lines before a row
+        start = line + _breaks(text, position, begin)       # the record's number is the line it starts on
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
             too_large = "field larger than field limit" in str(exc)
+            if too_large:   # the reader stopped inside the field: the record's later lines are skipped too
+                buffer.seek(begin)
+                csv.field_size_limit(len(text) + 1)   # the text is in memory already: its record can be
+                try:                                  # parsed once more to find where it ends
+                    next(csv.reader(buffer, delimiter=delimiter), None)
+                except csv.Error:
+                    pass   # then it ends where that reader stopped
+                finally:
+                    csv.field_size_limit(limit)
+            end = line + _breaks(text, position, buffer.tell()) - _ends_a_line(text, buffer.tell())
             yield start, Reject("", start, "record_too_large" if too_large else "malformed_csv",
-                                f"a field is longer than max_record_bytes={limit:,}" if too_large
+                                f"a field of the row on line{f's {start}-{end}' if end > start else f' {start}'} "
+                                f"is longer than max_record_bytes={limit:,}; not read" if too_large
                                 else f"malformed CSV: {exc}")
             if buffer.tell() <= position:  # nothing consumed: the reader cannot go on
                 break
-            # The failed record's lines are consumed but not counted by the reader.
-            end, position = end + text.count("\n", position, buffer.tell()), buffer.tell()
+            line, position = line + _breaks(text, position, buffer.tell()), buffer.tell()
             continue
-        lines = reader.line_num - end
-        end, before, position = reader.line_num, position, buffer.tell()
+        before, position = position, buffer.tell()
+        line += _breaks(text, before, position)
+        end = line - _ends_a_line(text, position)   # the line the row ends on
+        lines = end - start + 1
         last = position == len(text)
         error = _broken_quotes(text[before:position], delimiter) if lines > 1 or last else None
         open_at_end = last and error is not None and error.startswith(_OPEN_AT_END)
@@ -434,8 +449,23 @@ def read_csv(source: Source) -> Iterator[Raw]:
             continue
         yield start, {k: (v if v != "" else None) for k, v in row.items()}
     if broken is not None:
-        cut = text.count("\n") + 1
+        cut = _breaks(text, 0, len(text)) + 1
         raise FileRejected(broken.reason, f"{broken.message}; the rows from line {cut} on are not read")
+
+
+#: Blank lines, which the csv module skips between rows.
+_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
+
+
+def _breaks(text: str, start: int, stop: int) -> int:
+    """The line breaks in ``text[start:stop]``: ``\\n``, ``\\r\\n`` or a lone ``\\r``, as the csv module cuts
+    lines (``io.StringIO(newline="")``)."""
+    return text.count("\n", start, stop) + text.count("\r", start, stop) - text.count("\r\n", start, stop)
+
+
+def _ends_a_line(text: str, stop: int) -> int:
+    """1 if ``text[:stop]`` ends with a line break, else 0."""
+    return int(text.endswith(("\n", "\r"), 0, stop))
 
 
 #: Column separators a CSV export may use: the comma, and the semicolon of spreadsheets in locales whose
@@ -446,7 +476,7 @@ DELIMITERS = (",", ";", "\t", "|")
 def _delimiter(text: str) -> str:
     """The separator of a CSV file: the one of :data:`DELIMITERS` that cuts its header line into the most
     columns (a comma on a tie, so a one-column header stays comma-separated)."""
-    header = text[:text.find("\n")] if "\n" in text else text
+    header = re.match(r"[^\r\n]*", text).group()   # a line ends at \r too (old Mac exports), as for the reader
     return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
 
 

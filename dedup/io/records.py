@@ -134,13 +134,18 @@ class RecordMapper:
             field: ((overrides[field],) if field in overrides else ()) + ALIASES[field]
             for field in CANONICAL_FIELDS
         }
+        # The objects a --field path reaches into (``source`` for ``outlet=source.name``): one is never the
+        # field itself, though it is an alias; where the path is null, the aliases after it are tried.
+        self.containers = {field: {".".join(parts[:i]) for i in range(1, len(parts))}
+                           for field, path in overrides.items() for parts in [path.split(".")]}
 
     def _get(self, raw: dict[str, Any], field: str) -> Any:
+        containers = self.containers.get(field, ())
         for name in self.lookup[field]:
             value = raw.get(name)
             if value is None and "." in name:
                 value = _nested(raw, name)
-            if value is not None:
+            if value is not None and not (isinstance(value, dict) and name in containers):
                 return value
         return None
 

@@ -40,6 +40,17 @@ RATIO_GRACE_BYTES = 1 << 20
 
 _CHUNK = 1 << 16
 
+# zstd as Python 3.14 has it in the standard library (compression.zstd), from its backport before: it
+# reads like gzip, bz2 and lzma, and data that stops inside a frame is an EOFError as theirs is.
+try:
+    from compression import zstd
+except ImportError:
+    try:
+        from backports import zstd
+    except ImportError:   # the package is a dependency; without it a .zst file is unsupported_compression
+        zstd = None
+_ZSTD_ERRORS = () if zstd is None else (zstd.ZstdError,)
+
 #: Compression named by the last suffix of a file name.
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
@@ -130,14 +141,9 @@ class _Guarded(io.RawIOBase):
             # decompressed before a break (a valid gzip member then junk) is returned before
             # the next call raises, instead of being dropped with the exception.
             n = self._inner.readinto1(buffer)
-        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError, *_ZSTD_ERRORS) as exc:
             raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
                                f"{self.produced:,} bytes: {exc}") from None
-        except Exception as exc:  # zstandard.ZstdError and other decoder-specific errors
-            if type(exc).__module__.startswith("zstandard"):
-                raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
-                                   f"{self.produced:,} bytes: {exc}") from None
-            raise
         self.produced += n or 0
         if self.produced > self._budget:
             raise FileRejected("decompression_bomb", f"{self._kind} data inflates past {self._ratio:g} times its "
@@ -163,12 +169,10 @@ def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
         return bz2.BZ2File(raw, mode="rb")
     if kind == "xz":
         return lzma.LZMAFile(raw, mode="rb")
-    try:
-        import zstandard
-    except ImportError:
+    if zstd is None:
         raise FileRejected("unsupported_compression",
-                           "zstd file but the zstandard package is not installed (pip install zstandard)") from None
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+                           "zstd file but the backports.zstd package is not installed (pip install backports.zstd)")
+    return zstd.ZstdFile(raw, mode="rb")
 
 
 def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
@@ -219,7 +223,9 @@ class _Transcoded(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         while not self._pending and not self._done:
-            chunk = self._inner.read(_CHUNK)
+            # read1: one read of the stream below, so what it decompressed before a break is decoded
+            # and returned before the next read raises (see _Guarded), not dropped with the exception
+            chunk = self._inner.read1(_CHUNK)
             self._done = not chunk
             text = self._decoder.decode(chunk, final=self._done)
             if "\ufffd" in text and not self._source.warnings["decoded_with_replacement"]:

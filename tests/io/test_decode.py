@@ -93,3 +93,18 @@ def test_configured_encoding_applies_to_every_file(tmp_path):
     (tmp_path / "a.txt").write_bytes("Заголовок\nМинистр заявил во вторник.".encode("koi8-r"))
     res = read_inputs([tmp_path], config=ReadConfig(encoding="koi8-r"))
     assert res.articles["text"].to_list() == ["Министр заявил во вторник."] and not res.warnings
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le"])
+def test_a_forced_encoding_drops_the_byte_order_mark(tmp_path, encoding):
+    bom = codecs.BOM_UTF8 if encoding == "utf-8" else codecs.BOM_UTF16_LE
+    (tmp_path / "a.json").write_bytes(bom + '[{"id": "a", "text": "Text a."}]'.encode(encoding))
+    (tmp_path / "b.csv").write_bytes(bom + "id,text\nb,Text b.\n".encode(encoding))
+    (tmp_path / "c.jsonl").write_bytes(bom + '{"id": "c", "text": "Text c."}\n'.encode(encoding))
+    (tmp_path / "d.txt").write_bytes(bom + "Title\nText d.".encode(encoding))
+    res = read_inputs([tmp_path], config=ReadConfig(encoding=encoding))
+    assert res.rejects.to_dicts() == []
+    arts = {art["source_file"].rsplit("/", 1)[1]: art for art in res.articles.to_dicts()}
+    assert [arts[name]["article_id"] for name in ("a.json", "b.csv", "c.jsonl")] == ["a", "b", "c"]
+    assert arts["d.txt"]["title"] == "Title"
+    assert decode(codecs.BOM_UTF8 + b"x", forced="utf-8").text == "x"

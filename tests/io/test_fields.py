@@ -69,3 +69,18 @@ def test_cli_field_and_toml_field_map(tmp_path):
     clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")
     assert sorted(clusters["article_id"]) == ["x0", "x1", "x2"] and clusters["cluster_size"].to_list() == [3, 3, 3]
     assert set(clusters["outlet"]) == {"Outlet 0", "Outlet 1", "Outlet 2"}
+
+
+def test_a_null_mapped_path_is_a_missing_field_not_the_object_holding_it(tmp_path):
+    # NewsAPI: {"source": {"id": ..., "name": ...}}; "source" is also an alias of outlet.
+    recs = [{"source": {"id": "bbc", "name": "BBC News"}, "url": "https://www.bbc.co.uk/a", "content": "One."},
+            {"source": {"id": None, "name": None}, "url": "https://www.example.com/b", "content": "Two."},
+            {"source": {"id": None}, "url": "https://www.example.org/c", "content": "Three."},
+            {"source": "Courier", "url": "https://courier.example/d", "content": "Four."},   # the alias, as before
+            {"content": {"body": None}, "maintext": "Five."}]   # "content" comes before "maintext"
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    res = read_inputs([tmp_path], config=ReadConfig(field_map=(("outlet", "source.name"), ("text", "content.body"))))
+    assert res.rejects.to_dicts() == []
+    assert res.articles.sort("source_record").select("outlet", "text").rows() == [
+        ("BBC News", "One."), ("example.com", "Two."), ("example.org", "Three."), ("Courier", "Four."),
+        (None, "Five.")]

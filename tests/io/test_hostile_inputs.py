@@ -9,13 +9,12 @@ import zlib
 
 import polars as pl
 import pytest
-import zstandard
 
 from dedup import run
 from dedup.config import ReadConfig
 from dedup.io import read_inputs, records
 from dedup.io.records import RecordMapper
-from tests.conftest import make_story, write_jsonl
+from tests.conftest import make_story, write_jsonl, zstd
 
 
 def _recs(prefix, n=3):
@@ -277,7 +276,7 @@ def test_csv_with_junk_after_its_compressed_data_keeps_every_row(tmp_path):
         ("a.csv.gz", None, "corrupt_compression"), ("b.csv.gz", None, "corrupt_compression")]
 
 
-@pytest.mark.parametrize("compress", [gzip.compress, lambda data: zstandard.ZstdCompressor().compress(data)],
+@pytest.mark.parametrize("compress", [gzip.compress, zstd.compress],
                          ids=["gz", "zst"])
 def test_records_decompressed_before_junk_are_kept(tmp_path, compress):
     data = "".join(json.dumps(r) + "\n" for r in _recs("a", 5)).encode()
@@ -317,3 +316,79 @@ def test_an_output_folder_is_recognised_whatever_the_size_of_its_summary(tmp_pat
     summary = run([tmp_path / "in"], tmp_path / "out").summary
     assert summary["inputs"]["skipped_files"] == [f"{tmp_path / 'in' / 'last-night'}/ (the output of a dedup run)"]
     assert summary["articles"]["read"] == 2
+
+
+def test_truncated_zstd_keeps_the_records_before_the_break(tmp_path):
+    # data that stops inside a frame is a break, as in gzip (zstandard's reader, used before, took it for the
+    # end of the data and kept the cut record: no error of its own)
+    def cut(data):
+        packed = zstd.compress(data)
+        return packed[: len(packed) // 2]
+
+    def jsonl(prefix):
+        return "".join(json.dumps(r) + "\n" for r in _recs(prefix, 3000)).encode()
+
+    (tmp_path / "a.csv.zst").write_bytes(cut(_csv_rows(20000)))   # blocks of 128 KiB: a few before the cut
+    (tmp_path / "b.jsonl.zst").write_bytes(cut(jsonl("b")))
+    (tmp_path / "c.jsonl.zst").write_bytes(zstd.compress(jsonl("c")[:3000])[:-20])  # 1st block
+    # whole frames, skippable ones and frames without a content size are not breaks
+    skippable = b"\x50\x2a\x4d\x18" + (3).to_bytes(4, "little") + b"abc"
+    whole = jsonl("d")
+    plain = {zstd.CompressionParameter.content_size_flag: 0, zstd.CompressionParameter.checksum_flag: 1}
+    (tmp_path / "d.jsonl.zst").write_bytes(zstd.compress(whole[:1000]) + skippable +
+                                           zstd.compress(whole[1000:], options=plain))
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    by_file = res.articles.group_by(pl.col("source_file").str.split("/").list.last()).len()
+    kept = dict(by_file.iter_rows())
+    assert 0 < kept["a.csv.zst"] < 20000 and 0 < kept["b.jsonl.zst"] < 3000 and kept["d.jsonl.zst"] == 3000
+    got = {(r["file"].rsplit("/", 1)[1], r["record"], r["reason"]): r["message"] for r in res.rejects.to_dicts()}
+    assert sorted(got) == [("a.csv.zst", None, "corrupt_compression"), ("b.jsonl.zst", None, "corrupt_compression"),
+                           ("c.jsonl.zst", None, "corrupt_compression")]   # the cut line is no malformed_json
+    assert res.rejects.height == 3 and "c.jsonl.zst" not in kept   # not an empty_file either
+    assert got[("a.csv.zst", None, "corrupt_compression")].endswith(
+        f"; the rows from line {2 + kept['a.csv.zst']} on are not read")
+    assert "ended before the end-of-stream marker" in got[("c.jsonl.zst", None, "corrupt_compression")]
+
+
+def test_an_oversized_multi_line_csv_field_is_one_reject(tmp_path):
+    big = "x" * 3000
+    (tmp_path / "a.csv").write_text(f'id,text\n1,hello one\n2,"first paragraph {big}\n3,second paragraph\n'
+                                    'last paragraph"\n4,hello four\n')
+    res = read_inputs([tmp_path], config=ReadConfig(max_record_bytes=1024))
+    _accounted(res)
+    assert res.records == 3
+    assert res.articles.select("article_id", "source_record").rows() == [("1", 2), ("4", 6)]
+    assert [(r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [(3, "record_too_large")]
+    assert "row on lines 3-5" in res.rejects["message"][0]
+
+
+def test_csv_rows_after_blank_lines_are_numbered_by_the_line_they_start_on(tmp_path):
+    (tmp_path / "a.csv").write_text('id,text\n1,hello one\n\n2,hello two\n\n\n3,"text,\nquoted"\n4,last\n')
+    (tmp_path / "b.csv").write_bytes(b'id,text\r\n\r\nb1,"two\r\nlines"\r\n\r\nb2,"a\nb\nc\n')   # never closed
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert res.articles.sort("source_file", "source_record").select("article_id", "source_record").rows() == [
+        ("1", 2), ("2", 4), ("3", 7), ("4", 9), ("b1", 3)]
+    [reject] = res.rejects.to_dicts()
+    assert (reject["record"], reject["reason"]) == (6, "malformed_csv") and "lines 6-8" in reject["message"]
+
+
+def test_csv_with_cr_line_endings_is_read(tmp_path):
+    (tmp_path / "a.csv").write_bytes(b'id;text\r1;hello one\r2;"hello\rtwo"\r3;hello three\r')   # old Mac export
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert res.rejects.height == 0
+    assert res.articles.select("article_id", "text", "source_record").rows() == [
+        ("1", "hello one", 2), ("2", "hello\rtwo", 3), ("3", "hello three", 5)]
+
+
+def test_a_truncated_utf16_file_keeps_every_line_decompressed_before_the_break(tmp_path):
+    text = "".join(json.dumps(r) + "\n" for r in _recs("a", 1500))
+    data = gzip.compress(text.encode("utf-16"))
+    (tmp_path / "a.jsonl.gz").write_bytes(data[: len(data) // 2])
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    readable = zlib.decompressobj(31).decompress(data[: len(data) // 2]).decode("utf-16", "ignore").count("\n")
+    assert res.articles.height == readable > 0   # not those of the last 64 KiB read before the break
+    assert res.rejects["reason"].to_list() == ["corrupt_compression"]

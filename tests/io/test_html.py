@@ -1,6 +1,7 @@
 """HTML pages: main text without boilerplate, metadata, paragraphs, charsets."""
 
 import gzip
+import json
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.io.pages import (
     classic_page,
     div_soup_page,
     paragraphs,
+    warc_bytes,
 )
 
 BOILERPLATE = [NAV.split()[2], *BOILERPLATE_STRINGS]
@@ -101,3 +103,18 @@ def test_html_sniffing():
     assert looks_like_html(b"\xef\xbb\xbf  <!-- x -->\n<!DOCTYPE html><html>")
     assert looks_like_html(b"<html lang='en'>") and looks_like_html(b"<HEAD><title>")
     assert not looks_like_html(b"%PDF-1.7") and not looks_like_html(b'{"html": 1}')
+
+
+def test_a_port_in_the_url_is_not_part_of_the_outlet(tmp_path):
+    # trafilatura names a page without a site name after its URL's host as written, port included
+    def page(seed, head=""):
+        return (f"<html><head>{head}<title>Port</title></head><body><article><p>{' '.join(paragraphs(seed))}</p>"
+                "</article></body></html>")
+
+    (tmp_path / "a.warc").write_bytes(warc_bytes([{"uri": "https://www.example.com:443/a",
+                                                   "content_type": "text/html", "body": page(4).encode()}]))
+    (tmp_path / "b.html").write_text(page(5, '<link rel="canonical" href="http://Example.com:8080/b">'))
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": "Some text.", "url": "https://www.example.com:443/c"}) + "\n")
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    assert res.articles["outlet"].to_list() == ["example.com"] * 3

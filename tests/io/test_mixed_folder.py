@@ -8,10 +8,9 @@ import json
 import lzma
 
 import polars as pl
-import zstandard
 
 from dedup import run
-from tests.conftest import make_story
+from tests.conftest import make_story, zstd
 from tests.io.pages import classic_page, div_soup_page, warc_bytes
 
 
@@ -24,7 +23,7 @@ def _corpus(root):
     files = {}
     files["wire.jsonl.gz"] = gzip.compress((json.dumps(rec("w1", "Wire", published="2026-11-27T06:00:00Z")) + "\n"
                                             + "{broken\n").encode())
-    files["outlets.ndjson.zst"] = zstandard.ZstdCompressor().compress(json.dumps(rec("n1", "Ledger")).encode())
+    files["outlets.ndjson.zst"] = zstd.compress(json.dumps(rec("n1", "Ledger")).encode())
     files["export.json.bz2"] = bz2.compress(json.dumps([rec("j1", "Courier"), [1, 2]]).encode())
     files["cms.csv.xz"] = lzma.compress(("id,outlet,text\nc1,Gazette,\"" + text + "\n\nLe café crème.\"\n").encode("cp1252"))
     buf = io.BytesIO()

@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
-import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.config import ReadConfig
 from dedup.io import read_inputs
 from dedup.io.streams import sniff_compression
+from tests.conftest import zstd
 from tests.io.pages import classic_page, paragraphs, warc_bytes
 
 CONFIG = ReadConfig(max_record_bytes=64 * 1024, max_file_bytes=1 << 20)
@@ -28,7 +28,7 @@ SETTINGS = settings(max_examples=25, deadline=5000, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 EXTENSIONS = [".jsonl", ".json", ".csv", ".parquet", ".txt", ".html", ".warc"]
 COMPRESS = {"": lambda b: b, ".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress,
-            ".zst": lambda b: zstandard.ZstdCompressor().compress(b)}
+            ".zst": lambda b: zstd.compress(b)}
 
 
 def _valid(ext: str) -> bytes:

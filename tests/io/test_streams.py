@@ -7,16 +7,16 @@ import lzma
 
 import polars as pl
 import pytest
-import zstandard
 
 from dedup.config import ReadConfig
 from dedup.errors import ConfigError
 from dedup.io import read_inputs
 from dedup.io.streams import Limits, Source, iter_lines, open_stream
+from tests.conftest import zstd
 from tests.io.pages import classic_page, paragraphs, warc_bytes
 
 COMPRESS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
-            "zst": lambda b: zstandard.ZstdCompressor().compress(b)}
+            "zst": zstd.compress}
 REC = {"id": "a1", "outlet": "Gazette", "title": "T", "text": "Some text.", "url": "https://g.example/a1"}
 
 
@@ -52,7 +52,7 @@ def test_every_format_in_every_compression(tmp_path, ext):
 def test_compression_detected_by_content_when_the_name_is_wrong(tmp_path):
     line = json.dumps(REC).encode() + b"\n"
     (tmp_path / "a.jsonl").write_bytes(gzip.compress(line))                       # compressed, named plain
-    (tmp_path / "b.jsonl.bz2").write_bytes(zstandard.ZstdCompressor().compress(line.replace(b"a1", b"b1")))
+    (tmp_path / "b.jsonl.bz2").write_bytes(zstd.compress(line.replace(b"a1", b"b1")))
     (tmp_path / "c.csv.xz").write_bytes(b"id,text\nc1,Plain text.\n")             # plain, named xz
     res = read_inputs([tmp_path])
     assert sorted(res.articles["article_id"]) == ["a1", "b1", "c1"] and res.rejects.height == 0
@@ -62,7 +62,7 @@ def test_compression_detected_by_content_when_the_name_is_wrong(tmp_path):
 def test_decompression_bomb_is_stopped_and_rejected(tmp_path):
     bomb = gzip.compress(b" " * (8 << 20))                  # 8 MiB of spaces in ~8 KB: ratio ~1000
     (tmp_path / "bomb.jsonl.gz").write_bytes(gzip.compress(json.dumps(REC).encode() + b"\n") + bomb)
-    (tmp_path / "bomb.csv.zst").write_bytes(zstandard.ZstdCompressor().compress(b"id,text\n" + b"x" * (8 << 20)))
+    (tmp_path / "bomb.csv.zst").write_bytes(zstd.compress(b"id,text\n" + b"x" * (8 << 20)))
     (tmp_path / "bomb.warc.bz2").write_bytes(bz2.compress(b"\0" * (8 << 20)))
     res = read_inputs([tmp_path])
     reasons = {r["file"].rsplit("/", 1)[1]: (r["record"], r["reason"]) for r in res.rejects.to_dicts()}
