@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 Features = Literal["word", "word12", "char35", "word12+char35"]
 
+# Quote styles: curly and low quotes, guillemets (French, Russian, German, Arabic), CJK corner brackets.
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
+                         "«": '"', "»": '"', "‹": "'", "›": "'", "「": '"', "」": '"', "『": '"', "』": '"',
                          "–": "-", "—": "-", "−": "-", "\u00a0": " "})
 
 

@@ -89,6 +89,9 @@ def test_unfitted_and_bad_parameters_are_refused():
 
 def test_normalisation_straightens_quotes_and_case():
     assert normalise_for_match("“It’s  OK” — he said") == "\"it's ok\" - he said"
+    # guillemets and corner brackets are quote styles too: an outlet that swaps them keeps the sentence
+    assert normalise_for_match("« C’est ‹ fini › », a-t-il dit") == normalise_for_match('" C\'est \' fini \' ", a-t-il dit')
+    assert normalise_for_match("「終わった」と話した") == normalise_for_match("“終わった”と話した")
 
 
 @pytest.mark.parametrize("features", ["char35", "word12+char35", "word"])
