@@ -136,3 +136,23 @@ def test_frame_input_maps_aliases():
     res = articles_from_frame(pl.DataFrame({"id": ["1", "2"], "body": ["One.", ""], "source": ["A", "B"]}))
     assert res.articles["outlet"].to_list() == ["A"]
     assert res.rejects["reason"].to_list() == ["empty_text"]
+
+
+def test_which_duplicate_keeps_the_id_does_not_depend_on_file_names(tmp_path):
+    # the same id in two files at the same time: the longer text keeps it, whichever file sorts first;
+    # the earliest published one keeps it before that
+    when = "2026-11-27T08:00:00Z"
+    short = {"id": "x", "outlet": "Post", "text": "Ferries stopped.", "published": when}
+    full = {**short, "text": "Ferries stopped at noon as the storm reached the coast."}
+    kept = []
+    for first, second in ((short, full), (full, short)):
+        folder = tmp_path / str(len(kept))
+        write_jsonl(folder / "a.jsonl", [first])
+        write_jsonl(folder / "b.jsonl", [second])
+        res = read_inputs([folder])
+        assert res.rejects["reason"].to_list() == ["duplicate_id"]
+        kept.append(res.articles["text"].item())
+    assert kept == [full["text"], full["text"]]
+    write_jsonl(tmp_path / "early" / "a.jsonl", [full])
+    write_jsonl(tmp_path / "early" / "b.jsonl", [{**short, "published": "2026-11-27T07:00:00Z"}])
+    assert read_inputs([tmp_path / "early"]).articles["text"].item() == short["text"]

@@ -18,6 +18,7 @@ Modules, in the order bytes flow through them:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -163,18 +164,23 @@ class _Collector:
 
     def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         # Duplicate ids: the earliest published record keeps the id (undated
-        # last), then the first in file and record order, so the outcome does
-        # not depend on how files happen to be named. Only the rows of ids
-        # that occur more than once are looked at, in read order (the order
-        # of ties, as the sort is stable).
+        # last), then the longest text, then the text itself (its digest), so
+        # that which text is kept does not depend on how files happen to be
+        # named or ordered; only records with equal texts fall back to file and
+        # record order. Only the rows of ids that occur more than once are looked at.
         frame = self.frame()
         far = datetime.max.replace(tzinfo=timezone.utc)
-        shared = (frame.select("article_id", "published", "source_file", "source_record").with_row_index("row")
+        shared = (frame.select("article_id", "published", "text", "source_file", "source_record").with_row_index("row")
                   .filter(pl.col("article_id").is_duplicated()))
         seen: dict[str, tuple[str, int | None]] = {}
         dropped = []
-        for row in sorted(shared.iter_rows(named=True),
-                          key=lambda r: (r["published"] or far, r["source_file"], r["source_record"] or 0)):
+
+        def rank(r: dict) -> tuple:
+            text = r["text"] or ""
+            return (r["published"] or far, -len(text), hashlib.blake2b(text.encode("utf-8", "surrogatepass")).digest(),
+                    r["source_file"], r["source_record"] or 0)
+
+        for row in sorted(shared.iter_rows(named=True), key=rank):
             first = seen.get(row["article_id"])
             if first is None:
                 seen[row["article_id"]] = (row["source_file"], row["source_record"])
