@@ -177,7 +177,8 @@ class _Collector:
 
         def rank(r: dict) -> tuple:
             text = r["text"] or ""
-            return (r["published"] or far, -len(text), hashlib.blake2b(text.encode("utf-8", "surrogatepass")).digest(),
+            # (the Spark engine ranks them alike: dedup.spark.read.number_articles)
+            return (r["published"] or far, -len(text), hashlib.sha256(text.encode()).hexdigest(),
                     r["source_file"], r["source_record"] or 0)
 
         for row in sorted(shared.iter_rows(named=True), key=rank):

@@ -211,12 +211,15 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     (as :meth:`dedup.io._Collector.finish`), and the partitions, sorted, hold
     the ids in order, so ``doc`` (the row number in id order, as the local
     engine numbers articles) is the partition's offset plus the row's index
-    in it. ``keep`` materialises the ranked rows so that the numbering is
-    computed on fixed partitions.
+    in it. Ties of time go to the longest text, then by the text's SHA-256,
+    then file and record order, as locally. ``keep`` materialises the ranked
+    rows so that the numbering is computed on fixed partitions.
     """
     n_parts = max(2 * spark.sparkContext.defaultParallelism, read.records // 20_000)
     far = F.lit(datetime.max.replace(tzinfo=timezone.utc).replace(tzinfo=None)).cast("timestamp")
-    order = Window.partitionBy("article_id").orderBy(F.coalesce("published", far), "source_file",
+    text = F.coalesce("text", F.lit(""))
+    order = Window.partitionBy("article_id").orderBy(F.coalesce("published", far), F.length(text).desc(),
+                                                     F.sha2(text, 256), "source_file",
                                                      F.coalesce("source_record", F.lit(0)))
     ranked = keep(read.articles.repartitionByRange(n_parts, "article_id")
                   .withColumn("_rank", F.row_number().over(order))

@@ -87,6 +87,19 @@ def test_planted_corpus_in_several_files_and_by_uri(spark, tmp_path):
     assert (by_uri["source_file"] == "file:" + by_path["source_file"]).all()
 
 
+def test_duplicate_ids_at_one_time_keep_the_same_text_on_both_engines(spark, tmp_path):
+    """Records sharing an id and a time: the longest text keeps the id, whichever file it is in."""
+    rows = planted_corpus(stories=3, singles=6)
+    twin = dict(rows[0], text=rows[0]["text"] + " One more sentence the other export does not have.")
+    write_jsonl([twin], tmp_path / "corpus" / "b.jsonl")
+    write_jsonl(rows, tmp_path / "corpus" / "a.jsonl")
+    run([tmp_path / "corpus"], tmp_path / "local")
+    run_spark([tmp_path / "corpus"], tmp_path / "spark", spark=spark)
+    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
+    kept = read_table(tmp_path / "spark", "clusters").filter(pl.col("article_id") == rows[0]["id"])
+    assert kept["source_file"].item().endswith("b.jsonl")
+
+
 def test_skew_story_with_thousands_of_copies_and_a_shared_paragraph(spark, tmp_path):
     """One story with COPIES copies, a paragraph shared by every article, a big outlet's footer.
 
