@@ -283,7 +283,8 @@ def _whole_or_prefix(source: Source, complete: Callable[[bytes], bytes]) -> tupl
 
 
 def read_json(source: Source) -> Iterator[Raw]:
-    """One object or an array of objects; JSON Lines saved as ``.json`` are read line by line.
+    """One object or an array of objects; JSON Lines saved as ``.json`` are read line by line (a malformed
+    line is that line's reject), and objects one after the other (pretty-printed) in turn.
 
     An array that breaks off part-way keeps the elements before the break:
     a malformed element (``malformed_json``) or compressed data that breaks
@@ -301,7 +302,13 @@ def read_json(source: Source) -> Iterator[Raw]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+        lines_of_objects = _one_object_per_line(text)
+        if text.lstrip().startswith("{") and exc.msg == "Extra data" and not lines_of_objects:
+            # objects one after the other, not one per line (pretty-printed, say): read in turn
+            source.warnings["json_read_as_jsonl"] += 1
+            yield from _sequence_prefix(text, broken)
+            return
+        if lines_of_objects:   # JSON Lines, even with a malformed first line
             source.warnings["json_read_as_jsonl"] += 1
             # Lines end at "\n" only, as in .jsonl: str.splitlines() would also cut at U+2028, U+0085...,
             # which a JSON string may hold as they are.
@@ -330,6 +337,36 @@ def read_json(source: Source) -> Iterator[Raw]:
 
 _NON_ASCII = bytes(range(0x80, 0x100))
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _one_object_per_line(text: str) -> bool:
+    """Whether ``text`` looks like JSON Lines: two non-blank lines or more, each starting an object."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    return len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines)
+
+
+def _sequence_prefix(text: str, broken: FileRejected | None) -> Iterator[Raw]:
+    """The JSON values of ``text``, one after the other (white space between them), numbered from 1, up to
+    the first that cannot be read; then raises the reject of it and the rest (``broken``: the data broke
+    after ``text``, and that is the reject if it cut the last value)."""
+    decoder = json.JSONDecoder()
+    pos, number = _JSON_SPACE.match(text, 0).end(), 0
+    while pos < len(text):
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            at_break = broken is not None and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated"))
+            why = broken.message if at_break else _json_error(exc, f"line {exc.lineno} column {exc.colno}")
+            raise FileRejected(broken.reason if at_break else "malformed_json",
+                               f"{why}; the objects from {number + 1} on are not read") from None
+        except (ValueError, RecursionError) as exc:
+            raise FileRejected("malformed_json", f"unreadable JSON in object {number + 1}: {type(exc).__name__}; "
+                               f"the objects from {number + 1} on are not read") from None
+        number += 1
+        yield number, value
+        pos = _JSON_SPACE.match(text, pos).end()
+    if broken is not None:
+        raise broken
 
 
 def _array_prefix(text: str, error: json.JSONDecodeError, broken: FileRejected | None) -> Iterator[Raw]:

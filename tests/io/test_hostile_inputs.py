@@ -254,6 +254,21 @@ def test_a_malformed_json_element_keeps_the_elements_before_it(tmp_path):
     assert got["c.json"] == (None, "malformed_json", "malformed JSON: Expecting value at line 1 column 9")
 
 
+def test_json_objects_one_after_the_other_or_lines_with_a_bad_first_line_are_read(tmp_path):
+    # pretty-printed objects one after the other (not an array): each is a record, in turn, up to a
+    # malformed one; JSON Lines saved as .json whose first line is malformed: that line is its reject
+    (tmp_path / "a.json").write_text("\n".join(json.dumps(r, indent=2) for r in _recs("a", 4)))
+    (tmp_path / "b.json").write_text("\n".join(json.dumps(r, indent=2) for r in _recs("b", 4)).replace('"b2"', "b2"))
+    (tmp_path / "c.json").write_text("{broken\n" + "".join(json.dumps(r) + "\n" for r in _recs("c", 3)))
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == ["a0", "a1", "a2", "a3", "b0", "b1", "c0", "c1", "c2"]
+    got = {(r["file"].rsplit("/", 1)[1], r["record"], r["reason"]): r["message"] for r in res.rejects.to_dicts()}
+    assert sorted(got) == [("b.json", None, "malformed_json"), ("c.json", 1, "malformed_json")]
+    assert got[("b.json", None, "malformed_json")].endswith("; the objects from 3 on are not read")
+    assert res.articles.filter(pl.col("article_id") == "a2")["source_record"].item() == 3
+
+
 def test_truncated_compressed_json_lines_saved_as_json_keep_the_lines_before(tmp_path):
     data = gzip.compress("".join(json.dumps(r) + "\n" for r in _recs("a", 400)).encode())
     (tmp_path / "cut.json.gz").write_bytes(data[: len(data) // 2])
