@@ -10,7 +10,9 @@ itself. Each night:
 * writes the outputs into ``OUT/NIGHT/`` (``OUT/2026-11-27/clusters.parquet``,
   ``report.html``...). They are written into a temporary folder beside it and
   renamed when complete, so ``OUT/NIGHT/`` is either the previous complete
-  run's or this one's, never half of one;
+  run's or this one's, never half of one; the outputs of a night the state
+  committed are never lost (a run killed after the commit has its folder
+  published by the next run, see ``_recover``);
 * appends to ``OUT/logs/NIGHT.log`` (start, parameters, stage timings, counts,
   history, end and exit code), and prints the same to stderr unless ``--quiet``.
 
@@ -41,6 +43,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -49,7 +52,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
-from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW
+from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, Store
 from dedup.state.lock import pid_alive
 
 EXIT_INTERNAL = 1
@@ -95,16 +98,74 @@ def _logger(path: Path, quiet: bool) -> logging.Logger:
     return log
 
 
-def _clean_stale_tmp(out_root: Path) -> None:
-    """Remove temporary and replaced output folders of runs that were killed (their pid is gone)."""
-    for path in [*out_root.glob(".*.tmp-*"), *out_root.glob(".*.old-*")]:
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not pid_alive(int(pid)):
+# A run writes OUT/.NIGHT.tmp-vBASE-PID, BASE being the state's newest version when it started. The
+# invariant: once the state has committed a night, OUT/NIGHT is that run's outputs, or they are in a
+# folder the next run publishes. The state commits only after the outputs are written, and the run
+# commits the first version after BASE (read just before it takes the state's lock): if that version
+# is NIGHT's, the folder is complete and must not be deleted (the night cannot be redone once a later
+# night is committed); if not, the run died or failed before its commit and the folder (maybe half
+# written) goes, since a rerun redoes it.
+_TMP = re.compile(r"\.(?P<night>\d{4}-\d{2}-\d{2})\.tmp-v(?P<base>\d+)-\d+")
+_OLD = re.compile(r"\.(?P<night>\d{4}-\d{2}-\d{2})\.old-\d+")
+
+
+def _head(state: Path) -> int:
+    """The state's newest version (0: none yet)."""
+    try:
+        return (Store(state).versions() or [0])[-1]
+    except OSError:
+        return 0
+
+
+def _committed(state: Path, night: str, base: int) -> bool:
+    """Whether the run that started at state version ``base`` committed ``night`` (see _TMP)."""
+    store = Store(state)
+    return base + 1 in store.versions() and store.manifest(base + 1).night == night
+
+
+def _settle(tmp: Path, state: Path, base: int, final: Path) -> bool:
+    """Publish ``tmp`` as ``final`` if its run committed the night, else delete it; True if published."""
+    try:
+        if tmp.is_dir() and _committed(state, final.name, base):
+            _publish(tmp, final)
+            return True
+    except (DedupError, OSError):   # the state cannot tell, or a rename failed: left to the next run's _recover
+        return False
+    shutil.rmtree(tmp, ignore_errors=True)
+    return False
+
+
+def _recover(out_root: Path, state: Path) -> list[str]:
+    """Settle the output folders of runs that were killed (their pid is gone); the nights published.
+
+    A temporary folder whose run committed its night is published (it lacks only ``timings.json``,
+    written after the commit); the others are deleted. Then a folder ``_publish`` had moved aside
+    (``.NIGHT.old-PID``) is put back if ``OUT/NIGHT`` is missing still, else deleted.
+    """
+    published = []
+    for path in sorted(out_root.glob(".*.tmp-*")):
+        pid, found = path.name.rsplit("-", 1)[-1], _TMP.fullmatch(path.name)
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        if found is None:   # a name of an older nightly.py: its run cannot be told from the state
             shutil.rmtree(path, ignore_errors=True)
+        elif _settle(path, state, int(found["base"]), out_root / found["night"]):
+            published.append(found["night"])
+    for path in sorted(out_root.glob(".*.old-*")):
+        pid, found = path.name.rsplit("-", 1)[-1], _OLD.fullmatch(path.name)
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        if found is not None and not (out_root / found["night"]).exists():
+            os.rename(path, out_root / found["night"])
+            published.append(found["night"])
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    return published
 
 
 def _publish(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` (two renames; ``final`` is never half-written)."""
+    """Replace ``final`` by ``tmp`` (two renames; ``final`` is never half-written; killed between
+    them, the next run's ``_recover`` publishes ``tmp``, or puts ``final`` back)."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
         os.rename(final, old)
@@ -125,20 +186,24 @@ def main(argv: list[str] | None = None) -> int:
     inputs = [p.replace("{night}", night) for p in args.inputs]
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
              night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())
-    tmp = out_root / f".{night}.tmp-{os.getpid()}"
+    base = _head(args.state)
+    tmp = out_root / f".{night}.tmp-v{base}-{os.getpid()}"
     try:
         config = Config.from_toml(args.config) if args.config else Config()
-        _clean_stale_tmp(out_root)
+        for done in _recover(out_root, args.state):
+            log.info("recovered the outputs of night %s from a run that was killed", done)
         result = run(inputs, tmp, config=config, log=lambda msg: log.info("%s", msg.strip()),
                      state_dir=args.state, night=night, window=args.window, retention=args.retention)
         _publish(tmp, out_root / night)
     except DedupError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if _settle(tmp, args.state, base, out_root / night):
+            log.info("the night was committed before the error: outputs in %s", out_root / night)
         log.error("dedup: error: %s", exc)
         log.info("end night %s: exit %d", night, exc.exit_code)
         return exc.exit_code
     except Exception:  # noqa: BLE001 - a scheduler needs an exit code and a traceback in the log
-        shutil.rmtree(tmp, ignore_errors=True)
+        if _settle(tmp, args.state, base, out_root / night):
+            log.info("the night was committed before the error: outputs in %s", out_root / night)
         log.error("internal error:\n%s", traceback.format_exc())
         log.info("end night %s: exit %d", night, EXIT_INTERNAL)
         return EXIT_INTERNAL

@@ -59,6 +59,8 @@ DEFAULT_RETENTION = "30d"
 DEFAULT_KEEP_VERSIONS = 5
 #: Stored sentence rows depend on the alignment settings only (their canonical is checked apart).
 ALIGN_STAGE = ("align",)
+#: The tag in the name of an articles file rewritten without texts, shingles and band keys (see _prune).
+PRUNED_TAG = ".pruned"
 
 
 class NightlyState:
@@ -180,7 +182,8 @@ class NightlyState:
     # -- reading prior articles ------------------------------------------------------------
     def prior(self, articles: pl.DataFrame, shingles: pl.DataFrame, signatures: pl.DataFrame
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The stored articles tonight's could match, with every in-window article of their stories.
+        """The stored articles tonight's could match, with every in-window article of their stories and
+        of the stories of tonight's articles read before.
 
         Returns ARTICLES and SHINGLES frames; their ``doc`` numbers continue
         after tonight's. Also remembers tonight's frames for :meth:`commit`.
@@ -193,8 +196,10 @@ class NightlyState:
         hit = sharing_rows(window.keys, keys[~too_short])
         matched = stored["article_id"].filter(window.comparable).filter(pl.Series(hit))
         del window, hit
-        # Every in-window article of the stories those belong to.
-        touched = current.filter(pl.col("article_id").is_in(matched.implode()))["prev_story"].unique()
+        # Every in-window article of the stories those belong to, and of the stories tonight's articles
+        # read before had (one sent again with another text may leave its story: the rest is output).
+        touched = pl.concat([current.filter(pl.col("article_id").is_in(matched.implode()))["prev_story"],
+                             again["prev_story"]]).unique()
         selected = current.filter(pl.col("prev_story").is_in(touched.implode()))["article_id"]
         selected = pl.concat([selected, matched]).unique().sort()
         self.history = {"night": self.night.isoformat(), "base_version": self.base.version if self.base else None,
@@ -230,9 +235,23 @@ class NightlyState:
         """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread)."""
         first_night = (self.window_start - timedelta(days=1)).date()
         # The latest row of every stored article in the window; the band keys (the one wide column)
-        # are read once and gathered for those rows, not carried through the sort.
-        every = (self.store.scan(self.base, "articles", nights_from(first_night))
-                 .select("article_id", "published", "night", "first_seen_night", "bands").collect())
+        # are read once and gathered for those rows, not carried through the sort. Pruned nights
+        # have no texts, shingles or band keys: never candidates, nor output (an earlier night's
+        # --retention may have been shorter than tonight's --window); their history still counts.
+        nights = set(self.base.tables.get("articles", {}) if self.base else ()) - self._pruned_nights()
+        recent = set(filter(nights_from(first_night), nights))
+        columns = ("article_id", "published", "night", "first_seen_night", "bands")
+        every = self.store.scan(self.base, "articles", recent.__contains__).select(columns).collect()
+        if nights - recent:
+            # An article dated after the night it was read stays in the window until its date leaves it:
+            # the ids the older nights hold dated in the window (row-group statistics skip the rest:
+            # milliseconds), with every older row of theirs, since an id's latest row decides.
+            older = self.store.scan(self.base, "articles", (nights - recent).__contains__)
+            late = older.filter(pl.col("published") >= self.window_start).select("article_id").collect()["article_id"]
+            if late.len():
+                every = pl.concat([every, older.filter(pl.col("article_id").is_in(late.implode())).select(columns)
+                                   .collect()])
+                first_night = every["night"].min()   # their stories' rows are on their nights
         stored = (every.select(pl.exclude("bands")).with_row_index("_row")
                   .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
                   .sort("night").unique("article_id", keep="last")
@@ -246,6 +265,11 @@ class NightlyState:
         return _Window(stored=stored, comparable=comparable, keys=keys,
                        current=self.past.current_stories(stored["article_id"], first_night),
                        again=self.past.seen_before(tonight_ids))
+
+    def _pruned_nights(self) -> set[str]:
+        """The nights whose articles file :meth:`_prune` rewrote without texts."""
+        files = self.base.tables.get("articles", {}) if self.base else {}
+        return {night for night, rel in files.items() if rel.endswith(f"{PRUNED_TAG}.parquet")}
 
     def _known_for(self, current: pl.DataFrame, rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
         """KNOWN rows for the loaded prior articles and (``again``) for tonight's ids the state has seen before."""
@@ -393,12 +417,12 @@ class NightlyState:
         files = tables["articles"]
         pruned = 0
         for night, rel in sorted(files.items()):
-            if night >= limit or rel.endswith(".pruned.parquet"):
+            if night >= limit or rel.endswith(f"{PRUNED_TAG}.parquet"):
                 continue
             frame = pl.read_parquet(self.store.root / rel).with_columns(
                 text=pl.lit(None, dtype=pl.String), shingles=pl.lit(None, dtype=pl.List(pl.UInt32)),
                 bands=pl.lit(None, dtype=pl.List(pl.UInt64)))
-            files[night] = self.store.write_file("articles", night, version, frame, tag=".pruned")
+            files[night] = self.store.write_file("articles", night, version, frame, tag=PRUNED_TAG)
             pruned += 1
         return pruned
 

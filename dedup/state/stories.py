@@ -19,6 +19,14 @@ maps it to a **story id** that stays the same from night to night:
 * If re-clustering splits one story's prior articles over several clusters,
   the cluster holding most of them keeps the id; the others get new ids and
   status ``split``.
+* An article read again tonight under an id the state has (sent again,
+  perhaps with another text) is tonight's article, not a prior one: its old
+  story counts for its cluster only if that cluster holds no prior article
+  (so an article sent again alone keeps its story id), and a cluster holding
+  prior articles of that story wins it over such a cluster. It never makes a
+  cluster of other stories continue its old story, nor merges two stories: an
+  article that moved to another story is no bridge. Its old story is output
+  with the night's clusters (what is left of it, ``unchanged``).
 
 ``story_status`` of each output cluster: ``new``; ``grew`` (tonight's articles
 brought an outlet the story never had); ``updated`` (tonight's articles joined,
@@ -87,23 +95,34 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, known: pl.
             .with_columns(is_new=pl.col("article_id").is_in(tonight_ids.implode())))
     claims: dict[str, Counter] = defaultdict(Counter)     # cluster -> prior story -> members
     holders: dict[str, set[str]] = defaultdict(set)       # prior story -> clusters
+    left: dict[str, set[str]] = defaultdict(set)          # cluster -> old stories of its articles read again
     first_night: dict[str, date] = {}
-    for cid, story, first in rows.filter(pl.col("prev_story").is_not_null()).select(
-            "cluster_id", "prev_story", "story_first_night").iter_rows():
+    history = rows.filter(pl.col("prev_story").is_not_null()).select(
+        "cluster_id", "prev_story", "story_first_night", "is_new")
+    with_prior = set(history.filter(~pl.col("is_new"))["cluster_id"].to_list())
+    for cid, story, first, again in history.iter_rows():
+        first_night[story] = first
+        if again:
+            left[cid].add(story)
+            if cid in with_prior:   # moved to a cluster of stored articles: they decide its story
+                continue
         claims[cid][story] += 1
         holders[story].add(cid)
-        first_night[story] = first
-    # Output clusters: those with tonight's articles, closed over shared prior stories.
+    # Output clusters: those with tonight's articles, closed over shared prior stories and over the
+    # stories articles read again left.
     out = set(rows.filter(pl.col("is_new"))["cluster_id"].unique().to_list())
     todo = list(out)
     while todo:
-        for story in claims.get(todo.pop(), ()):
-            for other in holders[story]:
+        cid = todo.pop()
+        for story in claims.get(cid, {}).keys() | left.get(cid, set()):
+            for other in holders.get(story, ()):
                 if other not in out:
                     out.add(other)
                     todo.append(other)
-    # Each prior story goes to the cluster holding most of its articles.
-    winner = {story: min(hs, key=lambda c: (-claims[c][story], c)) for story, hs in holders.items() if hs & out}
+    # Each prior story goes to the cluster holding most of its articles; a cluster holding stored ones
+    # before a cluster of articles read again only.
+    winner = {story: min(hs, key=lambda c: (c not in with_prior, -claims[c][story], c))
+              for story, hs in holders.items() if hs & out}
     won: dict[str, list[str]] = defaultdict(list)
     for story, cid in winner.items():
         won[cid].append(story)

@@ -76,6 +76,60 @@ def test_kill_9_anywhere_leaves_the_state_as_before_and_a_rerun_completes_identi
         assert "file(s) of an interrupted run" in log
 
 
+def test_the_outputs_of_a_night_committed_by_a_killed_run_are_published_by_the_next_run(reference, tmp_path):
+    """Killed after the state's commit: the outputs are complete and the night cannot be redone once
+    a later night is committed, so the next night's run publishes them (without timings.json)."""
+    state, out = tmp_path / "state", tmp_path / "out"
+    killed = _nightly(reference, state, out, 1, DEDUP_STATE_KILL_AT="committed")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (out / NIGHTS[0]).exists()
+    done = _nightly(reference, state, out, 2)
+    assert done.returncode == 0, done.stderr
+    assert output_files(out / NIGHTS[0]) == output_files(reference / "out" / NIGHTS[0])
+    assert output_files(out / NIGHTS[1]) == output_files(reference / "out" / NIGHTS[1])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert f"recovered the outputs of night {NIGHTS[0]}" in (out / "logs" / f"{NIGHTS[1]}.log").read_text()
+
+
+def test_the_folder_of_a_run_killed_before_its_commit_is_deleted_not_published(reference, tmp_path):
+    state, out = tmp_path / "state", tmp_path / "out"
+    shutil.copytree(reference / "state1", state)
+    killed = _nightly(reference, state, out, 2, DEDUP_STATE_KILL_AT="outputs_written")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [p for p in out.iterdir() if p.name.startswith(".")]      # its complete outputs, but not committed
+    assert _nightly(reference, state, out, 3).returncode == 0
+    assert not (out / NIGHTS[1]).exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+# nightly.py, killed between _publish's two renames: OUT/NIGHT moved aside, the new folder not yet in place
+_KILLED_IN_PUBLISH = """
+import os, runpy, signal, sys
+rename = os.rename
+def killing(src, dst):
+    rename(src, dst)
+    if ".old-" in str(dst):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.rename = killing
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_rerun_killed_while_publishing_loses_no_outputs(reference, tmp_path):
+    state, out = tmp_path / "state", tmp_path / "out"
+    assert _nightly(reference, state, out, 1).returncode == 0
+    killed = subprocess.run([sys.executable, "-c", _KILLED_IN_PUBLISH, str(NIGHTLY), str(write_night(reference, 1)),
+                             "--state", str(state), "--out", str(out), "--night", NIGHTS[0], "--quiet"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (out / NIGHTS[0]).exists()
+    done = _nightly(reference, state, out, 2)
+    assert done.returncode == 0, done.stderr
+    assert output_files(out / NIGHTS[0]) == output_files(reference / "out" / NIGHTS[0])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
 _HOLDER = """
 import sys, time
 from dedup.state import StateLock

@@ -1,0 +1,84 @@
+"""Story ids of articles read again under an id the state has: the stored articles decide their stories,
+and an article that moved to another story bridges nothing."""
+
+from __future__ import annotations
+
+from dedup import run
+from dedup.state import read_table
+from tests.conftest import article, make_story, write_jsonl
+
+DAYS = ("2026-11-25", "2026-11-26")
+S, T = make_story(41, 10), make_story(42, 10)
+
+
+def _night(tmp_path, n, records):
+    folder = write_jsonl(tmp_path / "in" / DAYS[n - 1] / "a.jsonl", records).parent
+    return run([folder], tmp_path / f"out{n}", state_dir=tmp_path / "state", night=DAYS[n - 1])
+
+
+def _stories(result) -> dict[str, tuple[str, str]]:
+    """article id -> (story id, status) of the night's output."""
+    return {a: (c, s) for a, c, s in result.clusters.select("article_id", "cluster_id", "story_status").iter_rows()}
+
+
+S_WIRE = article("s-wire", "Wire", S, f"{DAYS[0]}T06:00:00Z")
+S_O1 = article("s-o1", "Outlet 1", S[:8], f"{DAYS[0]}T07:00:00Z")
+X = article("x", "Outlet 2", S[1:9], f"{DAYS[0]}T08:00:00Z")
+STORY_T = [article("t-orig", "Wire 2", T, f"{DAYS[0]}T06:30:00Z"),
+           article("t-o3", "Outlet 3", T[:8], f"{DAYS[0]}T09:00:00Z")]
+
+
+def _no_merge(tmp_path, result):
+    assert result.summary["history"]["merged"] == []
+    assert result.clusters["merged_from"].null_count() == result.clusters.height
+    assert read_table(tmp_path / "state", "story_merges").collect().height == 0
+
+
+def test_an_article_read_again_with_another_storys_text_joins_it_and_merges_nothing(tmp_path):
+    one = _stories(_night(tmp_path, 1, [S_WIRE, S_O1, X, *STORY_T]))
+    s_id, t_id = one["s-wire"][0], one["t-orig"][0]
+    two = _night(tmp_path, 2, [article("x", "Outlet 2", T[:9], f"{DAYS[1]}T08:00:00Z")])
+    stories = _stories(two)
+    assert stories["x"] == stories["t-orig"] == stories["t-o3"] == (t_id, "grew")
+    # S lost x: what is left of it is output under its id, as any story tonight touched
+    assert stories["s-wire"] == stories["s-o1"] == (s_id, "unchanged")
+    _no_merge(tmp_path, two)
+
+
+def test_a_story_keeps_its_id_with_its_stored_article_when_its_other_article_moves(tmp_path):
+    # S = {s-wire, x}: x (read again, now with T's text) is no claim on S against s-wire, stored in S (by
+    # count, a tie: T's cluster, whose content id sorts first, would take S too and merge the two)
+    one = _stories(_night(tmp_path, 1, [S_WIRE, X, *STORY_T]))
+    assert one["x"][0] == one["s-wire"][0]
+    two = _night(tmp_path, 2, [article("x", "Outlet 2", T[:9], f"{DAYS[1]}T08:00:00Z")])
+    stories = _stories(two)
+    assert stories["x"] == stories["t-orig"] == (one["t-orig"][0], "grew")
+    assert stories["s-wire"] == (one["s-wire"][0], "unchanged")
+    _no_merge(tmp_path, two)
+
+
+def test_an_article_read_again_with_an_unrelated_text_leaves_its_story(tmp_path):
+    s_id = _stories(_night(tmp_path, 1, [S_WIRE, S_O1, X]))["s-wire"][0]
+    two = _night(tmp_path, 2, [article("x", "Outlet 2", make_story(43, 8), f"{DAYS[1]}T08:00:00Z")])
+    stories = _stories(two)
+    assert stories["s-wire"] == stories["s-o1"] == (s_id, "unchanged")
+    assert stories["x"][0] != s_id and stories["x"][1] == "split"
+    assert two.summary["history"]["split"] == [{"story_id": stories["x"][0], "split_from": [s_id]}]
+
+
+def test_an_article_read_again_alone_keeps_its_story(tmp_path):
+    # nothing else of its story in the window: its story goes on with it, whatever its text
+    one = _stories(_night(tmp_path, 1, [article("x", "Outlet 2", S, f"{DAYS[0]}T08:00:00Z"),
+                                        article("u", "Local", make_story(44, 10), f"{DAYS[0]}T09:00:00Z")]))
+    two = _night(tmp_path, 2, [article("x", "Outlet 2", make_story(43, 8), f"{DAYS[1]}T08:00:00Z")])
+    assert _stories(two) == {"x": (one["x"][0], "updated")}
+
+
+def test_an_article_read_again_that_was_a_story_of_its_own_joins_another_without_a_merge(tmp_path):
+    # x's story has nothing else in the window: it simply loses x, which bridges nothing
+    one = _stories(_night(tmp_path, 1, [article("x", "Outlet 2", S, f"{DAYS[0]}T08:00:00Z"), *STORY_T]))
+    two = _night(tmp_path, 2, [article("x", "Outlet 2", T[:9], f"{DAYS[1]}T08:00:00Z")])
+    stories = _stories(two)
+    assert stories["x"] == stories["t-orig"] == stories["t-o3"] == (one["t-orig"][0], "grew")
+    assert len(stories) == 3
+    _no_merge(tmp_path, two)
