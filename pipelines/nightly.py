@@ -176,8 +176,10 @@ def _publish(tmp: Path, final: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     night = args.night or (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()
-    try:
-        date.fromisoformat(night)
+    try:   # YYYY-MM-DD only: the night names the output folder, the log and {night} in the inputs, as the
+        # state names it (Python 3.11 also takes 20260101, which would name them otherwise)
+        if date.fromisoformat(night).isoformat() != night:
+            raise ValueError(night)
     except ValueError:
         print(f"nightly: error: --night {night!r}: expected YYYY-MM-DD", file=sys.stderr)
         return 2

@@ -248,6 +248,13 @@ def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_pa
         assert done.returncode == 2, (flags, done.stderr)
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "state").exists() or not list((tmp_path / "state").glob("_manifests/*.json"))
+    # the nightly recipe takes YYYY-MM-DD only: the night names its output folder and log as the state does
+    for night in ("20261127", "2026-W48-5", "2026-13-01"):
+        done = subprocess.run([sys.executable, str(NIGHTLY), str(folder), "--state", str(tmp_path / "state"),
+                               "--out", str(tmp_path / "nightly"), "--night", night, "--quiet"],
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and "expected YYYY-MM-DD" in done.stderr, (night, done.stderr)
+        assert not (tmp_path / "nightly").exists()
 
 
 def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp_path):
