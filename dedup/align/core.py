@@ -252,7 +252,7 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
             [sim_all[art.unique] for art in part], [norms[art.unique] for art in part],
             [adjacent(art.unique) for art in part], norms[c_rows], c_adj, align_threshold=config.align_threshold,
             join_gain=config.join_gain, join_threshold=config.join_threshold, reorder_window=config.reorder_window,
-            moved_threshold=config.moved_threshold))
+            moved_threshold=config.moved_threshold, sames=[art.unique[:, None] == c_rows[None, :] for art in part]))
     diffs: dict[tuple, list] = {}   # outlets often carry the same edit: diff each (canonical, version) text once
     for rank, (art, links) in enumerate(zip(versions, all_links), start=1):
         linked = _version_rows(cluster_id, art, canonical, links, config, out, diffs)
@@ -343,8 +343,10 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
             v = link.version[0]
             sentence = art.sentences[v]
             start, end = art.spans[v]
+            # kept: the identical sentence; a cosine of kept_threshold only when that is lowered below 1
+            # (at 1 a cosine that rounds up, the same words in another order, would be kept)
             if len(link.canonical) == 1 and (art.unique[v] == canonical.unique[first_c]
-                                            or link.similarity >= config.kept_threshold):
+                                            or link.similarity >= config.kept_threshold < 1):
                 same = art.unique[v] == canonical.unique[first_c]
                 out.add(cluster_id, art, "kept", v, sentence, first_c, 1.0 if same else link.similarity,
                         first_c, start, end, None)
@@ -353,7 +355,8 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
                 diff = diffs.get((target, sentence))
                 if diff is None:
                     diff = diffs[(target, sentence)] = word_diff(target, sentence)
-                out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end, diff)
+                out.add(cluster_id, art, "edited", v, sentence, first_c, min(link.similarity, 1.0), first_c, start,
+                        end, diff)   # (a cosine of the same words in another order may round above 1)
         else:
             parts = [art.sentences[v] for v in link.version]
             key = (canonical.sentences[first_c], *parts)
@@ -362,7 +365,8 @@ def _version_rows(cluster_id: str, art: _Article, canonical: _Article, links: li
                 split = diffs[key] = split_diff(canonical.sentences[first_c], parts)
             for v, sentence, diff in zip(link.version, parts, split):
                 start, end = art.spans[v]
-                out.add(cluster_id, art, "edited", v, sentence, first_c, link.similarity, first_c, start, end, diff)
+                out.add(cluster_id, art, "edited", v, sentence, first_c, min(link.similarity, 1.0), first_c, start,
+                        end, diff)   # (a cosine of the same words in another order may round above 1)
         linked.update(link.version)
     return linked
 

@@ -20,7 +20,13 @@ How it decides
    same topic can jointly reach the low threshold) and joining raises the
    cosine over the best single sentence by at least ``join_gain``. A join
    scores once, not once per sentence it links, so a weak join never outbids
-   an identical sentence elsewhere.
+   an identical sentence elsewhere. A pair of *identical* sentences (equal
+   identity keys, given as ``same``) scores ``IDENTICAL_BONUS`` more: when an
+   outlet swaps two similar sentences ("...the northern terminal rose by 12
+   percent" and "...the southern terminal rose by 7 percent"), the two crossed
+   near-matches (0.90 + 0.90) must not outbid one identical pair and turn both
+   sentences into edits of each other, with figures "changed"; the identical
+   one is kept in order and the other is found as moved (below).
 2. **Moved sentences**: outlets sometimes move a paragraph. The sentences the
    monotone pass left over are paired greedily, best cosine first, when the
    canonical sentence is within ``reorder_window`` sentences of where the
@@ -40,6 +46,8 @@ import numba
 import numpy as np
 
 _NEG = -np.inf
+#: What an identical pair scores in the monotone alignment on top of its cosine (see the module docstring).
+IDENTICAL_BONUS = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,29 +106,31 @@ def join_scores(sim: np.ndarray, v_norm: np.ndarray, c_norm: np.ndarray, v_adj: 
 
 
 def align(sim: np.ndarray, joins: JoinScores | None, *, align_threshold: float, reorder_window: int,
-          moved_threshold: float) -> list[Link]:
+          moved_threshold: float, same: np.ndarray | None = None) -> list[Link]:
     """Links between version sentences (rows of ``sim``) and canonical ones (columns). Stateless.
 
     Links are sorted by their first version sentence. A sentence appears in at
     most one link; version sentences in no link are *added*, canonical ones
-    *dropped*.
+    *dropped*. ``same``: which pairs are identical sentences (bool, shaped as
+    ``sim``; see ``IDENTICAL_BONUS``).
     """
     m, n = sim.shape
     if m == 0 or n == 0:
         return []
     w11 = np.where(sim >= align_threshold, sim, _NEG)
+    dp11 = w11 if same is None else w11 + IDENTICAL_BONUS * same
     w12 = joins.merge if joins is not None else np.full((m, max(n - 1, 0)), _NEG)
     w21 = joins.split if joins is not None else np.full((max(m - 1, 0), n), _NEG)
     table = np.zeros((m + 1, n + 1))
     for i in range(1, m + 1):
         cand = table[i - 1].copy()                                   # version sentence i-1 unmatched
-        np.maximum(cand[1:], table[i - 1][:-1] + w11[i - 1], out=cand[1:])
+        np.maximum(cand[1:], table[i - 1][:-1] + dp11[i - 1], out=cand[1:])
         if n >= 2:
             np.maximum(cand[2:], table[i - 1][:-2] + w12[i - 1], out=cand[2:])
         if i >= 2:
             np.maximum(cand[1:], table[i - 2][:-1] + w21[i - 2], out=cand[1:])
         table[i] = np.maximum.accumulate(cand)                       # canonical sentences unmatched
-    links = _backtrack(table, w11, w12, w21)
+    links = _backtrack(table, dp11, w12, w21, w11)
     links.extend(_moved(sim, joins, links, align_threshold=align_threshold, reorder_window=reorder_window,
                         moved_threshold=moved_threshold))
     return sorted(links, key=lambda link: link.version[0])
@@ -128,8 +138,9 @@ def align(sim: np.ndarray, joins: JoinScores | None, *, align_threshold: float, 
 
 def align_versions(sims: list[np.ndarray], v_norms: list[np.ndarray], v_adjs: list[np.ndarray], c_norm: np.ndarray,
                    c_adj: np.ndarray, *, align_threshold: float, join_gain: float, join_threshold: float,
-                   reorder_window: int, moved_threshold: float, batch: int = 128) -> list[list[Link]]:
-    """``align(sim, join_scores(sim, ...))`` for many versions of one canonical at once. Stateless.
+                   reorder_window: int, moved_threshold: float, batch: int = 128,
+                   sames: list[np.ndarray] | None = None) -> list[list[Link]]:
+    """``align(sim, join_scores(sim, ...), same=same)`` for many versions of one canonical at once. Stateless.
 
     The same numbers as one call per version (every cell is computed by the
     same floating-point operations), but the dynamic programme advances all
@@ -145,19 +156,23 @@ def align_versions(sims: list[np.ndarray], v_norms: list[np.ndarray], v_adjs: li
         group = live[at:at + batch]
         rows = max(sims[k].shape[0] for k in group)
         sim = np.zeros((len(group), rows, n))
+        same = np.zeros((len(group), rows, n))
         v_norm = np.zeros((len(group), rows))
         v_adj = np.zeros((len(group), max(rows - 1, 0)))
         for r, k in enumerate(group):
             m = sims[k].shape[0]
             sim[r, :m], v_norm[r, :m], v_adj[r, :m - 1] = sims[k], v_norms[k], v_adjs[k]
+            if sames is not None:
+                same[r, :m] = sames[k]
         merge, split = _join_arrays(sim, v_norm, c_norm, v_adj, c_adj, align_threshold=align_threshold,
                                     join_gain=join_gain, join_threshold=join_threshold)
         w11 = np.where(sim >= align_threshold, sim, _NEG)   # padding rows (cosine 0) match nothing
-        table = _table(w11, merge, split)
+        dp11 = w11 + IDENTICAL_BONUS * same
+        table = _table(dp11, merge, split)
         for r, k in enumerate(group):
             m = sims[k].shape[0]
             joins = JoinScores(merge=merge[r, :m], split=split[r, :max(m - 1, 0)])
-            links = _backtrack(table[r, :m + 1], w11[r, :m], joins.merge, joins.split)
+            links = _backtrack(table[r, :m + 1], dp11[r, :m], joins.merge, joins.split, w11[r, :m])
             links.extend(_moved(sims[k], joins, links, align_threshold=align_threshold,
                                 reorder_window=reorder_window, moved_threshold=moved_threshold))
             out[k] = sorted(links, key=lambda link: link.version[0])
@@ -227,8 +242,10 @@ def _table(w11: np.ndarray, w12: np.ndarray, w21: np.ndarray) -> np.ndarray:  # 
     return table
 
 
-def _backtrack(table, w11, w12, w21) -> list[Link]:
-    moves = _path(table, w11, w12, w21)
+def _backtrack(table, dp11, w12, w21, w11) -> list[Link]:
+    """The links of the best path through ``table`` (built with the one-to-one weights ``dp11``); a
+    one-to-one link's similarity is its cosine (``w11``), without the identical pair's bonus."""
+    moves = _path(table, dp11, w12, w21)
     if moves is None:  # pragma: no cover - the table is built from exactly these moves
         raise RuntimeError("alignment backtrack lost its way")
     links = []

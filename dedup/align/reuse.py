@@ -207,7 +207,8 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
     del own
     distinct = (added.unique(["cluster_id", "_kid"], keep="first", maintain_order=True).select("cluster_id", "_kid")
                 .join(reps, on=["cluster_id", "_kid"], how="left", maintain_order="left")
-                .join(n_canonical, on="cluster_id", how="left", maintain_order="left"))
+                .join(n_canonical, on="cluster_id", how="left", maintain_order="left")
+                .with_columns(pl.col("_n").fill_null(0)))   # a canonical without sentences: none before
     distinct = distinct.with_columns(_norm=keyed["_norm"].gather(distinct["_t"]))
     families, unit = _families(distinct, idf, config.align_threshold)
     added = added.join(families, on=["cluster_id", "_kid"], how="left", maintain_order="left")
