@@ -32,6 +32,10 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+#: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Commands(click.Group):
     """click's group, but a usage error (unknown option, bad choice, missing argument) is one line,
     ``dedup: error: ...``, like every other error, instead of click's usage block."""
@@ -41,6 +45,9 @@ class _Commands(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:   # `dedup` alone (click >= 8.2 raises this): the help, not an error line
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
             click.echo(f"dedup: error: {exc.format_message()}{hint}", err=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -170,6 +171,12 @@ class MinHashConfig:
             raise ConfigError(f"lsh_threshold must be in (0, 1), got {self.lsh_threshold}")
         if (self.bands is None) != (self.rows is None):
             raise ConfigError("give both bands and rows, or neither (they are derived from lsh_threshold)")
+        for name in ("bands", "rows"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+        if not 0 <= self.seed < 2 ** 32:
+            raise ConfigError(f"seed must be between 0 and 2**32 - 1, got {self.seed}")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
             raise ConfigError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
         if self.max_bucket < 2:
@@ -244,20 +251,25 @@ class ClusterConfig:
             raise ConfigError("min_overlap must be at least 1")
         if not 0.0 <= self.sentence_threshold <= 1.0:
             raise ConfigError(f"sentence_threshold must be in [0, 1], got {self.sentence_threshold}")
-        if not 0.0 <= self.rescue_min_containment <= self.threshold:
-            raise ConfigError(f"rescue_min_containment must be between 0 and threshold ({self.threshold}), "
-                              f"got {self.rescue_min_containment}")
+        # the second opinion and the re-send rule only ever lower the bar: at or above threshold they
+        # change nothing (so --threshold 0.1 is a valid run with the defaults, not an error about them)
+        if not 0.0 <= self.rescue_min_containment <= 1.0:
+            raise ConfigError(f"rescue_min_containment must be in [0, 1], got {self.rescue_min_containment}")
+        if not 0.0 <= self.rescue_min_facts <= 1.0:
+            raise ConfigError(f"rescue_min_facts must be in [0, 1], got {self.rescue_min_facts}")
         if self.boilerplate_min_docs == 1 or self.boilerplate_min_docs < 0:
             raise ConfigError("boilerplate_min_docs must be 0 (off) or at least 2")
         if self.boilerplate_min_run < 1:
             raise ConfigError("boilerplate_min_run must be at least 1")
-        if self.resend_max_days < 0:
-            raise ConfigError(f"resend_max_days must be >= 0 (0 disables the re-send rule), got {self.resend_max_days}")
+        if not 0 <= self.resend_max_days <= 366:
+            raise ConfigError(f"resend_max_days must be between 0 (the re-send rule off) and 366, "
+                              f"got {self.resend_max_days}")
         if not 0.0 < self.resend_min_title <= 1.0:
             raise ConfigError(f"resend_min_title must be in (0, 1], got {self.resend_min_title}")
-        if not 0.0 <= self.resend_min_containment <= self.threshold:
-            raise ConfigError(f"resend_min_containment must be between 0 and threshold ({self.threshold}), "
-                              f"got {self.resend_min_containment}")
+        if not 0.0 <= self.resend_min_containment <= 1.0:
+            raise ConfigError(f"resend_min_containment must be in [0, 1], got {self.resend_min_containment}")
+        if not all(isinstance(o, str) for o in self.wire_outlets):
+            raise ConfigError(f"wire_outlets must be a list of outlet names, got {list(self.wire_outlets)!r}")
 
 
 Splitter = Literal["nupunkt", "pysbd", "blingfire", "syntok", "sentencex"]
@@ -343,10 +355,12 @@ class AlignConfig:
             raise ConfigError(f"workers must be a whole number >= 0 (0: one per core), got {self.workers!r}")
         if self.splitter not in _SPLITTERS:
             raise ConfigError(f"unknown splitter {self.splitter!r}; choose one of {', '.join(_SPLITTERS)}")
+        if importlib.util.find_spec(self.splitter) is None:   # refused here, not in the alignment's workers
+            raise ConfigError(f"splitter {self.splitter!r} is not installed (pip install {self.splitter})")
         if self.features not in ("word", "word12", "char35", "word12+char35"):
             raise ConfigError(f"unknown features {self.features!r}; choose word, word12, char35 or word12+char35")
-        if self.n_features < 1024 or self.n_features & (self.n_features - 1):
-            raise ConfigError(f"n_features must be a power of two >= 1024, got {self.n_features}")
+        if not 1024 <= self.n_features <= 2 ** 24 or self.n_features & (self.n_features - 1):
+            raise ConfigError(f"n_features must be a power of two between 1024 and 2**24, got {self.n_features}")
         if not 0.0 < self.align_threshold <= 1.0:
             raise ConfigError(f"align_threshold must be in (0, 1], got {self.align_threshold}")
         if not self.align_threshold <= self.kept_threshold <= 1.0:

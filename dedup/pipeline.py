@@ -407,6 +407,8 @@ def check_out_dir(inputs: list[str | Path], out_dir: str | Path) -> None:
     if not str(out_dir).strip():
         raise ConfigError("--out is empty; give the output folder, e.g. --out dedup-out")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a folder; give a folder for the outputs")
     if not out.is_dir():
         return
     for item in inputs:

@@ -76,6 +76,21 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
         assert res.exit_code == 2 and res.output.startswith("dedup: error: ") and message in res.output, res.output
         assert res.output.strip().count("\n") == 0, res.output
     assert _run("--version").exit_code == 0 and _run("cluster", "--help").exit_code == 0
+    # `dedup` alone shows the help (not "dedup: error: Usage: ..."); --out naming a file is a bad parameter,
+    # refused before anything is read
+    res = _run()
+    assert res.exit_code == 2 and res.output.startswith("Usage: ") and "dedup: error" not in res.output
+    (tmp_path / "afile").write_text("hi")
+    res = _run("cluster", tmp_path / "c", "--out", tmp_path / "afile")
+    assert res.exit_code == 2 and "is a file, not a folder" in res.output and res.output.strip().count("\n") == 0
+
+
+def test_a_threshold_below_the_second_opinions_bar_is_a_valid_run(tmp_path, planted):
+    # --threshold 0.1 (README: 0 < X <= 1) is below rescue_min_containment and resend_min_containment: those
+    # then change nothing, and the run goes on
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    res = _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "--threshold", "0.1", "--quiet")
+    assert res.exit_code == 0, res.output
 
 
 @pytest.mark.parametrize("toml, message", [
@@ -85,6 +100,15 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
     ('[read]\nfield_map = "text"\n', "field_map must be a list"),
     ('[read]\nfield_map = [["text"]]\n', "field_map entries must be [canonical, column] pairs"),
     ('[output]\nformats = "csv"\n', "formats must be a list"),
+    # out of range or of the wrong kind, refused before the run rather than failed on in it
+    ("[minhash]\nbands = 2.5\nrows = 2\n", "bands must be a whole number >= 1"),
+    ("[minhash]\nbands = 0\nrows = 0\n", "bands must be a whole number >= 1"),
+    ("[minhash]\nseed = -1\n", "seed must be between 0 and 2**32 - 1"),
+    ("[cluster]\nresend_max_days = nan\n", "resend_max_days must be between 0"),
+    ("[cluster]\nrescue_min_facts = 5\n", "rescue_min_facts must be in [0, 1]"),
+    ("[cluster]\nwire_outlets = [1, 2]\n", "wire_outlets must be a list of outlet names"),
+    ('[align]\nsplitter = "pysbd"\n', "splitter 'pysbd' is not installed"),
+    ("[align]\nn_features = 4611686018427387904\n", "n_features must be a power of two between 1024 and 2**24"),
 ])
 def test_a_setting_of_the_wrong_type_is_a_one_line_error(tmp_path, toml, message):
     (tmp_path / "c.toml").write_text(toml)

@@ -94,6 +94,17 @@ class Found:
 _OUTPUT_MARKS = ("summary.json", "clusters.parquet")
 
 
+#: The files a dedup run writes in its output folder (a Spark run's tables are folders of these names).
+_OUTPUT_FILES = frozenset({f"{table}.{fmt}" for table in ("clusters", "sentences", "links")
+                           for fmt in ("parquet", "csv", "json")} | {"summary.json", "rejected.jsonl", "timings.json",
+                                                                      "report.html"})
+
+
+def _is_state_folder(folder: Path) -> bool:
+    """A nightly state (dedup.state.Store: its ``_manifests`` folder): its tables are not input."""
+    return (folder / "_manifests").is_dir()
+
+
 def _is_output_folder(folder: Path) -> bool:
     summary = folder / _OUTPUT_MARKS[0]
     try:
@@ -128,9 +139,10 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
     Listed in ``skipped`` (``summary.json``'s ``skipped_files``): files with
     an unsupported extension inside a folder (named explicitly, they are read
     and fail), as their path; and folders not entered, as ``path/ (why)``: the
-    run's own output folder ``out`` and any other folder holding a dedup
-    run's ``summary.json`` and ``clusters.parquet`` (outputs are not input),
-    and symbolic links to folders (not followed). Listed in ``unreadable``
+    run's own output folder ``out``, any other folder holding a dedup run's
+    ``summary.json`` and ``clusters.parquet`` (outputs are not input), a
+    nightly state's folder, and symbolic links to folders (not followed); and
+    a run's output files in an input folder that holds them, as ``path (why)``. Listed in ``unreadable``
     (``unreadable_file`` rejects): folders that cannot be listed, and entries
     with a supported extension that are not readable files (a broken symbolic
     link, a named pipe); without one, such entries are skipped.
@@ -148,7 +160,7 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
     def skip_folder(path: Path, why: str) -> None:
         found.skipped.append((path, f"{display_path(path)}/ ({why})"))
 
-    def walk(folder: Path) -> None:
+    def walk(folder: Path, top: bool = False) -> None:
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
@@ -156,10 +168,16 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
             message = f"cannot list folder: {exc.strerror or exc}; the files in it are not read"
             found.unreadable.append((folder, message))
             return
+        # An input folder that a run wrote its outputs into (--out beside an input file): its own files
+        # are read, the run's outputs are not (a folder below an input holding them is not entered).
+        outputs = top and _is_output_folder(folder)
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             path = folder / entry.name
+            if outputs and entry.name in _OUTPUT_FILES:
+                found.skipped.append((path, f"{display_path(path)} (the output of a dedup run)"))
+                continue
             try:
                 if entry.is_dir(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)
@@ -167,6 +185,8 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
                         skip_folder(path, "the output folder of this run")
                     elif _is_output_folder(path):
                         skip_folder(path, "the output of a dedup run")
+                    elif _is_state_folder(path):
+                        skip_folder(path, "a dedup state")
                     else:
                         walk(path)
                     continue
@@ -185,8 +205,10 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
 
     for item in inputs:
         path = Path(item)
+        if path.is_dir() and _is_state_folder(path):
+            raise InputError(f"input {display_path(item)} is a dedup state folder, not articles; give it as --state")
         if path.is_dir():
-            walk(path)
+            walk(path, top=True)
         elif path.is_file():
             files.add(path)
         elif os.path.lexists(path) and not os.path.islink(path):

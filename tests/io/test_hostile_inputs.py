@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from dedup import run
-from dedup.config import ReadConfig
+from dedup.config import Config, ReadConfig
+from dedup.errors import InputError
 from dedup.io import read_inputs, records
 from dedup.io.records import RecordMapper
 from tests.conftest import make_story, write_jsonl, zstd
@@ -130,6 +131,22 @@ def test_output_folders_inside_the_input_are_not_read_back(tmp_path):
         assert summary["articles"]["read"] == summary["articles"]["clustered"] == 3
     assert summary["inputs"]["skipped_files"] == [f"{tmp_path / 'in' / 'last-night'}/ (the output of a dedup run)",
                                                   f"{tmp_path / 'in' / 'out'}/ (the output folder of this run)"]
+
+
+def test_outputs_beside_an_input_file_and_a_state_inside_the_input_are_not_read_back(tmp_path):
+    story = make_story(7, 10)
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": f"a{i}", "outlet": f"O{i}", "text": " ".join(story),
+                                               "published": "2026-11-27T08:00:00Z"} for i in range(3)])
+    run([tmp_path / "in" / "a.jsonl"], tmp_path / "in", config=Config().replace(output={"formats": ("parquet", "csv")}))
+    run([tmp_path / "in"], tmp_path / "in" / "state-night", state_dir=tmp_path / "in" / "state", night="2026-11-27")
+    summary = run([tmp_path / "in"], tmp_path / "out", state_dir=tmp_path / "in" / "state", night="2026-11-28").summary
+    assert summary["articles"]["read"] == 3 and summary["articles"]["rejected"] == 0
+    skipped = [entry.removeprefix(f"{tmp_path / 'in'}/") for entry in summary["inputs"]["skipped_files"]]
+    assert "state/ (a dedup state)" in skipped and "state-night/ (the output of a dedup run)" in skipped
+    assert {"clusters.parquet (the output of a dedup run)", "clusters.csv (the output of a dedup run)",
+            "summary.json (the output of a dedup run)", "rejected.jsonl (the output of a dedup run)"} <= set(skipped)
+    with pytest.raises(InputError, match="is a dedup state folder"):
+        run([tmp_path / "in" / "state"], tmp_path / "x")
 
 
 def test_unreadable_folders_broken_links_and_pipes_are_reported(tmp_path, monkeypatch):
