@@ -433,7 +433,11 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
     result = _finish(read, config, timer, state, out)
     if state is not None:
         checkpoint("clustered")
-    timer.run("write", write_outputs, result, out, config)
+    try:
+        timer.run("write", write_outputs, result, out, config)
+    except OSError as exc:   # a name taken by a folder, a full disk: one line, not a traceback
+        raise InputError(f"cannot write the outputs in {out}: {exc.strerror or exc}"
+                         f"{f' ({exc.filename})' if exc.filename else ''}") from None
     if state is not None:
         checkpoint("outputs_written")
         timer.run("commit", state.commit)
@@ -445,6 +449,13 @@ def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
     """Write the tables, rejects, summary and report into ``out``. A lazy ``result.sentences``
     is ``out/sentences.parquet``, written during alignment: only its CSV/JSON copies are made."""
     formats = config.output.formats
+    # An earlier run's tables in formats this run does not write would sit beside this run's as if
+    # they were its own: they go (dedup's own file names only).
+    for table in ("clusters", "sentences", "links"):
+        for fmt in ("csv", "json"):
+            stale = out / f"{table}.{fmt}"
+            if fmt not in formats and stale.is_file():
+                stale.unlink()
 
     def tables() -> None:
         write_table(result.clusters, out, "clusters", formats)

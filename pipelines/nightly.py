@@ -183,8 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print(f"nightly: error: --night {night!r}: expected YYYY-MM-DD", file=sys.stderr)
         return 2
+    if args.alert_rejects is not None and not 0 <= args.alert_rejects <= 1:
+        print(f"nightly: error: --alert-rejects {args.alert_rejects}: expected a fraction between 0 and 1",
+              file=sys.stderr)
+        return 2
     out_root = args.out
-    log = _logger(out_root / "logs" / f"{night}.log", args.quiet)
+    try:
+        log = _logger(out_root / "logs" / f"{night}.log", args.quiet)
+    except OSError as exc:   # --out a file, or not writable: no log to write to
+        print(f"nightly: error: cannot write the log in {out_root / 'logs'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     inputs = [p.replace("{night}", night) for p in args.inputs]
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
              night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())

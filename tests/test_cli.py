@@ -265,3 +265,14 @@ def test_report_articles_flag_caps_the_details_in_the_report(tmp_path, planted):
     (tmp_path / "bad.toml").write_text("[output]\nreport_articles = -3\n")
     res = _run("cluster", tmp_path / "in", "--config", tmp_path / "bad.toml", "--out", tmp_path / "o2")
     assert res.exit_code == 2 and "report_articles" in res.output
+
+
+def test_a_rerun_without_a_format_removes_its_copies_and_an_unwritable_output_is_one_line(tmp_path, planted):
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "--format", "csv", "-q").exit_code == 0
+    assert (tmp_path / "o" / "clusters.csv").is_file()
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "-q").exit_code == 0
+    assert not (tmp_path / "o" / "clusters.csv").exists()   # not an earlier run's table beside this one's
+    (tmp_path / "p" / "rejected.jsonl").mkdir(parents=True)   # an output's name taken by a folder
+    res = _run("cluster", tmp_path / "in", "--out", tmp_path / "p", "-q")
+    assert res.exit_code == 3 and "cannot write the outputs" in res.output and res.output.strip().count("\n") == 0

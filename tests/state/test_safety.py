@@ -255,6 +255,13 @@ def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_pa
                               capture_output=True, text=True)
         assert done.returncode == 2 and "expected YYYY-MM-DD" in done.stderr, (night, done.stderr)
         assert not (tmp_path / "nightly").exists()
+    (tmp_path / "afile").write_text("hi")
+    for flags, message in ((["--alert-rejects", "-1"], "expected a fraction"), (["--out", str(tmp_path / "afile")],
+                                                                                  "cannot write the log")):
+        done = subprocess.run([sys.executable, str(NIGHTLY), str(folder), "--state", str(tmp_path / "state"),
+                               "--out", str(tmp_path / "nightly"), "--night", NIGHTS[0], "--quiet", *flags],
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp_path):
