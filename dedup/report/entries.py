@@ -13,7 +13,7 @@ import itertools
 
 import polars as pl
 
-from dedup.report.frames import CONTROL, check_columns, cleaned
+from dedup.report.frames import check_columns, cleaned
 
 SENTENCE_COLUMNS = ("cluster_id", "article_id", "status", "position", "text", "canonical_position",
                     "family_id", "word_diff")
@@ -72,9 +72,7 @@ class Alignment:
     def details(self, ids: list[str]) -> tuple[dict[str, list[list]], dict[str, dict[str, tuple[list, list[int]]]]]:
         """For the stories ``ids``: the canonical sentences ``[[family_id, text], ...]`` and, per other
         article, its entries with their counts."""
-        # ids are cleaned (control characters made U+FFFD): keep every row that may clean into one of them
-        raw = pl.col("cluster_id")
-        sentences = self.sentences.filter(raw.is_in(ids) | raw.str.contains(CONTROL))
+        sentences = self.sentences.filter(pl.col("cluster_id").is_in(ids))
         if isinstance(sentences, pl.LazyFrame):
             sentences = sentences.collect()
         chosen = pl.col("cluster_id").is_in(ids)
@@ -110,13 +108,10 @@ class Alignment:
 def cluster_batches(cluster_ids: pl.Series, size: int) -> list[tuple[int, int]]:
     """Row ranges ``(start, stop)`` of about ``size`` rows each that never cut a cluster.
 
-    Only when the rows are sorted by cluster id and no id holds a control
-    character (which cleaning could make equal to another id); otherwise one
-    range of every row.
+    Only when the rows are sorted by cluster id; otherwise one range of every row.
     """
     n = cluster_ids.len()
-    if (n <= size or cluster_ids.null_count() or not cluster_ids.is_sorted()
-            or cluster_ids.str.contains(CONTROL).any()):
+    if n <= size or cluster_ids.null_count() or not cluster_ids.is_sorted():
         return [(0, n)]
     bounds = [0]
     while n - bounds[-1] > size:
@@ -139,10 +134,10 @@ def _narrow(sentences: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 
 def _rows(narrow: pl.DataFrame, canonical_ids: pl.DataFrame) -> pl.DataFrame:
-    """The cleaned rows (of :func:`_narrow`) of the stories of ``canonical_ids`` (``_src``: the row in
-    ``narrow``), in cluster, article, position, status order (``_row``), each marked ``_is_canonical``."""
-    narrow = cleaned(narrow.with_row_index("_src"))
-    return (narrow.filter(pl.col("cluster_id").is_in(canonical_ids["cluster_id"].implode()))
+    """The rows (of :func:`_narrow`) of the stories of ``canonical_ids`` (``_src``: the row in ``narrow``),
+    in cluster, article, position, status order (``_row``), each marked ``_is_canonical``. Nothing is
+    cleaned: the ids are keys (see :data:`dedup.report.frames.KEYS`), the statuses are compared only."""
+    return (narrow.with_row_index("_src").filter(pl.col("cluster_id").is_in(canonical_ids["cluster_id"].implode()))
             .sort(["cluster_id", "article_id", "position", "status"], nulls_last=True, maintain_order=True)
             .with_row_index("_row")
             .join(canonical_ids, on="cluster_id", how="left", maintain_order="left")

@@ -197,8 +197,27 @@ def build_report(out_dir: Path, *, max_articles: int = REPORT_ARTICLES) -> Path:
     else:
         notes.append("summary.json is missing; the numbers are counted from clusters.parquet.")
     rejects = _read_rejects(out / "rejected.jsonl", notes)
+    summary, history = _with_history(summary, notes)
     return write_report(out, clusters=clusters, sentences=sentences, links=links, summary=summary,
-                        rejects=rejects, notes=notes, max_articles=max_articles)
+                        rejects=rejects, notes=history + notes, max_articles=max_articles)
+
+
+def _with_history(summary: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """A state run's summary as the pipeline gives it to the report (its history's lists shortened) and
+    the history's notes, so that a rebuilt page is the page the run wrote.
+
+    dedup.state (numba and the aligner with it) is imported for a state run's folder only; without a
+    history both functions leave the page as it is. A history this version cannot read gets a note.
+    """
+    if not summary.get("history"):
+        return summary, []
+    from dedup.state.report import history_notes, summary_for_report
+    try:
+        return summary_for_report(summary), history_notes(summary)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        notes.append("The history section of summary.json could not be read; the night's new, grown and "
+                     "merged stories are not described here.")
+        return summary, []
 
 
 def script_json(value: Any) -> bytes:

@@ -4,6 +4,8 @@ Formatting only, no scoring: every number is read from the frames or is a
 simple summary of them (counts, shares). Untrusted strings (titles, outlets,
 URLs, sentence text) are made *encodable* here (lone surrogates and control
 characters become U+FFFD) and URLs are kept only when they are plain http(s);
+story and article ids join and group the frames as the tables have them
+(cleaning could make two ids one) and are cleaned as they are shown;
 escaping for HTML happens later, in the template and in the browser
 (``textContent``). All functions are stateless.
 
@@ -92,7 +94,13 @@ def safe_url(url: str | None) -> str | None:
 
 
 def format_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+    return year_first(value, "-%m-%d %H:%M UTC") if value is not None else ""
+
+
+def year_first(value: datetime, rest: str) -> str:
+    """``value``'s year as four digits, then ``value.strftime(rest)``: glibc's ``%Y`` does not pad years
+    1-999 ("202-11-27"), which then also sort after "2026-..." as text."""
+    return f"{value.year:04d}{value.strftime(rest)}"
 
 
 def _require(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> pl.DataFrame:
@@ -164,7 +172,10 @@ def _build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame 
                               ["cluster_id", "first_article_id", "article_id", "family_id"])
     details = _details(articles.filter(pl.col("cluster_id").is_in(chosen)), outlet_index, canon, entries,
                        by_cluster_links)
-    return {"outlets": outlet_names, "stories": stories, "details": [details.get(s["id"]) for s in stories]}
+    details = [details.get(s["id"]) for s in stories]
+    for story in stories:   # the ids as shown, once they have been used as keys
+        story["id"] = clean(story["id"])
+    return {"outlets": outlet_names, "stories": stories, "details": details}
 
 
 def _group(frame: pl.DataFrame | None, columns: tuple[str, ...], name: str, ids: list[str],
@@ -183,7 +194,8 @@ def _overviews(articles: pl.DataFrame, outlet_index: dict[str, int], shares: dic
     ``shares`` holds, per story, the share of changed sentences of each
     other article with sentence rows, in article order; ``d`` is their mean.
     """
-    n_outlets = pl.col("n_outlets").fill_null(0).max() if "n_outlets" in articles.columns else pl.lit(0)
+    # clusters.parquet's n_outlets, 0 when no article names its outlet; counted only where it is missing
+    n_outlets = pl.col("n_outlets").max() if "n_outlets" in articles.columns else pl.lit(None)
     titled = pl.col("title").is_not_null() & (pl.col("title").str.strip_chars() != "")
     rows = articles.group_by("cluster_id", maintain_order=True).agg(
         pl.col("outlet").fill_null(UNKNOWN_OUTLET).unique(maintain_order=True).alias("outlets"),
@@ -196,8 +208,8 @@ def _overviews(articles: pl.DataFrame, outlet_index: dict[str, int], shares: dic
         share = shares.get(cluster_id)
         stories.append({
             "id": cluster_id, "h": headline or UNTITLED, "o": distinct[0], "t": time,
-            "ts": published.strftime("%Y-%m-%dT%H:%M:%S") if published else "",
-            "n": int(n or len(distinct)), "a": size,
+            "ts": year_first(published, "-%m-%dT%H:%M:%S") if published else "",
+            "n": len(distinct) if n is None else int(n), "a": size,
             "d": round(sum(share) / len(share), 3) if share else None, "os": distinct,
         })
     return stories
@@ -208,6 +220,8 @@ def _details(articles: pl.DataFrame, outlet_index: dict[str, int], canon: dict[s
              ) -> dict[str, dict]:
     """The detail of each story of ``articles`` (sorted as :func:`_articles` sorts them)."""
     columns = {name: articles[name].to_list() for name in ("article_id", "outlet", "title")}
+    # the ids as shown (cleaned); the raw ones are the keys
+    columns["shown_id"] = articles["article_id"].str.replace_all(CONTROL, "\ufffd").to_list()
     columns["similarity"] = (articles["similarity"].to_list() if "similarity" in articles.columns
                              else [None] * articles.height)
     columns["url"] = _safe_urls(articles["url"])
@@ -237,7 +251,7 @@ def _detail(rows: range, columns: dict[str, list], outlet_index: dict[str, int],
         similarity = columns["similarity"][i]
         outlet = columns["outlet"][i]
         arts.append({
-            "id": article_id, "o": outlet_index[outlet if outlet is not None else UNKNOWN_OUTLET],
+            "id": columns["shown_id"][i], "o": outlet_index[outlet if outlet is not None else UNKNOWN_OUTLET],
             "h": columns["title"][i], "u": columns["url"][i], "t": columns["time"][i], "k": int(i == first),
             "s": round(similarity, 3) if similarity is not None and math.isfinite(similarity) else None,
             "r": own, "n": counts,

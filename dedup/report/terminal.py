@@ -59,7 +59,7 @@ def render_summary(summary: dict, clusters: pl.DataFrame, *, report_path: Path |
                  f"{fit('first outlet', OUTLET_CELLS)}  headline"
         lines.append(dim(header))
         for rank, story in enumerate(stories, 1):
-            when = story["published"].strftime("%Y-%m-%d %H:%M") if story["published"] else "unknown"
+            when = model.year_first(story["published"], "-%m-%d %H:%M") if story["published"] else "unknown"
             outlet = story["outlet"] if story["outlet"] is not None else model.UNKNOWN_OUTLET
             headline = story["headline"] or model.UNTITLED
             lines.append(f"{rank:>4}  {story['outlets']:>7}  {story['articles']:>8}  {when:<16}  "

@@ -52,7 +52,7 @@ def test_batches_cover_every_row_and_never_cut_a_cluster():
             assert hi - lo <= size or ids[lo:hi].n_unique() == 1   # only a lone big cluster is longer
 
 
-@pytest.mark.parametrize("ids", [["b", "a", "b"], ["a", None, "b"], ["a", "a\x01", "b"]])
+@pytest.mark.parametrize("ids", [["b", "a", "b"], ["a", None, "b"]])
 def test_rows_not_grouped_by_plain_cluster_ids_are_one_batch(ids):
-    # unsorted rows, null ids, and ids that cleaning could make equal to another one
+    # unsorted rows and null ids (ids are not cleaned, so control characters in them do not matter)
     assert cluster_batches(pl.Series(ids, dtype=pl.String), 1) == [(0, len(ids))]

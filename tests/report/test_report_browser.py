@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from dedup.report import write_report
@@ -159,6 +160,23 @@ def test_search_headlines_and_text(report, query, expected):
     r.page.fill("#q", query)
     r.page.wait_for_function("n => document.querySelectorAll('#stories li').length === n", arg=len(expected))
     assert r.headlines() == expected
+    r.assert_clean()
+
+
+@pytest.mark.parametrize("diff", [
+    [{"op": "=", "text": "At least 12 people were "}, {"op": "-", "text": "injured"},
+     {"op": "+", "text": "wounded"}, {"op": "=", "text": ", officials said."}],  # spells the canonical: "e"
+    [{"op": "=", "text": "At least 12 people were "}, {"op": "+", "text": "wounded"},
+     {"op": "=", "text": ", officials said."}],  # does not: "E"
+])
+def test_search_finds_words_only_an_outlets_edited_sentence_has(report, frames, diff):
+    rows = [{**row, "text": "At least 12 people were wounded, officials said.", "word_diff": diff}
+            if row["article_id"] == "bug-1" and row["status"] == "edited" else row
+            for row in frames["sentences"].to_dicts()]
+    r = report(sentences=pl.DataFrame(rows, schema=frames["sentences"].schema))
+    r.page.fill("#q", "wounded")
+    r.page.wait_for_function("() => document.querySelectorAll('#stories li').length === 1")
+    assert r.headlines() == ["Earthquake hits coast"]
     r.assert_clean()
 
 

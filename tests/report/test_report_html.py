@@ -125,6 +125,46 @@ def test_stories_are_ranked_by_outlets_and_singletons_left_out(frames):
     assert len(details) == 3
 
 
+def test_outlet_counts_come_from_clusters_parquet_even_when_zero(frames):
+    """A story whose articles all lack an outlet has n_outlets 0; it is counted only without the column."""
+    vote = pl.col("cluster_id") == "c-vote"
+    clusters = frames["clusters"].with_columns(pl.when(vote).then(None).otherwise(pl.col("outlet")).alias("outlet"),
+                                               pl.when(vote).then(0).otherwise(pl.col("n_outlets")).alias("n_outlets"))
+    overview, _details = _data(render_report(**{**frames, "clusters": clusters}))
+    assert {s["id"]: s["n"] for s in overview["stories"]} == {"c-quake": 4, "c-payload": 3, "c-vote": 0}
+    overview, _details = _data(render_report(**{**frames, "clusters": clusters.drop("n_outlets")}))
+    assert {s["id"]: s["n"] for s in overview["stories"]} == {"c-quake": 4, "c-payload": 3, "c-vote": 1}
+
+
+@pytest.mark.parametrize("year", [202, 12, 1999])
+def test_dates_have_four_digit_years_and_sort_as_text(frames, year):
+    """Years 1-999 are zero-padded: "0202-05-01" sorts before "2024-05-01", as "Earliest first" needs."""
+    from datetime import UTC, datetime
+    old = datetime(year, 5, 1, 5, tzinfo=UTC)
+    clusters = frames["clusters"].with_columns(
+        pl.when(pl.col("cluster_id") == "c-vote").then(pl.lit(old)).otherwise(pl.col("published")).alias("published"))
+    overview, details = _data(render_report(**{**frames, "clusters": clusters}))
+    vote = overview["stories"][2]
+    assert (vote["t"], vote["ts"]) == (f"{year:04d}-05-01 05:00 UTC", f"{year:04d}-05-01T05:00:00")
+    assert {a["t"] for a in details[2]["a"]} == {f"{year:04d}-05-01 05:00 UTC"}
+    assert min(s["ts"] for s in overview["stories"]) == vote["ts"]
+
+
+def test_ids_that_differ_only_by_control_characters_stay_apart(frames):
+    """Ids are keys: two articles (or stories) whose ids clean into the same text keep their own rows."""
+    ids = {"bug-1": "w\x01", "gaz-1": "w\x02", "c-vote": "c\x01", "c-payload": "c\x02"}
+    renamed = {name: frames[name].with_columns(pl.col(c).replace(ids) for c in frames[name].columns if c in (
+        "cluster_id", "article_id", "first_article_id")) for name in ("clusters", "sentences", "links")}
+    before = build_model(frames["clusters"], frames["sentences"], frames["links"])
+    after = build_model(renamed["clusters"], renamed["sentences"], renamed["links"])
+    assert [(s["id"], s["a"]) for s in after["stories"]] == [("c-quake", 4), ("c\ufffd", 3), ("c\ufffd", 2)]
+    assert [s["os"] for s in after["stories"]] == [s["os"] for s in before["stories"]]
+    for was, now in zip(before["details"], after["details"]):
+        assert [{**a, "id": None} for a in now["a"]] == [{**a, "id": None} for a in was["a"]]
+        assert (now["c"], now["l"]) == (was["c"], was["l"])
+    assert [a["id"] for a in after["details"][0]["a"]] == ["reu-1", "w\ufffd", "w\ufffd", "cou-1"]
+
+
 def test_story_detail_carries_the_diff(frames):
     _overview, details = _data(render_report(**frames))
     quake = details[0]
@@ -345,6 +385,27 @@ def test_build_report_takes_the_cap(run_dir):
     assert sum(d is not None for d in details) == 1
     _overview, details = _data(build_report(run_dir, max_articles=0).read_text())
     assert all(d is not None for d in details)
+
+
+def test_build_report_of_a_state_run_is_the_page_the_run_wrote(tmp_path):
+    """`dedup report` on a --state night's folder keeps the history's notes and shortened lists."""
+    from dedup import run
+    from tests.state.corpus import NIGHTS, write_night
+    for n in (1, 2, 3):
+        out = tmp_path / f"out{n}"
+        run([write_night(tmp_path, n)], out, state_dir=tmp_path / "state", night=NIGHTS[n - 1])
+        written = (out / "report.html").read_bytes()
+        assert build_report(out).read_bytes() == written, n
+    html = html_lib.unescape(written.decode("utf-8"))
+    assert "Night 2026-11-27, matched against the previous 7d" in html and "was merged into" in html
+    assert "history.grew.0.story_id" not in html and "history.grew</dt><dd>2</dd>" in html
+
+
+def test_build_report_with_an_unreadable_history_says_so(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "summary.json").write_text(json.dumps({**summary, "history": {"night": "2026-11-27"}}))
+    html = build_report(run_dir).read_text(encoding="utf-8")
+    assert "The history section of summary.json could not be read" in html
 
 
 def test_build_report_with_unreadable_sentences_is_a_clear_error(run_dir):

@@ -25,6 +25,15 @@ def test_summary_lists_counts_top_stories_rejects_and_report(frames):
     assert "\x1b" not in text
 
 
+def test_first_seen_times_have_four_digit_years(frames):
+    from datetime import UTC, datetime
+    clusters = frames["clusters"].with_columns(
+        pl.when(pl.col("cluster_id") == "c-quake").then(pl.lit(datetime(202, 5, 1, 6, tzinfo=UTC)))
+        .otherwise(pl.col("published")).alias("published"))
+    text = render_summary(frames["summary"], clusters, report_path=None, color=False)
+    assert re.search(r"\s+1\s+4\s+4\s+0202-05-01 06:00\s+Reuters", text)
+
+
 def test_stories_that_could_not_be_aligned_are_named_by_reason(frames):
     assert "not aligned" not in render_summary(frames["summary"], frames["clusters"], report_path=None, color=False)
     failures = [{"cluster_id": "s-1", "reason": "too_many_sentences", "message": "..."},

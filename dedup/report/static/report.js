@@ -79,7 +79,12 @@
       var parts = [];
       x.a.forEach(function (art) {
         if (art.h) parts.push(art.h);
-        (art.r || []).forEach(function (e) { if (e[0] === 'a') parts.push(e[2]); });
+        (art.r || []).forEach(function (e) {
+          if (e[0] === 'a') parts.push(e[2]);
+          else if (e[0] === 'e' || e[0] === 'E') {  // an edited sentence as the outlet wrote it: kept, inserted
+            parts.push(editOps(x, e).map(function (op) { return op[0] === '-' ? '' : op[1]; }).join(''));
+          }
+        });
       });
       x.c.forEach(function (c) { parts.push(c[1]); });
       return parts.join('\n').toLowerCase();
