@@ -103,8 +103,9 @@ def test_the_chaining_guard_keeps_a_resend_with_the_copy_it_corrects():
     assert c.filter(pl.col("article_id") == "fix")["note"].to_list() == [None]
 
 
-@pytest.mark.parametrize("cluster", [{"resend_max_days": -1}, {"resend_min_title": 0}, {"resend_min_title": 1.5},
-                                     {"resend_min_containment": 0.6}])
+@pytest.mark.parametrize("cluster", [{"resend_max_days": -1}, {"resend_max_days": float("inf")},
+                                     {"resend_min_title": 0}, {"resend_min_title": 1.5},
+                                     {"resend_min_containment": 1.5}])   # (above threshold it changes nothing)
 def test_resend_settings_are_checked(cluster):
     from dedup.errors import ConfigError
     with pytest.raises(ConfigError, match="resend_"):
