@@ -377,10 +377,7 @@ def _sequence_prefix(text: str, broken: FileRejected | None) -> Iterator[Raw]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            at_break = broken is not None and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated"))
-            why = broken.message if at_break else _json_error(exc, f"line {exc.lineno} column {exc.colno}")
-            raise FileRejected(broken.reason if at_break else "malformed_json",
-                               f"{why}; the objects from {number + 1} on are not read") from None
+            raise _rest_rejected(text, exc, broken, f"the objects from {number + 1} on are not read") from None
         except (ValueError, RecursionError) as exc:
             raise FileRejected("malformed_json", f"unreadable JSON in object {number + 1}: {type(exc).__name__}; "
                                f"the objects from {number + 1} on are not read") from None
@@ -411,12 +408,17 @@ def _array_prefix(text: str, error: json.JSONDecodeError, broken: FileRejected |
         yield number, element
     if not number:
         return
-    # the break cut the element if json met the end of the text there (a string never closed runs to it)
+    raise _rest_rejected(text, error, broken, f"after the array's {number} elements" if text.startswith("]", pos)
+                         else f"the elements from {number + 1} on are not read")
+
+
+def _rest_rejected(text: str, error: json.JSONDecodeError, broken: FileRejected | None, rest: str) -> FileRejected:
+    """The reject of a JSON text's records from ``error`` on (``rest`` says which): the break's when
+    the data broke (``broken``) and json met the end of the text there (a string never closed runs to
+    it), else ``malformed_json``."""
     at_break = broken is not None and (error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"))
     why = broken.message if at_break else _json_error(error, f"line {error.lineno} column {error.colno}")
-    rest = (f"after the array's {number} elements" if text.startswith("]", pos)
-            else f"the elements from {number + 1} on are not read")
-    raise FileRejected(broken.reason if at_break else "malformed_json", f"{why}; {rest}")
+    return FileRejected(broken.reason if at_break else "malformed_json", f"{why}; {rest}")
 
 
 def read_csv(source: Source) -> Iterator[Raw]:
