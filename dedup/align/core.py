@@ -254,13 +254,20 @@ def story_rows(cluster_id: str, articles: list[_Article], vectors: _Vectors, con
             join_gain=config.join_gain, join_threshold=config.join_threshold, reorder_window=config.reorder_window,
             moved_threshold=config.moved_threshold, sames=[art.unique[:, None] == c_rows[None, :] for art in part]))
     diffs: dict[tuple, list] = {}   # outlets often carry the same edit: diff each (canonical, version) text once
+    # A version's second copy of a canonical sentence (a pull quote) is added text, but no added material:
+    # it goes to that canonical sentence's family, and no family of its own, so no link (README: links).
+    canonical_family: dict[int, int] = {}
+    for pos, u in enumerate(c_rows.tolist()):
+        canonical_family.setdefault(u, pos)
     for rank, (art, links) in enumerate(zip(versions, all_links), start=1):
         linked = _version_rows(cluster_id, art, canonical, links, config, out, diffs)
         for pos, sentence in enumerate(art.sentences):
             if pos not in linked:
                 start, end = art.spans[pos]
-                added.append((len(out), int(art.unique[pos]), rank, pos in art.furniture))
-                out.add(cluster_id, art, "added", pos, sentence, None, None, None, start, end, None)
+                family = canonical_family.get(int(art.unique[pos]))
+                if family is None:
+                    added.append((len(out), int(art.unique[pos]), rank, pos in art.furniture))
+                out.add(cluster_id, art, "added", pos, sentence, None, None, family, start, end, None)
         covered = {c for link in links for c in link.canonical}
         for cpos, (sentence, (start, end)) in enumerate(zip(canonical.sentences, canonical.spans)):
             if cpos not in covered:

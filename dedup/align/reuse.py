@@ -203,8 +203,15 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
            .sort(["cluster_id", "_rank", "position"]))
     reps = own.unique(["cluster_id", "_kid"], keep="first", maintain_order=True).select("cluster_id", "_kid", "_t")
     n_canonical = own.filter(pl.col("_rank") == 0).group_by("cluster_id").agg(_n=pl.len())
-    added = own.filter(pl.col("status") == "added")
-    del own
+    # an added copy of a canonical sentence goes to that sentence's family, and to no added family nor link
+    # (as dedup.align.core.story_rows has it)
+    canon = (own.filter(pl.col("_rank") == 0).unique(["cluster_id", "_kid"], keep="first", maintain_order=True)
+             .select("cluster_id", "_kid", _cpos=pl.col("position").cast(pl.Int32)))
+    added = (own.filter(pl.col("status") == "added")
+             .join(canon, on=["cluster_id", "_kid"], how="left", maintain_order="left"))
+    del own, canon
+    repeats = added.filter(pl.col("_cpos").is_not_null()).select("_row", _family="_cpos")
+    added = added.filter(pl.col("_cpos").is_null()).drop("_cpos")
     distinct = (added.unique(["cluster_id", "_kid"], keep="first", maintain_order=True).select("cluster_id", "_kid")
                 .join(reps, on=["cluster_id", "_kid"], how="left", maintain_order="left")
                 .join(n_canonical, on="cluster_id", how="left", maintain_order="left")
@@ -219,7 +226,7 @@ def added_families(rows: pl.DataFrame, clusters: pl.DataFrame, *, idf: IdfModel,
                    on=["outlet", "_key"], how="left", maintain_order="left")
              .with_columns(_furn=pl.col("_own").fill_null(False) | pl.col("_key").is_in(stock)))
     links = _links(added, unit, config.moved_threshold)
-    return added.select("_row", "_family").filter(pl.col("_family").is_not_null()), links
+    return pl.concat([added.select("_row", "_family").filter(pl.col("_family").is_not_null()), repeats]), links
 
 
 def _scattered(family_id: pl.Series, families: pl.DataFrame) -> pl.Series:

@@ -218,6 +218,27 @@ def test_the_nightly_path_gives_the_families_of_a_story_whose_canonical_has_no_s
     assert result.links.height == 2
 
 
+def test_a_canonical_sentence_printed_again_is_added_in_its_family_and_links_nobody():
+    # two outlets repeat the mayor's quote as a pull quote: the extra copy is added text, but the wire has it,
+    # so it is no added material: the quote's own family, and no link "Ledger took it from Gazette"
+    quote = STORY[2]
+    version = [*STORY[:5], quote, *STORY[5:]]
+    articles, clusters = articles_and_clusters({"c1": [("wire", "Wire", STORY, 0), ("gaz", "Gazette", version, 10),
+                                                       ("led", "Ledger", version, 20)]})
+    result = align_clusters(articles, clusters)
+    added = result.sentences.filter(pl.col("status") == "added")
+    kept = result.sentences.filter((pl.col("article_id") == "wire") & (pl.col("text") == quote))
+    assert added["text"].to_list() == [quote, quote]
+    assert added["family_id"].to_list() == kept["family_id"].to_list() * 2 and added["canonical_position"].is_null().all()
+    assert result.links.height == 0
+    from dedup.align.reuse import story_families   # the nightly path gives the same families
+    blanked = result.sentences.with_columns(
+        family_id=pl.when(pl.col("status") == "added").then(None).otherwise(pl.col("family_id")))
+    sentences, links = story_families(blanked, clusters, idf=result.idf)
+    assert_frame_equal(sentences, result.sentences)
+    assert links.height == 0
+
+
 def test_similar_added_sentences_across_outlets_form_one_family():
     a = STORY + ["The council will meet on Friday to discuss emergency funding for the seafront."]
     b = STORY + ["The council will meet on Friday to discuss emergency funding for the sea front, it said."]
@@ -403,6 +424,10 @@ def test_every_sentence_is_accounted_for_exactly_once(versions):
         merged_into = {c + 1 for c in own.filter(pl.col("status") == "edited")["canonical_position"]}
         assert set(range(n_canonical)) - aligned - dropped <= merged_into
         assert aligned | dropped <= set(range(n_canonical))
-        assert own.filter(pl.col("status") == "added")["family_id"].min() is None or \
-            own.filter(pl.col("status") == "added")["family_id"].min() >= n_canonical
+        # added material has families after the canonical's; an extra copy of a canonical sentence has its family
+        canonical_keys = [core.identity_key(t) for t in
+                          result.sentences.filter(pl.col("article_id") == "a0").sort("position")["text"]]
+        for text, family in own.filter(pl.col("status") == "added").select("text", "family_id").iter_rows():
+            key = core.identity_key(text)
+            assert family == canonical_keys.index(key) if key in canonical_keys else family >= n_canonical
         assert (own.filter(pl.col("status") == "edited")["similarity"] >= AlignConfig().align_threshold).all()

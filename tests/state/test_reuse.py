@@ -257,13 +257,19 @@ def test_keying_only_the_candidate_texts_changes_no_family(monkeypatch):
     articles, clusters, _, _ = _cluster_articles(read, config, Timer())
     aligned = align_clusters(articles, clusters, config=config.align)
     stories = clusters.filter(pl.col("cluster_size") >= 2)
-    # an added sentence whose key an earlier article's sentence has, written differently: it is represented
-    # by that earlier sentence
-    canonical = aligned.sentences.join(stories.filter(pl.col("is_canonical")).select("article_id"), on="article_id")
-    first = canonical.filter((pl.col("status") == "kept") & pl.col("text").str.contains(", ")).row(0, named=True)
-    version = aligned.sentences.filter((pl.col("cluster_id") == first["cluster_id"])
-                                       & (pl.col("article_id") != first["article_id"])
-                                       & (pl.col("status") != "dropped")).row(0, named=True)
+    # an added sentence whose key an earlier version's added sentence has, written differently: it is
+    # represented by that earlier sentence (a canonical sentence's copy has that sentence's family instead)
+    when = dict(zip(stories["article_id"], stories["published"]))
+    added = aligned.sentences.filter((pl.col("status") == "added") & pl.col("text").str.contains(", "))
+    first, version = None, None
+    for row in added.iter_rows(named=True):
+        later = aligned.sentences.filter((pl.col("cluster_id") == row["cluster_id"]) & (pl.col("status") != "dropped")
+                                         & (pl.col("article_id") != row["article_id"])).filter(
+            pl.col("article_id").replace_strict(when, default=None) > when[row["article_id"]])
+        if later.height:
+            first, version = row, later.row(0, named=True)
+            break
+    assert first is not None
     respaced = first["text"].replace(", ", " , ").upper()
     edited = aligned.sentences.with_columns(
         text=pl.when((pl.col("article_id") == version["article_id"]) & (pl.col("position") == version["position"])
