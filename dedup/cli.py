@@ -28,6 +28,8 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         canonical, sep, source = value.partition("=")
         if not sep or not canonical.strip() or not source.strip():
             raise ConfigError(f"--field {value!r}: expected CANONICAL=COLUMN, e.g. --field text=body")
+        if any(field == canonical.strip() for field, _ in pairs):   # one would silently win
+            raise ConfigError(f"--field {canonical.strip()} is given twice; map each field once")
         pairs.append((canonical.strip(), source.strip()))
     return tuple(pairs)
 
@@ -130,10 +132,12 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
     from dedup.progress import Progress
 
     try:
-        if state_dir is None and (night or window or retention):
+        if state_dir is None and (night is not None or window is not None or retention is not None):
             raise ConfigError("--night, --window and --retention need --state DIR")
+        # (an empty --window "" is a bad value, not the default: an unset variable in a crontab)
         nightly = {} if state_dir is None else {
-            "state_dir": state_dir, "night": night, "window": window or "7d", "retention": retention or "30d"}
+            "state_dir": state_dir, "night": night, "window": "7d" if window is None else window,
+            "retention": "30d" if retention is None else retention}
         config = Config.from_toml(config_file) if config_file else Config()
         read, clus, output = {}, {}, {}
         if fields:

@@ -276,3 +276,13 @@ def test_a_rerun_without_a_format_removes_its_copies_and_an_unwritable_output_is
     (tmp_path / "p" / "rejected.jsonl").mkdir(parents=True)   # an output's name taken by a folder
     res = _run("cluster", tmp_path / "in", "--out", tmp_path / "p", "-q")
     assert res.exit_code == 3 and "cannot write the outputs" in res.output and res.output.strip().count("\n") == 0
+
+
+def test_an_empty_window_a_field_given_twice_and_a_state_that_is_a_file_are_bad_parameters(tmp_path, planted):
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    (tmp_path / "afile").write_text("hi")
+    for args, message in [(("--state", tmp_path / "s", "--window", ""), "--window ''"),
+                          (("--field", "text=a", "--field", "text=b"), "--field text is given twice"),
+                          (("--state", tmp_path / "afile"), "is a file, not a folder")]:
+        res = _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "-q", *args)
+        assert res.exit_code == 2 and message in res.output and res.output.strip().count("\n") == 0, res.output

@@ -120,8 +120,8 @@ class NightlyState:
     # -- opening ---------------------------------------------------------------------------
     def __enter__(self) -> "NightlyState":
         root = self.store.root
-        if root.exists() and not root.is_dir():
-            raise StateError(f"--state {root} is a file, not a folder")
+        if root.exists() and not root.is_dir():   # a bad parameter (exit 2), not a refused state
+            raise ConfigError(f"--state {root} is a file, not a folder")
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
