@@ -437,7 +437,8 @@ def read_csv(source: Source) -> Iterator[Raw]:
     break; the row the break cuts and the rest are one reject naming the line
     they start on (the whole file, if its encoding is UTF-16 or UTF-32).
     """
-    data, broken = _whole_or_prefix(source, lambda data: data[:data.rfind(b"\n") + 1])   # not the cut line
+    # not the cut line (a line ends at \r too: old Mac exports, as the reader cuts them)
+    data, broken = _whole_or_prefix(source, lambda data: data[:max(data.rfind(b"\n"), data.rfind(b"\r")) + 1])
     if not data.strip():
         raise FileRejected("empty_file", "file is empty")
     text = _text_of(data, source, "CSV file")

@@ -298,6 +298,18 @@ def test_truncated_compressed_json_lines_saved_as_json_keep_the_lines_before(tmp
     assert reject["message"].endswith(f"; the lines from {len(kept) + 1} on are not read")
 
 
+def test_truncated_compressed_csv_with_cr_line_endings_keeps_the_rows_before_the_break(tmp_path):
+    data = gzip.compress(_csv_rows(3000).replace(b"\n", b"\r"))
+    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 2])
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    kept = res.articles["article_id"].to_list()
+    assert 0 < len(kept) < 3000 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))
+    [reject] = res.rejects.to_dicts()
+    assert reject["reason"] == "corrupt_compression"
+    assert f"the rows from line {2 + len(kept)} on are not read" in reject["message"]
+
+
 def test_csv_with_junk_after_its_compressed_data_keeps_every_row(tmp_path):
     (tmp_path / "a.csv.gz").write_bytes(gzip.compress(_csv_rows(5)) + b"garbage")
     (tmp_path / "b.csv.gz").write_bytes(gzip.compress(_csv_rows(5))[:15])   # broken before the header's end
