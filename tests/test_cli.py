@@ -20,7 +20,7 @@ def test_help_shows_examples():
 
 
 def test_cluster_help_names_every_input_format():
-    from dedup.io.readers import SUFFIXES
+    from dedup.io.inputs import SUFFIXES
     from dedup.io.streams import COMPRESSION_SUFFIXES
 
     text = " ".join(_run("cluster", "--help").output.split())

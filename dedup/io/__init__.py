@@ -33,7 +33,8 @@ import polars as pl
 from dedup.config import ReadConfig
 from dedup.errors import DedupError, InputError, RejectedRecord
 from dedup.io.html import Page, extract_pages
-from dedup.io.readers import SUFFIXES, FileRejected, find_inputs, read_file, supported
+from dedup.io.inputs import SUFFIXES, find_inputs, supported
+from dedup.io.readers import FileRejected, read_file
 from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
@@ -291,7 +292,7 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
     any other URI (``hdfs://``, ``s3a://``...) is an :class:`InputError`:
     it needs the Spark engine (:func:`dedup.spark.run_spark`).
 
-    Folders are walked by :func:`~dedup.io.readers.find_inputs`: ``out``
+    Folders are walked by :func:`~dedup.io.inputs.find_inputs`: ``out``
     (the run's output folder) and other dedup output folders below an input
     folder are not read but listed in ``skipped_files``, as are unsupported
     files; a folder that cannot be listed, or a broken link or named pipe with

@@ -8,7 +8,7 @@ same. Spark only decides where each file is read (the files are spread over
 at most four tasks per core, or Spark's file splits for URIs):
 
 * local paths (or a shared mount on a cluster) are listed on the driver with
-  :func:`dedup.io.readers.find_inputs`, which gives the local engine's file
+  :func:`dedup.io.inputs.find_inputs`, which gives the local engine's file
   order, skipped files and folders (the run's own output folder among them)
   and ``unreadable_file`` rejects; each executor then opens its files itself
   (streamed, with the size and decompression limits);
@@ -39,7 +39,7 @@ from pyspark.sql import functions as F
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
 from dedup.io import _Collector, is_uri, read_source
-from dedup.io.readers import SUFFIXES, find_inputs, supported
+from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import REJECTS, conform

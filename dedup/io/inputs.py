@@ -1,0 +1,176 @@
+"""Input discovery: which files of the INPUTs are read, and which are passed over and why.
+
+:func:`find_inputs` expands files and folders (recursively) into the sorted
+list of files to read; it leaves out hidden entries, this run's own output
+folder, any other dedup output or nightly state below an input (outputs are
+never read back as input), and says what it skipped. :func:`format_of` names
+a file's format and compression from its name; the readers
+(:mod:`dedup.io.readers`) parse it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dedup.errors import InputError
+from dedup.io.streams import COMPRESSION_SUFFIXES, display_path
+
+__all__ = ["SUFFIXES", "Found", "find_inputs", "format_of", "supported"]
+
+#: File-name extension -> format.
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet",
+            ".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".xhtml": "html", ".warc": "warc"}
+
+
+def format_of(path: Path) -> tuple[str | None, str | None]:
+    """(format, compression) from the file name; format None if unsupported."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = COMPRESSION_SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    return SUFFIXES.get(suffixes[-1] if suffixes else ""), compression
+
+
+@dataclass
+class Found:
+    """What :func:`find_inputs` found: the files to read and what it passed over, with why."""
+
+    files: list[Path] = field(default_factory=list)        # sorted
+    skipped: list[tuple[Path, str]] = field(default_factory=list)     # (path, summary entry), not input
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (path, message): unreadable_file rejects
+
+
+#: A folder holding these is the output of a dedup run (``summary.json`` names its ``dedup_version``).
+_OUTPUT_MARKS = ("summary.json", "clusters.parquet")
+
+
+#: The files a dedup run writes in its output folder (a Spark run's tables are folders of these names).
+_OUTPUT_FILES = frozenset({f"{table}.{fmt}" for table in ("clusters", "sentences", "links")
+                           for fmt in ("parquet", "csv", "json")} | {"summary.json", "rejected.jsonl", "timings.json",
+                                                                      "report.html"})
+
+
+def _is_state_folder(folder: Path) -> bool:
+    """A nightly state (dedup.state.Store: its ``_manifests`` folder): its tables are not input."""
+    return (folder / "_manifests").is_dir()
+
+
+def _is_output_folder(folder: Path) -> bool:
+    summary = folder / _OUTPUT_MARKS[0]
+    try:
+        if not summary.is_file() or not (folder / _OUTPUT_MARKS[1]).exists():
+            return False
+        with open(summary, "rb") as fh:   # the key sorts after "alignment", whose failures can be long
+            return b'"dedup_version"' in fh.read()
+    except OSError:
+        return False
+
+
+def _not_a_file(path: Path) -> str:
+    """Why an entry that is neither a folder nor a readable file is not read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        try:
+            return f"broken symbolic link (to {display_path(os.readlink(path))})"
+        except OSError:
+            return "vanished while the folder was listed"
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+    return f"not a regular file ({kind}); not read"
+
+
+def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> Found:
+    """Expand files and folders (recursively) into a sorted list of files, and say what was passed over.
+
+    Hidden files and folders (starting with ``.``) are skipped silently.
+    Listed in ``skipped`` (``summary.json``'s ``skipped_files``): files with
+    an unsupported extension inside a folder (named explicitly, they are read
+    and fail), as their path; and folders not entered, as ``path/ (why)``: the
+    run's own output folder ``out``, any other folder holding a dedup run's
+    ``summary.json`` and ``clusters.parquet`` (outputs are not input), a
+    nightly state's folder, and symbolic links to folders (not followed); and
+    a run's output files in an input folder that holds them, as ``path (why)``. Listed in ``unreadable``
+    (``unreadable_file`` rejects): folders that cannot be listed, and entries
+    with a supported extension that are not readable files (a broken symbolic
+    link, a named pipe); without one, such entries are skipped.
+    """
+    found = Found()
+    files: set[Path] = set()
+    mine = None
+    if out is not None:
+        try:
+            st = os.stat(out)
+            mine = (st.st_dev, st.st_ino)
+        except OSError:
+            pass  # not made yet: nothing of this run to skip
+
+    def skip_folder(path: Path, why: str) -> None:
+        found.skipped.append((path, f"{display_path(path)}/ ({why})"))
+
+    def walk(folder: Path, top: bool = False) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            message = f"cannot list folder: {exc.strerror or exc}; the files in it are not read"
+            found.unreadable.append((folder, message))
+            return
+        # An input folder that a run wrote its outputs into (--out beside an input file): its own files
+        # are read, the run's outputs are not (a folder below an input holding them is not entered).
+        outputs = top and _is_output_folder(folder)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            if outputs and entry.name in _OUTPUT_FILES:
+                found.skipped.append((path, f"{display_path(path)} (the output of a dedup run)"))
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if mine == (st.st_dev, st.st_ino):
+                        skip_folder(path, "the output folder of this run")
+                    elif _is_output_folder(path):
+                        skip_folder(path, "the output of a dedup run")
+                    elif _is_state_folder(path):
+                        skip_folder(path, "a dedup state")
+                    else:
+                        walk(path)
+                    continue
+                if entry.is_file():
+                    files.add(path)
+                    continue
+                if entry.is_dir():
+                    skip_folder(path, "symbolic link to a folder, not followed")
+                    continue
+            except OSError:
+                pass
+            if supported(path):
+                found.unreadable.append((path, _not_a_file(path)))
+            else:
+                found.skipped.append((path, display_path(path)))
+
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir() and _is_state_folder(path):
+            raise InputError(f"input {display_path(item)} is a dedup state folder, not articles; give it as --state")
+        if path.is_dir():
+            walk(path, top=True)
+        elif path.is_file():
+            files.add(path)
+        elif os.path.lexists(path) and not os.path.islink(path):
+            raise InputError(f"input {display_path(item)} is not a file or a folder ({_not_a_file(path)})")
+        else:
+            raise InputError(f"input {display_path(item)} does not exist")
+    found.files = sorted(files)
+    return found
+
+
+def supported(path: Path) -> bool:
+    return format_of(path)[0] is not None
