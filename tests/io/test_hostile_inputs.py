@@ -208,16 +208,23 @@ def _csv_rows(n: int, multiline: bool = False) -> bytes:
     return ("id,outlet,text\n" + "".join(f'a{i},Gazette,"{body.format(i=i)}"\n' for i in range(n))).encode()
 
 
-@pytest.mark.parametrize("multiline", [False, True], ids=["one-line", "two-line"])
-def test_truncated_compressed_csv_keeps_the_rows_before_the_break(tmp_path, multiline):
-    data = gzip.compress(_csv_rows(3000, multiline))
-    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) * 2 // 3])
+def _read_cut(tmp_path, name: str, data: bytes, n: int, keep: float = 0.5) -> tuple[list[str], dict]:
+    """Read ``data`` gzipped and cut after ``keep`` of its compressed bytes: the ids kept (asserted to be a
+    prefix of the ``n`` records a0, a1...) and the one reject, that of the rest."""
+    packed = gzip.compress(data)
+    (tmp_path / name).write_bytes(packed[: int(len(packed) * keep)])
     res = read_inputs([tmp_path])
     _accounted(res)
     kept = res.articles["article_id"].to_list()
-    assert 0 < len(kept) < 3000 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))   # a prefix
-    # one reject for the row the break cuts and the rest (not a malformed row), naming where it starts
+    assert 0 < len(kept) < n and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))   # a prefix
     [reject] = res.rejects.to_dicts()
+    return kept, reject
+
+
+@pytest.mark.parametrize("multiline", [False, True], ids=["one-line", "two-line"])
+def test_truncated_compressed_csv_keeps_the_rows_before_the_break(tmp_path, multiline):
+    kept, reject = _read_cut(tmp_path, "cut.csv.gz", _csv_rows(3000, multiline), 3000, keep=2 / 3)
+    # one reject for the row the break cuts and the rest (not a malformed row), naming where it starts
     assert (reject["record"], reject["reason"]) == (None, "corrupt_compression")
     lines_per_row = 2 if multiline else 1
     assert f"the rows from line {2 + len(kept) * lines_per_row} on are not read" in reject["message"]
@@ -287,25 +294,14 @@ def test_json_objects_one_after_the_other_or_lines_with_a_bad_first_line_are_rea
 
 
 def test_truncated_compressed_json_lines_saved_as_json_keep_the_lines_before(tmp_path):
-    data = gzip.compress("".join(json.dumps(r) + "\n" for r in _recs("a", 400)).encode())
-    (tmp_path / "cut.json.gz").write_bytes(data[: len(data) // 2])
-    res = read_inputs([tmp_path])
-    _accounted(res)
-    kept = res.articles["article_id"].to_list()
-    assert 0 < len(kept) < 400 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))
-    [reject] = res.rejects.to_dicts()
+    data = "".join(json.dumps(r) + "\n" for r in _recs("a", 400)).encode()
+    kept, reject = _read_cut(tmp_path, "cut.json.gz", data, 400)
     assert reject["reason"] == "corrupt_compression"
     assert reject["message"].endswith(f"; the lines from {len(kept) + 1} on are not read")
 
 
 def test_truncated_compressed_csv_with_cr_line_endings_keeps_the_rows_before_the_break(tmp_path):
-    data = gzip.compress(_csv_rows(3000).replace(b"\n", b"\r"))
-    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 2])
-    res = read_inputs([tmp_path])
-    _accounted(res)
-    kept = res.articles["article_id"].to_list()
-    assert 0 < len(kept) < 3000 and sorted(kept) == sorted(f"a{i}" for i in range(len(kept)))
-    [reject] = res.rejects.to_dicts()
+    kept, reject = _read_cut(tmp_path, "cut.csv.gz", _csv_rows(3000).replace(b"\n", b"\r"), 3000)
     assert reject["reason"] == "corrupt_compression"
     assert f"the rows from line {2 + len(kept)} on are not read" in reject["message"]
 

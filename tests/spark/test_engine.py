@@ -41,6 +41,14 @@ def assert_same_outputs(local_out: Path, spark_out: Path) -> dict:
     return spark_section
 
 
+def clusters_of_both_engines(spark, inputs: list, tmp_path: Path) -> pl.DataFrame:
+    """Run ``inputs`` locally and on Spark, assert the outputs are the same, and return Spark's clusters."""
+    run(inputs, tmp_path / "local")
+    run_spark(inputs, tmp_path / "spark", spark=spark)
+    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
+    return read_table(tmp_path / "spark", "clusters")
+
+
 def assert_clean_table_folders(out: Path, names, suffixes=("parquet",)) -> None:
     """Each table is a folder of part files only (no _SUCCESS, no .crc), and polars reads the folder as is."""
     for name in names:
@@ -93,10 +101,8 @@ def test_duplicate_ids_at_one_time_keep_the_same_text_on_both_engines(spark, tmp
     twin = dict(rows[0], text=rows[0]["text"] + " One more sentence the other export does not have.")
     write_jsonl([twin], tmp_path / "corpus" / "b.jsonl")
     write_jsonl(rows, tmp_path / "corpus" / "a.jsonl")
-    run([tmp_path / "corpus"], tmp_path / "local")
-    run_spark([tmp_path / "corpus"], tmp_path / "spark", spark=spark)
-    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
-    kept = read_table(tmp_path / "spark", "clusters").filter(pl.col("article_id") == rows[0]["id"])
+    clusters = clusters_of_both_engines(spark, [tmp_path / "corpus"], tmp_path)
+    kept = clusters.filter(pl.col("article_id") == rows[0]["id"])
     assert kept["source_file"].item().endswith("b.jsonl")
 
 
@@ -131,10 +137,7 @@ def test_skew_story_with_thousands_of_copies_and_a_shared_paragraph(spark, tmp_p
 def test_resend_corpus_equals_local(spark, tmp_path):
     """A marked correction that rewrites most of its copy joins the story on both engines; the decoys do not."""
     corpus = write_jsonl(resend_corpus(), tmp_path / "resend.jsonl")
-    run([corpus], tmp_path / "local")
-    run_spark([corpus], tmp_path / "spark", spark=spark)
-    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
-    clusters = read_table(tmp_path / "spark", "clusters")
+    clusters = clusters_of_both_engines(spark, [corpus], tmp_path)
     story = dict(zip(clusters["article_id"], clusters["cluster_id"]))
     assert story["fix"] == story["copy"] == story["wire"]
     assert story["wire"] not in {story["foreign"], story["other_fix"], story["namesake"]}
@@ -149,10 +152,7 @@ def test_resend_corpus_equals_local(spark, tmp_path):
 def test_update_chain_corpus_equals_local(spark, tmp_path):
     """A wire's marked updates count once for its boilerplate on both engines: the story keeps its versions."""
     corpus = write_jsonl(update_chain_corpus(), tmp_path / "updates.jsonl")
-    run([corpus], tmp_path / "local")
-    run_spark([corpus], tmp_path / "spark", spark=spark)
-    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
-    clusters = read_table(tmp_path / "spark", "clusters")
+    clusters = clusters_of_both_engines(spark, [corpus], tmp_path)
     story = dict(zip(clusters["article_id"], clusters["cluster_id"]))
     assert len({story[a] for a in ["wire-0", "wire-4", "copy-0"]}) == 1
 
