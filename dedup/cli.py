@@ -161,7 +161,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
             from dedup.spark import read_table, run_spark
 
             # URIs (hdfs://nn/x, s3a://bucket/x, file:///x) reach Spark exactly as typed.
-            summary = run_spark(list(inputs), out_dir, config=config, master=master, log=log)
+            summary = run_spark(list(inputs), out_dir, config=config, master=master, log=log, quiet=quiet)
             clusters = read_table(out_dir, "clusters")
         else:
             if master is not None:

@@ -34,7 +34,7 @@ __all__ = ["run_spark", "read_table", "get_session", "unavailable_reason"]
 
 def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: "Config | None" = None,
               spark: "SparkSession | None" = None, master: str | None = None,
-              log: Callable[[str], None] | None = None) -> dict[str, Any]:
+              log: Callable[[str], None] | None = None, quiet: bool = False) -> dict[str, Any]:
     """Run the pipeline on Spark and write the outputs; see :func:`dedup.spark.engine.run_spark`."""
     from dedup.config import Config
     from dedup.spark.session import require_pyspark
@@ -42,7 +42,7 @@ def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: "Config 
     require_pyspark()
     from dedup.spark.engine import run_spark as _run
 
-    return _run(inputs, out_dir, config=config or Config(), spark=spark, master=master, log=log)
+    return _run(inputs, out_dir, config=config or Config(), spark=spark, master=master, log=log, quiet=quiet)
 
 
 def read_table(out_dir: str | Path, name: str) -> "pl.DataFrame":

@@ -65,9 +65,9 @@ _CHECKPOINT_DIR = ".spark-checkpoints"
 _OWN_CHECKPOINT_DIRS: set[str] = set()
 
 
-def _session(spark: SparkSession | None, master: str | None) -> SparkSession:
+def _session(spark: SparkSession | None, master: str | None, quiet: bool) -> SparkSession:
     if spark is None:
-        return get_session(master)
+        return get_session(master, quiet=quiet)
     session = spark.newSession()
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)
@@ -349,7 +349,7 @@ def _alignment_summary(sentences: DataFrame, links: DataFrame, failures: pl.Data
 
 def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Config(),
               spark: SparkSession | None = None, master: str | None = None,
-              log: Callable[[str], None] | None = None) -> dict[str, Any]:
+              log: Callable[[str], None] | None = None, quiet: bool = False) -> dict[str, Any]:
     """Read ``inputs``, cluster and align on Spark, write every output into ``out_dir``; return the summary.
 
     ``spark``: the session to run in (default: the active one, else one
@@ -357,9 +357,11 @@ def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: Config =
     files and folders, or URIs Spark can read (``hdfs://``, ``s3a://``...).
     ``out_dir``: a folder the driver and the executors can both write (any
     folder with a ``local[...]`` master, a shared mount on a cluster).
+    ``quiet``: a session started here logs Spark's errors only (see
+    :func:`dedup.spark.session.get_session`).
     """
     check_out_dir(inputs, out_dir)
-    session = _session(spark, master)
+    session = _session(spark, master, quiet)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+import threading
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from dedup.errors import ConfigError
 
@@ -34,6 +36,12 @@ SESSION_CONF = {
     "spark.sql.adaptive.skewJoin.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",    # articles per Arrow batch handed to Python
 }
+
+#: Spark's own log under ``--quiet``: errors only, and none of its startup notices.
+QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
+
+#: What the JVM itself says at start (Spark 4 loads an incubator module), before any logger exists.
+JVM_NOTICES = (b"WARNING: Using incubator modules:",)
 
 
 def require_pyspark() -> None:
@@ -77,12 +85,15 @@ def unavailable_reason() -> str | None:
 
 
 def get_session(master: str | None = None, *, app_name: str = "dedup",
-                conf: dict[str, str] | None = None) -> "SparkSession":
+                conf: dict[str, str] | None = None, quiet: bool = False) -> "SparkSession":
     """The engine's SparkSession: a new session over the active one, or over one started with ``master``.
 
     ``master`` is only used when no session is active (``local[2]``,
     ``spark://host:7077``, ``yarn``...). ``conf`` adds launch settings for a
-    session started here (``{"spark.driver.memory": "8g"}``).
+    session started here (``{"spark.driver.memory": "8g"}``). ``quiet``: a
+    session started here prints errors only (:data:`QUIET_LOG4J`, and the
+    driver JVM's own start-up notice is dropped); the active session's logging
+    is left as its owner set it.
     """
     reason = unavailable_reason()
     if reason:
@@ -103,7 +114,13 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
             n = int(cores.group(1)) if cores else (os.cpu_count() or 2)
             launch.update({"spark.sql.shuffle.partitions": str(max(2, 2 * n)), "spark.ui.enabled": "false",
                            "spark.driver.memory": "4g"})
-        for key, value in {**launch, **(conf or {})}.items():
+        settings = {**launch, **(conf or {})}
+        if quiet:
+            options = settings.get("spark.driver.extraJavaOptions", "")
+            settings["spark.driver.extraJavaOptions"] = \
+                f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}".strip()
+            _start_quietly(master, app_name, settings)
+        for key, value in settings.items():
             builder = builder.config(key, value)
         active = builder.getOrCreate()
         active.sparkContext.setLogLevel("ERROR")
@@ -111,3 +128,30 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)
     return session
+
+
+def _start_quietly(master: str, app_name: str, settings: dict[str, str]) -> None:
+    """Start the SparkContext with the driver JVM's stderr passed through :func:`_forward_stderr`.
+
+    pyspark starts the JVM with the caller's stderr; the JVM prints
+    :data:`JVM_NOTICES` there before log4j is configured. Nothing is started
+    when pyspark already has a JVM (the builder then reuses it as it is).
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:  # a JVM from an earlier session of this process
+        return
+    conf = SparkConf().setMaster(master).setAppName(app_name).setAll(list(settings.items()))
+    gateway = launch_gateway(conf, popen_kwargs={"stderr": subprocess.PIPE})
+    threading.Thread(target=_forward_stderr, args=(gateway.proc.stderr, sys.stderr),
+                     name="spark-stderr", daemon=True).start()
+    SparkContext(conf=conf, gateway=gateway)
+
+
+def _forward_stderr(source: IO[bytes], target: IO[str]) -> None:
+    """Copy the JVM's stderr to ``target`` line by line, leaving out :data:`JVM_NOTICES`."""
+    for line in iter(source.readline, b""):
+        if not line.startswith(JVM_NOTICES):
+            target.write(line.decode("utf-8", "replace"))
+            target.flush()

@@ -1,0 +1,40 @@
+"""What the Spark engine prints: `--quiet` is errors only, Spark's start-up notices included."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from dedup.spark.session import JVM_NOTICES, QUIET_LOG4J, _forward_stderr
+from tests.spark.conftest import REASON
+from tests.spark.corpora import planted_corpus, write_jsonl
+
+
+def test_the_jvm_notice_is_dropped_and_every_other_line_is_passed_on():
+    jvm = io.BytesIO(b"WARNING: Using incubator modules: jdk.incubator.vector\n"
+                     b"26/11/30 23:53:40 ERROR Executor: task 3 failed\n"
+                     b"java.lang.OutOfMemoryError: Java heap space\n"
+                     b"caf\xc3\xa9 \xff\n")
+    out = io.StringIO()
+    _forward_stderr(jvm, out)
+    assert out.getvalue() == ("26/11/30 23:53:40 ERROR Executor: task 3 failed\n"
+                              "java.lang.OutOfMemoryError: Java heap space\n"
+                              "caf\u00e9 \ufffd\n")
+    assert JVM_NOTICES and QUIET_LOG4J.is_file()
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(REASON is not None, reason=f"Spark engine unavailable: {REASON}")
+def test_quiet_run_on_spark_prints_nothing(tmp_path):
+    """Its own process: the driver JVM of the shared test session is already started (and not quiet)."""
+    corpus = write_jsonl(planted_corpus(stories=3, singles=3), tmp_path / "in" / "night.jsonl")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "dedup.cli", "cluster", str(corpus), "--out", str(out),
+                           "--engine", "spark", "--master", "local[1]", "--quiet"],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    assert (out / "summary.json").is_file()
