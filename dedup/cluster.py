@@ -188,7 +188,7 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
 @dataclass
 class ClusterStats:
     components: int = 0
-    splits: int = 0          # members split off a component by the chaining guard
+    splits: int = 0          # articles the chaining guard split off a component (each counted once)
 
 
 def _canonical_order(articles: pl.DataFrame, n_shingles: np.ndarray, wire_outlets: tuple[str, ...]) -> np.ndarray:
@@ -221,6 +221,27 @@ def _similarities(sets: FlatSets, docs: np.ndarray, anchor: int | np.ndarray
                 np.where(union > 0, ov / np.maximum(union, 1), 0.0), ov)
 
 
+def _resend_ties(left: np.ndarray, right: np.ndarray, containment: np.ndarray, published: np.ndarray,
+                 rank: np.ndarray) -> np.ndarray:
+    """Which re-send pairs (``left[k]``, ``right[k]``) tie a re-send to its item.
+
+    A re-send (the later of a pair; either, at one time) is tied to one item
+    only: the one it shares the most with (highest containment, then the item
+    first in canonical order). An update that also reuses a few paragraphs of
+    an older story of its outlet would otherwise tie the two stories together.
+    """
+    best: dict[int, tuple[float, int, int]] = {}
+    for k, (a, b) in enumerate(zip(left.tolist(), right.tolist())):
+        senders = (a, b) if published[a] == published[b] else ((b,) if published[b] > published[a] else (a,))
+        for sender in senders:
+            key = (-float(containment[k]), int(rank[b if sender == a else a]), k)
+            if sender not in best or key < best[sender]:
+                best[sender] = key
+    ties = np.zeros(len(left), dtype=bool)
+    ties[[key[2] for key in best.values()]] = True
+    return ties
+
+
 def _keep_resends(docs: np.ndarray, keep: np.ndarray, resent: dict[int, list[int]]) -> np.ndarray:
     """``keep`` extended along re-send pairs: a re-send stays with the item it re-sends, and the reverse."""
     keep = keep.copy()
@@ -241,18 +262,36 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     """ARTICLES + SHINGLES + PAIRS -> CLUSTERS (one row per article). Stateless.
 
     Accepted pairs that are rows of ``resends`` tie a re-send to the item it
-    re-sends: the chaining guard keeps either wherever the other is kept.
+    re-sends (:func:`_resend_ties`): the chaining guard keeps either wherever
+    the other is kept. Articles with fewer than ``min_shingles`` shingles are
+    singletons, whatever pairs name them.
     """
     n = articles.height
     stats = ClusterStats()
     sets = FlatSets.from_series(shingles["shingles"])
     n_shingles = sets.sizes()
+    too_short = n_shingles < shingle_config.min_shingles
     accepted = pairs.filter(pl.col("accepted"))
+    if too_short.any() and accepted.height:
+        # LSH never proposes them; a re-send pair (resend_candidates) may, when min_shingles > min_overlap
+        short = pl.Series(np.flatnonzero(too_short)).cast(accepted["left"].dtype).implode()
+        accepted = accepted.filter(~pl.col("left").is_in(short) & ~pl.col("right").is_in(short))
+    rank = _canonical_order(articles, n_shingles, config.wire_outlets)
     left = accepted["left"].to_numpy().astype(np.int64)
     right = accepted["right"].to_numpy().astype(np.int64)
+    is_resend = _pair_mask(left, right, resends)
+    if is_resend.any():
+        # a re-send pair that does not tie its re-send (_resend_ties) joins nothing below the threshold
+        ties = np.zeros(len(left), dtype=bool)
+        ties[is_resend] = _resend_ties(left[is_resend], right[is_resend],
+                                       accepted["containment"].to_numpy()[is_resend],
+                                       articles["published"].to_numpy(), rank)
+        drop = is_resend & ~ties & (accepted["containment"].to_numpy() < config.threshold)
+        if drop.any():
+            accepted, left, right, ties = accepted.filter(pl.Series(~drop)), left[~drop], right[~drop], ties[~drop]
+        is_resend = ties
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n)).tocsr()
     _, labels = connected_components(graph, directed=False)
-    rank = _canonical_order(articles, n_shingles, config.wire_outlets)
 
     # Pairs accepted on sentence containment (below the shingle threshold) also
     # satisfy the chaining guard.
@@ -263,7 +302,6 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     indptr, indices = both.indptr, both.indices
     del both
     resent: dict[int, list[int]] = {}
-    is_resend = _pair_mask(left, right, resends)
     for a, b in zip(left[is_resend].tolist(), right[is_resend].tolist()):
         resent.setdefault(a, []).append(b)
         resent.setdefault(b, []).append(a)
@@ -272,7 +310,6 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     similarity = np.full(n, np.nan)
     jaccard = np.full(n, np.nan)
     note: list[str | None] = [None] * n
-    too_short = n_shingles < shingle_config.min_shingles
     n_boilerplate = shingles["n_boilerplate"].to_numpy()
     for d in np.flatnonzero(too_short):
         # an article emptied by its outlet's boilerplate says so: its text was not short
@@ -305,7 +342,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
         similarity[docs[keep]], jaccard[docs[keep]] = c[keep], jac[keep]
         similarity[head] = jaccard[head] = 1.0
         if split:
-            stats.splits += len(split)
+            was_split[split] = True
             inside = set(split)
             seen: set[int] = set()
             for start in sorted(split):
@@ -334,6 +371,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     # disjoint, so the first pass measures every member against its anchor at
     # once; the pieces the chaining guard splits off are measured one by one.
     pending: list[list[int]] = []
+    was_split = np.zeros(n, dtype=bool)   # a piece split off may be split again: its articles count once
     anchors = [min(members, key=lambda d: rank[d]) for members in initial]
     if initial:
         every = np.concatenate([np.array(m, dtype=np.int64) for m in initial])
@@ -347,6 +385,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
         members = pending.pop()
         anchor = min(members, key=lambda d: rank[d])
         settle(members, anchor, *_similarities(sets, np.array(members, dtype=np.int64), anchor))
+    stats.splits = int(was_split.sum())
 
     ids = articles["article_id"].to_list()
     canon_ids = [ids[c] for c in canonical.tolist()]

@@ -227,3 +227,14 @@ def test_similarities_to_one_anchor_per_doc_equal_those_to_each_anchor_alone():
         assert [float(x[k]) for x in together] == [float(x[0]) for x in alone]
     empty_vs_empty = _similarities(FlatSets.from_list([np.array([], np.uint32)] * 2), np.array([0]), 1)
     assert [float(x[0]) for x in empty_vs_empty] == [0.0, 0.0, 0.0]
+
+
+def test_chaining_splits_count_each_article_split_off_once():
+    """A chain p0-p1-...-p6 (each page matches its neighbours only) is cut into pieces round after round;
+    p2..p6 are split off (some of them again from the pieces): 5 articles, not 5 + 3 + 1 splits."""
+    s = make_story(77, 60)
+    recs = [article(f"p{i}", f"O{i}", s[4 * i:4 * i + 10], f"2026-11-27T{i:02d}:00:00Z") for i in range(7)]
+    result = cluster_frame(pl.DataFrame(recs))
+    split = result.clusters.filter(pl.col("note").str.starts_with("split_from"))
+    assert sorted(split["article_id"]) == ["p2", "p3", "p4", "p5", "p6"]
+    assert result.summary["pipeline"]["chaining_splits"] == 5

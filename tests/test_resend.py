@@ -161,3 +161,41 @@ def test_resend_followers_are_every_chain_member_but_the_smallest_id():
     assert resend_followers(left, right, ls, rs, ids) == [0, 2]
     assert resend_followers(left[::-1], right[::-1], ls[::-1], rs[::-1], ids) == [0, 2]   # any pair order
     assert resend_followers([], [], [], [], ids) == []
+
+
+def test_an_update_reusing_an_older_story_of_its_outlet_stays_with_the_story_it_updates():
+    """X (day 1) and Y (day 2) are two stories of one wire under one headline; U updates Y and reuses three
+    background sentences of X. U re-sends Y (containment 0.8), not X (0.25): Y keeps its copies and its
+    story, X keeps its own, and nothing joins X's story at similarity 0."""
+    x, y = make_story(501, 10), make_story(502, 10)
+    title = "Oil prices rise on supply fears"
+    recs = [article("X", "Wire", x, "2026-11-26T08:00:00Z", title=title),
+            article("Y", "Wire", y, "2026-11-27T08:00:00Z", title=title),
+            article("U", "Wire", y[:8] + x[7:], "2026-11-27T10:00:00Z", title="UPDATE 1-" + title)]
+    for k in range(3):
+        recs += [article(f"X{k}", f"Paper{k}", x[:8], f"2026-11-26T1{k}:00:00Z"),
+                 article(f"Y{k}", f"Paper{k}", y[:8], f"2026-11-27T1{k}:00:00Z")]
+    result = cluster_frame(pl.DataFrame(recs))
+    ids = {a: set(g) for a, g in result.clusters.group_by("canonical_id").agg("article_id").iter_rows()}
+    assert ids == {"X": {"X", "X0", "X1", "X2"}, "Y": {"Y", "U", "Y0", "Y1", "Y2"}}
+    assert result.clusters["similarity"].min() >= 0.5
+    # the pair U-X was proposed and passed the re-send bar: it is U's second choice that is left out
+    ids_of = result.articles["article_id"].to_list()
+    pairs = {frozenset((ids_of[a], ids_of[b])): c for a, b, c, ok in result.pairs.select(
+        "left", "right", "containment", "accepted").iter_rows() if ok}
+    assert 0.2 <= pairs[frozenset(("U", "X"))] < 0.5
+
+
+def test_a_resend_too_short_to_compare_stays_a_singleton():
+    """With min_shingles above min_overlap, a re-send pair can pass the re-send bar with an article LSH
+    never sees (too short): it is a singleton with its reason, as an unmarked copy of it is."""
+    base = make_story(11, 10)
+    lead = [" ".join(base[0].split()[:14])]   # 14 tokens: 11 shingles
+    recs = [article("item", "Wire", base, "2026-11-27T08:00:00Z", title="Harbour strike talks collapse in port city"),
+            article("upd", "Wire", lead, "2026-11-27T09:00:00Z",
+                    title="UPDATE 1-Harbour strike talks collapse in port city"),
+            article("copy", "Paper", lead, "2026-11-27T10:00:00Z")]
+    c = cluster_frame(pl.DataFrame(recs), config=Config().replace(shingle={"min_shingles": 12})).clusters
+    assert c["cluster_size"].to_list() == [1, 1, 1]
+    notes = dict(zip(c["article_id"], c["note"]))
+    assert notes["upd"].startswith("too_short: 11 shingles") and notes["copy"].startswith("too_short")
