@@ -1,7 +1,10 @@
 """Text normalisation and tokenisation (stateless).
 
 Normalisation is Unicode NFKC plus case folding, with Arabic tatweel and
-short-vowel marks removed (they are optional in Arabic and vary by outlet).
+short-vowel marks removed (they are optional in Arabic and vary by outlet),
+and the invisible formatting characters too (soft hyphens, zero-width
+spaces and joiners, direction marks, variation selectors: Unicode's default
+ignorable code points), which would otherwise cut a word in two.
 Tokens are words in scripts written with spaces (Latin, Cyrillic, Greek,
 Arabic, Hebrew, Devanagari...) and single characters in scripts written
 without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, Tibetan),
@@ -65,15 +68,23 @@ _TOKEN = re.compile(rf"[{_NS}]|[{_NS_ASTRAL}]|(?:(?![{_NS}]|[{_NS_ASTRAL}])\w|[{
 # Text without marks or no-space characters tokenises the same with plain \w+, much faster.
 _SIMPLE = re.compile(r"\w+")
 _NEEDS_FULL_BMP = re.compile(rf"[{_NS}{_MK}]")
-_ARABIC_MARKS = re.compile(r"[\u0640\u064B-\u065F\u0670]")
+_ARABIC_MARKS = "\u0640\u064B-\u065F\u0670"
+#: Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters a renderer shows as
+#: nothing (U+00AD soft hyphen, U+200B-U+200F zero-width space, joiners and direction marks, U+2060
+#: word joiner, U+FE00-U+FE0F variation selectors, U+FEFF, tags...), as a character class.
+IGNORABLE = ("\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E"
+             "\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8\U0001BCA0-\U0001BCA3"
+             "\U0001D173-\U0001D17A\U000E0000-\U000E0FFF")
+IGNORABLE_RE = re.compile(f"[{IGNORABLE}]")
+_DROPPED = re.compile(f"[{_ARABIC_MARKS}{IGNORABLE}]")
 
 
 def normalize(text: str) -> str:
-    """NFKC, case folding, Arabic tatweel/harakat removed. Idempotent."""
+    """NFKC, case folding, Arabic tatweel/harakat and invisible characters removed. Idempotent."""
     if text.isascii():
         return text.lower()  # the same result, about 20x faster
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _ARABIC_MARKS.sub("", text)
+    text = _DROPPED.sub("", text)
     # Case folding can produce sequences that NFKC composes differently.
     return unicodedata.normalize("NFKC", text)
 

@@ -15,6 +15,37 @@ def test_width_and_case_variants_normalise_together():
     assert tokenize("ＰＡＲＩＳ Straße") == tokenize("paris STRASSE")
 
 
+def test_invisible_characters_do_not_cut_words():
+    # soft hyphens as a CMS inserts them, zero-width spaces and joiners, Persian's zero-width non-joiner,
+    # a word joiner, a byte-order mark, a variation selector: a reader sees one word, so does the tokenizer
+    assert tokenize("Zusammen\u00adarbeit co\u200boperation") == ["zusammenarbeit", "cooperation"]
+    assert tokenize("می\u200cخواهم") == tokenize("میخواهم") == ["میخواهم"]
+    assert tokenize("\ufeffwa\u2060ter\u200d fi\ufe0fre \u202bx\u202c") == ["water", "fire", "x"]
+    assert normalize("e\u00ad\u0301") == "\u00e9"   # a mark cut off by one composes once it is gone
+
+
+def test_a_copy_with_soft_hyphens_is_the_same_story_with_every_sentence_kept(tmp_path):
+    import re
+
+    import polars as pl
+
+    from dedup.pipeline import run
+    text = ("Die Bundesregierung hat am Mittwoch ein umfangreiches Entlastungspaket beschlossen. "
+            "Finanzminister und Wirtschaftsminister stellten die Vereinbarung nach stundenlangen "
+            "Verhandlungen im Kanzleramt vor. Die Opposition kritisierte die Beschlüsse als unzureichend "
+            "und forderte weitergehende Maßnahmen gegen die hohen Energiepreise.")
+    hyphenated = re.sub(r"\w{8,}", lambda m: "\u00ad".join(m[0][i:i + 4] for i in range(0, len(m[0]), 4)), text)
+    assert hyphenated != text and hyphenated.replace("\u00ad", "") == text
+    corpus = tmp_path / "night.jsonl"
+    pl.DataFrame({"id": ["wire", "copy"], "outlet": ["Wire", "Zeitung"], "title": ["t", "t"],
+                  "text": [text, hyphenated], "published": ["2026-11-27T08:00:00Z", "2026-11-27T09:00:00Z"]}
+                 ).write_ndjson(corpus)
+    result = run([corpus], tmp_path / "out")
+    assert result.clusters["cluster_size"].to_list() == [2, 2]
+    copy = result.sentences.collect().filter(pl.col("article_id") == "copy")
+    assert copy.height == 3 and copy["status"].to_list() == ["kept"] * 3
+
+
 def test_scripts_without_spaces_become_characters():
     assert tokenize("東京都で地震") == ["東", "京", "都", "で", "地", "震"]
     assert tokenize("iPhone手机") == ["iphone", "手", "机"]

@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from dedup.align.wordrows import _same, _WordRows
 from dedup.errors import ConfigError
+from dedup.normalize import IGNORABLE_RE
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -46,13 +47,14 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": 
 
 
 def normalise_for_match(text: str) -> str:
-    """Casefolded NFKC text with straight quotes, plain dashes and single spaces. Stateless.
+    """Casefolded NFKC text with straight quotes, plain dashes, single spaces and no invisible
+    characters (:data:`dedup.normalize.IGNORABLE`: soft hyphens, zero-width spaces...). Stateless.
 
     ``str.split()`` and the regular expression ``\\s`` agree on what is whitespace, so the join is
     ``re.sub(r"\\s+", " ", text).strip()``, faster; ASCII text has nothing to translate."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        text = text.translate(_QUOTES)
+        text = IGNORABLE_RE.sub("", text.translate(_QUOTES))
     return " ".join(text.casefold().split())
 
 

@@ -16,6 +16,7 @@ from dedup.align import tfidf, wordrows
 from dedup.align.tfidf import _QUOTES, IdfModel, l2_normalise, normalise_for_match
 from dedup.align.wordrows import _split_normalised, _WordRows
 from dedup.errors import ConfigError
+from dedup.normalize import IGNORABLE
 
 CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
           "The storm hit the coast!"]
@@ -23,7 +24,8 @@ CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries wer
 
 def _reference_normalise(text: str) -> str:
     """The definition written with a regular expression (the code uses faster string methods)."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()).strip()
+    text = re.sub(f"[{IGNORABLE}]", "", unicodedata.normalize("NFKC", text).translate(_QUOTES))
+    return re.sub(r"\s+", " ", text.casefold()).strip()
 
 
 def test_normalised_text_follows_its_regular_expression_definition_for_every_character():
@@ -92,6 +94,8 @@ def test_normalisation_straightens_quotes_and_case():
     # guillemets and corner brackets are quote styles too: an outlet that swaps them keeps the sentence
     assert normalise_for_match("« C’est ‹ fini › », a-t-il dit") == normalise_for_match('" C\'est \' fini \' ", a-t-il dit')
     assert normalise_for_match("「終わった」と話した") == normalise_for_match("“終わった”と話した")
+    # invisible characters (a CMS's soft hyphens, zero-width spaces, direction marks) are not there
+    assert normalise_for_match("Die Zusammen\u00adarbeit\u200b ist \u200fgut.\ufeff") == "die zusammenarbeit ist gut."
 
 
 @pytest.mark.parametrize("features", ["char35", "word12+char35", "word"])
