@@ -46,14 +46,14 @@ from dedup.shingle import parallel_ranges
 from dedup.stopwords import english_stop_words
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-Z][\w'&-]+")
+_NAME = re.compile(r"\b[^\W\d_a-z][\w'&-]+")   # a letter first, checked to be a capital (in any script)
 ENGLISH_STOP_WORDS = english_stop_words()
 
 
 def _facts(text: str) -> set[str]:
     """Figures and capitalised names (stop words aside): what a templated item changes."""
     numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
-    names = {w for w in _NAME.findall(text) if w.lower() not in ENGLISH_STOP_WORDS}
+    names = {w for w in _NAME.findall(text) if w[0].isupper() and w.lower() not in ENGLISH_STOP_WORDS}
     return numbers | names
 
 

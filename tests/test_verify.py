@@ -181,3 +181,30 @@ def test_facts_agree_as_digests_is_the_share_of_the_fewer_facts():
     assert matcher.facts_agree_many(left, right).tolist() == want
     assert any(0 < w < 1 for w in want) and matcher.facts_agree(0, 5) == 1.0
     assert matcher.facts_agree(6, 0) == matcher.facts_agree(0, 6) < 1
+
+
+def test_capitalised_names_are_facts_in_every_cased_script():
+    from dedup.sentence_match import _facts
+    assert _facts("Путин встретился с Макроном в Москве в 2024 году.") == {"Путин", "Макроном", "Москве", "2024"}
+    assert _facts("Élise met Øster and Łukasz in Paris. The end") == {"Élise", "Øster", "Łukasz", "Paris"}
+    assert _facts("émile et ørsted sont là") == set()   # lower case, whatever the script
+
+
+@pytest.mark.parametrize("names", [(("Лавров", "Ваном", "Пекине"), ("Шойгу", "Кимом", "Сеуле")),
+                                   (("Ødegaard", "Éluard", "Åre"), ("Łukasz", "Ömer", "Ürümqi"))])
+def test_a_templated_item_with_other_names_is_another_story_in_any_script(names):
+    """One template, two sets of names: every sentence matches (share 1.0) and containment is in the
+    sentence test's range, but the facts disagree, so the items stay apart (as with English names)."""
+    from dedup import cluster_frame
+    template = ["Министр иностранных дел {a} встретился с {b} в {c} во вторник для переговоров о торговле.",
+                "Переговоры между {a} и {b} в {c} были посвящены поставкам энергии и трубопроводу.",
+                "По данным министерства, {a} сообщил {b} в {c}, что соглашение будет подписано.",
+                "Чиновники в {c} сообщили, что {a} и {b} также обсудили ситуацию в регионе.",
+                "После встречи в {c} {a} поблагодарил {b} за теплый прием и визит.",
+                "Аналитики отметили, что встреча {a} и {b} в {c} показала улучшение отношений."]
+    texts = [" ".join(s.format(a=a, b=b, c=c) for s in template) for a, b, c in names]
+    result = cluster_frame(pl.DataFrame({"id": ["one", "two"], "outlet": ["Wire", "Wire"], "title": ["t1", "t2"],
+                                         "text": texts, "published": ["2026-11-27T08:00:00Z"] * 2}))
+    pair = result.pairs.row(0, named=True)
+    assert pair["sentence_share"] == 1.0 and 0.2 <= pair["containment"] < 0.5
+    assert not pair["accepted"] and result.clusters["cluster_size"].to_list() == [1, 1]
