@@ -76,6 +76,9 @@ IGNORABLE = ("\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u20
              "\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8\U0001BCA0-\U0001BCA3"
              "\U0001D173-\U0001D17A\U000E0000-\U000E0FFF")
 IGNORABLE_RE = re.compile(f"[{IGNORABLE}]")
+#: What a text must not send to a terminal: control characters, line and paragraph separators, and the
+#: bidirectional controls (they reorder the rest of the line: a title could show a reversed text).
+TERMINAL_UNSAFE = "\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _DROPPED = re.compile(f"[{_ARABIC_MARKS}{IGNORABLE}]")
 
 

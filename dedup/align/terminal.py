@@ -14,8 +14,8 @@ where they stood::
 
 With ``color`` the markers are ANSI colours (deletions red and struck
 through, insertions green); without, ``[-...-]`` and ``{+...+}`` as in
-``git diff --word-diff=plain``. Control characters in the texts are never
-passed to the terminal.
+``git diff --word-diff=plain``. Control characters, line separators and
+bidirectional controls in the texts are never passed to the terminal.
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from dedup.normalize import TERMINAL_UNSAFE
+
 if TYPE_CHECKING:
     from dedup.align import AlignConfig
     from dedup.align.tfidf import IdfModel
 
 _RESET, _DIM, _BOLD = "\x1b[0m", "\x1b[2m", "\x1b[1m"
 _RED, _GREEN, _YELLOW, _STRIKE = "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[9m"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_CONTROL = re.compile(f"[{TERMINAL_UNSAFE}]+")
 
 
 def render_diff(text_a: str, text_b: str, *, title_a: str, title_b: str, color: bool,

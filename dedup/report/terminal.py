@@ -15,9 +15,10 @@ from typing import Any
 
 import polars as pl
 
+from dedup.normalize import TERMINAL_UNSAFE
 from dedup.report import model
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+_UNSAFE = re.compile(f"[{TERMINAL_UNSAFE}]+")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 HEADLINE_CELLS = 60
 OUTLET_CELLS = 20

@@ -34,6 +34,14 @@ def test_colour_rendering_uses_ansi_and_never_passes_control_characters():
     assert "\x1b[2J" not in out and "\x07" not in out
 
 
+def test_bidi_overrides_and_line_separators_never_reach_the_terminal():
+    """A right-to-left override in a title or a text would show the rest of its line reversed."""
+    out = render_diff(A, B + " Power\u202e was cut\u2028again.", title_a="Wire \u202e9102 ,sgnillik 3",
+                      title_b="D\u2066x\u2069", color=False)
+    assert not any(c in out for c in "\u202e\u2066\u2069\u2028")
+    assert out.splitlines()[0] == "--- A: Wire  9102 ,sgnillik 3"   # each run of them one space, as controls
+
+
 def test_empty_texts():
     out = render_diff("", "One sentence here.", title_a="a", title_b="b", color=False)
     assert "+ One sentence here." in out
