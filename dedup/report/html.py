@@ -67,8 +67,9 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
     notes:
         Extra sentences shown at the top of the report.
     max_articles:
-        Only the first stories of the ranking (most outlets first), up to
-        ``max_articles`` articles in all, carry their details (outlets table,
+        The stories of the ranking (most outlets first) carry their details
+        while they fit in ``max_articles`` articles in all (a story too big for
+        what is left is passed over, and the next ones still fill it) (outlets table,
         sentence-level differences); the others list their outlets, and a
         note says how to see them. 0 puts every story's detail in the page.
         The cap keeps a big night's report as small as the one measured to
@@ -119,8 +120,8 @@ def _page(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | No
     n_stories, n_detailed = len(data["stories"]), sum(d is not None for d in data["details"])
     if n_detailed < n_stories:
         notes.append(f"Of the night's {n_stories:,} stories, {n_detailed:,} carry their details (outlets table, "
-                     f"sentence-level differences) in this page: the ones with the most outlets, "
-                     f"{max_articles:,} articles at most. The others list their outlets only. "
+                     f"sentence-level differences) in this page: the ones with the most outlets that fit in "
+                     f"{max_articles:,} articles. The others list their outlets only. "
                      "All sentences are in sentences.parquet; `dedup report OUT_DIR --articles 0` rebuilds "
                      "this page with every story's detail (a bigger, slower page).")
     css, js = _asset("report.css"), _asset("report.js")

@@ -163,9 +163,9 @@ def _build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame 
     stories.sort(key=lambda s: (-s["n"], -s["a"], s["ts"] == "", s["ts"], s["id"]))
     chosen, total = [], 0
     for story in stories:
+        if 0 < max_articles < total + story["a"]:
+            continue   # more articles than are left: a smaller story further down may still fit
         total += story["a"]
-        if 0 < max_articles < total:
-            break
         chosen.append(story["id"])
     canon, entries = aligned.details(chosen) if aligned else ({}, {})
     by_cluster_links = _group(links, _LINK_COLUMNS, "links", chosen,

@@ -357,16 +357,16 @@ def test_alignment_failures_in_the_summary_are_a_note(frames):
     assert "alignment.failures.0.message</dt><dd>&lt;b&gt;x&lt;/b&gt;" in html
 
 
-def test_only_the_first_stories_carry_their_details(frames):
+def test_the_stories_that_fit_carry_their_details_a_bigger_one_is_passed_over(frames):
     everything = build_model(frames["clusters"], frames["sentences"], frames["links"])
-    # Ranked: the quake (4 articles), the payload story (3), the vote (2). Details go to a prefix of
-    # the ranking that holds at most max_articles articles.
-    for max_articles, detailed in ((4, 1), (6, 1), (7, 2), (9, 3), (3, 0), (0, 3)):
+    # Ranked: the quake (4 articles), the payload story (3), the vote (2). Details go down the ranking
+    # while the stories fit in max_articles articles; one that does not fit is passed over.
+    for max_articles, detailed in ((4, "100"), (6, "101"), (7, "110"), (9, "111"), (3, "010"), (2, "001"),
+                                   (1, "000"), (0, "111")):
         capped = build_model(frames["clusters"], frames["sentences"], frames["links"], max_articles=max_articles)
         # Every story keeps its overview row, with the same ranking and divergence as without the cap.
         assert capped["stories"] == everything["stories"] and capped["outlets"] == everything["outlets"]
-        assert capped["details"][:detailed] == everything["details"][:detailed]
-        assert capped["details"][detailed:] == [None] * (3 - detailed), max_articles
+        assert capped["details"] == [d if keep == "1" else None for d, keep in zip(everything["details"], detailed)]
 
 
 def test_a_capped_report_says_where_the_other_stories_are(frames):
