@@ -138,7 +138,8 @@ def _set_keys_kernel(values, offsets):  # pragma: no cover - numba
 
 
 def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarray] | None = None,
-                 resent: np.ndarray | None = None) -> np.ndarray:
+                 resent: np.ndarray | None = None,
+                 resent_texts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The rows whose shingles count for their outlet: one row of each (outlet, text) of the batch.
 
     ``codes`` are the rows' outlet codes (:func:`outlet_codes`; ``-1``, no
@@ -148,7 +149,9 @@ def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarra
     (the texts of an outlet counted in earlier batches). Which copy counts
     does not matter: the copies have the same shingles. ``resent``: the rows
     that re-send an item of their outlet (:func:`dedup.resend.resend_followers`;
-    its update or correction), which never count: the item counts once.
+    its update or correction), whose texts never count, in whichever row they
+    are (an unmarked copy of an update is the update): the item counts once.
+    ``resent_texts``: more such texts, as (codes, keys), for rows of other batches.
     """
     codes = np.asarray(codes, dtype=np.int64)
     keys = np.asarray(keys, dtype=np.uint64)
@@ -161,8 +164,15 @@ def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarra
     first &= codes >= 0
     if seen is not None and len(seen[1]):
         first &= ~((codes == seen[0]) & np.isin(keys, seen[1]))
+    texts = set()
     if resent is not None:
-        first &= ~np.asarray(resent, dtype=bool)
+        resent = np.asarray(resent, dtype=bool)
+        texts.update(zip(codes[resent].tolist(), keys[resent].tolist()))
+    if resent_texts is not None:
+        texts.update(zip(np.asarray(resent_texts[0]).tolist(), np.asarray(resent_texts[1]).tolist()))
+    if texts:   # a few rows: a re-send is rare
+        maybe = np.flatnonzero(first & np.isin(keys, np.fromiter((k for _, k in texts), dtype=np.uint64)))
+        first[[r for r in maybe.tolist() if (int(codes[r]), int(keys[r])) in texts]] = False
     return first
 
 

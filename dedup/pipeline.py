@@ -144,7 +144,7 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     (:func:`dedup.boilerplate.count_keys`), with the keys of the texts it
     has counted (an outlet's copies of one text count once, in whichever
     batches they fall: :func:`dedup.boilerplate.first_copies`; nor do the
-    rows ``resent`` marks, an outlet's re-sends of an item: see
+    texts of the rows ``resent`` marks, an outlet's re-sends of an item: see
     :func:`resent_rows`). The frames come back in article order, equal to
     shingling, stripping and signing the whole corpus at once.
     """
@@ -171,10 +171,14 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     carry = None
     seen = (-1, np.empty(0, np.uint64))   # the going outlet's text keys counted in earlier batches
 
+    resent_texts = None   # the texts of the re-sends, which count nowhere: known before any batch is counted
+    if resent is not None and min_docs:
+        sent = np.flatnonzero(resent)
+        resent_texts = codes[sent], text_keys(shingle(articles[sent], config=config.shingle))
     def count(sh: pl.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The batch's counts over each outlet's distinct texts; the rows' text keys and which rows counted."""
         texts, batch_codes = text_keys(sh), codes[rows]
-        first = first_copies(batch_codes, texts, seen, None if resent is None else resent[rows])
+        first = first_copies(batch_codes, texts, seen, resent_texts=resent_texts)
         return *count_keys(sh, np.where(first, batch_codes, -1)), texts, first
 
     with bar(timer.progress, "sign", total=n) as advance:

@@ -199,3 +199,28 @@ def test_a_resend_too_short_to_compare_stays_a_singleton():
     assert c["cluster_size"].to_list() == [1, 1, 1]
     notes = dict(zip(c["article_id"], c["note"]))
     assert notes["upd"].startswith("too_short: 11 shingles") and notes["copy"].startswith("too_short")
+
+
+@pytest.mark.parametrize("copy_id", ["o-0", "o-z"])   # before and after the update's id "o-b"
+@pytest.mark.parametrize("batch", [None, 2, 5])
+def test_an_unmarked_copy_of_an_update_counts_no_more_than_the_update(copy_id, batch, monkeypatch):
+    """The outlet's update o-b re-sends o-a (it adds a passage P), and the outlet also has an unmarked
+    copy of o-b. That text is a re-send wherever it is: P is then in 3 of the outlet's texts, not 4, and
+    is not its boilerplate, whichever id the copy has and however the articles fall into batches."""
+    from dedup import pipeline
+    if batch:
+        monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    item, passage = make_story(601, 8), make_story(602, 3)
+    title = "Harbour fees to rise next year"
+    recs = [article("o-a", "Coast Herald", item, "2026-11-27T08:00:00Z", title=title),
+            article("o-b", "Coast Herald", item + passage, "2026-11-27T09:00:00Z", title="UPDATE 1-" + title),
+            article(copy_id, "Coast Herald", item + passage, "2026-11-27T10:00:00Z", title=title)]
+    recs += [article(f"o-s{k}", "Coast Herald", make_story(610 + k, 6) + passage, "2026-11-27T11:00:00Z",
+                     title=f"Other story {k}") for k in range(3)]
+    result = cluster_frame(_articles(recs))
+    assert result.clusters["n_boilerplate"].to_list() == [0] * 6
+    assert result.summary["pipeline"]["boilerplate_shingles_removed"] == 0
+    # one more text with P is the outlet's boilerplate: the rule is the count, not a blanket exemption
+    more = recs + [article("o-s9", "Coast Herald", make_story(619, 6) + passage, "2026-11-27T12:00:00Z",
+                           title="Other story 9")]
+    assert cluster_frame(_articles(more)).summary["pipeline"]["boilerplate_shingles_removed"] > 0

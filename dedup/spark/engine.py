@@ -144,7 +144,7 @@ def _boilerplate(run: _Run, shingled: DataFrame, resent: DataFrame | None = None
 
     As :func:`dedup.boilerplate.remove_boilerplate`: shingles are counted over
     each outlet's distinct texts (one row per outlet and ``text`` key; the
-    ``resent`` docs, an outlet's re-sends of an item, not at all), and every
+    texts of the ``resent`` docs, an outlet's re-sends of an item, not at all), and every
     article, copy or not, is stripped.
     """
     cc = run.config.cluster
@@ -153,8 +153,9 @@ def _boilerplate(run: _Run, shingled: DataFrame, resent: DataFrame | None = None
     exploded = (shingled.where(F.col("outlet").isNotNull())
                 .select("doc", "outlet", F.explode("shingles").alias("h")))
     counted = shingled.where(F.col("outlet").isNotNull())
-    if resent is not None:
-        counted = counted.join(resent, "doc", "left_anti")
+    if resent is not None:   # a re-sent text counts in none of its rows (an unmarked copy of an update too)
+        resent_texts = counted.join(resent, "doc", "left_semi").select("outlet", "text").distinct()
+        counted = counted.join(F.broadcast(resent_texts), ["outlet", "text"], "left_anti")
     texts = (counted.select("outlet", "text", "shingles")
              .dropDuplicates(["outlet", "text"]).select("outlet", F.explode("shingles").alias("h")))
     common = (texts.groupBy("outlet", "h").count().where(F.col("count") >= cc.boilerplate_min_docs)

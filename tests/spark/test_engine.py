@@ -240,3 +240,18 @@ def test_folders_are_listed_as_locally_with_output_folders_and_unreadable_entrie
     inside = run_spark([folder], folder / "spark-out", spark=spark)   # its own --out, made before reading
     assert any(entry.endswith("spark-out/ (the output folder of this run)") for entry in inside["inputs"]["skipped_files"])
     assert inside["articles"]["read"] == summary["articles"]["read"]
+
+
+def test_an_unmarked_copy_of_an_update_counts_as_the_update_on_both_engines(spark, tmp_path):
+    """An outlet's update o-b re-sends o-a; o-0 is an unmarked copy of o-b. That text counts nowhere for the
+    outlet's boilerplate (the passage it adds is then in 3 texts, below 4), on both engines."""
+    from tests.conftest import article, make_story
+    item, passage = make_story(601, 8), make_story(602, 3)
+    title = "Harbour fees to rise next year"
+    rows = [article("o-a", "Coast Herald", item, "2026-11-27T08:00:00Z", title=title),
+            article("o-b", "Coast Herald", item + passage, "2026-11-27T09:00:00Z", title="UPDATE 1-" + title),
+            article("o-0", "Coast Herald", item + passage, "2026-11-27T10:00:00Z", title=title)]
+    rows += [article(f"o-s{k}", "Coast Herald", make_story(610 + k, 6) + passage, "2026-11-27T11:00:00Z",
+                     title=f"Other story {k}") for k in range(3)]
+    clusters = clusters_of_both_engines(spark, [write_jsonl(rows, tmp_path / "bp.jsonl")], tmp_path)
+    assert clusters["n_boilerplate"].to_list() == [0] * 6
