@@ -7,10 +7,16 @@ message and a non-zero exit code.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+
+# numba (imported with the pipeline) colours its error messages with colorama, whose exit hook writes a
+# colour reset (ESC[0m) to a terminal's stdout, even under --quiet. Set before numba is imported, and here
+# rather than in the library: a program that imports dedup keeps numba's own setting.
+os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
 
 from dedup import __version__
 from dedup.config import Config, OutputConfig
@@ -89,8 +95,9 @@ def main() -> None:
 @click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "json"]),
               help="Also write the tables as CSV or JSON (Parquet is always written); repeatable.")
 @click.option("--report-articles", type=click.IntRange(min=0), default=None, metavar="N",
-              help="report.html holds the details of the stories with the most outlets, up to N articles in "
-                   f"all; the others list their outlets only. 0 = every story. Default {OutputConfig.report_articles}.")
+              help="report.html holds the details of the stories with the most outlets that fit in N articles "
+                   "in all (one too big for what is left is passed over); the others list their outlets only. "
+                   f"0 = every story. Default {OutputConfig.report_articles}.")
 @click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
               help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
@@ -149,7 +156,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         if wire_outlets:
             clus["wire_outlets"] = tuple(wire_outlets)
         if formats:
-            output["formats"] = tuple(dict.fromkeys(("parquet", *config.output.formats, *formats)))
+            output["formats"] = (*config.output.formats, *formats)
         if report_articles is not None:
             output["report_articles"] = report_articles
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
@@ -186,8 +193,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--articles", type=click.IntRange(min=0), default=OutputConfig.report_articles, show_default=True,
               metavar="N",
-              help="The page holds the details of the stories with the most outlets, up to N articles in all; "
-                   "0 = every story.")
+              help="The page holds the details of the stories with the most outlets that fit in N articles in "
+                   "all (one too big for what is left is passed over); 0 = every story.")
 def report(out_dir, articles):
     """Rebuild OUT_DIR/report.html from the tables a `dedup cluster` run left in OUT_DIR.
 

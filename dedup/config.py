@@ -389,8 +389,9 @@ class OutputConfig:
     """Which files are written besides the Parquet tables, and how much the report holds.
 
     ``report_articles``: report.html holds the details of the stories with the
-    most outlets, up to this many articles in all; the other stories are
-    listed with their outlets only. 0 = every story.
+    most outlets that fit in this many articles in all (one too big for what
+    is left is passed over); the other stories are listed with their outlets
+    only. 0 = every story.
     """
 
     formats: tuple[Literal["parquet", "csv", "json"], ...] = ("parquet",)
@@ -400,6 +401,10 @@ class OutputConfig:
         bad = set(self.formats) - {"parquet", "csv", "json"}
         if bad:
             raise ConfigError(f"unknown output format(s) {sorted(bad)}; choose parquet, csv or json")
+        # Parquet is always written: ["csv"] in a config file and --format csv are the same run, recorded
+        # alike in summary.json (and so in report.html), in one order whatever order they were given in
+        object.__setattr__(self, "formats", tuple(f for f in ("parquet", "csv", "json")
+                                                  if f == "parquet" or f in self.formats))
         if isinstance(self.report_articles, bool) or not isinstance(self.report_articles, int) \
                 or self.report_articles < 0:
             raise ConfigError(f"output.report_articles must be a whole number >= 0 (0 = every story), "

@@ -38,3 +38,13 @@ class RejectedRecord(DedupError):
         where = f"{file}:{record}" if record is not None else file
         super().__init__(f"{where}: {message} [{reason}]")
         self.file, self.record, self.reason = file, record, reason
+
+
+class OutputError(DedupError):
+    """The outputs cannot be written: the output folder cannot be made, or a write into it failed
+    (a full disk, no permission, an output's name taken by a folder) (exit code 8).
+
+    Not 7: ``pipelines/nightly.py`` exits 7 for a night that was written but rejected too many records.
+    """
+
+    exit_code = 8

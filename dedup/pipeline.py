@@ -13,8 +13,9 @@ import resource
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,9 +38,15 @@ from dedup.boilerplate import (
 )
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
-from dedup.errors import ConfigError, DedupError, InputError
+from dedup.errors import ConfigError, DedupError, InputError, OutputError
 from dedup.io import ReadResult, articles_from_frame, is_uri, read_inputs
-from dedup.io.writers import write_formats, write_json, write_jsonl, write_table
+from dedup.io.writers import (
+    remove_outputs,
+    write_formats,
+    write_json,
+    write_jsonl,
+    write_table,
+)
 from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
 from dedup.minhash import sign_flat
@@ -422,6 +429,25 @@ def check_out_dir(inputs: list[str | Path], out_dir: str | Path) -> None:
                               "on the next run; write them elsewhere (a folder inside the input is fine)")
 
 
+@contextmanager
+def writing_into(out: Path) -> Iterator[None]:
+    """A failed write into ``out`` (a full disk, no permission, an output's name taken by a folder) is an
+    :class:`OutputError`, one line, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write the outputs in {out}: {exc.strerror or exc}"
+                          f"{f' ({exc.filename})' if exc.filename else ''}") from None
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Create ``out`` and remove an earlier run's outputs from it (:func:`~dedup.io.writers.remove_outputs`),
+    before a run writes anything there: a run that stops part-way then leaves no folder mixing two runs."""
+    with writing_into(out):
+        out.mkdir(parents=True, exist_ok=True)
+        remove_outputs(out)
+
+
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None
          ) -> ClusterResult:
     read = timer.run("read", read_inputs, list(inputs), config=config.read, out=out)   # out/ is not input
@@ -430,36 +456,25 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
     if state is not None:
         state.start(read.articles)
         checkpoint("read")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create output folder {out}: {exc.strerror}") from None
+    prepare_out_dir(out)   # before the alignment writes sentences.parquet
     result = _finish(read, config, timer, state, out)
     if state is not None:
         checkpoint("clustered")
-    try:
+    with writing_into(out):
         timer.run("write", write_outputs, result, out, config)
-    except OSError as exc:   # a name taken by a folder, a full disk: one line, not a traceback
-        raise InputError(f"cannot write the outputs in {out}: {exc.strerror or exc}"
-                         f"{f' ({exc.filename})' if exc.filename else ''}") from None
     if state is not None:
         checkpoint("outputs_written")
         timer.run("commit", state.commit)
-    write_json({"stages": timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
+    with writing_into(out):
+        write_json({"stages": timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
     return result
 
 
 def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
     """Write the tables, rejects, summary and report into ``out``. A lazy ``result.sentences``
-    is ``out/sentences.parquet``, written during alignment: only its CSV/JSON copies are made."""
+    is ``out/sentences.parquet``, written during alignment: only its CSV/JSON copies are made.
+    (:func:`run` has removed an earlier run's outputs first: :func:`prepare_out_dir`.)"""
     formats = config.output.formats
-    # An earlier run's tables in formats this run does not write would sit beside this run's as if
-    # they were its own: they go (dedup's own file names only).
-    for table in ("clusters", "sentences", "links"):
-        for fmt in ("csv", "json"):
-            stale = out / f"{table}.{fmt}"
-            if fmt not in formats and stale.is_file():
-                stale.unlink()
 
     def tables() -> None:
         write_table(result.clusters, out, "clusters", formats)

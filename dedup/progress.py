@@ -37,7 +37,8 @@ class Progress:
             return
         from tqdm import tqdm  # only a terminal run pays the import
 
-        with tqdm(total=total, desc=f"{desc:<12}", unit=unit, unit_scale=True, leave=False,
+        # counts as whole numbers (unit_scale would print 3 of 10 as 3.00/10.0); rates keep their decimals
+        with tqdm(total=total, desc=f"{desc:<12}", unit=unit, leave=False,
                   file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:
             yield bar.update
 

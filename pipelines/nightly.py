@@ -34,6 +34,7 @@ Exit codes (alert on any non-zero):
 5     state refused: other parameters, incompatible format, older night
 6     another run holds the state's lock (the run did nothing)
 7     done, but more records than ``--alert-rejects`` were rejected
+8     the outputs cannot be written (full disk, no permission)
 ====  ==============================================================
 """
 

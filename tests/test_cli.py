@@ -1,3 +1,4 @@
+import errno
 import json
 import subprocess
 import sys
@@ -275,7 +276,7 @@ def test_a_rerun_without_a_format_removes_its_copies_and_an_unwritable_output_is
     assert not (tmp_path / "o" / "clusters.csv").exists()   # not an earlier run's table beside this one's
     (tmp_path / "p" / "rejected.jsonl").mkdir(parents=True)   # an output's name taken by a folder
     res = _run("cluster", tmp_path / "in", "--out", tmp_path / "p", "-q")
-    assert res.exit_code == 3 and "cannot write the outputs" in res.output and res.output.strip().count("\n") == 0
+    assert res.exit_code == 8 and "cannot write the outputs" in res.output and res.output.strip().count("\n") == 0
 
 
 def test_an_empty_window_a_field_given_twice_and_a_state_that_is_a_file_are_bad_parameters(tmp_path, planted):
@@ -286,3 +287,79 @@ def test_an_empty_window_a_field_given_twice_and_a_state_that_is_a_file_are_bad_
                           (("--state", tmp_path / "afile"), "is a file, not a folder")]:
         res = _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "-q", *args)
         assert res.exit_code == 2 and message in res.output and res.output.strip().count("\n") == 0, res.output
+
+
+def _full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_is_a_one_line_exit_8_not_unusable_input(tmp_path, planted, monkeypatch):
+    import dedup.pipeline
+
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    monkeypatch.setattr(dedup.pipeline, "write_report", _full_disk)
+    res = _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "-q")
+    assert res.exit_code == 8, res.output
+    assert res.output == f"dedup: error: cannot write the outputs in {tmp_path / 'o'}: No space left on device\n"
+
+
+def test_a_rerun_whose_write_fails_leaves_none_of_the_earlier_runs_outputs(tmp_path, planted, monkeypatch):
+    """No folder mixing two runs that looks finished: the earlier run's tables, report and timings.json
+    are gone (a file of the desk's own stays), and summary.json, if written, is the failed run's."""
+    import dedup.pipeline
+
+    records = planted[0]
+    write_jsonl(tmp_path / "one" / "a.jsonl", records)
+    write_jsonl(tmp_path / "two" / "a.jsonl", records[:-2])
+    out = tmp_path / "o"
+    assert _run("cluster", tmp_path / "one", "--out", out, "--format", "csv", "--format", "json", "-q").exit_code == 0
+    (out / "notes.txt").write_text("the desk's own file")
+    monkeypatch.setattr(dedup.pipeline, "write_report", _full_disk)
+    assert _run("cluster", tmp_path / "two", "--out", out, "-q").exit_code != 0
+    left = {p.name for p in out.iterdir()}
+    assert not left & {"timings.json", "report.html", "clusters.csv", "clusters.json", "sentences.csv"}, left
+    assert "notes.txt" in left
+    assert json.loads((out / "summary.json").read_text())["articles"]["read"] == len(records) - 2
+
+
+def test_quiet_on_a_terminal_writes_nothing_to_stdout(tmp_path, planted):
+    """numba's error highlighting (colorama) would reset the terminal's colours at exit: ESC[0m on stdout."""
+    import os
+    import pty
+
+    write_jsonl(tmp_path / "a.jsonl", planted[0])
+    main_fd, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING"}
+    proc = subprocess.run([sys.executable, "-m", "dedup", "cluster", str(tmp_path / "a.jsonl"),
+                           "--out", str(tmp_path / "out"), "-q"], stdout=terminal, stderr=subprocess.PIPE,
+                          env=env, timeout=300, check=False)
+    os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 1024)
+        except OSError:   # EIO: the terminal is closed and drained
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0, proc.stderr
+    assert written == b"" and proc.stderr == b""
+
+
+@pytest.mark.parametrize("listed, flags, recorded", [
+    (["csv"], ["--format", "csv"], ["parquet", "csv"]),
+    (["json", "csv"], ["--format", "csv", "--format", "json"], ["parquet", "csv", "json"]),
+])
+def test_formats_in_a_config_file_and_by_flag_are_the_same_run(tmp_path, planted, listed, flags, recorded):
+    """Parquet is always written: a config file's formats are recorded as --format's are, Parquet first."""
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    (tmp_path / "c.toml").write_text(f"[output]\nformats = {json.dumps(listed)}\n")
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "toml", "--config", tmp_path / "c.toml", "-q"
+                ).exit_code == 0
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "flag", *flags, "-q").exit_code == 0
+    summary = json.loads((tmp_path / "toml" / "summary.json").read_text())
+    assert summary["parameters"]["output"]["formats"] == recorded
+    for name in ("summary.json", "report.html"):
+        assert (tmp_path / "toml" / name).read_bytes() == (tmp_path / "flag" / name).read_bytes(), name

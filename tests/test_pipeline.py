@@ -86,6 +86,13 @@ def test_progress_bars_draw_only_when_enabled(capsys):
     assert "minhash" in capsys.readouterr().err
 
 
+def test_progress_bars_count_in_whole_numbers(capsys):
+    with Progress(enabled=True).bar("sign", total=300) as advance:
+        advance(3)
+    err = capsys.readouterr().err
+    assert "0/300" in err and ".00/" not in err   # not 0.00/300, nor 3.00/10.0
+
+
 def test_worker_count_is_not_part_of_the_fingerprint():
     """A nightly state must not refuse a run for using more cores; results do not depend on it."""
     assert Config().replace(align={"workers": 2}).fingerprint() == Config().fingerprint()
@@ -165,3 +172,23 @@ def test_a_table_that_cannot_be_written_fails_the_write_after_the_report(corpus,
         write_outputs(result, tmp_path / "out", Config())
     assert calls == ["clusters", "sentences", "links"]
     assert (tmp_path / "out" / "report.html").exists() and (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_rerun_stopped_after_its_alignment_leaves_none_of_the_earlier_runs_files(corpus, tmp_path, monkeypatch):
+    """A rerun into a used --out first removes the earlier run's outputs (dedup's own names only): stopped
+    part-way (killed once its alignment wrote sentences.parquet), it leaves its own files, no timings.json."""
+    from dedup.pipeline import run
+
+    source, out = tmp_path / "corpus.jsonl", tmp_path / "out"
+    corpus.write_ndjson(source)
+    run([source], out, config=Config().replace(output={"formats": ("parquet", "csv", "json")}))
+    (out / "notes.txt").write_text("the desk's own file")
+    (out / "links.parquet.partial").write_bytes(b"a write cut short")
+
+    def killed(*args):
+        raise KeyboardInterrupt   # as a kill between the alignment and the write stage
+
+    monkeypatch.setattr(pipeline, "write_outputs", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run([source], out)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sentences.parquet"]

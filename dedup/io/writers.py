@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -19,15 +21,17 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dedup.io.inputs import _OUTPUT_FILES
+
 
 def _flatten_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
-    """CSV has no nested types: nested columns become JSON strings."""
+    """CSV has no nested types: nested columns become compact JSON strings (as Spark's ``to_json``)."""
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
     if not nested:
         return frame
     return frame.with_columns(
         pl.col(name).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v,
-                                                       ensure_ascii=False, sort_keys=True),
+                                                       ensure_ascii=False, sort_keys=True, separators=(",", ":")),
                                   return_dtype=pl.String)
         for name in nested
     )
@@ -129,8 +133,7 @@ def write_formats(parquet: Path, formats: Iterable[str]) -> list[Path]:
         path = parquet.with_suffix(".csv")
         with open(path, "wb") as fh:
             for k, batch in enumerate(_batches(parquet)):
-                _flatten_for_csv(batch).write_csv(fh, include_header=k == 0,
-                                                  datetime_format="%Y-%m-%dT%H:%M:%S%.fZ")
+                _flatten_for_csv(batch).write_csv(fh, include_header=k == 0, datetime_format=CSV_TIME)
         written.append(path)
     if "json" in formats:
         path = parquet.with_suffix(".json")
@@ -157,9 +160,16 @@ def _batches(parquet: Path) -> Iterator[pl.DataFrame]:
         yield pl.from_arrow(file.read_row_group(k))
 
 
+#: A time in the CSV copies, as in the JSON ones (:func:`_json_default`) and the Spark engine's: UTC, always
+#: to the microsecond (``2026-11-27T10:00:00.500000Z``).
+CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
+
+
 def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):   # as CSV_TIME
+        return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
     if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+        return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
@@ -174,3 +184,22 @@ def write_json(data: dict[str, Any], path: Path) -> Path:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default) + "\n",
                     encoding="utf-8")
     return path
+
+
+def remove_outputs(out: Path) -> None:
+    """Remove an earlier run's outputs from ``out``: the files of dedup's own output names, the
+    folders of part files a Spark run writes for its tables under those names, and the ``.partial``
+    file of a table whose writing was cut short. Nothing else in ``out`` is touched.
+
+    Both engines call it before writing anything into ``out``, so that a run
+    that stops part-way leaves its own files only, never some of an earlier
+    run's beside them, nor the ``timings.json`` (written last) that marks a
+    finished run. An output's name taken by another folder is an ``OSError``.
+    """
+    for name in sorted(_OUTPUT_FILES):
+        path = out / name
+        if name.startswith(("clusters.", "sentences.", "links.")) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        (out / f"{name}.partial").unlink(missing_ok=True)

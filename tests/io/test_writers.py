@@ -10,7 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from dedup.io.writers import ROW_GROUP_ROWS, ParquetRows, _json_default, write_table
+from dedup.io.writers import (
+    CSV_TIME,
+    ROW_GROUP_ROWS,
+    ParquetRows,
+    _json_default,
+    write_table,
+)
 
 
 def test_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path):
@@ -74,8 +80,9 @@ def test_csv_and_json_are_those_of_the_whole_frame(tmp_path):
     frame = _frame(ROW_GROUP_ROWS + 10)
     _, csv, js = write_table(frame, tmp_path, "t", ["csv", "json"])
     flat = frame.with_columns(pl.col("diff").map_elements(
-        lambda v: json.dumps(v.to_list(), ensure_ascii=False, sort_keys=True), return_dtype=pl.String))
-    assert csv.read_bytes() == flat.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.fZ").encode()
+        lambda v: json.dumps(v.to_list(), ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        return_dtype=pl.String))
+    assert csv.read_bytes() == flat.write_csv(datetime_format=CSV_TIME).encode()
     expected = json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=_json_default) + "\n"
     assert js.read_text(encoding="utf-8") == expected
     assert json.loads(js.read_text(encoding="utf-8"))[3]["text"] == "line 3\nnext «3» \"q\""
@@ -108,3 +115,36 @@ def test_page_bounds_do_not_depend_on_the_parts(tmp_path):
         for lo, hi in itertools.pairwise(cuts):
             rows.write(frame.slice(lo, hi - lo))
     assert (tmp_path / "parts.parquet").read_bytes() == whole.read_bytes()
+
+
+def test_csv_and_json_copies_write_times_alike_to_the_microsecond(tmp_path):
+    """As the Spark engine writes them: 10:00:00.500000Z in both (not .500Z in the CSV), whole seconds too."""
+    from datetime import UTC, datetime
+
+    from dedup.schema import UTC_TIME
+    frame = pl.DataFrame({"id": ["half", "whole", "none"],
+                          "published": [datetime(2026, 11, 27, 10, 0, 0, 500_000, tzinfo=UTC),
+                                        datetime(2026, 11, 27, 10, 0, tzinfo=UTC), None]},
+                         schema={"id": pl.String, "published": UTC_TIME})
+    write_table(frame, tmp_path, "clusters", ["csv", "json"])
+    expected = ["2026-11-27T10:00:00.500000Z", "2026-11-27T10:00:00.000000Z", None]
+    assert pl.read_csv(tmp_path / "clusters.csv", infer_schema=False)["published"].to_list() == expected
+    assert [row["published"] for row in json.loads((tmp_path / "clusters.json").read_text())] == expected
+
+
+def test_remove_outputs_removes_dedups_own_names_only(tmp_path):
+    """A local run's files, a Spark run's table folders, a cut-short write's .partial; nothing else."""
+    from dedup.io.writers import remove_outputs
+
+    for name in ("clusters.parquet", "summary.json", "timings.json", "report.html", "rejected.jsonl",
+                 "sentences.parquet.partial", "notes.txt", "clusters.parquet.bak"):
+        (tmp_path / name).write_text("x")
+    for folder in ("links.parquet", "clusters.csv", "mine"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "part-00000.csv").write_text("x")
+    remove_outputs(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clusters.parquet.bak", "mine", "notes.txt"]
+    (tmp_path / "summary.json").mkdir()   # not a folder dedup writes: left, and an error
+    with pytest.raises(OSError):
+        remove_outputs(tmp_path)
+    assert (tmp_path / "summary.json").is_dir()
