@@ -14,11 +14,13 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from dedup.errors import InputError
 from dedup.io.streams import COMPRESSION_SUFFIXES, display_path
 
-__all__ = ["SUFFIXES", "Found", "find_inputs", "format_of", "supported"]
+__all__ = ["SUFFIXES", "Found", "Holdings", "find_inputs", "format_of", "is_output_folder", "is_state_folder",
+           "not_entered", "supported"]
 
 #: File-name extension -> format.
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet",
@@ -53,20 +55,61 @@ _OUTPUT_FILES = frozenset({f"{table}.{fmt}" for table in ("clusters", "sentences
                                                                       "report.html"})
 
 
-def _is_state_folder(folder: Path) -> bool:
+class Holdings(Protocol):
+    """What a folder holds, as the decisions below need it: on disk (:class:`_OnDisk`) or as listed
+    by another file system (the Spark engine lists ``hdfs://``... folders with Hadoop's)."""
+
+    def kind(self, name: str) -> str | None:
+        """The entry ``name``: ``"file"``, ``"folder"``, ``"other"`` (a pipe...) or None (no such entry)."""
+
+    def read(self, name: str) -> bytes:
+        """The bytes of the file ``name`` (an OSError if they cannot be read)."""
+
+
+@dataclass
+class _OnDisk:
+    """A local folder's holdings (symbolic links followed)."""
+
+    folder: Path
+
+    def kind(self, name: str) -> str | None:
+        path = self.folder / name
+        return ("file" if path.is_file() else "folder" if path.is_dir() else "other" if path.exists() else None)
+
+    def read(self, name: str) -> bytes:
+        with open(self.folder / name, "rb") as fh:
+            return fh.read()
+
+
+def is_state_folder(folder: Holdings) -> bool:
     """A nightly state (dedup.state.Store: its ``_manifests`` folder): its tables are not input."""
-    return (folder / "_manifests").is_dir()
+    return folder.kind("_manifests") == "folder"
 
 
-def _is_output_folder(folder: Path) -> bool:
-    summary = folder / _OUTPUT_MARKS[0]
-    try:
-        if not summary.is_file() or not (folder / _OUTPUT_MARKS[1]).exists():
-            return False
-        with open(summary, "rb") as fh:   # the key sorts after "alignment", whose failures can be long
-            return b'"dedup_version"' in fh.read()
+def is_output_folder(folder: Holdings) -> bool:
+    """The output of a dedup run: it holds ``summary.json``, naming its ``dedup_version``, and ``clusters.parquet``."""
+    try:   # the key sorts after "alignment", whose failures can be long: the whole file is read
+        return (folder.kind(_OUTPUT_MARKS[0]) == "file" and folder.kind(_OUTPUT_MARKS[1]) is not None
+                and b'"dedup_version"' in folder.read(_OUTPUT_MARKS[0]))
     except OSError:
         return False
+
+
+def not_entered(folder: Holdings, own: bool) -> str | None:
+    """Why a folder below an input is not walked (None: it is): ``own``, the run's own output folder;
+    the output of another run; a nightly state."""
+    if own:
+        return "the output folder of this run"
+    if is_output_folder(folder):
+        return "the output of a dedup run"
+    if is_state_folder(folder):
+        return "a dedup state"
+    return None
+
+
+def state_input(item: str | Path) -> InputError:
+    """The error for an input that is a nightly state's folder."""
+    return InputError(f"input {display_path(item)} is a dedup state folder, not articles; give it as --state")
 
 
 def _not_a_file(path: Path) -> str:
@@ -123,7 +166,7 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
             return
         # An input folder that a run wrote its outputs into (--out beside an input file): its own files
         # are read, the run's outputs are not (a folder below an input holding them is not entered).
-        outputs = top and _is_output_folder(folder)
+        outputs = top and is_output_folder(_OnDisk(folder))
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -134,12 +177,9 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
             try:
                 if entry.is_dir(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)
-                    if mine == (st.st_dev, st.st_ino):
-                        skip_folder(path, "the output folder of this run")
-                    elif _is_output_folder(path):
-                        skip_folder(path, "the output of a dedup run")
-                    elif _is_state_folder(path):
-                        skip_folder(path, "a dedup state")
+                    why = not_entered(_OnDisk(path), mine == (st.st_dev, st.st_ino))
+                    if why:
+                        skip_folder(path, why)
                     else:
                         walk(path)
                     continue
@@ -158,8 +198,8 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
 
     for item in inputs:
         path = Path(item)
-        if path.is_dir() and _is_state_folder(path):
-            raise InputError(f"input {display_path(item)} is a dedup state folder, not articles; give it as --state")
+        if path.is_dir() and is_state_folder(_OnDisk(path)):
+            raise state_input(item)
         if path.is_dir():
             walk(path, top=True)
         elif path.is_file():

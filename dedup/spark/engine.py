@@ -45,7 +45,14 @@ from dedup.config import Config
 from dedup.errors import InputError
 from dedup.io.writers import write_json, write_jsonl
 from dedup.lsh import banding
-from dedup.pipeline import Timer, _peak_rss_mb, build_summary, check_out_dir
+from dedup.pipeline import (
+    Timer,
+    _peak_rss_mb,
+    build_summary,
+    check_out_dir,
+    prepare_out_dir,
+    writing_into,
+)
 from dedup.report import write_report
 from dedup.resend import resend_followers
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
@@ -364,34 +371,38 @@ def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: Config =
     check_out_dir(inputs, out_dir)
     session = _session(spark, master, quiet)
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create output folder {out}: {exc.strerror}") from None
+    run = _Run(session, config, out, log)
+    # As locally, --out is made once the inputs are found: a missing input leaves no folder behind
+    read = run.timer.piece("read", _read, run, inputs)
+    prepare_out_dir(out)   # an earlier run's outputs go: a run that stops part-way leaves no timings.json
     sc = session.sparkContext
     own_dir = None
     if sc.getCheckpointDir() is None or sc.getCheckpointDir() in _OWN_CHECKPOINT_DIRS:
         own_dir = out / _CHECKPOINT_DIR
         sc.setCheckpointDir(str(own_dir.resolve()))
         _OWN_CHECKPOINT_DIRS.add(sc.getCheckpointDir())
-    run = _Run(session, config, out, log)
     try:
-        return _execute(run, inputs)
+        return _execute(run, read)
     finally:
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
 
 
-def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
+def _read(run: _Run, inputs: list[str | Path]) -> SparkRead:
+    read = read_stage(run.spark, list(inputs), run.config.read, out=run.out)
+    if read.records == 0:
+        raise InputError("the inputs hold no records")
+    return read
+
+
+def _execute(run: _Run, read: SparkRead) -> dict[str, Any]:
     cfg, out = run.config, run.out
 
-    def read_and_number():
-        read = read_stage(run.spark, list(inputs), cfg.read, out=out)
-        if read.records == 0:
-            raise InputError("the inputs hold no records")
+    def number():
         articles, rejects = number_articles(run.spark, read, cfg.read, run.keep)
-        return read, rejects, articles, articles.count()
-    read, rejects, articles, n_articles = run.stage("read", read_and_number)
+        return rejects, articles, articles.count()
+    rejects, articles, n_articles = run.timer.piece("read", number)   # the second piece of the read stage
+    run.timer.report("read")
 
     shingled = run.stage("shingle", lambda: run.keep(_shingle(run, articles)))
 
@@ -485,6 +496,7 @@ def _execute(run: _Run, inputs: list[str | Path]) -> dict[str, Any]:
         write_report(out, clusters=read_table(out, "clusters"), sentences=read_table(out, "sentences"),
                      links=read_table(out, "links"), summary=summary, rejects=rejects,
                      max_articles=cfg.output.report_articles)
-    run.stage("write", write_stage)
-    write_json({"stages": run.timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
+    with writing_into(out):
+        run.stage("write", write_stage)
+        write_json({"stages": run.timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
     return summary

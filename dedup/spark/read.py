@@ -13,33 +13,48 @@ at most four tasks per core, or Spark's file splits for URIs):
   and ``unreadable_file`` rejects; each executor then opens its files itself
   (streamed, with the size and decompression limits);
 * URIs with a scheme (``hdfs://``, ``s3a://``, ``gs://``, ``file://``...) are
-  listed and fetched by Spark's ``binaryFile`` source; each file's bytes are
-  spilled to a temporary file on the executor and read by the same readers.
+  listed on the driver with Hadoop's FileSystem API (:func:`find_uris`), by the
+  rules of ``find_inputs`` (hidden entries, output and state folders, unsupported
+  files; names starting with ``_``, which Spark would leave out, are read), and
+  exactly those files are fetched by Spark's ``binaryFile`` source; each file's
+  bytes are spilled to a temporary file on the executor and read by the same readers.
 
 Duplicate ids are resolved across files with a window, as
 :meth:`dedup.io._Collector.finish` does: the earliest published record keeps
-the id (undated last), then the first in file and record order.
+the id (undated last), then the longest text, the text's SHA-256, and file and
+record order. Under ``--strict`` the run stops at the reject the local engine
+meets first (:func:`number_articles`).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Callable, Iterator
-from urllib.parse import urlparse
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator
 
 import polars as pl
 import pyarrow as pa
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
 from dedup.io import _Collector, is_uri, read_source
-from dedup.io.inputs import SUFFIXES, find_inputs, supported
+from dedup.io.inputs import (
+    _OUTPUT_FILES,
+    SUFFIXES,
+    find_inputs,
+    is_output_folder,
+    is_state_folder,
+    not_entered,
+    state_input,
+    supported,
+)
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import REJECTS, conform
@@ -55,6 +70,10 @@ READ_ROWS = pa.schema([
 READ_DDL = ("kind string, article_id string, outlet string, title string, text string, published timestamp, "
             "url string, source_file string, source_record long, reason string, message string, n long")
 
+#: Spark's ``binaryFile`` leaves out names starting with ``_`` or ``.`` even when named; given this regex
+#: (which matches no name) as ``ignoredPathSegmentRegex``, Spark 4.3 and later read them; older ones ignore it.
+_NO_NAME = "(?!)"
+
 ARTICLE_COLUMNS = ["article_id", "outlet", "title", "text", "published", "url", "source_file", "source_record"]
 
 
@@ -69,6 +88,7 @@ class SparkRead:
     skipped_files: list[str] = field(default_factory=list)
     warnings: Counter = field(default_factory=Counter)
     cache: DataFrame | None = None      # the persisted read rows; unpersist once the articles are kept
+    order: dict[str, int] = field(default_factory=dict)   # each file read -> its place in the local read order
 
 
 class _NamedSource(Source):
@@ -128,7 +148,7 @@ def _read_blobs(config: ReadConfig):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for uri, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
-                name = Path(urlparse(uri).path).name
+                name = uri.rsplit("/", 1)[-1]   # Hadoop's names are not escaped: `#` or `?` is part of the name
                 with tempfile.TemporaryDirectory(prefix="dedup-read-") as tmp:
                     spill = Path(tmp) / name
                     spill.write_bytes(content)
@@ -136,6 +156,116 @@ def _read_blobs(config: ReadConfig):
                     collector = read_one(source, config)
                 yield _rows(collector, uri)
     return run
+
+
+def path_order(name: str) -> list[str]:
+    """The local engine's file order (it sorts Paths: part by part, ``x/a/b.jsonl`` before ``x/a-c.jsonl``)."""
+    return name.split("/")
+
+
+def _java_message(exc: Py4JJavaError) -> str:
+    return str(exc.java_exception.getMessage() or exc.java_exception.getClass().getName())
+
+
+class _Listed:
+    """A folder as Hadoop's FileSystem lists it, for the decisions of :mod:`dedup.io.inputs`
+    (a :class:`~dedup.io.inputs.Holdings`). Listing it raises a Py4JJavaError if it cannot be."""
+
+    def __init__(self, jvm: Any, fs: Any, path: Any):
+        self.jvm, self.fs, self.name = jvm, fs, path.toString()
+        self.entries: dict[str, tuple[str, Any]] = {}    # entry name -> ("folder" or "file", Hadoop path)
+        for status in fs.listStatus(path):
+            entry = status.getPath()
+            self.entries[entry.getName()] = ("folder" if status.isDirectory() else "file", entry)
+
+    def kind(self, name: str) -> str | None:
+        return self.entries[name][0] if name in self.entries else None
+
+    def read(self, name: str) -> bytes:
+        try:
+            stream = self.fs.open(self.entries[name][1])
+            try:
+                return bytes(self.jvm.org.apache.hadoop.io.IOUtils.readFullyToByteArray(stream))
+            finally:
+                stream.close()
+        except Py4JJavaError as exc:
+            raise OSError(f"cannot read {self.name}/{name}: {_java_message(exc)}") from None
+
+
+@dataclass
+class FoundUris:
+    """What :func:`find_uris` found, as :class:`dedup.io.inputs.Found` says it for local paths (names are
+    Hadoop's, ``file:/x/a.jsonl`` for ``file:///x/a.jsonl``, as Spark's ``binaryFile`` names them)."""
+
+    files: list[tuple[str, bool]] = field(default_factory=list)   # (name, named explicitly), in read order
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, summary entry)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, message): unreadable_file rejects
+
+
+def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = None) -> FoundUris:
+    """:func:`dedup.io.inputs.find_inputs` for URIs: the same rules, on Hadoop's listing of each input.
+
+    Hidden entries (``.``) are left out; the run's own output folder ``out``
+    (for ``file:`` URIs), other dedup outputs and nightly states below an input
+    are not entered and are listed in ``skipped``; so are a top folder's own
+    output files. Files starting with ``_`` are listed (Hadoop's input formats
+    hide them). A missing input is an :class:`InputError`; a folder that
+    cannot be listed, an ``unreadable_file`` reject.
+    """
+    jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    found = FoundUris()
+    files: dict[str, bool] = {}
+
+    def own(name: str) -> bool:
+        """Whether ``name`` is ``out`` (Hadoop writes local paths ``file:/x``, unescaped)."""
+        local = name[len("file:"):] if name.startswith("file:/") and not name.startswith("file://") else None
+        try:
+            return out is not None and local is not None and os.path.samefile(local, out)
+        except OSError:
+            return False
+
+    def listed(fs: Any, path: Any) -> _Listed | None:
+        try:
+            return _Listed(jvm, fs, path)
+        except Py4JJavaError as exc:
+            message = f"cannot list folder: {_java_message(exc)}; the files in it are not read"
+            found.unreadable.append((path.toString(), message))
+            return None
+
+    def walk(folder: _Listed, top: bool = False) -> None:
+        outputs = top and is_output_folder(folder)
+        for name, (kind, path) in folder.entries.items():
+            if name.startswith("."):
+                continue
+            full = path.toString()
+            if outputs and name in _OUTPUT_FILES:
+                found.skipped.append((full, f"{full} (the output of a dedup run)"))
+            elif kind == "file":
+                files.setdefault(full, False)
+            elif (child := listed(folder.fs, path)) is not None:
+                why = not_entered(child, own(full))
+                if why:
+                    found.skipped.append((full, f"{full}/ ({why})"))
+                else:
+                    walk(child)
+
+    for uri in uris:
+        try:
+            path = jvm.org.apache.hadoop.fs.Path(uri)
+            fs = path.getFileSystem(conf)
+            status = fs.getFileStatus(path)
+        except Py4JJavaError as exc:
+            if exc.java_exception.getClass().getName() == "java.io.FileNotFoundException":
+                raise InputError(f"input {display_path(uri)} does not exist") from None
+            raise InputError(f"input {display_path(uri)} cannot be read: {_java_message(exc)}") from None
+        if not status.isDirectory():
+            files[status.getPath().toString()] = True   # named explicitly: read whatever its type
+        elif (folder := listed(fs, status.getPath())) is not None:
+            if is_state_folder(folder):
+                raise state_input(uri)
+            walk(folder, top=True)
+    found.files = sorted(files.items(), key=lambda item: path_order(item[0]))
+    return found
 
 
 def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig,
@@ -149,37 +279,45 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     remote = [str(i) for i in inputs if is_uri(i)]
     parts: list[DataFrame] = []
     skipped: list[str] = []
-    unreadable: list[dict] = []
-    files = 0
+    unreadable: list[tuple[str, str]] = []
+    order: list[str] = []        # the files read, as their rejects name them, in the local engine's order
     if local:
         found = find_inputs(local, out=out)
-        unreadable = [{"file": display_path(path), "record": None, "article_id": None, "reason": "unreadable_file",
-                       "message": message} for path, message in found.unreadable]
+        unreadable += [(display_path(path), message) for path, message in found.unreadable]
         explicit = {Path(p) for p in local if Path(p).is_file()}
         chosen, passed = [], list(found.skipped)
         for path in found.files:
             if path not in explicit and not supported(path):
                 passed.append((path, display_path(path)))
             else:
-                chosen.append(str(path))
+                chosen.append(path)
         skipped += [entry for _, entry in sorted(passed, key=lambda s: s[0])]
-        files += len(chosen)
+        order += map(display_path, chosen)
         if chosen:
             slices = max(1, min(len(chosen), 4 * spark.sparkContext.defaultParallelism))
-            listing = spark.createDataFrame([(p,) for p in chosen], "path string").repartition(slices)
+            listing = spark.createDataFrame([(str(p),) for p in chosen], "path string").repartition(slices)
             parts.append(listing.mapInArrow(_read_paths(config), READ_DDL))
     if remote:
-        blobs = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(remote)
-        names = [r.path for r in blobs.select("path").collect()]
-        explicit = {str(i) for i in remote}
-        keep = [n for n in names if n in explicit or supported(Path(urlparse(n).path))]
-        skipped += sorted(set(names) - set(keep))
-        files += len(keep)
+        found_uris = find_uris(spark, remote, out=out)
+        unreadable += found_uris.unreadable
+        keep, passed_uris = [], list(found_uris.skipped)
+        for name, explicit_uri in found_uris.files:
+            if explicit_uri or supported(PurePosixPath(name)):
+                keep.append(name)
+            else:
+                passed_uris.append((name, name))
+        skipped += [entry for _, entry in sorted(passed_uris, key=lambda s: path_order(s[0]))]
+        order += keep
         if keep:
-            blobs = blobs.where(F.col("path").isin(keep)).select("path", "content")
-            parts.append(blobs.mapInArrow(_read_blobs(config), READ_DDL))
-    if files == 0:
-        unread = "".join(f"; {r['file']}: {r['message']}" for r in unreadable[:1])
+            blobs = spark.read.format("binaryFile").option("ignoredPathSegmentRegex", _NO_NAME).load(keep)
+            if (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
+                raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
+                                 "names starting with '_' are read from Spark 4.3 on; upgrade pyspark or rename them")
+            parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config), READ_DDL))
+    if config.strict and unreadable:   # read first, as locally, so the first reject of a --strict run
+        raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])
+    if not order:
+        unread = "".join(f"; {name}: {message}" for name, message in unreadable[:1])
         raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
                          f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst){unread}")
     rows = parts[0]
@@ -193,13 +331,15 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     warnings: Counter = Counter()
     for reason, n in small.filter(pl.col("kind") == "warning").select("reason", "n").iter_rows():
         warnings[reason] += n
-    rejects = unreadable + [dict(zip(("file", "record", "article_id", "reason", "message"), r)) for r in
-                            small.filter(pl.col("kind") == "reject")
-                            .select("source_file", "source_record", "article_id", "reason", "message").iter_rows()]
+    rejects = [{"file": name, "record": None, "article_id": None, "reason": "unreadable_file", "message": message}
+               for name, message in unreadable]
+    rejects += [dict(zip(("file", "record", "article_id", "reason", "message"), r)) for r in
+                small.filter(pl.col("kind") == "reject")
+                .select("source_file", "source_record", "article_id", "reason", "message").iter_rows()]
 
     articles = rows.where(F.col("kind") == "article").select(*ARTICLE_COLUMNS)
-    return SparkRead(articles, rejects, files=files, records=records, skipped_files=skipped, warnings=warnings,
-                     cache=rows)
+    return SparkRead(articles, rejects, files=len(order), records=records, skipped_files=skipped,
+                     warnings=warnings, cache=rows, order={name: i for i, name in enumerate(order)})
 
 
 def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
@@ -230,14 +370,20 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
         read.cache.unpersist()
     rejects = list(read.rejects)
     duplicates = (ranked.where(F.col("_rank") > 1)
-                  .select("article_id", "source_file", "source_record", "_first_file", "_first_record")
+                  .select("article_id", "source_file", "source_record", "_first_file", "_first_record",
+                          F.coalesce(F.unix_micros("published"), F.lit(2**63 - 1)).alias("_time"),
+                          F.length(text).alias("_length"), F.sha2(text, 256).alias("_digest"))
                   .collect())
-    for d in sorted(duplicates, key=lambda r: (r.source_file, r.source_record or 0)):
+    # in the order of dedup.io._Collector.finish, whose first duplicate is the one --strict stops at
+    for d in sorted(duplicates, key=lambda r: (r._time, -r._length, r._digest, r.source_file, r.source_record or 0)):
         where = f"{d._first_file}:{d._first_record}" if d._first_record is not None else d._first_file
         rejects.append(Reject(d.source_file, d.source_record, "duplicate_id",
                               f"id {d.article_id!r} already used by {where}", d.article_id).as_row())
     if config.strict and rejects:
-        first = min(rejects, key=lambda r: (r["reason"] == "duplicate_id", r["file"], r["record"] or 0))
+        # As the local engine meets them: files in its order, a file's records, then the reject that ended
+        # the file (a truncated archive's, after the records read before it); duplicate ids last.
+        first = min(read.rejects, key=lambda r: (read.order.get(r["file"], len(read.order)), r["record"] is None,
+                                                 r["record"] or 0)) if read.rejects else rejects[0]
         raise RejectedRecord(first["file"], first["record"], first["reason"], first["message"])
     frame = (pl.DataFrame(rejects, schema=REJECTS, orient="row") if rejects else pl.DataFrame(schema=REJECTS))
     frame = conform(frame, REJECTS, "read").sort(["file", "record", "reason"], nulls_last=False)

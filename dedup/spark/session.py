@@ -98,6 +98,7 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
     reason = unavailable_reason()
     if reason:
         raise ConfigError(reason)
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -115,14 +116,21 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
             launch.update({"spark.sql.shuffle.partitions": str(max(2, 2 * n)), "spark.ui.enabled": "false",
                            "spark.driver.memory": "4g"})
         settings = {**launch, **(conf or {})}
-        if quiet:
-            options = settings.get("spark.driver.extraJavaOptions", "")
-            settings["spark.driver.extraJavaOptions"] = \
-                f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}".strip()
-            _start_quietly(master, app_name, settings)
-        for key, value in settings.items():
-            builder = builder.config(key, value)
-        active = builder.getOrCreate()
+        try:
+            if quiet:
+                options = settings.get("spark.driver.extraJavaOptions", "")
+                settings["spark.driver.extraJavaOptions"] = \
+                    f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}".strip()
+                _start_quietly(master, app_name, settings)
+            for key, value in settings.items():
+                builder = builder.config(key, value)
+            active = builder.getOrCreate()
+        except PySparkRuntimeError as exc:
+            if exc.getCondition() != "JAVA_GATEWAY_EXITED":
+                raise
+            # Spark's driver (spark-submit) refused to start and said why on stderr: one line here
+            raise ConfigError(f"Spark did not start with --master {master} (its driver exited; the reason is "
+                              "above): a master is local[N], spark://HOST:PORT, yarn or k8s://HOST:PORT") from None
         active.sparkContext.setLogLevel("ERROR")
     session = active.newSession()
     for key, value in SESSION_CONF.items():
@@ -143,9 +151,18 @@ def _start_quietly(master: str, app_name: str, settings: dict[str, str]) -> None
     if SparkContext._gateway is not None:  # a JVM from an earlier session of this process
         return
     conf = SparkConf().setMaster(master).setAppName(app_name).setAll(list(settings.items()))
-    gateway = launch_gateway(conf, popen_kwargs={"stderr": subprocess.PIPE})
-    threading.Thread(target=_forward_stderr, args=(gateway.proc.stderr, sys.stderr),
-                     name="spark-stderr", daemon=True).start()
+    # A pipe read from before the JVM starts: what it says when it refuses to start (a bad master) is passed on.
+    read_end, write_end = os.pipe()
+    forward = threading.Thread(target=_forward_stderr, args=(os.fdopen(read_end, "rb"), sys.stderr),
+                               name="spark-stderr", daemon=True)
+    forward.start()
+    try:
+        gateway = launch_gateway(conf, popen_kwargs={"stderr": write_end})
+    except Exception:
+        os.close(write_end)
+        forward.join(timeout=10)   # the JVM has exited: its last words come before the caller's error
+        raise
+    os.close(write_end)   # the JVM holds its own copy
     SparkContext(conf=conf, gateway=gateway)
 
 

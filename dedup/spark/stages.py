@@ -44,7 +44,7 @@ from dedup.cluster import build_clusters, verify
 from dedup.config import Config
 from dedup.lsh import _MIX, LshStats, _bucket_pairs, banding
 from dedup.minhash import sign_flat
-from dedup.schema import CANDIDATES, CLUSTERS, LINKS, SENTENCES
+from dedup.schema import CANDIDATES, CLUSTERS, LINKS, SENTENCES, list_series
 from dedup.sentence_match import SentenceMatcher
 from dedup.shingle import shingle_texts
 
@@ -316,20 +316,22 @@ MEMBER_COLUMNS = ["doc", "article_id", "outlet", "title", "published", "url", "s
 EDGE_COLUMNS = ["left", "right", "containment", "resend"]
 
 
-def _cluster(members: pl.DataFrame, sets: list[np.ndarray], left: np.ndarray, right: np.ndarray,
+def _cluster(members: pl.DataFrame, sets: pl.Series, left: np.ndarray, right: np.ndarray,
              containment: np.ndarray, resend: np.ndarray, config: Config) -> tuple[pl.DataFrame, int]:
-    """:func:`dedup.cluster.build_clusters` over some whole components, docs renumbered 0..m-1 in doc order."""
+    """:func:`dedup.cluster.build_clusters` over some whole components, docs renumbered 0..m-1 in doc order.
+
+    ``sets``: the members' shingle sets as a ``List(UInt32)`` series (:func:`dedup.schema.list_series`: polars
+    makes a list of arrays all of one length a fixed-size ``Array`` series, which build_clusters cannot read)."""
     order = np.argsort(members["doc"].to_numpy(), kind="stable")
     members = members[order]
     docs = members["doc"].to_numpy()
-    sets = [sets[i] for i in order.tolist()]
     # build_clusters reads the text only for its length (canonical preference: longest text);
     # a string of the same number of characters gives the same order without shipping the text.
     lengths = members["length"].to_list()
     articles = members.select("article_id", "outlet", "title", "published", "url", "source_file",
                               "source_record").with_columns(
         text=pl.Series([" " * (n or 0) for n in lengths], dtype=pl.String))
-    shingles = pl.DataFrame({"shingles": pl.Series(sets, dtype=pl.List(pl.UInt32)),
+    shingles = pl.DataFrame({"shingles": sets.gather(order),
                              "n_boilerplate": members["n_boilerplate"].cast(pl.UInt32)})
     pairs = pl.DataFrame({"left": np.searchsorted(docs, left).astype(np.uint32),
                           "right": np.searchsorted(docs, right).astype(np.uint32),
@@ -352,7 +354,7 @@ def clusters_fn(config: Config) -> Callable[[pa.Table], pa.Table]:
         is_member = pc.equal(table.column("kind"), "member")
         members = table.filter(is_member)
         edges = table.filter(pc.invert(is_member))
-        frame, splits = _cluster(_member_frame(members), _split(*_lists(members.column("shingles"))),
+        frame, splits = _cluster(_member_frame(members), list_series(*_lists(members.column("shingles"))),
                                  edges.column("left").to_numpy(), edges.column("right").to_numpy(),
                                  edges.column("containment").to_numpy(),
                                  edges.column("resend").to_numpy(zero_copy_only=False), config)
@@ -369,7 +371,7 @@ def singletons_fn(config: Config) -> Callable[[Batches], Batches]:
     def run(batches: Batches) -> Batches:
         empty = np.empty(0, dtype=np.int64)
         for batch in batches:
-            frame, _ = _cluster(_member_frame(batch), _split(*_lists(batch.column("shingles"))), empty, empty,
+            frame, _ = _cluster(_member_frame(batch), list_series(*_lists(batch.column("shingles"))), empty, empty,
                                 empty.astype(np.float64), empty.astype(bool), config)
             yield from _to_arrow(frame, CLUSTERS_ARROW).to_batches()
     return run

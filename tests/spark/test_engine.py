@@ -189,6 +189,28 @@ def test_only_bad_records_and_strict(spark, tmp_path):
     assert str(spark_error.value) == str(local_error.value)
 
 
+def test_a_rerun_stopped_part_way_leaves_none_of_the_earlier_runs_outputs(spark, tmp_path, monkeypatch):
+    """The earlier run's tables (folders of parts, a CSV copy this run does not write too), summary,
+    report and timings.json go before the run writes anything; the desk's own files stay."""
+    from dedup.errors import InputError
+    from dedup.spark import engine
+
+    out = tmp_path / "out"
+    for table in ("clusters.parquet", "sentences.parquet", "links.parquet", "clusters.csv"):
+        (out / table).mkdir(parents=True)
+        (out / table / "part-00000.parquet").write_text("an earlier run's")
+    for name in ("summary.json", "rejected.jsonl", "report.html", "timings.json", "notes.txt"):
+        (out / name).write_text("an earlier run's")
+
+    def stopped(*args, **kwargs):
+        raise InputError("stopped by the test")
+
+    monkeypatch.setattr(engine, "number_articles", stopped)   # once the inputs are found, as locally
+    with pytest.raises(InputError, match="stopped by the test"):
+        run_spark([SAMPLE], out, spark=spark)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
 def test_spark_conf_of_the_callers_session_is_left_alone(spark, tmp_path):
     spark.conf.set("spark.sql.session.timeZone", "Europe/Paris")
     try:
@@ -237,7 +259,8 @@ def test_folders_are_listed_as_locally_with_output_folders_and_unreadable_entrie
     summary = json.loads((tmp_path / "spark" / "summary.json").read_text())
     assert any(entry.endswith("old-run/ (the output of a dedup run)") for entry in summary["inputs"]["skipped_files"])
     assert summary["articles"]["rejected_by_reason"].get("unreadable_file") == 1
-    inside = run_spark([folder], folder / "spark-out", spark=spark)   # its own --out, made before reading
+    (folder / "spark-out").mkdir()   # its own --out, there before the run (made after reading otherwise)
+    inside = run_spark([folder], folder / "spark-out", spark=spark)
     assert any(entry.endswith("spark-out/ (the output folder of this run)") for entry in inside["inputs"]["skipped_files"])
     assert inside["articles"]["read"] == summary["articles"]["read"]
 

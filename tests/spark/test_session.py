@@ -38,3 +38,19 @@ def test_quiet_run_on_spark_prints_nothing(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("", "")
     assert (out / "summary.json").is_file()
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(REASON is not None, reason=f"Spark engine unavailable: {REASON}")
+@pytest.mark.parametrize("quiet", [False, True], ids=["loud", "quiet"])
+def test_a_master_spark_refuses_is_a_one_line_config_error(tmp_path, quiet):
+    """Spark's driver says why on stderr; dedup adds one line, exit 2 (no traceback), and makes no --out."""
+    corpus = write_jsonl(planted_corpus(stories=1, singles=1), tmp_path / "in" / "night.jsonl")
+    done = subprocess.run([sys.executable, "-m", "dedup.cli", "cluster", str(corpus), "--out", str(tmp_path / "out"),
+                           "--engine", "spark", "--master", "bogus://nowhere", *(["--quiet"] if quiet else [])],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Master must" in done.stderr   # Spark's reason, passed on under --quiet too
+    assert done.stderr.splitlines()[-1].startswith("dedup: error: Spark did not start with --master bogus://nowhere")
+    assert not (tmp_path / "out").exists()
