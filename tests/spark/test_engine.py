@@ -261,7 +261,8 @@ def test_folders_are_listed_as_locally_with_output_folders_and_unreadable_entrie
     assert summary["articles"]["rejected_by_reason"].get("unreadable_file") == 1
     (folder / "spark-out").mkdir()   # its own --out, there before the run (made after reading otherwise)
     inside = run_spark([folder], folder / "spark-out", spark=spark)
-    assert any(entry.endswith("spark-out/ (the output folder of this run)") for entry in inside["inputs"]["skipped_files"])
+    assert any(entry.endswith("spark-out/ (the output folder of this run)")
+               for entry in inside["inputs"]["skipped_files"])
     assert inside["articles"]["read"] == summary["articles"]["read"]
 
 
