@@ -13,10 +13,17 @@ built by running the previous ``--nights`` nights through the real pipeline
 (``run(..., state_dir=...)``), once, and kept in ``--work`` for later runs; an
 interrupted build resumes after the last night its state committed.
 
-Each measurement runs in a fresh process (peak RSS = the child's
-``ru_maxrss``); standalone and state runs alternate ``--repeat`` times and
-the medians are compared. The state run is a rerun of the measured night, so
-every repeat starts from the same state.
+Each measurement runs in a fresh process, started by a small launcher
+(``benchmarks/procmem.py``) so that its ``ru_maxrss`` does not start from
+this process's peak. Two peaks are reported: ``peak_rss_mb``, the measured
+process's own ``ru_maxrss`` (the main process only, without the forked
+alignment workers), and ``peak_pss_tree_mb``, the peak PSS of the whole
+process tree (main process and workers, sampled from ``/proc`` every 0.2 s
+by ``procmem.tree_pss_mb``, the sampler ``bench_scale`` uses): the physical
+memory of the run. CPU seconds count the process and its workers.
+Standalone and state runs alternate ``--repeat`` times and the medians are
+compared. The state run is a rerun of the measured night, so every repeat
+starts from the same state.
 
 Usage::
 
@@ -33,13 +40,17 @@ import itertools
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import procmem
+
 FIRST_NIGHT = date(2026, 10, 1)
 
 
@@ -148,14 +159,16 @@ print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
 
 
 def measure(input_path: Path, out: Path, state: Path | None, night: str) -> dict:
+    """One run in a fresh process: what it reports of itself, and the peak PSS of its process tree."""
     args = {"input": str(input_path), "out": str(out), "night": night}
     if state is not None:
         args["state"] = str(state)
-    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True, text=True,
-                          cwd=REPO, check=False)
+    done = procmem.run([sys.executable, "-c", _CHILD, json.dumps(args)], cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"measurement failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["peak_pss_tree_mb"] = round(done.peak_pss_mb, 1)
+    return result
 
 
 def _committed(state: Path, night: date) -> bool:
@@ -198,13 +211,16 @@ def main(argv: list[str] | None = None) -> None:
             r = measure(path, work / f"out-{kind}", state if kind == "state" else None, stamp)
             results[kind].append(r)
             print(json.dumps({"kind": kind, **r}), flush=True)
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("seconds", "cpu_seconds", "peak_rss_mb")}
+    med = {k: {m: statistics.median(r[m] for r in v)
+               for m in ("seconds", "cpu_seconds", "peak_rss_mb", "peak_pss_tree_mb")}
            for k, v in results.items()}
     print(json.dumps({
         "per_night": args.per_night, "state_nights": args.nights, "state_articles": args.per_night * args.nights,
         "standalone": med["standalone"], "state": med["state"],
         "ratio_time": round(med["state"]["seconds"] / med["standalone"]["seconds"], 2),
+        # the main process's own peak RSS (as measured up to session 26), then the whole tree's peak PSS
         "ratio_memory": round(med["state"]["peak_rss_mb"] / med["standalone"]["peak_rss_mb"], 2),
+        "ratio_memory_tree": round(med["state"]["peak_pss_tree_mb"] / med["standalone"]["peak_pss_tree_mb"], 2),
         "ratio_cpu": round(med["state"]["cpu_seconds"] / med["standalone"]["cpu_seconds"], 2),
         # each alternating pair's own time ratio: on a machine whose speed drifts, their spread says
         # more than one median

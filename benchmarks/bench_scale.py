@@ -12,10 +12,18 @@ negatives), then scaled up:
    with a *vocabulary permutation* per copy: every word of four or more
    letters is replaced by another corpus word of the same length, by a
    bijection seeded by (base, replica). Punctuation, numbers, sentence and
-   paragraph structure, lengths and each copy's edits are kept, and two
-   replicas of one story share no 4-word shingle (they are different stories
-   with the same shape), so the cluster structure of the corpus is the
-   simulator's, repeated. Replica 0 of the first base of each split is the
+   paragraph structure, lengths and each copy's edits are kept. Two replicas
+   of one story are different stories with the same shape, but not disjoint:
+   numbers and words of fewer than four letters survive the permutation, so
+   they share some 4-word shingles (measured by session 27's review on a
+   1,359-article base, 300 stories: of its first 600 articles, 535 share at
+   least one with their replica, 190 at least eight; the highest containment
+   0.21). Too few to merge (no cross-replica pair accepted with 2, 4 or 8
+   replicas), so the cluster structure of the corpus is the simulator's,
+   repeated; but they are candidate pairs, which LSH and verification pay
+   for, and their number grows with the square of the replicas (100, 635 and
+   3,104 cross-replica candidates with 2, 4 and 8 replicas of that base; see
+   benchmarks/README.md §9). Replica 0 of the first base of each split is the
    unpermuted text; the other bases of that split (other seeds, the same
    Reuters items) are permuted even in replica 0, since two unpermuted bases
    of one split would carry the same wire originals and merge into stories of
@@ -32,27 +40,28 @@ Commands::
     python benchmarks/bench_scale.py compare --n 20000 --work /tmp/scale --json out.json
 
 ``run`` runs ``dedup cluster`` (clusters, sentence diffs, report) in a fresh
-process per size and records its wall time (process start to exit), the
-peak RSS of that process (``getrusage`` of the child), the peak PSS of the
-process and its forked workers together (sampled from ``/proc``: the
-physical memory of the whole run), and the per-stage
-seconds and peak RSS from ``timings.json``. ``compare`` runs the textbook
-datasketch recipe (``benchmarks/baseline_datasketch.py``: one ``MinHash``
-per article, ``MinHashLSH`` insert + query, union-find) and the full
-``dedup cluster`` on the same corpus, each in its own process, and prints
-the ratio of the textbook's clustering time to ours end to end.
+process per size and records its wall time (process start to exit, taken
+by a blocking wait), the peak RSS of the largest process of the run
+(``ru_maxrss``), the peak PSS of the process and its forked workers together
+(sampled from ``/proc`` every 0.2 s: the physical memory of the whole run),
+and the per-stage seconds and peak RSS from ``timings.json``. Every measured
+process is started by a small launcher (``benchmarks/procmem.py``), so its
+``ru_maxrss`` does not start from this process's peak (which holds the
+corpus when it was just built). ``compare`` runs the textbook datasketch
+recipe (``benchmarks/baseline_datasketch.py``: one ``MinHash`` per article,
+``MinHashLSH`` insert + query, union-find) and the full ``dedup cluster``
+on the same corpus, each in its own fresh process, first once each untimed
+(the warm-up: numba's compile cache, the page cache), then once each timed,
+and prints the ratio of the textbook's clustering time (taken inside its
+process) to ours end to end (process start to exit), from unrounded times.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +72,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import syndication  # noqa: E402
+from benchmarks import procmem, syndication  # noqa: E402
 
 SHARD = 50_000
 # Bumped when the same arguments build a different corpus; a cached corpus of another version is rebuilt.
@@ -170,82 +179,57 @@ def build(n: int, work: Path, stories: int = 3000, seeds: tuple[int, ...] = (7, 
     return out
 
 
-def _tree_pss_mb(pid: int) -> float:
-    """Proportional set size (MB) of process ``pid`` and all its descendants (Linux; nan elsewhere).
-
-    PSS counts a page shared by n processes as 1/n in each, so the sum is the physical memory the
-    run holds, forked workers included (a sum of RSS would count copy-on-write pages once per worker).
-    """
-    children: dict[int, list[int]] = {}
-    try:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-                except OSError:
-                    continue
-    except OSError:
-        return float("nan")
-    total, todo = 0.0, [pid]
-    while todo:
-        q = todo.pop()
-        try:
-            with open(f"/proc/{q}/smaps_rollup") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
-        except (OSError, StopIteration):
-            continue
-        todo.extend(children.get(q, []))
-    return total
+# The sampler lives in benchmarks/procmem.py (shared with bench_nightly and bench_spark); the old name stays.
+_tree_pss_mb = procmem.tree_pss_mb
 
 
-def _child(argv: list[str], cwd: Path = REPO) -> tuple[float, float, float, subprocess.CompletedProcess]:
-    """Run argv; wall seconds, the child's peak RSS (MB) and the peak PSS of it and its workers (MB).
-
-    The PSS is sampled every half second, so a shorter spike can be missed.
-    """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(argv, stdout=out, stderr=err, text=True, cwd=cwd)
-        pss = 0.0
-        while child.poll() is None:
-            pss = max(pss, _tree_pss_mb(child.pid))
-            time.sleep(0.5)
-        seconds = time.perf_counter() - t0
-        out.seek(0)
-        err.seek(0)
-        proc = subprocess.CompletedProcess(argv, child.returncode, out.read(), err.read())
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[:4]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    # ru_maxrss of children is the max over all children so far: report it only if it grew
-    return seconds, (peak / 1024 if peak > before else float("nan")), pss, proc
+def _child(argv: list[str], cwd: Path = REPO) -> procmem.Measured:
+    """Run argv through procmem's launcher: wall seconds (a blocking wait, no polling), the peak RSS of
+    the largest process of the run and the peak PSS of the process with its workers (sampled every 0.2 s,
+    so a shorter spike can be missed), none of them floored by this process's own memory."""
+    m = procmem.run(argv, cwd=cwd)
+    if m.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({m.returncode}):\n{m.stderr[-3000:]}")
+    return m
 
 
 def run_dedup(corpus: Path, out: Path) -> dict:
-    seconds, rss, pss, _ = _child([sys.executable, "-m", "dedup", "cluster", str(corpus), "--out", str(out),
-                                   "--quiet"])
+    """``dedup cluster`` in a fresh process; ``wall_s`` is process start to exit (``_wall_s`` unrounded)."""
+    m = _child([sys.executable, "-m", "dedup", "cluster", str(corpus), "--out", str(out), "--quiet"])
     timings = json.loads((out / "timings.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
     n = summary["articles"]["read"]
-    return {"articles": n, "wall_s": round(seconds, 1), "articles_per_s": round(n / seconds, 1),
-            "peak_rss_mb": round(rss, 1), "peak_pss_with_workers_mb": round(pss, 1), "stages": timings["stages"],
-            "stories": summary["clusters"]["stories"]}
+    return {"articles": n, "wall_s": round(m.seconds, 2), "_wall_s": m.seconds,
+            "articles_per_s": round(n / m.seconds, 1),
+            "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_pss_with_workers_mb": round(m.peak_pss_mb, 1),
+            "stages": timings["stages"], "stories": summary["clusters"]["stories"]}
 
 
 def run_textbook(corpus: Path) -> dict:
+    """The textbook recipe in a fresh process; ``clustering_s`` is timed inside it (``_clustering_s`` unrounded)."""
     code = ("import json,sys,polars as pl; from pathlib import Path; "
             "from benchmarks.baseline_datasketch import run_baseline; "
             "files = sorted(Path(sys.argv[1]).glob('*.jsonl')); "
             "df = pl.concat([pl.read_ndjson(f) for f in files]); "
             "r = run_baseline(df); "
             "print(json.dumps({'articles': df.height, 'seconds': r.seconds, 'timings': r.timings}))")
-    seconds, rss, pss, proc = _child([sys.executable, "-c", code, str(corpus)])
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"articles": res["articles"], "clustering_s": round(res["seconds"], 1),
-            "articles_per_s": round(res["articles"] / res["seconds"], 1), "process_wall_s": round(seconds, 1),
-            "peak_rss_mb": round(rss, 1), "peak_pss_with_workers_mb": round(pss, 1), "stages": res["timings"]}
+    m = _child([sys.executable, "-c", code, str(corpus)])
+    res = json.loads(m.stdout.strip().splitlines()[-1])
+    return {"articles": res["articles"], "clustering_s": round(res["seconds"], 2), "_clustering_s": res["seconds"],
+            "articles_per_s": round(res["articles"] / res["seconds"], 1), "process_wall_s": round(m.seconds, 2),
+            "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_pss_with_workers_mb": round(m.peak_pss_mb, 1),
+            "stages": res["timings"]}
+
+
+def compare(corpus: Path, work: Path, n: int) -> dict:
+    """One untimed warm-up run of each side, then one timed run of each, every run in its own fresh
+    process on the same corpus (the warm-ups fill numba's compile cache and the page cache for both)."""
+    run_textbook(corpus)
+    run_dedup(corpus, work / f"out-{n}-warmup")
+    textbook = run_textbook(corpus)
+    ours = run_dedup(corpus, work / f"out-{n}")
+    speedup = textbook.pop("_clustering_s") / ours.pop("_wall_s")
+    return {"textbook": textbook, "dedup": ours, "speedup": round(speedup, 3)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,13 +254,11 @@ def main(argv: list[str] | None = None) -> int:
             for n in map(int, args.sizes.split(",")):
                 corpus = build(n, args.work, args.stories)
                 results[n] = run_dedup(corpus, args.work / f"out-{n}")
+                results[n].pop("_wall_s")
                 print(json.dumps({n: results[n]}), file=sys.stderr)
         else:
             corpus = build(args.n, args.work, args.stories)
-            textbook = run_textbook(corpus)
-            ours = run_dedup(corpus, args.work / f"out-{args.n}")
-            results = {"textbook": textbook, "dedup": ours,
-                       "speedup": round(textbook["clustering_s"] / ours["wall_s"], 2)}
+            results = compare(corpus, args.work, args.n)
     except syndication.ReutersNotFound as exc:
         print(f"skipped: {exc}", file=sys.stderr)
         return 0

@@ -17,10 +17,18 @@ trimmed, padded or edited copies, and unrelated articles), any size;
 paragraph shared by all). Corpora are written as 8 JSON Lines files.
 
 Prints one JSON object: per engine the wall seconds (process start to exit,
-including Spark's start-up), articles per second, peak RSS of the driver
-process, the per-stage timings, and whether clusters/sentences/links are
-equal row by row; then ``spark_over_local``, the ratio of wall times. Results
-are recorded in ``benchmarks/README.md``.
+including Spark's start-up), articles per second, two peaks of memory, the
+per-stage timings, and whether clusters/sentences/links are equal row by
+row; then ``spark_over_local``, the ratio of wall times. The peaks:
+``peak_rss_mb`` is the Python process's own ``ru_maxrss`` (for Spark, the
+driver's Python process only: not the JVM, a child process where the work
+runs, nor Spark's Python workers); ``peak_pss_tree_mb`` is the peak PSS of
+the whole process tree (for the local engine its forked alignment workers;
+for Spark the Python driver, the JVM and the JVM's Python workers), sampled
+from ``/proc`` every 0.2 s by ``benchmarks/procmem.py``, which also starts
+each engine's process through a small launcher so that its ``ru_maxrss``
+does not start from this process's peak. Results are recorded in
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -28,14 +36,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from benchmarks import procmem
 
 
 def _module(path: Path, name: str):
@@ -87,14 +95,14 @@ print(json.dumps({"seconds_in_run": time.perf_counter() - start, "articles": sum
 def run_engine(engine: str, corpus: Path, out: Path, master: str) -> dict:
     code = _LOCAL if engine == "local" else _SPARK
     argv = [sys.executable, "-c", code, str(corpus), str(out)] + ([master] if engine == "spark" else [])
-    start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
-    wall = time.perf_counter() - start
+    proc = procmem.run(argv, cwd=REPO)
     if proc.returncode != 0:
         raise SystemExit(f"{engine} engine failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = round(wall, 1)
-    result["articles_per_second"] = round(result["articles"] / wall, 1)
+    result["peak_rss_mb"] = round(result["peak_rss_mb"], 1)      # the Python process's own (Spark: the driver's)
+    result["peak_pss_tree_mb"] = round(proc.peak_pss_mb, 1)      # the whole tree (Spark: with the JVM)
+    result["wall_seconds"] = round(proc.seconds, 1)
+    result["articles_per_second"] = round(result["articles"] / proc.seconds, 1)
     result["stages"] = {k: v["seconds"] for k, v in json.loads((out / "timings.json").read_text())["stages"].items()}
     return result
 
