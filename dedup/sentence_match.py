@@ -42,6 +42,7 @@ from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, iter_chunks
 from dedup.align.sentences import split_many
 from dedup.align.tfidf import SLICE, IdfModel, l2_normalise
 from dedup.config import AlignConfig
+from dedup.normalize import IGNORABLE_RE
 from dedup.shingle import parallel_ranges
 from dedup.stopwords import english_stop_words
 
@@ -51,7 +52,9 @@ ENGLISH_STOP_WORDS = english_stop_words()
 
 
 def _facts(text: str) -> set[str]:
-    """Figures and capitalised names (stop words aside): what a templated item changes."""
+    """Figures and capitalised names (stop words aside): what a templated item changes. Invisible
+    characters (a CMS's soft hyphens: :data:`dedup.normalize.IGNORABLE`) do not cut them."""
+    text = IGNORABLE_RE.sub("", text)
     numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
     names = {w for w in _NAME.findall(text) if w[0].isupper() and w.lower() not in ENGLISH_STOP_WORDS}
     return numbers | names

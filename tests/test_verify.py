@@ -188,6 +188,10 @@ def test_capitalised_names_are_facts_in_every_cased_script():
     assert _facts("Путин встретился с Макроном в Москве в 2024 году.") == {"Путин", "Макроном", "Москве", "2024"}
     assert _facts("Élise met Øster and Łukasz in Paris. The end") == {"Élise", "Øster", "Łukasz", "Paris"}
     assert _facts("émile et ørsted sont là") == set()   # lower case, whatever the script
+    # a CMS's soft hyphens cut neither names nor figures
+    assert _facts("Die Bundes\u00adregierung in Ber\u00adlin zahlte 1\u00ad000 Euro.") == \
+        _facts("Die Bundesregierung in Berlin zahlte 1000 Euro.") == {"Die", "Bundesregierung", "Berlin", "1000",
+                                                                     "Euro"}
 
 
 @pytest.mark.parametrize("names", [(("Лавров", "Ваном", "Пекине"), ("Шойгу", "Кимом", "Сеуле")),

@@ -54,7 +54,9 @@ def normalise_for_match(text: str) -> str:
     ``re.sub(r"\\s+", " ", text).strip()``, faster; ASCII text has nothing to translate."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        text = IGNORABLE_RE.sub("", text.translate(_QUOTES))
+        text, removed = IGNORABLE_RE.subn("", text.translate(_QUOTES))
+        if removed:   # a mark the removed character had cut off composes again (e.g. a soft hyphen before it)
+            text = unicodedata.normalize("NFKC", text)
     return " ".join(text.casefold().split())
 
 
