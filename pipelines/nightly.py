@@ -34,7 +34,7 @@ Exit codes (alert on any non-zero):
 5     state refused: other parameters, incompatible format, older night
 6     another run holds the state's lock (the run did nothing)
 7     done, but more records than ``--alert-rejects`` were rejected
-8     the outputs cannot be written (full disk, no permission)
+8     the outputs or the log cannot be written (full disk, no permission)
 ====  ==============================================================
 """
 
@@ -58,6 +58,7 @@ from dedup.state.lock import pid_alive
 
 EXIT_INTERNAL = 1
 EXIT_TOO_MANY_REJECTS = 7
+EXIT_CANNOT_WRITE = 8   # as dedup.errors.OutputError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -191,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     out_root = args.out
     try:
         log = _logger(out_root / "logs" / f"{night}.log", args.quiet)
-    except OSError as exc:   # --out a file, or not writable: no log to write to
+    except OSError as exc:   # --out a file (a bad parameter), or not writable: no log to write to
         print(f"nightly: error: cannot write the log in {out_root / 'logs'}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return 2 if out_root.exists() and not out_root.is_dir() else EXIT_CANNOT_WRITE
     inputs = [p.replace("{night}", night) for p in args.inputs]
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
              night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())

@@ -262,6 +262,11 @@ def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_pa
                                "--out", str(tmp_path / "nightly"), "--night", NIGHTS[0], "--quiet", *flags],
                               capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    # an --out it cannot write into (not a file given by mistake) is exit 8, as for dedup cluster
+    done = subprocess.run([sys.executable, str(NIGHTLY), str(folder), "--state", str(tmp_path / "state"),
+                           "--out", "/proc/dedup-nightly-out", "--night", NIGHTS[0], "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 8 and "cannot write the log" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp_path):
