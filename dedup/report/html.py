@@ -68,9 +68,9 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
         Extra sentences shown at the top of the report.
     max_articles:
         The stories of the ranking (most outlets first) carry their details
-        while they fit in ``max_articles`` articles in all (a story too big for
-        what is left is passed over, and the next ones still fill it) (outlets table,
-        sentence-level differences); the others list their outlets, and a
+        (outlets table, sentence-level differences) while they fit in
+        ``max_articles`` articles in all: a story too big for what is left is
+        passed over, and the next ones still fill it; the others list their outlets, and a
         note says how to see them. 0 puts every story's detail in the page.
         The cap keeps a big night's report as small as the one measured to
         open in a browser within 2 s (20,000 articles), and its build

@@ -33,7 +33,7 @@ sentences it dropped merged in where they would have been. An entry is
 The canonical article itself is ``[0, 1, 2, ...]``. ``l`` are the provenance
 links: article *to* shares added material first carried by article *from*.
 The encoding keeps a 20,000-article report small enough to open fast, and a
-story beyond the report's cap (``max_articles``) has ``null`` for its detail:
+story not among those that fit in the report's cap (``max_articles``) has ``null`` for its detail:
 the page then shows its overview row and its outlets only.
 """
 
@@ -122,9 +122,9 @@ def build_model(clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame |
                 links: pl.DataFrame | None, *, max_articles: int = 0) -> dict[str, Any]:
     """The overview rows and story details, ranked by number of outlets.
 
-    Every story gets an overview row. The first stories of the ranking get a
-    detail as long as they hold ``max_articles`` articles in all (every story
-    when it is 0); the others get None.
+    Every story gets an overview row. Down the ranking, a story gets a detail
+    when it fits in what is left of ``max_articles`` articles in all (every
+    story when it is 0; a bigger one is passed over); the others get None.
     Linear in the number of articles and sentences: the per-sentence work
     (which text stands for each canonical sentence, where each sentence sits
     in it, the counts and word-diff checks) is done by polars over whole

@@ -326,7 +326,8 @@
     if (!d) {  // beyond the stories whose details the page holds
       var only = section('Outlets');
       add(only, ut('p', 'outlet-names', s.os.map(outletName).join(', ')),
-          el('p', 'note', 'This page holds the details of the stories with the most outlets only. This story\'s ' +
+          el('p', 'note', 'This page holds the details of the stories with the most outlets that fit in ' +
+             'its cap. This story\'s ' +
              'sentences are in sentences.parquet (cluster ' + s.id + '); `dedup report OUT_DIR --articles 0` ' +
              'rebuilds the page with every story\'s details.'));
       display(add(frag, only));
