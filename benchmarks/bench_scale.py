@@ -179,10 +179,6 @@ def build(n: int, work: Path, stories: int = 3000, seeds: tuple[int, ...] = (7, 
     return out
 
 
-# The sampler lives in benchmarks/procmem.py (shared with bench_nightly and bench_spark); the old name stays.
-_tree_pss_mb = procmem.tree_pss_mb
-
-
 def _child(argv: list[str], cwd: Path = REPO) -> procmem.Measured:
     """Run argv through procmem's launcher: wall seconds (a blocking wait, no polling), the peak RSS of
     the largest process of the run and the peak PSS of the process with its workers (sampled every 0.2 s,

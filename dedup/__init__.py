@@ -3,12 +3,12 @@
 __version__ = "0.1.0"
 
 from dedup.config import ClusterConfig, Config, MinHashConfig, ReadConfig, ShingleConfig
-from dedup.errors import ConfigError, DedupError, InputError
+from dedup.errors import ConfigError, DedupError, InputError, OutputError
 
 __all__ = [
     "__version__",
     "Config", "ReadConfig", "ShingleConfig", "MinHashConfig", "ClusterConfig",
-    "DedupError", "ConfigError", "InputError",
+    "DedupError", "ConfigError", "InputError", "OutputError",
     "ClusterResult", "cluster_frame", "run",
 ]
 

@@ -19,8 +19,8 @@ from typing import Protocol
 from dedup.errors import InputError
 from dedup.io.streams import COMPRESSION_SUFFIXES, display_path
 
-__all__ = ["SUFFIXES", "Found", "Holdings", "find_inputs", "format_of", "is_output_folder", "is_state_folder",
-           "not_entered", "supported"]
+__all__ = ["OUTPUT_FILES", "OUTPUT_TABLES", "SUFFIXES", "Found", "Holdings", "find_inputs", "format_of",
+           "is_output_folder", "is_state_folder", "not_entered", "state_input", "supported"]
 
 #: File-name extension -> format.
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet",
@@ -49,10 +49,12 @@ class Found:
 _OUTPUT_MARKS = ("summary.json", "clusters.parquet")
 
 
+#: The tables a dedup run writes, each as NAME.parquet (and NAME.csv, NAME.json with --format).
+OUTPUT_TABLES = ("clusters", "sentences", "links")
+
 #: The files a dedup run writes in its output folder (a Spark run's tables are folders of these names).
-_OUTPUT_FILES = frozenset({f"{table}.{fmt}" for table in ("clusters", "sentences", "links")
-                           for fmt in ("parquet", "csv", "json")} | {"summary.json", "rejected.jsonl", "timings.json",
-                                                                      "report.html"})
+OUTPUT_FILES = frozenset({f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in ("parquet", "csv", "json")}
+                         | {"summary.json", "rejected.jsonl", "timings.json", "report.html"})
 
 
 class Holdings(Protocol):
@@ -171,7 +173,7 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
             if entry.name.startswith("."):
                 continue
             path = folder / entry.name
-            if outputs and entry.name in _OUTPUT_FILES:
+            if outputs and entry.name in OUTPUT_FILES:
                 found.skipped.append((path, f"{display_path(path)} (the output of a dedup run)"))
                 continue
             try:

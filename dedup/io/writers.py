@@ -21,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dedup.io.inputs import _OUTPUT_FILES
+from dedup.io.inputs import OUTPUT_FILES, OUTPUT_TABLES
 
 
 def _flatten_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
@@ -194,12 +194,20 @@ def remove_outputs(out: Path) -> None:
     Both engines call it before writing anything into ``out``, so that a run
     that stops part-way leaves its own files only, never some of an earlier
     run's beside them, nor the ``timings.json`` (written last) that marks a
-    finished run. An output's name taken by another folder is an ``OSError``.
+    finished run. An output's name taken by another folder (one that is not
+    a Spark table's: part files and Hadoop's side files only) is left as it
+    is: an ``OSError``.
     """
-    for name in sorted(_OUTPUT_FILES):
+    tables = tuple(f"{table}." for table in OUTPUT_TABLES)
+    for name in sorted(OUTPUT_FILES):
         path = out / name
-        if name.startswith(("clusters.", "sentences.", "links.")) and path.is_dir() and not path.is_symlink():
+        if name.startswith(tables) and path.is_dir() and not path.is_symlink() and _holds_table_parts(path):
             shutil.rmtree(path)
         else:
-            path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)   # a folder: IsADirectoryError
         (out / f"{name}.partial").unlink(missing_ok=True)
+
+
+def _holds_table_parts(folder: Path) -> bool:
+    """A folder a Spark run wrote a table into: its part files and Hadoop's ``_SUCCESS`` and ``.part-….crc``."""
+    return all(entry.name.startswith(("part-", ".part-", "_SUCCESS")) for entry in folder.iterdir())

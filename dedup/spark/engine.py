@@ -321,7 +321,7 @@ def _write(frame: DataFrame, out: Path, name: str, formats: tuple[str, ...]) -> 
     if "json" in formats:
         (frame.write.mode("overwrite").option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
          .option("ignoreNullFields", "false").json(str(out / f"{name}.json")))
-    for fmt in ("parquet", *formats):
+    for fmt in formats:   # parquet among them (OutputConfig)
         remove_side_files(out / f"{name}.{fmt}")
 
 

@@ -29,6 +29,7 @@ meets first (:func:`number_articles`).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -46,7 +47,7 @@ from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
 from dedup.io import _Collector, is_uri, read_source
 from dedup.io.inputs import (
-    _OUTPUT_FILES,
+    OUTPUT_FILES,
     SUFFIXES,
     find_inputs,
     is_output_folder,
@@ -73,6 +74,7 @@ READ_DDL = ("kind string, article_id string, outlet string, title string, text s
 #: Spark's ``binaryFile`` leaves out names starting with ``_`` or ``.`` even when named; given this regex
 #: (which matches no name) as ``ignoredPathSegmentRegex``, Spark 4.3 and later read them; older ones ignore it.
 _NO_NAME = "(?!)"
+_GLOB = re.compile(r"[\\\[\]{}*?]")
 
 ARTICLE_COLUMNS = ["article_id", "outlet", "title", "text", "published", "url", "source_file", "source_record"]
 
@@ -238,7 +240,7 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
             if name.startswith("."):
                 continue
             full = path.toString()
-            if outputs and name in _OUTPUT_FILES:
+            if outputs and name in OUTPUT_FILES:
                 found.skipped.append((full, f"{full} (the output of a dedup run)"))
             elif kind == "file":
                 files.setdefault(full, False)
@@ -309,7 +311,9 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
         skipped += [entry for _, entry in sorted(passed_uris, key=lambda s: path_order(s[0]))]
         order += keep
         if keep:
-            blobs = spark.read.format("binaryFile").option("ignoredPathSegmentRegex", _NO_NAME).load(keep)
+            # load() globs its paths: the glob characters of the listed names ([ ] { } * ? and \\) are escaped
+            blobs = (spark.read.format("binaryFile").option("ignoredPathSegmentRegex", _NO_NAME)
+                     .load([_GLOB.sub(r"\\\g<0>", name) for name in keep]))
             if (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
                                  "names starting with '_' are read from Spark 4.3 on; upgrade pyspark or rename them")

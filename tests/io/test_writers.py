@@ -148,3 +148,9 @@ def test_remove_outputs_removes_dedups_own_names_only(tmp_path):
     with pytest.raises(OSError):
         remove_outputs(tmp_path)
     assert (tmp_path / "summary.json").is_dir()
+    (tmp_path / "summary.json").rmdir()
+    (tmp_path / "links.csv").mkdir()      # a table's name, but not only a table's part files: left, an error
+    (tmp_path / "links.csv" / "my-notes.txt").write_text("mine")
+    with pytest.raises(OSError):
+        remove_outputs(tmp_path)
+    assert (tmp_path / "links.csv" / "my-notes.txt").read_text() == "mine"

@@ -51,6 +51,7 @@ def _corpus_folder(root: Path) -> Path:
     write_jsonl([_row("h1", "Y", _text(1), 6)], folder / ".hidden.jsonl")                 # hidden: not read
     write_jsonl([_row("n1", "Z", _text(2), 7)], folder / "x" / "a" / "b.jsonl")
     write_jsonl([_row("n2", "Z", _text(4), 8)], folder / "x" / "a-c.jsonl")
+    write_jsonl([_row("g1", "Z", _text(7), 8)], folder / "x" / "glob[1]{a,b}*?.jsonl")   # Hadoop glob characters
     (folder / "x" / "a-c.dat").write_text("not an input")
     (folder / "x" / "a" / "b.dat").write_text("not an input")
     (folder / "state" / "_manifests").mkdir(parents=True)
@@ -87,11 +88,11 @@ def test_a_file_uri_folder_and_files_are_read_as_locally(spark, tmp_path):
     summary = _assert_same_but_for_file_uris(tmp_path / "local", folder / "spark-out", folder)
     assert [entry.removeprefix(f"{folder.resolve()}/") for entry in summary["inputs"]["skipped_files"]] == [
         "old-run/ (the output of a dedup run)", "state/ (a dedup state)", "x/a/b.dat", "x/a-c.dat"]
-    assert summary["articles"]["clustered"] == 5     # a1, a2, _under's u1, n1, n2
+    assert summary["articles"]["clustered"] == 6     # a1, a2, _under's u1, n1, n2, g1 (a name with [ { * ?)
 
     again = run_spark([uri], folder / "spark-out", spark=spark)
     assert f"file:{folder.resolve()}/spark-out/ (the output folder of this run)" in again["inputs"]["skipped_files"]
-    assert again["articles"]["clustered"] == 5
+    assert again["articles"]["clustered"] == 6
 
     named = [(folder / "_under.jsonl").resolve().as_uri(), (folder / "x" / "a-c.dat").resolve().as_uri(),
              (folder / "a.jsonl").resolve().as_uri()]
