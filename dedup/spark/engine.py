@@ -31,6 +31,8 @@ import math
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,7 +44,7 @@ from pyspark.sql import functions as F
 
 from dedup.align import Furniture
 from dedup.config import Config
-from dedup.errors import InputError
+from dedup.errors import InputError, OutputError
 from dedup.io.writers import write_json, write_jsonl
 from dedup.lsh import banding
 from dedup.pipeline import (
@@ -496,7 +498,34 @@ def _execute(run: _Run, read: SparkRead) -> dict[str, Any]:
         write_report(out, clusters=read_table(out, "clusters"), sentences=read_table(out, "sentences"),
                      links=read_table(out, "links"), summary=summary, rejects=rejects,
                      max_articles=cfg.output.report_articles)
-    with writing_into(out):
+    with writing_into(out), _java_writes_into(out):
         run.stage("write", write_stage)
         write_json({"stages": run.timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
     return summary
+
+
+def java_io_failure(exc: BaseException) -> str | None:
+    """The message of the ``java.io.IOException`` behind a failed Spark call (a full disk, no permission
+    where Spark's writers write), or None when the failure is another (a task's Python error...)."""
+    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)   # py4j's, pyspark's
+    while java is not None:
+        cls = java.getClass()
+        while cls is not None:
+            if cls.getName() == "java.io.IOException":
+                return str(java.getMessage() or java.getClass().getName())
+            cls = cls.getSuperclass()
+        java = java.getCause()
+    return None
+
+
+@contextmanager
+def _java_writes_into(out: Path) -> Iterator[None]:
+    """:func:`dedup.pipeline.writing_into` for the tables Spark writes in the JVM: its I/O failures are an
+    :class:`OutputError` (exit 8), one line."""
+    try:
+        yield
+    except Exception as exc:
+        message = java_io_failure(exc)
+        if message is None:
+            raise
+        raise OutputError(f"cannot write the outputs in {out}: {message}") from None

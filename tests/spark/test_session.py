@@ -54,3 +54,26 @@ def test_a_master_spark_refuses_is_a_one_line_config_error(tmp_path, quiet):
     assert "Master must" in done.stderr   # Spark's reason, passed on under --quiet too
     assert done.stderr.splitlines()[-1].startswith("dedup: error: Spark did not start with --master bogus://nowhere")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_java_io_failure_of_spark_s_writers_is_an_output_error(spark, tmp_path):
+    """Spark writes the tables in the JVM: a full disk there reaches Python as a py4j error whose cause
+    is a java.io.IOException. That is exit 8, one line; any other failure goes on as it is."""
+    from py4j.protocol import Py4JJavaError
+
+    from dedup.errors import OutputError
+    from dedup.spark.engine import _java_writes_into, java_io_failure
+    jvm = spark.sparkContext._jvm
+    full = jvm.java.nio.file.FileSystemException("/out/part-0", None, "No space left on device")  # an IOException
+    aborted = Py4JJavaError("An error occurred while calling o81.parquet",
+                            jvm.org.apache.spark.SparkException("Job aborted.", full))
+    assert java_io_failure(aborted) == "/out/part-0: No space left on device"
+    with pytest.raises(OutputError, match="cannot write the outputs in .*No space left on device") as caught:
+        with _java_writes_into(tmp_path):
+            raise aborted
+    assert caught.value.exit_code == 8
+    other = Py4JJavaError("An error occurred", jvm.org.apache.spark.SparkException("Python worker failed"))
+    assert java_io_failure(other) is None and java_io_failure(ValueError("x")) is None
+    with pytest.raises(Py4JJavaError):
+        with _java_writes_into(tmp_path):
+            raise other
