@@ -118,9 +118,9 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
         settings = {**launch, **(conf or {})}
         try:
             if quiet:
-                options = settings.get("spark.driver.extraJavaOptions", "")
-                settings["spark.driver.extraJavaOptions"] = \
-                    f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}".strip()
+                key = "spark.driver.extraJavaOptions"   # given here, it replaces spark-defaults.conf's: both kept
+                options = settings.get(key) or spark_defaults().get(key, "")
+                settings[key] = f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}".strip()
                 _start_quietly(master, app_name, settings)
             for key, value in settings.items():
                 builder = builder.config(key, value)
@@ -136,6 +136,22 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)
     return session
+
+
+def spark_defaults() -> dict[str, str]:
+    """The settings of Spark's ``spark-defaults.conf`` ($SPARK_CONF_DIR, else pyspark's SPARK_HOME/conf), which
+    spark-submit applies to a session started here; {} without one. A Java properties file: ``key value``,
+    ``key=value`` or ``key: value`` lines, ``#`` and ``!`` comments, the last value of a key wins."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    folder = os.environ.get("SPARK_CONF_DIR") or os.path.join(_find_spark_home(), "conf")
+    try:
+        with open(os.path.join(folder, "spark-defaults.conf"), encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return {}
+    found = (re.match(r"\s*([^\s=:#!][^\s=:]*)\s*[=:\s]\s*(.*?)\s*$", line) for line in lines)
+    return {m.group(1): m.group(2) for m in found if m}
 
 
 def _start_quietly(master: str, app_name: str, settings: dict[str, str]) -> None:

@@ -76,3 +76,36 @@ def test_a_java_io_failure_of_spark_s_writers_is_an_output_error(spark, tmp_path
     assert java_io_failure(other) is None and java_io_failure(ValueError("x")) is None
     with pytest.raises(Py4JJavaError), _java_writes_into(tmp_path):
         raise other
+
+
+def test_quiet_keeps_the_driver_java_options_of_spark_defaults(tmp_path, monkeypatch):
+    """--quiet gives the driver a log4j file through spark.driver.extraJavaOptions; spark-defaults.conf's
+    value of that setting, which a value given at launch replaces, is read and kept in front of it."""
+    from dedup.spark.session import spark_defaults
+    (tmp_path / "spark-defaults.conf").write_text(
+        "# site settings\nspark.driver.extraJavaOptions   -Dsite.proxy=proxy:3128 -Xss4m\n"
+        "spark.executor.memory=2g\n! another comment\nspark.eventLog.enabled: true\n\n")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert spark_defaults() == {"spark.driver.extraJavaOptions": "-Dsite.proxy=proxy:3128 -Xss4m",
+                                "spark.executor.memory": "2g", "spark.eventLog.enabled": "true"}
+    # what get_session gives the driver to start with (stopped there: no JVM is started)
+    import dedup.spark.session as session
+    from pyspark.sql import SparkSession
+
+    class Started(Exception):
+        pass
+
+    launched = {}
+
+    def start(master, app_name, settings):
+        launched.update(settings)
+        raise Started
+
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    monkeypatch.setattr(session, "_start_quietly", start)
+    with pytest.raises(Started):
+        session.get_session("local[1]", quiet=True)
+    assert launched["spark.driver.extraJavaOptions"] == \
+        f"-Dsite.proxy=proxy:3128 -Xss4m -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}"
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "none"))
+    assert spark_defaults() == {}
