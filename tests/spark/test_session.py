@@ -89,8 +89,9 @@ def test_quiet_keeps_the_driver_java_options_of_spark_defaults(tmp_path, monkeyp
     assert spark_defaults() == {"spark.driver.extraJavaOptions": "-Dsite.proxy=proxy:3128 -Xss4m",
                                 "spark.executor.memory": "2g", "spark.eventLog.enabled": "true"}
     # what get_session gives the driver to start with (stopped there: no JVM is started)
-    import dedup.spark.session as session
     from pyspark.sql import SparkSession
+
+    from dedup.spark import session
 
     class Started(Exception):
         pass
