@@ -316,7 +316,8 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                      .load([_GLOB.sub(r"\\\g<0>", name) for name in keep]))
             if (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
-                                 "names starting with '_' (or '.', named) are read from Spark 4.3 on; upgrade pyspark or rename them")
+                                 "names starting with '_' (or '.', named) are read from Spark 4.3 on; "
+                                 "upgrade pyspark or rename them")
             parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config), READ_DDL))
     if config.strict and unreadable:   # read first, as locally, so the first reject of a --strict run
         raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])
