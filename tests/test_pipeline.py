@@ -192,3 +192,26 @@ def test_a_rerun_stopped_after_its_alignment_leaves_none_of_the_earlier_runs_fil
     with pytest.raises(KeyboardInterrupt):
         run([source], out)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sentences.parquet"]
+
+
+def test_a_full_disk_while_the_alignment_writes_its_rows_is_an_output_error(corpus, tmp_path, monkeypatch):
+    """sentences.parquet is written during the alignment, row group by row group: a full disk there is
+    exit 8, one line, as in the write stage, and no cut-short file is left."""
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from dedup.errors import OutputError
+    from dedup.pipeline import run
+
+    source = tmp_path / "corpus.jsonl"
+    corpus.write_ndjson(source)
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    with pytest.raises(OutputError, match="sentences.parquet: No space left on device") as caught:
+        run([source], tmp_path / "out")
+    assert caught.value.exit_code == 8
+    assert not list((tmp_path / "out").glob("*.partial")) and not (tmp_path / "out" / "timings.json").exists()

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -21,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dedup.errors import OutputError
 from dedup.io.inputs import OUTPUT_FILES, OUTPUT_TABLES
 
 
@@ -51,6 +53,8 @@ class ParquetRows:
     group's rows wait in memory.
     The file is written under a temporary name and takes its own in
     :meth:`close`; leaving the ``with`` block on an exception removes it.
+    A failed write (a full disk) is an :class:`~dedup.errors.OutputError`
+    (exit code 8), as the other outputs' are.
 
     >>> with ParquetRows(tmp / "sentences.parquet", SENTENCES) as rows:   # doctest: +SKIP
     ...     for part in parts:
@@ -61,7 +65,8 @@ class ParquetRows:
         self.path = Path(path)
         self.schema = pl.DataFrame(schema=schema).to_arrow().schema
         self._partial = self.path.with_name(self.path.name + ".partial")
-        self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd", write_statistics=True)
+        with self._io():
+            self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd", write_statistics=True)
         self._waiting: list[pa.Table] = []
         self._n_waiting = 0
         self.rows = 0
@@ -81,21 +86,37 @@ class ParquetRows:
         while waiting.num_rows - start >= ROW_GROUP_ROWS or (final and start < waiting.num_rows):
             # one contiguous array per column: the writer cuts pages where the parts' chunks end
             group = waiting.slice(start, ROW_GROUP_ROWS).combine_chunks()
-            self._writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+            with self._io():
+                self._writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
             start += group.num_rows
         self._waiting = [waiting.slice(start)] if start < waiting.num_rows else []
         self._n_waiting = waiting.num_rows - start
 
     def close(self) -> Path:
         """Write the last rows and give the file its name; returns the path."""
-        if self._waiting:
-            self._flush(final=True)
-        self._writer.close()
-        os.replace(self._partial, self.path)
+        try:
+            if self._waiting:
+                self._flush(final=True)
+            with self._io():
+                self._writer.close()
+                os.replace(self._partial, self.path)
+        except BaseException:   # no cut-short file left behind
+            self.abort()
+            raise
         return self.path
 
+    @contextmanager
+    def _io(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:   # pyarrow's I/O errors are OSErrors too
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
     def abort(self) -> None:
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError:   # the write that failed (a full disk) may fail the close too: the file goes anyway
+            pass
         self._partial.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
