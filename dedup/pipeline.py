@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -134,7 +134,7 @@ class _Piece:
     shingles: pl.DataFrame | None   # SHINGLES with ``sequence``; None once dropped to bound memory
 
 
-def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: np.ndarray | None = None
+def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: Resent | None = None
                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARTICLES -> (SHINGLES without boilerplate, SIGNATURES), in batches of ``BATCH_ARTICLES``.
 
@@ -160,7 +160,7 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     if n <= BATCH_ARTICLES:
         sh = timer.run("shingle", shingle, articles, config=config.shingle)
         sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs, min_run=min_run,
-                       resent=resent)
+                       resent=None if resent is None else resent.rows)
         return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
     codes, _ = outlet_codes(articles["outlet"])
     order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
@@ -178,10 +178,8 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     carry = None
     seen = (-1, np.empty(0, np.uint64))   # the going outlet's text keys counted in earlier batches
 
-    resent_texts = None   # the texts of the re-sends, which count nowhere: known before any batch is counted
-    if resent is not None and min_docs:
-        sent = np.flatnonzero(resent)
-        resent_texts = codes[sent], text_keys(shingle(articles[sent], config=config.shingle))
+    # the texts of the re-sends, which count nowhere: known before any batch is counted
+    resent_texts = None if resent is None else (codes[resent.rows], resent.keys)
     def count(sh: pl.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The batch's counts over each outlet's distinct texts; the rows' text keys and which rows counted."""
         texts, batch_codes = text_keys(sh), codes[rows]
@@ -248,23 +246,31 @@ def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame]], n: int) -> pl
     return shingles.select(pl.all().gather(place)).insert_column(0, doc)
 
 
-def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -> np.ndarray | None:
+class Resent(NamedTuple):
+    """An outlet's re-sends of an item (:func:`resent_rows`), left out of its boilerplate count."""
+
+    rows: np.ndarray   # bool, one per article: the re-sends
+    keys: np.ndarray   # the :func:`~dedup.boilerplate.text_keys` of the re-sends' texts, in article order
+
+
+def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -> Resent | None:
     """Which articles re-send an item of their outlet (:func:`dedup.resend.resend_followers` of the
     re-send pairs ``resends``, their texts shingled as read), for the boilerplate count; None if none."""
     if not resends.height or not config.cluster.boilerplate_min_docs:
         return None
     left, right = resends["left"].to_numpy(), resends["right"].to_numpy()
     docs = np.unique(np.concatenate([left, right]))
-    sets = [np.asarray(s, dtype=np.uint32) for s in shingle(articles[docs], config=config.shingle)["shingles"]]
+    shingled = shingle(articles[docs], config=config.shingle)
+    sets = [np.asarray(s, dtype=np.uint32) for s in shingled["shingles"]]
     at = {int(d): k for k, d in enumerate(docs.tolist())}
     ids = dict(zip(docs.tolist(), articles["article_id"].gather(docs).to_list()))
     followers = resend_followers(left.tolist(), right.tolist(), [sets[at[d]] for d in left.tolist()],
                                  [sets[at[d]] for d in right.tolist()], ids, config=config.cluster)
     if not followers:
         return None
-    resent = np.zeros(articles.height, dtype=bool)
-    resent[followers] = True
-    return resent
+    rows = np.zeros(articles.height, dtype=bool)
+    rows[followers] = True
+    return Resent(rows, text_keys(shingled)[[at[d] for d in np.flatnonzero(rows).tolist()]])
 
 
 def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None
