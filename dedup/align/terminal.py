@@ -69,13 +69,19 @@ def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str,
 
     own = rows.filter(pl.col("status") != "dropped").sort("position").to_dicts()
     dropped = rows.filter(pl.col("status") == "dropped").sort("position").to_dicts()
+    # A dropped sentence follows B's row of the nearest A sentence before it (the last such row, for a split
+    # one), wherever B moved that sentence; with none before it, it leads.
+    after: dict[int, list[dict]] = {}
+    for gone in dropped:
+        at, held = -1, -1
+        for k, row in enumerate(own):
+            cpos = row["canonical_position"]
+            if cpos is not None and held <= cpos < gone["position"]:
+                at, held = k, cpos
+        after.setdefault(at, []).append(gone)
     lines = [paint(_BOLD, f"--- A: {_clean(title_a)}"), paint(_BOLD, f"+++ B: {_clean(title_b)}")]
-    d = 0
-    for row in own:
-        cpos = row["canonical_position"]
-        while cpos is not None and d < len(dropped) and dropped[d]["position"] < cpos:
-            lines.append(paint(_RED, f"- {_clean(dropped[d]['text'])}"))
-            d += 1
+    lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(-1, []))
+    for k, row in enumerate(own):
         status = row["status"]
         if status == "kept":
             lines.append(paint(_DIM, f"  {_clean(row['text'])}"))
@@ -83,7 +89,7 @@ def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str,
             lines.append(paint(_GREEN, f"+ {_clean(row['text'])}"))
         else:
             lines.append(paint(_YELLOW, "~ ") + _inline(row["word_diff"] or [], color))
-    lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in dropped[d:])
+        lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(k, []))
     counts = {s: rows.filter(pl.col("status") == s).height for s in ("kept", "edited", "added", "dropped")}
     lines.append(f"B: {counts['kept']} kept, {counts['edited']} edited, {counts['added']} added, "
                  f"{counts['dropped']} dropped (A has {n_canonical} sentences)")

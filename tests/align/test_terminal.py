@@ -28,6 +28,20 @@ def test_plain_rendering():
     assert "\x1b" not in out
 
 
+def test_a_dropped_sentence_follows_the_sentence_before_it_wherever_b_moved_it():
+    a = ("The council approved the budget on Monday. Taxes will rise by two percent. The mayor called it fair. "
+         "Opponents plan a protest on Friday. The vote was seven to four.")
+    b = ("The vote was seven to four. Opponents plan a protest on Friday. The council approved the budget on "
+         "Monday. The mayor called it fair.")
+    assert render_diff(a, b, title_a="Wire", title_b="Paper", color=False).splitlines()[2:7] == [
+        "  The vote was seven to four.",
+        "  Opponents plan a protest on Friday.",
+        "  The council approved the budget on Monday.",
+        "- Taxes will rise by two percent.",   # it stood after the budget sentence, not before B's lead
+        "  The mayor called it fair.",
+    ]
+
+
 def test_colour_rendering_uses_ansi_and_never_passes_control_characters():
     out = render_diff(A, B + " Evil\x1b[2Jtext.", title_a="R\x07", title_b="D", color=True)
     assert "\x1b[32m" in out and "\x1b[31m" in out
