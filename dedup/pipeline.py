@@ -13,9 +13,8 @@ import resource
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,14 +37,15 @@ from dedup.boilerplate import (
 )
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
-from dedup.errors import ConfigError, DedupError, InputError, OutputError
+from dedup.errors import ConfigError, DedupError, InputError
 from dedup.io import ReadResult, articles_from_frame, is_uri, read_inputs
 from dedup.io.writers import (
-    remove_outputs,
+    prepare_out_dir,
     write_formats,
     write_json,
     write_jsonl,
     write_table,
+    writing_into,
 )
 from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
@@ -435,25 +435,6 @@ def check_out_dir(inputs: list[str | Path], out_dir: str | Path) -> None:
                               "on the next run; write them elsewhere (a folder inside the input is fine)")
 
 
-@contextmanager
-def writing_into(out: Path) -> Iterator[None]:
-    """A failed write into ``out`` (a full disk, no permission, an output's name taken by a folder) is an
-    :class:`OutputError`, one line, not a traceback."""
-    try:
-        yield
-    except OSError as exc:
-        raise OutputError(f"cannot write the outputs in {out}: {exc.strerror or exc}"
-                          f"{f' ({exc.filename})' if exc.filename else ''}") from None
-
-
-def prepare_out_dir(out: Path) -> None:
-    """Create ``out`` and remove an earlier run's outputs from it (:func:`~dedup.io.writers.remove_outputs`),
-    before a run writes anything there: a run that stops part-way then leaves no folder mixing two runs."""
-    with writing_into(out):
-        out.mkdir(parents=True, exist_ok=True)
-        remove_outputs(out)
-
-
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None
          ) -> ClusterResult:
     read = timer.run("read", read_inputs, list(inputs), config=config.read, out=out)   # out/ is not input
@@ -479,7 +460,7 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
 def write_outputs(result: ClusterResult, out: Path, config: Config) -> None:
     """Write the tables, rejects, summary and report into ``out``. A lazy ``result.sentences``
     is ``out/sentences.parquet``, written during alignment: only its CSV/JSON copies are made.
-    (:func:`run` has removed an earlier run's outputs first: :func:`prepare_out_dir`.)"""
+    (:func:`run` has removed an earlier run's outputs first: :func:`~dedup.io.writers.prepare_out_dir`.)"""
     formats = config.output.formats
 
     def tables() -> None:

@@ -232,3 +232,22 @@ def remove_outputs(out: Path) -> None:
 def _holds_table_parts(folder: Path) -> bool:
     """A folder a Spark run wrote a table into: its part files and Hadoop's ``_SUCCESS`` and ``.part-….crc``."""
     return all(entry.name.startswith(("part-", ".part-", "_SUCCESS")) for entry in folder.iterdir())
+
+
+@contextmanager
+def writing_into(out: Path) -> Iterator[None]:
+    """A failed write into ``out`` (a full disk, no permission, an output's name taken by a folder) is an
+    :class:`OutputError`, one line, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write the outputs in {out}: {exc.strerror or exc}"
+                          f"{f' ({exc.filename})' if exc.filename else ''}") from None
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Create ``out`` and remove an earlier run's outputs from it (:func:`remove_outputs`),
+    before a run writes anything there: a run that stops part-way then leaves no folder mixing two runs."""
+    with writing_into(out):
+        out.mkdir(parents=True, exist_ok=True)
+        remove_outputs(out)

@@ -31,8 +31,6 @@ import math
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,26 +42,29 @@ from pyspark.sql import functions as F
 
 from dedup.align import Furniture
 from dedup.config import Config
-from dedup.errors import InputError, OutputError
-from dedup.io.writers import write_json, write_jsonl
+from dedup.errors import InputError
+from dedup.io.writers import prepare_out_dir, write_json, write_jsonl, writing_into
 from dedup.lsh import banding
 from dedup.pipeline import (
     Timer,
     _peak_rss_mb,
-    build_summary,
     check_out_dir,
-    prepare_out_dir,
-    writing_into,
 )
 from dedup.report import write_report
 from dedup.resend import resend_followers
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
 from dedup.spark.components import connected_components
+from dedup.spark.outputs import (
+    alignment_summary,
+    java_writes_into,
+    summary_of,
+    write_table_folder,
+)
 from dedup.spark.read import SparkRead, number_articles, read_stage
 from dedup.spark.resend import resend_pairs
 from dedup.spark.session import SESSION_CONF, get_session
-from dedup.spark.tables import read_table, remove_side_files
+from dedup.spark.tables import read_table
 
 #: Members (articles) per shard handed to one build_clusters / align_clusters call: whole
 #: components and clusters are kept together, several small ones share a call.
@@ -309,51 +310,6 @@ def _furniture(keys: DataFrame, multi: DataFrame, min_stories: int) -> Furniture
     return frozenset((None if outlets[row["key"]] >= 2 else row["outlet"], row["key"]) for row in own)
 
 
-# -- outputs ------------------------------------------------------------------------------------------
-
-
-def _write(frame: DataFrame, out: Path, name: str, formats: tuple[str, ...]) -> None:
-    """``NAME.parquet/`` (and ``NAME.csv/``, ``NAME.json/``): folders of part files and nothing else."""
-    frame.write.mode("overwrite").option("compression", "zstd").parquet(str(out / f"{name}.parquet"))
-    nested = [f.name for f in frame.schema.fields if f.dataType.typeName() in ("array", "struct", "map")]
-    flat = frame.select(*[F.to_json(c).alias(c) if c in nested else F.col(c) for c in frame.columns])
-    if "csv" in formats:
-        (flat.write.mode("overwrite").option("header", "true").option("escape", '"')   # RFC 4180: "" in quotes
-         .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").csv(str(out / f"{name}.csv")))
-    if "json" in formats:
-        (frame.write.mode("overwrite").option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
-         .option("ignoreNullFields", "false").json(str(out / f"{name}.json")))
-    for fmt in formats:   # parquet among them (OutputConfig)
-        remove_side_files(out / f"{name}.{fmt}")
-
-
-def _summary(read: SparkRead, rejects: pl.DataFrame, clusters: DataFrame, stats: dict, config: Config
-             ) -> dict[str, Any]:
-    """The local engine's summary.json, counted with Spark aggregations."""
-    multi = F.col("cluster_size") > 1
-    row = clusters.agg(
-        F.count("*").alias("clustered"),
-        F.countDistinct(F.when(multi, F.col("cluster_id"))).alias("stories"),
-        F.sum((~multi).cast("long")).alias("singletons"),
-        F.max("cluster_size").alias("largest"),
-        F.sum((multi & ~F.col("is_canonical")).cast("long")).alias("duplicates"),
-    ).first()
-    notes = Counter({r["reason"]: r["count"] for r in clusters.where(F.col("note").isNotNull() & ~multi)
-                     .groupBy(F.substring_index("note", ":", 1).alias("reason")).count().collect()})
-    counts = {key: int(row[key] or 0) for key in ("stories", "singletons", "largest", "duplicates")}
-    return build_summary(read, rejects, int(row["clustered"]), notes, counts, stats, config)
-
-
-def _alignment_summary(sentences: DataFrame, links: DataFrame, failures: pl.DataFrame) -> dict[str, Any]:
-    statuses = {r["status"]: r["count"] for r in sentences.groupBy("status").count().collect()}
-    return {
-        "sentences_by_status": dict(sorted(statuses.items())),
-        "provenance_links": links.select("cluster_id", "first_article_id", "article_id").distinct().count(),
-        "failed_clusters": failures.height,
-        "failures": failures.sort("cluster_id").to_dicts(),
-    }
-
-
 # -- the run ------------------------------------------------------------------------------------------
 
 
@@ -468,8 +424,8 @@ def _execute(run: _Run, read: SparkRead) -> dict[str, Any]:
     failures = failures.sort("cluster_id") if failures.height else \
         pl.DataFrame(schema={"cluster_id": pl.String, "reason": pl.String, "message": pl.String})
 
-    summary = _summary(read, rejects, clusters, stats, cfg)
-    summary["alignment"] = _alignment_summary(sentences, links, failures)
+    summary = summary_of(read, rejects, clusters, stats, cfg)
+    summary["alignment"] = alignment_summary(sentences, links, failures)
     summary["pipeline"]["spark"] = {
         "spark_version": run.spark.version,
         "master": run.spark.sparkContext.master,
@@ -488,44 +444,18 @@ def _execute(run: _Run, read: SparkRead) -> dict[str, Any]:
         formats = cfg.output.formats
         order = [F.col("cluster_size").desc(), F.col("cluster_id").asc(), F.col("is_canonical").desc(),
                  F.col("published").asc_nulls_last(), F.col("article_id").asc()]
-        _write(clusters.select(*CLUSTERS.names()).orderBy(*order), out, "clusters", formats)
-        _write(sentences.orderBy("cluster_id", "article_id", F.col("status") == "dropped", "position"),
+        write_table_folder(clusters.select(*CLUSTERS.names()).orderBy(*order), out, "clusters", formats)
+        write_table_folder(sentences.orderBy("cluster_id", "article_id", F.col("status") == "dropped", "position"),
                out, "sentences", formats)
-        _write(links.orderBy("cluster_id", "family_id", "article_id", "first_article_id", "n_sentences"),
+        write_table_folder(links.orderBy("cluster_id", "family_id", "article_id", "first_article_id", "n_sentences"),
                out, "links", formats)
         write_jsonl(rejects.to_dicts(), out / "rejected.jsonl")
         write_json(summary, out / "summary.json")
         write_report(out, clusters=read_table(out, "clusters"), sentences=read_table(out, "sentences"),
                      links=read_table(out, "links"), summary=summary, rejects=rejects,
                      max_articles=cfg.output.report_articles)
-    with writing_into(out), _java_writes_into(out):
+    with writing_into(out), java_writes_into(out):
         run.stage("write", write_stage)
         write_json({"stages": run.timer.stages, "peak_rss_mb": _peak_rss_mb()}, out / "timings.json")
     return summary
 
-
-def java_io_failure(exc: BaseException) -> str | None:
-    """The message of the ``java.io.IOException`` behind a failed Spark call (a full disk, no permission
-    where Spark's writers write), or None when the failure is another (a task's Python error...)."""
-    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)   # py4j's, pyspark's
-    while java is not None:
-        cls = java.getClass()
-        while cls is not None:
-            if cls.getName() == "java.io.IOException":
-                return str(java.getMessage() or java.getClass().getName())
-            cls = cls.getSuperclass()
-        java = java.getCause()
-    return None
-
-
-@contextmanager
-def _java_writes_into(out: Path) -> Iterator[None]:
-    """:func:`dedup.pipeline.writing_into` for the tables Spark writes in the JVM: its I/O failures are an
-    :class:`OutputError` (exit 8), one line."""
-    try:
-        yield
-    except Exception as exc:
-        message = java_io_failure(exc)
-        if message is None:
-            raise
-        raise OutputError(f"cannot write the outputs in {out}: {message}") from None

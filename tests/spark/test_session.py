@@ -62,19 +62,19 @@ def test_a_java_io_failure_of_spark_s_writers_is_an_output_error(spark, tmp_path
     from py4j.protocol import Py4JJavaError
 
     from dedup.errors import OutputError
-    from dedup.spark.engine import _java_writes_into, java_io_failure
+    from dedup.spark.outputs import java_io_failure, java_writes_into
     jvm = spark.sparkContext._jvm
     full = jvm.java.nio.file.FileSystemException("/out/part-0", None, "No space left on device")  # an IOException
     aborted = Py4JJavaError("An error occurred while calling o81.parquet",
                             jvm.org.apache.spark.SparkException("Job aborted.", full))
     assert java_io_failure(aborted) == "/out/part-0: No space left on device"
     with pytest.raises(OutputError, match="cannot write the outputs in .*No space left") as caught, \
-            _java_writes_into(tmp_path):
+            java_writes_into(tmp_path):
         raise aborted
     assert caught.value.exit_code == 8
     other = Py4JJavaError("An error occurred", jvm.org.apache.spark.SparkException("Python worker failed"))
     assert java_io_failure(other) is None and java_io_failure(ValueError("x")) is None
-    with pytest.raises(Py4JJavaError), _java_writes_into(tmp_path):
+    with pytest.raises(Py4JJavaError), java_writes_into(tmp_path):
         raise other
 
 
