@@ -13,12 +13,18 @@ Splitting happens in two layers:
    by measurement on a hand-labelled set of tricky news sentences
    (``benchmarks/bench_splitters.py``, numbers in ``benchmarks/README.md``).
    It is trained on English; Chinese and Japanese sentences, which end in a
-   full-width mark with no space after it (``。！？``), are also cut there.
+   full-width mark with no space after it (``。！？``), are also cut there, and
+   so are sentences ending in the danda (``।``, ``॥``: Hindi, Bengali...), the
+   Urdu full stop ``۔`` or the Arabic question mark ``؟``.
 
 The library only ever proposes *where sentences start*; the text between two
-starts is one sentence, stripped of surrounding whitespace. So no character of
-the article is lost or invented, whatever the library does to its input, and
-``text[start:end]`` is always exactly the sentence.
+starts is one sentence, stripped of surrounding whitespace. So no visible
+character of the article is lost or invented, whatever the library does to its
+input, and ``text[start:end]`` is always exactly the sentence. Text of only
+white space and invisible characters (:data:`dedup.normalize.IGNORABLE`: a
+paragraph holding a zero-width space, as WordPress writes ``<p>&#8203;</p>``)
+is blank: no line, segment or sentence. Such a sentence would have no words to
+compare, so even an identical copy of it could never be ``kept``.
 
 All functions here are stateless.
 """
@@ -28,6 +34,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+
+from dedup.normalize import IGNORABLE
 
 Span = tuple[int, int]
 
@@ -48,14 +56,17 @@ _DATELINE = re.compile(
 _DATELINE_AT = re.compile(r"\s*(?:" + _DATELINE.pattern + ")")
 # Datelines of scripts without capitals, after the same white space: a place (non-Latin words) and its
 # source in brackets, ASCII or full-width, then a dash, as Arabic and Chinese outlets write
-# "عمّان (ميريديان برس) -" and "杭州（北风通讯社）-"; a Chinese dispatch line, "新华社北京11月28日电" with
-# its reporter in brackets if any; a Japanese one, "【ワシントン=共同】".
+# "عمّان (ميريديان برس) -" and "杭州（北风通讯社）-" (a place in a script with capitals, such as Cyrillic or
+# Greek, must also pass _written_as_place); a Chinese dispatch line, "新华社北京11月28日电" with its reporter in
+# brackets if any; a Japanese one, "【ワシントン=共同】".
 _NON_LATIN_WORD = r"[^\W\d_A-Za-z\u00C0-\u024F][^\s\x00-\x7F\u00C0-\u024F\u2010-\u2015（）【】]*"   # marks too
 _WIDE_DATELINE_AT = re.compile(
-    rf"\s*(?:{_NON_LATIN_WORD}(?: {_NON_LATIN_WORD}){{0,3}}\s*[(（][^()（）\n]{{2,60}}[)）]\s*[-\u2013\u2014]{{1,2}}[ \t]*"
+    rf"\s*(?:(?P<place>{_NON_LATIN_WORD}(?: {_NON_LATIN_WORD}){{0,3}})"
+    r"\s*[(（][^()（）\n]{2,60}[)）]\s*[-\u2013\u2014]{1,2}[ \t]*"
     r"|[\u4e00-\u9fff]{0,12}\d{1,2}月\d{1,2}日[电讯][ \t\u3000]*(?:[(（][^()（）\n]{1,30}[)）][ \t\u3000]*)?"
     r"|【[^【】\n]{1,30}】[ \t\u3000]*)")
-_VISIBLE = re.compile(r"\S")
+# A character that shows: not white space nor invisible (a zero-width space, a soft hyphen, a BOM...).
+_VISIBLE = re.compile(rf"[^\s{IGNORABLE}]")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 # Chinese and Japanese end a sentence with a full-width mark and no space after it, which the library
 # (trained on English) does not take for a boundary: a sentence also starts after a full stop (and the
@@ -63,16 +74,21 @@ _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 # question mark outside quotes. Not before a comma, nor where a quote runs on into its attribution:
 # "“我们很高兴！”馆长说。" and "「…したい。」と話した" are one sentence each.
 _CJK_CLOSE = "”’」』）》〕】〉)"
-_CJK_END = re.compile(rf"[。｡][。！？｡]*+(?:[{_CJK_CLOSE}]++(?![，、；：,と])|(?![{_CJK_CLOSE}，、；：,]))"
-                      rf"|[！？]++(?![{_CJK_CLOSE}，、；：,])")
+# The danda (Hindi, Bengali...), the Urdu full stop and the Arabic question mark are followed by a space,
+# but the library does not know them either: a sentence starts at the space after them (and after the
+# closing quotes or brackets right after them).
+_SCRIPT_END = re.compile(rf"[。｡][。！？｡]*+(?:[{_CJK_CLOSE}]++(?![，、；：,と])|(?![{_CJK_CLOSE}，、；：,]))"
+                         rf"|[！？]++(?![{_CJK_CLOSE}，、；：,])"
+                         r"|[।॥۔؟]++[\"'”’»)\]]*+(?=\s)")
 
 
 def split_sentences(text: str, *, splitter: str = DEFAULT_SPLITTER) -> list[Span]:
     """Return the ``(char_start, char_end)`` span of every sentence of ``text``.
 
     Spans are in order, do not overlap, and ``text[start:end]`` has no
-    leading or trailing whitespace. Blank lines are hard boundaries (see the
-    module docstring for single line breaks). Stateless.
+    leading or trailing whitespace, and holds a visible character (not only
+    invisible ones, such as zero-width spaces). Blank lines are hard
+    boundaries (see the module docstring for single line breaks). Stateless.
 
     >>> text = "WASHINGTON (Reuters) - Mr. Smith left the U.S. on Jan. 5. He was 54."
     >>> [text[a:b] for a, b in split_sentences(text)]
@@ -113,13 +129,15 @@ def _split(text: str, starts_of: Callable[[str], list[int]], memo: dict[str, lis
 def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[Span]:
     """The sentences of one layout segment, relative to it: the text between two starts the library
     proposes, stripped (a line break and a space are both white space, so the segment as given to
-    the library strips as the text does)."""
+    the library strips as the text does). A piece of only invisible characters is no sentence."""
     starts = starts_of(segment)
-    if not segment.isascii():
-        starts = [*starts, *(m.end() for m in _CJK_END.finditer(segment))]
+    wide = not segment.isascii()   # ASCII has no invisible character and no mark of another script
+    if wide:
+        starts = [*starts, *(m.end() for m in _SCRIPT_END.finditer(segment))]
     cuts = sorted({0, *(c for c in starts if 0 < c < len(segment))})
     cuts.append(len(segment))
-    return [span for a, b in zip(cuts, cuts[1:]) if (span := _strip(segment, a, b)) is not None]
+    return [span for a, b in zip(cuts, cuts[1:])
+            if (span := _strip(segment, a, b)) is not None and (not wide or _VISIBLE.search(segment, *span))]
 
 
 def layout_segments(text: str) -> list[Span]:
@@ -155,7 +173,7 @@ def layout_segments(text: str) -> list[Span]:
     for seg in segments:
         parts = _split_dateline(text, seg)
         out.append(parts[0])
-        if len(parts) == 2 and _strip(text, *parts[1]) is not None:
+        if len(parts) == 2 and _VISIBLE.search(text, *parts[1]):
             out.append(parts[1])
     return out
 
@@ -171,9 +189,28 @@ def _split_dateline(text: str, segment: Span) -> list[Span]:
     m = _DATELINE_AT.match(text, start, end)
     if not m or not (m.group("date") or m.group("source")):
         m = _WIDE_DATELINE_AT.match(text, start, end)   # fails at once on Latin text
+        if m and m.group("place") and not _written_as_place(m.group("place")):
+            m = None
     if not m or m.end() >= end:
         return [segment]
     return [(start, m.end()), (m.end(), end)]
+
+
+def _written_as_place(words: str) -> bool:
+    """Whether the words before a non-Latin dateline's bracketed source are written as a place.
+
+    In a script that does not capitalise words (Arabic, Chinese, Devanagari,
+    Georgian, whose lower-case letters have no title case...) any words are.
+    In one that does (Cyrillic, Greek, Armenian...) they are upper case, as the
+    Latin rule wants: the first word in capitals and any other capitalised
+    ("МОСКВА (Интерфакс) —", "ΑΘΗΝΑ (Reuters) –"), or a single capitalised word
+    ("Москва (Интерфакс) —"). Otherwise "Банк России (ЦБ) — сообщил…", a common
+    opening of a Russian paragraph ("X (abbreviation) — …"), would be cut as one.
+    """
+    words = words.split()
+    if not any(w[0].isupper() or w[0].title() != w[0] for w in words):
+        return True
+    return all(w[0].isupper() for w in words) and (len(words) == 1 or (len(words[0]) > 1 and words[0].isupper()))
 
 
 def is_hard_wrapped(text: str, block_lines: list[list[Span]] | None = None) -> bool:
@@ -206,7 +243,7 @@ def _lines(text: str, start: int, end: int) -> list[Span]:
     while pos <= end:
         nl = text.find("\n", pos, end)
         stop = end if nl == -1 else nl
-        if text[pos:stop].strip():
+        if _VISIBLE.search(text, pos, stop):
             out.append((pos, stop))
         if nl == -1:
             break

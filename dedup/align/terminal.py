@@ -64,21 +64,17 @@ def render_diff(text_a: str, text_b: str, *, title_a: str, title_b: str, color: 
 
 
 def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str, color: bool) -> str:
+    from dedup.report.entries import dropped_after
+
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     own = rows.filter(pl.col("status") != "dropped").sort("position").to_dicts()
-    dropped = rows.filter(pl.col("status") == "dropped").sort("position").to_dicts()
+    dropped = {r["position"]: r for r in rows.filter(pl.col("status") == "dropped").sort("position").to_dicts()}
     # A dropped sentence follows B's row of the nearest A sentence before it (the last such row, for a split
-    # one), wherever B moved that sentence; with none before it, it leads.
-    after: dict[int, list[dict]] = {}
-    for gone in dropped:
-        at, held = -1, -1
-        for k, row in enumerate(own):
-            cpos = row["canonical_position"]
-            if cpos is not None and held <= cpos < gone["position"]:
-                at, held = k, cpos
-        after.setdefault(at, []).append(gone)
+    # one), wherever B moved that sentence; with none before it, it leads. The report places them alike.
+    after = {k: [dropped[p] for p in gone]
+             for k, gone in dropped_after([r["canonical_position"] for r in own], dropped).items()}
     lines = [paint(_BOLD, f"--- A: {_clean(title_a)}"), paint(_BOLD, f"+++ B: {_clean(title_b)}")]
     lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(-1, []))
     for k, row in enumerate(own):

@@ -40,10 +40,12 @@ if TYPE_CHECKING:
 
 Features = Literal["word", "word12", "char35", "word12+char35"]
 
-# Quote styles: curly and low quotes, guillemets (French, Russian, German, Arabic), CJK corner brackets.
+# Quote styles: curly and low quotes, guillemets (French, Russian, German, Arabic), CJK corner brackets; dash
+# styles: the hyphen (U+2010, and the non-breaking one word processors insert, which NFKC makes U+2010), the
+# figure, en and em dashes, the horizontal bar and the minus sign.
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
                          "«": '"', "»": '"', "‹": "'", "›": "'", "「": '"', "」": '"', "『": '"', "』": '"',
-                         "–": "-", "—": "-", "−": "-", "\u00a0": " "})
+                         "\u2010": "-", "\u2012": "-", "–": "-", "—": "-", "\u2015": "-", "−": "-", "\u00a0": " "})
 
 
 def normalise_for_match(text: str) -> str:
@@ -85,9 +87,11 @@ class IdfModel:
     Parameters
     ----------
     features:
-        ``"word12"`` word unigrams and bigrams (default, chosen on MSRP train;
-        see ``benchmarks/README.md``), ``"word"`` unigrams, ``"char35"``
-        character 3-5-grams within words, or both word and character n-grams.
+        ``"word12"`` word unigrams and bigrams (this class's default),
+        ``"word"`` unigrams, ``"char35"`` character 3-5-grams within words
+        (the features a run uses, :attr:`dedup.config.AlignConfig.features`:
+        chosen on MSRP train, see ``benchmarks/README.md``), or both word
+        and character n-grams.
     n_features:
         Hash buckets (a power of two).
 

@@ -9,7 +9,9 @@ diffs are read only for the stories that get a detail.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -240,18 +242,37 @@ def _own_entries(own: pl.DataFrame) -> list:
 
 
 def _merge(own: list, slots: list[int | None], dropped: list[int]) -> list:
-    """One article's entries in its own order with its dropped canonical sentences merged in.
-
-    A dropped sentence goes just before the first own sentence aligned to a
-    later canonical sentence (or at the end).
-    """
-    out: list = []
-    d, n_dropped = 0, len(dropped)
-    for index, entry in zip(slots, own):
-        if index is not None:
-            while d < n_dropped and dropped[d] < index:
-                out.append(-dropped[d] - 1)
-                d += 1
+    """One article's entries in its own order with its dropped canonical sentences merged in where
+    :func:`dropped_after` places them."""
+    after = dropped_after(slots, dropped)
+    out = [-i - 1 for i in after.get(-1, ())]
+    for k, entry in enumerate(own):
         out.append(entry)
-    out.extend(-i - 1 for i in dropped[d:])
+        out.extend(-i - 1 for i in after.get(k, ()))
     return out
+
+
+def dropped_after(held: Sequence[int | None], dropped: Iterable[int]) -> dict[int, list[int]]:
+    """Where a version's dropped canonical sentences go among its own sentences: the report's rule and
+    ``dedup diff``'s (:mod:`dedup.align.terminal`), so that both show a version alike.
+
+    A dropped sentence follows the version's sentence that holds the nearest
+    canonical sentence before it (its last one, for a split sentence),
+    wherever the version moved that sentence; with none before it, it leads.
+    So a sentence cut from the middle stays in the middle when the version
+    moved the wire's last paragraph to its lead, instead of going to the top
+    (before the version's first sentence holding a later one).
+
+    ``held``: for each own sentence in order, the canonical position it holds
+    (or any number in the same order, as the report's slots), None for an
+    added one; ``dropped``: the dropped sentences' positions, in order.
+    Returns, per own sentence index (-1: before the first), the dropped
+    positions that follow it, in order. Stateless.
+    """
+    last = {h: k for k, h in enumerate(held) if h is not None}   # a held position's last own sentence
+    below = sorted(last)
+    after: dict[int, list[int]] = {}
+    for gone in dropped:
+        i = bisect.bisect_left(below, gone)
+        after.setdefault(last[below[i - 1]] if i else -1, []).append(gone)
+    return after

@@ -19,7 +19,9 @@ The story detail sent to the browser is compact. For each story::
      "l": [[from article index, to article index, sentences, [family_id, ...]], ...]}
 
 ``r`` lists an article's sentences in its own order, with the canonical
-sentences it dropped merged in where they would have been. An entry is
+sentences it dropped merged in where they stood: each after the article's
+sentence holding the nearest canonical sentence before it, as ``dedup diff``
+prints them (:func:`dedup.report.entries.dropped_after`). An entry is
 
 * ``k`` (an int >= 0): canonical sentence ``k`` kept as is;
 * ``-k - 1`` (an int < 0): canonical sentence ``k`` dropped;

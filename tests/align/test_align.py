@@ -106,6 +106,24 @@ def test_a_replaced_non_latin_dateline_leaves_the_lead_kept(wire, outlet, body):
                     ("dropped", wire.strip())]
 
 
+def test_an_identical_copy_with_a_paragraph_of_invisible_characters_is_all_kept():
+    # WordPress writes <p>&#8203;</p>: no sentence (it has no words to compare, so it could never be kept)
+    text = "\n\n".join([*STORY[:3], "\u200b", *STORY[3:]])
+    articles, clusters = articles_and_clusters({"c1": [("wire", "Wire", [text], 0), ("copy", "Paper", [text], 30)]})
+    result = align_clusters(articles, clusters)
+    rows = result.sentences.filter(pl.col("article_id") == "copy")
+    assert rows["status"].to_list() == ["kept"] * N and "\u200b" not in rows["text"].to_list()
+
+
+def test_a_sentence_whose_hyphens_are_non_breaking_is_kept():
+    # Word inserts U+2011 in "long-term": a dash style, like an en dash for a hyphen-minus
+    story = [*STORY[1:3], "The long-term plan was called a once-in-a-generation investment.", *STORY[3:]]
+    copy = [s.replace("-", "\u2011") for s in story]
+    articles, clusters = articles_and_clusters({"c1": [("wire", "Wire", story, 0), ("copy", "Paper", copy, 30)]})
+    rows = align_clusters(articles, clusters).sentences.filter(pl.col("article_id") == "copy")
+    assert rows["status"].to_list() == ["kept"] * len(story) and rows["word_diff"].null_count() == len(story)
+
+
 def test_canonical_is_all_kept_with_positions_as_families():
     result = align_clusters(*planted())
     wire = result.sentences.filter(pl.col("article_id") == "wire")

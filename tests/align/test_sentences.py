@@ -59,6 +59,13 @@ def test_dateline_is_one_segment_and_the_sentence_after_it_is_intact():
     ("عمّان (ميريديان برس) - بدأت الحافلات العمل.", ["عمّان (ميريديان برس) - ", "بدأت الحافلات العمل."]),
     ("杭州（北风通讯社）- 图书馆试行24小时开放。", ["杭州（北风通讯社）- ", "图书馆试行24小时开放。"]),
     ("Москва (Интерфакс) — Акции выросли.", ["Москва (Интерфакс) — ", "Акции выросли."]),
+    # a cased script's place is upper case as in the Latin rule: in capitals, or one capitalised word
+    ("МОСКВА (Интерфакс) — Акции выросли.", ["МОСКВА (Интерфакс) — ", "Акции выросли."]),
+    ("ΑΘΗΝΑ (Reuters) – Η ανάπτυξη θα είναι 2%.", ["ΑΘΗΝΑ (Reuters) – ", "Η ανάπτυξη θα είναι 2%."]),
+    ("Банк России (ЦБ) — сообщил в пятницу.", ["Банк России (ЦБ) — сообщил в пятницу."]),
+    ("Министр финансов Антон Силуанов (на фото) — заявил.", ["Министр финансов Антон Силуанов (на фото) — заявил."]),
+    ("Η Τράπεζα της Ελλάδος (ΤτΕ) – ανακοίνωσε.", ["Η Τράπεζα της Ελλάδος (ΤτΕ) – ανακοίνωσε."]),
+    ("თბილისი (ინტერპრესნიუსი) - ტექსტი.", ["თბილისი (ინტერპრესნიუსი) - ", "ტექსტი."]),   # Georgian: not capitalised
     # a Chinese dispatch line with its reporter, a Japanese bracketed one
     ("新华社北京11月28日电（记者 张三）国务院今天宣布。", ["新华社北京11月28日电（记者 张三）", "国务院今天宣布。"]),
     ("【ワシントン=共同】米政府は28日、発表した。", ["【ワシントン=共同】", "米政府は28日、発表した。"]),
@@ -202,3 +209,32 @@ def test_chinese_and_japanese_sentences_end_at_full_width_marks():
     mixed = "Beijing said on Monday it would act. 北京周一表示将采取行动。Markets rose."
     assert sentences(mixed)[-2:] == ["北京周一表示将采取行动。", "Markets rose."]
     assert split_many([zh, ja, mixed, zh]) == [split_sentences(t) for t in (zh, ja, mixed, zh)]
+
+
+def test_danda_urdu_and_arabic_marks_end_sentences():
+    hi = "कीमतें 12 प्रतिशत बढ़ीं। उन्होंने कहा, \"हम तैयार हैं।\" परामर्श जनवरी में होगा॥ अंत"
+    assert sentences(hi) == ["कीमतें 12 प्रतिशत बढ़ीं।", "उन्होंने कहा, \"हम तैयार हैं।\"",   # with its closing quote
+                             "परामर्श जनवरी में होगा॥", "अंत"]
+    ur = "بندرگاہ پر کام شروع ہوا۔ کیا یہ کافی ہے؟ «ہاں؟» انہوں نے کہا۔"
+    assert sentences(ur) == ["بندرگاہ پر کام شروع ہوا۔", "کیا یہ کافی ہے؟", "«ہاں؟»", "انہوں نے کہا۔"]
+    # a mark with no space after it (a number, a word run on) is no end
+    assert sentences("अनुच्छेद ३।२ लागू है।") == ["अनुच्छेद ३।२ लागू है।"]
+    for text in (hi, ur, hi + "\n\n" + ur):   # exact spans: stripped, every visible character once
+        spans = split_sentences(text)
+        covered = [k for a, b in spans for k in range(a, b)]
+        assert all(text[a:b] == text[a:b].strip() for a, b in spans) and covered == sorted(set(covered))
+        assert all(k in covered or text[k].isspace() for k in range(len(text)))
+    assert split_many([hi, ur, hi]) == [split_sentences(t) for t in (hi, ur, hi)]
+
+
+def test_a_paragraph_or_sentence_of_invisible_characters_only_is_no_sentence():
+    # WordPress writes <p>&#8203;</p>; a lone BOM or soft hyphen: nothing to compare, so no sentence
+    for blank in ("\u200b", "\ufeff", "\u00ad", " \u200b\u2060 "):
+        text = f"The port reopened.\n\n{blank}\n\nShips came back."
+        assert sentences(text) == ["The port reopened.", "Ships came back."]
+        assert sentences(blank) == []
+        assert sentences(f"WASHINGTON (Reuters) - {blank}") == ["WASHINGTON (Reuters) -"]   # after a dateline
+        assert sentences(f"Ships came back. {blank}") == ["Ships came back."]   # after a sentence
+    # inside a sentence they stay: its span is exact
+    assert sentences("Ships\u00ad came back. \u200bThe port reopened.") == [
+        "Ships\u00ad came back.", "\u200bThe port reopened."]

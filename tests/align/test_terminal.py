@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dedup.align import render_diff
+from dedup.diffcmd import diff_articles
+from dedup.errors import InputError
 
 A = ("LONDON (Reuters) - A storm hit the south coast of England on Tuesday, cutting power to 10,000 homes. "
      "Two people died when a tree fell on their car, police said.\n\n"
@@ -60,3 +64,15 @@ def test_empty_texts():
     out = render_diff("", "One sentence here.", title_a="a", title_b="b", color=False)
     assert "+ One sentence here." in out
     assert out.splitlines()[-1] == "B: 0 kept, 0 edited, 1 added, 0 dropped (A has 0 sentences)"
+
+
+def test_an_article_longer_than_the_aligner_takes_is_unusable_input_named_a_or_b(tmp_path):
+    # exit 3, in terms of A and B: not the aligner's "cluster diff" failure (exit 1, an internal error)
+    long, short = tmp_path / "long.txt", tmp_path / "short.txt"
+    long.write_text("Long\n" + "\n\n".join(f"Paragraph number {i} of the council minutes." for i in range(2100)))
+    short.write_text("Short\nParagraph number 1 of the council minutes. Another sentence.")
+    for a, b, which in ((long, short, "A"), (short, long, "B")):
+        with pytest.raises(InputError, match=f"^{which} has 2,100 sentences; dedup diff compares articles of at "
+                                             "most 2,000$") as caught:
+            diff_articles(str(a), str(b), corpus=[], color=False)
+        assert caught.value.exit_code == 3

@@ -100,6 +100,12 @@ def test_normalisation_straightens_quotes_and_case():
     assert normalise_for_match("Caf\u00e9") == normalise_for_match("Cafe\u00ad\u0301")   # the mark composes again
 
 
+def test_every_dash_style_is_a_plain_dash():
+    # hyphen, non-breaking hyphen (word processors), figure dash, en and em dashes, horizontal bar, minus
+    for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212":
+        assert normalise_for_match(f"A long{dash}term plan {dash} now") == "a long-term plan - now", hex(ord(dash))
+
+
 @pytest.mark.parametrize("features", ["char35", "word12+char35", "word"])
 def test_document_frequencies_count_each_sentence_once_per_feature(features):
     texts = [*CORPUS, "", "storm storm storm", "The storm hit the coast.", "\u65e5\u672c\u8a9e \u00df"]

@@ -12,6 +12,7 @@ import pytest
 
 from dedup.errors import InputError
 from dedup.report import build_report, render_report, write_report
+from dedup.report.entries import dropped_after
 from dedup.report.html import csp_hash, script_json
 from dedup.report.model import build_model, clean, safe_url
 
@@ -172,8 +173,9 @@ def test_story_detail_carries_the_diff(frames):
         "A strong earthquake struck the coast on Tuesday.", "At least 12 people were injured, officials said.",
         "The quake had a magnitude of 6.1.", "Rescue teams are searching collapsed buildings."]
     bugle = next(a for a in quake["a"] if a["id"] == "bug-1")
-    # kept 0; edited 1 (keep 24 chars, delete 7, insert "hurt", keep 17); the added quote; dropped 2; kept 3
-    assert bugle["r"] == [0, ["e", 1, [24, -7, "hurt", 17]], ["a", 10, QUOTE], -3, 3]
+    # kept 0; edited 1 (keep 24 chars, delete 7, insert "hurt", keep 17); dropped 2 (after 1, which stood
+    # before it); the added quote; kept 3
+    assert bugle["r"] == [0, ["e", 1, [24, -7, "hurt", 17]], -3, ["a", 10, QUOTE], 3]
     assert bugle["n"] == [2, 1, 1, 1]
     assert [a["id"] for a in quake["a"]] == ["reu-1", "bug-1", "gaz-1", "cou-1"]  # canonical, then by time
     assert quake["l"] == [[1, 3, 1, [10]]]  # Courier shares the Bugle's added quote
@@ -322,16 +324,44 @@ def test_word_diffs_count_javascript_string_units_and_fall_back_when_they_do_not
     assert edited([{"op": "?", "text": "q"}, {"op": "+", "text": None}], "y") == [["E", 0, [["+", ""]]]]
 
 
-def test_dropped_sentences_are_merged_before_the_first_later_own_sentence(frames):
-    """Each article's entries are its own sentences in its order, with the canonical sentences it
-    dropped merged in just before its first sentence aligned to a later one (or at the end)."""
+def test_a_dropped_sentence_follows_the_sentence_that_stood_before_it(frames):
+    """Each article's entries are its own sentences in its order, with each canonical sentence it dropped
+    merged in after its sentence holding the nearest canonical sentence before it (first when none)."""
     detail = {d["a"][0]["id"]: d for d in build_model(frames["clusters"], frames["sentences"], frames["links"])[
         "details"]}
     quake = {a["id"]: a for a in detail["reu-1"]["a"]}
     assert quake["gaz-1"]["r"] == [0, 1, -3, -4] and quake["gaz-1"]["n"] == [2, 0, 0, 2]
-    assert quake["bug-1"]["r"][2:] == [["a", 10, QUOTE], -3, 3] and quake["bug-1"]["n"] == [2, 1, 1, 1]
+    assert quake["bug-1"]["r"][2:] == [-3, ["a", 10, QUOTE], 3] and quake["bug-1"]["n"] == [2, 1, 1, 1]
     payload = {a["id"]: a for a in detail["evil-1"]["a"]}
     assert payload["evil-3"]["r"][0] == -1 and payload["evil-3"]["n"] == [1, 0, 1, 1]
+
+
+def test_a_dropped_sentence_stays_where_it_stood_when_the_version_moved_the_end_to_its_lead(frames):
+    # the version leads with the canonical's last sentence, then prints 0, 1, 2, 4, 5, 6: sentence 3 is
+    # shown after 2, as `dedup diff` prints it, not before the version's first row (which holds a later one)
+    texts = [f"Sentence number {k} of the wire story." for k in range(8)]
+    order = [7, 0, 1, 2, 4, 5, 6]
+    rows = [{"cluster_id": "c-vote", "article_id": "ap-1", "status": "kept", "position": k, "text": texts[k],
+             "canonical_position": k, "family_id": k, "word_diff": None} for k in range(8)]
+    rows += [{"cluster_id": "c-vote", "article_id": "bug-2", "status": "kept", "position": at, "text": texts[k],
+              "canonical_position": k, "family_id": k, "word_diff": None} for at, k in enumerate(order)]
+    rows.append({"cluster_id": "c-vote", "article_id": "bug-2", "status": "dropped", "position": 3, "text": texts[3],
+                 "canonical_position": 3, "family_id": 3, "word_diff": None})
+    sentences = pl.DataFrame(rows, schema={c: frames["sentences"].schema[c] for c in rows[0]})
+    detail = build_model(frames["clusters"], sentences, None)["details"]
+    version = next(a for d in detail for a in d["a"] if a["id"] == "bug-2")
+    assert version["r"] == [7, 0, 1, 2, -4, 4, 5, 6] and version["n"] == [7, 0, 0, 1]
+
+
+@pytest.mark.parametrize("held, dropped, after", [
+    ([7, 0, 1, 2, 4, 5, 6], [3], {3: [3]}),                 # the end moved to the lead
+    ([0, None, 3], [1, 2], {0: [1, 2]}),                    # before an added sentence, in order
+    ([3, 4], [0, 1], {-1: [0, 1]}),                         # nothing before them: they lead
+    ([0, 1, 1, None], [2], {2: [2]}),                       # a split sentence: after its last part
+    ([], [0, 1], {-1: [0, 1]}),                             # a version of added sentences only
+])
+def test_dropped_after_places_each_dropped_sentence_after_the_nearest_one_before_it(held, dropped, after):
+    assert dropped_after(held, dropped) == after
 
 
 def test_rebuilds_in_fresh_processes_are_byte_identical(run_dir):
