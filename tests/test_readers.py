@@ -4,8 +4,11 @@ import json
 import lzma
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from dedup import run
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
 from dedup.io import articles_from_frame, read_inputs
@@ -156,3 +159,77 @@ def test_which_duplicate_keeps_the_id_does_not_depend_on_file_names(tmp_path):
     write_jsonl(tmp_path / "early" / "a.jsonl", [full])
     write_jsonl(tmp_path / "early" / "b.jsonl", [{**short, "published": "2026-11-27T07:00:00Z"}])
     assert read_inputs([tmp_path / "early"]).articles["text"].item() == short["text"]
+
+
+def test_rfc2822_zone_names_rfc2822_does_not_define_are_bad_dates(tmp_path):
+    # email.utils takes an unknown zone for no zone: CET was read as UTC, an hour late. Zone names are not
+    # guessed (IST is India, Ireland or Israel): the date is unreadable, the article kept undated.
+    known = {"Fri, 27 Nov 2026 08:15:00 EST": "2026-11-27T13:15:00+00:00",
+             "Fri, 27 Nov 2026 08:15:00 GMT": "2026-11-27T08:15:00+00:00",
+             "Fri, 27 Nov 2026 08:15:00 +0530": "2026-11-27T02:45:00+00:00",
+             "Fri, 27 Nov 2026 08:15:00 +0100 (CET)": "2026-11-27T07:15:00+00:00",
+             "Fri, 27 Nov 2026 08:15:00 -0000": "2026-11-27T08:15:00+00:00",   # RFC 2822's "no zone given"
+             "Friday, 27 November 2026 08:15": "2026-11-27T08:15:00+00:00"}
+    unknown = ["Fri, 27 Nov 2026 08:15:00 CET", "Fri, 27 Nov 2026 08:15:00 AEST", "Fri, 27 Nov 2026 08:15:00 IST",
+               "Fri, 27 Nov 2026 08:15:00 XYZ", "Fri, 27 Nov 2026 08:15:00 +01:00", "Fri Nov 27 08:15:00 CET 2026"]
+    write_jsonl(tmp_path / "a.jsonl", [{"id": f"d{i}", "text": "Some text.", "date": date}
+                                       for i, date in enumerate([*known, *unknown])])
+    res = read_inputs([tmp_path])
+    got = dict(zip(res.articles["article_id"], res.articles["published"]))
+    assert [got[f"d{i}"] and got[f"d{i}"].isoformat() for i in range(len(known))] == list(known.values())
+    assert [got[f"d{i}"] for i in range(len(known), len(known) + len(unknown))] == [None] * len(unknown)
+    assert res.warnings["bad_date"] == len(unknown)
+
+
+def test_a_file_without_records_is_one_empty_file_reject_whatever_its_format(tmp_path):
+    # a header-only CSV, [] or a Parquet file of 0 rows used to count 0 records, so that a night of them
+    # stopped with exit 3 while a night of empty JSON Lines went on: now each is an empty_file reject
+    files = {"a.jsonl": b"", "b.jsonl": b"\n \n", "c.json": b"[]", "d.json": b" \n", "e.csv": b"id,title,text\n",
+             "f.csv": b"id,text\r\n\r\n", "g.txt": b"", "h.md": b"  \n", "i.html": b"", "j.warc": b""}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    pl.DataFrame(schema={"id": pl.String, "text": pl.String}).write_parquet(tmp_path / "k.parquet")
+    res = read_inputs([tmp_path])
+    assert sorted((r["file"].rsplit("/", 1)[1], r["record"], r["reason"]) for r in res.rejects.to_dicts()) == [
+        (name, None, "empty_file") for name in [*files, "k.parquet"]]
+    assert res.records == res.rejects.height == 11 and res.articles.height == 0
+    night = run([tmp_path / "e.csv"], tmp_path / "out")   # a quiet night is a night, not an input error
+    assert night.rejects["reason"].to_list() == ["empty_file"] and (tmp_path / "out" / "summary.json").exists()
+
+
+def test_an_empty_or_null_text_is_empty_text_and_rejects_name_the_records_id(tmp_path):
+    # the CSV reader makes an empty cell null; the record has the column, so it is empty_text, not
+    # missing_text ("no text field ...; map it with --field text=COLUMN"), as an empty JSON string is
+    (tmp_path / "a.csv").write_text("id,title,text\nc1,Harbour bridge,\nc2,,Some text.\n")
+    write_jsonl(tmp_path / "b.jsonl", [{"id": "j1", "text": ""}, {"id": "j2", "text": None}, {"id": 7, "title": "x"},
+                                       {"id": "j4", "text": "Text.", "title": 3}, {"text": " "}])
+    res = read_inputs([tmp_path])
+    assert sorted((r["file"].rsplit("/", 1)[1], r["record"], r["article_id"], r["reason"])
+                  for r in res.rejects.to_dicts()) == [
+        ("a.csv", 2, "c1", "empty_text"), ("b.jsonl", 1, "j1", "empty_text"), ("b.jsonl", 2, "j2", "empty_text"),
+        ("b.jsonl", 3, "7", "missing_text"), ("b.jsonl", 4, "j4", "bad_field_type"),
+        ("b.jsonl", 5, None, "empty_text")]
+    assert res.articles["article_id"].to_list() == ["c2"]
+
+
+def test_a_one_line_text_file_is_the_text_and_lone_cr_ends_a_line(tmp_path):
+    para = "The harbour bridge reopened on Tuesday after eight months of repairs, city officials said."
+    (tmp_path / "one.txt").write_text(para + "\n")
+    (tmp_path / "mac.txt").write_bytes(b"Bridge reopens\r" + para.encode() + b"\r\rThe buses crossed at dawn.\r")
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    arts = {a["source_file"].rsplit("/", 1)[1]: (a["title"], a["text"]) for a in res.articles.to_dicts()}
+    assert arts == {"one.txt": (None, para), "mac.txt": ("Bridge reopens", para + "\n\nThe buses crossed at dawn.")}
+
+
+def test_parquet_time_stamps_in_any_arrow_time_zone_are_read_as_instants(tmp_path, capfd):
+    # pandas writes "+05:30" for Indian times; polars panicked on it (a page of Rust panic on stderr) and the
+    # whole file was rejected as malformed_parquet
+    when = pa.array([1_795_743_900_000_000], pa.timestamp("us", "UTC"))   # 2026-11-27T01:45:00Z
+    pq.write_table(pa.table({"id": ["p1"], "text": ["Some text."], "published": when.cast(pa.timestamp("us", "+05:30")),
+                             "meta": pa.array([{"seen": 1_795_743_900_000}], pa.struct([
+                                 ("seen", pa.timestamp("ms", "+05:45"))]))}), tmp_path / "a.parquet")
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    assert res.articles["published"].item().isoformat() == "2026-11-27T01:45:00+00:00"
+    assert "panic" not in capfd.readouterr().err

@@ -130,13 +130,17 @@ def _label(encoding: str) -> str:
     return "decoded_as_" + encoding.replace("_", "-")
 
 
-def decode(data: bytes, *, declared: str | None = None, html: bool = False, forced: str | None = None) -> Decoded:
+def decode(data: bytes, *, declared: str | None = None, html: bool = False, forced: str | None = None,
+           guess: str | None = None) -> Decoded:
     """Decode ``data``, following the order in the module docstring.
 
     ``declared`` is a charset label from outside the bytes (an HTTP header);
     ``html`` also looks for a ``<meta charset>``; ``forced`` (a codec name from
-    ``ReadConfig.encoding``) skips detection. Raises :class:`Undecodable` for
-    binary data.
+    ``ReadConfig.encoding``) skips detection. ``guess`` is the legacy codec the
+    detector chose for an earlier part of the same file (a JSON Lines line):
+    tried, strictly, before the detector, which is slow on short texts (some
+    2 ms a line) and has little evidence in one line. Raises
+    :class:`Undecodable` for binary data.
     """
     if forced:
         # A byte-order mark is dropped as in step 1: "utf-8" and "utf-16-le" keep it as a U+FEFF ("utf-16" not).
@@ -172,6 +176,10 @@ def decode(data: bytes, *, declared: str | None = None, html: bool = False, forc
         text = _strict(data, claimed)
         if text is not None and not _looks_binary(text):
             return Decoded(text, claimed, (_label(claimed),))
+    if guess and guess != claimed:
+        text = _strict(data, guess)
+        if text is not None and not _looks_binary(text):
+            return Decoded(text, guess, (_label(guess),) + mismatch)
     detected = _detect(data)
     if detected and detected != "utf-8":
         text = _strict(data, detected)

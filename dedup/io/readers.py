@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dedup.io.decode import Undecodable, decode
 from dedup.io.html import Page
@@ -78,11 +80,13 @@ def _json_line(number: int, line: bytes, source: Source) -> Raw:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
             try:
-                decoded = decode(line)
+                decoded = decode(line, guess=source.detected)   # a file's lines share its codec
             except Undecodable as exc:
                 return number, Reject("", number, "undecodable", f"line {number}: {exc}")
             source.warnings.update(decoded.warnings)
             text = decoded.text
+            if decoded.encoding != "utf-8" and splits_on_newline(decoded.encoding):   # not a UTF-16 BOM's
+                source.detected = decoded.encoding
     return _parse_json(number, text)
 
 
@@ -108,11 +112,9 @@ def read_jsonl(source: Source) -> Iterator[Raw]:
     (:func:`~dedup.io.streams.utf8_stream`), not line by line.
     """
     limit = source.limits.max_record_bytes
-    seen = False
     with open_stream(source) as raw, utf8_stream(raw, source) as stream:
         for number, line in iter_lines(stream, limit):
             if line is None:
-                seen = True
                 yield number, Reject("", number, "record_too_large",
                                      f"line is longer than max_record_bytes={limit:,}; skipped unread")
                 continue
@@ -120,10 +122,7 @@ def read_jsonl(source: Source) -> Iterator[Raw]:
                 line = line[len(_BOM):]
             if not line.strip():
                 continue
-            seen = True
             yield _json_line(number, line, source)
-    if not seen:
-        raise FileRejected("empty_file", "file is empty")
 
 
 def _whole_or_prefix(source: Source, complete: Callable[[bytes], bytes]) -> tuple[bytes, FileRejected | None]:
@@ -143,8 +142,9 @@ def _whole_or_prefix(source: Source, complete: Callable[[bytes], bytes]) -> tupl
 
 
 def read_json(source: Source) -> Iterator[Raw]:
-    """One object or an array of objects; JSON Lines saved as ``.json`` are read line by line (a malformed
-    line is that line's reject), and objects one after the other (pretty-printed) in turn.
+    """One object or an array of objects; JSON Lines saved as ``.json`` (most lines an object each, see
+    :func:`_one_object_per_line`) are read line by line (a malformed line is that line's reject), and
+    objects one after the other (pretty-printed) in turn.
 
     An array that breaks off part-way keeps the elements before the break:
     a malformed element (``malformed_json``) or compressed data that breaks
@@ -168,7 +168,7 @@ def read_json(source: Source) -> Iterator[Raw]:
             source.warnings["json_read_as_jsonl"] += 1
             yield from _sequence_prefix(text, broken)
             return
-        if lines_of_objects:   # JSON Lines, even with a malformed first line
+        if lines_of_objects:   # JSON Lines, even with malformed lines (the first one too)
             source.warnings["json_read_as_jsonl"] += 1
             # Lines end at "\n" only, as in .jsonl: str.splitlines() would also cut at U+2028, U+0085...,
             # which a JSON string may hold as they are.
@@ -200,9 +200,14 @@ _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 
 
 def _one_object_per_line(text: str) -> bool:
-    """Whether ``text`` looks like JSON Lines: two non-blank lines or more, each starting an object."""
-    lines = [line for line in text.split("\n") if line.strip()]
-    return len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines)
+    """Whether ``text`` looks like JSON Lines: two lines or more that each hold an object (start with ``{`` and
+    end with ``}``), and they are most of its non-blank lines. Not all of them: a log line, a line its writer
+    cut, a string holding a newline or an array on a line of its own is then that line's reject, where
+    :func:`_sequence_prefix` would stop there and reject every later line with it. A pretty-printed object
+    (``{`` alone on its first line) or an array's element (``},`` at its end) does not count."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    objects = sum(1 for line in lines if line.startswith("{") and line.endswith("}"))
+    return objects > 1 and 2 * objects > len(lines)
 
 
 def _sequence_prefix(text: str, broken: FileRejected | None) -> Iterator[Raw]:
@@ -402,13 +407,32 @@ def _broken_quotes(row: str, delimiter: str = ",") -> str | None:
 
 
 def read_parquet(source: Source) -> Iterator[Raw]:
+    """One record per row. Read with pyarrow, and time stamps with a time zone are moved to UTC (the same
+    instants) before polars sees them: polars cannot read every zone Arrow allows (an offset of a half hour,
+    ``+05:30``, as pandas writes it for Indian times), and fails with a panic, printed on stderr."""
     data = read_whole(source)
     try:
-        frame = pl.read_parquet(io.BytesIO(data))
+        table = pq.read_table(pa.BufferReader(data))
+        table = table.cast(pa.schema([field.with_type(_utc(field.type)) for field in table.schema],
+                                     metadata=table.schema.metadata))
+        frame = pl.from_arrow(table)
     except (Exception, pl.exceptions.PanicException) as exc:  # corrupt files raise many kinds, even panics
         raise FileRejected("malformed_parquet", f"cannot read Parquet: {type(exc).__name__}: "
                            f"{str(exc)[:200]}") from None
     yield from enumerate(frame.iter_rows(named=True), start=1)
+
+
+def _utc(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with each time stamp that has a time zone in UTC instead, in structs and lists too."""
+    if pa.types.is_timestamp(kind):
+        return pa.timestamp(kind.unit, "UTC") if kind.tz else kind
+    if pa.types.is_struct(kind):
+        return pa.struct([kind.field(i).with_type(_utc(kind.field(i).type)) for i in range(kind.num_fields)])
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_utc(kind.value_type)))
+    if pa.types.is_large_list(kind):
+        return pa.large_list(kind.value_field.with_type(_utc(kind.value_type)))
+    return kind
 
 
 def _single(source: Source) -> bytes:
@@ -422,8 +446,14 @@ def _single(source: Source) -> bytes:
 
 
 def read_text(source: Source) -> Iterator[Raw]:
-    text = _text_of(_single(source), source, "text file").replace("\r\n", "\n")
+    """One article: the first line is the title (a leading ``#`` removed), the rest the text. A file of one
+    line (a paragraph written as one line) is the text, with a null title. Lines end at ``\\n``, ``\\r\\n``
+    or a lone ``\\r`` (old Mac exports), as in CSV."""
+    text = _text_of(_single(source), source, "text file").replace("\r\n", "\n").replace("\r", "\n")
     title, _, body = text.strip().partition("\n")
+    if not body.strip():
+        yield None, {"title": None, "text": title.strip()}
+        return
     title = title.strip().lstrip("#").strip()
     yield None, {"title": title or None, "text": body.strip()}
 
@@ -439,10 +469,21 @@ _READERS: dict[str, Callable[[Source], Iterator[Raw]]] = {
 
 
 def read_file(source: Source) -> Iterator[Raw]:
-    """Yield the raw records of one file; raise FileRejected if the file (or its rest) is unusable."""
+    """Yield the raw records of one file; raise FileRejected if the file (or its rest) is unusable.
+
+    A file that holds no record (0 bytes, white space, blank lines, a CSV
+    header alone, ``[]``, a Parquet file of 0 rows) is one ``empty_file``
+    reject whatever its format, so that an empty export does not vanish
+    unseen and a quiet night ends the same way for every format.
+    """
     fmt, compression = format_of(source.path)
     if fmt is None:
         raise FileRejected("unsupported_format",
                            f"unsupported file type {''.join(source.path.suffixes) or '(none)'}")
     source.compression = compression
-    yield from _READERS[fmt](source)
+    empty = True
+    for item in _READERS[fmt](source):
+        empty = False
+        yield item
+    if empty:
+        raise FileRejected("empty_file", "file holds no record")

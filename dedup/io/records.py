@@ -73,7 +73,8 @@ def outlet_from_url(url: str | None) -> str | None:
 def parse_published(value: Any) -> datetime | None:
     """ISO 8601 (or RFC 2822, as in RSS) to an aware UTC datetime; naive times are taken as UTC.
 
-    Raises ValueError when the value is present but unreadable, or out of the range of
+    Raises ValueError when the value is present but unreadable, names a zone that RFC 2822 does not
+    define (``Fri, 27 Nov 2026 08:15:00 CET``: see :func:`_unknown_zone`), or is out of the range of
     ``datetime`` once in UTC (``0001-01-01T00:00:00+01:00``, ``9999-12-31T23:00:00-05:00``).
     """
     if value is None or value == "":
@@ -91,6 +92,9 @@ def parse_published(value: Any) -> datetime | None:
                 dt = email.utils.parsedate_to_datetime(s)
             except (TypeError, ValueError, IndexError):
                 raise ValueError(f"unreadable date {value!r}; expected ISO 8601 such as 2026-11-27T08:15:00Z") from None
+            if dt.tzinfo is None and (zone := _unknown_zone(s)):
+                raise ValueError(f"unknown time zone {zone!r} in date {value!r}; expected an offset such as "
+                                 "+0100, or UT, GMT, EST...") from None
     else:
         raise ValueError(f"unreadable date {value!r} of type {type(value).__name__}")
     if dt.tzinfo is None:
@@ -99,6 +103,21 @@ def parse_published(value: Any) -> datetime | None:
         return dt.astimezone(timezone.utc)
     except OverflowError:
         raise ValueError(f"date {value!r} is out of range in UTC (years 1 to 9999)") from None
+
+
+#: The parts of an RFC 2822 date besides its zone: a day or month name (full or not), a number (day, year),
+#: the time, and ``-0000`` (RFC 2822's "no zone given").
+_RFC2822_PART = re.compile(r"(?i)(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+                           r"[a-z]*\.?|\d+|\d{1,2}:\d\d(?::\d\d)?|-0000")
+
+
+def _unknown_zone(value: str) -> str | None:
+    """The zone of an RFC 2822 date that :mod:`email.utils` read without one, if it names one: ``CET``, ``IST``,
+    ``+01:00``... email.utils knows the zones of RFC 2822 (UT, GMT, EST...) and numeric offsets, and takes any
+    other as no zone (UTC here). That would shift the time by hours, so it is an unreadable date instead: the
+    abbreviations are not guessed, they are ambiguous (IST is India, Ireland or Israel)."""
+    tokens = re.sub(r"\([^)]*\)", " ", value).replace(",", " ").split()   # (comments) say nothing
+    return next((token for token in tokens if not _RFC2822_PART.fullmatch(token)), None)
 
 
 #: A UTF-16 surrogate on its own: JSON can carry one as an escape (``"\ud83d"``, a tweet cut mid-emoji),
@@ -149,6 +168,13 @@ class RecordMapper:
                 return value
         return None
 
+    def _string(self, raw: dict[str, Any], field: str) -> Any:
+        """The value of ``field``, an integer id as its digits (any other value as it is)."""
+        value = self._get(raw, field)
+        if field == "id" and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
     def map(self, raw: Any, file: str, record: int | None) -> dict[str, Any] | Reject:
         """Return an ARTICLES row (with a ``_warnings`` key, a tuple of ``reason: detail``, usually empty)
         or a Reject. Lone surrogates in the string fields are replaced by U+FFFD (warning
@@ -156,29 +182,33 @@ class RecordMapper:
         if not isinstance(raw, dict):
             kind = "array" if isinstance(raw, list) else type(raw).__name__
             return Reject(file, record, "not_an_object", f"expected a JSON object, got {kind}")
+        # the record's own id, if readable, names it in a reject (rejected.jsonl's article_id)
+        own_id = self._string(raw, "id")
+        own_id = (own_id.strip() or None) if isinstance(own_id, str) else None
         text = self._get(raw, "text")
+        if text is None and any(name in raw and raw[name] is None for name in self.lookup["text"]):
+            # the field is there but null: an empty CSV cell (the CSV reader makes "" null), a JSON or Parquet null
+            return Reject(file, record, "empty_text", "text is empty", own_id)
         if text is None:
             keys = ", ".join(sorted(map(str, raw))[:12]) or "none"
             return Reject(file, record, "missing_text",
                           f"no text field (looked for {', '.join(self.lookup['text'])}; record has: {keys}); "
-                          "map it with --field text=COLUMN")
+                          "map it with --field text=COLUMN", own_id)
         if not isinstance(text, str):
-            return Reject(file, record, "bad_field_type", f"text must be a string, got {type(text).__name__}")
+            return Reject(file, record, "bad_field_type", f"text must be a string, got {type(text).__name__}", own_id)
         if not text.strip():
-            return Reject(file, record, "empty_text", "text is empty")
+            return Reject(file, record, "empty_text", "text is empty", own_id)
         if len(text) > self.config.max_text_chars:
             return Reject(file, record, "text_too_long",
-                          f"text has {len(text):,} characters, more than max_text_chars={self.config.max_text_chars:,}")
+                          f"text has {len(text):,} characters, more than max_text_chars={self.config.max_text_chars:,}",
+                          own_id)
         warnings: list[str] = []
         fields: dict[str, Any] = {"text": text}
         for name in ("title", "outlet", "url", "id"):
-            value = self._get(raw, name)
+            value = self._string(raw, name)
             if value is not None and not isinstance(value, str):
-                if name == "id" and isinstance(value, int) and not isinstance(value, bool):
-                    value = str(value)
-                else:
-                    return Reject(file, record, "bad_field_type",
-                                  f"{name} must be a string, got {type(value).__name__}")
+                return Reject(file, record, "bad_field_type", f"{name} must be a string, got {type(value).__name__}",
+                              own_id)
             fields[name] = value.strip() if isinstance(value, str) else None
             if fields[name] == "":
                 fields[name] = None

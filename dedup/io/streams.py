@@ -93,6 +93,7 @@ class Source:
     encoding: str | None = None          # a codec forced by ReadConfig.encoding, else None (detect)
     compression: str | None = None       # named by the file's suffix
     warnings: Counter = field(default_factory=Counter)
+    detected: str | None = None          # the legacy codec detected for an earlier line, tried first on the next
 
     @property
     def name(self) -> str:

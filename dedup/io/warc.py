@@ -25,8 +25,10 @@ article, or a reject with its reason:
 The record's number is its position in the archive (1-based, counting every
 record). ``request``, ``metadata``, ``warcinfo``, ``revisit`` and other records
 hold no page; they are counted under ``warc_skipped_<type>`` in
-``warnings_by_reason``. ``url`` is the record's ``WARC-Target-URI``; ``outlet``
-is the page's site name, else the URI's host.
+``warnings_by_reason``; a file without any ``response`` or ``resource``
+record is one ``empty_file`` reject, as an empty file of any format. ``url``
+is the record's ``WARC-Target-URI``; ``outlet`` is the page's site name, else
+the URI's host.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from dedup.io.decode import charset_from_content_type
 from dedup.io.html import HTML_TYPES, Page, looks_like_html
@@ -83,13 +85,29 @@ def _page(record: Any, number: int, source: Source) -> Page | Reject:
                 forced_encoding=source.encoding)   # extracted by the collector (dedup.io.html.extract_pages)
 
 
+class _ReadOnce:
+    """``stream`` for warcio, whose ``read(n)`` is one read of the stream below (``read1(n)``).
+
+    warcio reads 16 KiB blocks. A buffered ``read(n)`` fills one with several
+    reads of the decompressor, and when one of them meets a break (a truncated
+    ``.warc.gz``, a bomb) the exception drops the bytes the others decompressed:
+    the last whole records before the break were lost, every record of a small
+    archive. ``read1`` returns them, and the next read raises (see
+    :class:`~dedup.io.streams._Guarded`). It has no ``tell``: warcio then counts
+    offsets itself.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self.read = stream.read1
+
+
 def read_warc(source: Source) -> Iterator[tuple[int, Any]]:
     """Stream the articles of one WARC file (see the module docstring)."""
     from warcio.archiveiterator import ArchiveIterator
 
     with open_stream(source) as stream:
-        records = iter(ArchiveIterator(stream, check_digests=False))
-        number = 0
+        records = iter(ArchiveIterator(_ReadOnce(stream), check_digests=False))
+        number = pages = 0
         while True:
             number += 1
             noise = io.StringIO()  # warcio reports bad record lengths on stderr; count them instead
@@ -112,6 +130,8 @@ def read_warc(source: Source) -> Iterator[tuple[int, Any]]:
             if kind not in _PAGE_TYPES:
                 source.warnings[f"warc_skipped_{kind if kind in _OTHER_TYPES else 'other'}"] += 1
                 continue
+            pages += 1
             yield number, raw
-    if number == 1:
-        raise FileRejected("empty_file", "WARC file holds no record")
+    if number > 1 and not pages:   # none of its records is one of the run (a file of none: read_file says so)
+        raise FileRejected("empty_file", f"WARC file holds no response or resource record, only "
+                           f"{number - 1:,} other records")

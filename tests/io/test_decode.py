@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+import dedup.io.decode as decode_module
 from dedup.config import ReadConfig
 from dedup.io import read_inputs
 from dedup.io.decode import (
@@ -108,3 +109,19 @@ def test_a_forced_encoding_drops_the_byte_order_mark(tmp_path, encoding):
     assert [arts[name]["article_id"] for name in ("a.json", "b.csv", "c.jsonl")] == ["a", "b", "c"]
     assert arts["d.txt"]["title"] == "Title"
     assert decode(codecs.BOM_UTF8 + b"x", forced="utf-8").text == "x"
+
+
+def test_json_lines_reuse_the_codec_detected_for_an_earlier_line(tmp_path, monkeypatch):
+    # the detector ran on every non-UTF-8 line: some 2 ms a line, 40 times the time of a UTF-8 file
+    calls = []
+    detect = decode_module._detect
+    monkeypatch.setattr(decode_module, "_detect", lambda data: calls.append(data) or detect(data))
+    text = SAMPLES[0][0]
+    japanese = "東京で会議が開かれ、新しい予算案が承認されました。"   # not cp1252: detected anew
+    lines = [{"id": f"l{i}", "text": f"{text} ({i})"} for i in range(40)] + [{"id": "ja", "text": japanese}]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(
+        json.dumps(r, ensure_ascii=False).encode("cp932" if r["id"] == "ja" else "cp1252") + b"\n" for r in lines))
+    res = read_inputs([tmp_path])
+    assert res.rejects.to_dicts() == []
+    assert sorted(res.articles["text"]) == sorted(r["text"] for r in lines)
+    assert len(calls) == 2 and res.warnings == {"decoded_as_cp1252": 40, "decoded_as_cp932": 1}

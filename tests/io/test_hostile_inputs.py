@@ -293,6 +293,31 @@ def test_json_objects_one_after_the_other_or_lines_with_a_bad_first_line_are_rea
     assert res.articles.filter(pl.col("article_id") == "a2")["source_record"].item() == 3
 
 
+def test_json_lines_saved_as_json_lose_only_their_bad_lines(tmp_path):
+    # Most lines an object each is JSON Lines: a log line, a line cut at its start, a string that held a newline,
+    # an array line or a garbage first line is its own reject; before, the file was read as objects one after
+    # the other, up to that line, and the rest was one reject (the whole file when it was the first line)
+    def lines(prefix):
+        return [json.dumps(r) for r in _recs(prefix, 6)]
+
+    (tmp_path / "a.json").write_text("\n".join(lines("a")[:2] + ["WARN exporter: retrying batch 2"] + lines("a")[2:]))
+    (tmp_path / "b.json").write_text("\n".join(lines("b")[:3] + [lines("b")[3][20:]] + lines("b")[4:]))
+    (tmp_path / "c.json").write_text("\n".join(['{"id": "n", "text": "one', 'two"}'] + lines("c")))
+    (tmp_path / "d.json").write_text("\n".join(['[{"id": "x", "text": "in an array"}]'] + lines("d")))
+    (tmp_path / "e.json").write_text("\n".join(["#!export v2"] + lines("e")))
+    # an array with an element per line (each but the last ends with a comma) is still read as an array
+    (tmp_path / "f.json").write_text("[\n" + ",\n".join(lines("f")[:2] + ["{oops}"] + lines("f")[3:]) + "\n]")
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(res.articles["article_id"]) == sorted(
+        [f"{p}{i}" for p in "acde" for i in range(6)] + ["b0", "b1", "b2", "b4", "b5", "f0", "f1"])
+    assert sorted((r["file"].rsplit("/", 1)[1], r["record"], r["reason"]) for r in res.rejects.to_dicts()) == [
+        ("a.json", 3, "malformed_json"), ("b.json", 4, "malformed_json"), ("c.json", 1, "malformed_json"),
+        ("c.json", 2, "malformed_json"), ("d.json", 1, "not_an_object"), ("e.json", 1, "malformed_json"),
+        ("f.json", None, "malformed_json")]
+    assert res.warnings["json_read_as_jsonl"] == 5
+
+
 def test_truncated_compressed_json_lines_saved_as_json_keep_the_lines_before(tmp_path):
     data = "".join(json.dumps(r) + "\n" for r in _recs("a", 400)).encode()
     kept, reject = _read_cut(tmp_path, "cut.json.gz", data, 400)

@@ -89,9 +89,32 @@ def test_oversized_payload_is_rejected_unread(tmp_path):
 def test_empty_and_non_warc_files(tmp_path):
     (tmp_path / "empty.warc").write_bytes(b"")
     (tmp_path / "html.warc").write_bytes(classic_page(paragraphs(1)).encode())
+    # records, but none of the run's (warcinfo, a request): the file is one empty_file reject, not nothing
+    (tmp_path / "requests.warc").write_bytes(warc_bytes([{"type": "request", "uri": "https://x.example/"}]))
     res = read_inputs([tmp_path])
     reasons = {r["file"].rsplit("/", 1)[1]: r["reason"] for r in res.rejects.to_dicts()}
-    assert reasons == {"empty.warc": "empty_file", "html.warc": "malformed_warc"}
+    assert reasons == {"empty.warc": "empty_file", "html.warc": "malformed_warc", "requests.warc": "empty_file"}
+    assert res.warnings["warc_skipped_request"] == 1 and res.records == 3
+
+
+@pytest.mark.parametrize("pages", [3, 60])
+def test_a_truncated_warc_gz_keeps_every_whole_record_before_the_break(tmp_path, pages):
+    # warcio reads 16 KiB blocks; the records decompressed in the block that met the break were lost
+    # with it: every record of a small archive, the last few of a big one
+    data = warc_bytes([{"uri": f"https://x.example/{i}", "content_type": "text/html",
+                        "body": classic_page(paragraphs(i)).encode()} for i in range(pages)], gzip=True)
+    cut = data[:len(data) * 3 // 4 + 5]
+    (tmp_path / "cut.warc.gz").write_bytes(cut)
+    members, rest = 0, cut                   # one gzip member a record, the warcinfo record first
+    while rest:
+        inflate = zlib.decompressobj(31)
+        inflate.decompress(rest)
+        if not inflate.eof:
+            break
+        members, rest = members + 1, inflate.unused_data
+    res = read_inputs([tmp_path], config=ReadConfig(workers=1))
+    assert res.articles.height == members - 1 > 0
+    assert [(r["record"], r["reason"]) for r in res.rejects.to_dicts()] == [(None, "corrupt_compression")]
 
 
 def test_content_encoded_payload(tmp_path):
