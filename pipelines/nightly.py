@@ -53,8 +53,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
-from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, Store
-from dedup.state.lock import pid_alive
+from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, StateLock, Store
+from dedup.state.lock import owner_alive, pid_alive, proc_start
+from dedup.state.night import make_state_folder
 
 EXIT_INTERNAL = 1
 EXIT_TOO_MANY_REJECTS = 7
@@ -100,15 +101,35 @@ def _logger(path: Path, quiet: bool) -> logging.Logger:
     return log
 
 
-# A run writes OUT/.NIGHT.tmp-vBASE-PID, BASE being the state's newest version when it started. The
-# invariant: once the state has committed a night, OUT/NIGHT is that run's outputs, or they are in a
-# folder the next run publishes. The state commits only after the outputs are written, and the run
-# commits the first version after BASE (read just before it takes the state's lock): if that version
-# is NIGHT's, the folder is complete and must not be deleted (the night cannot be redone once a later
-# night is committed); if not, the run died or failed before its commit and the folder (maybe half
-# written) goes, since a rerun redoes it.
-_TMP = re.compile(r"\.(?P<night>\d{4}-\d{2}-\d{2})\.tmp-v(?P<base>\d+)-\d+")
-_OLD = re.compile(r"\.(?P<night>\d{4}-\d{2}-\d{2})\.old-\d+")
+# A run holds the state's lock from before it reads the state's newest version BASE until its outputs
+# are published, and writes them into OUT/.NIGHT.tmp-vBASE-OWNER (OWNER: its pid and process start time,
+# see _owner). The invariant: once the state has committed a night, OUT/NIGHT is that run's outputs, or
+# they are in a folder the next run publishes. The state commits only after the outputs are written, and
+# under the lock the version the run commits, if it commits, is BASE + 1: if that version is NIGHT's, the
+# folder is complete and must not be deleted (the night cannot be redone once a later night is
+# committed); if not, the run died or failed before its commit and the folder (maybe half written) goes,
+# since a rerun redoes it. (A `dedup cluster` run that took over the lock of a nightly run killed before
+# its commit, and committed the same night, would make that run's folder look committed: run the nights
+# of a state through this recipe.) A name of an earlier nightly.py has no start time: its pid alone is
+# checked.
+_TMP = re.compile(r"\.(?P<night>\d{4}-\d{2}-\d{2})\.tmp-v(?P<base>\d+)-(?P<pid>\d+)(?:-(?P<start>\d+))?")
+_OLD = re.compile(r"\.(?P<night>\d{4}-\d{2}-\d{2})\.old-(?P<pid>\d+)(?:-(?P<start>\d+))?")
+
+
+def _owner() -> str:
+    """This process, in the name of its folders: pid and start time (as the state's lock records it), so
+    that a folder is not taken for a live run's once its pid is recycled (after a reboot, say)."""
+    start = proc_start(os.getpid())
+    return f"{os.getpid()}-{start}" if start else str(os.getpid())
+
+
+def _gone(path: Path, found: re.Match | None) -> bool:
+    """Whether the run that named the folder ``path`` no longer runs. ``found``: the name's _TMP or _OLD
+    match; None for a name of an older nightly.py, whose last part is the pid."""
+    if found is None:
+        pid = path.name.rsplit("-", 1)[-1]
+        return pid.isdigit() and not pid_alive(int(pid))
+    return not owner_alive(int(found["pid"]), found["start"])
 
 
 def _head(state: Path) -> int:
@@ -120,7 +141,7 @@ def _head(state: Path) -> int:
 
 
 def _committed(state: Path, night: str, base: int) -> bool:
-    """Whether the run that started at state version ``base`` committed ``night`` (see _TMP)."""
+    """Whether the run that held the state's lock from version ``base`` on committed ``night`` (see _TMP)."""
     store = Store(state)
     return base + 1 in store.versions() and store.manifest(base + 1).night == night
 
@@ -138,7 +159,7 @@ def _settle(tmp: Path, state: Path, base: int, final: Path) -> bool:
 
 
 def _recover(out_root: Path, state: Path) -> list[str]:
-    """Settle the output folders of runs that were killed (their pid is gone); the nights published.
+    """Settle the output folders of runs that were killed (their process is gone); the nights published.
 
     A temporary folder whose run committed its night is published (it lacks only ``timings.json``,
     written after the commit); the others are deleted. Then a folder ``_publish`` had moved aside
@@ -146,16 +167,16 @@ def _recover(out_root: Path, state: Path) -> list[str]:
     """
     published = []
     for path in sorted(out_root.glob(".*.tmp-*")):
-        pid, found = path.name.rsplit("-", 1)[-1], _TMP.fullmatch(path.name)
-        if not pid.isdigit() or pid_alive(int(pid)):
+        found = _TMP.fullmatch(path.name)
+        if not _gone(path, found):
             continue
         if found is None:   # a name of an older nightly.py: its run cannot be told from the state
             shutil.rmtree(path, ignore_errors=True)
         elif _settle(path, state, int(found["base"]), out_root / found["night"]):
             published.append(found["night"])
     for path in sorted(out_root.glob(".*.old-*")):
-        pid, found = path.name.rsplit("-", 1)[-1], _OLD.fullmatch(path.name)
-        if not pid.isdigit() or pid_alive(int(pid)):
+        found = _OLD.fullmatch(path.name)
+        if not _gone(path, found):
             continue
         if found is not None and not (out_root / found["night"]).exists():
             os.rename(path, out_root / found["night"])
@@ -168,7 +189,7 @@ def _recover(out_root: Path, state: Path) -> list[str]:
 def _publish(tmp: Path, final: Path) -> None:
     """Replace ``final`` by ``tmp`` (two renames; ``final`` is never half-written; killed between
     them, the next run's ``_recover`` publishes ``tmp``, or puts ``final`` back)."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    old = final.with_name(f".{final.name}.old-{_owner()}")
     if final.exists():
         os.rename(final, old)
     os.rename(tmp, final)
@@ -198,24 +219,31 @@ def main(argv: list[str] | None = None) -> int:
     inputs = [p.replace("{night}", night) for p in args.inputs]
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
              night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())
-    base = _head(args.state)
-    tmp = out_root / f".{night}.tmp-v{base}-{os.getpid()}"
     try:
         config = Config.from_toml(args.config) if args.config else Config()
         for done in _recover(out_root, args.state):
             log.info("recovered the outputs of night %s from a run that was killed", done)
-        result = run(inputs, tmp, config=config, log=lambda msg: log.info("%s", msg.strip()),
-                     state_dir=args.state, night=night, window=args.window, retention=args.retention)
-        _publish(tmp, out_root / night)
+        make_state_folder(args.state)
+        # The run takes the lock again inside (it shares this one): until the outputs are published or
+        # settled, no other run can commit, so the version this run commits, if any, is base + 1.
+        with StateLock(args.state, command="nightly.py") as lock:
+            if lock.takeover:
+                log.info("took over a stale lock of pid %s", lock.takeover.get("pid"))
+            base = _head(args.state)
+            tmp = out_root / f".{night}.tmp-v{base}-{_owner()}"
+            try:
+                result = run(inputs, tmp, config=config, log=lambda msg: log.info("%s", msg.strip()),
+                             state_dir=args.state, night=night, window=args.window, retention=args.retention)
+                _publish(tmp, out_root / night)
+            except Exception:
+                if _settle(tmp, args.state, base, out_root / night):
+                    log.info("the night was committed before the error: outputs in %s", out_root / night)
+                raise
     except DedupError as exc:
-        if _settle(tmp, args.state, base, out_root / night):
-            log.info("the night was committed before the error: outputs in %s", out_root / night)
         log.error("dedup: error: %s", exc)
         log.info("end night %s: exit %d", night, exc.exit_code)
         return exc.exit_code
     except Exception:  # noqa: BLE001 - a scheduler needs an exit code and a traceback in the log
-        if _settle(tmp, args.state, base, out_root / night):
-            log.info("the night was committed before the error: outputs in %s", out_root / night)
         log.error("internal error:\n%s", traceback.format_exc())
         log.info("end night %s: exit %d", night, EXIT_INTERNAL)
         return EXIT_INTERNAL

@@ -133,7 +133,7 @@ def test_articles_outside_the_window_are_not_candidates_but_stay_in_the_state(tm
     from tests.state.corpus import A
     folder = write_jsonl(tmp_path / "late" / "a.jsonl",
                          [article("a-late", "Outlet 9", A[:9], "2026-12-05T09:00:00Z")]).parent
-    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", window="3d")
+    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", night="2026-12-05", window="3d")
     row = _story(late, "a-late")
     assert row["cluster_size"] == 1 and row["story_status"] == "new"
     assert row["cluster_id"] != _story(r1, "a-wire")["cluster_id"]
@@ -146,7 +146,8 @@ def test_a_wider_window_still_finds_the_story(tmp_path):
     from tests.state.corpus import A
     folder = write_jsonl(tmp_path / "late" / "a.jsonl",
                          [article("a-late", "Outlet 9", A[:9], "2026-12-05T09:00:00Z")]).parent
-    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", window="14d", retention="14d")
+    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", night="2026-12-05", window="14d",
+               retention="14d")
     assert _story(late, "a-late")["cluster_id"] == _story(r1, "a-wire")["cluster_id"]
 
 

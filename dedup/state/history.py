@@ -129,13 +129,7 @@ class StoryHistory:
         ``known``: KNOWN rows (``prev_story``, ``story_first_night``) of the stories."""
         wanted = set(story_ids)
         members = wanted | {m for m, into in self.final_ids().items() if into in wanted}
-        # A story's rows are on the nights from the one its id was first given, and a story merged into
-        # another is younger than it (the oldest survives): the wanted stories' earliest first night
-        # bounds the nights to read. The stories are those of the loaded articles (KNOWN).
-        known = dict(known.select("prev_story", "story_first_night").unique().iter_rows())
-        firsts = [known.get(s) for s in wanted]
-        nights = None if not firsts or None in firsts else nights_from(min(firsts))
-        frame = (self.store.scan(self.base, "assignments", nights)
+        frame = (self.store.scan(self.base, "assignments", self._story_nights(wanted, known))
                  .filter(pl.col("story_id").is_in(pl.Series(sorted(members), dtype=pl.String).implode())
                          & pl.col("outlet").is_not_null())
                  .select("story_id", "outlet").unique().collect())
@@ -143,3 +137,24 @@ class StoryHistory:
         for story, outlet in zip(self.resolve(frame["story_id"]).to_list(), frame["outlet"].to_list()):
             out.setdefault(story, set()).add(outlet)
         return out
+
+    def canonicals(self, story_ids: Iterable[str], known: pl.DataFrame) -> dict[str, str]:
+        """The canonical article each story of ``story_ids`` had on the latest night that gave it (on a
+        night of a merge into it, its rows are written under its id). ``known``: as for :meth:`outlets_before`."""
+        wanted = set(story_ids)
+        frame = (self.store.scan(self.base, "assignments", self._story_nights(wanted, known))
+                 .filter(pl.col("story_id").is_in(pl.Series(sorted(wanted), dtype=pl.String).implode())
+                         & pl.col("canonical_id").is_not_null())
+                 .select("story_id", "night", "canonical_id").sort("night", "canonical_id")
+                 .unique("story_id", keep="last").collect())
+        return dict(zip(frame["story_id"].to_list(), frame["canonical_id"].to_list()))
+
+    @staticmethod
+    def _story_nights(wanted: set[str], known: pl.DataFrame) -> Callable[[str], bool] | None:
+        """The nights that can hold rows of the stories ``wanted``: a story's rows are on the nights from
+        the one its id was first given, and a story merged into another is younger than it (the oldest
+        survives), so the wanted stories' earliest first night bounds them. The stories are those of the
+        loaded articles (KNOWN)."""
+        firsts_of = dict(known.select("prev_story", "story_first_night").unique().iter_rows())
+        firsts = [firsts_of.get(s) for s in wanted]
+        return None if not firsts or None in firsts else nights_from(min(firsts))

@@ -10,6 +10,10 @@ its process no longer runs (``kill -9``, a reboot, an out-of-memory kill), or
 runs but started at another time (the pid was recycled). A lock held by
 another host cannot be checked from here: the run refuses and says which host
 and pid hold it, and that deleting the file is safe once that run is gone.
+
+A process that holds the lock may take it again (``pipelines/nightly.py`` holds
+it around ``dedup.run``, so that the version the night commits is the one after
+the head it read): the inner lock shares the outer one, which alone releases it.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from pathlib import Path
 from dedup.state.errors import StateLocked
 
 LOCK_NAME = "lock"
+# The locks this process holds: lock path -> how many StateLock objects share it.
+_HELD: dict[Path, int] = {}
 
 
-def _proc_start(pid: int) -> str | None:
+def proc_start(pid: int) -> str | None:
     """Start time of ``pid`` in clock ticks since boot (Linux), or None where unknown."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -46,6 +52,15 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def owner_alive(pid: int, start: str | None) -> bool:
+    """Whether the process ``pid`` that started at ``start`` (its :func:`proc_start`; None: not known)
+    still runs on this host: a pid recycled by another process since is not it."""
+    if not pid_alive(pid):
+        return False
+    actual = proc_start(pid)
+    return start is None or actual is None or start == actual
+
+
 def _describe(owner: dict) -> str:
     return (f"pid {owner.get('pid')} on {owner.get('hostname')}, started {owner.get('started')}"
             + (f" ({owner.get('command')})" if owner.get("command") else ""))
@@ -62,11 +77,11 @@ class StateLock:
         self.path = Path(state_dir) / LOCK_NAME
         self.command = command
         self.takeover: dict | None = None
-        self._held = False
+        self._held = self._nested = False
 
     def _owner(self) -> dict:
         pid = os.getpid()
-        return {"pid": pid, "hostname": socket.gethostname(), "proc_start": _proc_start(pid),
+        return {"pid": pid, "hostname": socket.gethostname(), "proc_start": proc_start(pid),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": self.command}
 
     def _read(self) -> tuple[bytes, dict] | None:
@@ -90,12 +105,20 @@ class StateLock:
         if owner.get("hostname") != socket.gethostname():
             return False
         pid = owner.get("pid")
-        if not isinstance(pid, int) or not pid_alive(pid):
-            return True
-        recorded, actual = owner.get("proc_start"), _proc_start(pid)
-        return recorded is not None and actual is not None and recorded != actual
+        return not isinstance(pid, int) or not owner_alive(pid, owner.get("proc_start"))
+
+    def _mine(self) -> bool:
+        """Whether this process holds the lock already (through another StateLock)."""
+        found = self._read() if _HELD.get(self.path.absolute()) else None
+        me = self._owner()
+        return found is not None and all(found[1].get(k) == me[k] for k in ("pid", "hostname", "proc_start"))
 
     def acquire(self) -> "StateLock":
+        key = self.path.absolute()
+        if self._mine():
+            _HELD[key] += 1
+            self._held = self._nested = True
+            return self
         payload = json.dumps(self._owner(), sort_keys=True).encode()
         for _attempt in range(3):
             try:
@@ -106,6 +129,9 @@ class StateLock:
                     continue            # released meanwhile: try again
                 raw, owner = found
                 if not self._is_stale(owner):
+                    if not owner:   # stale in a few seconds: there is no owner to name
+                        raise StateLocked(f"state {self.path.parent} has a lock being written ({self.path}), or left "
+                                          "by a run killed while taking it; retry in a few seconds") from None
                     where = "" if owner.get("hostname") == socket.gethostname() else \
                         "; it is held from another host, so it cannot be checked from here"
                     raise StateLocked(
@@ -135,13 +161,19 @@ class StateLock:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            self._held = True
+            self._held, _HELD[key] = True, 1
             return self
         raise StateLocked(f"could not take the lock {self.path}: another run keeps taking it; try again")
 
     def release(self) -> None:
         if not self._held:
             return
+        key = self.path.absolute()
+        if self._nested:
+            _HELD[key] -= 1
+            self._held = self._nested = False
+            return
+        _HELD.pop(key, None)
         found = self._read()
         owner = found[1] if found else None
         if owner and owner.get("pid") == os.getpid() and owner.get("hostname") == socket.gethostname():

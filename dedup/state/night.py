@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,16 @@ DEFAULT_KEEP_VERSIONS = 5
 ALIGN_STAGE = ("align",)
 #: The tag in the name of an articles file rewritten without texts, shingles and band keys (see _prune).
 PRUNED_TAG = ".pruned"
+
+
+def make_state_folder(root: Path) -> None:
+    """Create the state folder ``root`` if missing (where its lock goes)."""
+    if root.exists() and not root.is_dir():   # a bad parameter (exit 2), not a refused state
+        raise ConfigError(f"--state {root} is a file, not a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"cannot create state folder {root}: {exc.strerror}") from None
 
 
 class NightlyState:
@@ -120,12 +130,7 @@ class NightlyState:
     # -- opening ---------------------------------------------------------------------------
     def __enter__(self) -> "NightlyState":
         root = self.store.root
-        if root.exists() and not root.is_dir():   # a bad parameter (exit 2), not a refused state
-            raise ConfigError(f"--state {root} is a file, not a folder")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(f"cannot create state folder {root}: {exc.strerror}") from None
+        make_state_folder(root)
         self.lock.acquire()
         try:
             if self.lock.takeover:
@@ -157,11 +162,7 @@ class NightlyState:
         """Fix the night (from ``articles`` if not given) and the version it builds on, and start
         reading the window on a thread (what :meth:`prior` needs before tonight's signatures)."""
         if self.night is None:
-            newest = articles["published"].max()
-            if newest is None:
-                raise StateError("no article has a publication date, so the night cannot be inferred; "
-                                 "give it with --night YYYY-MM-DD")
-            self.night = newest.date()
+            self.night = self._infer_night(articles)
         head = self.head
         if head is None or head.night is None or date.fromisoformat(head.night) < self.night:
             self.base = head
@@ -176,8 +177,25 @@ class NightlyState:
         self.past = StoryHistory(self.store, self.base)
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.
-        self._window = self._io.submit(self._read_window, articles["article_id"])
+        self._window = self._io.submit(self._read_window, articles.select("article_id", "text"))
         return self.night
+
+    def _infer_night(self, articles: pl.DataFrame) -> date:
+        """The UTC date of the newest article, logged with the article. A date after tomorrow (UTC) is
+        refused: a year mistyped in one record would make it the state's newest night, and every real
+        night after it would be refused as older."""
+        newest = articles["published"].max()
+        if newest is None:
+            raise StateError("no article has a publication date, so the night cannot be inferred; "
+                             "give it with --night YYYY-MM-DD")
+        newest_id = articles.filter(pl.col("published") == newest)["article_id"].min()
+        source = f"article {newest_id!r} published {newest.isoformat().replace('+00:00', 'Z')}"
+        tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+        if newest.date() > tomorrow:
+            raise StateError(f"the night inferred from the newest article, {newest.date()}, is after tomorrow "
+                             f"({tomorrow} UTC): {source}; a wrong date? give the night with --night YYYY-MM-DD")
+        self.log(f"night {newest.date()} (inferred from the newest article: {source})")
+        return newest.date()
 
     # -- reading prior articles ------------------------------------------------------------
     def prior(self, articles: pl.DataFrame, shingles: pl.DataFrame, signatures: pl.DataFrame
@@ -193,6 +211,7 @@ class NightlyState:
         self._tonight = {"articles": articles, "shingles": shingles, "bands": keys_to_list(keys, ~too_short)}
         window, self._window = self._window.result(), None
         stored, current, again = window.stored, window.current, window.again
+        self._unchanged = window.unchanged
         hit = sharing_rows(window.keys, keys[~too_short])
         matched = stored["article_id"].filter(window.comparable).filter(pl.Series(hit))
         del window, hit
@@ -231,8 +250,10 @@ class NightlyState:
             SHINGLES, "state prior")
         return prior_articles, prior_shingles
 
-    def _read_window(self, tonight_ids: pl.Series) -> _Window:
-        """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread)."""
+    def _read_window(self, tonight: pl.DataFrame) -> _Window:
+        """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread).
+        ``tonight``: the ids and texts of tonight's articles."""
+        tonight_ids = tonight["article_id"]
         first_night = (self.window_start - timedelta(days=1)).date()
         # The latest row of every stored article in the window; the band keys (the one wide column)
         # are read once and gathered for those rows, not carried through the sort. Pruned nights
@@ -257,6 +278,7 @@ class NightlyState:
                   .sort("night").unique("article_id", keep="last")
                   .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
                           >= self.window_start))
+        unchanged = self._unchanged_ids(tonight, every.filter(pl.col("article_id").is_in(tonight_ids.implode())))
         stored_bands = every["bands"].gather(stored["_row"])
         del every
         comparable = stored_bands.is_not_null()
@@ -264,7 +286,24 @@ class NightlyState:
         del stored_bands
         return _Window(stored=stored, comparable=comparable, keys=keys,
                        current=self.past.current_stories(stored["article_id"], first_night),
-                       again=self.past.seen_before(tonight_ids))
+                       again=self.past.seen_before(tonight_ids), unchanged=unchanged)
+
+    def _unchanged_ids(self, tonight: pl.DataFrame, stored: pl.DataFrame) -> pl.Series:
+        """The ids of tonight's articles whose latest row in the window (``stored``: their rows of the
+        window's nights) has the same text: sent again unchanged, they count for their stories as stored
+        articles do (:mod:`dedup.state.stories`). Only the texts of those rows are read. One whose
+        latest row is older than the window counts as changed: it keeps its story only when nothing
+        stored decides otherwise."""
+        latest = stored.select("article_id", "night").sort("night").unique("article_id", keep="last")
+        if not latest.height:
+            return pl.Series("article_id", [], dtype=pl.String)
+        nights = set(latest["night"].cast(pl.String).to_list())
+        texts = (self.store.scan(self.base, "articles", nights.__contains__)
+                 .filter(pl.col("article_id").is_in(latest["article_id"].implode()))
+                 .select("article_id", "night", "text").join(latest.lazy(), on=["article_id", "night"])
+                 .collect())
+        same = texts.join(tonight, on="article_id", suffix="_tonight").filter(pl.col("text") == pl.col("text_tonight"))
+        return same["article_id"].sort()
 
     def _pruned_nights(self) -> set[str]:
         """The nights whose articles file :meth:`_prune` rewrote without texts."""
@@ -281,8 +320,10 @@ class NightlyState:
     def assign(self, clusters: pl.DataFrame) -> pl.DataFrame:
         """CLUSTERS (content ids) -> CLUSTERS_WITH_HISTORY of the output clusters (story ids)."""
         self._story = assign_stories(clusters, tonight_ids=self._tonight["articles"]["article_id"],
-                                     known=self._known, night=self.night, used_ids=self.past.used_ids,
-                                     outlets_before=lambda ids: self.past.outlets_before(ids, self._known))
+                                     unchanged_ids=self._unchanged, known=self._known, night=self.night,
+                                     used_ids=self.past.used_ids,
+                                     outlets_before=lambda ids: self.past.outlets_before(ids, self._known),
+                                     canonicals=lambda ids: self.past.canonicals(ids, self._known))
         self.history.update(self._story.history)
         return self._story.clusters
 
@@ -436,3 +477,4 @@ class _Window:
     keys: np.ndarray           # their band keys, (comparable rows, bands) uint64
     current: pl.DataFrame      # their stories (see StoryHistory.current_stories)
     again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night
+    unchanged: pl.Series       # those of them sent again with the text of their latest row in the window

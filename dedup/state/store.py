@@ -145,13 +145,28 @@ class Manifest:
         return json.dumps(asdict(self), sort_keys=True, indent=1) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, where: str) -> "Manifest":
+    def from_json(cls, text: str, where: str, state: Path) -> "Manifest":
+        """The manifest in ``text`` (read from ``where``, of the state folder ``state``). Its format is
+        checked first: a newer format may have fields this version does not know."""
         try:
             data = json.loads(text)
+        except ValueError as exc:
+            raise _not_a_manifest(where, exc) from None
+        if not isinstance(data, dict):
+            raise _not_a_manifest(where, "not a JSON object")
+        if data.get("format", FORMAT) not in READABLE_FORMATS:
+            raise StateError(
+                f"state {state} has format {data['format']} (written by dedup {data.get('dedup_version')}); "
+                f"this dedup reads format {' and '.join(map(str, READABLE_FORMATS))}; "
+                "use the dedup version that wrote it, or start a new state folder")
+        try:
             return cls(**data)
-        except (ValueError, TypeError) as exc:
-            raise StateError(f"{where} is not a dedup state manifest ({exc}); "
-                             "was this folder written by another program?") from None
+        except TypeError as exc:
+            raise _not_a_manifest(where, exc) from None
+
+
+def _not_a_manifest(where: str, why: object) -> StateError:
+    return StateError(f"{where} is not a dedup state manifest ({why}); was this folder written by another program?")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -205,13 +220,7 @@ class Store:
         except FileNotFoundError:
             raise StateError(f"state {self.root} has no version {version} "
                              f"(versions kept: {', '.join(map(str, self.versions())) or 'none'})") from None
-        found = Manifest.from_json(text, str(path))
-        if found.format not in READABLE_FORMATS:
-            raise StateError(
-                f"state {self.root} has format {found.format} (written by dedup {found.dedup_version}); "
-                f"this dedup reads format {' and '.join(map(str, READABLE_FORMATS))}; "
-                "use the dedup version that wrote it, or start a new state folder")
-        return found
+        return Manifest.from_json(text, str(path), self.root)
 
     # -- writing ----------------------------------------------------------------------------
     def write_file(self, table: str, night: str, version: int, frame: pl.DataFrame, *, tag: str = "") -> str:

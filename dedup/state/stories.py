@@ -18,15 +18,20 @@ maps it to a **story id** that stays the same from night to night:
   silently renamed: a merged id stays in the history, pointing at its survivor.
 * If re-clustering splits one story's prior articles over several clusters,
   the cluster holding most of them keeps the id; the others get new ids and
-  status ``split``.
-* An article read again tonight under an id the state has (sent again,
-  perhaps with another text) is tonight's article, not a prior one: its old
-  story counts for its cluster only if that cluster holds no prior article
-  (so an article sent again alone keeps its story id), and a cluster holding
-  prior articles of that story wins it over such a cluster. It never makes a
-  cluster of other stories continue its old story, nor merges two stories: an
-  article that moved to another story is no bridge. Its old story is output
-  with the night's clusters (what is left of it, ``unchanged``).
+  status ``split``. On an equal count the cluster holding the story's previous
+  canonical article wins, then the one holding tonight's new articles (read
+  for the first time, or again with another text: a story keeps its id as
+  outlets join it), and only then the smaller content id.
+* An article read again tonight under an id the state has, with the text the
+  state has, counts for its old story as a stored article does. One read again
+  with another text is tonight's article, not a prior one: its old story counts
+  for its cluster only if that cluster holds no stored article nor one read
+  again unchanged (so an article sent again alone keeps its story id), and a
+  cluster holding those of that story wins it over such a cluster. It never
+  makes a cluster of other stories continue its old story, nor merges two
+  stories (a cluster of such articles only continues one story): an article
+  that moved to another story is no bridge. Its old story is output with the
+  night's clusters (what is left of it, ``unchanged``).
 
 ``story_status`` of each output cluster: ``new``; ``grew`` (tonight's articles
 brought an outlet the story never had); ``updated`` (tonight's articles joined,
@@ -75,37 +80,46 @@ def _fresh_id(content_id: str, night: date) -> str:
     return "s-" + hashlib.blake2b(f"{content_id}@{night.isoformat()}".encode(), digest_size=6).hexdigest()
 
 
-def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, known: pl.DataFrame, night: date,
+def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_ids: pl.Series,
+                   known: pl.DataFrame, night: date,
                    used_ids: Callable[[Iterable[str]], set[str]],
-                   outlets_before: Callable[[Iterable[str]], dict[str, set[str]]]) -> StoryAssignment:
+                   outlets_before: Callable[[Iterable[str]], dict[str, set[str]]],
+                   canonicals: Callable[[Iterable[str]], dict[str, str]]) -> StoryAssignment:
     """Give every output cluster its story id; see the module docstring. Stateless.
 
     clusters:
         CLUSTERS over tonight's articles and the loaded prior ones (content ids).
     tonight_ids:
         ids of the articles read tonight.
+    unchanged_ids:
+        those of them read on an earlier night with the same text.
     known:
         :data:`KNOWN` rows for every article with a history in the state.
     used_ids:
         which of the given ids were ever story ids in the state.
     outlets_before:
         for story ids, the outlets their articles had before tonight.
+    canonicals:
+        for story ids, the canonical article each had on its latest night (asked for tied stories only).
     """
     rows = (clusters.join(known.select(KNOWN.names()), on="article_id", how="left")
-            .with_columns(is_new=pl.col("article_id").is_in(tonight_ids.implode())))
+            .with_columns(is_new=pl.col("article_id").is_in(tonight_ids.implode()),
+                          firm=~pl.col("article_id").is_in(tonight_ids.implode())
+                          | pl.col("article_id").is_in(unchanged_ids.implode())))
     claims: dict[str, Counter] = defaultdict(Counter)     # cluster -> prior story -> members
     holders: dict[str, set[str]] = defaultdict(set)       # prior story -> clusters
     left: dict[str, set[str]] = defaultdict(set)          # cluster -> old stories of its articles read again
     first_night: dict[str, date] = {}
     history = rows.filter(pl.col("prev_story").is_not_null()).select(
-        "cluster_id", "prev_story", "story_first_night", "is_new")
-    with_prior = set(history.filter(~pl.col("is_new"))["cluster_id"].to_list())
-    for cid, story, first, again in history.iter_rows():
+        "cluster_id", "prev_story", "story_first_night", "is_new", "firm")
+    # Clusters holding stored articles or articles read again unchanged: those decide their stories.
+    decided = set(history.filter(pl.col("firm"))["cluster_id"].to_list())
+    for cid, story, first, again, firm in history.iter_rows():
         first_night[story] = first
         if again:
             left[cid].add(story)
-            if cid in with_prior:   # moved to a cluster of stored articles: they decide its story
-                continue
+        if not firm and cid in decided:   # read again with another text, moved among decided articles
+            continue
         claims[cid][story] += 1
         holders[story].add(cid)
     # Output clusters: those with tonight's articles, closed over shared prior stories and over the
@@ -119,10 +133,7 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, known: pl.
                 if other not in out:
                     out.add(other)
                     todo.append(other)
-    # Each prior story goes to the cluster holding most of its articles; a cluster holding stored ones
-    # before a cluster of articles read again only.
-    winner = {story: min(hs, key=lambda c: (c not in with_prior, -claims[c][story], c))
-              for story, hs in holders.items() if hs & out}
+    winner = _winners(rows, claims, holders, decided, out, first_night, canonicals)
     won: dict[str, list[str]] = defaultdict(list)
     for story, cid in winner.items():
         won[cid].append(story)
@@ -166,6 +177,40 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, known: pl.
         merges=pl.DataFrame(merges, schema=TABLES["story_merges"], orient="row").sort("merged_id"),
         history=_history(frame, status, story_of, grew, merges, claims, won),
     )
+
+
+def _winners(rows: pl.DataFrame, claims: dict[str, Counter], holders: dict[str, set[str]], decided: set[str],
+             out: set[str], first_night: dict[str, date], canonicals: Callable[[Iterable[str]], dict[str, str]]
+             ) -> dict[str, str]:
+    """Prior story -> the output cluster that continues it.
+
+    A story held by decided clusters goes to one of them; one held only by clusters of articles read
+    again with another text goes to one of those, each of which continues at most one story (the one
+    it holds most articles of, then the oldest), since such articles bridge nothing. Among the
+    candidates, the cluster holding most of the story's articles wins; on an equal count the one
+    holding the story's previous canonical, then the one holding tonight's new articles, then the
+    smallest content id.
+    """
+    firm = {story: hs & out & decided for story, hs in holders.items()}
+    choice = {}   # undecided cluster -> the one story no decided cluster holds it may continue
+    for c in out - decided:
+        unheld = [s for s in claims.get(c, ()) if not firm[s]]
+        if unheld:
+            choice[c] = min(unheld, key=lambda s: (-claims[c][s], first_night[s], s))
+    candidates = {}
+    for story, hs in holders.items():
+        hs = firm[story] or {c for c in hs & out if choice.get(c) == story}
+        if hs:
+            candidates[story] = hs
+    top = {s: max(claims[c][s] for c in hs) for s, hs in candidates.items()}
+    tied = sorted(s for s, hs in candidates.items() if sum(claims[c][s] == top[s] for c in hs) > 1)
+    previous = canonicals(tied) if tied else {}
+    cluster_of = dict(rows.filter(pl.col("article_id").is_in(list(previous.values())))
+                      .select("article_id", "cluster_id").iter_rows())
+    brought = set(rows.filter(pl.col("is_new") & ~pl.col("firm"))["cluster_id"].to_list())
+    return {story: min(hs, key=lambda c: (-claims[c][story], cluster_of.get(previous.get(story)) != c,
+                                          c not in brought, c))
+            for story, hs in candidates.items()}
 
 
 def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from: dict, night: date

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from dedup import Config, run
 from dedup.errors import ConfigError
 from dedup.state import StateError, StateLock, StateLocked, Store, read_table
-from tests.state.corpus import NIGHTS, output_files, write_night
+from tests.state.corpus import NIGHTS, night_records, output_files, write_night
 
 REPO = Path(__file__).resolve().parents[2]
 NIGHTLY = REPO / "pipelines" / "nightly.py"
@@ -116,6 +117,60 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+def test_a_committed_nights_folder_is_published_though_its_runs_pid_now_belongs_to_another_process(reference,
+                                                                                                  tmp_path):
+    """After a crash and a reboot the killed run's pid is soon another process's: the folder's start time
+    tells them apart (a live `sleep` here takes the pid in the folder's name)."""
+    state, out = tmp_path / "state", tmp_path / "out"
+    killed = _nightly(reference, state, out, 1, DEDUP_STATE_KILL_AT="committed")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [left] = [p for p in out.iterdir() if p.name.startswith(f".{NIGHTS[0]}.tmp-")]
+    sleeper = subprocess.Popen(["sleep", "120"])
+    try:
+        left.rename(left.with_name(re.sub(r"-\d+(-\d+)?$", lambda m: f"-{sleeper.pid}{m[1] or ''}", left.name)))
+        done = _nightly(reference, state, out, 2)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert done.returncode == 0, done.stderr
+    assert output_files(out / NIGHTS[0]) == output_files(reference / "out" / NIGHTS[0])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_run_that_fails_after_another_run_committed_its_night_publishes_nothing(reference, tmp_path, monkeypatch):
+    """Another run of the same night commits while this one starts (forced here from inside _recover,
+    which runs before this run takes the lock); this one then fails while writing its outputs. Its half
+    folder is not taken for a committed night's: the other run's outputs stay."""
+    import importlib.util
+
+    import dedup.pipeline
+
+    spec = importlib.util.spec_from_file_location("nightly", NIGHTLY)
+    nightly = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nightly)
+    state, out = tmp_path / "state", tmp_path / "out"
+    folder = write_night(reference, 1)
+    args = [str(folder), "--state", str(state), "--out", str(out), "--night", NIGHTS[0], "--quiet"]
+
+    def racing_recover(out_root, state_dir):
+        other = subprocess.run([sys.executable, str(NIGHTLY), *args], capture_output=True, text=True, timeout=300,
+                               check=False)
+        assert other.returncode == 0, other.stderr
+        return recover(out_root, state_dir)
+
+    def failing_write(result, folder, config):
+        (folder / "clusters.parquet").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    recover = nightly._recover
+    monkeypatch.setattr(nightly, "_recover", racing_recover)
+    monkeypatch.setattr(dedup.pipeline, "write_outputs", failing_write)
+    assert nightly.main(args) == 8
+    assert output_files(out / NIGHTS[0]) == output_files(reference / "out" / NIGHTS[0])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert Store(state).versions() == [1]
+
+
 def test_a_rerun_killed_while_publishing_loses_no_outputs(reference, tmp_path):
     state, out = tmp_path / "state", tmp_path / "out"
     assert _nightly(reference, state, out, 1).returncode == 0
@@ -178,6 +233,25 @@ def test_a_lock_from_another_host_is_not_taken_over(tmp_path):
         StateLock(tmp_path).acquire()
 
 
+def test_a_lock_being_written_is_not_described_as_another_hosts(tmp_path):
+    # what a run killed between creating the lock and writing its owner leaves: stale after 5 s
+    (tmp_path / "lock").write_bytes(b"")
+    with pytest.raises(StateLocked, match=r"has a lock being written .*; retry in a few seconds$") as caught:
+        StateLock(tmp_path).acquire()
+    assert "another host" not in str(caught.value) and "None" not in str(caught.value)
+
+
+def test_a_process_holding_the_lock_takes_it_again_and_the_first_taker_releases_it(tmp_path):
+    outer = StateLock(tmp_path).acquire()
+    inner = StateLock(tmp_path).acquire()
+    assert inner.takeover is None
+    inner.release()
+    assert (tmp_path / "lock").exists()
+    outer.release()
+    assert not (tmp_path / "lock").exists()
+    StateLock(tmp_path).acquire().release()
+
+
 def test_a_state_built_with_other_parameters_is_refused_with_what_differs(tmp_path):
     folder = write_night(tmp_path, 1)
     run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
@@ -232,6 +306,19 @@ def test_a_state_of_another_format_version_is_refused(tmp_path):
         run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
 
 
+def test_a_state_of_a_newer_format_with_fields_this_version_does_not_know_is_refused_by_its_format(tmp_path):
+    folder = write_night(tmp_path, 1)
+    run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[0])
+    path = tmp_path / "state" / "_manifests" / "000001.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "format": 3, "dedup_version": "9.1",
+                                "retention_days": 30}))
+    with pytest.raises(StateError, match="has format 3 \\(written by dedup 9.1\\); this dedup reads format 1 and 2"):
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[1])
+    path.write_text(json.dumps({"tables": {}}))   # no format: read as this one's, and not a manifest
+    with pytest.raises(StateError, match="000001.json is not a dedup state manifest"):
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=NIGHTS[1])
+
+
 def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_path):
     # exit code 2 (a typo in the crontab), not 5 (the state cannot be used)
     folder = write_night(tmp_path, 1)
@@ -276,3 +363,24 @@ def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp
     undated = write_night(tmp_path, 2, [{"id": "x", "text": "a b c d e f g h i j k l"}])
     with pytest.raises(StateError, match="give it with --night"):
         run([undated], tmp_path / "out2", state_dir=tmp_path / "state2")
+
+
+def test_a_night_inferred_after_tomorrow_is_refused_before_anything_is_committed(tmp_path):
+    # one record with a mistyped year would make 2207-03-01 the state's newest night, and refuse every
+    # real night after it as older
+    typo = {"id": "typo", "outlet": "Local 9", "text": " ".join(["harbour strike talks"] * 9),
+            "published": "2207-03-01T06:00:00Z"}
+    folder = write_night(tmp_path, 1, [*night_records(1), typo])
+    with pytest.raises(StateError, match=r"^the night inferred from the newest article, 2207-03-01, is after "
+                                         r"tomorrow \(.* UTC\): article 'typo' published 2207-03-01T06:00:00Z; "
+                                         r".*give the night with --night YYYY-MM-DD$") as caught:
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state")
+    assert caught.value.exit_code == 5
+    assert Store(tmp_path / "state").manifest() is None
+    logged = []
+    run([write_night(tmp_path, 1)], tmp_path / "out", state_dir=tmp_path / "state", log=logged.append)
+    newest = f"article 'p-o5' published {NIGHTS[0]}T11:00:00Z"
+    assert f"night {NIGHTS[0]} (inferred from the newest article: {newest})" in logged
+    # given with --night, the night is the user's: the run goes on
+    assert run([folder], tmp_path / "out2", state_dir=tmp_path / "state",
+               night=NIGHTS[1]).summary["history"]["night"] == NIGHTS[1]

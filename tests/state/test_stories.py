@@ -82,3 +82,77 @@ def test_an_article_read_again_that_was_a_story_of_its_own_joins_another_without
     assert stories["x"] == stories["t-orig"] == stories["t-o3"] == (one["t-orig"][0], "grew")
     assert len(stories) == 3
     _no_merge(tmp_path, two)
+
+
+def test_a_feed_sending_two_stories_again_with_one_article_moved_merges_nothing(tmp_path):
+    # every article of S and T read again (no stored one loaded): s-o1, now with T's text, moves to T;
+    # s-wire, sent again unchanged, keeps S as a stored article would
+    one = _stories(_night(tmp_path, 1, [S_WIRE, S_O1, *STORY_T]))
+    s_id, t_id = one["s-wire"][0], one["t-orig"][0]
+    moved = article("s-o1", "Outlet 1", T[:9], f"{DAYS[0]}T07:00:00Z")
+    stories = _stories(two := _night(tmp_path, 2, [S_WIRE, moved, *STORY_T]))
+    assert stories["s-o1"][0] == stories["t-orig"][0] == stories["t-o3"][0] == t_id
+    assert stories["s-wire"][0] == s_id and stories["s-wire"][1] != "split"
+    assert two.summary["history"]["split"] == []
+    _no_merge(tmp_path, two)
+
+
+def test_an_article_sent_again_unchanged_keeps_its_story_over_a_rewritten_one(tmp_path):
+    # both sent again alone, one of them rewritten: the unchanged one counts as stored, whichever
+    # cluster's content id sorts first
+    orig = article("orig", "Wire", S, f"{DAYS[0]}T06:00:00Z")
+    one = _stories(_night(tmp_path, 1, [orig, article("b1", "Outlet 1", S[:8], f"{DAYS[0]}T07:00:00Z")]))
+    two = _night(tmp_path, 2, [orig, article("b1", "Outlet 1", make_story(43, 8), f"{DAYS[0]}T07:00:00Z")])
+    stories = _stories(two)
+    assert stories["orig"] == (one["orig"][0], "updated")
+    assert stories["b1"][0] != one["orig"][0] and stories["b1"][1] == "split"
+
+
+def test_articles_read_again_with_other_texts_continue_one_story_and_merge_nothing(tmp_path):
+    # x and y, each a story of its own, are both rewritten to one new text: their cluster continues
+    # one of their stories (the oldest, then the smallest id), never both
+    one = _stories(_night(tmp_path, 1, [article("x", "Outlet 2", S, f"{DAYS[0]}T08:00:00Z"),
+                                        article("y", "Outlet 3", T, f"{DAYS[0]}T09:00:00Z")]))
+    new_text = make_story(45, 10)
+    two = _night(tmp_path, 2, [article("x", "Outlet 2", new_text, f"{DAYS[1]}T08:00:00Z"),
+                               article("y", "Outlet 3", new_text[:9], f"{DAYS[1]}T09:00:00Z")])
+    stories = _stories(two)
+    assert stories["x"][0] == stories["y"][0] == min(one["x"][0], one["y"][0])
+    _no_merge(tmp_path, two)
+
+
+W = make_story(46, 14)
+
+
+def test_a_story_split_in_equal_halves_stays_with_the_half_tonight_joined(tmp_path):
+    # the wire that joined a1 and b1 leaves the 2-day window; c joins a1: a1's half keeps the id
+    # (b1's half sorts first by content id)
+    days = ("2026-11-23", "2026-11-25", "2026-11-26")
+    folder = write_jsonl(tmp_path / "in1" / "a.jsonl", [
+        article("w", "Wire", W, f"{days[0]}T05:00:00Z"),
+        article("a1", "Alpha", W[:7], f"{days[1]}T06:00:00Z"),
+        article("b1", "Beta", W[7:], f"{days[1]}T07:00:00Z")]).parent
+    one = _stories(run([folder], tmp_path / "out1", state_dir=tmp_path / "state", night=days[1], window="2d"))
+    folder = write_jsonl(tmp_path / "in2" / "a.jsonl", [article("c", "Gamma", W[:6], f"{days[2]}T09:00:00Z")]).parent
+    two = run([folder], tmp_path / "out2", state_dir=tmp_path / "state", night=days[2], window="2d")
+    stories = _stories(two)
+    assert stories["a1"] == stories["c"] == (one["a1"][0], "grew")
+    assert stories["b1"][1] == "split"
+    assert two.summary["history"]["grew"] == [{"story_id": one["a1"][0], "outlets_before": 3,
+                                               "new_outlets": ["Gamma"]}]
+
+
+def test_a_story_split_in_equal_halves_stays_with_the_half_holding_its_canonical(tmp_path):
+    # w, the canonical that joined a1 and b1, is sent again with a1's half only: it counts for no
+    # story, a1 and b1 one each, and both halves have an article tonight; w's half keeps the id
+    # (b1's half sorts first by content id)
+    one = _stories(_night(tmp_path, 1, [article("w", "Wire", W, f"{DAYS[0]}T05:00:00Z"),
+                                        article("a1", "Alpha", W[:7], f"{DAYS[0]}T06:00:00Z"),
+                                        article("b1", "Beta", W[7:], f"{DAYS[0]}T07:00:00Z")]))
+    assert one["w"][0] == one["a1"][0] == one["b1"][0]
+    two = _night(tmp_path, 2, [article("w", "Wire", W[:7], f"{DAYS[0]}T05:00:00Z"),
+                               article("c", "Gamma", W[7:13], f"{DAYS[1]}T09:00:00Z")])
+    stories = _stories(two)
+    assert stories["w"][0] == stories["a1"][0] == one["w"][0]
+    assert stories["b1"][0] == stories["c"][0] != one["w"][0] and stories["c"][1] == "split"
+    _no_merge(tmp_path, two)
