@@ -422,6 +422,11 @@ _LIMITS = {("align", "max_sentences")}
 # rows do not depend on them, so a narrowed fingerprint (the stored rows a night may copy) leaves them out.
 _LINKS_ONLY = {("align", "furniture_min_stories")}
 _ALL_STAGES = ("shingle", "minhash", "cluster", "align")
+# The aligner's own rules, apart from its settings: bump it when a release changes the sentence rows it
+# writes for the same texts and settings (where sentences are cut, what counts as the same sentence). A
+# nightly state copies a stored version's rows only under the fingerprint they were aligned with, so the
+# rows an older aligner stored are aligned again rather than mixed with tonight's rules.
+ALIGN_RULES = 2
 
 
 @dataclass(frozen=True)
@@ -444,11 +449,13 @@ class Config:
         ``stages`` narrows it to some stages, and a narrowed fingerprint also
         leaves out the settings of the LINKS alone (``furniture_min_stories``):
         ``fingerprint(("align",))`` changes only with the settings a version's
-        sentence rows depend on.
+        sentence rows depend on, and with :data:`ALIGN_RULES`.
         """
         skip = _SPEED_ONLY | _LIMITS | (set() if set(stages) >= set(_ALL_STAGES) else _LINKS_ONLY)
         relevant = {stage: {k: v for k, v in values.items() if (stage, k) not in skip}
                     for stage, values in self.to_dict().items() if stage in stages}
+        if "align" in relevant:
+            relevant["align"]["rules"] = ALIGN_RULES
         blob = json.dumps(relevant, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

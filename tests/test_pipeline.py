@@ -99,6 +99,17 @@ def test_worker_count_is_not_part_of_the_fingerprint():
     assert Config().replace(align={"align_threshold": 0.6}).fingerprint() != Config().fingerprint()
 
 
+def test_the_aligners_rules_are_part_of_the_fingerprint_of_stored_rows(monkeypatch):
+    """A state copies stored sentence rows only under their fingerprint: rows an aligner with other rules
+    wrote (another sentence splitting) are aligned again, not mixed with tonight's."""
+    import dedup.config
+
+    before = Config().fingerprint(("align",)), Config().fingerprint()
+    monkeypatch.setattr(dedup.config, "ALIGN_RULES", dedup.config.ALIGN_RULES + 1)
+    assert Config().fingerprint(("align",)) != before[0]
+    assert Config().fingerprint() != before[1]
+
+
 def test_align_progress_counts_every_story(corpus, monkeypatch):
     """The align bar advances chunk by chunk to the number of stories, serial or forked."""
     from dedup.align import align_clusters
