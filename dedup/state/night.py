@@ -173,7 +173,13 @@ class NightlyState:
             raise StateError(f"night {self.night} is older than the state's newest night {head.night}; "
                              "only the newest night can be rerun (use a copy of an older state version "
                              "to redo older nights)")
-        self.window_start = datetime.combine(self.night + timedelta(days=1), time(), timezone.utc) - self.window
+        try:   # the night's window, its day before (what the lookups read) and its retention, in the calendar
+            self.window_start = datetime.combine(self.night + timedelta(days=1), time(), timezone.utc) - self.window
+            _ = self.window_start - timedelta(days=1), self.night - self.retention
+        except OverflowError:
+            raise ConfigError(f"night {self.night} with --window {format_duration(self.window)} and --retention "
+                              f"{format_duration(self.retention)} reaches beyond the calendar (years 1 to 9999)"
+                              ) from None
         self.past = StoryHistory(self.store, self.base)
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.

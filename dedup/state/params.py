@@ -29,7 +29,10 @@ def parse_duration(value: str | int | timedelta, what: str = "--window") -> time
         if not m:
             raise ConfigError(f"{what} {value!r}: expected a duration such as 7d, 36h or 2w")
         n, unit = int(m.group(1)), m.group(2) or "d"
-        out = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+        try:
+            out = timedelta(**{{"d": "days", "h": "hours", "w": "weeks"}[unit]: n})
+        except OverflowError:
+            raise ConfigError(f"{what} {value!r} is longer than the calendar") from None
     if out <= timedelta(0):
         raise ConfigError(f"{what} must be positive, got {value!r}")
     return out

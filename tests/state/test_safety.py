@@ -324,7 +324,11 @@ def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_pa
     folder = write_night(tmp_path, 1)
     cases = [({"window": "7x"}, "--window '7x'"), ({"window": "0d"}, "--window must be positive"),
              ({"night": "2026-13-01"}, "--night '2026-13-01'"),
-             ({"window": "7d", "retention": "2d"}, "--retention .* must be at least --window")]
+             ({"window": "7d", "retention": "2d"}, "--retention .* must be at least --window"),
+             # the calendar's ends: the window, the day before it and the retention must be dates
+             ({"night": "9999-12-31"}, "beyond the calendar"), ({"night": "0001-01-03"}, "beyond the calendar"),
+             ({"window": "800000d", "retention": "900000d"}, "beyond the calendar"),
+             ({"window": "9999999999d"}, "--window '9999999999d' is longer than the calendar")]
     for options, message in cases:
         with pytest.raises(ConfigError, match=message) as caught:
             run([folder], tmp_path / "out", state_dir=tmp_path / "state", **options)
