@@ -212,6 +212,23 @@ def test_an_empty_or_null_text_is_empty_text_and_rejects_name_the_records_id(tmp
     assert res.articles["article_id"].to_list() == ["c2"]
 
 
+def test_column_names_in_any_case_and_spacing_and_whole_float_ids_are_read(tmp_path):
+    # a spreadsheet's header ("Title", " Text") is read without --field, a name written exactly winning;
+    # pandas writes a nullable integer id column as floats
+    (tmp_path / "a.csv").write_text("ID, Title ,Text,Published\n11,Harbour bridge,The bridge opened.,2026-11-27\n")
+    (tmp_path / "c.csv").write_text("Id,Body\n13,Capitalised body.\n")
+    pl.DataFrame({"id": [12.0, None], "TEXT": ["Shouted text.", "Not read."], "text": ["Exact name.", "Exact."]}
+                 ).write_parquet(tmp_path / "b.parquet")
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    rows = {r["article_id"]: r for r in res.articles.to_dicts()}
+    assert rows["11"]["title"] == "Harbour bridge" and rows["11"]["text"] == "The bridge opened."
+    assert rows["11"]["published"] is not None
+    assert rows["12"]["text"] == "Exact name."   # the name written exactly wins
+    assert rows["13"]["text"] == "Capitalised body."
+    assert [r["text"] for k, r in rows.items() if k not in ("11", "12", "13")] == ["Exact."]
+
+
 def test_a_one_line_text_file_is_the_text_and_lone_cr_ends_a_line(tmp_path):
     para = "The harbour bridge reopened on Tuesday after eight months of repairs, city officials said."
     (tmp_path / "one.txt").write_text(para + "\n")

@@ -169,11 +169,27 @@ class RecordMapper:
         return None
 
     def _string(self, raw: dict[str, Any], field: str) -> Any:
-        """The value of ``field``, an integer id as its digits (any other value as it is)."""
+        """The value of ``field``, an integer id as its digits (a whole float too: pandas writes a
+        nullable integer column as floats, ``12345.0``), any other value as it is."""
         value = self._get(raw, field)
         if field == "id" and isinstance(value, int) and not isinstance(value, bool):
             return str(value)
+        if field == "id" and isinstance(value, float) and value.is_integer():
+            return str(int(value))
         return value
+
+    @staticmethod
+    def _with_folded_names(raw: dict[str, Any]) -> dict[str, Any]:
+        """``raw``, plus each of its names written otherwise than the lower-case aliases (``Text``, ``" title"``
+        from a spreadsheet's header) under its case-folded, stripped form, where no name has that form:
+        exact names are found first. ``raw`` itself when every name is already so written."""
+        if all(isinstance(k, str) and k == k.strip().casefold() for k in raw):
+            return raw
+        out = dict(raw)
+        for key, value in raw.items():
+            if isinstance(key, str):
+                out.setdefault(key.strip().casefold(), value)
+        return out
 
     def map(self, raw: Any, file: str, record: int | None) -> dict[str, Any] | Reject:
         """Return an ARTICLES row (with a ``_warnings`` key, a tuple of ``reason: detail``, usually empty)
@@ -182,6 +198,8 @@ class RecordMapper:
         if not isinstance(raw, dict):
             kind = "array" if isinstance(raw, list) else type(raw).__name__
             return Reject(file, record, "not_an_object", f"expected a JSON object, got {kind}")
+        keys = ", ".join(sorted(map(str, raw))[:12]) or "none"   # as the record names them
+        raw = self._with_folded_names(raw)
         # the record's own id, if readable, names it in a reject (rejected.jsonl's article_id)
         own_id = self._string(raw, "id")
         own_id = (own_id.strip() or None) if isinstance(own_id, str) else None
@@ -190,7 +208,6 @@ class RecordMapper:
             # the field is there but null: an empty CSV cell (the CSV reader makes "" null), a JSON or Parquet null
             return Reject(file, record, "empty_text", "text is empty", own_id)
         if text is None:
-            keys = ", ".join(sorted(map(str, raw))[:12]) or "none"
             return Reject(file, record, "missing_text",
                           f"no text field (looked for {', '.join(self.lookup['text'])}; record has: {keys}); "
                           "map it with --field text=COLUMN", own_id)
