@@ -34,7 +34,9 @@ def write_table_folder(frame: DataFrame, out: Path, name: str, formats: tuple[st
     nested = [f.name for f in frame.schema.fields if f.dataType.typeName() in ("array", "struct", "map")]
     flat = frame.select(*[F.to_json(c).alias(c) if c in nested else F.col(c) for c in frame.columns])
     if "csv" in formats:
+        # Spark's CSV writer trims spaces and control characters (a wire text's \x03) around values by default
         (flat.write.mode("overwrite").option("header", "true").option("escape", '"')   # RFC 4180: "" in quotes
+         .option("ignoreLeadingWhiteSpace", "false").option("ignoreTrailingWhiteSpace", "false")
          .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").csv(str(out / f"{name}.csv")))
     if "json" in formats:
         (frame.write.mode("overwrite").option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")

@@ -138,7 +138,7 @@ def _read_paths(config: ReadConfig):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for path in batch.column("path").to_pylist():
-                source = Source(Path(path), limits, encoding=encoding)
+                source = Source(Path(os.fsdecode(path)), limits, encoding=encoding)
                 yield _rows(read_one(source, config), source.name)
     return run
 
@@ -297,7 +297,10 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
         order += map(display_path, chosen)
         if chosen:
             slices = max(1, min(len(chosen), 4 * spark.sparkContext.defaultParallelism))
-            listing = spark.createDataFrame([(str(p),) for p in chosen], "path string").repartition(slices)
+            # the paths travel as their bytes: a Java string would turn a name that is not valid UTF-8
+            # (its stray bytes, lone surrogates here) into U+FFFD, a file the executor cannot open
+            listing = (spark.createDataFrame([(os.fsencode(p),) for p in chosen], "path binary")
+                       .repartition(slices))
             parts.append(listing.mapInArrow(_read_paths(config), READ_DDL))
     if remote:
         found_uris = find_uris(spark, remote, out=out)

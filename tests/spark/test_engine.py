@@ -281,23 +281,48 @@ def test_an_unmarked_copy_of_an_update_counts_as_the_update_on_both_engines(spar
     assert clusters["n_boilerplate"].to_list() == [0] * 6
 
 
-def test_csv_copies_are_standard_csv_with_the_local_engines_rows(spark, tmp_path):
-    """Quotes doubled inside quoted fields (RFC 4180, as Python's csv and polars read them), times to the
-    microsecond, nested columns as compact JSON: the rows of Spark's part files are the local CSV's."""
+def assert_same_csv_rows(local_out: Path, spark_out: Path) -> list[list[str]]:
+    """The rows of Spark's CSV part files are the local CSV's, table by table; the local rows."""
     import csv
-    config = Config().replace(output={"formats": ("csv",)})
-    run([SAMPLE], tmp_path / "local", config=config)
-    run_spark([SAMPLE], tmp_path / "spark", spark=spark, config=config)
-    quoted = 0
+    cells = []
     for name in ("clusters", "sentences", "links"):
-        with open(tmp_path / "local" / f"{name}.csv", newline="", encoding="utf-8") as fh:
+        with open(local_out / f"{name}.csv", newline="", encoding="utf-8") as fh:
             local = list(csv.reader(fh))
         spark_rows = []
-        for part in sorted((tmp_path / "spark" / f"{name}.csv").glob("part-*")):
+        for part in sorted((spark_out / f"{name}.csv").glob("part-*")):
             with open(part, newline="", encoding="utf-8") as fh:
                 header, *rows = list(csv.reader(fh))
             assert header == local[0]
             spark_rows += rows
         assert spark_rows == local[1:], name
-        quoted += sum('"' in cell for row in local for cell in row)
+        cells += local[1:]
+    return cells
+
+
+def test_csv_copies_are_standard_csv_with_the_local_engines_rows(spark, tmp_path):
+    """Quotes doubled inside quoted fields (RFC 4180, as Python's csv and polars read them), times to the
+    microsecond, nested columns as compact JSON: the rows of Spark's part files are the local CSV's."""
+    config = Config().replace(output={"formats": ("csv",)})
+    run([SAMPLE], tmp_path / "local", config=config)
+    run_spark([SAMPLE], tmp_path / "spark", spark=spark, config=config)
+    rows = assert_same_csv_rows(tmp_path / "local", tmp_path / "spark")
+    quoted = sum('"' in cell for row in rows for cell in row)
     assert quoted > 50   # the quoting was exercised (word diffs as JSON, quotes in the texts: 81 cells)
+
+
+def test_csv_copies_keep_spaces_and_control_characters_around_values(spark, tmp_path):
+    """Spark's CSV writer would trim them: a wire text's sentences ending in the ANPA end-of-text code \\x03,
+    titles starting or ending with a control character, or with a space before it (the reader strips only
+    whitespace at the ends)."""
+    from tests.conftest import article, make_story
+    story = [s + "\x03" for s in make_story(701, 6)]
+    rows = [article("w-a", "Northwire", story, "2026-11-27T08:00:00Z", title="Ferry fire\x03"),
+            article("w-b", "Coast Herald", story[:5], "2026-11-27T09:00:00Z", title=" Ferry fire \x07"),
+            article("w-c", "Coast Herald", make_story(702, 5), "2026-11-27T10:00:00Z", title="\x01Other ")]
+    config = Config().replace(output={"formats": ("csv",)})
+    corpus = write_jsonl(rows, tmp_path / "wire.jsonl")
+    run([corpus], tmp_path / "local", config=config)
+    run_spark([corpus], tmp_path / "spark", spark=spark, config=config)
+    cells = [cell for row in assert_same_csv_rows(tmp_path / "local", tmp_path / "spark") for cell in row]
+    assert {"Ferry fire\x03", "Ferry fire \x07", "\x01Other"} <= set(cells)
+    assert sum(cell.endswith(".\x03") for cell in cells) >= 2     # the sentences of w-a and w-b

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -165,3 +166,20 @@ def test_strict_stops_at_the_reject_the_local_engine_stops_at(spark, tmp_path):
             with pytest.raises(RejectedRecord) as spark_error:
                 run_spark(given, tmp_path / f"{name}-spark", spark=spark, config=STRICT)
             assert str(spark_error.value).replace("file:/", "/") == str(local.value), name
+
+
+def test_odd_file_names_are_read_and_named_as_locally(spark, tmp_path):
+    """A name that is not valid UTF-8 (café.jsonl saved in Latin-1) is opened by the executor and named with its
+    stray byte escaped (caf\\xe9.jsonl), as locally; so are names with a newline or a leading space."""
+    story = sentences(random.Random(8), 9)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = {b"caf\xe9.jsonl": "a", b"two\nlines.jsonl": "b", b" lead.jsonl": "c"}
+    for k, (name, id_) in enumerate(names.items()):
+        row = _row(id_, f"Outlet {id_}", " ".join(story[:9 - k]), k)
+        with open(os.path.join(os.fsencode(folder), name), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+    clusters = clusters_of_both_engines(spark, [folder], tmp_path)
+    assert sorted(clusters["source_file"].to_list()) == sorted(
+        f"{folder}/{name}" for name in ("caf\\xe9.jsonl", "two\nlines.jsonl", " lead.jsonl"))
+    assert clusters["cluster_size"].to_list() == [3, 3, 3]
