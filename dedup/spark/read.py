@@ -176,9 +176,12 @@ class _Listed:
     def __init__(self, jvm: Any, fs: Any, path: Any):
         self.jvm, self.fs, self.name = jvm, fs, path.toString()
         self.entries: dict[str, tuple[str, Any]] = {}    # entry name -> ("folder" or "file", Hadoop path)
+        self.empty: set[str] = set()                      # the names of its files of 0 bytes
         for status in fs.listStatus(path):
             entry = status.getPath()
             self.entries[entry.getName()] = ("folder" if status.isDirectory() else "file", entry)
+            if not status.isDirectory() and status.getLen() == 0:
+                self.empty.add(entry.getName())
 
     def kind(self, name: str) -> str | None:
         return self.entries[name][0] if name in self.entries else None
@@ -202,6 +205,7 @@ class FoundUris:
     files: list[tuple[str, bool]] = field(default_factory=list)   # (name, named explicitly), in read order
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, summary entry)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, message): unreadable_file rejects
+    empty: set[str] = field(default_factory=set)   # the names of files of 0 bytes (binaryFile skips them)
 
 
 def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = None) -> FoundUris:
@@ -244,6 +248,8 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
                 found.skipped.append((full, f"{full} (the output of a dedup run)"))
             elif kind == "file":
                 files.setdefault(full, False)
+                if name in folder.empty:
+                    found.empty.add(full)
             elif (child := listed(folder.fs, path)) is not None:
                 why = not_entered(child, own(full))
                 if why:
@@ -262,6 +268,8 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
             raise InputError(f"input {display_path(uri)} cannot be read: {_java_message(exc)}") from None
         if not status.isDirectory():
             files[status.getPath().toString()] = True   # named explicitly: read whatever its type
+            if status.getLen() == 0:
+                found.empty.add(status.getPath().toString())
         elif (folder := listed(fs, status.getPath())) is not None:
             if is_state_folder(folder):
                 raise state_input(uri)
@@ -313,6 +321,12 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                 passed_uris.append((name, name))
         skipped += [entry for _, entry in sorted(passed_uris, key=lambda s: path_order(s[0]))]
         order += keep
+        # Spark's file sources skip files of 0 bytes without a trace: those are read from no bytes, here, by the
+        # same reader, so each is its empty_file reject as locally.
+        if empty := [name for name in keep if name in found_uris.empty]:
+            parts.append(spark.createDataFrame([(name, bytearray()) for name in empty], "path string, content binary")
+                         .mapInArrow(_read_blobs(config), READ_DDL))
+            keep = [name for name in keep if name not in found_uris.empty]
         if keep:
             # load() globs its paths: the glob characters of the listed names ([ ] { } * ? and \\) are escaped
             blobs = (spark.read.format("binaryFile").option("ignoredPathSegmentRegex", _NO_NAME)

@@ -54,6 +54,7 @@ def _corpus_folder(root: Path) -> Path:
     write_jsonl([_row("n2", "Z", _text(4), 8)], folder / "x" / "a-c.jsonl")
     write_jsonl([_row("g1", "Z", _text(7), 8)], folder / "x" / "glob[1]{a,b}*?.jsonl")   # Hadoop glob characters
     (folder / "x" / "a-c.dat").write_text("not an input")
+    (folder / "x" / "empty.jsonl").write_bytes(b"")                     # Spark's file sources skip 0 bytes
     (folder / "x" / "a" / "b.dat").write_text("not an input")
     (folder / "state" / "_manifests").mkdir(parents=True)
     (folder / "state" / "_manifests" / "night.json").write_text("{}")
