@@ -229,6 +229,19 @@ def test_column_names_in_any_case_and_spacing_and_whole_float_ids_are_read(tmp_p
     assert [r["text"] for k, r in rows.items() if k not in ("11", "12", "13")] == ["Exact."]
 
 
+def test_parquet_strings_stored_as_plain_binary_are_read_as_utf8_text(tmp_path):
+    # Hive and Impala write strings as BINARY without the UTF8 annotation: pyarrow reads them as bytes
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": pa.array([b"b1", b"b2"], pa.binary()),
+                      "text": pa.array(["Caf\u00e9 opens on the quay.".encode(), b"\xff\xfe not text"], pa.binary())})
+    pq.write_table(table, tmp_path / "hive.parquet")
+    res = read_inputs([tmp_path])
+    assert res.articles.select("article_id", "text").rows() == [("b1", "Caf\u00e9 opens on the quay.")]
+    assert res.rejects.select("article_id", "reason").rows() == [("b2", "bad_field_type")]
+
+
 def test_a_one_line_text_file_is_the_text_and_lone_cr_ends_a_line(tmp_path):
     para = "The harbour bridge reopened on Tuesday after eight months of repairs, city officials said."
     (tmp_path / "one.txt").write_text(para + "\n")

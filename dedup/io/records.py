@@ -140,6 +140,17 @@ def _nested(raw: dict[str, Any], path: str) -> Any:
     return value
 
 
+def _utf8(value: Any) -> Any:
+    """A byte string as the text it encodes in UTF-8 (Hive and Impala write Parquet strings as plain
+    BINARY, without the annotation that makes them strings); any other value as it is."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return value   # not text: bad_field_type
+    return value
+
+
 class RecordMapper:
     """Map raw records to ARTICLES rows.
 
@@ -165,7 +176,7 @@ class RecordMapper:
             if value is None and "." in name:
                 value = _nested(raw, name)
             if value is not None and not (isinstance(value, dict) and name in containers):
-                return value
+                return _utf8(value)
         return None
 
     def _string(self, raw: dict[str, Any], field: str) -> Any:
