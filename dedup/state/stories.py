@@ -35,7 +35,8 @@ maps it to a **story id** that stays the same from night to night:
 
 ``story_status`` of each output cluster: ``new``; ``grew`` (tonight's articles
 brought an outlet the story never had); ``updated`` (tonight's articles joined,
-from outlets it already had); ``unchanged`` (no new article, e.g. what was left
+from outlets it already had; an article sent again with the text the state has is
+none); ``unchanged`` (no new article, e.g. what was left
 of a split story); ``split``.
 
 Which clusters are output: every cluster holding one of tonight's articles,
@@ -157,7 +158,9 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
     tonight_outlets = (rows.filter(pl.col("is_new") & pl.col("outlet").is_not_null())
                        .group_by("cluster_id").agg(pl.col("outlet").unique()))
     new_outlets = dict(zip(tonight_outlets["cluster_id"].to_list(), tonight_outlets["outlet"].to_list()))
-    has_new = set(rows.filter(pl.col("is_new"))["cluster_id"].to_list())
+    # an article sent again with the text the state has is no new article: a feed resending yesterday's
+    # items updates no story
+    has_new = set(rows.filter(pl.col("is_new") & ~pl.col("firm"))["cluster_id"].to_list())
     status, grew = {}, []
     for cid in out:
         if cid not in won:

@@ -104,7 +104,7 @@ def test_an_article_sent_again_unchanged_keeps_its_story_over_a_rewritten_one(tm
     one = _stories(_night(tmp_path, 1, [orig, article("b1", "Outlet 1", S[:8], f"{DAYS[0]}T07:00:00Z")]))
     two = _night(tmp_path, 2, [orig, article("b1", "Outlet 1", make_story(43, 8), f"{DAYS[0]}T07:00:00Z")])
     stories = _stories(two)
-    assert stories["orig"] == (one["orig"][0], "updated")
+    assert stories["orig"] == (one["orig"][0], "unchanged")   # sent again unchanged: no new article
     assert stories["b1"][0] != one["orig"][0] and stories["b1"][1] == "split"
 
 
