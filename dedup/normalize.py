@@ -79,7 +79,9 @@ IGNORABLE_RE = re.compile(f"[{IGNORABLE}]")
 #: What a text must not send to a terminal: control characters, line and paragraph separators, and the
 #: bidirectional controls (they reorder the rest of the line: a title could show a reversed text).
 TERMINAL_UNSAFE = "\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_DROPPED = re.compile(f"[{_ARABIC_MARKS}{IGNORABLE}]")
+#: What normalisation removes: Arabic tatweel and short-vowel marks (decoration and optional spelling aids),
+#: and the invisible characters.
+DROPPED_RE = re.compile(f"[{_ARABIC_MARKS}{IGNORABLE}]")
 
 
 def normalize(text: str) -> str:
@@ -87,7 +89,7 @@ def normalize(text: str) -> str:
     if text.isascii():
         return text.lower()  # the same result, about 20x faster
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _DROPPED.sub("", text)
+    text = DROPPED_RE.sub("", text)
     # Case folding can produce sequences that NFKC composes differently.
     return unicodedata.normalize("NFKC", text)
 

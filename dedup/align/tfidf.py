@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from dedup.align.wordrows import _same, _WordRows
 from dedup.errors import ConfigError
-from dedup.normalize import IGNORABLE_RE
+from dedup.normalize import DROPPED_RE
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -49,14 +49,15 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": 
 
 
 def normalise_for_match(text: str) -> str:
-    """Casefolded NFKC text with straight quotes, plain dashes, single spaces and no invisible
-    characters (:data:`dedup.normalize.IGNORABLE`: soft hyphens, zero-width spaces...). Stateless.
+    """Casefolded NFKC text with straight quotes, plain dashes, single spaces, and neither invisible
+    characters (:data:`dedup.normalize.IGNORABLE`: soft hyphens, zero-width spaces...) nor Arabic
+    tatweel and short-vowel marks, as for shingles (:data:`dedup.normalize.DROPPED_RE`). Stateless.
 
     ``str.split()`` and the regular expression ``\\s`` agree on what is whitespace, so the join is
     ``re.sub(r"\\s+", " ", text).strip()``, faster; ASCII text has nothing to translate."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        text, removed = IGNORABLE_RE.subn("", text.translate(_QUOTES))
+        text, removed = DROPPED_RE.subn("", text.translate(_QUOTES))
         if removed:   # a mark the removed character had cut off composes again (e.g. a soft hyphen before it)
             text = unicodedata.normalize("NFKC", text)
     return " ".join(text.casefold().split())

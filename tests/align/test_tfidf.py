@@ -24,8 +24,8 @@ CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries wer
 
 def _reference_normalise(text: str) -> str:
     """The definition written with a regular expression (the code uses faster string methods)."""
-    text = unicodedata.normalize("NFKC", re.sub(f"[{IGNORABLE}]", "", unicodedata.normalize("NFKC", text)
-                                                .translate(_QUOTES)))
+    text = unicodedata.normalize("NFKC", re.sub(f"[{IGNORABLE}\u0640\u064B-\u065F\u0670]", "",
+                                                unicodedata.normalize("NFKC", text).translate(_QUOTES)))
     return re.sub(r"\s+", " ", text.casefold()).strip()
 
 
@@ -104,6 +104,14 @@ def test_every_dash_style_is_a_plain_dash():
     # hyphen, non-breaking hyphen (word processors), figure dash, en and em dashes, horizontal bar, minus
     for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212":
         assert normalise_for_match(f"A long{dash}term plan {dash} now") == "a long-term plan - now", hex(ord(dash))
+
+
+def test_arabic_tatweel_and_short_vowel_marks_are_no_change():
+    # as for shingles (dedup.normalize): a copy that stretches a word with tatweel or adds vowels is kept
+    plain = "\u0643\u062a\u0628 \u0627\u0644\u0648\u0632\u064a\u0631"
+    for styled in ("\u0643\u0640\u062a\u0640\u0628 \u0627\u0644\u0648\u0632\u064a\u0631",
+                   "\u0643\u064e\u062a\u064e\u0628\u064e \u0627\u0644\u0648\u0632\u0650\u064a\u0631\u064f"):
+        assert normalise_for_match(styled) == normalise_for_match(plain)
 
 
 @pytest.mark.parametrize("features", ["char35", "word12+char35", "word"])
