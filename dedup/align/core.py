@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from dedup.align.families import group_similar, group_stories, provenance, row_cosine
+from dedup.align.families import group_similar, group_stories, provenance
 from dedup.align.matcher import Link, align_versions
 from dedup.align.rows import _Rows
 from dedup.align.sentences import split_many, split_sentences  # noqa: F401 (re-exported)
@@ -384,15 +384,12 @@ def _added_families(story: _Story, labels: np.ndarray, out: _Rows, n_canonical: 
     if not story.added:
         return []
     where = {u: k for k, u in enumerate(story.distinct)}
-    carried: dict[int, list[tuple[int, int, bool]]] = {}   # family -> (rank, unique row = identity key, furniture)
+    offset = story.vectors.offset
+    carried: dict[int, list[tuple[int, int, bool]]] = {}   # family -> (rank, row of the identity key, furniture)
     for index, u, rank, furniture in story.added:
         family = n_canonical + int(labels[where[u]])
         out.family_id[index] = family
-        carried.setdefault(family, []).append((rank, u, furniture))
-    arts, unit, offset = story.articles, story.vectors.unit, story.vectors.offset
-
-    def same(u: int, v: int) -> bool:
-        return row_cosine(unit, offset + u, offset + v) >= moved_threshold
-
+        carried.setdefault(family, []).append((rank, offset + u, furniture))
+    arts = story.articles
     return [(f, arts[a].article_id, arts[b].article_id, n)
-            for f, a, b, n in provenance(carried, lambda rank: arts[rank].outlet, same)]
+            for f, a, b, n in provenance(carried, lambda rank: arts[rank].outlet, story.vectors.unit, moved_threshold)]

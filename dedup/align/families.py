@@ -40,13 +40,13 @@ All functions here are stateless.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-from dedup.align.vectors import _row_dots
+from dedup.align.vectors import _compact, _row_dots
 
 
 def group_similar(vectors: sp.csr_matrix, threshold: float, *, block: int = 1024, groups: int = 1024,
@@ -244,16 +244,17 @@ def _components(k: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.array([label_of_root[r] for r in roots], dtype=np.int64)
 
 
-def provenance(carried: dict[int, list[tuple[int, Hashable, bool]]], outlet: Callable[[int], str | None],
-               same: Callable[[Hashable, Hashable], bool]) -> list[tuple[int, int, int, int]]:
+def provenance(carried: dict[int, list[tuple[int, int, bool]]], outlet: Callable[[int], str | None],
+               unit: sp.csr_matrix, threshold: float) -> list[tuple[int, int, int, int]]:
     """LINKS rows ``(family_id, first rank, later rank, n_sentences)``.
 
     ``carried`` maps each added family to its rows as ``(rank, key, furniture)``:
     the carrying article's rank in the story (earliest first), the sentence's
-    identity key (or a number standing for it), and whether the sentence is
-    its outlet's furniture; ``outlet(rank)`` is the article's outlet;
-    ``same(a, b)`` tells whether two different keys are the same sentence all
-    the same (see the module docstring). Each carrier gets a row for the
+    row in ``unit`` (L2-normalised TF-IDF rows with sorted indices; one row per
+    identity key), and whether the sentence is its outlet's furniture;
+    ``outlet(rank)`` is the article's outlet. Two different keys are the same
+    sentence all the same when their cosine (:func:`row_cosine`) reaches
+    ``threshold`` (see the module docstring). Each carrier gets a row for the
     earliest carrier that has one of its sentences of the family, its
     furniture left out (an earlier carrier's furniture counts), when that
     carrier is of another outlet (unknown outlets differ from every outlet):
@@ -261,25 +262,119 @@ def provenance(carried: dict[int, list[tuple[int, Hashable, bool]]], outlet: Cal
     carrying its own addition, and gets no row. ``n_sentences`` is how many of
     its rows of the family that carrier has (usually 1), so summing over a
     (first, later) pair gives the added sentences the later one took.
+
+    The earliest such carrier is the earliest one that carries a key the same
+    as one of the later one's: each distinct key's earliest carrier, then each
+    key's first "same" key in that order (:func:`first_same`, once per
+    family), give it in one pass over the carriers, not by comparing each
+    carrier with every earlier one (a wire story's thousands of carriers each
+    adding their own similar byline made that quadratic).
     """
     rows = []
     for family in sorted(carried):
-        keys: dict[int, list[Hashable]] = {}       # rank -> every key it carries
-        evidence: dict[int, list[Hashable]] = {}   # rank -> the keys that are not its furniture
+        keys: dict[int, list[int]] = {}       # rank -> every key it carries
+        evidence: dict[int, list[int]] = {}   # rank -> the keys that are not its furniture
+        earliest: dict[int, int] = {}         # key -> the earliest rank carrying it
         for rank, key, furniture in carried[family]:
             keys.setdefault(rank, []).append(key)
             if not furniture:
                 evidence.setdefault(rank, []).append(key)
-        ranks = sorted(keys)
-        for k, later in enumerate(ranks[1:], start=1):
+            earliest[key] = min(earliest.get(key, rank), rank)
+        if len(keys) < 2:
+            continue
+        order = sorted(earliest, key=lambda key: (earliest[key], key))
+        same = first_same(unit, np.array(order, dtype=np.int64), threshold)
+        reach = {key: earliest[order[j]] for key, j in zip(order, same.tolist())}   # earliest rank with a same key
+        for later in sorted(keys)[1:]:
             own = evidence.get(later)
             if not own:
                 continue
-            for first in ranks[:k]:
-                held = set(keys[first])
-                n = sum(key in held or any(same(key, other) for other in held) for key in own)
-                if n:
-                    if outlet(first) is None or outlet(first) != outlet(later):
-                        rows.append((family, first, later, n))
-                    break
+            first = min(reach[key] for key in own)
+            if first == later:
+                continue
+            held = set(keys[first])
+            n = sum(key in held or any(row_cosine(unit, key, other) >= threshold for other in held) for key in own)
+            if outlet(first) is None or outlet(first) != outlet(later):
+                rows.append((family, first, later, n))
     return rows
+
+
+def first_same(unit: sp.csr_matrix, rows: np.ndarray, threshold: float, *, small: int = 64, block: int = 512,
+               run: int = 8) -> np.ndarray:
+    """For each of ``rows`` (rows of ``unit``, L2-normalised, sorted indices), the position of the first of
+    ``rows`` before it whose cosine with it reaches ``threshold``, as :func:`row_cosine` has it; its own
+    position if none does.
+
+    Up to ``small`` rows, every pair's cosine is computed. Above, only the
+    pairs that share a feature of both rows' :func:`_suffixes` can reach the
+    threshold; the rows go in blocks of ``block``, each compared with the rows
+    before it in runs of columns that double from ``run`` up to ``block``,
+    and a row leaves the search once it has its answer. Rows that are the same
+    as an early one (copy-edited copies of one line) so cost a few cosines
+    each, and rows that are merely similar (every carrier's own byline) share
+    few suffix features: neither costs a cosine per pair.
+    """
+    m = len(rows)
+    found = np.arange(m)
+    if m < 2:
+        return found
+    if m <= small:
+        later, earlier = np.nonzero(np.tri(m, k=-1, dtype=bool))   # every pair, by later row then earlier
+        hit = _row_dots(unit.indptr, unit.indices, unit.data, rows[later], rows[earlier]) >= threshold
+        np.minimum.at(found, later[hit], earlier[hit])
+        return found
+    sub = _compact(unit[rows])            # the same rows, the same features in the same order: the same bits
+    suffixes = _suffixes(sub, threshold)
+    for start in range(0, m, block):
+        open_ = np.arange(start, min(start + block, m))
+        at, width = 0, run
+        while len(open_) and at < open_[-1]:
+            shared = (suffixes[open_] @ suffixes[at:at + width].T).tocoo()
+            later, earlier = open_[shared.row], shared.col.astype(np.int64) + at
+            keep = earlier < later
+            later, earlier = later[keep], earlier[keep]
+            hit = _row_dots(sub.indptr, sub.indices, sub.data, later, earlier) >= threshold
+            np.minimum.at(found, later[hit], earlier[hit])   # the runs go in order: the first run's hit is the first
+            open_ = open_[found[open_] == open_]
+            at, width = at + width, min(2 * width, block)
+    return found
+
+
+def _suffixes(vectors: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    """Each row's features that two rows whose cosine reaches ``threshold`` must share (ones in a CSR matrix).
+
+    The features are ordered from the most frequent among the rows to the
+    rarest; a row's *prefix* is its features in that order as long as the sum
+    of its weight times the feature's highest weight in any row stays below
+    ``threshold`` (less a margin for rounding), its *suffix* the rest. The
+    weights being positive, a pair with no shared feature in x's suffix has
+    ``x . y`` at most the prefix's sum, below the threshold; and the suffix of
+    the row whose suffix starts later lies within the other's, so a pair
+    reaching the threshold shares a feature of both suffixes (the prefix
+    filter of all-pairs similarity search). The common words of a family's
+    lines are in the prefixes.
+    """
+    k, n_cols = vectors.shape
+    row = np.repeat(np.arange(k, dtype=np.int64), np.diff(vectors.indptr))
+    top = np.zeros(n_cols)
+    np.maximum.at(top, vectors.indices, vectors.data)
+    counts = np.bincount(vectors.indices, minlength=n_cols)
+    rank = np.empty(n_cols, dtype=np.int64)
+    rank[np.lexsort((np.arange(n_cols), -counts))] = np.arange(n_cols)
+    entries = np.lexsort((rank[vectors.indices], row))            # each row's entries, most frequent feature first
+    bounds = vectors.data[entries] * top[vectors.indices[entries]]
+    keep = entries[_past_prefix(vectors.indptr.astype(np.int64), bounds, threshold - 1e-9)]
+    return sp.csr_matrix((np.ones(len(keep)), vectors.indices[keep], np.searchsorted(row[keep], np.arange(k + 1))),
+                         shape=(k, n_cols))
+
+
+@numba.njit(cache=True, nogil=True)
+def _past_prefix(indptr, bounds, threshold):  # pragma: no cover - numba
+    """Whether each entry (row by row) brings the sum of its row's ``bounds`` so far to ``threshold``."""
+    out = np.zeros(len(bounds), dtype=np.bool_)
+    for r in range(len(indptr) - 1):
+        total = 0.0
+        for e in range(indptr[r], indptr[r + 1]):
+            total += bounds[e]
+            out[e] = total >= threshold
+    return out

@@ -48,7 +48,7 @@ from dedup.align import (
     align_clusters,
 )
 from dedup.align.core import key_of_norm
-from dedup.align.families import group_similar, group_stories, provenance, row_cosine
+from dedup.align.families import group_similar, group_stories, provenance
 from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, map_chunks, n_workers
 from dedup.align.tfidf import l2_normalise, normalise_for_match
 from dedup.align.vectors import _compact
@@ -305,10 +305,6 @@ def _links(added: pl.DataFrame, unit: sp.csr_matrix, moved_threshold: float) -> 
     """LINKS of the added families (``added``: rows with ``_family``, ``_rank``, ``_furn`` (the row is its
     outlet's furniture) and ``_u``, the row of their distinct sentence in ``unit``), as
     :func:`~dedup.align.families.provenance` makes them."""
-
-    def same(u: int, v: int) -> bool:
-        return row_cosine(unit, u, v) >= moved_threshold
-
     rows_of = (added.select("cluster_id", "_family", "_rank", pl.col("_u").alias("_kid"), "article_id", "outlet",
                             "_furn")
                .sort("cluster_id", "_family", "_rank"))
@@ -320,5 +316,6 @@ def _links(added: pl.DataFrame, unit: sp.csr_matrix, moved_threshold: float) -> 
         who[rank] = (article_id, outlet)
     rows = [(cluster_id, family, *who[first], *who[later], n)
             for cluster_id, (carried, who) in stories.items()
-            for family, first, later, n in provenance(carried, lambda rank, who=who: who[rank][1], same)]
+            for family, first, later, n in provenance(carried, lambda rank, who=who: who[rank][1], unit,
+                                                      moved_threshold)]
     return pl.DataFrame(rows, schema=LINKS, orient="row")

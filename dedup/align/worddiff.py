@@ -11,6 +11,14 @@ they are compared exactly (a change of case or of quote style shows). So:
 Whitespace that differs around unchanged words (a line break for a space)
 joins the neighbouring change or becomes a whitespace-only op.
 
+The matching is difflib's, whose cost grows with the square of a sentence's
+length where words recur ("the", "of"); a text with no sentence punctuation
+is one sentence however long. Past ``MATCH_STEPS`` steps (about a tenth of a
+second; prose stays well below it up to some 10,000 words in one sentence)
+the parts not matched yet are matched only by their common start and end,
+the rest of each part one ``-``/``+`` replacement: still an exact diff, only
+a coarser one.
+
 All functions here are stateless.
 """
 
@@ -96,18 +104,23 @@ def _pieces(owner: list[int], b: list[str], j1: int, j2: int, op: str) -> list[l
     return pieces
 
 
-def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+MATCH_STEPS = 30_000_000   # the matching's budget: each token of a and each of its occurrences in b scanned is a step
+
+
+def opcodes(a: list[str], b: list[str], *, steps: int = MATCH_STEPS) -> list[tuple[str, int, int, int, int]]:
     """``difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()``, with the matching in numba.
 
     The same recursion as difflib's ``get_matching_blocks`` (the longest
     matching block of a range, earliest in ``a`` then in ``b`` on ties, then
     the ranges left and right of it), on integer codes of the tokens; with no
-    junk, difflib's block extensions never apply. Stateless.
+    junk, difflib's block extensions never apply. Past ``steps`` steps of the
+    search, each range left gets only its common start and end as blocks
+    (see the module docstring). Stateless.
     """
     codes: dict[str, int] = {}
     a_codes = np.array([codes.setdefault(t, len(codes)) for t in a], dtype=np.int64)
     b_codes = np.array([codes.setdefault(t, len(codes)) for t in b], dtype=np.int64)
-    blocks = _matching_blocks(a_codes, b_codes, len(codes)).tolist()
+    blocks = _matching_blocks(a_codes, b_codes, len(codes), steps).tolist()
     i = j = 0
     answer = []
     for ai, bj, size in blocks:
@@ -121,8 +134,12 @@ def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _matching_blocks(a: np.ndarray, b: np.ndarray, n_codes: int) -> np.ndarray:  # pragma: no cover - numba
-    """difflib's ``get_matching_blocks`` (adjacent blocks collapsed, ``(len(a), len(b), 0)`` last)."""
+def _matching_blocks(a: np.ndarray, b: np.ndarray, n_codes: int, steps: int) -> np.ndarray:  # pragma: no cover
+    """difflib's ``get_matching_blocks`` (adjacent blocks collapsed, ``(len(a), len(b), 0)`` last).
+
+    Once the search has taken ``steps`` steps, the range being searched and
+    every range still queued get only their common start and end as blocks.
+    """
     la, lb = len(a), len(b)
     b2j_ptr = np.zeros(n_codes + 1, dtype=np.int64)          # positions of each code in b, increasing
     for j in range(lb):
@@ -143,15 +160,20 @@ def _matching_blocks(a: np.ndarray, b: np.ndarray, n_codes: int) -> np.ndarray: 
     queue = np.empty((la + lb + 2, 4), dtype=np.int64)
     queue[0, 0], queue[0, 1], queue[0, 2], queue[0, 3] = 0, la, 0, lb
     n_queue = 1
+    taken = 0
     while n_queue:
         n_queue -= 1
         alo, ahi, blo, bhi = queue[n_queue, 0], queue[n_queue, 1], queue[n_queue, 2], queue[n_queue, 3]
         besti, bestj, bestsize = alo, blo, 0
         n_old = 0
         for i in range(alo, ahi):
+            if taken > steps:
+                break
             n_new = 0
             c = a[i]
+            taken += 1
             for p in range(b2j_ptr[c], b2j_ptr[c + 1]):
+                taken += 1
                 j = b2j[p]
                 if j < blo:
                     continue
@@ -170,6 +192,20 @@ def _matching_blocks(a: np.ndarray, b: np.ndarray, n_codes: int) -> np.ndarray: 
             n_old = n_new
         for q in range(n_old):
             old_len[old_set[q]] = 0
+        if taken > steps:                                    # over budget: only the common start and end
+            head = 0
+            while alo + head < ahi and blo + head < bhi and a[alo + head] == b[blo + head]:
+                head += 1
+            tail = 0
+            while alo + head < ahi - tail and blo + head < bhi - tail and a[ahi - tail - 1] == b[bhi - tail - 1]:
+                tail += 1
+            if head:
+                found[n_found, 0], found[n_found, 1], found[n_found, 2] = alo, blo, head
+                n_found += 1
+            if tail:
+                found[n_found, 0], found[n_found, 1], found[n_found, 2] = ahi - tail, bhi - tail, tail
+                n_found += 1
+            continue
         if bestsize:
             found[n_found, 0], found[n_found, 1], found[n_found, 2] = besti, bestj, bestsize
             n_found += 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 from polars.testing import assert_frame_equal
 
 from dedup import Config, run
@@ -85,16 +87,15 @@ def test_provenance_skips_the_later_carriers_furniture_only():
     def outlet(rank):
         return ["A", "B", "C"][rank]
 
-    def never(a, b):
-        return False
-
+    unit = sp.csr_matrix(np.eye(2))   # keys 0 and 1: cosine 0, the same sentence only at a threshold of 0
+    never, always = 2.0, 0.0
     # family 9: A and B print it as furniture, C not: C copied it (from A, the earliest holder)
-    carried = {9: [(0, "k", True), (1, "k", True), (2, "k", False)]}
-    assert provenance(carried, outlet, never) == [(9, 0, 2, 1)]
+    carried = {9: [(0, 0, True), (1, 0, True), (2, 0, False)]}
+    assert provenance(carried, outlet, unit, never) == [(9, 0, 2, 1)]
     # C carries it twice, once as furniture: only the other counts
-    carried = {9: [(0, "k", False), (2, "k", False), (2, "j", True)]}
-    assert provenance(carried, outlet, lambda a, b: True) == [(9, 0, 2, 1)]
-    assert provenance({9: [(0, "k", False), (1, "k", True)]}, outlet, never) == []
+    carried = {9: [(0, 0, False), (2, 0, False), (2, 1, True)]}
+    assert provenance(carried, outlet, unit, always) == [(9, 0, 2, 1)]
+    assert provenance({9: [(0, 0, False), (1, 0, True)]}, outlet, unit, never) == []
 
 
 def test_the_setting_changes_the_run_fingerprint_not_the_one_of_the_stored_rows():

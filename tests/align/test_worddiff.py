@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import random
+import time
 
 import polars as pl
 import pytest
@@ -79,6 +80,35 @@ def test_opcodes_are_difflibs_on_long_repetitive_sentences():
         a = rng.choices(words, k=rng.randint(0, 300))     # over 200 tokens: difflib's autojunk would apply
         b = [w if rng.random() < 0.8 else rng.choice(words) for w in a] + rng.choices(words, k=rng.randint(0, 5))
         assert opcodes(a, b) == difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "the", ",", "."]), max_size=40),
+       st.lists(st.sampled_from(["a", "b", "c", "the", ",", ".", "d"]), max_size=40), st.integers(0, 200))
+def test_opcodes_over_their_budget_still_spell_both_sides(a, b, steps):
+    """Whatever the budget, the opcodes cover both lists in order and their equal runs are equal."""
+    ops = opcodes(a, b, steps=steps)
+    starts = [(i1, j1) for _, i1, _, j1, _ in ops] + [(len(a), len(b))]
+    assert starts == [(0, 0)] + [(i2, j2) for _, _, i2, _, j2 in ops]
+    assert all(a[i1:i2] == b[j1:j2] for tag, i1, i2, j1, j2 in ops if tag == "equal")
+
+
+def test_a_huge_edited_sentence_is_diffed_in_bounded_time():
+    """A text with no sentence punctuation is one sentence: 160,000 words with scattered edits took ~7 s of
+    matching (the square of the length where words recur); past the budget the diff is coarser, still exact."""
+    rng = random.Random(1)
+    vocab = ["".join(rng.choices("bcdfghklmnprstvz", k=rng.randint(2, 8))) for _ in range(5000)]
+    a = rng.choices(vocab, [1 / (r + 1) for r in range(len(vocab))], k=160_000)
+    b = list(a)
+    for i in rng.sample(range(len(b)), len(b) // 50):
+        b[i] = rng.choice(vocab)
+    b[-1] = "changed"
+    canonical, version = " ".join(a), " ".join(b)
+    start = time.process_time()
+    diff = word_diff(canonical, version)
+    assert time.process_time() - start < 2.0
+    assert side(diff, "-") == version and side(diff, "+") == canonical
+    assert diff[0]["op"] == "=" and diff[-1]["op"] == "+" and diff[-1]["text"].endswith(" changed")
 
 
 @pytest.mark.parametrize("diffs", [
