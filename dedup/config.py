@@ -327,6 +327,8 @@ class AlignConfig:
         product of its and the canonical's sentence counts (some 56 bytes per
         pair of sentences: 2,000 x 2,000 takes 0.22 GB), so one pathological
         text (a 20,000-sentence dump) would otherwise take the whole run down.
+        A candidate pair with such an article gets no sentence second opinion
+        either (shingles alone decide it), for the same cost.
         The longest of 54,000 real articles measured has 226 sentences. Never
         changes the rows of a story that is aligned, so it is not part of the
         fingerprint.
@@ -414,8 +416,9 @@ class OutputConfig:
 # Settings that change how fast a run is, never what it outputs: left out of the fingerprint,
 # so a nightly state does not refuse a run with another number of workers.
 _SPEED_ONLY = {("align", "workers")}
-# Bounds on pathological input: they decide which stories are refused, never the rows of one that is
-# aligned (as the read stage's limits, which no fingerprint covers). Left out of the fingerprint too, so
+# Bounds on pathological input: they decide which stories are refused (and which pairs of articles over the
+# bound get no sentence second opinion), never the rows of one that is aligned (as the read stage's limits,
+# which no fingerprint covers). Left out of the fingerprint too, so
 # the sentence rows a nightly state stored stay usable (dedup.align.reuse copies none over the bound).
 _LIMITS = {("align", "max_sentences")}
 # Settings of the LINKS alone, which a nightly state recomputes every night over whole stories: the sentence

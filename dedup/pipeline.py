@@ -302,6 +302,7 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
         "lsh": {"bands": lsh_stats.bands, "rows": lsh_stats.rows, "candidate_pairs": lsh_stats.candidates,
                 "accepted_pairs": int(pairs["accepted"].sum()), "largest_bucket": lsh_stats.largest_bucket,
                 "capped_buckets": lsh_stats.capped_buckets},
+        "resend_pairs": resends.height,
         "chaining_splits": cstats.splits,
         "boilerplate_shingles_removed": int(sh["n_boilerplate"].sum()),
     }

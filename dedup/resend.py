@@ -36,18 +36,28 @@ _MARKER = r"(?:CORRECTED|CORRECTION|CORRECTS|REPEAT|RPT|REFILE|REFILED|RECASTS?|
 # where the word is part of the sentence ("BAKER REPEATS HE HOPES...", "UPDATE ON TALKS") and tickers
 # ("MOODY'S DOWNGRADES REPUBLICBANK <RPT>") are not marked.
 _DASH = r"[-:\u2013\u2014]"
-RESEND_MARK = re.compile(
-    rf"^\s*(?:[(\[]\s*{_MARKER}\s*[)\]]|(?:<\s*{_MARKER}\s*>|{_MARKER})(?=\s*{_DASH}))[\s\-:\u2013\u2014]*"
-    rf"|[\s\-:\u2013\u2014]*[(\[]\s*{_MARKER}\s*[)\]]\s*$",
-    re.IGNORECASE)
+_RUN = r"[\s\-:\u2013\u2014]"   # what may separate a marker from the headline
+_LEADING = rf"^\s*(?:[(\[]\s*{_MARKER}\s*[)\]]|(?:<\s*{_MARKER}\s*>|{_MARKER})(?=\s*{_DASH})){_RUN}*"
+_TRAILING = rf"[(\[]\s*{_MARKER}\s*[)\]]\s*$"
+# The run before a trailing marker is matched from its first character only (the look-behind): tried at
+# every character of a long run of blanks or dashes, Python's backtracking engine would take the square of
+# its length (minutes for a scraped headline padded with 200,000 blanks). The matches are the same: a
+# match that starts inside a run also matches from the run's first character, which comes first.
+RESEND_MARK = re.compile(rf"{_LEADING}|(?:(?<!{_RUN}){_RUN}+)?{_TRAILING}", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 MIN_TITLE_WORDS = 2  # a marked headline with fewer content words cannot identify a story
+# Bounds on one marked headline's work (resend_candidates). An item's own earlier versions come first on
+# both counts (its words, sent within hours); the bounds only cut when one outlet's headlines share a
+# template, where the rest would be an outlet's other items anyway.
+MAX_CARRIERS = 32    # per word of it: the latest headlines of its outlet carrying the word
+MAX_PARTNERS = 8     # the items kept: the most words shared, then the latest
 
 # The same marker for polars' (Rust) regex engine, which has no look-ahead: the dash after a leading
 # marker is matched instead of looked at, and the substitution removes it either way. Applied only
 # to printable-ASCII headlines, where both engines agree on \w, \s, \b, case folding and ``$``;
 # other headlines go through the Python functions. A million headlines in seconds, not a minute.
-_MARK_RUST = "(?i)" + RESEND_MARK.pattern.replace(rf"(?=\s*{_DASH})", rf"\s*{_DASH}")
+# It has no look-behind either, nor needs it: the Rust engine is linear in the headline.
+_MARK_RUST = "(?i)" + rf"{_LEADING}|{_RUN}*{_TRAILING}".replace(rf"(?=\s*{_DASH})", rf"\s*{_DASH}")
 _PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
 ENGLISH_STOP_WORDS = english_stop_words()
 _STOP_WORDS = sorted(ENGLISH_STOP_WORDS)
@@ -73,6 +83,16 @@ def resend_candidates(articles: pl.DataFrame, *, config: ClusterConfig = Cluster
     ``left``/``right`` are docs (row numbers of ``articles``). Articles with
     no outlet or no ``published`` are never paired (nothing says they come
     from the same desk within days). Empty when ``resend_max_days`` is 0.
+
+    The work is bounded per marked headline, not per pair of an outlet's
+    headlines: each of its words proposes the :data:`MAX_CARRIERS` latest
+    headlines of its outlet that carry it within the window (every headline
+    of the window that carries a word of its own, such as a company's name),
+    and the marked article keeps the :data:`MAX_PARTNERS` proposed items
+    whose headlines share the most words with it, the latest first. A desk
+    that sends thousands of items on one headline template ("UPDATE
+    1-BRIEF-<Co> says quarterly profit rises") would otherwise pair each
+    with all the others.
     """
     empty = pl.DataFrame(schema=CANDIDATES)
     if config.resend_max_days <= 0 or articles.height == 0:
@@ -86,16 +106,36 @@ def resend_candidates(articles: pl.DataFrame, *, config: ClusterConfig = Cluster
     # Only the outlets that re-sent something are read further.
     outlets = dated.filter(pl.col("doc").is_in(marked.implode()))["outlet"].unique()
     dated = dated.filter(pl.col("outlet").is_in(outlets.implode()))
-    words = dated.select("doc", "outlet", "published").join(_title_words(dated), on="doc", maintain_order="left")
-    need = (words.filter(pl.col("doc").is_in(marked.implode()))
-            .with_columns(n=pl.len().over("doc")).filter(pl.col("n") >= MIN_TITLE_WORDS))
-    pairs = (need.join(words, on=["outlet", "word"], suffix="_other")
-             .filter((pl.col("doc_other") != pl.col("doc"))
-                     & (pl.col("published_other") <= pl.col("published"))
-                     & (pl.col("published_other") >= pl.col("published")
-                        - timedelta(days=config.resend_max_days)))
-             .group_by("doc", "doc_other", "n").agg(shared=pl.len())
-             .filter(pl.col("shared") >= config.resend_min_title * pl.col("n")))
+    # Every (outlet, word)'s headlines in time order, numbered by a key that sorts like (outlet, word, time).
+    words = (dated.select("doc", "outlet", "published").join(_title_words(dated), on="doc")
+             .with_columns(time=pl.col("published").dt.epoch("us"))
+             .sort("outlet", "word", "time", "doc")
+             .with_columns(group=((pl.col("outlet") != pl.col("outlet").shift())
+                                  | (pl.col("word") != pl.col("word").shift())).fill_null(True).cum_sum(),
+                           n=pl.len().over("doc")))
+    need = np.flatnonzero(words.select(pl.col("doc").is_in(marked.implode()) & (pl.col("n") >= MIN_TITLE_WORDS))
+                          .to_series().to_numpy())
+    if not len(need):
+        return empty
+    doc, time, group = (words[c].to_numpy().astype(np.int64) for c in ("doc", "time", "group"))
+    since = time[need] - timedelta(days=config.resend_max_days) // timedelta(microseconds=1)
+    moments = np.unique(np.concatenate([time, since]))
+    key = group * (len(moments) + 1) + np.searchsorted(moments, time)
+    # the headlines of the marked one's outlet and word published in [since, its time]: rows first:last
+    last = np.searchsorted(key, key[need], side="right")
+    first = np.maximum(np.searchsorted(key, group[need] * (len(moments) + 1) + np.searchsorted(moments, since)),
+                       last - MAX_CARRIERS - 1)   # + 1: the marked headline is one of them
+    width = last - first
+    at = np.repeat(first - np.cumsum(width) + width, width) + np.arange(width.sum())
+    # each pair found counts all its shared words, not only those it was found by
+    found = (pl.DataFrame({"doc": np.repeat(doc[need], width), "doc_other": doc[at]})
+             .filter(pl.col("doc_other") != pl.col("doc")).unique().cast(pl.UInt32))
+    pairs = (found.join(words.select("doc", "word", "n"), on="doc")
+             .join(words.select(doc_other="doc", word="word", time_other="time"), on=["doc_other", "word"])
+             .group_by("doc", "n", "doc_other", "time_other").agg(shared=pl.len())
+             .filter(pl.col("shared") >= config.resend_min_title * pl.col("n"))
+             .sort("doc", "shared", "time_other", "doc_other", descending=[False, True, True, False])
+             .filter(pl.int_range(pl.len()).over("doc") < MAX_PARTNERS))
     return (pairs.select(left=pl.min_horizontal("doc", "doc_other"), right=pl.max_horizontal("doc", "doc_other"))
             .unique().sort("left", "right").cast(dict(CANDIDATES)))
 

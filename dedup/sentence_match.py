@@ -16,7 +16,8 @@ sentences, so their sentence containment stays low; templated items (weekly
 figures, market reports) share every sentence but not their figures and names.
 
 The IDF is fitted on the sentences of the articles involved in borderline
-pairs, each distinct sentence once.
+pairs, each distinct sentence once. A pair with an article of more than
+``max_sentences`` sentences (the aligner's bound) gets no second opinion.
 
 How it is computed (the costs are per article and per distinct sentence, never
 per pair in Python): on forked workers (:func:`dedup.align.parallel.iter_chunks`,
@@ -131,8 +132,7 @@ class SentenceMatcher:
         self.matrix_.sort_indices()        # the kernel merges rows by feature (they come sorted already)
         # the docs' rows in one array, for the kernel (docs in fit order, then an empty one for unknown docs)
         doc_nnz = np.add.reduceat(np.append(np.diff(self.matrix_.indptr)[rows], 0), offsets[:-1]) * (sizes > 0)
-        self._layout = ({d: k for k, d in enumerate(docs)}, offsets, rows, doc_nnz,
-                        int(sizes.max()), int(doc_nnz.max()))
+        self._layout = ({d: k for k, d in enumerate(docs)}, offsets, rows, doc_nnz, int(doc_nnz.max()))
         return self
 
     @property
@@ -176,7 +176,8 @@ class SentenceMatcher:
         return out
 
     def share(self, i: int, j: int) -> float:
-        """Share of the article with fewer sentences whose sentences match one in the other."""
+        """Share of the article with fewer sentences whose sentences match one in the other (0.0 when one
+        has more than ``max_sentences``: :meth:`shares`)."""
         return float(self.shares(np.array([i]), np.array([j]))[0])
 
     def shares(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -188,27 +189,41 @@ class SentenceMatcher:
         ``vectors_[i] @ vectors_[j].T`` computed as scipy's sparse product does
         (every cosine summed over the shared features in feature order, from
         0.0), so the decisions are those of that product, bit for bit.
+
+        A pair with an article of more than ``max_sentences`` sentences is not
+        measured: its share is 0.0 and shingles alone decide it. The block
+        costs time and memory in the product of the two counts, the cost the
+        aligner refuses above that bound (a 25,000-sentence dump against its
+        copy: minutes and 5 GB per thread). 0.0, not NaN: the Spark engine
+        orders NaN above every share.
         """
-        where, offsets, rows, doc_nnz, max_rows, max_nnz = self._layout
+        where, offsets, rows, doc_nnz, max_nnz = self._layout
         none = len(where)                  # a doc that was not fitted: no sentences
         a = np.fromiter((where.get(d, none) for d in np.asarray(left).tolist()), dtype=np.int64, count=len(left))
         b = np.fromiter((where.get(d, none) for d in np.asarray(right).tolist()), dtype=np.int64, count=len(right))
         out = np.zeros(len(a))
-        if len(a) == 0 or not where:
+        sizes = np.diff(offsets)
+        measured = np.flatnonzero(np.maximum(sizes[a], sizes[b]) <= self.config.max_sentences)
+        if len(measured) == 0 or not where:
             return out
+        a, b = a[measured], b[measured]
+        block = int((sizes[a] * sizes[b]).max())
+        got = np.zeros(len(a))
         m = self.matrix_
         work = np.zeros(len(a) + 1, dtype=np.int64)
         np.cumsum(doc_nnz[a] + doc_nnz[b] + 1, out=work[1:])
         parallel_ranges(lambda lo, hi: _share_kernel(m.indptr, m.indices, m.data, offsets, rows, a, b,
-                                                     float(self.config.align_threshold), max_rows, max_nnz,
-                                                     out, lo, hi), work)
+                                                     float(self.config.align_threshold), block, max_nnz,
+                                                     got, lo, hi), work)
+        out[measured] = got
         return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, max_rows, max_nnz,
+def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, block, max_nnz,
                   out, first, last):  # pragma: no cover - compiled
-    """``out[k]``: matched share of the pair ``(left[k], right[k])`` (docs given by their sentence rows).
+    """``out[k]``: matched share of the pair ``(left[k], right[k])`` (docs given by their sentence rows;
+    ``block``: the most cosines of one pair, the product of its two sentence counts).
 
     The left article's entries are listed by feature in a small hash table
     (kept while the next pairs have the same left article: candidates come
@@ -226,7 +241,7 @@ def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, 
     chain = np.empty(max_nnz, dtype=np.int64)
     value = np.empty(max_nnz, dtype=np.float64)
     sentence = np.empty(max_nnz, dtype=np.int64)
-    cosine = np.empty(max_rows * max_rows, dtype=np.float64)
+    cosine = np.empty(block, dtype=np.float64)
     indexed, mask, n_filled = -1, 0, 0
     for k in range(first, last):
         i, j = left[k], right[k]

@@ -238,3 +238,121 @@ def test_chaining_splits_count_each_article_split_off_once():
     split = result.clusters.filter(pl.col("note").str.starts_with("split_from"))
     assert sorted(split["article_id"]) == ["p2", "p3", "p4", "p5", "p6"]
     assert result.summary["pipeline"]["chaining_splits"] == 5
+
+
+def test_the_chaining_guard_measures_a_rolling_chain_in_linear_work(monkeypatch):
+    """A rolling ticker (each version drops its oldest sentence, adds one) is one component that the guard
+    cuts into stories of a few versions, pass after pass: each pass measures the articles near its anchor,
+    not the whole rest of the chain again (that was 100,000 measurements at 1,000 versions)."""
+    import dedup.cluster as C
+
+    measured = []
+    real = C._similarities
+    monkeypatch.setattr(C, "_similarities", lambda sets, docs, anchor: measured.append(len(docs))
+                        or real(sets, docs, anchor))
+    s = make_story(5, 310)
+    n = 300
+    recs = [article(f"t{i:03d}", f"O{i}", s[i:i + 10], f"2026-11-27T{i // 60:02d}:{i % 60:02d}:00Z") for i in range(n)]
+    result = cluster_frame(pl.DataFrame(recs), config=Config().replace(align={"workers": 1}))
+    assert result.summary["clusters"]["stories"] > n // 10 and result.summary["clusters"]["largest"] < 20
+    assert sum(measured) < 10 * n, sum(measured)
+
+
+def _guard_reference(n, sets, rank, edges, rescued, resent, threshold, min_overlap):
+    """The chaining guard as README states it, walked naively: (canonical, similarity, split-from anchor)."""
+    adj = {d: set() for d in range(n)}
+    for a, b in edges:
+        adj[a].add(b)
+        adj[b].add(a)
+
+    def pieces(docs):
+        docs, out = set(docs), []
+        while docs:
+            stack, comp = [min(docs)], set()
+            while stack:
+                x = stack.pop()
+                if x not in comp:
+                    comp.add(x)
+                    stack.extend(adj[x] & docs)
+            docs -= comp
+            out.append(comp)
+        return out
+
+    canonical, similarity, head_of = list(range(n)), [None] * n, [-1] * n
+    pending = [(comp, -1) for comp in pieces(range(n)) if len(comp) > 1]
+    while pending:
+        members, head = pending.pop()
+        anchor = min(members, key=lambda d: rank[d])
+        ov = {d: len(sets[d] & sets[anchor]) for d in members}
+        c = {d: ov[d] / min(len(sets[d]), len(sets[anchor])) if min(len(sets[d]), len(sets[anchor])) else 0.0
+             for d in members}
+        keep = {d for d in members if d == anchor or (c[d] >= threshold and ov[d] >= min_overlap)
+                or (min(d, anchor), max(d, anchor)) in rescued}
+        stack = list(keep)
+        while stack:
+            for y in resent.get(stack.pop(), ()):
+                if y in members and y not in keep:
+                    keep.add(y)
+                    stack.append(y)
+        for d in keep:
+            canonical[d], similarity[d], head_of[d] = anchor, 1.0 if d == anchor else c[d], head
+        for comp in pieces(members - keep):
+            if len(comp) == 1:
+                head_of[next(iter(comp))] = anchor
+            else:
+                pending.append((comp, anchor))
+    return canonical, similarity, head_of
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_chaining_guard_settles_as_the_naive_rule(seed):
+    """Random graphs (chains, rings, stars, pairs accepted on sentences, re-sends): the guard's clusters,
+    similarities and split_from notes are those of the rule walked naively, piece by piece."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from dedup.cluster import _canonical_order, build_clusters, cluster_id_for
+    from dedup.config import ClusterConfig, ShingleConfig
+
+    rng = random.Random(seed)
+    n = rng.randint(20, 90)
+    universe = rng.choice([60, 600])     # (most pairs then share no shingle: the postings are read)
+    sets = [set(rng.sample(range(universe), rng.randint(8, 30))) for _ in range(n)]
+    edges = {tuple(sorted(rng.sample(range(n), 2))) for _ in range(rng.randint(n // 3, 3 * n))}
+    edges |= {(i, i + 1) for i in range(0, n - 1, rng.choice([1, 2]))} | ({(0, n - 1)} if seed % 2 else set())
+    edges = sorted(edges)
+    rescued = {e for e in edges if rng.random() < 0.1}
+    resend = [e for e in edges if rng.random() < 0.1]
+    resend = [e for k, e in enumerate(resend) if not any(set(e) & set(f) for f in resend[:k])]   # a matching
+    ids = [f"a{d:03d}" for d in range(n)]
+    published = [None if d % 7 == 0 else datetime(2026, 11, 27, 0, rng.randint(0, 20), tzinfo=UTC)
+                 for d in range(n)]     # ties and unknown times: the canonical order decides
+    articles = pl.DataFrame({"article_id": ids, "outlet": [f"O{d % 5}" for d in range(n)], "title": ids,
+                             "published": published, "text": ["x" * rng.randint(1, 9) for _ in range(n)],
+                             "url": ids, "source_file": ["f"] * n, "source_record": list(range(n))})
+    shingles = pl.DataFrame({"shingles": [sorted(s) for s in sets], "n_boilerplate": [0] * n},
+                            schema={"shingles": pl.List(pl.UInt32), "n_boilerplate": pl.UInt32})
+    pairs = pl.DataFrame({"left": [a for a, _ in edges], "right": [b for _, b in edges],
+                          "containment": [0.3 if e in rescued else 0.9 for e in edges],
+                          "accepted": [True] * len(edges)},
+                         schema={"left": pl.UInt32, "right": pl.UInt32, "containment": pl.Float64,
+                                 "accepted": pl.Boolean})
+    resends = pl.DataFrame({"left": [a for a, _ in resend], "right": [b for _, b in resend]},
+                           schema={"left": pl.UInt32, "right": pl.UInt32})
+    config = ClusterConfig(threshold=0.5, min_overlap=4)
+    got, stats = build_clusters(articles, shingles, pairs, config=config,
+                                shingle_config=ShingleConfig(min_shingles=1), resends=resends)
+    rank = _canonical_order(articles, np.array([len(s) for s in sets]), ())
+    resent = {}
+    for a, b in resend:
+        resent.setdefault(a, []).append(b)
+        resent.setdefault(b, []).append(a)
+    canonical, similarity, head_of = _guard_reference(n, sets, rank, edges, rescued, resent, 0.5, 4)
+    row = {r["article_id"]: r for r in got.iter_rows(named=True)}
+    assert [row[i]["canonical_id"] for i in ids] == [ids[c] for c in canonical]
+    assert [row[i]["similarity"] for i in ids] == pytest.approx(similarity, nan_ok=True)
+    assert [row[i]["note"] if h >= 0 else None for i, h in zip(ids, head_of)] == \
+        [f"split_from: matched {cluster_id_for(ids[h])} only through other articles" if h >= 0 else None
+         for h in head_of]
+    assert stats.splits == sum(h >= 0 for h in head_of)

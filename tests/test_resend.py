@@ -83,6 +83,7 @@ def test_a_marked_rewrite_joins_the_item_it_corrects_unmarked_or_foreign_ones_do
     result = cluster_frame(pl.DataFrame(recs))
     pair = result.pairs.to_dicts()[0]
     assert 0.2 <= pair["containment"] < 0.5 and pair["accepted"]
+    assert result.summary["pipeline"]["resend_pairs"] == 1   # not an LSH candidate: counted on its own
     assert together(recs)
     assert not together(recs, resend_max_days=0)
     assert not together(recs, resend_min_containment=0.45)
@@ -119,7 +120,9 @@ def test_vectorised_headlines_agree_with_the_python_functions():
               "Oil rises on supply fears (Refiled)", "BAKER REPEATS HE HOPES", "UPDATE ON TALKS", "REPEAT:a b c",
               "update 12 : the the a an of Mill_Town x", "<CORRECTED> - Café prices rise in Zürich",
               "RPT \u2014 STRASSE Straße closes", "CORRECTED -\nline two words", "UPDATE 1-Oil\x1cprices up", None,
-              "", "[RECAST] Bank rates", "Rates rise [update 3]", "K\u212a kelvin REPEAT - sign", "Ｒｐｔ - ｗｉｄｅ words"]
+              "", "[RECAST] Bank rates", "Rates rise [update 3]", "K\u212a kelvin REPEAT - sign", "Ｒｐｔ - ｗｉｄｅ words",
+              "Oil rises -- (RPT)", "Oil rises \u2014 (RPT) ", "RPT - (CORRECTED)", "(RPT)(CORRECTED)",
+              "Oil - rises  [update 2] x", "Oil rises - : (UPDATE 3)\n"]
     frame = pl.DataFrame({"doc": pl.Series(range(len(titles)), dtype=pl.UInt32), "title": titles})
     assert _marked(frame).to_list() == [d for d, t in enumerate(titles) if is_resend(t)]
     got = _title_words(frame)
@@ -224,3 +227,44 @@ def test_an_unmarked_copy_of_an_update_counts_no_more_than_the_update(copy_id, b
     more = recs + [article("o-s9", "Coast Herald", make_story(619, 6) + passage, "2026-11-27T12:00:00Z",
                            title="Other story 9")]
     assert cluster_frame(_articles(more)).summary["pipeline"]["boilerplate_shingles_removed"] > 0
+
+
+@pytest.mark.parametrize("run", [" ", "-", " -\u2013 "])
+def test_a_long_run_of_blanks_or_dashes_in_a_headline_costs_its_length(run):
+    """A scraped headline padded with blanks (not printable ASCII, so Python's regex engine reads it): the
+    trailing-marker test was tried at every character of the run, the square of its length (2 s at 20,000
+    blanks, hours at a megabyte)."""
+    import time
+
+    for title, marked in [("Storm closes coast road\n" + run * 40_000 + "\n", False),
+                          ("Storm closes coast road\n" + run * 40_000 + "(RPT)", True)]:
+        started = time.process_time()
+        assert is_resend(title) is marked
+        assert title_words(title) == ["storm", "closes", "coast", "road"]
+        assert time.process_time() - started < 0.5
+
+
+def test_a_desk_sending_one_headline_template_pairs_each_item_with_a_few():
+    """One outlet sends hundreds of items on one template ("UPDATE 1-BRIEF-<Co> Corp says quarterly
+    profit rises"): every marked item shares 6 of its 7 words with every other. Each keeps the few it
+    shares the most with, the latest first (its own earlier version among them, by its company's
+    name, however far back), not all of them: the pairs grew with the square of the items."""
+    from dedup.resend import MAX_PARTNERS
+
+    n = 400
+    recs = [article("orig", "Wire", ["Zeta earnings."], "2026-11-27T00:00:00Z",
+                    title="BRIEF-Zeta Corp says quarterly profit rises")]
+    recs += [article(f"i{k:03d}", "Wire", ["Earnings."], f"2026-11-27T{1 + k // 60:02d}:{k % 60:02d}:00Z",
+                     title=f"UPDATE 1-BRIEF-Co{k} Corp says quarterly profit rises") for k in range(n)]
+    recs.append(article("update", "Wire", ["Zeta earnings, updated."], "2026-11-27T23:00:00Z",
+                        title="UPDATE 1-BRIEF-Zeta Corp says quarterly profit rises"))
+    pairs = _pairs(recs)
+    assert ("orig", "update") in pairs
+    per_item = {}
+    for a, b in pairs:
+        later = max(a, b, key=lambda i: [r["id"] for r in recs].index(i))
+        per_item[later] = per_item.get(later, 0) + 1
+    assert max(per_item.values()) <= MAX_PARTNERS
+    assert len(pairs) <= MAX_PARTNERS * (n + 1)
+    # the latest items first: the item just before is kept, the first of the night is not
+    assert ("i398", "i399") in pairs and ("i000", "i399") not in pairs

@@ -407,6 +407,7 @@ def _execute(run: _Run, read: SparkRead) -> dict[str, Any]:
     stats = {
         "lsh": {"bands": bands, "rows": rows, "candidate_pairs": n_candidates, "accepted_pairs": n_accepted,
                 "largest_bucket": lsh_stats["largest_bucket"], "capped_buckets": lsh_stats["capped_buckets"]},
+        "resend_pairs": 0 if resends is None else resends.count(),
         "chaining_splits": splits,
         "boilerplate_shingles_removed": int(removed),
     }
