@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dedup.config import ClusterConfig
+from dedup.ragged import ragged
 
 if TYPE_CHECKING:
     from dedup.cluster import FlatSets
@@ -112,7 +113,7 @@ class ChainingGuard:
         # a posting read, sorted and looked up costs some 8 times a shingle merged: measured on templated items
         if piece.again and 8 * (hi - lo).sum() < piece.weight:
             width = hi - lo
-            near = owners[np.repeat(lo - np.cumsum(width) + width, width) + np.arange(width.sum())]
+            near = owners[ragged(lo, width)]
             near = np.concatenate([near, self.indices[self.indptr[anchor]:self.indptr[anchor + 1]], [anchor]])
             docs = np.unique(near[self.piece_of[near] == p])
         else:
@@ -251,8 +252,7 @@ class ChainingGuard:
         if component not in self._postings:
             docs = np.array(self._members[component], dtype=np.int64)
             offsets, sizes = self.sets.offsets, self.sets.sizes()[docs]
-            width = sizes.sum()
-            at = np.repeat(offsets[docs] - np.cumsum(sizes) + sizes, sizes) + np.arange(width)
+            at = ragged(offsets[docs], sizes)
             values = self.sets.values[at]
             order = np.argsort(values, kind="stable")
             self._postings[component] = values[order], np.repeat(docs, sizes)[order]

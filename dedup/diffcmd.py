@@ -58,6 +58,6 @@ def diff_articles(a: str, b: str, *, corpus: list[Path], color: bool, config: Al
         # the aligner's message names the pair as a cluster "diff" and a setting this command has no option for
         counts = [(name, len(split_sentences(art["text"] or "", splitter=config.splitter)))
                   for name, art in (("A", art_a), ("B", art_b))]
-        name, n = next((name, n) for name, n in counts if n > config.max_sentences)
+        name, n = next(((name, n) for name, n in counts if n > config.max_sentences), max(counts, key=lambda c: c[1]))
         raise InputError(f"{name} has {n:,} sentences; dedup diff compares articles of at most "
                          f"{config.max_sentences:,}") from None

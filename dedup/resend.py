@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from dedup.config import ClusterConfig
+from dedup.ragged import ragged
 from dedup.schema import CANDIDATES
 from dedup.stopwords import english_stop_words
 
@@ -126,7 +127,7 @@ def resend_candidates(articles: pl.DataFrame, *, config: ClusterConfig = Cluster
     first = np.maximum(np.searchsorted(key, group[need] * (len(moments) + 1) + np.searchsorted(moments, since)),
                        last - MAX_CARRIERS - 1)   # + 1: the marked headline is one of them
     width = last - first
-    at = np.repeat(first - np.cumsum(width) + width, width) + np.arange(width.sum())
+    at = ragged(first, width)
     # each pair found counts all its shared words, not only those it was found by
     found = (pl.DataFrame({"doc": np.repeat(doc[need], width), "doc_other": doc[at]})
              .filter(pl.col("doc_other") != pl.col("doc")).unique().cast(pl.UInt32))

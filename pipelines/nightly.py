@@ -163,7 +163,8 @@ def _recover(out_root: Path, state: Path) -> list[str]:
 
     A temporary folder whose run committed its night is published (it lacks only ``timings.json``,
     written after the commit); the others are deleted. Then a folder ``_publish`` had moved aside
-    (``.NIGHT.old-PID``) is put back if ``OUT/NIGHT`` is missing still, else deleted.
+    (``.NIGHT.old-PID-START``, see :func:`_owner`) is put back if ``OUT/NIGHT`` is missing still, else
+    deleted. Called under the state's lock.
     """
     published = []
     for path in sorted(out_root.glob(".*.tmp-*")):
@@ -221,14 +222,15 @@ def main(argv: list[str] | None = None) -> int:
              night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())
     try:
         config = Config.from_toml(args.config) if args.config else Config()
-        for done in _recover(out_root, args.state):
-            log.info("recovered the outputs of night %s from a run that was killed", done)
         make_state_folder(args.state)
         # The run takes the lock again inside (it shares this one): until the outputs are published or
-        # settled, no other run can commit, so the version this run commits, if any, is base + 1.
+        # settled, no other run can commit, so the version this run commits, if any, is base + 1. The
+        # folders of killed runs are settled under it too: the versions they are judged by cannot move.
         with StateLock(args.state, command="nightly.py") as lock:
             if lock.takeover:
                 log.info("took over a stale lock of pid %s", lock.takeover.get("pid"))
+            for done in _recover(out_root, args.state):
+                log.info("recovered the outputs of night %s from a run that was killed", done)
             base = _head(args.state)
             tmp = out_root / f".{night}.tmp-v{base}-{_owner()}"
             try:

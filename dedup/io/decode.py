@@ -15,10 +15,13 @@ can count it in ``summary.json`` (``warnings_by_reason``):
 4. the declared charset (HTTP ``Content-Type`` in WARC, then ``<meta
    charset>`` in the first 4 KiB of HTML) when the bytes decode with it
    (``decoded_as_cp1252``...);
-5. the charset-normalizer detector, which prefers the encodings common on the
+5. for a line of a JSON Lines file, the legacy codec the detector gave two
+   earlier lines of the file, when the bytes decode with it (``guess``: the
+   detector is slow on short texts and has little evidence in one line);
+6. the charset-normalizer detector, which prefers the encodings common on the
    web among equally plausible answers (cp1252 over cp1250 for French, say);
    a declaration it overrides is counted as ``charset_mismatch``;
-6. UTF-8 with replacement characters (``decoded_with_replacement``), unless
+7. UTF-8 with replacement characters (``decoded_with_replacement``), unless
    the data looks binary (NUL bytes, mostly invalid): :class:`Undecodable`.
 
 Labels follow the WHATWG Encoding standard: ``iso-8859-1`` and ``ascii`` mean

@@ -6,7 +6,10 @@ file held, which the mapper then rejects), a :class:`~dedup.io.html.Page` to
 extract (HTML, WARC; the collector extracts pages in batches, on several
 cores), or a :class:`Reject` for a record that could not even be parsed. Readers never raise for bad content; they raise
 :class:`FileRejected` when a whole file (or the rest of it) is unusable: empty,
-binary, over a size limit, a decompression bomb, not the format its name says.
+binary, over a size limit, a decompression bomb, not the format its name says;
+and :func:`read_file` rejects a file from which its reader yields nothing
+(``empty_file``, whatever the format). A text file of one line is the text,
+with no title.
 Decisions that keep a record (an encoding guessed, a WARC request record
 skipped) are counted in ``source.warnings``.
 
@@ -20,7 +23,7 @@ JSON Lines         ``.jsonl`` ``.ndjson`` (streamed)           line
 JSON               ``.json`` (object, array, or JSON Lines)    item (line for lines)
 CSV                ``.csv``                                    line the row starts on
 Parquet            ``.parquet``                                row
-text               ``.txt`` ``.md`` (first line is the title)  none (one per file)
+text               ``.txt`` ``.md`` (first line: the title)    none (one per file)
 HTML               ``.html`` ``.htm`` ``.xhtml``               none (one per file)
 WARC               ``.warc`` (streamed)                        WARC record
 =================  ==========================================  =====================
@@ -86,7 +89,11 @@ def _json_line(number: int, line: bytes, source: Source) -> Raw:
             source.warnings.update(decoded.warnings)
             text = decoded.text
             if decoded.encoding != "utf-8" and splits_on_newline(decoded.encoding):   # not a UTF-16 BOM's
-                source.detected = decoded.encoding
+                # one line is little evidence (a single-byte codec decodes almost any bytes): a codec becomes
+                # the file's guess once the detector gave it for two lines
+                source.detections[decoded.encoding] += 1
+                if source.detections[decoded.encoding] >= 2:
+                    source.detected = decoded.encoding
     return _parse_json(number, text)
 
 

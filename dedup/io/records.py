@@ -93,8 +93,8 @@ def parse_published(value: Any) -> datetime | None:
             except (TypeError, ValueError, IndexError):
                 raise ValueError(f"unreadable date {value!r}; expected ISO 8601 such as 2026-11-27T08:15:00Z") from None
             if dt.tzinfo is None and (zone := _unknown_zone(s)):
-                raise ValueError(f"unknown time zone {zone!r} in date {value!r}; expected an offset such as "
-                                 "+0100, or UT, GMT, EST...") from None
+                raise ValueError(f"date {value!r} has {zone!r} where RFC 2822 wants a time zone; expected an "
+                                 "offset such as +0100, or UT, GMT, EST... (other names are not guessed)") from None
     else:
         raise ValueError(f"unreadable date {value!r} of type {type(value).__name__}")
     if dt.tzinfo is None:
@@ -140,15 +140,13 @@ def _nested(raw: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _utf8(value: Any) -> Any:
+def _utf8(value: bytes | bytearray) -> str | bytes | bytearray:
     """A byte string as the text it encodes in UTF-8 (Hive and Impala write Parquet strings as plain
-    BINARY, without the annotation that makes them strings); any other value as it is."""
-    if isinstance(value, (bytes, bytearray)):
-        try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return value   # not text: bad_field_type
-    return value
+    BINARY, without the annotation that makes them strings); as it is if it is not UTF-8 (bad_field_type)."""
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return value
 
 
 class RecordMapper:
@@ -159,6 +157,7 @@ class RecordMapper:
 
     def __init__(self, config: ReadConfig):
         self.config = config
+        self._plain_names: set[tuple] = set()   # see _with_folded_names
         overrides = dict(config.field_map)
         self.lookup = {
             field: ((overrides[field],) if field in overrides else ()) + ALIASES[field]
@@ -176,7 +175,7 @@ class RecordMapper:
             if value is None and "." in name:
                 value = _nested(raw, name)
             if value is not None and not (isinstance(value, dict) and name in containers):
-                return _utf8(value)
+                return _utf8(value) if value.__class__ in (bytes, bytearray) else value
         return None
 
     def _string(self, raw: dict[str, Any], field: str) -> Any:
@@ -189,12 +188,17 @@ class RecordMapper:
             return str(int(value))
         return value
 
-    @staticmethod
-    def _with_folded_names(raw: dict[str, Any]) -> dict[str, Any]:
+    def _with_folded_names(self, raw: dict[str, Any]) -> dict[str, Any]:
         """``raw``, plus each of its names written otherwise than the lower-case aliases (``Text``, ``" title"``
         from a spreadsheet's header) under its case-folded, stripped form, where no name has that form:
-        exact names are found first. ``raw`` itself when every name is already so written."""
-        if all(isinstance(k, str) and k == k.strip().casefold() for k in raw):
+        exact names are found first. ``raw`` itself when every name is already so written (the name lists
+        found so are remembered: a file's records mostly share one)."""
+        names = tuple(raw)
+        if names in self._plain_names:
+            return raw
+        if all(isinstance(k, str) and k == k.strip().casefold() for k in names):
+            if len(self._plain_names) < 1024:
+                self._plain_names.add(names)
             return raw
         out = dict(raw)
         for key, value in raw.items():
@@ -209,16 +213,16 @@ class RecordMapper:
         if not isinstance(raw, dict):
             kind = "array" if isinstance(raw, list) else type(raw).__name__
             return Reject(file, record, "not_an_object", f"expected a JSON object, got {kind}")
-        keys = ", ".join(sorted(map(str, raw))[:12]) or "none"   # as the record names them
-        raw = self._with_folded_names(raw)
+        original, raw = raw, self._with_folded_names(raw)
         # the record's own id, if readable, names it in a reject (rejected.jsonl's article_id)
-        own_id = self._string(raw, "id")
-        own_id = (own_id.strip() or None) if isinstance(own_id, str) else None
+        raw_id = self._string(raw, "id")
+        own_id = (raw_id.strip() or None) if isinstance(raw_id, str) else None
         text = self._get(raw, "text")
         if text is None and any(name in raw and raw[name] is None for name in self.lookup["text"]):
             # the field is there but null: an empty CSV cell (the CSV reader makes "" null), a JSON or Parquet null
             return Reject(file, record, "empty_text", "text is empty", own_id)
         if text is None:
+            keys = ", ".join(sorted(map(str, original))[:12]) or "none"   # as the record names them
             return Reject(file, record, "missing_text",
                           f"no text field (looked for {', '.join(self.lookup['text'])}; record has: {keys}); "
                           "map it with --field text=COLUMN", own_id)
@@ -233,7 +237,7 @@ class RecordMapper:
         warnings: list[str] = []
         fields: dict[str, Any] = {"text": text}
         for name in ("title", "outlet", "url", "id"):
-            value = self._string(raw, name)
+            value = raw_id if name == "id" else self._get(raw, name)
             if value is not None and not isinstance(value, str):
                 return Reject(file, record, "bad_field_type", f"{name} must be a string, got {type(value).__name__}",
                               own_id)

@@ -93,7 +93,8 @@ class Source:
     encoding: str | None = None          # a codec forced by ReadConfig.encoding, else None (detect)
     compression: str | None = None       # named by the file's suffix
     warnings: Counter = field(default_factory=Counter)
-    detected: str | None = None          # the legacy codec detected for an earlier line, tried first on the next
+    detected: str | None = None          # the legacy codec detected for two earlier lines, tried first on the next
+    detections: Counter = field(default_factory=Counter)   # legacy codec -> lines the detector gave it
 
     @property
     def name(self) -> str:

@@ -134,7 +134,10 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
                 if other not in out:
                     out.add(other)
                     todo.append(other)
-    winner = _winners(rows, claims, holders, decided, out, first_night, canonicals)
+    # Clusters tonight's new articles joined: first read tonight, or read again with another text (an article
+    # sent again with the text the state has is none: a feed resending yesterday's items updates no story).
+    has_new = set(rows.filter(pl.col("is_new") & ~pl.col("firm"))["cluster_id"].to_list())
+    winner = _winners(rows, claims, holders, decided, out, first_night, canonicals, has_new)
     won: dict[str, list[str]] = defaultdict(list)
     for story, cid in winner.items():
         won[cid].append(story)
@@ -158,9 +161,6 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
     tonight_outlets = (rows.filter(pl.col("is_new") & pl.col("outlet").is_not_null())
                        .group_by("cluster_id").agg(pl.col("outlet").unique()))
     new_outlets = dict(zip(tonight_outlets["cluster_id"].to_list(), tonight_outlets["outlet"].to_list()))
-    # an article sent again with the text the state has is no new article: a feed resending yesterday's
-    # items updates no story
-    has_new = set(rows.filter(pl.col("is_new") & ~pl.col("firm"))["cluster_id"].to_list())
     status, grew = {}, []
     for cid in out:
         if cid not in won:
@@ -183,9 +183,10 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
 
 
 def _winners(rows: pl.DataFrame, claims: dict[str, Counter], holders: dict[str, set[str]], decided: set[str],
-             out: set[str], first_night: dict[str, date], canonicals: Callable[[Iterable[str]], dict[str, str]]
-             ) -> dict[str, str]:
-    """Prior story -> the output cluster that continues it.
+             out: set[str], first_night: dict[str, date], canonicals: Callable[[Iterable[str]], dict[str, str]],
+             has_new: set[str]) -> dict[str, str]:
+    """Prior story -> the output cluster that continues it (``has_new``: the clusters tonight's new articles
+    joined).
 
     A story held by decided clusters goes to one of them; one held only by clusters of articles read
     again with another text goes to one of those, each of which continues at most one story (the one
@@ -210,9 +211,8 @@ def _winners(rows: pl.DataFrame, claims: dict[str, Counter], holders: dict[str, 
     previous = canonicals(tied) if tied else {}
     cluster_of = dict(rows.filter(pl.col("article_id").is_in(list(previous.values())))
                       .select("article_id", "cluster_id").iter_rows())
-    brought = set(rows.filter(pl.col("is_new") & ~pl.col("firm"))["cluster_id"].to_list())
     return {story: min(hs, key=lambda c: (-claims[c][story], cluster_of.get(previous.get(story)) != c,
-                                          c not in brought, c))
+                                          c not in has_new, c))
             for story, hs in candidates.items()}
 
 

@@ -138,9 +138,9 @@ def test_a_committed_nights_folder_is_published_though_its_runs_pid_now_belongs_
 
 
 def test_a_run_that_fails_after_another_run_committed_its_night_publishes_nothing(reference, tmp_path, monkeypatch):
-    """Another run of the same night commits while this one starts (forced here from inside _recover,
-    which runs before this run takes the lock); this one then fails while writing its outputs. Its half
-    folder is not taken for a committed night's: the other run's outputs stay."""
+    """Another run of the same night commits while this one starts (forced here just before this run takes
+    the lock); this one then fails while writing its outputs. Its half folder is not taken for a committed
+    night's: the other run's outputs stay."""
     import importlib.util
 
     import dedup.pipeline
@@ -152,18 +152,18 @@ def test_a_run_that_fails_after_another_run_committed_its_night_publishes_nothin
     folder = write_night(reference, 1)
     args = [str(folder), "--state", str(state), "--out", str(out), "--night", NIGHTS[0], "--quiet"]
 
-    def racing_recover(out_root, state_dir):
+    def racing_start(state_dir):
         other = subprocess.run([sys.executable, str(NIGHTLY), *args], capture_output=True, text=True, timeout=300,
                                check=False)
         assert other.returncode == 0, other.stderr
-        return recover(out_root, state_dir)
+        return make_state_folder(state_dir)
 
     def failing_write(result, folder, config):
         (folder / "clusters.parquet").write_bytes(b"half")
         raise OSError(28, "No space left on device")
 
-    recover = nightly._recover
-    monkeypatch.setattr(nightly, "_recover", racing_recover)
+    make_state_folder = nightly.make_state_folder
+    monkeypatch.setattr(nightly, "make_state_folder", racing_start)
     monkeypatch.setattr(dedup.pipeline, "write_outputs", failing_write)
     assert nightly.main(args) == 8
     assert output_files(out / NIGHTS[0]) == output_files(reference / "out" / NIGHTS[0])
