@@ -140,7 +140,8 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
     run's own output folder ``out``, any other folder holding a dedup run's
     ``summary.json`` and ``clusters.parquet`` (outputs are not input), a
     nightly state's folder, and symbolic links to folders (not followed); and
-    a run's output files in an input folder that holds them, as ``path (why)``. Listed in ``unreadable``
+    a run's output files in an input folder that holds them, as ``path (why)``; and a file reached under a
+    second name (a folder and a path into it, a link), read once. Listed in ``unreadable``
     (``unreadable_file`` rejects): folders that cannot be listed, and entries
     with a supported extension that are not readable files (a broken symbolic
     link, a named pipe); without one, such entries are skipped.
@@ -210,7 +211,21 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
             raise InputError(f"input {display_path(item)} is not a file or a folder ({_not_a_file(path)})")
         else:
             raise InputError(f"input {display_path(item)} does not exist")
-    found.files = sorted(files)
+    # One file under two names (a folder and a path into it, absolute and relative, a symbolic or hard
+    # link): read once, under its first name in order; every record would otherwise be read again and
+    # rejected as a duplicate id, and counted twice in "read".
+    first: dict[tuple[int, int], Path] = {}
+    for path in sorted(files):
+        try:
+            st = path.stat()
+        except OSError:
+            found.files.append(path)   # its reader says why it cannot be read
+            continue
+        same = first.setdefault((st.st_dev, st.st_ino), path)
+        if same is path:
+            found.files.append(path)
+        else:
+            found.skipped.append((path, f"{display_path(path)} (the same file as {display_path(same)})"))
     return found
 
 

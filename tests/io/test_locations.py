@@ -72,3 +72,15 @@ def test_read_source_turns_an_unusable_file_into_one_reject(tmp_path):
     strict = _Collector(ReadConfig(strict=True))
     with pytest.raises(RejectedRecord):
         read_source(Source(good, Limits.from_config(ReadConfig())), strict)
+
+
+def test_one_file_under_two_names_is_read_once(tmp_path):
+    # a folder and a path into it, and a symbolic link beside it: every record would otherwise be read twice,
+    # each second copy a duplicate_id reject, and "read" counted twice
+    folder = tmp_path / "in"
+    write_jsonl(folder / "a.jsonl", [{"id": "a1", "text": "The harbour bridge reopened on Friday after repairs."}])
+    (folder / "link.jsonl").symlink_to(folder / "a.jsonl")
+    res = read_inputs([folder, (folder / "a.jsonl").resolve(), folder / ".." / "in" / "a.jsonl"])
+    assert res.files == 1 and res.records == 1 and res.rejects.height == 0
+    assert res.articles["article_id"].to_list() == ["a1"]
+    assert len(res.skipped_files) == 2 and all("(the same file as " in entry for entry in res.skipped_files)
