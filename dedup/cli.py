@@ -191,8 +191,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
 
 @main.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--articles", type=click.IntRange(min=0), default=OutputConfig.report_articles, show_default=True,
-              metavar="N",
+@click.option("--articles", type=click.IntRange(min=0), default=None, metavar="N",
               help="The page holds the details of the stories with the most outlets that fit in N articles in "
                    "all (one too big for what is left is passed over); 0 = every story.")
 def report(out_dir, articles):

@@ -34,6 +34,7 @@ from dedup.config import OutputConfig
 from dedup.errors import InputError
 from dedup.io import table_files
 from dedup.report import model
+from dedup.state.report import plural
 
 REPORT_NAME = "report.html"
 REPORT_ARTICLES = OutputConfig.report_articles  # articles of the stories with details in the page (0 = all)
@@ -119,11 +120,7 @@ def _page(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | No
     notes.extend(_alignment_notes(summary))
     n_stories, n_detailed = len(data["stories"]), sum(d is not None for d in data["details"])
     if n_detailed < n_stories:
-        notes.append(f"Of the night's {n_stories:,} stories, {n_detailed:,} carry their details (outlets table, "
-                     f"sentence-level differences) in this page: the ones with the most outlets that fit in "
-                     f"{max_articles:,} articles. The others list their outlets only. "
-                     "All sentences are in sentences.parquet; `dedup report OUT_DIR --articles 0` rebuilds "
-                     "this page with every story's detail (a bigger, slower page).")
+        notes.append(_capped_note(n_stories, n_detailed, max_articles))
     css, js = _asset("report.css"), _asset("report.js")
     context = {
         "csp": _csp(css, js), "css": css, "js": js,
@@ -146,6 +143,17 @@ def _page(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | No
             tail.encode("utf-8")]
 
 
+def _capped_note(n_stories: int, n_detailed: int, max_articles: int) -> str:
+    """The note of a page that holds the details of some of its stories only."""
+    one, other = n_detailed == 1, n_stories - n_detailed == 1
+    return (f"Of the night's {plural(n_stories, 'story', 'stories')}, {n_detailed:,} "
+            f"{'carries its' if one else 'carry their'} details (outlets table, sentence-level differences) in "
+            f"this page: {'the one' if one else 'the ones'} with the most outlets that {'fits' if one else 'fit'} "
+            f"in {plural(max_articles, 'article')}. {'The other lists its' if other else 'The others list their'} "
+            "outlets only. All sentences are in sentences.parquet; `dedup report OUT_DIR --articles 0` rebuilds "
+            "this page with every story's detail (a bigger, slower page).")
+
+
 def _cut(html: str, first: str, second: str) -> tuple[str, str, str]:
     """``html`` before ``first``, between it and ``second``, after ``second`` (each exactly once, in order)."""
     if html.count(first) != 1 or html.count(second) != 1 or html.index(first) > html.index(second):
@@ -164,11 +172,12 @@ def _alignment_notes(summary: dict) -> list[str]:
     failures = alignment.get("failures") if isinstance(alignment.get("failures"), list) else []
     reasons = Counter(model.clean(f.get("reason")) or "unknown" for f in failures if isinstance(f, dict))
     detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
-    return [f"{failed} {'story' if failed == 1 else 'stories'} could not be aligned sentence by sentence"
-            + (f" ({detail})" if detail else "") + "; they show their outlets but no differences."]
+    return [f"{plural(failed, 'story', 'stories')} could not be aligned sentence by sentence"
+            + (f" ({detail})" if detail else "")
+            + ("; it shows its outlets" if failed == 1 else "; they show their outlets") + " but no differences."]
 
 
-def build_report(out_dir: Path, *, max_articles: int = REPORT_ARTICLES) -> Path:
+def build_report(out_dir: Path, *, max_articles: int | None = None) -> Path:
     """Rebuild ``out_dir/report.html`` from the files a run left in ``out_dir``.
 
     Reads ``clusters.parquet`` (required), ``sentences.parquet`` and
@@ -176,6 +185,9 @@ def build_report(out_dir: Path, *, max_articles: int = REPORT_ARTICLES) -> Path:
     with a note), ``summary.json`` and ``rejected.jsonl`` (optional). Each
     table is one Parquet file (the local engine) or a folder of part files
     read in name order (the Spark engine), see :func:`dedup.io.table_files`.
+    ``max_articles`` is :func:`write_report`'s; None takes the run's, as
+    summary.json records it (``parameters.output.report_articles``), so that
+    the rebuilt page is the page the run wrote, else REPORT_ARTICLES.
     """
     out = Path(out_dir)
     clusters_path = out / "clusters.parquet"
@@ -192,15 +204,29 @@ def build_report(out_dir: Path, *, max_articles: int = REPORT_ARTICLES) -> Path:
     if summary_path.is_file():
         try:
             loaded = json.loads(summary_path.read_text(encoding="utf-8"))
-            summary = loaded if isinstance(loaded, dict) else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
+            loaded = None
+        if isinstance(loaded, dict):
+            summary = loaded
+        else:   # not JSON, or JSON but not the object a run writes
             notes.append("summary.json could not be read; the numbers are counted from clusters.parquet.")
     else:
         notes.append("summary.json is missing; the numbers are counted from clusters.parquet.")
     rejects = _read_rejects(out / "rejected.jsonl", notes)
+    if max_articles is None:
+        max_articles = _run_cap(summary)
     summary, history = _with_history(summary, notes)
     return write_report(out, clusters=clusters, sentences=sentences, links=links, summary=summary,
                         rejects=rejects, notes=history + notes, max_articles=max_articles)
+
+
+def _run_cap(summary: dict[str, Any]) -> int:
+    """The ``report_articles`` the run wrote its page with, as summary.json records it; REPORT_ARTICLES for
+    a summary without it (or with a value no run writes)."""
+    parameters = summary.get("parameters")
+    output = parameters.get("output") if isinstance(parameters, dict) else None
+    cap = output.get("report_articles") if isinstance(output, dict) else None
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 0 else REPORT_ARTICLES
 
 
 def _with_history(summary: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[str]]:

@@ -210,7 +210,8 @@ def _overviews(articles: pl.DataFrame, outlet_index: dict[str, int], shares: dic
         share = shares.get(cluster_id)
         stories.append({
             "id": cluster_id, "h": headline or UNTITLED, "o": distinct[0], "t": time,
-            "ts": year_first(published, "-%m-%dT%H:%M:%S") if published else "",
+            # sorts as text, to the microsecond: stories a wire sent within one second keep their order
+            "ts": year_first(published, "-%m-%dT%H:%M:%S.%f") if published else "",
             "n": len(distinct) if n is None else int(n), "a": size,
             "d": round(sum(share) / len(share), 3) if share else None, "os": distinct,
         })

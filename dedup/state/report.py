@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun for it: "1 story", "2,000 stories"."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def history_notes(summary: dict[str, Any]) -> list[str]:
@@ -19,11 +20,11 @@ def history_notes(summary: dict[str, Any]) -> list[str]:
     added = sum(len(g["new_outlets"]) for g in grew)
     notes = [
         f"Night {history['night']}, matched against the previous {history['window']} "
-        f"({_plural(history['prior_in_window'], 'stored article')}): "
-        f"{_plural(stories.get('new', 0), 'new story', 'new stories')}, "
-        f"{_plural(stories.get('grew', 0) + history.get('singletons', {}).get('grew', 0), 'story', 'stories')} "
-        f"grew ({_plural(added, 'new outlet')}), "
-        f"{_plural(stories.get('updated', 0), 'story', 'stories')} updated by outlets already carrying them."
+        f"({plural(history['prior_in_window'], 'stored article')}): "
+        f"{plural(stories.get('new', 0), 'new story', 'new stories')}, "
+        f"{plural(stories.get('grew', 0) + history.get('singletons', {}).get('grew', 0), 'story', 'stories')} "
+        f"grew ({plural(added, 'new outlet')}), "
+        f"{plural(stories.get('updated', 0), 'story', 'stories')} updated by outlets already carrying them."
     ]
     for m in history.get("merged", []):
         notes.append(f"Story {m['merged_id']} was merged into {m['into_id']}: a new article bridges them.")

@@ -29,6 +29,11 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
+def isolated(name: str) -> str:
+    """An outlet name as the page's <option> labels and tooltips carry it: between FSI and PDI."""
+    return "\u2068" + name + "\u2069"
+
+
 def expect(locator):
     """Playwright's auto-waiting assertions, imported late so a missing package skips instead of failing."""
     from playwright.sync_api import expect as _expect
@@ -115,7 +120,7 @@ def test_clicking_a_story_shows_its_diff(report):
     page = r.page
     margins = page.locator(".diff .margin").all_text_contents()
     assert "dropped by Daily Bugle, Gazette" in margins and "added by Daily Bugle, Courier" in margins
-    page.select_option("select.pick", label="Daily Bugle — 2024-05-01 07:00 UTC")
+    page.select_option("select.pick", label=isolated("Daily Bugle") + " — 2024-05-01 07:00 UTC")
     assert page.locator(".diff ins").all_text_contents() == [
         "hurt", '"We felt the whole building shake," a resident said.']
     assert page.locator(".diff del").all_text_contents() == ["injured", "The quake had a magnitude of 6.1."]
@@ -134,12 +139,12 @@ def test_clicking_a_story_shows_its_diff(report):
 
 def test_filtering_by_outlet(report):
     r = report()
-    r.page.select_option("#outlet", label="Gazette (1)")
+    r.page.select_option("#outlet", label=isolated("Gazette") + " (1)")
     assert r.headlines() == ["Earthquake hits coast"]
     assert r.page.text_content("#count") == "1 of 3 stories"
     r.open("Earthquake hits coast")
-    assert r.page.locator("select.pick option:checked").text_content().startswith("Gazette")
-    r.page.select_option("#outlet", label="AP (1)")
+    assert r.page.locator("select.pick option:checked").text_content().startswith(isolated("Gazette"))
+    r.page.select_option("#outlet", label=isolated("AP") + " (1)")
     assert r.headlines() == ["Polls open in capital"]
     r.page.select_option("#outlet", value="")
     assert len(r.headlines()) == 3
@@ -322,4 +327,82 @@ def test_a_story_beyond_the_cap_lists_its_outlets_and_says_why(report):
     r.page.wait_for_function("() => document.querySelectorAll('#stories li').length === 3")
     r.open("Earthquake hits coast")
     expect(r.page.locator(".outlets-table")).to_have_count(1)
+    r.assert_clean()
+
+
+# For each text node under the elements matching the selector that holds the word: whether its first letter is
+# laid out right of its last, i.e. the word is drawn backwards.
+REVERSED = """([selector, word]) => {
+  const out = [];
+  for (const root of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n; (n = walker.nextNode());) {
+      const i = n.data.indexOf(word);
+      if (i < 0) continue;
+      const r = document.createRange();
+      r.setStart(n, i); r.setEnd(n, i + 1); const first = r.getBoundingClientRect().left;
+      r.setStart(n, i + word.length - 1); r.setEnd(n, i + word.length); const last = r.getBoundingClientRect().left;
+      out.push(first > last);
+    }
+  }
+  return out;
+}"""
+
+
+def test_a_bidi_override_in_one_outlet_name_does_not_reverse_the_names_or_words_after_it(report, frames):
+    """An outlet name with an unclosed RIGHT-TO-LEFT OVERRIDE: every place that lists names isolates each one."""
+    evil = "\u202eDaily Bugle"
+    renamed = {name: frames[name].with_columns(pl.col(c).replace({"Daily Bugle": evil}) for c in frames[name].columns
+                                               if c in ("outlet", "first_outlet"))
+               for name in ("clusters", "sentences", "links")}
+    r = report(**renamed)
+    page = r.page
+    assert page.evaluate(REVERSED, ["#stories .outlets", "Gazette"]) == [False]  # Reuters, Bugle, Gazette, Courier
+    assert isolated(evil) + " (2)" in page.locator("#outlet option").all_text_contents()
+    r.open("Earthquake hits coast")
+    assert page.evaluate(REVERSED, [".diff .margin", "Gazette"]) == [False, False]  # dropped by Bugle, Gazette
+    assert page.evaluate(REVERSED, [".outlets-table td.prov", "sentence"]) == [False]  # first carried by Bugle (1 …)
+    assert isolated(evil) + " — 2024-05-01 07:00 UTC" in page.locator("select.pick option").all_text_contents()
+    page.click(".matrix-block summary")
+    expect(page.locator(".matrix thead th.col")).to_have_count(4)
+    assert all(t.startswith("\u2068") for t in page.locator(".matrix thead th.col").evaluate_all(
+        "ths => ths.map(th => th.title)"))
+    r.assert_clean()
+    r = report(**renamed, max_articles=3)  # the quake's details are not in this page: its outlets are listed
+    r.open("Earthquake hits coast")
+    expect(r.page.locator(".outlet-names")).to_have_text(f"Reuters, {evil}, Gazette, Courier")
+    assert r.page.evaluate(REVERSED, [".outlet-names", "Gazette"]) == [False]
+    r.assert_clean()
+
+
+def test_margin_notes_name_each_outlet_once_and_count_versions_apart(report, frames):
+    """Outlets that sent several versions are named once; the note says how many versions when that differs."""
+    from datetime import timedelta
+
+    def versions(article_id: str, outlet: str, later: timedelta) -> dict:  # another version like Gazette's
+        return {name: frames[name].filter(pl.col("article_id") == "gaz-1").with_columns(
+            pl.lit(article_id).alias("article_id"), pl.lit(outlet).alias("outlet"),
+            *([pl.col("published") + later] if name == "clusters" else []))
+            for name in ("clusters", "sentences")}
+
+    def with_versions(added: list[dict]) -> dict:
+        return {name: pl.concat([frames[name]] + [a[name] for a in added]) for name in ("clusters", "sentences")}
+
+    second = versions("gaz-2", "Gazette", timedelta(hours=3))
+    r = report(**with_versions([second]))
+    r.open("Earthquake hits coast")
+    margins = r.page.locator(".diff .margin").all_text_contents()
+    assert "dropped by Daily Bugle, Gazette (3 versions)" in margins  # sentence 3: Bugle, and Gazette twice
+    assert "dropped by Gazette (2 versions)" in margins
+    assert "added by Daily Bugle, Courier" in margins  # one version each: no count
+    r.assert_clean()
+    many = [versions(f"o{o}-{v}", f"Outlet {o}", timedelta(hours=4, minutes=2 * o + v)) for o in range(9)
+            for v in range(2)]
+    r = report(**with_versions([second, *many]))
+    r.open("Earthquake hits coast")
+    note = r.page.locator(".diff .margin").filter(has_text="dropped by 10 outlets")
+    expect(note).to_have_text("dropped by 10 outlets (20 versions): Gazette, Outlet 0, Outlet 1, Outlet 2, "
+                              "Outlet 3, Outlet 4, …")
+    outlets = ["Gazette"] + [f"Outlet {o}" for o in range(9)]
+    assert note.get_attribute("title") == "dropped by " + ", ".join(map(isolated, outlets)) + " (20 versions)"
     r.assert_clean()

@@ -146,9 +146,27 @@ def test_dates_have_four_digit_years_and_sort_as_text(frames, year):
         pl.when(pl.col("cluster_id") == "c-vote").then(pl.lit(old)).otherwise(pl.col("published")).alias("published"))
     overview, details = _data(render_report(**{**frames, "clusters": clusters}))
     vote = overview["stories"][2]
-    assert (vote["t"], vote["ts"]) == (f"{year:04d}-05-01 05:00 UTC", f"{year:04d}-05-01T05:00:00")
+    assert (vote["t"], vote["ts"]) == (f"{year:04d}-05-01 05:00 UTC", f"{year:04d}-05-01T05:00:00.000000")
     assert {a["t"] for a in details[2]["a"]} == {f"{year:04d}-05-01 05:00 UTC"}
     assert min(s["ts"] for s in overview["stories"]) == vote["ts"]
+
+
+def test_stories_first_seen_within_one_second_are_ordered_by_time_not_id(frames):
+    """Two stories alike but for the microseconds of their first version: the earlier one ranks first (as in
+    the terminal's list) and sorts first, although its id sorts after the other's."""
+    from datetime import UTC, datetime
+
+    from dedup.report.model import top_stories
+    vote = frames["clusters"].filter(pl.col("cluster_id") == "c-vote")
+    copy = vote.with_columns(pl.lit("c-avote").alias("cluster_id"), pl.col("article_id") + "-copy")
+    first = {"ap-1": 100_000, "ap-1-copy": 900_000}
+    clusters = pl.concat([frames["clusters"], copy]).with_columns(pl.col("article_id").replace_strict(
+        {k: datetime(2024, 5, 1, 5, 0, 0, us, tzinfo=UTC) for k, us in first.items()}, default=pl.col("published"),
+        return_dtype=frames["clusters"].schema["published"]).alias("published"))
+    stories = build_model(clusters, None, None)["stories"]
+    assert [s["id"] for s in stories] == ["c-quake", "c-payload", "c-vote", "c-avote"]
+    assert stories[2]["t"] == stories[3]["t"] and stories[2]["ts"] < stories[3]["ts"]  # what "Earliest first" sorts
+    assert [s["cluster_id"] for s in top_stories(clusters, 10)[0]] == [s["id"] for s in stories]
 
 
 def test_ids_that_differ_only_by_control_characters_stay_apart(frames):
@@ -250,6 +268,13 @@ def test_build_report_tolerates_bad_summary_and_reject_lines(run_dir):
     assert "summary.json could not be read" in html
     assert "2 line(s) of rejected.jsonl could not be read" in html
     assert "x\ufffd.json: &lt;b&gt;m&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"summary"', "null"])
+def test_build_report_says_so_when_summary_json_is_not_an_object(run_dir, text):
+    (run_dir / "summary.json").write_text(text)
+    html = build_report(run_dir).read_text(encoding="utf-8")
+    assert "summary.json could not be read; the numbers are counted from clusters.parquet." in html
 
 
 def _as_spark_folder(path: Path, frame: pl.DataFrame, parts: int) -> None:
@@ -415,6 +440,50 @@ def test_build_report_takes_the_cap(run_dir):
     assert sum(d is not None for d in details) == 1
     _overview, details = _data(build_report(run_dir, max_articles=0).read_text())
     assert all(d is not None for d in details)
+
+
+def _detailed(run_dir: Path) -> int:
+    _overview, details = _data((run_dir / "report.html").read_text())
+    return sum(d is not None for d in details)
+
+
+@pytest.mark.parametrize("recorded, detailed", [(4, 1), (7, 2), (0, 3), (None, 3), (-1, 3), ("4", 3), (True, 3)])
+def test_build_report_and_dedup_report_take_the_cap_the_run_recorded(run_dir, recorded, detailed):
+    """Without --articles the page is rebuilt with the run's report_articles (a value no run writes, or none:
+    the default), so that it is the page the run wrote; --articles still sets it."""
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+    summary = json.loads((run_dir / "summary.json").read_text())
+    output = {} if recorded is None else {"report_articles": recorded}
+    (run_dir / "summary.json").write_text(json.dumps({**summary, "parameters": {"output": output}}))
+    build_report(run_dir)
+    assert _detailed(run_dir) == detailed
+    assert CliRunner().invoke(main, ["report", str(run_dir)]).exit_code == 0
+    assert _detailed(run_dir) == detailed
+    assert CliRunner().invoke(main, ["report", str(run_dir), "--articles", "2"]).exit_code == 0
+    assert _detailed(run_dir) == 1
+    build_report(run_dir, max_articles=0)
+    assert _detailed(run_dir) == 3
+
+
+def test_counts_of_one_are_singular(frames):
+    one = frames["clusters"].filter(pl.col("cluster_id").is_in(["c-vote", "s-1"]))
+    summary = {"alignment": {"failed_clusters": 1, "failures": [{"reason": "too_many_sentences"}]}}
+    html = html_lib.unescape(render_report(clusters=one, sentences=None, links=None, summary=summary,
+                                           max_articles=1))
+    assert "<title>Editors' report: 1 story</title>" in html
+    numbers = re.search(r'<ul class="numbers" id="numbers">(.*?)</ul>', html, flags=re.DOTALL).group(1)
+    for shown in ("<b>1</b> story (2+ articles)", "<b>1</b> duplicate removed", "<b>1</b> single article<",
+                  "<b>2</b> articles in the largest story", "<b>3</b> records read"):
+        assert shown in numbers
+    assert "1 story could not be aligned sentence by sentence (too_many_sentences 1); it shows its outlets but no " \
+        "differences." in html
+    assert "Of the night's 1 story, 0 carry their details (outlets table, sentence-level differences) in this " \
+        "page: the ones with the most outlets that fit in 1 article. The other lists its outlets only." in html
+    html = html_lib.unescape(render_report(**frames, max_articles=4))
+    assert "Of the night's 3 stories, 1 carries its details (outlets table, sentence-level differences) in this " \
+        "page: the one with the most outlets that fits in 4 articles. The others list their outlets only." in html
 
 
 def test_build_report_of_a_state_run_is_the_page_the_run_wrote(tmp_path):

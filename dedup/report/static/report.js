@@ -21,10 +21,18 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function ut(tag, cls, text) {  // untrusted text: isolated so bidi overrides cannot leak out
-    var e = el(tag, cls ? cls + ' u' : 'u', text);
+  function ut(tag, cls, text) {  // untrusted text in an element of its own: isolated (.u) so its bidi controls
+    var e = el(tag, cls ? cls + ' u' : 'u', text);  // cannot reorder the text around it
     e.dir = 'auto';
     return e;
+  }
+  function isolate(text) {  // FSI…PDI: the same for untrusted text inside a string (titles, <option> labels)
+    return '\u2068' + text + '\u2069';
+  }
+  function nameList(names) {  // "A, B, C" with each name isolated on its own: one name's override stays in it
+    var span = el('span');
+    names.forEach(function (name, x) { add(span, x ? ', ' : '', ut('span', null, name)); });
+    return span;
   }
   function add(parent) {
     for (var i = 1; i < arguments.length; i++) {
@@ -65,9 +73,9 @@
       fill.style.width = Math.round(s.d * 100) + '%';
       div = add(el('span', 'div'), pct(s.d) + ' of sentences changed', add(bar, fill));
     }
-    var names = s.os.slice(0, 6).map(outletName).join(', ');
     var more = s.os.length > 6 ? ' +' + (s.os.length - 6) : '';
-    add(a, ut('span', 'headline', s.h), meta, div, add(el('span', 'outlets'), ut('span', null, names), more));
+    add(a, ut('span', 'headline', s.h), meta, div,
+        add(el('span', 'outlets'), nameList(s.os.slice(0, 6).map(outletName)), more));
     li.appendChild(a);
     rows[s.i] = li;
     return li;
@@ -153,9 +161,9 @@
     });
   }
   function section(title) { var s = el('section', 'block'); s.appendChild(el('h3', null, title)); return s; }
-  function sentenceRow(cls, body, note, full) {
-    var d = el('div', 'sent ' + cls), m = el('span', 'margin', note || null);
-    if (full && full !== note) m.title = full;
+  function sentenceRow(cls, body, note, full) {  // note: a string or an element; full: the note as a tooltip
+    var d = el('div', 'sent ' + cls), m = add(el('span', 'margin'), note || null);
+    if (full) m.title = full;
     return add(d, body, m);
   }
   function wordDiff(ops) {
@@ -175,9 +183,22 @@
     });
     return m;
   }
-  function names(d, idxs, full) {
-    var all = idxs.map(function (j) { return outletName(d.a[j].o); });
-    return all.length > 8 && !full ? all.length + ' outlets: ' + all.slice(0, 6).join(', ') + ', …' : all.join(', ');
+  function names(d, idxs, full) {  // the outlets of articles idxs, each once: [before, names, after]
+    var os = [];
+    idxs.forEach(function (j) { if (os.indexOf(d.a[j].o) < 0) os.push(d.a[j].o); });
+    var all = os.map(outletName), versions = os.length < idxs.length ? ' (' + idxs.length + ' versions)' : '';
+    return all.length > 8 && !full ? [all.length + ' outlets' + versions + ': ', all.slice(0, 6), ', …']
+      : ['', all, versions];
+  }
+  function byNote(d, parts) {  // [[words, idxs], ...] as "dropped by A, B; edited by C": the note and its tooltip
+    var note = el('span'), full = [], cut = false;
+    parts.forEach(function (p, x) {
+      var shown = names(d, p[1], false), all = names(d, p[1], true);
+      cut = cut || shown[1].length < all[1].length;
+      add(note, x ? '; ' : '', p[0] + shown[0], nameList(shown[1]), shown[2]);
+      full.push(p[0] + all[1].map(isolate).join(', ') + all[2]);
+    });
+    return {note: note, full: cut ? full.join('; ') : null};
   }
 
   function diffAll(d, box) {  // canonical text; every outlet's changes in the margin
@@ -200,17 +221,17 @@
     added.forEach(function (v) { (after[v.at + 1] = after[v.at + 1] || []).push(v); });
     function addedRows(k) {
       (after[k] || []).forEach(function (v) {
-        box.appendChild(sentenceRow('added', ut('ins', 'txt', v.text), 'added by ' + names(d, v.by),
-                                    'added by ' + names(d, v.by, true)));
+        var by = byNote(d, [['added by ', v.by]]);
+        box.appendChild(sentenceRow('added', ut('ins', 'txt', v.text), by.note, by.full));
       });
     }
     addedRows(0);
     d.c.forEach(function (c, k) {
-      var notes = [], full = [];
-      if (dropped[k]) { notes.push('dropped by ' + names(d, dropped[k])); full.push('dropped by ' + names(d, dropped[k], true)); }
-      if (edited[k]) { notes.push('edited by ' + names(d, edited[k])); full.push('edited by ' + names(d, edited[k], true)); }
-      box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]), notes.join('; '),
-                                  full.join('; ')));
+      var parts = [];
+      if (dropped[k]) parts.push(['dropped by ', dropped[k]]);
+      if (edited[k]) parts.push(['edited by ', edited[k]]);
+      var by = parts.length ? byNote(d, parts) : {note: null, full: null};
+      box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]), by.note, by.full));
       addedRows(k + 1);
     });
   }
@@ -224,7 +245,7 @@
       else {
         var others = (fam.get(e.fam) || []).filter(function (x) { return x !== j; });
         box.appendChild(sentenceRow('added', ut('ins', 'txt', e.text),
-          others.length ? 'added · also in ' + names(d, others) : 'added'));
+          others.length ? byNote(d, [['added · also in ', others]]).note : 'added'));
       }
     });
   }
@@ -243,13 +264,17 @@
       if (aligned) {
         var n = art.n, counts = n ? ['kept', 'edited', 'added', 'dropped'].map(function (w, x) {
           return n[x] ? add(el('span', 'count c-' + w), n[x] + ' ' + w) : null; }).filter(Boolean) : [];
-        var from = d.l.filter(function (l) { return l[1] === j; }).map(function (l) {
-          return 'first carried by ' + outletName(d.a[l[0]].o) + ' (' + plural(l[2], 'sentence') + ')'; });
+        var prov = el('td', 'prov');
+        d.l.forEach(function (l) {
+          if (l[1] !== j) return;
+          add(prov, prov.firstChild ? '; ' : '', 'first carried by ', ut('span', null, outletName(d.a[l[0]].o)),
+              ' (' + plural(l[2], 'sentence') + ')');
+        });
         var to = d.l.filter(function (l) { return l[0] === j; }).map(function (l) { return outletName(d.a[l[1]].o); });
-        var prov = from.concat(to.length ? ['copied later by ' + to.join(', ')] : []).join('; ');
+        if (to.length) add(prov, prov.firstChild ? '; ' : '', 'copied later by ', nameList(to));
         var cell = el('td', 'counts');
         counts.forEach(function (c, x) { add(cell, x ? ', ' : '', c); });
-        add(tr, n ? cell : el('td', 'counts', 'not aligned'), add(el('td', 'prov'), ut('span', null, prov || '–')));
+        add(tr, n ? cell : el('td', 'counts', 'not aligned'), prov.firstChild ? prov : add(prov, '–'));
       }
       for (var x = 0; x < tr.children.length; x++) tr.children[x].dataset.label = cols[x];  // phone layout
       body.appendChild(tr);
@@ -271,7 +296,7 @@
     head.appendChild(el('th', 'corner', 'Sentence \\ outlet'));
     arts.forEach(function (art) {
       var name = outletName(art.o), th = ut('th', 'col', name.length > 22 ? name.slice(0, 21) + '…' : name);
-      th.title = name + (art.t ? ', ' + art.t : '');
+      th.title = isolate(name) + (art.t ? ', ' + art.t : '');
       head.appendChild(th);
     });
     add(t, add(el('thead'), head));
@@ -290,7 +315,8 @@
     });
     t.addEventListener('mouseover', function (e) {  // cell tooltips on demand: big matrices stay light
       var td = e.target.closest && e.target.closest('td[data-j]');
-      if (td && !td.title) td.title = outletName(d.a[Number(td.dataset.j)].o) + ': ' + STATUS[td.className.slice(3)];
+      if (!td || td.title) return;
+      td.title = isolate(outletName(d.a[Number(td.dataset.j)].o)) + ': ' + STATUS[td.className.slice(3)];
     });
     var key = el('p', 'legend');
     add(key, 'K kept · E edited · A added · D dropped · “·” absent. Columns: the canonical version, then the others by time.');
@@ -325,7 +351,7 @@
     frag.appendChild(meta);
     if (!d) {  // beyond the stories whose details the page holds
       var only = section('Outlets');
-      add(only, ut('p', 'outlet-names', s.os.map(outletName).join(', ')),
+      add(only, add(el('p', 'outlet-names'), nameList(s.os.map(outletName))),
           el('p', 'note', 'This page holds the details of the stories with the most outlets that fit in ' +
              'its cap. This story\'s ' +
              'sentences are in sentences.parquet (cluster ' + s.id + '); `dedup report OUT_DIR --articles 0` ' +
@@ -344,7 +370,7 @@
       var want = outletEl.value === '' ? -1 : Number(outletEl.value), chosen = 'all';
       d.a.forEach(function (art, j) {
         if (art.k) return;
-        var opt = el('option', null, outletName(art.o) + (art.t ? ' — ' + art.t : ''));
+        var opt = el('option', null, isolate(outletName(art.o)) + (art.t ? ' — ' + art.t : ''));
         opt.value = String(j);
         pick.appendChild(opt);
         if (art.o === want && chosen === 'all') chosen = String(j);
@@ -409,7 +435,7 @@
   var opts = document.createDocumentFragment(), counts = new Array(outlets.length).fill(0);
   stories.forEach(function (s, i) { s.i = i; s.os.forEach(function (o) { counts[o]++; }); });
   outlets.forEach(function (name, i) {
-    var o = el('option', null, name + ' (' + counts[i] + ')');
+    var o = el('option', null, isolate(name) + ' (' + counts[i] + ')');
     o.value = String(i);
     opts.appendChild(o);
   });
