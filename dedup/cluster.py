@@ -193,8 +193,11 @@ class ClusterStats:
 
 
 def _canonical_order(articles: pl.DataFrame, n_shingles: np.ndarray, wire_outlets: tuple[str, ...]) -> np.ndarray:
-    """Rank of every doc in canonical preference (lower is preferred)."""
-    wire_rank = {o.casefold(): i for i, o in enumerate(wire_outlets)}
+    """Rank of every doc in canonical preference (lower is preferred).
+
+    Wire outlets match in any case; a name listed again (in another case) keeps its first, better rank.
+    """
+    wire_rank = {o: i for i, o in enumerate(dict.fromkeys(o.casefold() for o in wire_outlets))}
     frame = pl.DataFrame({
         "doc": np.arange(articles.height, dtype=np.int64),
         "published": articles["published"],

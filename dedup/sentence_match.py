@@ -176,16 +176,22 @@ class SentenceMatcher:
         return out
 
     def share(self, i: int, j: int) -> float:
-        """Share of the article with fewer sentences whose sentences match one in the other (0.0 when one
-        has more than ``max_sentences``: :meth:`shares`)."""
+        """Share of the article with fewer sentences whose sentences match one in the other (the larger of
+        the two on a tie; 0.0 when one has more than ``max_sentences``: :meth:`shares`)."""
         return float(self.shares(np.array([i]), np.array([j]))[0])
 
     def shares(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """:meth:`share` of every pair ``(left[k], right[k])``, in one compiled pass on all cores.
 
-        The article with fewer sentences (the left one on a tie) is measured:
-        a sentence of it is matched when its cosine with some sentence of the
-        other reaches ``align_threshold``. Each pair's cosines are the block
+        The article with fewer sentences is measured: a sentence of it is
+        matched when its cosine with some sentence of the other reaches
+        ``align_threshold``. On a tie both are measured and the larger share
+        counts: matching is not one to one (two sentences of one article can
+        match the same sentence of the other), so the two shares can differ, and
+        the measured one must not depend on which doc number is left (the order
+        of ids; a nightly run numbers its stored articles after tonight's). The
+        larger, as containment asks whether one article lies within the other,
+        and either may be the one inside. Each pair's cosines are the block
         ``vectors_[i] @ vectors_[j].T`` computed as scipy's sparse product does
         (every cosine summed over the shared features in feature order, from
         0.0), so the decisions are those of that product, bit for bit.
@@ -281,15 +287,25 @@ def _share_kernel(indptr, indices, data, offsets, rows, left, right, threshold, 
                 while at >= 0:
                     cosine[sentence[at] * n_j + p] += data[x] * value[at]
                     at = chain[at]
-        # the article with fewer sentences (the left one on a tie) is measured: rows or columns of the block
-        n_m, n_o, step_m, step_o = (n_i, n_j, n_j, 1) if n_i <= n_j else (n_j, n_i, 1, n_j)
-        matched = 0
-        for a in range(n_m):
-            for b in range(n_o):
-                if cosine[a * step_m + b * step_o] >= threshold:
-                    matched += 1
-                    break
-        out[k] = matched / n_m
+        # the article with fewer sentences is measured (the rows or the columns of the block); on a tie both
+        # are and the larger share counts, whichever doc number is left
+        share = _matched(cosine, n_i, n_j, n_j, 1, threshold) / n_i if n_i <= n_j else 0.0
+        if n_j <= n_i:
+            share = max(share, _matched(cosine, n_j, n_i, 1, n_j, threshold) / n_j)
+        out[k] = share
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _matched(cosine, n_m, n_o, step_m, step_o, threshold):  # pragma: no cover - compiled
+    """How many of the ``n_m`` measured sentences have a cosine of at least ``threshold`` with one of the
+    ``n_o`` others (``cosine[a * step_m + b * step_o]``: measured sentence ``a``, other ``b``)."""
+    matched = 0
+    for a in range(n_m):
+        for b in range(n_o):
+            if cosine[a * step_m + b * step_o] >= threshold:
+                matched += 1
+                break
+    return matched
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

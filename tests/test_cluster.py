@@ -68,6 +68,20 @@ def test_canonical_tie_breaks_wire_then_length_then_id():
     assert canonical(Config()) == ["b"]                                  # earliest wins first
 
 
+def test_a_wire_outlet_listed_again_in_another_case_keeps_its_first_rank():
+    base = make_story(2, 12)
+    recs = [article("r", "Reuters", base[:10], "2026-11-27T08:00:00Z"),
+            article("a", "AP", base[:10], "2026-11-27T08:00:00Z"),
+            article("l", "Local", base, "2026-11-27T08:00:00Z")]             # longest: first of the non-wires
+    def canonical(*wire):
+        c = cluster_frame(pl.DataFrame(recs), config=Config().replace(cluster={"wire_outlets": wire})).clusters
+        return c.filter(pl.col("is_canonical"))["article_id"].to_list()
+    assert canonical("AP", "Reuters", "ap") == ["a"]                    # not AP's later rank, behind Reuters
+    assert canonical("ap", "AP", "Reuters") == ["a"]
+    recs.pop(1)
+    assert canonical("AP", "ap", "Reuters") == ["r"]                    # every listed wire before the rest
+
+
 def test_truncated_copy_matches_by_containment():
     base = make_story(2, 30)
     recs = [article("wire", "Wire", base, "2026-11-27T08:00:00Z"),
