@@ -19,8 +19,8 @@ import click
 os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
 
 from dedup import __version__
-from dedup.config import Config, OutputConfig
-from dedup.errors import ConfigError, DedupError
+from dedup.config import CANONICAL_FIELDS, ClusterConfig, Config, OutputConfig
+from dedup.errors import ConfigError, DedupError, InputError
 
 
 def _fail(exc: DedupError) -> None:
@@ -34,10 +34,26 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         canonical, sep, source = value.partition("=")
         if not sep or not canonical.strip() or not source.strip():
             raise ConfigError(f"--field {value!r}: expected CANONICAL=COLUMN, e.g. --field text=body")
+        if canonical.strip() not in CANONICAL_FIELDS:
+            raise ConfigError(f"--field {value!r}: unknown field {canonical.strip()!r}; "
+                              f"choose one of {', '.join(CANONICAL_FIELDS)}")
         if any(field == canonical.strip() for field, _ in pairs):   # one would silently win
             raise ConfigError(f"--field {canonical.strip()} is given twice; map each field once")
         pairs.append((canonical.strip(), source.strip()))
     return tuple(pairs)
+
+
+def _local_folder(flag: str, value: str) -> str | Path:
+    """``--out`` or ``--state`` as the local engine writes it: a path as typed, a ``file://`` URI as its
+    local path (as the inputs are read); another URI is a bad parameter, refused before the run (it
+    would be a folder named ``hdfs:`` in the working directory)."""
+    from dedup.io import local_path
+
+    try:
+        return local_path(value)
+    except InputError:
+        raise ConfigError(f"{flag} {value}: the local engine writes local folders only, a path or a file:/// URI"
+                          ) from None
 
 
 #: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.
@@ -63,9 +79,9 @@ class _Commands(click.Group):
         except click.ClickException as exc:
             click.echo(f"dedup: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        except click.Abort:   # Ctrl-C (click has ended the ^C line): 130 as a shell tells it, not a crash's 1
+            click.echo("dedup: interrupted", err=True)
+            sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)   # --help and --version end with their exit code
 
 
@@ -101,7 +117,7 @@ def main() -> None:
 @click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
               help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
-@click.option("--state", "state_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--state", "state_dir", type=click.Path(path_type=str), default=None,   # str: "" is not "."
               help="State folder for nightly runs: match tonight's articles against the stored ones of the "
                    "previous --window and keep story ids from night to night (created on the first night).")
 @click.option("--night", default=None, metavar="YYYY-MM-DD",
@@ -147,11 +163,17 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
             "retention": "30d" if retention is None else retention}
         config = Config.from_toml(config_file) if config_file else Config()
         read, clus, output = {}, {}, {}
-        if fields:
-            read["field_map"] = tuple(config.read.field_map) + _parse_fields(fields)
+        if fields:   # a field given by a flag is mapped by the flag, not also by the config file
+            given = _parse_fields(fields)
+            flagged = {field for field, _ in given}
+            read["field_map"] = tuple(pair for pair in config.read.field_map if pair[0] not in flagged) + given
         if strict:
             read["strict"] = True
         if threshold is not None:
+            try:   # checked alone, so that a refused value is named by the flag given, not by [cluster]
+                ClusterConfig(threshold=threshold)
+            except ConfigError as exc:
+                raise ConfigError(f"--threshold: {exc}") from None
             clus["threshold"] = threshold
         if wire_outlets:
             clus["wire_outlets"] = tuple(wire_outlets)
@@ -160,8 +182,10 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         if report_articles is not None:
             output["report_articles"] = report_articles
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})
-        # Stage timings go to stderr on a terminal only; they are in timings.json anyway.
+        # Stage timings go to stderr on a terminal only; they are in timings.json anyway. The state's notices
+        # (the inferred night, a stale lock taken over...) are said nowhere else: to stderr unless --quiet.
         log = None if quiet or not sys.stderr.isatty() else (lambda msg: click.echo(msg, err=True))
+        notices = None if quiet else (lambda msg: click.echo(msg, err=True))
         if engine == "spark":
             if state_dir is not None:
                 raise ConfigError("--state is not supported with --engine spark yet; run nightly on the local engine")
@@ -176,8 +200,11 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
             from dedup.io import local_path
 
             inputs = [local_path(item) for item in inputs]  # file:// URIs as paths; other URIs: InputError
+            out_dir = _local_folder("--out", out_dir)
+            if state_dir is not None:
+                nightly["state_dir"] = _local_folder("--state", state_dir)
             result = run(inputs, out_dir, config=config, log=log, progress=Progress(enabled=log is not None),
-                         **nightly)
+                         notices=notices, **nightly)
             summary, clusters = result.summary, result.clusters
     except DedupError as exc:
         _fail(exc)
@@ -193,7 +220,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--articles", type=click.IntRange(min=0), default=None, metavar="N",
               help="The page holds the details of the stories with the most outlets that fit in N articles in "
-                   "all (one too big for what is left is passed over); 0 = every story.")
+                   "all (one too big for what is left is passed over); 0 = every story. Default: the run's "
+                   f"report_articles (summary.json), else {OutputConfig.report_articles}.")
 def report(out_dir, articles):
     """Rebuild OUT_DIR/report.html from the tables a `dedup cluster` run left in OUT_DIR.
 

@@ -13,7 +13,7 @@ dedup.toml``) with one table per stage::
     num_perm = 256
 
 Unknown keys are refused with the list of valid ones, and a value of the wrong
-type with the setting's name. The stage classes are re-exported here.
+type or out of range with the file, table and setting's name. The stage classes are re-exported here.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ class Config:
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            # utf-8-sig: a byte-order mark ("UTF-8 with BOM" editors) is not TOML, but no reason to refuse the file
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
         except OSError as exc:   # a folder, no permission...
@@ -134,12 +135,26 @@ def _build(stage_cls, values: dict[str, Any], where: str):
                 for f in dataclasses.fields(stage_cls)}
     for name, value in values.items():
         _check_type(where, name, value, defaults[name])
-    fixed = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-             for k, v in values.items()}
+    fixed = {k: _as_setting(where, k, v, defaults[k]) for k, v in values.items()}
     try:
         return stage_cls(**fixed)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ConfigError) as exc:   # ConfigError: a value out of range, named by its stage
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _as_setting(where: str, name: str, value: Any, default: Any) -> Any:
+    """A checked TOML value as the setting holds it: a list as a tuple (of tuples), and a whole number
+    as a float for a float setting (``kept_threshold = 1`` is 1.0: the fingerprint, JSON, would tell 1
+    from 1.0, so the same settings would name other outputs and a nightly state would align its stored
+    versions again)."""
+    if isinstance(value, list):
+        return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    if isinstance(default, float) and isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{where}: {name} is too large, got {value}") from None
+    return value
 
 
 def _check_type(where: str, name: str, value: Any, default: Any) -> None:

@@ -400,7 +400,8 @@ def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState 
 def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Config(),
         log: Callable[[str], None] | None = None, state_dir: str | Path | None = None,
         night: date | str | None = None, window: str | timedelta = DEFAULT_WINDOW,
-        retention: str | timedelta = DEFAULT_RETENTION, progress: Progress | None = None) -> ClusterResult:
+        retention: str | timedelta = DEFAULT_RETENTION, progress: Progress | None = None,
+        notices: Callable[[str], None] | None = None) -> ClusterResult:
     """Read ``inputs``, cluster, and write every output into ``out_dir``.
 
     With ``state_dir``, tonight's articles are also matched against the
@@ -409,13 +410,17 @@ def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Confi
     written (see :mod:`dedup.state`; ``night`` defaults to the date of the
     newest article, ``retention`` bounds how long texts are kept). ``progress``
     draws bars with rates and ETAs for the long stages (see :mod:`dedup.progress`).
+    ``log`` gets the stage timings; ``notices`` (default: ``log``) the state's
+    notices (the inferred night, a stale lock taken over, an interrupted run's
+    files removed), which the command line prints where it prints no timings.
     """
     check_out_dir(inputs, out_dir)
     timer = Timer(log, progress)
     if state_dir is None:
         return _run(inputs, Path(out_dir), config, timer, None)
+    check_state_dir(inputs, out_dir, state_dir)
     with NightlyState(state_dir, config=config, night=night, window=window, retention=retention,
-                      log=log) as state:
+                      log=notices or log) as state:
         return _run(inputs, Path(out_dir), config, timer, state)
 
 
@@ -429,11 +434,39 @@ def check_out_dir(inputs: list[str | Path], out_dir: str | Path) -> None:
         raise ConfigError(f"--out {out_dir} is a file, not a folder; give a folder for the outputs")
     if not out.is_dir():
         return
+    item = _input_folder(inputs, out)
+    if item is not None:
+        raise ConfigError(f"--out {out_dir} is the input folder {item}: the outputs would be read as input "
+                          "on the next run; write them elsewhere (a folder inside the input is fine)")
+
+
+def check_state_dir(inputs: list[str | Path], out_dir: str | Path, state_dir: str | Path) -> None:
+    """Refuse, as :func:`check_out_dir` does for ``out_dir``, an empty ``state_dir`` (the working folder
+    would silently become the state), one that is an input folder (its tables would land among the
+    articles, and every later night would refuse that input as a state folder), and one that is
+    ``out_dir`` (the outputs mixed with the state's tables), whether made yet or not. A state folder
+    inside an input folder is fine: the reader does not enter it."""
+    if not str(state_dir).strip():
+        raise ConfigError("--state is empty; give the state folder, e.g. --state state")
+    state = Path(state_dir)
+    if Path(out_dir).resolve() == state.resolve():
+        raise ConfigError(f"--out {out_dir} is the --state folder: the outputs would be mixed with the state's "
+                          "tables; give each a folder of its own")
+    if not state.is_dir():   # a file is refused as the state is opened; a folder not made yet is no input
+        return
+    item = _input_folder(inputs, state)
+    if item is not None:
+        raise ConfigError(f"--state {state_dir} is the input folder {item}: its tables would be among the "
+                          "articles; keep the state in a folder of its own")
+
+
+def _input_folder(inputs: list[str | Path], folder: Path) -> str | Path | None:
+    """The input that is ``folder`` itself (an existing folder), if any."""
     for item in inputs:
         path = Path(item)
-        if not is_uri(item) and path.is_dir() and os.path.samefile(path, out):
-            raise ConfigError(f"--out {out_dir} is the input folder {item}: the outputs would be read as input "
-                              "on the next run; write them elsewhere (a folder inside the input is fine)")
+        if not is_uri(item) and path.is_dir() and os.path.samefile(path, folder):
+            return item
+    return None
 
 
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None

@@ -69,15 +69,17 @@ class ReadConfig:
     workers: int = 0
 
     def __post_init__(self):
+        mapped = set()
         for pair in self.field_map:
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
                 raise ConfigError(f"field_map entries must be [canonical, column] pairs of strings, got {pair!r}")
             canonical = pair[0]
             if canonical not in CANONICAL_FIELDS:
-                raise ConfigError(
-                    f"--field {canonical}=...: unknown field {canonical!r}; "
-                    f"choose one of {', '.join(CANONICAL_FIELDS)}"
-                )
+                raise ConfigError(f"field_map: unknown field {canonical!r}; "
+                                  f"choose one of {', '.join(CANONICAL_FIELDS)}")
+            if canonical in mapped:   # the reader would silently take the last mapping
+                raise ConfigError(f"field_map maps {canonical!r} twice; map each field once")
+            mapped.add(canonical)
         if self.max_text_chars < 1:
             raise ConfigError("max_text_chars must be at least 1")
         if self.max_record_bytes < 1024:
@@ -235,7 +237,7 @@ class ClusterConfig:
 
     def __post_init__(self):
         if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"--threshold must be in (0, 1], got {self.threshold}")
+            raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.min_overlap < 1:
             raise ConfigError("min_overlap must be at least 1")
         if not 0.0 <= self.sentence_threshold <= 1.0:

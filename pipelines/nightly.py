@@ -18,10 +18,15 @@ itself. Each night:
 
 Rerunning a night (by hand, or because the scheduler retried) replaces that
 night, with identical outputs. Example cron line (02:30 every night, for the
-previous day's feeds)::
+previous day's feeds; ``-q`` because cron mails any output, and the log has it all)::
 
-    30 2 * * *  cd /srv/dedup && python pipelines/nightly.py /srv/feeds/{night}/ \\
-                --state /srv/dedup/state --out /srv/dedup/nights || mail -s "dedup nightly failed: $?" desk@example.org
+    30 2 * * *  cd /srv/dedup && python pipelines/nightly.py /srv/feeds/{night}/ --state /srv/dedup/state \\
+                --out /srv/dedup/nights -q || mail -s "dedup nightly failed: $?" desk@example.org
+
+The default night is yesterday in UTC, which is the cron's yesterday at 02:30 in
+time zones up to UTC+2:30 only (02:30 in UTC+10 is 16:30 UTC of the day
+before). A desk further east gives the night of its own zone:
+``--night "$(date -d yesterday +\\%F)"`` (``%`` is escaped in a crontab).
 
 Exit codes (alert on any non-zero):
 
@@ -34,7 +39,8 @@ Exit codes (alert on any non-zero):
 5     state refused: other parameters, incompatible format, older night
 6     another run holds the state's lock (the run did nothing)
 7     done, but more records than ``--alert-rejects`` were rejected
-8     the outputs or the log cannot be written (full disk, no permission)
+8     the outputs, the state or the log cannot be written (full disk, no permission)
+130   interrupted (Ctrl-C)
 ====  ==============================================================
 """
 
@@ -53,6 +59,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
+from dedup.errors import InputError
+from dedup.io import local_path
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, StateLock, Store
 from dedup.state.lock import owner_alive, pid_alive, proc_start
 from dedup.state.night import make_state_folder
@@ -60,6 +68,7 @@ from dedup.state.night import make_state_folder
 EXIT_INTERNAL = 1
 EXIT_TOO_MANY_REJECTS = 7
 EXIT_CANNOT_WRITE = 8   # as dedup.errors.OutputError
+EXIT_INTERRUPTED = 130   # as a shell reports a command ended by Ctrl-C (SIGINT)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,8 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="nightly.py", description="Cluster tonight's articles against the stored stories (dedup).",
         epilog="Example: python pipelines/nightly.py /srv/feeds/{night}/ --state state --out nights")
     parser.add_argument("inputs", nargs="+", help="files or folders; {night} is replaced by the night's date")
-    parser.add_argument("--state", required=True, type=Path, help="the state folder (created on the first night)")
-    parser.add_argument("--out", required=True, type=Path, help="root of the date-stamped output folders")
+    # str, not Path: an empty value (an unset variable in the crontab) is refused, not read as "."
+    parser.add_argument("--state", required=True, help="the state folder (created on the first night)")
+    parser.add_argument("--out", required=True, help="root of the date-stamped output folders")
     parser.add_argument("--night", default=None,
                         help="the night's date, YYYY-MM-DD (default: yesterday, UTC)")
     parser.add_argument("--window", default=DEFAULT_WINDOW, help=f"matching window (default {DEFAULT_WINDOW})")
@@ -83,6 +93,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return _parser().parse_args(argv)
+
+
+def _folder(flag: str, value: str) -> Path:
+    """``--state`` or ``--out`` as a local folder (a ``file://`` URI as its path, as the inputs); ValueError
+    for an empty value (an unset variable in the crontab: not the current folder) and for another URI."""
+    if not value.strip():
+        raise ValueError(f"{flag} is empty; give a folder")
+    try:
+        return Path(local_path(value))
+    except InputError:
+        raise ValueError(f"{flag} {value}: a local folder only, a path or a file:/// URI") from None
 
 
 def _logger(path: Path, quiet: bool) -> logging.Logger:
@@ -211,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nightly: error: --alert-rejects {args.alert_rejects}: expected a fraction between 0 and 1",
               file=sys.stderr)
         return 2
-    out_root = args.out
+    try:
+        state, out_root = _folder("--state", args.state), _folder("--out", args.out)
+    except ValueError as exc:
+        print(f"nightly: error: {exc}", file=sys.stderr)
+        return 2
     try:
         log = _logger(out_root / "logs" / f"{night}.log", args.quiet)
     except OSError as exc:   # --out a file (a bad parameter), or not writable: no log to write to
@@ -219,32 +244,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if out_root.exists() and not out_root.is_dir() else EXIT_CANNOT_WRITE
     inputs = [p.replace("{night}", night) for p in args.inputs]
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
-             night, __version__, " ".join(inputs), args.state, args.window, args.retention, os.getpid())
+             night, __version__, " ".join(inputs), state, args.window, args.retention, os.getpid())
     try:
         config = Config.from_toml(args.config) if args.config else Config()
-        make_state_folder(args.state)
+        make_state_folder(state)
         # The run takes the lock again inside (it shares this one): until the outputs are published or
         # settled, no other run can commit, so the version this run commits, if any, is base + 1. The
         # folders of killed runs are settled under it too: the versions they are judged by cannot move.
-        with StateLock(args.state, command="nightly.py") as lock:
+        with StateLock(state, command="nightly.py") as lock:
             if lock.takeover:
                 log.info("took over a stale lock of pid %s", lock.takeover.get("pid"))
-            for done in _recover(out_root, args.state):
+            for done in _recover(out_root, state):
                 log.info("recovered the outputs of night %s from a run that was killed", done)
-            base = _head(args.state)
+            base = _head(state)
             tmp = out_root / f".{night}.tmp-v{base}-{_owner()}"
             try:
                 result = run(inputs, tmp, config=config, log=lambda msg: log.info("%s", msg.strip()),
-                             state_dir=args.state, night=night, window=args.window, retention=args.retention)
+                             state_dir=state, night=night, window=args.window, retention=args.retention)
                 _publish(tmp, out_root / night)
-            except Exception:
-                if _settle(tmp, args.state, base, out_root / night):
+            except BaseException:   # Ctrl-C too: the folder is this run's to settle
+                if _settle(tmp, state, base, out_root / night):
                     log.info("the night was committed before the error: outputs in %s", out_root / night)
                 raise
     except DedupError as exc:
         log.error("dedup: error: %s", exc)
         log.info("end night %s: exit %d", night, exc.exit_code)
         return exc.exit_code
+    except KeyboardInterrupt:   # the lock is released and the output folder settled on the way out
+        log.error("interrupted")
+        log.info("end night %s: exit %d", night, EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except Exception:  # noqa: BLE001 - a scheduler needs an exit code and a traceback in the log
         log.error("internal error:\n%s", traceback.format_exc())
         log.info("end night %s: exit %d", night, EXIT_INTERNAL)

@@ -1,5 +1,6 @@
 import errno
 import json
+import re
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
+from dedup.config import Config
 from tests.conftest import write_jsonl
 
 
@@ -363,3 +365,138 @@ def test_formats_in_a_config_file_and_by_flag_are_the_same_run(tmp_path, planted
     assert summary["parameters"]["output"]["formats"] == recorded
     for name in ("summary.json", "report.html"):
         assert (tmp_path / "toml" / name).read_bytes() == (tmp_path / "flag" / name).read_bytes(), name
+
+
+def test_out_and_state_are_local_folders_whatever_their_names(tmp_path, planted, monkeypatch):
+    """``--out night:2026-11-27`` is a folder of the working directory (pyarrow reads a path as a URI first);
+    ``--out`` and ``--state`` given as file:// URIs are their local folders, as the inputs are; another URI is
+    a bad parameter, refused before anything is written."""
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    monkeypatch.chdir(tmp_path)
+    res = _run("cluster", "in", "--out", "night:2026-11-27", "--format", "csv", "-q")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "night:2026-11-27" / "sentences.parquet").is_file()
+    assert (tmp_path / "night:2026-11-27" / "sentences.csv").is_file()
+    res = _run("cluster", "in", "--out", f"file://{tmp_path}/o", "--state", f"file://{tmp_path}/s", "-q")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "clusters.parquet").is_file() and (tmp_path / "s" / "_manifests").is_dir()
+    for args in (("--out", "hdfs://nn/o"), ("--out", "o2", "--state", "s3a://bucket/s")):
+        res = _run("cluster", "in", "-q", *args)
+        assert res.exit_code == 2 and "the local engine writes local folders only" in res.output, res.output
+        assert res.output.strip().count("\n") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "night:2026-11-27", "o", "s"]
+
+
+def test_an_empty_state_is_refused_not_taken_for_the_working_folder(tmp_path, planted, monkeypatch):
+    # `--state "$STATE"` with STATE unset, as `--out ""`
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    res = _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "--state", "", "-q")
+    assert res.exit_code == 2, res.output
+    assert res.output == "dedup: error: --state is empty; give the state folder, e.g. --state state\n"
+    assert not any((tmp_path / "cwd").iterdir()) and not (tmp_path / "o").exists()
+
+
+def test_a_state_that_is_an_input_folder_or_the_out_folder_is_refused(tmp_path, planted):
+    folder = tmp_path / "in"
+    write_jsonl(folder / "a.jsonl", planted[0])
+    for args, message in [(("--state", folder, "--out", tmp_path / "o"), "is the input folder"),
+                          (("--state", f"{folder}/.", "--out", tmp_path / "o"), "is the input folder"),
+                          (("--state", tmp_path / "x", "--out", tmp_path / "x"), "is the --state folder")]:
+        res = _run("cluster", folder, "-q", *args)
+        assert res.exit_code == 2 and message in res.output and res.output.strip().count("\n") == 0, res.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.jsonl"] and not (tmp_path / "x").exists()
+    for night in (1, 2):   # a state inside the input folder is fine: the reader does not enter it
+        res = _run("cluster", folder, "--state", folder / "state", "--out", tmp_path / f"o{night}", "-q")
+        assert res.exit_code == 0, res.output
+
+
+def test_a_float_setting_written_as_a_whole_number_is_that_float(tmp_path):
+    """`kept_threshold = 1` is the default 1.0: the same fingerprint (summary.json, a nightly state's reuse)."""
+    (tmp_path / "c.toml").write_text("[align]\nkept_threshold = 1\n[cluster]\nresend_max_days = 4\n")
+    config = Config.from_toml(tmp_path / "c.toml")
+    assert isinstance(config.align.kept_threshold, float) and isinstance(config.cluster.resend_max_days, float)
+    assert config.fingerprint() == Config().fingerprint()
+    assert config.replace(cluster={"resend_max_days": 4}).fingerprint() == Config().fingerprint()
+    (tmp_path / "c.toml").write_text(f"[cluster]\nresend_max_days = {10 ** 400}\n")
+    res = _run("cluster", tmp_path, "--config", tmp_path / "c.toml")
+    assert res.exit_code == 2 and "[cluster]: resend_max_days is too large" in res.output, res.output
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[cluster]\nthreshold = 2\n", "[cluster]: threshold must be in (0, 1], got 2.0"),
+    ('[read]\nfield_map = [["head", "x"]]\n', "[read]: field_map: unknown field 'head'"),
+    ("[minhash]\nnum_perm = 8\n", "[minhash]: num_perm must be between 16 and 1024, got 8"),
+    ("[align]\nreorder_window = -1\n", "[align]: reorder_window must be >= 0, got -1"),
+])
+def test_a_value_out_of_range_in_the_config_file_names_the_file_table_and_setting(tmp_path, toml, message):
+    (tmp_path / "c.toml").write_text(toml)
+    res = _run("cluster", tmp_path, "--config", tmp_path / "c.toml")
+    assert res.exit_code == 2 and res.output.startswith(f"dedup: error: {tmp_path / 'c.toml'} {message}"), res.output
+    assert res.output.strip().count("\n") == 0 and " --" not in res.output   # no flag that was not given
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--threshold", "1.5"), "--threshold: threshold must be in (0, 1], got 1.5"),
+    (("--threshold", "nan"), "--threshold: threshold must be in (0, 1], got nan"),
+    (("--field", "head=x"), "--field 'head=x': unknown field 'head'"),
+])
+def test_a_value_out_of_range_in_a_flag_names_the_flag(tmp_path, args, message):
+    res = _run("cluster", tmp_path, *args)
+    assert res.exit_code == 2 and res.output.startswith(f"dedup: error: {message}"), res.output
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(tmp_path):
+    (tmp_path / "c.toml").write_bytes(b"\xef\xbb\xbf[cluster]\nthreshold = 0.6\n")
+    assert Config.from_toml(tmp_path / "c.toml").cluster.threshold == 0.6
+
+
+def test_a_field_mapped_twice_in_the_config_file_is_refused_and_a_field_flag_replaces_the_files(tmp_path):
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "x", "outlet": "O", "a": "Alpha text of the first column.",
+                                               "b": "Beta text of the second column."}])
+    (tmp_path / "twice.toml").write_text('[read]\nfield_map = [["text", "a"], ["text", "b"]]\n')
+    res = _run("cluster", tmp_path / "in", "--config", tmp_path / "twice.toml", "--out", tmp_path / "o1", "-q")
+    assert res.exit_code == 2, res.output
+    assert res.output == (f"dedup: error: {tmp_path / 'twice.toml'} [read]: field_map maps 'text' twice; "
+                          "map each field once\n")
+    (tmp_path / "a.toml").write_text('[read]\nfield_map = [["text", "a"], ["id", "id"]]\n')
+    res = _run("cluster", tmp_path / "in", "--config", tmp_path / "a.toml", "--field", "text=b",
+               "--out", tmp_path / "o2", "-q")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o2" / "summary.json").read_text())
+    assert summary["parameters"]["read"]["field_map"] == [["id", "id"], ["text", "b"]]
+
+
+def test_the_states_notices_are_printed_without_a_terminal_and_the_timings_are_not(tmp_path, planted):
+    """stderr is not a terminal (cron, `2>>log`): the state's notices are said nowhere else, unlike the
+    stage timings (timings.json); --quiet silences them."""
+    import socket
+
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    gone = ended.pid   # a process that no longer runs
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "lock").write_text(json.dumps({"pid": gone, "hostname": socket.gethostname()}))
+    res = CliRunner().invoke(main, ["cluster", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
+                                    "--state", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert f"took over a stale lock of pid {gone}\n" in res.stderr
+    assert "(inferred from the newest article: article " in res.stderr
+    assert not re.search(r"^\w+ +\d+\.\d\ds$", res.stderr, flags=re.MULTILINE), res.stderr   # "read    0.02s"
+    res = CliRunner().invoke(main, ["cluster", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
+                                    "--state", str(tmp_path / "s"), "-q"])
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch):
+    """Not click's "Aborted!" and 1, an internal error's code: a scheduler tells an interrupted run apart."""
+    import dedup.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dedup.pipeline, "run", interrupted)
+    res = CliRunner().invoke(main, ["cluster", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 130 and res.stderr.strip() == "dedup: interrupted", res.stderr

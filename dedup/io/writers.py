@@ -66,7 +66,9 @@ class ParquetRows:
         self.schema = pl.DataFrame(schema=schema).to_arrow().schema
         self._partial = self.path.with_name(self.path.name + ".partial")
         with self._io():
-            self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd", write_statistics=True)
+            # The file, not its path: pyarrow reads a path as a URI first (``night:2026-11-27/x`` is refused)
+            self._sink = pa.OSFile(str(self._partial), "wb")
+            self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd", write_statistics=True)
         self._waiting: list[pa.Table] = []
         self._n_waiting = 0
         self.rows = 0
@@ -99,6 +101,7 @@ class ParquetRows:
                 self._flush(final=True)
             with self._io():
                 self._writer.close()
+                self._sink.close()
                 os.replace(self._partial, self.path)
         except BaseException:   # no cut-short file left behind
             self.abort()
@@ -117,6 +120,7 @@ class ParquetRows:
             self._writer.close()
         except OSError:   # the write that failed (a full disk) may fail the close too: the file goes anyway
             pass
+        self._sink.close()
         self._partial.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
@@ -173,12 +177,13 @@ def write_formats(parquet: Path, formats: Iterable[str]) -> list[Path]:
 
 def _batches(parquet: Path) -> Iterator[pl.DataFrame]:
     """The table's rows as polars frames of a row group each (at least one frame, maybe empty)."""
-    file = pq.ParquetFile(parquet)
-    if file.metadata.num_row_groups == 0:
-        yield pl.from_arrow(file.schema_arrow.empty_table())
-        return
-    for k in range(file.metadata.num_row_groups):
-        yield pl.from_arrow(file.read_row_group(k))
+    with pa.OSFile(str(parquet)) as source:   # opened here: pyarrow would read the path as a URI first
+        file = pq.ParquetFile(source)
+        if file.metadata.num_row_groups == 0:
+            yield pl.from_arrow(file.schema_arrow.empty_table())
+            return
+        for k in range(file.metadata.num_row_groups):
+            yield pl.from_arrow(file.read_row_group(k))
 
 
 #: A time in the CSV copies, as in the JSON ones (:func:`_json_default`) and the Spark engine's: UTC, always

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from dedup.state.errors import StateLocked
+from dedup.state.store import writing_state
 
 LOCK_NAME = "lock"
 # The locks this process holds: lock path -> how many StateLock objects share it.
@@ -114,6 +115,12 @@ class StateLock:
         return found is not None and all(found[1].get(k) == me[k] for k in ("pid", "hostname", "proc_start"))
 
     def acquire(self) -> "StateLock":
+        # A lock that cannot be made (a read-only or full file system, no permission) is a state folder that
+        # cannot be written: exit 8 as for its tables, not an internal error.
+        with writing_state(self.path.parent):
+            return self._take()
+
+    def _take(self) -> StateLock:
         key = self.path.absolute()
         if self._mine():
             _HELD[key] += 1
@@ -159,6 +166,9 @@ class StateLock:
             try:
                 os.write(fd, payload)
                 os.fsync(fd)
+            except OSError:   # a full disk: no empty lock left behind for the next run to wait on
+                os.unlink(self.path)
+                raise
             finally:
                 os.close(fd)
             self._held, _HELD[key] = True, 1

@@ -36,12 +36,15 @@ import json
 import os
 import re
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import polars as pl
 
+from dedup.errors import OutputError
 from dedup.io.writers import ROW_GROUP_ROWS
 from dedup.schema import SENTENCES, UTC_TIME
 from dedup.state.errors import StateError
@@ -169,6 +172,26 @@ def _not_a_manifest(where: str, why: object) -> StateError:
     return StateError(f"{where} is not a dedup state manifest ({why}); was this folder written by another program?")
 
 
+# How polars' Parquet writer reports a failed write: "... underlying IO error: No space left on device (os error 28)".
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+@contextmanager
+def writing_state(root: Path) -> Iterator[None]:
+    """A failed write into the state folder ``root`` (a full disk, a read-only file system, no permission)
+    is an :class:`~dedup.errors.OutputError`, exit code 8 as the outputs', one line: not an internal error.
+    polars reports its own writes' failures as a ComputeError naming the OS error."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write the state in {root}: {exc.strerror or exc}") from None
+    except pl.exceptions.ComputeError as exc:
+        found = _OS_ERROR.search(str(exc))
+        if found is None:
+            raise
+        raise OutputError(f"cannot write the state in {root}: {os.strerror(int(found[1]))}") from None
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -227,9 +250,10 @@ class Store:
         """Write one immutable table file and return its path relative to the state folder."""
         rel = f"{table}/night={night}/v{version:06d}{tag}.parquet"
         frame = frame.select([pl.col(n).cast(t) for n, t in TABLES[table].items()])
-        _write_durably(self.root / rel,
-                       lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True,
-                                                       row_group_size=TABLE_ROW_GROUP_ROWS.get(table, ROW_GROUP_ROWS)))
+        group = TABLE_ROW_GROUP_ROWS.get(table, ROW_GROUP_ROWS)
+        with writing_state(self.root):
+            _write_durably(self.root / rel, lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True,
+                                                                             row_group_size=group))
         return rel
 
     def commit(self, manifest: Manifest) -> None:
@@ -239,13 +263,14 @@ class Store:
             raise StateError(f"state version {manifest.version} already exists; another writer ignored the lock")
         text = manifest.to_json()
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        checkpoint("manifest_written")
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        with writing_state(self.root):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            checkpoint("manifest_written")
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
 
     # -- cleaning -------------------------------------------------------------------------
     def _referenced(self, versions: list[int]) -> set[str]:
