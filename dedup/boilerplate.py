@@ -36,6 +36,12 @@ found. An outlet that runs a story several times in different, unmarked
 versions keeps it as long as it has fewer than ``min_docs`` versions.
 Articles with no outlet are never filtered.
 
+A night of a state run counts its own articles, and an outlet with few of
+them a night would never reach ``min_docs`` while matching spans the window:
+so an outlet with few texts tonight also counts stored texts of the window,
+counted and never stripped again (:func:`dedup.state.window.window_texts`,
+given to :func:`dedup.pipeline.sign_articles`).
+
 Two phases, so that a corpus can be processed in batches with bounded memory:
 
 * :func:`count_outlet_shingles` counts, for one batch, in how many distinct
@@ -148,10 +154,13 @@ def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarra
     (code, keys)``, when it is not of outlet ``code`` with one of those keys
     (the texts of an outlet counted in earlier batches). Which copy counts
     does not matter: the copies have the same shingles. ``resent``: the rows
-    that re-send an item of their outlet (:func:`dedup.resend.resend_followers`;
-    its update or correction), whose texts never count, in whichever row they
-    are (an unmarked copy of an update is the update): the item counts once.
-    ``resent_texts``: more such texts, as (codes, keys), for rows of other batches.
+    that re-send an item of their outlet with a text of their own
+    (:func:`dedup.pipeline.resent_rows`: its update or correction), whose
+    texts never count, in whichever row they are (an unmarked copy of an
+    update is the update): the item counts once, in its own text. A re-send
+    with the item's text (an unchanged repeat) must not be among them: it
+    would take that text out of the count too. ``resent_texts``: more texts
+    that never count, as (codes, keys), for rows of other batches.
     """
     codes = np.asarray(codes, dtype=np.int64)
     keys = np.asarray(keys, dtype=np.uint64)

@@ -134,8 +134,13 @@ class _Piece:
     shingles: pl.DataFrame | None   # SHINGLES with ``sequence``; None once dropped to bound memory
 
 
-def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: Resent | None = None
-                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+#: outlet -> distinct texts tonight => stored texts counted for the outlets' boilerplate (``outlet``, ``shingles``):
+#: :meth:`dedup.state.NightlyState.window_texts`.
+WindowTexts = Callable[[dict[str, int]], pl.DataFrame]
+
+
+def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: Resent | None = None,
+                  window: WindowTexts | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARTICLES -> (SHINGLES without boilerplate, SIGNATURES), in batches of ``BATCH_ARTICLES``.
 
     Whether a shingle is boilerplate depends on counts over all of its
@@ -154,15 +159,27 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     texts of the rows ``resent`` marks, an outlet's re-sends of an item: see
     :func:`resent_rows`). The frames come back in article order, equal to
     shingling, stripping and signing the whole corpus at once.
+
+    ``window`` (a state run: :meth:`dedup.state.NightlyState.window_texts`)
+    gives, from the number of distinct texts each outlet has tonight, the
+    stored texts of the window that count for its boilerplate too (an outlet
+    with a few articles a night has its footer found over the window, as in a
+    run over the window's articles). They are counted, not stripped, with
+    their outlet's counts once these are complete: in the batch that ends the
+    outlet, so once whatever the batches.
     """
     n = articles.height
     min_run, min_docs = config.cluster.boilerplate_min_run, config.cluster.boilerplate_min_docs
     if n <= BATCH_ARTICLES:
         sh = timer.run("shingle", shingle, articles, config=config.shingle)
-        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs, min_run=min_run,
-                       resent=None if resent is None else resent.rows)
+        if window is None or not min_docs:
+            sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs,
+                           min_run=min_run, resent=None if resent is None else resent.rows)
+        else:
+            sh = timer.run("boilerplate", _remove_counting_window, sh, articles["outlet"], window, resent,
+                           min_docs, min_run)
         return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
-    codes, _ = outlet_codes(articles["outlet"])
+    codes, names = outlet_codes(articles["outlet"])
     order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
         else np.arange(n)
     matrix = np.empty((n, config.minhash.num_perm), dtype=np.uint32)   # the signatures, filled by article
@@ -177,27 +194,44 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     waiting: list[_Piece] = []
     carry = None
     seen = (-1, np.empty(0, np.uint64))   # the going outlet's text keys counted in earlier batches
-
     # the texts of the re-sends, which count nowhere: known before any batch is counted
     resent_texts = None if resent is None else (codes[resent.rows], resent.keys)
-    def count(sh: pl.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The batch's counts over each outlet's distinct texts; the rows' text keys and which rows counted."""
+
+    def count(sh: pl.DataFrame, rows: np.ndarray, carried: int, going: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The batch's counts over each outlet's distinct texts, with the window's texts of the outlets the
+        batch ends (its own and the one ``carried`` from the last batch, but ``going``); the rows' text keys
+        and which rows counted."""
         texts, batch_codes = text_keys(sh), codes[rows]
         first = first_copies(batch_codes, texts, seen, resent_texts=resent_texts)
-        return *count_keys(sh, np.where(first, batch_codes, -1)), texts, first
+        counted = count_keys(sh, np.where(first, batch_codes, -1))
+        if window is not None:
+            outlets = np.concatenate([batch_codes, [carried]])
+            ends = np.unique(outlets[(outlets >= 0) & (outlets != going)])
+            mine = first & np.isin(batch_codes, ends)
+            earlier = seen[1] if carried in ends else np.empty(0, np.uint64)   # its texts of earlier batches
+            stored = _window_counts(window, names, ends,
+                                    np.concatenate([batch_codes[mine], np.full(len(earlier), carried)]),
+                                    np.concatenate([texts[mine], earlier]), resent_texts)
+            if stored is not None:
+                counted = merge_keys(counted, stored)
+        return *counted, texts, first
 
+    going = -1
     with bar(timer.progress, "sign", total=n) as advance:
         for lo in range(0, n, BATCH_ARTICLES):
             rows = order[lo:lo + BATCH_ARTICLES]
             sh = timer.piece("shingle", shingle, articles[rows], config=config.shingle)
-            going, frequent = -1, np.empty(0, np.uint64)   # the outlet that goes on into the next batch, if any
+            carried, going = going, -1   # the outlet the last batch carried into this one; the one going on
+            frequent = np.empty(0, np.uint64)
             if min_docs:
-                keys, docs, texts, first = timer.piece("boilerplate", count, sh, rows)
+                if lo + BATCH_ARTICLES < n and codes[rows[-1]] >= 0:
+                    going = int(codes[rows[-1]])
+                keys, docs, texts, first = timer.piece("boilerplate", count, sh, rows, carried, going)
                 if carry is not None:
                     keys, docs = merge_keys(carry, (keys, docs))
                 carry = None
-                if lo + BATCH_ARTICLES < n and codes[rows[-1]] >= 0:
-                    going = int(codes[rows[-1]])
+                if going >= 0:
                     on = (keys >> np.uint64(32)) == np.uint64(going)
                     carry = keys[on], docs[on]
                     keys, docs = keys[~on], docs[~on]
@@ -234,6 +268,39 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     }, schema=signatures_schema(config.minhash.num_perm))
 
 
+def _remove_counting_window(sh: pl.DataFrame, outlets: pl.Series, window: WindowTexts, resent: Resent | None,
+                            min_docs: int, min_run: int) -> pl.DataFrame:
+    """:func:`~dedup.boilerplate.remove_boilerplate` of a state run's articles in one batch, with the window's
+    texts counted too (see :func:`sign_articles`)."""
+    codes, names = outlet_codes(outlets)
+    resent_texts = None if resent is None else (codes[resent.rows], resent.keys)
+    texts = text_keys(sh)
+    first = first_copies(codes, texts, resent_texts=resent_texts)
+    keys, docs = count_keys(sh, np.where(first, codes, -1))
+    stored = _window_counts(window, names, np.unique(codes[codes >= 0]), codes[first], texts[first], resent_texts)
+    if stored is not None:
+        keys, docs = merge_keys((keys, docs), stored)
+    return strip_keys(sh, codes, keys[docs >= min_docs], min_run)
+
+
+def _window_counts(window: WindowTexts, names: list[str], ends: np.ndarray, codes: np.ndarray, texts: np.ndarray,
+                   resent_texts: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The :func:`~dedup.boilerplate.count_keys` of the stored texts ``window`` gives for the outlets ``ends``
+    (codes), whose distinct texts tonight are (``codes``, ``texts``): outlet code and text key of each; None
+    if it gives none (a batch's counts are not copied for nothing). A stored text that is one of those, or a
+    re-send's (``resent_texts``), is not counted again."""
+    tonight = np.bincount(codes, minlength=len(names))
+    stored = window({names[c]: int(tonight[c]) for c in ends.tolist()})
+    if not stored.height:
+        return None
+    at = {names[c]: c for c in ends.tolist()}
+    stored_codes = np.array([at[o] for o in stored["outlet"].to_list()], dtype=np.int64)
+    if resent_texts is not None:
+        codes, texts = np.concatenate([codes, resent_texts[0]]), np.concatenate([texts, resent_texts[1]])
+    first = first_copies(stored_codes, text_keys(stored), resent_texts=(codes, texts))
+    return count_keys(stored, np.where(first, stored_codes, -1))
+
+
 def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame]], n: int) -> pl.DataFrame:
     """The pieces' SHINGLES as one frame in article order, ``doc`` = row number (empties ``done``)."""
     rows = np.concatenate([r for r, _ in done])
@@ -249,13 +316,18 @@ def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame]], n: int) -> pl
 class Resent(NamedTuple):
     """An outlet's re-sends of an item (:func:`resent_rows`), left out of its boilerplate count."""
 
-    rows: np.ndarray   # bool, one per article: the re-sends
+    rows: np.ndarray   # bool, one per article: the re-sends with a text of their own
     keys: np.ndarray   # the :func:`~dedup.boilerplate.text_keys` of the re-sends' texts, in article order
 
 
 def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -> Resent | None:
-    """Which articles re-send an item of their outlet (:func:`dedup.resend.resend_followers` of the
-    re-send pairs ``resends``, their texts shingled as read), for the boilerplate count; None if none."""
+    """Which articles re-send an item of their outlet with a text of their own (:func:`dedup.resend.resend_followers`
+    of the re-send pairs ``resends``, their texts shingled as read), for the boilerplate count; None if none.
+
+    A follower with the text of an article of the pairs that re-sends nothing (an unchanged ``RPT-`` of its
+    item) is left out: it is a copy of that text, which counts once as any copy does. Marked, it would take
+    the item's own text out of the count, and the item would count zero times instead of once.
+    """
     if not resends.height or not config.cluster.boilerplate_min_docs:
         return None
     left, right = resends["left"].to_numpy(), resends["right"].to_numpy()
@@ -266,19 +338,24 @@ def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -
     ids = dict(zip(docs.tolist(), articles["article_id"].gather(docs).to_list()))
     followers = resend_followers(left.tolist(), right.tolist(), [sets[at[d]] for d in left.tolist()],
                                  [sets[at[d]] for d in right.tolist()], ids, config=config.cluster)
+    keys, outlets = text_keys(shingled).tolist(), articles["outlet"].gather(docs).to_list()
+    leading = {(outlets[at[d]], keys[at[d]]) for d in set(docs.tolist()) - set(followers)}
+    followers = [d for d in followers if (outlets[at[d]], keys[at[d]]) not in leading]
     if not followers:
         return None
     rows = np.zeros(articles.height, dtype=bool)
     rows[followers] = True
-    return Resent(rows, text_keys(shingled)[[at[d] for d in np.flatnonzero(rows).tolist()]])
+    return Resent(rows, np.array([keys[at[d]] for d in np.flatnonzero(rows).tolist()], dtype=np.uint64))
 
 
 def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: NightlyState | None = None
                       ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
     articles = read.articles
     # An outlet's re-sends of an item count once for its boilerplate (resent_rows), so the pairs are found first.
+    # With a state, an outlet with a few texts tonight also counts its stored ones (NightlyState.window_texts).
     resends = timer.run("resend", resend_candidates, articles, config=config.cluster)
-    sh, sig = sign_articles(articles, config, timer, resent=resent_rows(articles, resends, config))
+    sh, sig = sign_articles(articles, config, timer, resent=resent_rows(articles, resends, config),
+                            window=None if state is None else state.window_texts)
     if state is not None:
         # Tonight's articles are clustered together with the stored ones they could match.
         prior_articles, prior_sh = timer.run("state_load", state.prior, articles, sh, sig)

@@ -36,7 +36,7 @@ Exit codes (alert on any non-zero):
 2     bad parameter or config file (a malformed --window or --night too)
 3     unusable input (missing folder, no readable file)
 4     a record was rejected under ``[read] strict`` (the config file)
-5     state refused: other parameters, incompatible format, older night
+5     state refused: other parameters, incompatible format, older night, a night after tomorrow (UTC; given or inferred)
 6     another run holds the state's lock (the run did nothing)
 7     done, but more records than ``--alert-rejects`` were rejected
 8     the outputs, the state or the log cannot be written (full disk, no permission)

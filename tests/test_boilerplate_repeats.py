@@ -149,3 +149,31 @@ def test_spark_engine_counts_copies_once_as_the_local_engine(tmp_path):
                            check_exact=True)
     local = json.loads((tmp_path / "local" / "summary.json").read_text())
     assert local["pipeline"]["boilerplate_shingles_removed"] > 0
+
+
+def _resent_item_corpus(others: int) -> list[dict]:
+    """Coast Herald: an item, an unchanged RPT- of it and an UPDATE 1- with a passage more, then `others`
+    different stories; every text ends in the outlet's footer."""
+    item, passage, title = make_story(700, 8), make_story(701, 2), "Harbour fees to rise next year"
+    rows = [article("item", "Coast Herald", item + FOOTER, "2026-11-27T08:00:00Z", title=title),
+            article("item-rpt", "Coast Herald", item + FOOTER, "2026-11-27T09:00:00Z", title="RPT-" + title),
+            article("item-upd", "Coast Herald", item + passage + FOOTER, "2026-11-27T10:00:00Z",
+                    title="UPDATE 1-" + title)]
+    return rows + [article(f"s{k}", "Coast Herald", make_story(710 + k, 6) + FOOTER, f"2026-11-27T1{k + 1}:00:00Z",
+                           title=f"Other story number {k}") for k in range(others)]
+
+
+@pytest.mark.parametrize("batch", [None, 1, 2, 4])
+def test_an_item_re_sent_unchanged_and_updated_counts_once_for_its_outlet(monkeypatch, batch):
+    """The unchanged RPT- has the item's text: it is a copy of it, and the item counts once in its own text,
+    not zero times (its text was left out with the re-send's) nor twice (the update's text never counts)."""
+    if batch:
+        monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    # the item's text and 3 other stories: the footer is in 4 texts, the outlet's boilerplate
+    row = _by_id(cluster_frame(pl.DataFrame(_resent_item_corpus(3))).clusters)
+    assert all(r["n_boilerplate"] > 0 for r in row.values())
+    assert [row[f"s{k}"]["cluster_size"] for k in range(3)] == [1, 1, 1]
+    assert {row[i]["cluster_id"] for i in ("item", "item-rpt", "item-upd")} == {row["item"]["cluster_id"]}
+    # with 2 other stories it is in 3 texts: not boilerplate, though 5 articles carry it
+    row = _by_id(cluster_frame(pl.DataFrame(_resent_item_corpus(2))).clusters)
+    assert all(r["n_boilerplate"] == 0 for r in row.values())

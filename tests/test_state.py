@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from dedup import run
-from dedup.state import StateError, read_table
+from dedup.state import StateError, Store, read_table
 from dedup.state.stories import STATUSES
 from tests.state.corpus import NIGHTS, output_files, write_night
+
+NIGHTLY = Path(__file__).resolve().parents[1] / "pipelines" / "nightly.py"
 
 
 def _night(tmp_path, n, *, out=None, state="state", **kw):
@@ -132,8 +138,8 @@ def test_articles_outside_the_window_are_not_candidates_but_stay_in_the_state(tm
     from tests.conftest import article, write_jsonl
     from tests.state.corpus import A
     folder = write_jsonl(tmp_path / "late" / "a.jsonl",
-                         [article("a-late", "Outlet 9", A[:9], "2026-12-05T09:00:00Z")]).parent
-    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", night="2026-12-05", window="3d")
+                         [article("a-late", "Outlet 9", A[:9], "2026-11-30T09:00:00Z")]).parent
+    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", night="2026-11-30", window="3d")
     row = _story(late, "a-late")
     assert row["cluster_size"] == 1 and row["story_status"] == "new"
     assert row["cluster_id"] != _story(r1, "a-wire")["cluster_id"]
@@ -145,8 +151,8 @@ def test_a_wider_window_still_finds_the_story(tmp_path):
     from tests.conftest import article, write_jsonl
     from tests.state.corpus import A
     folder = write_jsonl(tmp_path / "late" / "a.jsonl",
-                         [article("a-late", "Outlet 9", A[:9], "2026-12-05T09:00:00Z")]).parent
-    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", night="2026-12-05", window="14d",
+                         [article("a-late", "Outlet 9", A[:9], "2026-11-30T09:00:00Z")]).parent
+    late = run([folder], tmp_path / "out-late", state_dir=tmp_path / "state", night="2026-11-30", window="14d",
                retention="14d")
     assert _story(late, "a-late")["cluster_id"] == _story(r1, "a-wire")["cluster_id"]
 
@@ -195,3 +201,24 @@ def test_a_night_whose_every_record_is_rejected_runs_and_the_next_night_goes_on(
     assert empty.clusters.height == 0 and empty.summary["history"]["night"] == NIGHTS[1]
     third = run([write_night(tmp_path, 3)], tmp_path / "out-3", state_dir=state, night=NIGHTS[2])
     assert "a-wire" in set(third.clusters["canonical_id"])   # night 1's story is still there to join
+
+
+def test_a_night_given_after_tomorrow_is_refused_as_an_inferred_one_is(tmp_path):
+    # a mistyped --night would become the state's newest night, and every real night after it would be refused
+    today = datetime.now(UTC).date()
+    folder = write_night(tmp_path, 1)
+    later = (today + timedelta(days=2)).isoformat()
+    with pytest.raises(StateError, match=rf"^--night {later} is after tomorrow \({today + timedelta(days=1)} UTC\): "
+                                         r"a wrong date\? .* refused as older$") as caught:
+        run([folder], tmp_path / "out", state_dir=tmp_path / "state", night=later)
+    assert caught.value.exit_code == 5 and Store(tmp_path / "state").manifest() is None
+    done = subprocess.run([sys.executable, str(NIGHTLY), str(folder), "--state", str(tmp_path / "state"),
+                           "--out", str(tmp_path / "nightly"), "--night", "2062-03-01", "--quiet"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 5
+    assert "--night 2062-03-01 is after tomorrow" in (tmp_path / "nightly" / "logs" / "2062-03-01.log").read_text()
+    assert Store(tmp_path / "state").manifest() is None
+    # tomorrow is still a night (a feed a few hours ahead of UTC)
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert run([folder], tmp_path / "out", state_dir=tmp_path / "state",
+               night=tomorrow).summary["history"]["night"] == tomorrow

@@ -4,7 +4,7 @@ Used by :func:`dedup.pipeline.run` in this order::
 
     with NightlyState(state_dir, config=config, window="7d") as state:   # lock; format check
         state.start(articles)              # the night; its base version; starts reading the window
-        ... shingle, strip boilerplate and sign tonight's articles ...
+        ... shingle, strip boilerplate and sign tonight's articles, counting state.window_texts(...) ...
         prior_articles, prior_shingles = state.prior(articles, shingles, signatures)
                                            # the candidates; starts writing tonight's articles file
         ... cluster tonight's + prior articles together ...
@@ -23,23 +23,20 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from dedup import __version__
 from dedup.align import Furniture
 from dedup.config import Config
 from dedup.errors import ConfigError
-from dedup.lsh import banding
 from dedup.schema import ARTICLES, SHINGLES, conform
 from dedup.state.errors import StateError
 from dedup.state.history import StoryHistory, nights_from
-from dedup.state.index import band_keys, keys_to_list, list_to_keys, sharing_rows
+from dedup.state.index import band_keys, keys_to_list, sharing_rows
 from dedup.state.lock import StateLock
 from dedup.state.params import (
     added_settings,
@@ -53,6 +50,7 @@ from dedup.state.params import (
 )
 from dedup.state.store import TABLES, Manifest, Store, checkpoint
 from dedup.state.stories import KNOWN, StoryAssignment, assign_stories
+from dedup.state.window import Window, read_window, window_texts
 
 DEFAULT_WINDOW = "7d"
 DEFAULT_RETENTION = "30d"
@@ -85,7 +83,8 @@ class NightlyState:
         or cluster settings differ from those it was built with.
     night:
         The night's date (``date`` or ISO string). Default: the UTC date of
-        the newest ``published`` among tonight's articles.
+        the newest ``published`` among tonight's articles. A night after
+        tomorrow (UTC), given or inferred, is refused (:meth:`start`).
     window:
         Stored articles published less than this before the end of the night
         are candidates for tonight's articles (default ``7d``). Older ones stay
@@ -117,6 +116,7 @@ class NightlyState:
         self.base: Manifest | None = None
         self.head: Manifest | None = None
         self.history: dict[str, Any] = {}
+        self._window_articles = 0   # stored articles counted for tonight's boilerplate (see window_texts)
         self._tonight: dict[str, Any] = {}
         self._story: StoryAssignment | None = None
         self.past: StoryHistory | None = None   # the story history of the base version (see start)
@@ -145,8 +145,11 @@ class NightlyState:
                 if diff:
                     raise StateError(f"state {root} was built with other parameters ({'; '.join(diff)}); "
                                      "run with the state's parameters, or start a new --state folder")
-                # A newer dedup added settings: stored shingles and band keys do not depend on them.
-                self.log(f"settings new since this state was built, applied from tonight: {'; '.join(added)}")
+                # A newer dedup added settings: stored shingles and band keys do not depend on them. (Equal
+                # values written apart, 1 and 1.0 by an older dedup, differ in the fingerprint only: nothing new.)
+                if added:
+                    self.log(f"settings new since this state was built, applied from tonight: "
+                             f"{'; '.join(added)}")
         except BaseException:
             self.lock.release()
             raise
@@ -161,8 +164,10 @@ class NightlyState:
     def start(self, articles: pl.DataFrame) -> date:
         """Fix the night (from ``articles`` if not given) and the version it builds on, and start
         reading the window on a thread (what :meth:`prior` needs before tonight's signatures)."""
-        if self.night is None:
-            self.night = self._infer_night(articles)
+        tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+        given = self.night is not None
+        if not given:
+            self.night = self._infer_night(articles, tomorrow)
         head = self.head
         if head is None or head.night is None or date.fromisoformat(head.night) < self.night:
             self.base = head
@@ -180,13 +185,16 @@ class NightlyState:
             raise ConfigError(f"night {self.night} with --window {format_duration(self.window)} and --retention "
                               f"{format_duration(self.retention)} reaches beyond the calendar (years 1 to 9999)"
                               ) from None
+        if given and self.night > tomorrow:   # as for an inferred night: a typo would block every real night
+            raise StateError(f"--night {self.night} is after tomorrow ({tomorrow} UTC): a wrong date? it would become "
+                             "the state's newest night, and every real night after it would be refused as older")
         self.past = StoryHistory(self.store, self.base)
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.
         self._window = self._io.submit(self._read_window, articles.select("article_id", "text"))
         return self.night
 
-    def _infer_night(self, articles: pl.DataFrame) -> date:
+    def _infer_night(self, articles: pl.DataFrame, tomorrow: date) -> date:
         """The UTC date of the newest article, logged with the article. A date after tomorrow (UTC) is
         refused: a year mistyped in one record would make it the state's newest night, and every real
         night after it would be refused as older."""
@@ -196,7 +204,6 @@ class NightlyState:
                              "give it with --night YYYY-MM-DD")
         newest_id = articles.filter(pl.col("published") == newest)["article_id"].min()
         source = f"article {newest_id!r} published {newest.isoformat().replace('+00:00', 'Z')}"
-        tomorrow = datetime.now(UTC).date() + timedelta(days=1)
         if newest.date() > tomorrow:
             raise StateError(f"the night inferred from the newest article, {newest.date()}, is after tomorrow "
                              f"({tomorrow} UTC): {source}; a wrong date? give the night with --night YYYY-MM-DD")
@@ -231,7 +238,7 @@ class NightlyState:
                         "window": format_duration(self.window),
                         "window_start": self.window_start.isoformat().replace("+00:00", "Z"),
                         "prior_in_window": stored.height, "prior_matched": matched.len(),
-                        "prior_loaded": selected.len()}
+                        "prior_loaded": selected.len(), "boilerplate_window_articles": self._window_articles}
         # Only the nights holding a selected article's latest row are read (of a 7-day window, the
         # oldest nights often hold none).
         holding = set(stored.filter(pl.col("article_id").is_in(selected.implode()))["night"].cast(pl.String).to_list())
@@ -256,60 +263,20 @@ class NightlyState:
             SHINGLES, "state prior")
         return prior_articles, prior_shingles
 
-    def _read_window(self, tonight: pl.DataFrame) -> _Window:
-        """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread).
-        ``tonight``: the ids and texts of tonight's articles."""
-        tonight_ids = tonight["article_id"]
-        first_night = (self.window_start - timedelta(days=1)).date()
-        # The latest row of every stored article in the window; the band keys (the one wide column)
-        # are read once and gathered for those rows, not carried through the sort. Pruned nights
-        # have no texts, shingles or band keys: never candidates, nor output (an earlier night's
-        # --retention may have been shorter than tonight's --window); their history still counts.
+    def _read_window(self, tonight: pl.DataFrame) -> Window:
+        """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread; see
+        :func:`dedup.state.window.read_window`). ``tonight``: the ids and texts of tonight's articles."""
         nights = set(self.base.tables.get("articles", {}) if self.base else ()) - self._pruned_nights()
-        recent = set(filter(nights_from(first_night), nights))
-        columns = ("article_id", "published", "night", "first_seen_night", "bands")
-        every = self.store.scan(self.base, "articles", recent.__contains__).select(columns).collect()
-        if nights - recent:
-            # An article dated after the night it was read stays in the window until its date leaves it:
-            # the ids the older nights hold dated in the window (row-group statistics skip the rest:
-            # milliseconds), with every older row of theirs, since an id's latest row decides.
-            older = self.store.scan(self.base, "articles", (nights - recent).__contains__)
-            late = older.filter(pl.col("published") >= self.window_start).select("article_id").collect()["article_id"]
-            if late.len():
-                every = pl.concat([every, older.filter(pl.col("article_id").is_in(late.implode())).select(columns)
-                                   .collect()])
-                first_night = every["night"].min()   # their stories' rows are on their nights
-        stored = (every.select(pl.exclude("bands")).with_row_index("_row")
-                  .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
-                  .sort("night").unique("article_id", keep="last")
-                  .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
-                          >= self.window_start))
-        unchanged = self._unchanged_ids(tonight, every.filter(pl.col("article_id").is_in(tonight_ids.implode())))
-        stored_bands = every["bands"].gather(stored["_row"])
-        del every
-        comparable = stored_bands.is_not_null()
-        keys = list_to_keys(stored_bands.filter(comparable), banding(self.config.minhash)[0])
-        del stored_bands
-        return _Window(stored=stored, comparable=comparable, keys=keys,
-                       current=self.past.current_stories(stored["article_id"], first_night),
-                       again=self.past.seen_before(tonight_ids), unchanged=unchanged)
+        return read_window(self.store, self.base, nights, tonight, window_start=self.window_start, past=self.past,
+                           minhash=self.config.minhash)
 
-    def _unchanged_ids(self, tonight: pl.DataFrame, stored: pl.DataFrame) -> pl.Series:
-        """The ids of tonight's articles whose latest row in the window (``stored``: their rows of the
-        window's nights) has the same text: sent again unchanged, they count for their stories as stored
-        articles do (:mod:`dedup.state.stories`). Only the texts of those rows are read. One whose
-        latest row is older than the window counts as changed: it keeps its story only when nothing
-        stored decides otherwise."""
-        latest = stored.select("article_id", "night").sort("night").unique("article_id", keep="last")
-        if not latest.height:
-            return pl.Series("article_id", [], dtype=pl.String)
-        nights = set(latest["night"].cast(pl.String).to_list())
-        texts = (self.store.scan(self.base, "articles", nights.__contains__)
-                 .filter(pl.col("article_id").is_in(latest["article_id"].implode()))
-                 .select("article_id", "night", "text").join(latest.lazy(), on=["article_id", "night"])
-                 .collect())
-        same = texts.join(tonight, on="article_id", suffix="_tonight").filter(pl.col("text") == pl.col("text_tonight"))
-        return same["article_id"].sort()
+    def window_texts(self, texts: dict[str, int]) -> pl.DataFrame:
+        """``outlet``, ``shingles`` of the stored articles that count for tonight's boilerplate, given the
+        number of distinct texts each outlet has tonight (for :func:`dedup.pipeline.sign_articles`): those
+        of the outlets with fewer than ``WINDOW_SAMPLE`` (:func:`dedup.state.window.window_texts`)."""
+        found = window_texts(self.store, self.base, self._window.result, texts)
+        self._window_articles += found.height
+        return found
 
     def _pruned_nights(self) -> set[str]:
         """The nights whose articles file :meth:`_prune` rewrote without texts."""
@@ -472,15 +439,3 @@ class NightlyState:
             files[night] = self.store.write_file("articles", night, version, frame, tag=PRUNED_TAG)
             pruned += 1
         return pruned
-
-
-@dataclass
-class _Window:
-    """What :meth:`NightlyState.prior` reads of the window before it needs tonight's signatures."""
-
-    stored: pl.DataFrame       # the latest row of each stored article in the window (not tonight's ids)
-    comparable: pl.Series      # which of those have band keys (not too short to sign)
-    keys: np.ndarray           # their band keys, (comparable rows, bands) uint64
-    current: pl.DataFrame      # their stories (see StoryHistory.current_stories)
-    again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night
-    unchanged: pl.Series       # those of them sent again with the text of their latest row in the window

@@ -1,0 +1,165 @@
+"""The stored articles of a night's window: what the night reads of them before tonight's signatures exist.
+
+:func:`read_window` runs on the state's I/O thread while tonight's articles are shingled and signed
+(:meth:`dedup.state.night.NightlyState.start`): the latest row of every stored article in the window, with
+its outlet, band keys and story. :meth:`~dedup.state.night.NightlyState.prior` takes tonight's candidates
+from it, and :func:`window_texts` the stored articles that count for the boilerplate of tonight's small
+outlets.
+
+Why the window counts for boilerplate: an outlet's boilerplate is a passage in ``boilerplate_min_docs``
+of its distinct texts (:mod:`dedup.boilerplate`), and a night is counted over its own articles. An outlet
+printing one article a night with its long footer never reaches that count in a night, while matching
+spans the window: its unrelated articles of the week would be joined by their footer into one story
+that grows night after night, where a run over the same articles strips the footer. So an outlet with
+fewer than ``WINDOW_SAMPLE`` distinct texts tonight also counts stored ones (:func:`window_texts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from dedup.config import MinHashConfig
+from dedup.lsh import banding
+from dedup.state.history import StoryHistory, nights_from
+from dedup.state.index import list_to_keys
+from dedup.state.store import Manifest, Store
+
+#: An outlet with fewer distinct texts tonight counts stored ones of the window for its boilerplate, up to
+#: this many texts in all (:func:`window_texts`).
+WINDOW_SAMPLE = 16
+#: Two stored articles of an outlet's story are versions of one text (counted once) when they share this much
+#: of the smaller shingle set: an update shares most of its text, articles the footer joined little more than it.
+VERSION_SHARE = 0.8
+
+_TEXTS = pl.Schema({"outlet": pl.String, "shingles": pl.List(pl.UInt32)})
+
+
+@dataclass
+class Window:
+    """What :meth:`dedup.state.night.NightlyState.prior` reads of the window before it needs tonight's signatures."""
+
+    stored: pl.DataFrame       # the latest row of each stored article in the window (not tonight's ids), its outlet
+    comparable: pl.Series      # which of those have band keys (not too short to sign)
+    keys: np.ndarray           # their band keys, (comparable rows, bands) uint64
+    current: pl.DataFrame      # their stories (see StoryHistory.current_stories)
+    again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night
+    unchanged: pl.Series       # those of them sent again with the text of their latest row in the window
+
+
+def read_window(store: Store, base: Manifest | None, nights: set[str], tonight: pl.DataFrame, *,
+                window_start: datetime, past: StoryHistory, minhash: MinHashConfig) -> Window:
+    """The part of a night's prior articles that tonight's signatures do not change (may run on a thread).
+    ``nights``: the nights of ``base`` whose articles are not pruned; ``tonight``: the ids and texts of
+    tonight's articles; ``window_start``: when the window starts."""
+    tonight_ids = tonight["article_id"]
+    first_night = (window_start - timedelta(days=1)).date()
+    # The latest row of every stored article in the window; the band keys (the one wide column)
+    # are read once and gathered for those rows, not carried through the sort. Pruned nights
+    # have no texts, shingles or band keys: never candidates, nor output (an earlier night's
+    # --retention may have been shorter than tonight's --window); their history still counts.
+    recent = set(filter(nights_from(first_night), nights))
+    columns = ("article_id", "outlet", "published", "night", "first_seen_night", "bands")
+    every = store.scan(base, "articles", recent.__contains__).select(columns).collect()
+    if nights - recent:
+        # An article dated after the night it was read stays in the window until its date leaves it:
+        # the ids the older nights hold dated in the window (row-group statistics skip the rest:
+        # milliseconds), with every older row of theirs, since an id's latest row decides.
+        older = store.scan(base, "articles", (nights - recent).__contains__)
+        late = older.filter(pl.col("published") >= window_start).select("article_id").collect()["article_id"]
+        if late.len():
+            every = pl.concat([every, older.filter(pl.col("article_id").is_in(late.implode())).select(columns)
+                               .collect()])
+            first_night = every["night"].min()   # their stories' rows are on their nights
+    stored = (every.select(pl.exclude("bands")).with_row_index("_row")
+              .filter(~pl.col("article_id").is_in(tonight_ids.implode()))
+              .sort("night").unique("article_id", keep="last")
+              .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
+                      >= window_start))
+    unchanged = _unchanged_ids(store, base, tonight, every.filter(pl.col("article_id").is_in(tonight_ids.implode())))
+    stored_bands = every["bands"].gather(stored["_row"])
+    del every
+    comparable = stored_bands.is_not_null()
+    keys = list_to_keys(stored_bands.filter(comparable), banding(minhash)[0])
+    del stored_bands
+    return Window(stored=stored, comparable=comparable, keys=keys,
+                  current=past.current_stories(stored["article_id"], first_night),
+                  again=past.seen_before(tonight_ids), unchanged=unchanged)
+
+
+def _unchanged_ids(store: Store, base: Manifest | None, tonight: pl.DataFrame, stored: pl.DataFrame) -> pl.Series:
+    """The ids of tonight's articles whose latest row in the window (``stored``: their rows of the
+    window's nights) has the same text: sent again unchanged, they count for their stories as stored
+    articles do (:mod:`dedup.state.stories`). Only the texts of those rows are read. One whose
+    latest row is older than the window counts as changed: it keeps its story only when nothing
+    stored decides otherwise."""
+    latest = stored.select("article_id", "night").sort("night").unique("article_id", keep="last")
+    if not latest.height:
+        return pl.Series("article_id", [], dtype=pl.String)
+    nights = set(latest["night"].cast(pl.String).to_list())
+    texts = (store.scan(base, "articles", nights.__contains__)
+             .filter(pl.col("article_id").is_in(latest["article_id"].implode()))
+             .select("article_id", "night", "text").join(latest.lazy(), on=["article_id", "night"])
+             .collect())
+    same = texts.join(tonight, on="article_id", suffix="_tonight").filter(pl.col("text") == pl.col("text_tonight"))
+    return same["article_id"].sort()
+
+
+def window_texts(store: Store, base: Manifest | None, window: Callable[[], Window], texts: dict[str, int]
+                 ) -> pl.DataFrame:
+    """``outlet``, ``shingles`` of the stored articles that count for the boilerplate of tonight's outlets,
+    given the number of distinct texts each has tonight (``texts``); ``window()`` gives the :class:`Window`.
+
+    An outlet with fewer than ``WINDOW_SAMPLE`` texts tonight counts its
+    stored articles of the window too, the most recent first, up to
+    ``WINDOW_SAMPLE`` texts in all. Of its articles in one stored story, a
+    version of a more recent one (sharing ``VERSION_SHARE`` of the smaller
+    shingle set) does not count again: a story the outlet re-published on
+    several nights counts once and is not its boilerplate. One article per
+    story would not do: articles the footer alone joined into one story
+    (before the window held enough of them to find it) would count once, and
+    the story would go on growing. Their shingles are as stored, stripped of
+    the boilerplate their own night found; stored articles have no shingle
+    sequence, so they are counted, never stripped again. Nothing is read (nor
+    waited for) when no outlet is that small; else the chosen articles'
+    shingles only, from the nights holding them.
+    """
+    wanted = {outlet: WINDOW_SAMPLE - n for outlet, n in texts.items() if n < WINDOW_SAMPLE}
+    if not wanted:
+        return pl.DataFrame(schema=_TEXTS)
+    stored = window()
+    chosen = (stored.stored.filter(pl.col("outlet").is_in(list(wanted)))
+              .sort("night", "published", "article_id", descending=True, nulls_last=True)
+              .filter(pl.int_range(pl.len()).over("outlet")
+                      < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64))
+              .join(stored.current.select("article_id", "prev_story"), on="article_id", how="left",
+                    maintain_order="left")
+              .select("article_id", "night", story=pl.coalesce("prev_story", "article_id")))
+    if not chosen.height:
+        return pl.DataFrame(schema=_TEXTS)
+    nights = set(chosen["night"].cast(pl.String).to_list())
+    found = (store.scan(base, "articles", nights.__contains__)
+             .filter(pl.col("article_id").is_in(chosen["article_id"].implode()))
+             .select("article_id", "night", *_TEXTS).collect()
+             .join(chosen, on=["article_id", "night"], maintain_order="right"))
+    versions = set()
+    for group in found.filter(pl.len().over("outlet", "story") > 1).partition_by("outlet", "story"):
+        counted: list[np.ndarray] = []
+        for article_id, shingles in group.select("article_id", "shingles").iter_rows():
+            own = np.asarray(shingles, dtype=np.uint32)
+            if any(_is_version(own, other) for other in counted):
+                versions.add(article_id)
+            else:
+                counted.append(own)
+    return (found.filter(~pl.col("article_id").is_in(list(versions))).sort("outlet", "article_id")
+            .select(*_TEXTS))
+
+
+def _is_version(one: np.ndarray, other: np.ndarray) -> bool:
+    """Whether two stored shingle sets (sorted, distinct) share ``VERSION_SHARE`` of the smaller one."""
+    smaller = min(len(one), len(other))
+    return smaller > 0 and len(np.intersect1d(one, other, assume_unique=True)) >= VERSION_SHARE * smaller
