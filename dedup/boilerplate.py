@@ -40,7 +40,7 @@ A night of a state run counts its own articles, and an outlet with few of
 them a night would never reach ``min_docs`` while matching spans the window:
 so an outlet with few texts tonight also counts stored texts of the window,
 counted and never stripped again (:func:`dedup.state.window.window_texts`,
-given to :func:`dedup.pipeline.sign_articles`).
+given to :func:`dedup.signing.sign_articles`).
 
 Two phases, so that a corpus can be processed in batches with bounded memory:
 
@@ -60,7 +60,7 @@ phases.
 For a large corpus, :func:`count_keys` / :func:`merge_keys` count in integer
 keys (``outlet code << 32 | shingle``) with no string per row, and
 :func:`strip_keys` strips with those keys; this is what
-:func:`dedup.pipeline.sign_articles` uses (:func:`frequent_frame` turns keys
+:func:`dedup.signing.sign_articles` uses (:func:`frequent_frame` turns keys
 back into FREQUENT).
 Everything works on the flat layout of the list columns (one array of values
 and one of offsets), never per article in Python: counting is two compiled
@@ -155,7 +155,7 @@ def first_copies(codes: np.ndarray, keys: np.ndarray, seen: tuple[int, np.ndarra
     (the texts of an outlet counted in earlier batches). Which copy counts
     does not matter: the copies have the same shingles. ``resent``: the rows
     that re-send an item of their outlet with a text of their own
-    (:func:`dedup.pipeline.resent_rows`: its update or correction), whose
+    (:func:`dedup.signing.resent_rows`: its update or correction), whose
     texts never count, in whichever row they are (an unmarked copy of an
     update is the update): the item counts once, in its own text. A re-send
     with the item's text (an unchanged repeat) must not be among them: it

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dedup import pipeline
+from dedup import pipeline, signing
 from dedup.boilerplate import (
     count_outlet_shingles,
     first_copies,
@@ -25,9 +25,10 @@ from dedup.boilerplate import (
     text_keys,
 )
 from dedup.config import Config
-from dedup.pipeline import Timer, cluster_frame, run, sign_articles
+from dedup.pipeline import Timer, cluster_frame, run
 from dedup.schema import SHINGLES
 from dedup.shingle import shingle
+from dedup.signing import sign_articles
 from tests.conftest import article, make_story, write_jsonl
 from tests.test_boilerplate import _corpus
 
@@ -129,7 +130,7 @@ def test_copies_across_batches_count_once(monkeypatch, batch):
     articles = pipeline.cluster_frame(pl.DataFrame(_footer_corpus())).articles
     config = Config()
     whole = remove_boilerplate(shingle(articles), articles["outlet"], min_docs=4, min_run=5)
-    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     got, _ = sign_articles(articles, config, Timer())
     assert_frame_equal(got, whole)
     ids = articles["article_id"].to_list()
@@ -168,7 +169,7 @@ def test_an_item_re_sent_unchanged_and_updated_counts_once_for_its_outlet(monkey
     """The unchanged RPT- has the item's text: it is a copy of it, and the item counts once in its own text,
     not zero times (its text was left out with the re-send's) nor twice (the update's text never counts)."""
     if batch:
-        monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+        monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     # the item's text and 3 other stories: the footer is in 4 texts, the outlet's boilerplate
     row = _by_id(cluster_frame(pl.DataFrame(_resent_item_corpus(3))).clusters)
     assert all(r["n_boilerplate"] > 0 for r in row.values())

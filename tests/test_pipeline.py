@@ -6,13 +6,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dedup import pipeline
+from dedup import pipeline, signing
 from dedup.boilerplate import remove_boilerplate
 from dedup.config import Config
 from dedup.minhash import signatures
-from dedup.pipeline import Timer, cluster_frame, sign_articles
+from dedup.pipeline import Timer, cluster_frame
 from dedup.progress import Progress
 from dedup.shingle import shingle
+from dedup.signing import sign_articles
 from tests.conftest import article, make_story
 
 FOOTER = ["Subscribe to the Harbour Gazette for more local news every morning.",
@@ -45,7 +46,7 @@ def test_signing_by_batches_in_outlet_order_equals_the_whole(corpus, monkeypatch
     sh = remove_boilerplate(shingle(articles), articles["outlet"], min_docs=min_docs,
                             min_run=config.cluster.boilerplate_min_run)
     assert (sh["n_boilerplate"].sum() > 0) == (min_docs > 0)   # the footer is frequent for its outlet
-    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     got_sh, got_sig = sign_articles(articles, config, Timer())
     assert_frame_equal(got_sh, sh)
     assert_frame_equal(got_sig, signatures(sh, config=config.minhash))
@@ -55,7 +56,7 @@ def test_signing_by_batches_in_outlet_order_equals_the_whole(corpus, monkeypatch
 def test_batched_run_equals_one_batch(corpus, monkeypatch, batch):
     one = cluster_frame(corpus)
     assert one.summary["pipeline"]["boilerplate_shingles_removed"] > 0
-    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     many = cluster_frame(corpus)
     for name in ("clusters", "pairs", "sentences", "links"):
         assert_frame_equal(getattr(many, name), getattr(one, name))
@@ -71,7 +72,7 @@ def test_a_wires_update_chain_counts_once_whatever_the_batches(monkeypatch, batc
     one = cluster_frame(corpus)
     assert one.clusters.filter(pl.col("article_id").str.starts_with("wire-") & ~pl.col("article_id").str.contains(
         "other"))["cluster_size"].to_list() == [8] * 5
-    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     many = cluster_frame(corpus)
     for name in ("clusters", "pairs", "sentences", "links"):
         assert_frame_equal(getattr(many, name), getattr(one, name))

@@ -210,9 +210,9 @@ def test_an_unmarked_copy_of_an_update_counts_no_more_than_the_update(copy_id, b
     """The outlet's update o-b re-sends o-a (it adds a passage P), and the outlet also has an unmarked
     copy of o-b. That text is a re-send wherever it is: P is then in 3 of the outlet's texts, not 4, and
     is not its boilerplate, whichever id the copy has and however the articles fall into batches."""
-    from dedup import pipeline
+    from dedup import signing
     if batch:
-        monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+        monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     item, passage = make_story(601, 8), make_story(602, 3)
     title = "Harbour fees to rise next year"
     recs = [article("o-a", "Coast Herald", item, "2026-11-27T08:00:00Z", title=title),

@@ -272,7 +272,7 @@ class NightlyState:
 
     def window_texts(self, texts: dict[str, int]) -> pl.DataFrame:
         """``outlet``, ``shingles`` of the stored articles that count for tonight's boilerplate, given the
-        number of distinct texts each outlet has tonight (for :func:`dedup.pipeline.sign_articles`): those
+        number of distinct texts each outlet has tonight (for :func:`dedup.signing.sign_articles`): those
         of the outlets with fewer than ``WINDOW_SAMPLE`` (:func:`dedup.state.window.window_texts`)."""
         found = window_texts(self.store, self.base, self._window.result, texts)
         self._window_articles += found.height

@@ -16,11 +16,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dedup import pipeline, run
+from dedup import run, signing
 from dedup.config import Config
 from dedup.io import articles_from_frame
-from dedup.pipeline import Timer, sign_articles
+from dedup.pipeline import Timer
 from dedup.shingle import shingle
+from dedup.signing import sign_articles
 from dedup.state.window import WINDOW_SAMPLE, window_texts
 from tests.conftest import article, make_story, write_jsonl
 
@@ -71,7 +72,7 @@ def test_a_small_outlets_footer_is_found_over_the_window_and_joins_its_articles_
 def test_a_state_run_in_batches_counts_the_window_as_in_one(tmp_path, monkeypatch, batch):
     records = [_night_records(k) for k in range(6)]
     whole = _nights(tmp_path, records, "whole")
-    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+    monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     batched = _nights(tmp_path, records, "batched")
     for one, other in zip(whole, batched):
         assert_frame_equal(one.clusters.drop("source_file"), other.clusters.drop("source_file"))
@@ -131,12 +132,12 @@ def test_sign_articles_adds_each_outlets_window_texts_once_whatever_the_batches(
         return stored.filter(pl.col("outlet").is_in([o for o, n in texts.items() if n < WINDOW_SAMPLE]))
 
     if batch:
-        monkeypatch.setattr(pipeline, "BATCH_ARTICLES", batch)
+        monkeypatch.setattr(signing, "BATCH_ARTICLES", batch)
     got, _ = sign_articles(articles, Config(), Timer(), window=window)
     # every outlet was asked once, with its distinct texts tonight (b0's copy is one of them)
     assert Counter(o for texts in asked for o in texts) == {"Gazette": 1, "Big": 1}
     assert {o: n for texts in asked for o, n in texts.items()} == {"Gazette": 1, "Big": 8}
-    monkeypatch.setattr(pipeline, "BATCH_ARTICLES", 50_000)
+    monkeypatch.setattr(signing, "BATCH_ARTICLES", 50_000)
     assert_frame_equal(got, sign_articles(articles, Config(), Timer(), window=window)[0])
     n_boilerplate = dict(zip(articles["article_id"], got["n_boilerplate"]))
     # the footer is in 4 of the Gazette's texts: its boilerplate; nowhere else (no outlet: never counted)
