@@ -21,6 +21,7 @@ guard keeps a re-send in the cluster of the item it re-sends
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import numpy as np
@@ -142,7 +143,8 @@ def resend_candidates(articles: pl.DataFrame, *, config: ClusterConfig = Cluster
 
 
 def resend_followers(left: list[int], right: list[int], left_sets: list[np.ndarray], right_sets: list[np.ndarray],
-                     article_ids: dict[int, str], *, config: ClusterConfig = ClusterConfig()) -> list[int]:
+                     article_ids: dict[int, str], *, config: ClusterConfig = ClusterConfig(),
+                     proposers: list[int | None] | None = None) -> list[int]:
     """The docs that re-send another item of their outlet, for the per-outlet boilerplate count. Stateless.
 
     ``left``/``right``: re-send pairs (:func:`resend_candidates`), with each
@@ -157,6 +159,14 @@ def resend_followers(left: list[int], right: list[int], left_sets: list[np.ndarr
     one item sent several times: counted once, its body is not that outlet's
     boilerplate however many updates it sends (counted once each, four
     updates would strip the story from all of them). Sorted docs.
+
+    ``proposers`` (:func:`proposers`): the marked doc that proposed each pair.
+    Each marked doc then links only to the item it re-sends most closely (of
+    its pairs that hold, the largest share of the smaller set, then the most
+    shared shingles, then the smallest doc): an outlet whose short items share
+    a long passage (a footer, before boilerplate is known) and a headline
+    template would otherwise have one ``RPT-`` chain all its items, and none
+    of their texts would count for the passage.
     """
     parent: dict[int, int] = {}
 
@@ -166,16 +176,39 @@ def resend_followers(left: list[int], right: list[int], left_sets: list[np.ndarr
             doc = parent[doc]
         return doc
 
-    for a, b, set_a, set_b in zip(left, right, left_sets, right_sets):
+    best: dict[int, tuple[tuple[float, int, int], int, int]] = {}   # proposer -> its best pair's rank and docs
+    for k, (a, b, set_a, set_b) in enumerate(zip(left, right, left_sets, right_sets)):
         overlap = len(np.intersect1d(set_a, set_b, assume_unique=True))
         smaller = min(len(set_a), len(set_b))
-        if smaller and overlap >= config.min_overlap and overlap >= config.threshold * smaller:
+        if not (smaller and overlap >= config.min_overlap and overlap >= config.threshold * smaller):
+            continue
+        by = None if proposers is None else proposers[k]
+        if by is None:
             parent[root(a)] = root(b)
+            continue
+        rank = (-overlap / smaller, -overlap, b if by == a else a)
+        if by not in best or rank < best[by][0]:
+            best[by] = (rank, a, b)
+    for _, a, b in best.values():
+        parent[root(a)] = root(b)
     chains: dict[int, list[int]] = {}
     for doc in list(parent):
         chains.setdefault(root(doc), []).append(doc)
     return sorted(doc for members in chains.values() if len(members) > 1
                   for doc in members if doc != min(members, key=lambda d: article_ids[d]))
+
+
+def proposers(left: list[int], right: list[int], titles: Sequence[str | None] | Mapping[int, str | None],
+              published: Sequence | Mapping) -> list[int | None]:
+    """The doc of each re-send pair that proposed it (:func:`resend_candidates`): the marked one published
+    no earlier than the other (the later doc of two such); None if neither is (``titles``, ``published``:
+    of every doc). Stateless."""
+    out: list[int | None] = []
+    for a, b in zip(left, right):
+        can = [d for d, other in ((a, b), (b, a)) if is_resend(titles[d])
+               and published[d] is not None and published[other] is not None and published[other] <= published[d]]
+        out.append(max(can, key=lambda d: (published[d], d)) if can else None)
+    return out
 
 
 def _marked(titles: pl.DataFrame) -> pl.Series:

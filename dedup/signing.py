@@ -29,7 +29,7 @@ from dedup.config import Config
 from dedup.minhash import sign_flat
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import bar
-from dedup.resend import resend_followers
+from dedup.resend import proposers, resend_followers
 from dedup.schema import flat_lists, signatures_schema
 from dedup.shingle import shingle
 
@@ -250,8 +250,10 @@ def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -
     sets = [np.asarray(s, dtype=np.uint32) for s in shingled["shingles"]]
     at = {int(d): k for k, d in enumerate(docs.tolist())}
     ids = dict(zip(docs.tolist(), articles["article_id"].gather(docs).to_list()))
+    titles, published = articles["title"].to_list(), articles["published"].to_list()
     followers = resend_followers(left.tolist(), right.tolist(), [sets[at[d]] for d in left.tolist()],
-                                 [sets[at[d]] for d in right.tolist()], ids, config=config.cluster)
+                                 [sets[at[d]] for d in right.tolist()], ids, config=config.cluster,
+                                 proposers=proposers(left.tolist(), right.tolist(), titles, published))
     keys, outlets = text_keys(shingled).tolist(), articles["outlet"].gather(docs).to_list()
     leading = {(outlets[at[d]], keys[at[d]]) for d in set(docs.tolist()) - set(followers)}
     followers = [d for d in followers if (outlets[at[d]], keys[at[d]]) not in leading]

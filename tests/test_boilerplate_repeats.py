@@ -164,6 +164,20 @@ def _resent_item_corpus(others: int) -> list[dict]:
                            title=f"Other story number {k}") for k in range(others)]
 
 
+def test_an_rpt_under_a_headline_template_re_sends_its_item_only():
+    """Four short items of one outlet share its footer and one headline template; an RPT- of the first
+    matches all four headlines and, before boilerplate is known, all four texts (the footer). It re-sends
+    the item it equals only: the footer stays in 4 texts, boilerplate, and every item apart."""
+    footer = make_story(702, 3)   # longer than the stories: most of each text
+    rows = [article(f"c{k}", "Coast Herald", make_story(720 + k, 2) + footer, f"2026-11-27T0{k + 1}:00:00Z",
+                    title=f"Local story {k} about fees") for k in range(4)]
+    rows.append(dict(rows[0], id="c0-rpt", title="RPT-Local story 0 about fees", published="2026-11-27T06:00:00Z"))
+    row = _by_id(cluster_frame(pl.DataFrame(rows)).clusters)
+    assert all(r["n_boilerplate"] > 0 for r in row.values())
+    assert [row[f"c{k}"]["cluster_size"] for k in range(1, 4)] == [1, 1, 1]
+    assert row["c0-rpt"]["cluster_id"] == row["c0"]["cluster_id"]
+
+
 @pytest.mark.parametrize("batch", [None, 1, 2, 4])
 def test_an_item_re_sent_unchanged_and_updated_counts_once_for_its_outlet(monkeypatch, batch):
     """The unchanged RPT- has the item's text: it is a copy of it, and the item counts once in its own text,

@@ -166,6 +166,32 @@ def test_resend_followers_are_every_chain_member_but_the_smallest_id():
     assert resend_followers([], [], [], [], ids) == []
 
 
+def test_a_marked_doc_follows_only_the_item_it_re_sends_most_closely():
+    """An RPT of item 0 (doc 4) is proposed with items 0-3 of a headline template, all sharing a long passage
+    with it; with the proposers known it chains with item 0 alone, so items 1-3 stay texts of their own."""
+    from dedup.resend import proposers, resend_followers
+    passage, own = np.arange(60, dtype=np.uint32), [np.arange(100 + 40 * k, 140 + 40 * k, dtype=np.uint32)
+                                                      for k in range(4)]
+    sets = [np.concatenate([o, passage]) for o in own] + [np.concatenate([own[0], passage])]
+    ids = {d: f"a{d}" for d in range(5)}
+    left, right = [0, 1, 2, 3], [4, 4, 4, 4]
+    args = (left, right, [sets[d] for d in left], [sets[d] for d in right], ids)
+    assert resend_followers(*args) == [1, 2, 3, 4]   # without proposers: every pair that holds chains
+    titles = [f"Local story {k} about fees" for k in range(4)] + ["RPT-Local story 0 about fees"]
+    published = [1, 2, 3, 4, 5]
+    by = proposers(left, right, titles, published)
+    assert by == [4, 4, 4, 4]
+    assert resend_followers(*args, proposers=by) == [4]
+    # an update chain still links through each update's closest earlier version
+    chain = [np.arange(60, dtype=np.uint32), np.arange(5, 65, dtype=np.uint32), np.arange(10, 70, dtype=np.uint32)]
+    titles = ["Oil rises", "UPDATE 1-Oil rises", "UPDATE 2-Oil rises"]
+    left, right = [0, 0, 1], [1, 2, 2]
+    by = proposers(left, right, titles, [1, 2, 3])
+    assert by == [1, 2, 2]
+    assert resend_followers(left, right, [chain[d] for d in left], [chain[d] for d in right],
+                            {0: "a", 1: "b", 2: "c"}, proposers=by) == [1, 2]
+
+
 def test_an_update_reusing_an_older_story_of_its_outlet_stays_with_the_story_it_updates():
     """X (day 1) and Y (day 2) are two stories of one wire under one headline; U updates Y and reuses three
     background sentences of X. U re-sends Y (containment 0.8), not X (0.25): Y keeps its copies and its

@@ -51,7 +51,7 @@ from dedup.pipeline import (
     check_out_dir,
 )
 from dedup.report import write_report
-from dedup.resend import resend_followers
+from dedup.resend import proposers, resend_followers
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
 from dedup.spark.components import connected_components
@@ -133,19 +133,29 @@ def _resent(run: _Run, shingled: DataFrame, articles: DataFrame, resends: DataFr
     frame; None if none. The re-send pairs are few: they and their two shingle sets are decided on the driver."""
     if resends is None or run.config.cluster.boilerplate_min_docs == 0:
         return None
-    sets, ids = shingled.select("doc", "shingles"), articles.select("doc", "article_id")
+    sets, ids = shingled.select("doc", "shingles"), articles.select("doc", "article_id", "outlet", "title", "published")
     rows = (resends.join(sets.select(F.col("doc").alias("left"), F.col("shingles").alias("left_set")), "left")
             .join(sets.select(F.col("doc").alias("right"), F.col("shingles").alias("right_set")), "right")
-            .join(ids.select(F.col("doc").alias("left"), F.col("article_id").alias("left_id")), "left")
-            .join(ids.select(F.col("doc").alias("right"), F.col("article_id").alias("right_id")), "right")
+            .join(ids.select(*(F.col(c).alias(f"left_{c}") for c in ("outlet", "title", "published")),
+                             F.col("doc").alias("left"), F.col("article_id").alias("left_id")), "left")
+            .join(ids.select(*(F.col(c).alias(f"right_{c}") for c in ("outlet", "title", "published")),
+                             F.col("doc").alias("right"), F.col("article_id").alias("right_id")), "right")
             .collect())
     if not rows:
         return None
-    ids_of = {r["left"]: r["left_id"] for r in rows} | {r["right"]: r["right_id"] for r in rows}
-    followers = resend_followers([r["left"] for r in rows], [r["right"] for r in rows],
-                                 [np.array(r["left_set"], dtype=np.int64) for r in rows],
+    of = {side: {r[side]: r for r in rows} for side in ("left", "right")}
+    ids_of, titles, published = ({d: r[f"{side}_{c}"] for side in of for d, r in of[side].items()}
+                                 for c in ("id", "title", "published"))
+    left, right = [r["left"] for r in rows], [r["right"] for r in rows]
+    followers = resend_followers(left, right, [np.array(r["left_set"], dtype=np.int64) for r in rows],
                                  [np.array(r["right_set"], dtype=np.int64) for r in rows], ids_of,
-                                 config=run.config.cluster)
+                                 config=run.config.cluster, proposers=proposers(left, right, titles, published))
+    # As dedup.signing.resent_rows: a follower with the very text (shingle set) of an article of the pairs
+    # that re-sends nothing, an unchanged RPT- of its item, is a copy of that text, which counts once.
+    text_of = ({r["left"]: (r["left_outlet"], tuple(r["left_set"])) for r in rows}
+               | {r["right"]: (r["right_outlet"], tuple(r["right_set"])) for r in rows})
+    leading = {text_of[d] for d in set(text_of) - set(followers)}
+    followers = [d for d in followers if text_of[d] not in leading]
     return F.broadcast(run.spark.createDataFrame([(d,) for d in followers], "doc long")) if followers else None
 
 

@@ -281,6 +281,25 @@ def test_an_unmarked_copy_of_an_update_counts_as_the_update_on_both_engines(spar
     assert clusters["n_boilerplate"].to_list() == [0] * 6
 
 
+@pytest.mark.parametrize("titles", [
+    ("Harbour fees to rise next year", "School roof repaired before winter", "Ferry timetable changes",
+     "New library opens on Main Street"),
+    tuple(f"Local story {k} about fees" for k in range(4)),   # one headline template: the RPT matches all four
+])
+def test_an_unchanged_re_send_counts_as_a_copy_of_its_item_on_both_engines(spark, tmp_path, titles):
+    """Four short stories of one outlet end in one About-us passage (boilerplate: in 4 texts); an RPT- of the
+    first with its very text is a copy of it, and re-sends only it (not every item its headline and the
+    passage match), so the passage stays in 4 texts and every story apart."""
+    from tests.conftest import article, make_story
+    passage = make_story(702, 3)
+    rows = [article(f"c-{k}", "Coast Herald", make_story(710 + k, 2) + passage, f"2026-11-27T0{k + 1}:00:00Z",
+                    title=title) for k, title in enumerate(titles)]
+    rows.append(dict(rows[0], id="c-0-rpt", title="RPT-" + rows[0]["title"], published="2026-11-27T06:00:00Z"))
+    clusters = clusters_of_both_engines(spark, [write_jsonl(rows, tmp_path / "rpt.jsonl")], tmp_path)
+    assert (clusters["n_boilerplate"] > 0).all()
+    assert clusters.filter(pl.col("article_id").is_in(["c-1", "c-2", "c-3"]))["cluster_size"].to_list() == [1, 1, 1]
+
+
 def assert_same_csv_rows(local_out: Path, spark_out: Path) -> list[list[str]]:
     """The rows of Spark's CSV part files are the local CSV's, table by table; the local rows."""
     import csv
