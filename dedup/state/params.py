@@ -60,8 +60,18 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out.extend(differences(a, b, f"{prefix}{key}."))
         elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
-            out.append(f"{prefix}{key}: state {a!r}, this run {b!r}")
+            out.append(f"{prefix}{key}: state {_shown(a)}, this run {_shown(b)}")
     return out
+
+
+def _shown(value) -> str:
+    """A setting's value as the TOML config file writes it: a list in brackets (a tuple read from a flag
+    and the list a state stored are the same setting), a string quoted, a boolean in lower case."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
 def added_settings(old: dict, new: dict, prefix: str = "") -> list[str]:

@@ -388,3 +388,12 @@ def test_a_night_inferred_after_tomorrow_is_refused_before_anything_is_committed
     # given with --night, the night is the user's: the run goes on
     assert run([folder], tmp_path / "out2", state_dir=tmp_path / "state",
                night=NIGHTS[1]).summary["history"]["night"] == NIGHTS[1]
+
+
+def test_a_refusal_shows_the_differing_values_as_the_config_file_writes_them():
+    from dedup.state.params import differences
+    got = differences({"cluster": {"wire_outlets": [], "keep": True, "threshold": 0.5}},
+                      {"cluster": {"wire_outlets": ("Wire One",), "keep": False, "threshold": 0.6}})
+    assert got == ["cluster.keep: state true, this run false", "cluster.threshold: state 0.5, this run 0.6",
+                   'cluster.wire_outlets: state [], this run ["Wire One"]']
+    assert differences({"a": ["x"]}, {"a": ("x",)}) == []   # a tuple from a flag is the stored list
