@@ -79,7 +79,7 @@ class Timer:
         seconds = time.perf_counter() - start
         self.add(name, seconds)
         if self.log:
-            self.log(f"{name:<12} {seconds:8.2f}s")
+            self.log(_timing_line(name, seconds))
         return result
 
     def piece(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -93,7 +93,12 @@ class Timer:
         if self.log:
             for name in names:
                 if name in self.stages:
-                    self.log(f"{name:<12} {self.stages[name]['seconds']:8.2f}s")
+                    self.log(_timing_line(name, self.stages[name]["seconds"]))
+
+
+def _timing_line(name: str, seconds: float) -> str:
+    """A stage's line on the terminal, in a column wide enough for the longest stage (``state_sentences``)."""
+    return f"{name:<15} {seconds:8.2f}s"
 
 
 @dataclass

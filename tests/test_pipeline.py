@@ -227,3 +227,11 @@ def test_a_full_disk_while_the_alignment_writes_its_rows_is_an_output_error(corp
         run([source], tmp_path / "out")
     assert caught.value.exit_code == 8
     assert not list((tmp_path / "out").glob("*.partial")) and not (tmp_path / "out" / "timings.json").exists()
+
+
+def test_stage_timings_line_up_in_one_column_whatever_the_stage_name():
+    lines: list[str] = []
+    timer = Timer(lines.append)
+    for name in ("lsh", "state_sentences", "minhash_prior"):
+        timer.run(name, lambda: None)
+    assert len({line.index("s", len(line) - 2) for line in lines}) == 1 and len({len(line) for line in lines}) == 1
