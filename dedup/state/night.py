@@ -48,7 +48,7 @@ from dedup.state.params import (
     state_parameters,
     with_added,
 )
-from dedup.state.store import TABLES, Manifest, Store, checkpoint
+from dedup.state.store import TABLES, Manifest, Store, checkpoint, writing_state
 from dedup.state.stories import KNOWN, StoryAssignment, assign_stories
 from dedup.state.window import Window, read_window, window_texts
 
@@ -65,10 +65,8 @@ def make_state_folder(root: Path) -> None:
     """Create the state folder ``root`` if missing (where its lock goes)."""
     if root.exists() and not root.is_dir():   # a bad parameter (exit 2), not a refused state
         raise ConfigError(f"--state {root} is a file, not a folder")
-    try:
+    with writing_state(root):   # a folder that cannot be made is a write that failed (exit 8), not a refusal
         root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StateError(f"cannot create state folder {root}: {exc.strerror}") from None
 
 
 class NightlyState:
@@ -274,7 +272,7 @@ class NightlyState:
         """``outlet``, ``shingles`` of the stored articles that count for tonight's boilerplate, given the
         number of distinct texts each outlet has tonight (for :func:`dedup.signing.sign_articles`): those
         of the outlets with fewer than ``WINDOW_SAMPLE`` (:func:`dedup.state.window.window_texts`)."""
-        found = window_texts(self.store, self.base, self._window.result, texts)
+        found = window_texts(self.store, self.base, self._window.result, texts, self.config.shingle)
         self._window_articles += found.height
         return found
 

@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from dedup.config import MinHashConfig
+from dedup.config import MinHashConfig, ShingleConfig
 from dedup.lsh import banding
+from dedup.shingle import shingle
 from dedup.state.history import StoryHistory, nights_from
 from dedup.state.index import list_to_keys
 from dedup.state.store import Manifest, Store
@@ -32,9 +33,6 @@ from dedup.state.store import Manifest, Store
 #: An outlet with fewer distinct texts tonight counts stored ones of the window for its boilerplate, up to
 #: this many texts in all (:func:`window_texts`).
 WINDOW_SAMPLE = 16
-#: Two stored articles of an outlet's story are versions of one text (counted once) when they share this much
-#: of the smaller shingle set: an update shares most of its text, articles the footer joined little more than it.
-VERSION_SHARE = 0.8
 
 _TEXTS = pl.Schema({"outlet": pl.String, "shingles": pl.List(pl.UInt32)})
 
@@ -109,24 +107,23 @@ def _unchanged_ids(store: Store, base: Manifest | None, tonight: pl.DataFrame, s
     return same["article_id"].sort()
 
 
-def window_texts(store: Store, base: Manifest | None, window: Callable[[], Window], texts: dict[str, int]
-                 ) -> pl.DataFrame:
+def window_texts(store: Store, base: Manifest | None, window: Callable[[], Window], texts: dict[str, int],
+                 config: ShingleConfig) -> pl.DataFrame:
     """``outlet``, ``shingles`` of the stored articles that count for the boilerplate of tonight's outlets,
     given the number of distinct texts each has tonight (``texts``); ``window()`` gives the :class:`Window`.
 
     An outlet with fewer than ``WINDOW_SAMPLE`` texts tonight counts its
     stored articles of the window too, the most recent first, up to
-    ``WINDOW_SAMPLE`` texts in all. Of its articles in one stored story, a
-    version of a more recent one (sharing ``VERSION_SHARE`` of the smaller
-    shingle set) does not count again: a story the outlet re-published on
-    several nights counts once and is not its boilerplate. One article per
-    story would not do: articles the footer alone joined into one story
-    (before the window held enough of them to find it) would count once, and
-    the story would go on growing. Their shingles are as stored, stripped of
-    the boilerplate their own night found; stored articles have no shingle
-    sequence, so they are counted, never stripped again. Nothing is read (nor
-    waited for) when no outlet is that small; else the chosen articles'
-    shingles only, from the nights holding them.
+    ``WINDOW_SAMPLE`` texts in all, as a run over those articles would count
+    them: each stored text is shingled again as read (``config``), since the
+    stored shingles lack what their own night found to be boilerplate (a
+    footer counted from them would be lost again once the nights that found
+    it fill the window), and copies of one text count once (downstream, by
+    :func:`dedup.boilerplate.first_copies`). So an outlet that re-publishes
+    one story in several different versions makes it its boilerplate, as in
+    a run over the window. The stored articles are counted, never stripped
+    again. Nothing is read (nor waited for) when no outlet is that small;
+    else the chosen articles' texts only, from the nights holding them.
     """
     wanted = {outlet: WINDOW_SAMPLE - n for outlet, n in texts.items() if n < WINDOW_SAMPLE}
     if not wanted:
@@ -136,30 +133,13 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
               .sort("night", "published", "article_id", descending=True, nulls_last=True)
               .filter(pl.int_range(pl.len()).over("outlet")
                       < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64))
-              .join(stored.current.select("article_id", "prev_story"), on="article_id", how="left",
-                    maintain_order="left")
-              .select("article_id", "night", story=pl.coalesce("prev_story", "article_id")))
+              .select("article_id", "night"))
     if not chosen.height:
         return pl.DataFrame(schema=_TEXTS)
     nights = set(chosen["night"].cast(pl.String).to_list())
     found = (store.scan(base, "articles", nights.__contains__)
              .filter(pl.col("article_id").is_in(chosen["article_id"].implode()))
-             .select("article_id", "night", *_TEXTS).collect()
-             .join(chosen, on=["article_id", "night"], maintain_order="right"))
-    versions = set()
-    for group in found.filter(pl.len().over("outlet", "story") > 1).partition_by("outlet", "story"):
-        counted: list[np.ndarray] = []
-        for article_id, shingles in group.select("article_id", "shingles").iter_rows():
-            own = np.asarray(shingles, dtype=np.uint32)
-            if any(_is_version(own, other) for other in counted):
-                versions.add(article_id)
-            else:
-                counted.append(own)
-    return (found.filter(~pl.col("article_id").is_in(list(versions))).sort("outlet", "article_id")
-            .select(*_TEXTS))
-
-
-def _is_version(one: np.ndarray, other: np.ndarray) -> bool:
-    """Whether two stored shingle sets (sorted, distinct) share ``VERSION_SHARE`` of the smaller one."""
-    smaller = min(len(one), len(other))
-    return smaller > 0 and len(np.intersect1d(one, other, assume_unique=True)) >= VERSION_SHARE * smaller
+             .select("article_id", "night", "outlet", "text").collect()
+             .join(chosen, on=["article_id", "night"]).sort("outlet", "article_id"))
+    return pl.DataFrame({"outlet": found["outlet"], "shingles": shingle(found, config=config)["shingles"]},
+                        schema=_TEXTS)

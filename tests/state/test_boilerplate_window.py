@@ -4,7 +4,7 @@ An outlet printing one article a night with its long footer never has the footer
 ``boilerplate_min_docs`` (4) of a night's texts, while matching spans the window: its unrelated
 articles would be joined by the footer night after night, where a run over the same articles strips
 it. An outlet with fewer than ``WINDOW_SAMPLE`` distinct texts tonight also counts its stored
-articles of the window, the versions of one text in a stored story once
+articles of the window, shingled again as read, as a run over them would count them
 (:func:`dedup.state.window.window_texts`).
 """
 
@@ -26,7 +26,7 @@ from dedup.state.window import WINDOW_SAMPLE, window_texts
 from tests.conftest import article, make_story, write_jsonl
 
 FOOTER = make_story(999, 6)   # the Gazette's "About us" passage, at the end of every article it prints
-WEEK = [f"2026-03-0{k + 1}" for k in range(7)]
+WEEK = [f"2026-03-{k + 1:02d}" for k in range(20)]   # nights; the window is 7 of them
 
 
 def _night_records(k: int) -> list[dict]:
@@ -80,17 +80,47 @@ def test_a_state_run_in_batches_counts_the_window_as_in_one(tmp_path, monkeypatc
     assert _row(batched[-1], "g-5")["n_boilerplate"] > 0
 
 
-def test_a_story_an_outlet_re_publishes_every_night_is_not_its_boilerplate(tmp_path):
-    # The Weekly runs its story again every night under a new id, with a new first sentence: five texts of
-    # one story by the fifth night. Counted one per stored story, the story is in 2 texts, not 5.
-    story = make_story(300, 10)
-    records = [[article(f"w-{k}", "Weekly", make_story(310 + k, 1) + story, f"{WEEK[k]}T09:00:00Z"),
-                article(f"x-{k}", "Other", make_story(320 + k, 8), f"{WEEK[k]}T08:00:00Z")] for k in range(5)]
+def test_the_footer_stays_found_after_the_nights_that_found_it_fill_the_window(tmp_path):
+    """16 nights of the Gazette's one article: once found (night 4), the footer is found every night, though
+    the nights that found it stored their shingles without it (the window's texts are shingled again)."""
+    results = _nights(tmp_path, [_night_records(k) for k in range(16)])
+    gazette = [_row(r, f"g-{k}") for k, r in enumerate(results)]
+    assert [g["cluster_size"] for g in gazette[3:]] == [1] * 13
+    assert all(g["n_boilerplate"] > 0 for g in gazette[3:])
+
+
+def test_short_items_under_a_long_footer_are_kept_apart_once_the_window_finds_it(tmp_path):
+    """Items of one sentence under an 8-sentence footer: the footer joins the first nights' items into one
+    stored story, whose items still count as texts of their own (the run over the week keeps all 7 apart)."""
+    footer = make_story(998, 8)
+    records = [[article(f"s-{k}", "Gazette", make_story(600 + k, 1) + footer, f"{WEEK[k]}T10:00:00Z"),
+                *(article(f"o-{k}-{i}", f"Local {i}", make_story(610 + 10 * k + i, 8), f"{WEEK[k]}T0{i}:00:00Z")
+                  for i in range(2))] for k in range(7)]
     results = _nights(tmp_path, records)
-    last = _row(results[-1], "w-4")
-    assert last["n_boilerplate"] == 0 and last["cluster_size"] == 5
-    # Weekly's one stored story (its latest, w-3), and the Other's 4 stored stories
-    assert results[-1].summary["history"]["boilerplate_window_articles"] == 1 + 4
+    assert [_row(r, f"s-{k}")["cluster_size"] for k, r in enumerate(results)] == [1, 2, 3, 1, 1, 1, 1]
+    week = write_jsonl(tmp_path / "week" / "a.jsonl", [r for night in records for r in night]).parent
+    assert run([week], tmp_path / "alone").clusters.filter(pl.col("outlet") == "Gazette")["cluster_size"].max() == 1
+
+
+def test_a_story_re_published_is_counted_as_a_run_over_the_window_counts_it(tmp_path):
+    """The Weekly runs one story again every night under a new id: the same text counts once (its story keeps
+    growing); versions with a new first sentence are texts of their own, and from the fourth the story is the
+    Weekly's boilerplate, as in a run over those nights' articles."""
+    story = make_story(300, 10)
+
+    def nights(edited: bool):
+        return [[article(f"w-{k}", "Weekly", (make_story(310 + k, 1) if edited else []) + story, f"{WEEK[k]}T09:00:00Z"),
+                 article(f"x-{k}", "Other", make_story(320 + k, 8), f"{WEEK[k]}T08:00:00Z")] for k in range(5)]
+
+    same = _nights(tmp_path, nights(False), "same")
+    assert _row(same[-1], "w-4")["n_boilerplate"] == 0 and _row(same[-1], "w-4")["cluster_size"] == 5
+    edited = _nights(tmp_path, nights(True), "edited")
+    week = write_jsonl(tmp_path / "week" / "a.jsonl", [r for night in nights(True) for r in night]).parent
+    alone = run([week], tmp_path / "alone").clusters.filter(pl.col("outlet") == "Weekly")
+    assert alone["n_boilerplate"].min() > 0
+    assert [_row(r, f"w-{k}")["n_boilerplate"] > 0 for k, r in enumerate(edited)] == [False] * 3 + [True] * 2
+    # Weekly's 4 stored articles and the Other's 4 on the fifth night
+    assert edited[-1].summary["history"]["boilerplate_window_articles"] == 4 + 4
 
 
 def test_an_outlet_with_enough_texts_tonight_reads_and_counts_nothing_of_the_window(tmp_path):
@@ -109,7 +139,7 @@ def test_an_outlet_with_enough_texts_tonight_reads_and_counts_nothing_of_the_win
     def unread():
         raise AssertionError("the window was read")
 
-    assert window_texts(None, None, unread, {"Daily": WINDOW_SAMPLE, "Big": 900}).height == 0
+    assert window_texts(None, None, unread, {"Daily": WINDOW_SAMPLE, "Big": 900}, Config().shingle).height == 0
 
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 5, None])

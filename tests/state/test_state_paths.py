@@ -113,6 +113,18 @@ def test_a_manifest_or_a_lock_that_cannot_be_written_is_exit_8_naming_the_state(
         StateLock(tmp_path / "s").acquire()
 
 
+def test_a_state_folder_that_cannot_be_made_is_exit_8_not_a_refused_state(tmp_path, monkeypatch):
+    from dedup.state.night import make_state_folder
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(OutputError, match="^cannot write the state in .*: Permission denied$") as caught:
+        make_state_folder(tmp_path / "new-state")
+    assert caught.value.exit_code == 8
+
+
 def test_nightly_on_a_full_state_disk_exits_8_not_1(tmp_path, monkeypatch):
     nightly = _nightly()
     folder = write_night(tmp_path, 1)
