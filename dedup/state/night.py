@@ -50,7 +50,7 @@ from dedup.state.params import (
 )
 from dedup.state.store import TABLES, Manifest, Store, checkpoint, writing_state
 from dedup.state.stories import KNOWN, StoryAssignment, assign_stories
-from dedup.state.window import Window, read_window, window_texts
+from dedup.state.window import WINDOW_SAMPLE, Window, read_window, window_texts
 
 DEFAULT_WINDOW = "7d"
 DEFAULT_RETENTION = "30d"
@@ -115,6 +115,8 @@ class NightlyState:
         self.head: Manifest | None = None
         self.history: dict[str, Any] = {}
         self._window_articles = 0   # stored articles counted for tonight's boilerplate (see window_texts)
+        self._small: dict[str, int] = {}              # tonight's outlets of few articles (see window_texts)
+        self._window_read: pl.DataFrame | None = None   # their stored texts, read at the first ask
         self._tonight: dict[str, Any] = {}
         self._story: StoryAssignment | None = None
         self.past: StoryHistory | None = None   # the story history of the base version (see start)
@@ -190,6 +192,8 @@ class NightlyState:
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.
         self._window = self._io.submit(self._read_window, articles.select("article_id", "text"))
+        counts = articles["outlet"].drop_nulls().value_counts()
+        self._small = {o: n for o, n in counts.iter_rows() if n < WINDOW_SAMPLE}
         return self.night
 
     def _infer_night(self, articles: pl.DataFrame, tomorrow: date) -> date:
@@ -271,8 +275,25 @@ class NightlyState:
     def window_texts(self, texts: dict[str, int]) -> pl.DataFrame:
         """``outlet``, ``shingles`` of the stored articles that count for tonight's boilerplate, given the
         number of distinct texts each outlet has tonight (for :func:`dedup.signing.sign_articles`): those
-        of the outlets with fewer than ``WINDOW_SAMPLE`` (:func:`dedup.state.window.window_texts`)."""
-        found = window_texts(self.store, self.base, self._window.result, texts, self.config.shingle)
+        of the outlets with fewer than ``WINDOW_SAMPLE`` (:func:`dedup.state.window.window_texts`).
+
+        A night in batches asks once per batch: the window is read once, at the first ask, for every
+        outlet with fewer than ``WINDOW_SAMPLE`` articles tonight (hence texts), as many as the fewest
+        texts it can have tonight (one) leaves room for; each ask takes its outlets' most recent ones.
+        An outlet of more articles but fewer texts (copies) is read at its own ask."""
+        wanted = {o: WINDOW_SAMPLE - n for o, n in texts.items() if n < WINDOW_SAMPLE}
+        if not wanted:
+            return window_texts(self.store, self.base, self._window.result, {}, self.config.shingle)   # empty
+        if self._window_read is None:
+            self._window_read = window_texts(self.store, self.base, self._window.result,
+                                             dict.fromkeys(self._small, WINDOW_SAMPLE - 1), self.config.shingle)
+        others = {o: n for o, n in wanted.items() if o not in self._small}
+        found = pl.concat([
+            self._window_read.filter(pl.col("outlet").is_in(list(wanted)))
+            .filter(pl.int_range(pl.len()).over("outlet") < pl.col("outlet").replace_strict(
+                wanted, default=0, return_dtype=pl.Int64)),
+            window_texts(self.store, self.base, self._window.result, others, self.config.shingle),
+        ])
         self._window_articles += found.height
         return found
 

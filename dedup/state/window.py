@@ -107,25 +107,27 @@ def _unchanged_ids(store: Store, base: Manifest | None, tonight: pl.DataFrame, s
     return same["article_id"].sort()
 
 
-def window_texts(store: Store, base: Manifest | None, window: Callable[[], Window], texts: dict[str, int],
+def window_texts(store: Store, base: Manifest | None, window: Callable[[], Window], wanted: dict[str, int],
                  config: ShingleConfig) -> pl.DataFrame:
-    """``outlet``, ``shingles`` of the stored articles that count for the boilerplate of tonight's outlets,
-    given the number of distinct texts each has tonight (``texts``); ``window()`` gives the :class:`Window`.
+    """``outlet``, ``shingles`` of the stored articles of the window that count for the boilerplate of
+    tonight's small outlets: for each outlet of ``wanted``, its ``wanted[outlet]`` most recent ones (by
+    outlet, the most recent first); ``window()`` gives the :class:`Window`.
 
-    An outlet with fewer than ``WINDOW_SAMPLE`` texts tonight counts its
-    stored articles of the window too, the most recent first, up to
-    ``WINDOW_SAMPLE`` texts in all, as a run over those articles would count
-    them: each stored text is shingled again as read (``config``), since the
-    stored shingles lack what their own night found to be boilerplate (a
-    footer counted from them would be lost again once the nights that found
-    it fill the window), and copies of one text count once (downstream, by
+    An outlet with fewer than ``WINDOW_SAMPLE`` distinct texts tonight
+    counts its stored articles of the window too, up to ``WINDOW_SAMPLE``
+    texts in all (:meth:`dedup.state.night.NightlyState.window_texts` asks),
+    as a run over those articles would count them: each stored text is
+    shingled again as read (``config``), since the stored shingles lack what
+    their own night found to be boilerplate (a footer counted from them
+    would be lost again once the nights that found it fill the window), and
+    copies of one text count once (downstream, by
     :func:`dedup.boilerplate.first_copies`). So an outlet that re-publishes
     one story in several different versions makes it its boilerplate, as in
     a run over the window. The stored articles are counted, never stripped
-    again. Nothing is read (nor waited for) when no outlet is that small;
-    else the chosen articles' texts only, from the nights holding them.
+    again. Nothing is read (nor waited for) when nothing is wanted; else the
+    chosen articles' texts only, from the nights holding them.
     """
-    wanted = {outlet: WINDOW_SAMPLE - n for outlet, n in texts.items() if n < WINDOW_SAMPLE}
+    wanted = {outlet: n for outlet, n in wanted.items() if n > 0}
     if not wanted:
         return pl.DataFrame(schema=_TEXTS)
     stored = window()
@@ -133,13 +135,13 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
               .sort("night", "published", "article_id", descending=True, nulls_last=True)
               .filter(pl.int_range(pl.len()).over("outlet")
                       < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64))
-              .select("article_id", "night"))
+              .select("article_id", "night").with_row_index("_order"))
     if not chosen.height:
         return pl.DataFrame(schema=_TEXTS)
     nights = set(chosen["night"].cast(pl.String).to_list())
     found = (store.scan(base, "articles", nights.__contains__)
              .filter(pl.col("article_id").is_in(chosen["article_id"].implode()))
              .select("article_id", "night", "outlet", "text").collect()
-             .join(chosen, on=["article_id", "night"]).sort("outlet", "article_id"))
+             .join(chosen, on=["article_id", "night"]).sort("outlet", "_order"))
     return pl.DataFrame({"outlet": found["outlet"], "shingles": shingle(found, config=config)["shingles"]},
                         schema=_TEXTS)
