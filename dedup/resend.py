@@ -21,7 +21,7 @@ guard keeps a re-send in the cluster of the item it re-sends
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import timedelta
 
 import numpy as np
@@ -196,6 +196,18 @@ def resend_followers(left: list[int], right: list[int], left_sets: list[np.ndarr
         chains.setdefault(root(doc), []).append(doc)
     return sorted(doc for members in chains.values() if len(members) > 1
                   for doc in members if doc != min(members, key=lambda d: article_ids[d]))
+
+
+def with_own_texts(followers: list[int], text_of: Mapping[int, Hashable]) -> list[int]:
+    """The ``followers`` whose text is not that of a doc of the pairs that re-sends nothing. Stateless.
+
+    ``text_of``: every doc of the re-send pairs -> its outlet and text (anything equal for equal texts).
+    A follower with its item's very text (an unchanged ``RPT-``) is a copy of that text, which counts once
+    for the outlet's boilerplate as any copy does; left among the re-sends, whose texts never count, it
+    would take the item's own text out of the count (the item would count zero times).
+    """
+    leading = {text_of[d] for d in set(text_of) - set(followers)}
+    return [d for d in followers if text_of[d] not in leading]
 
 
 def proposers(left: list[int], right: list[int], titles: Sequence[str | None] | Mapping[int, str | None],

@@ -29,7 +29,7 @@ from dedup.config import Config
 from dedup.minhash import sign_flat
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import bar
-from dedup.resend import proposers, resend_followers
+from dedup.resend import proposers, resend_followers, with_own_texts
 from dedup.schema import flat_lists, signatures_schema
 from dedup.shingle import shingle
 
@@ -239,8 +239,7 @@ def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -
     of the re-send pairs ``resends``, their texts shingled as read), for the boilerplate count; None if none.
 
     A follower with the text of an article of the pairs that re-sends nothing (an unchanged ``RPT-`` of its
-    item) is left out: it is a copy of that text, which counts once as any copy does. Marked, it would take
-    the item's own text out of the count, and the item would count zero times instead of once.
+    item) is left out (:func:`dedup.resend.with_own_texts`).
     """
     if not resends.height or not config.cluster.boilerplate_min_docs:
         return None
@@ -255,8 +254,7 @@ def resent_rows(articles: pl.DataFrame, resends: pl.DataFrame, config: Config) -
                                  [sets[at[d]] for d in right.tolist()], ids, config=config.cluster,
                                  proposers=proposers(left.tolist(), right.tolist(), titles, published))
     keys, outlets = text_keys(shingled).tolist(), articles["outlet"].gather(docs).to_list()
-    leading = {(outlets[at[d]], keys[at[d]]) for d in set(docs.tolist()) - set(followers)}
-    followers = [d for d in followers if (outlets[at[d]], keys[at[d]]) not in leading]
+    followers = with_own_texts(followers, {d: (outlets[at[d]], keys[at[d]]) for d in docs.tolist()})
     if not followers:
         return None
     rows = np.zeros(articles.height, dtype=bool)
