@@ -128,7 +128,7 @@ def main() -> None:
               help="With --state: keep stored texts this long (at least --window); the story history is "
                    "kept. Default 30d.")
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
-              help="Where to run: this process, or Apache Spark (pip install 'dedup[spark]'; Java 17+). "
+              help="Where to run: this process, or Apache Spark (pip install '.[spark]' from a clone; Java 17+). "
                    "With spark, INPUTS may be any path Spark reads and the tables are folders of part files.")
 @click.option("--master", default=None, metavar="URL",
               help="With --engine spark and no active session: the Spark master, e.g. local[2].")

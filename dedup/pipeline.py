@@ -28,7 +28,7 @@ from dedup.align.reuse import align_reusing
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
 from dedup.errors import ConfigError, DedupError, InputError
-from dedup.io import ReadResult, articles_from_frame, is_uri, read_inputs
+from dedup.io import ReadResult, articles_from_frame, file_path, read_inputs
 from dedup.io.writers import (
     prepare_out_dir,
     write_formats,
@@ -306,10 +306,11 @@ def check_state_dir(inputs: list[str | Path], out_dir: str | Path, state_dir: st
 
 
 def _input_folder(inputs: list[str | Path], folder: Path) -> str | Path | None:
-    """The input that is ``folder`` itself (an existing folder), if any."""
+    """The input that is ``folder`` itself (an existing folder), if any; a ``file://`` URI is the folder it
+    names (the Spark engine reads one through Hadoop, but it is the same folder)."""
     for item in inputs:
-        path = Path(item)
-        if not is_uri(item) and path.is_dir() and os.path.samefile(path, folder):
+        path = file_path(item)
+        if path is not None and path.is_dir() and os.path.samefile(path, folder):
             return item
     return None
 

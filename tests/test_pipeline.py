@@ -229,9 +229,40 @@ def test_a_full_disk_while_the_alignment_writes_its_rows_is_an_output_error(corp
     assert not list((tmp_path / "out").glob("*.partial")) and not (tmp_path / "out" / "timings.json").exists()
 
 
+def test_an_input_folder_given_as_a_file_uri_is_refused_as_out_and_state(tmp_path):
+    """The Spark engine reads a ``file://`` input through Hadoop, but it is the folder it names: as ``--out`` or
+    ``--state`` it is refused as the same folder given as a path is (the outputs would overwrite input files);
+    other URIs are not local folders, and are not compared."""
+    from dedup.errors import ConfigError
+    from dedup.pipeline import check_out_dir, check_state_dir
+
+    folder = tmp_path / "my crawl"
+    folder.mkdir()
+    for given in (folder.as_uri(), f"file:{folder}", "file://localhost" + str(folder)):
+        with pytest.raises(ConfigError, match="is the input folder file:") as caught:
+            check_out_dir([given], folder)
+        assert caught.value.exit_code == 2
+        with pytest.raises(ConfigError, match="is the input folder file:"):
+            check_state_dir([given], tmp_path / "out", folder)
+    check_out_dir(["hdfs://nn/news", (tmp_path / "other").as_uri()], folder)
+
+
 def test_stage_timings_line_up_in_one_column_whatever_the_stage_name():
     lines: list[str] = []
     timer = Timer(lines.append)
     for name in ("lsh", "state_sentences", "minhash_prior"):
         timer.run(name, lambda: None)
     assert len({line.index("s", len(line) - 2) for line in lines}) == 1 and len({len(line) for line in lines}) == 1
+
+
+def test_an_out_with_glob_characters_is_read_back_as_written(corpus, tmp_path):
+    """polars takes the paths it reads as glob patterns unless told not to: an --out such as ``night-[1]``
+    (``[1]`` matches the name ``night-1``) must be read back where it was written (the sentences, the report)."""
+    from dedup.pipeline import run
+
+    source = tmp_path / "corpus.jsonl"
+    corpus.write_ndjson(source)
+    out = tmp_path / "night-[1]"
+    result = run([source], out)
+    assert (out / "report.html").is_file() and (out / "timings.json").is_file()
+    assert result.sentences.collect().height == pl.read_parquet(out / "sentences.parquet", glob=False).height > 0

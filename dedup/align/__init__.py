@@ -186,7 +186,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     furniture_pairs, found = night.furniture_pairs, night.found_furniture
     del night, todo
     release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
-    sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.path)
+    sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.path, glob=False)
     links = links_frame(link_rows)
     return AlignResult(
         sentences=sentences,

@@ -39,7 +39,8 @@ from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
 
-__all__ = ["ReadResult", "articles_from_frame", "is_uri", "local_path", "read_inputs", "read_source", "table_files"]
+__all__ = ["ReadResult", "articles_from_frame", "file_path", "is_uri", "local_path", "read_inputs", "read_source",
+           "table_files"]
 
 
 @dataclass
@@ -244,6 +245,18 @@ def is_uri(item: str | Path) -> bool:
     return _URI.match(str(item)) is not None
 
 
+def file_path(item: str | Path) -> Path | None:
+    """Where an input lies on the local file system: a path as given, a ``file://`` URI as the path it
+    names (percent escapes decoded: ``file:///x/e%20f.jsonl`` is ``/x/e f.jsonl``, on both engines);
+    None for any other URI (``hdfs://``, ``s3a://``...)."""
+    if not is_uri(item):
+        return Path(item)
+    parsed = urlparse(str(item))
+    if parsed.scheme.lower() == "file" and parsed.netloc in ("", "localhost"):
+        return Path(url2pathname(parsed.path))
+    return None
+
+
 def local_path(item: str | Path) -> str | Path:
     """An input as the local engine reads it: paths unchanged, ``file://`` URIs as their local path.
 
@@ -253,9 +266,10 @@ def local_path(item: str | Path) -> str | Path:
     """
     if not is_uri(item):
         return item
+    path = file_path(item)
+    if path is not None:
+        return path
     parsed = urlparse(str(item))
-    if parsed.scheme.lower() == "file" and parsed.netloc in ("", "localhost"):
-        return Path(url2pathname(parsed.path))
     raise InputError(f"input {item} is a {parsed.scheme}:// URI; the local engine reads local files and "
                      "folders only: run with --engine spark, or copy the files to a local folder")
 

@@ -290,7 +290,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     """A table: one Parquet file, or a folder of part files concatenated in name order."""
     files = _part_files(path)
     try:
-        frames = [pl.read_parquet(file) for file in files]
+        frames = [pl.read_parquet(file, glob=False) for file in files]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise _unreadable(path, files, exc) from None
@@ -304,7 +304,7 @@ def _scan_parquet(path: Path) -> pl.LazyFrame:
             pl.read_parquet_schema(file)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise _unreadable(path, files, exc) from None
-    return pl.scan_parquet(files)
+    return pl.scan_parquet(files, glob=False)
 
 
 def _part_files(path: Path) -> list[Path]:

@@ -5,8 +5,8 @@ The same stage functions as the local engine, run inside Spark's Arrow UDFs
 components or clusters); Spark only decides where the data goes. The
 ``clusters`` and ``sentences`` tables equal the local engine's row by row.
 
-Optional: ``pip install 'dedup[spark]'`` (pyspark 4 and pandas; Java 17 or
-later). Nothing outside this package imports pyspark, and importing this
+Optional: ``pip install '.[spark]'`` from a clone (pyspark 4 and pandas; Java 17
+or later). Nothing outside this package imports pyspark, and importing this
 package does not either until :func:`run_spark` is called.
 
 Modules: :mod:`~dedup.spark.session` (the SparkSession and the Java check),

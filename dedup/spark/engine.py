@@ -31,6 +31,8 @@ import math
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,12 +53,13 @@ from dedup.pipeline import (
     check_out_dir,
 )
 from dedup.report import write_report
-from dedup.resend import proposers, resend_followers
+from dedup.resend import proposers, resend_followers, with_own_texts
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
 from dedup.spark.components import connected_components
 from dedup.spark.outputs import (
     alignment_summary,
+    hadoop_path,
     java_writes_into,
     summary_of,
     write_table_folder,
@@ -72,7 +75,6 @@ SHARD_MEMBERS = 2000
 
 _DISK = StorageLevel.MEMORY_AND_DISK
 _CHECKPOINT_DIR = ".spark-checkpoints"
-_OWN_CHECKPOINT_DIRS: set[str] = set()
 
 
 def _session(spark: SparkSession | None, master: str | None, quiet: bool) -> SparkSession:
@@ -150,12 +152,9 @@ def _resent(run: _Run, shingled: DataFrame, articles: DataFrame, resends: DataFr
     followers = resend_followers(left, right, [np.array(r["left_set"], dtype=np.int64) for r in rows],
                                  [np.array(r["right_set"], dtype=np.int64) for r in rows], ids_of,
                                  config=run.config.cluster, proposers=proposers(left, right, titles, published))
-    # As dedup.signing.resent_rows: a follower with the very text (shingle set) of an article of the pairs
-    # that re-sends nothing, an unchanged RPT- of its item, is a copy of that text, which counts once.
-    text_of = ({r["left"]: (r["left_outlet"], tuple(r["left_set"])) for r in rows}
-               | {r["right"]: (r["right_outlet"], tuple(r["right_set"])) for r in rows})
-    leading = {text_of[d] for d in set(text_of) - set(followers)}
-    followers = [d for d in followers if text_of[d] not in leading]
+    # as dedup.signing.resent_rows: an unchanged RPT- of its item is a copy of its text (a shingle set here)
+    followers = with_own_texts(followers, {r[side]: (r[f"{side}_outlet"], tuple(r[f"{side}_set"]))
+                                           for r in rows for side in ("left", "right")})
     return F.broadcast(run.spark.createDataFrame([(d,) for d in followers], "doc long")) if followers else None
 
 
@@ -343,17 +342,31 @@ def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: Config =
     # As locally, --out is made once the inputs are found: a missing input leaves no folder behind
     read = run.timer.piece("read", _read, run, inputs)
     prepare_out_dir(out)   # an earlier run's outputs go: a run that stops part-way leaves no timings.json
-    sc = session.sparkContext
-    own_dir = None
-    if sc.getCheckpointDir() is None or sc.getCheckpointDir() in _OWN_CHECKPOINT_DIRS:
-        own_dir = out / _CHECKPOINT_DIR
-        sc.setCheckpointDir(str(own_dir.resolve()))
-        _OWN_CHECKPOINT_DIRS.add(sc.getCheckpointDir())
-    try:
+    with _checkpoint_dir(run):
         return _execute(run, read)
+
+
+@contextmanager
+def _checkpoint_dir(run: _Run) -> Iterator[None]:
+    """Where the reliable checkpoints of :meth:`_Run.keep` go (not with ``local[...]``, which needs none): a
+    folder of this run's own in the context's checkpoint folder, or in ``OUT/.spark-checkpoints`` without one,
+    deleted after the run; then the context's setting is restored, so that the caller's own ``checkpoint()``
+    calls neither write into ``--out`` (which the next run clears) nor find a run's files left behind."""
+    if run.local:
+        yield
+        return
+    sc, jvm = run.spark.sparkContext, run.spark.sparkContext._jvm
+    previous = sc.getCheckpointDir()
+    sc.setCheckpointDir(previous or hadoop_path(run.out / _CHECKPOINT_DIR))   # Spark makes a <uuid> folder in it
+    mine = jvm.org.apache.hadoop.fs.Path(sc.getCheckpointDir())
+    try:
+        yield
     finally:
-        if own_dir is not None:
-            shutil.rmtree(own_dir, ignore_errors=True)
+        mine.getFileSystem(sc._jsc.hadoopConfiguration()).delete(mine, True)
+        # setCheckpointDir cannot unset it, nor set a folder without making a new one in it: Scala's setter
+        getattr(sc._jsc.sc(), "checkpointDir_$eq")(jvm.scala.Option.apply(previous))
+        if previous is None:
+            shutil.rmtree(run.out / _CHECKPOINT_DIR, ignore_errors=True)
 
 
 def _read(run: _Run, inputs: list[str | Path]) -> SparkRead:

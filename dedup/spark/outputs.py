@@ -22,25 +22,33 @@ from dedup.pipeline import build_summary
 from dedup.spark.read import SparkRead
 from dedup.spark.tables import remove_side_files
 
-__all__ = ["alignment_summary", "java_io_failure", "java_writes_into", "summary_of", "write_table_folder"]
+__all__ = ["alignment_summary", "hadoop_path", "java_io_failure", "java_writes_into", "summary_of",
+           "write_table_folder"]
 
 
 # -- tables ------------------------------------------------------------------------------------------
 
 
+def hadoop_path(path: Path) -> str:
+    """``path`` as Spark's writers take it: an absolute ``file:`` URI, as typed (Hadoop's ``Path(String)`` does
+    not decode escapes). A relative ``night:1/x`` would be a URI of scheme ``night``, and a plain path one on
+    the cluster's default file system (HDFS on YARN), not the folder the driver prepares and reads back."""
+    return f"file:{path.absolute()}"
+
+
 def write_table_folder(frame: DataFrame, out: Path, name: str, formats: tuple[str, ...]) -> None:
     """``NAME.parquet/`` (and ``NAME.csv/``, ``NAME.json/``): folders of part files and nothing else."""
-    frame.write.mode("overwrite").option("compression", "zstd").parquet(str(out / f"{name}.parquet"))
+    frame.write.mode("overwrite").option("compression", "zstd").parquet(hadoop_path(out / f"{name}.parquet"))
     nested = [f.name for f in frame.schema.fields if f.dataType.typeName() in ("array", "struct", "map")]
     flat = frame.select(*[F.to_json(c).alias(c) if c in nested else F.col(c) for c in frame.columns])
     if "csv" in formats:
         # Spark's CSV writer trims spaces and control characters (a wire text's \x03) around values by default
         (flat.write.mode("overwrite").option("header", "true").option("escape", '"')   # RFC 4180: "" in quotes
          .option("ignoreLeadingWhiteSpace", "false").option("ignoreTrailingWhiteSpace", "false")
-         .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").csv(str(out / f"{name}.csv")))
+         .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").csv(hadoop_path(out / f"{name}.csv")))
     if "json" in formats:
         (frame.write.mode("overwrite").option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
-         .option("ignoreNullFields", "false").json(str(out / f"{name}.json")))
+         .option("ignoreNullFields", "false").json(hadoop_path(out / f"{name}.json")))
     for fmt in formats:   # parquet among them (OutputConfig)
         remove_side_files(out / f"{name}.{fmt}")
 

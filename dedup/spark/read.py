@@ -45,7 +45,7 @@ from pyspark.sql import functions as F
 
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
-from dedup.io import _Collector, is_uri, read_source
+from dedup.io import _Collector, file_path, is_uri, read_source
 from dedup.io.inputs import (
     OUTPUT_FILES,
     SUFFIXES,
@@ -215,16 +215,17 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
     (for ``file:`` URIs), other dedup outputs and nightly states below an input
     are not entered and are listed in ``skipped``; so are a top folder's own
     output files. Files starting with ``_`` are listed (Hadoop's input formats
-    hide them). A missing input is an :class:`InputError`; a folder that
-    cannot be listed, an ``unreadable_file`` reject.
+    hide them). A ``file:`` URI names the path the local engine reads
+    (:func:`dedup.io.file_path`, percent escapes decoded). A missing input is an
+    :class:`InputError`; a folder that cannot be listed, an ``unreadable_file`` reject.
     """
     jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
     found = FoundUris()
     files: dict[str, bool] = {}
 
     def own(name: str) -> bool:
-        """Whether ``name`` is ``out`` (Hadoop writes local paths ``file:/x``, unescaped)."""
-        local = name[len("file:"):] if name.startswith("file:/") and not name.startswith("file://") else None
+        """Whether ``name`` is ``out``."""
+        local = _local_name(name)
         try:
             return out is not None and local is not None and os.path.samefile(local, out)
         except OSError:
@@ -259,7 +260,11 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
 
     for uri in uris:
         try:
-            path = jvm.org.apache.hadoop.fs.Path(uri)
+            # A file: URI names the file the local engine reads (dedup.io.file_path: percent escapes decoded);
+            # Hadoop's Path(String) would take file:///x/e%20f.jsonl as a file named "e%20f.jsonl".
+            local = file_path(uri)
+            path = (jvm.org.apache.hadoop.fs.Path(uri) if local is None
+                    else jvm.org.apache.hadoop.fs.Path("file", None, str(local)))
             fs = path.getFileSystem(conf)
             status = fs.getFileStatus(path)
         except Py4JJavaError as exc:
@@ -278,11 +283,44 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
     return found
 
 
+def _local_name(name: str) -> str | None:
+    """The local path of a file Hadoop lists as ``file:/x/a.jsonl`` (unescaped); None for other schemes."""
+    return name[len("file:"):] if name.startswith("file:/") and not name.startswith("file://") else None
+
+
+def _once(paths: list[Path], names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """``names`` (Hadoop's) without the ``file:`` files already read under another name: one of the local
+    ``paths``, or an earlier name (a folder given as a path and as a URI, a link); and those left out, as
+    ``skipped`` entries. :func:`dedup.io.inputs.find_inputs` reads a file once so among paths: its records
+    would otherwise be read twice, each a duplicate_id reject."""
+    first: dict[tuple[int, int], str] = {}
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        first.setdefault((st.st_dev, st.st_ino), display_path(path))
+    kept, same = [], []
+    for name in names:
+        local = _local_name(name)
+        try:
+            st = os.stat(local) if local is not None else None
+        except OSError:
+            st = None
+        other = name if st is None else first.setdefault((st.st_dev, st.st_ino), name)
+        if other is name:
+            kept.append(name)
+        else:
+            same.append((name, f"{name} (the same file as {other})"))
+    return kept, same
+
+
 def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig,
                out: str | Path | None = None) -> SparkRead:
     """Files and folders (local paths or Spark URIs) -> articles DataFrame and the read counts.
 
-    ``out``: the run's output folder, not read if it lies in an input folder (as locally)."""
+    ``out``: the run's output folder, not read if it lies in an input folder (as locally). A file reached
+    both as a local path and by a ``file:`` URI, or by two such URIs, is read once (:func:`_once`)."""
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
     local = [i for i in inputs if not is_uri(i)]
@@ -291,11 +329,12 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     skipped: list[str] = []
     unreadable: list[tuple[str, str]] = []
     order: list[str] = []        # the files read, as their rejects name them, in the local engine's order
+    chosen: list[Path] = []
     if local:
         found = find_inputs(local, out=out)
         unreadable += [(display_path(path), message) for path, message in found.unreadable]
         explicit = {Path(p) for p in local if Path(p).is_file()}
-        chosen, passed = [], list(found.skipped)
+        passed = list(found.skipped)
         for path in found.files:
             if path not in explicit and not supported(path):
                 passed.append((path, display_path(path)))
@@ -319,6 +358,8 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                 keep.append(name)
             else:
                 passed_uris.append((name, name))
+        keep, same = _once(chosen, keep)
+        passed_uris += same
         skipped += [entry for _, entry in sorted(passed_uris, key=lambda s: path_order(s[0]))]
         order += keep
         # Spark's file sources skip files of 0 bytes without a trace: those are read from no bytes, here, by the

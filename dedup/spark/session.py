@@ -50,7 +50,7 @@ def require_pyspark() -> None:
     for name in ("pyspark", "pandas"):
         if importlib.util.find_spec(name) is None:
             raise ConfigError(f"--engine spark needs pyspark and pandas ({name} is not installed); "
-                              "install them with: pip install 'dedup[spark]'")
+                              "install them from a clone of dedup with: pip install '.[spark]'")
 
 
 def java_version() -> int | None:
@@ -90,7 +90,10 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
 
     ``master`` is only used when no session is active (``local[2]``,
     ``spark://host:7077``, ``yarn``...). ``conf`` adds launch settings for a
-    session started here (``{"spark.driver.memory": "8g"}``). ``quiet``: a
+    session started here (``{"spark.driver.memory": "8g"}``); dedup's own launch
+    defaults (with ``local[N]``: 4g of driver memory, 2N shuffle partitions, no
+    web UI) apply to the keys spark-defaults.conf leaves unset. A master Spark
+    refuses or cannot reach is a :class:`ConfigError`, one line. ``quiet``: a
     session started here prints errors only (:data:`QUIET_LOG4J`, and the
     driver JVM's own start-up notice is dropped); the active session's logging
     is left as its owner set it.
@@ -98,6 +101,7 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
     reason = unavailable_reason()
     if reason:
         raise ConfigError(reason)
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
@@ -115,23 +119,35 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
             n = int(cores.group(1)) if cores else (os.cpu_count() or 2)
             launch.update({"spark.sql.shuffle.partitions": str(max(2, 2 * n)), "spark.ui.enabled": "false",
                            "spark.driver.memory": "4g"})
-        settings = {**launch, **(conf or {})}
+        # A setting given here replaces the site's (spark-submit reads spark-defaults.conf, and SPARK_DRIVER_MEMORY,
+        # under it): dedup's defaults apply only to what the site leaves unset. The caller's `conf` wins.
+        site = spark_defaults()
+        if os.environ.get("SPARK_DRIVER_MEMORY"):
+            site.setdefault("spark.driver.memory", os.environ["SPARK_DRIVER_MEMORY"])
+        settings = {**{key: value for key, value in launch.items() if key not in site}, **(conf or {})}
+        hint = "a master is local[N], spark://HOST:PORT, yarn or k8s://HOST:PORT"
         try:
             if quiet:
                 key = "spark.driver.extraJavaOptions"   # given here, it replaces spark-defaults.conf's: both kept
-                options = settings.get(key) or spark_defaults().get(key, "")
+                options = settings.get(key) or site.get(key, "")
                 settings[key] = f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}".strip()
                 _start_quietly(master, app_name, settings)
             for key, value in settings.items():
                 builder = builder.config(key, value)
             active = builder.getOrCreate()
+            active.sparkContext.setLogLevel("ERROR")
         except PySparkRuntimeError as exc:
             if exc.getCondition() != "JAVA_GATEWAY_EXITED":
                 raise
             # Spark's driver (spark-submit) refused to start and said why on stderr: one line here
             raise ConfigError(f"Spark did not start with --master {master} (its driver exited; the reason is "
-                              "above): a master is local[N], spark://HOST:PORT, yarn or k8s://HOST:PORT") from None
-        active.sparkContext.setLogLevel("ERROR")
+                              f"above): {hint}") from None
+        except Py4JJavaError as exc:
+            # The driver started, its SparkContext did not: a master it cannot parse (local[abc], local[0]) or
+            # lost (a spark:// master that does not answer stops the context). Spark's reason, on one line.
+            java = exc.java_exception
+            reason = " ".join(str(java.getMessage() or java.getClass().getName()).split())
+            raise ConfigError(f"Spark did not start with --master {master}: {reason}; {hint}") from None
     session = active.newSession()
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)

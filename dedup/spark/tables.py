@@ -42,9 +42,10 @@ def read_table(out_dir: str | Path, name: str) -> pl.DataFrame:
     in sort order, so concatenating them in name order gives the rows in the
     local engine's order (:func:`dedup.io.table_files`, which skips Hadoop's
     ``_SUCCESS`` and ``.crc`` files if any are left). Spark's ``int64``
-    columns are cast back to the declared ``uint32``.
+    columns are cast back to the declared ``uint32``. Each part is read by its
+    name, not as a glob pattern (an ``--out`` may be ``night-[1]``).
     """
-    frames = [pl.read_parquet(p) for p in table_files(Path(out_dir) / f"{name}.parquet")]
+    frames = [pl.read_parquet(p, glob=False) for p in table_files(Path(out_dir) / f"{name}.parquet")]
     if name not in TABLES:
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     schema = TABLES[name]

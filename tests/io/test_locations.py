@@ -8,7 +8,7 @@ import pytest
 
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
-from dedup.io import _Collector, is_uri, local_path, read_inputs, read_source, table_files
+from dedup.io import _Collector, file_path, is_uri, local_path, read_inputs, read_source, table_files
 from dedup.io.streams import Limits, Source
 from tests.conftest import write_jsonl
 
@@ -38,6 +38,16 @@ def test_file_uris_are_local_paths_and_other_uris_need_spark(tmp_path):
                                              r"only: run with --engine spark") as error:
             read_inputs([uri])
         assert uri in str(error.value) and "\n" not in str(error.value)
+
+
+def test_file_path_is_where_an_input_lies_on_the_local_file_system():
+    """Paths and ``file://`` URIs (percent escapes decoded, as the local engine reads them); None for a URI of
+    another file system, which is no local folder to compare --out with."""
+    assert file_path("corpus/") == Path("corpus") and file_path(Path("/tmp/x")) == Path("/tmp/x")
+    assert file_path("file:///tmp/e%20f.jsonl") == file_path("file:/tmp/e%20f.jsonl") == Path("/tmp/e f.jsonl")
+    assert file_path("file://localhost/tmp/x") == Path("/tmp/x")
+    for uri in ("hdfs://nn/news", "s3a://bucket/x", "file://otherhost/x"):
+        assert file_path(uri) is None
 
 
 def test_table_files_reads_a_file_or_a_folders_parts_in_name_order(tmp_path):

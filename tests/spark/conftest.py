@@ -1,6 +1,6 @@
 """Spark tests: one local[2] session for the whole run, skipped with the reason when Spark cannot start.
 
-The Spark engine needs pyspark and pandas (``pip install 'dedup[spark]'``) and
+The Spark engine needs pyspark and pandas (``pip install '.[spark]'``) and
 Java 17 or later; without them every test here is skipped and says which is
 missing.
 """

@@ -85,4 +85,4 @@ def test_unavailable_reason_names_the_fix():
     if reason is None:
         assert version is not None and version >= 17
     else:
-        assert "dedup[spark]" in reason or "Java" in reason
+        assert "pip install '.[spark]'" in reason or "Java" in reason

@@ -345,3 +345,56 @@ def test_csv_copies_keep_spaces_and_control_characters_around_values(spark, tmp_
     cells = [cell for row in assert_same_csv_rows(tmp_path / "local", tmp_path / "spark") for cell in row]
     assert {"Ferry fire\x03", "Ferry fire \x07", "\x01Other"} <= set(cells)
     assert sum(cell.endswith(".\x03") for cell in cells) >= 2     # the sentences of w-a and w-b
+
+
+def test_an_out_with_a_colon_and_glob_characters_is_written_and_read_back(spark, tmp_path, monkeypatch):
+    """A relative --out whose first part holds a colon (``10:00``) is no URI scheme for Spark's writers, and
+    one with ``[ ]`` is no glob pattern when the tables are read back (the report, the CLI's summary)."""
+    corpus = write_jsonl(planted_corpus(stories=2, singles=2), tmp_path / "in" / "night.jsonl")
+    monkeypatch.chdir(tmp_path)
+    run_spark([corpus], "10:00 [1]", spark=spark)
+    out = tmp_path / "10:00 [1]"
+    assert read_table("10:00 [1]", "clusters").height == read_table(out, "clusters").height > 0
+    assert (out / "report.html").is_file() and (out / "timings.json").is_file()
+    for name in ("clusters", "sentences", "links"):
+        assert all(p.name.startswith("part-") for p in (out / f"{name}.parquet").iterdir())
+
+
+def _as_on_a_cluster(monkeypatch):
+    """The engine's path for a master that is not ``local[...]``: reliable checkpoints."""
+    from dedup.spark import engine
+
+    init = engine._Run.__init__
+
+    def init_on_a_cluster(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.local = False
+    monkeypatch.setattr(engine._Run, "__init__", init_on_a_cluster)
+
+
+def test_the_callers_checkpoint_folder_is_restored_and_the_runs_checkpoints_deleted(spark, tmp_path, monkeypatch):
+    """A local master needs no checkpoint folder and none is set; on a cluster the run checkpoints into a
+    folder of its own (in the context's checkpoint folder, else in OUT/.spark-checkpoints), deleted at the end,
+    and the context's checkpoint folder is what it was: the caller's checkpoints never land in --out."""
+    corpus = write_jsonl(planted_corpus(stories=2, singles=2), tmp_path / "in" / "night.jsonl")
+    sc = spark.sparkContext
+    before = sc.getCheckpointDir()
+
+    def set_dir(value):   # setCheckpointDir cannot unset it
+        getattr(sc._jsc.sc(), "checkpointDir_$eq")(sc._jvm.scala.Option.apply(value))
+
+    try:
+        set_dir(None)
+        run_spark([corpus], tmp_path / "local", spark=spark)
+        assert sc.getCheckpointDir() is None
+        _as_on_a_cluster(monkeypatch)
+        run_spark([corpus], tmp_path / "cluster", spark=spark)
+        assert sc.getCheckpointDir() is None and not (tmp_path / "cluster" / ".spark-checkpoints").exists()
+        sc.setCheckpointDir(str(tmp_path / "callers"))
+        callers = sc.getCheckpointDir()
+        run_spark([corpus], tmp_path / "cluster", spark=spark)
+        assert sc.getCheckpointDir() == callers
+        assert [p for p in (tmp_path / "callers").rglob("*") if p.is_file()] == []
+        assert_frame_equal(read_table(tmp_path / "cluster", "clusters"), read_table(tmp_path / "local", "clusters"))
+    finally:
+        set_dir(before)

@@ -184,3 +184,32 @@ def test_odd_file_names_are_read_and_named_as_locally(spark, tmp_path):
     assert sorted(clusters["source_file"].to_list()) == sorted(
         f"{folder}/{name}" for name in ("caf\\xe9.jsonl", "two\nlines.jsonl", " lead.jsonl"))
     assert clusters["cluster_size"].to_list() == [3, 3, 3]
+
+
+def test_a_file_reached_as_a_path_and_as_a_file_uri_is_read_once(spark, tmp_path):
+    """A folder given as a path and a file in it as a URI (or a link to it): read once, as locally; the
+    second name is listed in skipped_files, not read again as duplicate ids."""
+    folder = tmp_path / "night"
+    write_jsonl([_row("a1", "W", _text(1), 0), _row("a2", "X", _text(2), 5)], folder / "a.jsonl")
+    os.symlink(folder / "a.jsonl", tmp_path / "link.jsonl")
+    inputs = [folder, (folder / "a.jsonl").as_uri(), (tmp_path / "link.jsonl").as_uri()]
+    local = run(inputs, tmp_path / "local").summary
+    summary = run_spark(inputs, tmp_path / "spark", spark=spark)
+    assert summary["articles"] == local["articles"] and summary["articles"]["read"] == 2
+    assert summary["articles"]["rejected_by_reason"] == {}
+    assert summary["inputs"]["skipped_files"] == [
+        f"file:{tmp_path}/link.jsonl (the same file as {folder}/a.jsonl)",
+        f"file:{folder}/a.jsonl (the same file as {folder}/a.jsonl)"]
+
+
+def test_a_file_uri_is_percent_decoded_on_both_engines(spark, tmp_path):
+    """``file:///x/e%20f.jsonl`` is ``/x/e f.jsonl`` on both engines (as a browser or curl reads it), not a
+    file named ``e%20f.jsonl``; Spark names it as Hadoop lists it, unescaped."""
+    write_jsonl([_row("space", "W", _text(1), 0)], tmp_path / "e f.jsonl")
+    write_jsonl([_row("percent", "W", _text(2), 0)], tmp_path / "e%20f.jsonl")
+    uri = f"file://{tmp_path}/e%20f.jsonl"
+    assert run([uri], tmp_path / "local").clusters["article_id"].to_list() == ["space"]
+    run_spark([uri], tmp_path / "spark", spark=spark)
+    clusters = read_table(tmp_path / "spark", "clusters")
+    assert clusters["article_id"].to_list() == ["space"]
+    assert clusters["source_file"].to_list() == [f"file:{tmp_path}/e f.jsonl"]

@@ -110,3 +110,71 @@ def test_quiet_keeps_the_driver_java_options_of_spark_defaults(tmp_path, monkeyp
         f"-Dsite.proxy=proxy:3128 -Xss4m -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}"
     monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "none"))
     assert spark_defaults() == {}
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(REASON is not None, reason=f"Spark engine unavailable: {REASON}")
+@pytest.mark.parametrize("master, quiet, reason", [("local[abc]", True, "Could not parse Master URL: 'local[abc]'"),
+                                                   ("local[0]", False, "Asked to run locally with 0 threads")])
+def test_a_master_the_spark_context_refuses_is_a_one_line_config_error(tmp_path, master, quiet, reason):
+    """spark-submit takes it, the SparkContext refuses it: exit 2 and Spark's reason on dedup's one line."""
+    corpus = write_jsonl(planted_corpus(stories=1, singles=1), tmp_path / "in" / "night.jsonl")
+    done = subprocess.run([sys.executable, "-m", "dedup.cli", "cluster", str(corpus), "--out", str(tmp_path / "out"),
+                           "--engine", "spark", "--master", master, *(["--quiet"] if quiet else [])],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(f"dedup: error: Spark did not start with --master {master}: "
+                                                   f"{reason}; a master is local[N]")
+    assert not (tmp_path / "out").exists()
+
+
+def test_spark_defaults_and_the_environment_win_over_dedups_launch_defaults(tmp_path, monkeypatch):
+    """dedup's defaults for a session it starts (4g of driver memory, 2N shuffle partitions) are given only for
+    the keys spark-defaults.conf and SPARK_DRIVER_MEMORY leave unset: given at launch, they would replace them."""
+    from pyspark.sql import SparkSession
+
+    from dedup.spark import session
+
+    (tmp_path / "spark-defaults.conf").write_text("spark.driver.memory 6g\nspark.sql.shuffle.partitions 33\n")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+
+    class Started(Exception):
+        pass
+
+    def launched(**kwargs) -> dict:
+        settings = {}
+
+        def start(master, app_name, given):
+            settings.update(given)
+            raise Started
+        monkeypatch.setattr(session, "_start_quietly", start)
+        with pytest.raises(Started):
+            session.get_session("local[1]", quiet=True, **kwargs)
+        return settings
+
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    settings = launched()
+    assert "spark.driver.memory" not in settings and "spark.sql.shuffle.partitions" not in settings
+    assert settings["spark.ui.enabled"] == "false"
+    assert launched(conf={"spark.driver.memory": "8g"})["spark.driver.memory"] == "8g"   # the caller's: given
+    (tmp_path / "spark-defaults.conf").write_text("")
+    assert launched()["spark.driver.memory"] == "4g"
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "5g")
+    assert "spark.driver.memory" not in launched()
+
+
+def test_without_pyspark_the_hint_is_the_install_from_a_clone(monkeypatch):
+    """dedup is not on PyPI: `pip install 'dedup[spark]'` would fail or install another project."""
+    import importlib.util
+
+    from dedup.errors import ConfigError
+    from dedup.spark.session import require_pyspark
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "pyspark" else find_spec(name, *args))
+    with pytest.raises(ConfigError, match=r"pyspark is not installed\); install them from a clone of dedup with: "
+                                          r"pip install '\.\[spark\]'$"):
+        require_pyspark()
