@@ -20,7 +20,7 @@ os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
 
 from dedup import __version__
 from dedup.config import CANONICAL_FIELDS, ClusterConfig, Config, OutputConfig
-from dedup.errors import ConfigError, DedupError, InputError
+from dedup.errors import ConfigError, DedupError
 
 
 def _fail(exc: DedupError) -> None:
@@ -41,19 +41,6 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"--field {canonical.strip()} is given twice; map each field once")
         pairs.append((canonical.strip(), source.strip()))
     return tuple(pairs)
-
-
-def _local_folder(flag: str, value: str) -> str | Path:
-    """``--out`` or ``--state`` as the local engine writes it: a path as typed, a ``file://`` URI as its
-    local path (as the inputs are read); another URI is a bad parameter, refused before the run (it
-    would be a folder named ``hdfs:`` in the working directory)."""
-    from dedup.io import local_path
-
-    try:
-        return local_path(value)
-    except InputError:
-        raise ConfigError(f"{flag} {value}: the local engine writes local folders only, a path or a file:/// URI"
-                          ) from None
 
 
 #: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.
@@ -79,7 +66,9 @@ class _Commands(click.Group):
         except click.ClickException as exc:
             click.echo(f"dedup: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:   # Ctrl-C (click has ended the ^C line): 130 as a shell tells it, not a crash's 1
+        except click.Abort as exc:   # Ctrl-C (click has ended the ^C line): 130 as a shell tells it, not 1
+            if exc.__cause__ is not None and not isinstance(exc.__cause__, KeyboardInterrupt):
+                raise exc.__cause__ from None   # click's Abort for an EOFError of the run: an internal error
             click.echo("dedup: interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)   # --help and --version end with their exit code
@@ -197,12 +186,12 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         else:
             if master is not None:
                 raise ConfigError("--master needs --engine spark")
-            from dedup.io import local_path
+            from dedup.io import local_folder, local_path
 
             inputs = [local_path(item) for item in inputs]  # file:// URIs as paths; other URIs: InputError
-            out_dir = _local_folder("--out", out_dir)
+            out_dir = local_folder("--out", out_dir)
             if state_dir is not None:
-                nightly["state_dir"] = _local_folder("--state", state_dir)
+                nightly["state_dir"] = local_folder("--state", state_dir)
             result = run(inputs, out_dir, config=config, log=log, progress=Progress(enabled=log is not None),
                          notices=notices, **nightly)
             summary, clusters = result.summary, result.clusters

@@ -59,8 +59,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
-from dedup.errors import InputError
-from dedup.io import local_path
+from dedup.errors import ConfigError
+from dedup.io import local_folder
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, StateLock, Store
 from dedup.state.lock import owner_alive, pid_alive, proc_start
 from dedup.state.night import make_state_folder
@@ -93,17 +93,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return _parser().parse_args(argv)
-
-
-def _folder(flag: str, value: str) -> Path:
-    """``--state`` or ``--out`` as a local folder (a ``file://`` URI as its path, as the inputs); ValueError
-    for an empty value (an unset variable in the crontab: not the current folder) and for another URI."""
-    if not value.strip():
-        raise ValueError(f"{flag} is empty; give a folder")
-    try:
-        return Path(local_path(value))
-    except InputError:
-        raise ValueError(f"{flag} {value}: a local folder only, a path or a file:/// URI") from None
 
 
 def _logger(path: Path, quiet: bool) -> logging.Logger:
@@ -233,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        state, out_root = _folder("--state", args.state), _folder("--out", args.out)
-    except ValueError as exc:
+        state, out_root = local_folder("--state", args.state), local_folder("--out", args.out)
+    except ConfigError as exc:
         print(f"nightly: error: {exc}", file=sys.stderr)
         return 2
     try:

@@ -395,6 +395,11 @@ def test_an_empty_state_is_refused_not_taken_for_the_working_folder(tmp_path, pl
     res = _run("cluster", tmp_path / "in", "--out", tmp_path / "o", "--state", "", "-q")
     assert res.exit_code == 2, res.output
     assert res.output == "dedup: error: --state is empty; give the state folder, e.g. --state state\n"
+    for given in ("file://", " "):   # an unset variable after the scheme, or blanks: not the working folder
+        res = _run("cluster", tmp_path, "--state", given)
+        assert res.exit_code == 2 and "--state is empty" in res.output, res.output
+        res = _run("cluster", tmp_path, "--out", given)
+        assert res.exit_code == 2 and "--out is empty" in res.output, res.output
     assert not any((tmp_path / "cwd").iterdir()) and not (tmp_path / "o").exists()
 
 
@@ -500,3 +505,15 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch):
     monkeypatch.setattr(dedup.pipeline, "run", interrupted)
     res = CliRunner().invoke(main, ["cluster", str(tmp_path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 130 and res.stderr.strip() == "dedup: interrupted", res.stderr
+
+
+def test_an_eof_error_of_the_run_is_an_internal_error_not_an_interruption(tmp_path, monkeypatch):
+    """click turns an EOFError into the Abort of Ctrl-C: the run's own EOFError is a bug (exit 1), not 130."""
+    import dedup.pipeline
+
+    def broken(*args, **kwargs):
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+
+    monkeypatch.setattr(dedup.pipeline, "run", broken)
+    res = CliRunner().invoke(main, ["cluster", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and isinstance(res.exception, EOFError) and "interrupted" not in res.stderr

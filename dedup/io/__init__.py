@@ -31,7 +31,7 @@ from urllib.request import url2pathname
 import polars as pl
 
 from dedup.config import ReadConfig
-from dedup.errors import DedupError, InputError, RejectedRecord
+from dedup.errors import ConfigError, DedupError, InputError, RejectedRecord
 from dedup.io.html import Page, extract_pages
 from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.readers import FileRejected, read_file
@@ -39,8 +39,8 @@ from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
 
-__all__ = ["ReadResult", "articles_from_frame", "file_path", "is_uri", "local_path", "read_inputs", "read_source",
-           "table_files"]
+__all__ = ["ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder", "local_path", "read_inputs",
+           "read_source", "table_files"]
 
 
 @dataclass
@@ -255,6 +255,20 @@ def file_path(item: str | Path) -> Path | None:
     if parsed.scheme.lower() == "file" and parsed.netloc in ("", "localhost"):
         return Path(url2pathname(parsed.path))
     return None
+
+
+def local_folder(flag: str, value: str | Path) -> Path:
+    """``--out`` or ``--state`` as the local engine writes it: a path as typed, a ``file://`` URI as the
+    path it names (as the inputs are read). An empty value (an unset variable in a crontab, ``file://``
+    and nothing after it) and another URI (it would become a folder named ``hdfs:`` in the working folder)
+    are bad parameters (:class:`~dedup.errors.ConfigError`, exit 2), not the working folder."""
+    if not str(value).strip() or (is_uri(value) and not urlparse(str(value)).path):
+        what = {"--out": "the output folder, e.g. --out dedup-out", "--state": "the state folder, e.g. --state state"}
+        raise ConfigError(f"{flag} is empty; give {what.get(flag, 'a folder')}")
+    path = file_path(value)
+    if path is None:
+        raise ConfigError(f"{flag} {value}: the local engine writes local folders only, a path or a file:/// URI")
+    return path
 
 
 def local_path(item: str | Path) -> str | Path:

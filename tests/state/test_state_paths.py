@@ -46,7 +46,8 @@ def test_nightly_refuses_an_empty_state_or_out_and_reads_a_file_uri_as_its_folde
     out = str(tmp_path / "o")
     for flags, message in [(["--state", "", "--out", out], "--state is empty"),
                            (["--state", str(tmp_path / "s"), "--out", " "], "--out is empty"),
-                           (["--state", "s3a://b/s", "--out", out], "--state s3a://b/s: a local folder only")]:
+                           (["--state", "s3a://b/s", "--out", out],
+                            "--state s3a://b/s: the local engine writes local folders only")]:
         assert nightly.main([str(folder), *flags, "--night", NIGHTS[0], "-q"]) == 2
         assert f"nightly: error: {message}" in capsys.readouterr().err
     assert not any((tmp_path / "cwd").iterdir()) and not (tmp_path / "o").exists()
