@@ -144,7 +144,12 @@ def _page(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | No
 
 
 def _capped_note(n_stories: int, n_detailed: int, max_articles: int) -> str:
-    """The note of a page that holds the details of some of its stories only."""
+    """The note of a page that holds the details of some of its stories only (or of none)."""
+    if n_detailed == 0:
+        return (f"None of the night's {plural(n_stories, 'story', 'stories')} carries its details (outlets table, "
+                f"sentence-level differences) in this page: each has more than {plural(max_articles, 'article')}. "
+                "They list their outlets only. All sentences are in sentences.parquet; `dedup report OUT_DIR "
+                "--articles 0` rebuilds this page with every story's detail (a bigger, slower page).")
     one, other = n_detailed == 1, n_stories - n_detailed == 1
     return (f"Of the night's {plural(n_stories, 'story', 'stories')}, {n_detailed:,} "
             f"{'carries its' if one else 'carry their'} details (outlets table, sentence-level differences) in "

@@ -479,8 +479,8 @@ def test_counts_of_one_are_singular(frames):
         assert shown in numbers
     assert "1 story could not be aligned sentence by sentence (too_many_sentences 1); it shows its outlets but no " \
         "differences." in html
-    assert "Of the night's 1 story, 0 carry their details (outlets table, sentence-level differences) in this " \
-        "page: the ones with the most outlets that fit in 1 article. The other lists its outlets only." in html
+    assert "None of the night's 1 story carries its details (outlets table, sentence-level differences) in this " \
+        "page: each has more than 1 article. They list their outlets only." in html
     html = html_lib.unescape(render_report(**frames, max_articles=4))
     assert "Of the night's 3 stories, 1 carries its details (outlets table, sentence-level differences) in this " \
         "page: the one with the most outlets that fits in 4 articles. The others list their outlets only." in html
