@@ -452,7 +452,7 @@ class NightlyState:
         for night, rel in sorted(files.items()):
             if night >= limit or rel.endswith(f"{PRUNED_TAG}.parquet"):
                 continue
-            frame = pl.read_parquet(self.store.root / rel).with_columns(
+            frame = pl.read_parquet(self.store.root / rel, glob=False).with_columns(
                 text=pl.lit(None, dtype=pl.String), shingles=pl.lit(None, dtype=pl.List(pl.UInt32)),
                 bands=pl.lit(None, dtype=pl.List(pl.UInt64)))
             files[night] = self.store.write_file("articles", night, version, frame, tag=PRUNED_TAG)

@@ -329,4 +329,4 @@ class Store:
             if nights is None or nights(night)]
         if not files:
             return pl.LazyFrame(schema=schema)
-        return pl.scan_parquet(files, hive_partitioning=False, schema=schema)
+        return pl.scan_parquet(files, hive_partitioning=False, schema=schema, glob=False)   # "state[1]" is a name

@@ -139,3 +139,15 @@ def test_nightly_on_a_full_state_disk_exits_8_not_1(tmp_path, monkeypatch):
     log = (tmp_path / "o" / "logs" / f"{NIGHTS[0]}.log").read_text()
     assert f"dedup: error: cannot write the state in {tmp_path / 's'}: No space left on device" in log
     assert not (tmp_path / "s" / "lock").exists() and Store(tmp_path / "s").versions() == []
+
+
+def test_a_state_folder_named_with_glob_characters_keeps_its_history(tmp_path):
+    """polars reads a path with ``[ ]`` or ``*`` as a pattern: "state[1]" read no stored row (silently a new
+    state every night). Story A's night-2 outlet joins the story stored on night 1, as in any state folder."""
+    for name in ("plain", "state[1]"):
+        for n in (1, 2):
+            result = run([write_night(tmp_path / "in" / name, n)], tmp_path / "out" / name / str(n),
+                         state_dir=tmp_path / name, night=NIGHTS[n - 1])
+        story = result.clusters.filter(pl.col("article_id") == "a-o2")
+        assert story["cluster_size"].item() == 3 and story["story_status"].item() == "grew", name
+        assert result.summary["history"]["prior_in_window"] > 0
