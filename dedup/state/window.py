@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from dedup.boilerplate import text_keys
 from dedup.config import MinHashConfig, ShingleConfig
 from dedup.lsh import banding
 from dedup.shingle import shingle
@@ -33,6 +34,8 @@ from dedup.state.store import Manifest, Store
 #: An outlet with fewer distinct texts tonight counts stored ones of the window for its boilerplate, up to
 #: this many texts in all (:func:`window_texts`).
 WINDOW_SAMPLE = 16
+#: Rows read per stored text wanted: copies of one text (a crawl's several ids for one article) count once.
+COPIES_READ = 4
 
 _TEXTS = pl.Schema({"outlet": pl.String, "shingles": pl.List(pl.UInt32)})
 
@@ -120,8 +123,10 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
     shingled again as read (``config``), since the stored shingles lack what
     their own night found to be boilerplate (a footer counted from them
     would be lost again once the nights that found it fill the window), and
-    copies of one text count once (downstream, by
-    :func:`dedup.boilerplate.first_copies`). So an outlet that re-publishes
+    copies of one text count once (one crawl's copies under several ids
+    fill no more than one place: the ``COPIES_READ`` × wanted most recent
+    rows are read, and the first of each text kept; tonight's own texts are
+    left out downstream, by :func:`dedup.boilerplate.first_copies`). So an outlet that re-publishes
     one story in several different versions makes it its boilerplate, as in
     a run over the window. The stored articles are counted, never stripped
     again. Nothing is read (nor waited for) when nothing is wanted; else the
@@ -134,7 +139,7 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
     chosen = (stored.stored.filter(pl.col("outlet").is_in(list(wanted)))
               .sort("night", "published", "article_id", descending=True, nulls_last=True)
               .filter(pl.int_range(pl.len()).over("outlet")
-                      < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64))
+                      < COPIES_READ * pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64))
               .select("article_id", "night").with_row_index("_order"))
     if not chosen.height:
         return pl.DataFrame(schema=_TEXTS)
@@ -143,5 +148,10 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
              .filter(pl.col("article_id").is_in(chosen["article_id"].implode()))
              .select("article_id", "night", "outlet", "text").collect()
              .join(chosen, on=["article_id", "night"]).sort("outlet", "_order"))
-    return pl.DataFrame({"outlet": found["outlet"], "shingles": shingle(found, config=config)["shingles"]},
-                        schema=_TEXTS)
+    shingled = shingle(found, config=config)
+    texts = (pl.DataFrame({"outlet": found["outlet"], "shingles": shingled["shingles"],
+                           "_text": text_keys(shingled)})
+             .unique(["outlet", "_text"], keep="first", maintain_order=True)
+             .filter(pl.int_range(pl.len()).over("outlet")
+                     < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64)))
+    return texts.select(*_TEXTS)

@@ -115,6 +115,18 @@ def test_the_footer_stays_found_after_the_nights_that_found_it_fill_the_window(t
     assert all(g["n_boilerplate"] > 0 for g in gazette[3:])
 
 
+def test_copies_of_one_stored_text_take_one_place_in_the_window_sample(tmp_path):
+    """The Gazette's one article a night is found by the crawl under 8 ids: the window's 15 most recent rows
+    would be two nights' texts, never 4 with tonight's; its stored texts, not rows, count."""
+    records = [[dict(r, id=f"{r['id']}-{c}") for r in _night_records(k) if r["outlet"] == "Gazette" for c in range(8)]
+               + [r for r in _night_records(k) if r["outlet"] != "Gazette"] for k in range(6)]
+    results = _nights(tmp_path, records)
+    last = results[-1].clusters.filter(pl.col("article_id").str.starts_with("g-5-"))
+    assert (last["n_boilerplate"] > 0).all() and last["cluster_size"].to_list() == [8] * 8
+    # the window's 5 texts of the Gazette (40 rows) and the other outlets' 5 each
+    assert results[-1].summary["history"]["boilerplate_window_articles"] == 5 + 3 * 5
+
+
 def test_short_items_under_a_long_footer_are_kept_apart_once_the_window_finds_it(tmp_path):
     """Items of one sentence under an 8-sentence footer: the footer joins the first nights' items into one
     stored story, whose items still count as texts of their own (the run over the week keeps all 7 apart)."""
