@@ -93,7 +93,12 @@ class Config:
     def replace(self, **stages: Any) -> "Config":
         """Return a copy with some stage fields changed: ``cfg.replace(cluster={"threshold": .6})``."""
         updates = {}
+        names = [f.name for f in dataclasses.fields(self)]
         for stage, values in stages.items():
+            if stage not in names:
+                raise ConfigError(f"unknown section {stage!r}; valid: {names}")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{stage}: expected a dict of settings, got {type(values).__name__}")
             current = getattr(self, stage)
             updates[stage] = _build(type(current), {**dataclasses.asdict(current), **values}, stage)
         return dataclasses.replace(self, **updates)

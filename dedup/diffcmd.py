@@ -2,7 +2,9 @@
 
 A and B are either files holding one article each (any input format) or
 article ids looked up in ``--corpus``. With a corpus, the IDF is fitted on all
-of its articles, as in a nightly run; otherwise on the two texts. An article
+of its articles (a run fits it on the members of its clusters of two or more
+only, so a borderline sentence may be labelled otherwise than in its report);
+otherwise on the two texts. An article
 longer than the aligner takes (``align.max_sentences``) is unusable input
 (:class:`~dedup.errors.InputError`, exit code 3), as a missing one is.
 """

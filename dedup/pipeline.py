@@ -109,7 +109,7 @@ class ClusterResult:
     rejects: pl.DataFrame           # REJECTS
     clusters: pl.DataFrame          # CLUSTERS
     pairs: pl.DataFrame             # PAIRS (verified candidates)
-    sentences: pl.DataFrame | pl.LazyFrame  # SENTENCES (run: a scan of OUT/sentences.parquet, written as aligned)
+    sentences: pl.DataFrame | pl.LazyFrame  # SENTENCES (run without a state: a scan of OUT/sentences.parquet)
     links: pl.DataFrame             # LINKS
     alignment_failures: pl.DataFrame  # cluster_id, reason, message
     summary: dict[str, Any]
@@ -242,7 +242,7 @@ def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState 
                          aligned.failures, summary, timer.stages)
 
 
-def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Config(),
+def run(inputs: list[str | Path] | str | Path, out_dir: str | Path, *, config: Config = Config(),
         log: Callable[[str], None] | None = None, state_dir: str | Path | None = None,
         night: date | str | None = None, window: str | timedelta = DEFAULT_WINDOW,
         retention: str | timedelta = DEFAULT_RETENTION, progress: Progress | None = None,
@@ -259,6 +259,8 @@ def run(inputs: list[str | Path], out_dir: str | Path, *, config: Config = Confi
     notices (the inferred night, a stale lock taken over, an interrupted run's
     files removed), which the command line prints where it prints no timings.
     """
+    if isinstance(inputs, (str, Path)):   # run("corpus/", ...): one input, not a list of its characters
+        inputs = [inputs]
     check_out_dir(inputs, out_dir)
     timer = Timer(log, progress)
     if state_dir is None:

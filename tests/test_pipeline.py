@@ -266,3 +266,15 @@ def test_an_out_with_glob_characters_is_read_back_as_written(corpus, tmp_path):
     result = run([source], out)
     assert (out / "report.html").is_file() and (out / "timings.json").is_file()
     assert result.sentences.collect().height == pl.read_parquet(out / "sentences.parquet", glob=False).height > 0
+
+
+def test_run_takes_one_input_given_alone_and_config_replace_names_a_wrong_section(tmp_path):
+    from dedup.errors import ConfigError
+    from tests.conftest import SAMPLE
+
+    result = pipeline.run(str(SAMPLE), tmp_path / "out")   # not a list: one input, not its characters
+    assert result.summary["articles"]["read"] > 0
+    with pytest.raises(ConfigError, match="unknown section 'clustr'; valid: "):
+        Config().replace(clustr={"threshold": 0.6})
+    with pytest.raises(ConfigError, match="cluster: expected a dict of settings, got float"):
+        Config().replace(cluster=0.6)

@@ -229,6 +229,17 @@ def test_column_names_in_any_case_and_spacing_and_whole_float_ids_are_read(tmp_p
     assert [r["text"] for k, r in rows.items() if k not in ("11", "12", "13")] == ["Exact."]
 
 
+def test_whole_decimal_ids_of_a_database_export_are_read_as_their_digits(tmp_path):
+    # Spark, Hive and database exports store numeric ids as DECIMAL(18,0): every row used to be rejected
+    from decimal import Decimal
+    pl.DataFrame({"id": pl.Series([Decimal(4711), Decimal("4712.5"), None], dtype=pl.Decimal(18, 1)),
+                  "text": ["A decimal id.", "A fraction.", "No id."]}).write_parquet(tmp_path / "d.parquet")
+    res = read_inputs([tmp_path])
+    ids = res.articles["article_id"].to_list()
+    assert "4711" in ids and len(ids) == 2   # 4711.0 is its digits, the null id gets a content id
+    assert res.rejects["reason"].to_list() == ["bad_field_type"]   # 4712.5 is no id
+
+
 def test_parquet_strings_stored_as_plain_binary_are_read_as_utf8_text(tmp_path):
     # Hive and Impala write strings as BINARY without the UTF8 annotation: pyarrow reads them as bytes
     import pyarrow as pa

@@ -88,7 +88,7 @@ def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str,
         lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(k, []))
     counts = {s: rows.filter(pl.col("status") == s).height for s in ("kept", "edited", "added", "dropped")}
     lines.append(f"B: {counts['kept']} kept, {counts['edited']} edited, {counts['added']} added, "
-                 f"{counts['dropped']} dropped (A has {n_canonical} sentences)")
+                 f"{counts['dropped']} dropped (A has {n_canonical} {'sentence' if n_canonical == 1 else 'sentences'})")
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -179,13 +180,15 @@ class RecordMapper:
         return None
 
     def _string(self, raw: dict[str, Any], field: str) -> Any:
-        """The value of ``field``, an integer id as its digits (a whole float too: pandas writes a
-        nullable integer column as floats, ``12345.0``), any other value as it is."""
+        """The value of ``field``, an integer id as its digits (a whole float or decimal too: pandas writes a
+        nullable integer column as floats, ``12345.0``; databases a DECIMAL(18,0)), any other value as it is."""
         value = self._get(raw, field)
         if field == "id" and isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         if field == "id" and isinstance(value, float) and value.is_integer():
             return str(int(value))
+        if field == "id" and isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            return str(int(value))   # a DECIMAL(18,0) column of Spark, Hive or a database export
         return value
 
     def _with_folded_names(self, raw: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,11 @@ def test_empty_texts():
     assert out.splitlines()[-1] == "B: 0 kept, 0 edited, 1 added, 0 dropped (A has 0 sentences)"
 
 
+def test_one_sentence_is_one_sentence():
+    out = render_diff("One sentence here.", "One sentence here.", title_a="a", title_b="b", color=False)
+    assert out.splitlines()[-1] == "B: 1 kept, 0 edited, 0 added, 0 dropped (A has 1 sentence)"
+
+
 def test_an_article_longer_than_the_aligner_takes_is_unusable_input_named_a_or_b(tmp_path):
     # exit 3, in terms of A and B: not the aligner's "cluster diff" failure (exit 1, an internal error)
     long, short = tmp_path / "long.txt", tmp_path / "short.txt"
