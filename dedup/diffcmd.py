@@ -30,17 +30,26 @@ def _one_article(path: Path) -> dict:
     return read.articles.row(0, named=True)
 
 
+def _not_found(missing: list[str], rejects: pl.DataFrame, corpus: list[Path]) -> str:
+    """Which ids the corpus lacks, and for one whose record was rejected, why (its file, record and reason)."""
+    why = {r["article_id"]: r for r in rejects.filter(pl.col("article_id").is_in(missing)).to_dicts()}
+    parts = [f"{x} (rejected: {why[x]['reason']}, {why[x]['file']} record {why[x]['record']})" if x in why else x
+             for x in missing]
+    return f"article id(s) {', '.join(parts)} not found in {', '.join(map(str, corpus))}"
+
+
 def _label(article: dict) -> str:
     return " · ".join(x for x in (article.get("outlet"), article.get("title"), article["article_id"]) if x)
 
 
 def diff_articles(a: str, b: str, *, corpus: list[Path], color: bool, config: AlignConfig = AlignConfig()) -> str:
     if corpus:
-        articles = read_inputs(corpus).articles
+        read = read_inputs(corpus)
+        articles = read.articles
         found = {r["article_id"]: r for r in articles.filter(pl.col("article_id").is_in([a, b])).to_dicts()}
         missing = [x for x in (a, b) if x not in found]
         if missing:
-            raise InputError(f"article id(s) {', '.join(missing)} not found in {', '.join(map(str, corpus))}")
+            raise InputError(_not_found(missing, read.rejects, corpus))
         art_a, art_b = found[a], found[b]
         everyone = articles.select("article_id", "outlet", "published").with_columns(
             cluster_id=pl.lit("corpus"), cluster_size=pl.lit(2, dtype=pl.UInt32), is_canonical=pl.lit(False))

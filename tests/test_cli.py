@@ -172,6 +172,10 @@ def test_diff_two_files_and_ids_from_a_corpus(tmp_path):
     assert "\x1b[" in res.output and "Harbour Gazette" in res.output
     res = _run("diff", "nope", "hg-port-strike", "--corpus", SAMPLE)
     assert res.exit_code == 3 and "nope" in res.output
+    # an id the corpus holds, in a record that was rejected: why, not "not found" alone
+    res = _run("diff", "md-weather-brief", "hg-port-strike", "--corpus", SAMPLE)
+    assert res.exit_code == 3 and "md-weather-brief (rejected: empty_text, " in res.output, res.output
+    assert "bad-records.jsonl record 3)" in res.output
     res = _run("diff", "nope", "other")
     assert res.exit_code == 3 and "--corpus" in res.output
 
