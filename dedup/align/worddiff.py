@@ -1,9 +1,12 @@
 """Word-level diff of an edited sentence against its canonical sentence.
 
 A diff is a list of ``{"op": "=" | "+" | "-", "text": str}``. Tokens are words
-(letters/digits, with inner apostrophes, hyphens, commas and decimal points)
-and single punctuation marks, each carrying the whitespace before it, and
-they are compared exactly (a change of case or of quote style shows). So:
+(letters/digits and combining marks, with inner apostrophes, hyphens, commas
+and decimal points), single characters of the scripts written without spaces
+(Han, Kana, Thai...: those of shingling, :mod:`dedup.normalize`), each with
+the combining marks after it, and single punctuation marks, each carrying the
+whitespace before it, and they are compared exactly (a change of case or of
+quote style shows). So:
 
 - the ``=`` and ``+`` texts, joined, give the version sentence exactly;
 - the ``=`` and ``-`` texts, joined, give the canonical sentence exactly.
@@ -29,14 +32,21 @@ import re
 import numba
 import numpy as np
 
+from dedup.normalize import _MK, _MK_ASTRAL, _NEEDS_FULL_BMP, _NS, _NS_ASTRAL
+
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’.,\-]\w+)*|[^\w\s])")
+# The same where a character of a no-space script is a token with its marks, and marks continue words.
+_WORD = rf"(?:(?![{_NS}]|[{_NS_ASTRAL}])\w|[{_MK}]|[{_MK_ASTRAL}])+"
+_TOKEN_FULL = re.compile(rf"\s*(?:(?:[{_NS}]|[{_NS_ASTRAL}])(?:[{_MK}]|[{_MK_ASTRAL}])*"
+                         rf"|{_WORD}(?:['’.,\-]{_WORD})*|[^\w\s])")
 
 Op = dict[str, str]
 
 
 def tokens(text: str) -> list[str]:
-    """Word and punctuation tokens of ``text``, each with the whitespace before it."""
-    out = _TOKEN.findall(text)
+    """Word, no-space script character and punctuation tokens of ``text``, each with the whitespace before it."""
+    full = _NEEDS_FULL_BMP.search(text) or (not text.isascii() and max(text) > "\uffff")
+    out = (_TOKEN_FULL if full else _TOKEN).findall(text)
     consumed = sum(map(len, out))
     if consumed < len(text) and out:  # trailing whitespace
         out[-1] += text[consumed:]
