@@ -21,6 +21,7 @@ ever used) are :class:`dedup.state.history.StoryHistory`'s, over the version the
 
 from __future__ import annotations
 
+import re
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -41,6 +42,7 @@ from dedup.state.lock import StateLock
 from dedup.state.params import (
     added_settings,
     differences,
+    effective_parameters,
     fingerprint,
     format_duration,
     parse_duration,
@@ -59,6 +61,9 @@ DEFAULT_KEEP_VERSIONS = 5
 ALIGN_STAGE = ("align",)
 #: The tag in the name of an articles file rewritten without texts, shingles and band keys (see _prune).
 PRUNED_TAG = ".pruned"
+#: The tag in the name of a furniture file: the ``furniture_min_stories`` it was counted with (see
+#: window_furniture; a file of an older dedup has none).
+FURNITURE_TAG = re.compile(r"\.min(\d+)\.parquet$")
 
 
 def make_state_folder(root: Path) -> None:
@@ -78,7 +83,8 @@ class NightlyState:
         The state folder (created on the first night).
     config:
         The run's configuration; the state refuses one whose shingle, minhash
-        or cluster settings differ from those it was built with.
+        or cluster settings differ from those it was built with, as stored data
+        depends on them (:func:`dedup.state.params.effective_parameters`).
     night:
         The night's date (``date`` or ISO string). Default: the UTC date of
         the newest ``published`` among tonight's articles. A night after
@@ -140,8 +146,14 @@ class NightlyState:
                 self.log(f"removed {removed} file(s) of an interrupted run")
             self.head = self.store.manifest()
             if self.head is not None and self.head.fingerprint != fingerprint(self.params):
-                added = added_settings(self.head.parameters, self.params)
-                diff = differences(with_added(self.head.parameters, self.params), self.params)
+                # Compared as stored data depends on them: the banding derived or written out, the same;
+                # max_bucket, any. (An older dedup's fingerprint hashed them as written: compared, equal.)
+                stored, tonight = effective_parameters(self.head.parameters), effective_parameters(self.params)
+                added = added_settings(stored, tonight)
+                diff = differences(with_added(stored, tonight), tonight)
+                if any(d.startswith(("minhash.bands:", "minhash.rows:")) for d in diff):   # the threshold, if it is why
+                    diff += [d for d in differences(self.head.parameters, self.params)
+                             if d.startswith("minhash.lsh_threshold:")]
                 if diff:
                     raise StateError(f"state {root} was built with other parameters ({'; '.join(diff)}); "
                                      "run with the state's parameters, or start a new --state folder")
@@ -377,8 +389,18 @@ class NightlyState:
     def window_furniture(self) -> Furniture:
         """The furniture pairs the nights of the window before tonight found (``furniture`` table): an
         outlet's line counted on an earlier night stays its furniture tonight, when the night's stories
-        alone would show it in too few of them (a late copy joining one story)."""
-        found = (self.store.scan(self.base, "furniture", nights_from(self.window_start.date()))
+        alone would show it in too few of them (a late copy joining one story).
+
+        Only the nights that counted it with tonight's ``furniture_min_stories`` or more: a line printed
+        in that many stories is in as many as tonight's setting asks; one counted with fewer may not be,
+        so the setting raised takes effect tonight, not once the window has passed. (A night of an older
+        dedup, whose file does not say, is taken.)"""
+        wanted = self.config.align.furniture_min_stories
+        files = self.base.tables.get("furniture", {}) if self.base else {}
+        counted = {night: FURNITURE_TAG.search(rel) for night, rel in files.items()}
+        taken = {night for night, tag in counted.items() if tag is None or int(tag.group(1)) >= wanted}
+        in_window = nights_from(self.window_start.date())
+        found = (self.store.scan(self.base, "furniture", lambda night: night in taken and in_window(night))
                  .filter(pl.col("night") < self.night).select("outlet", "key").unique().collect())
         return frozenset(found.iter_rows())
 
@@ -411,7 +433,8 @@ class NightlyState:
             found = pl.DataFrame(sorted(self._tonight["furniture"], key=lambda pair: (pair[0] or "", pair[1])),
                                  schema={"outlet": pl.String, "key": pl.String}, orient="row")
             tables["furniture"][night] = self.store.write_file(
-                "furniture", night, version, found.with_columns(night=pl.lit(self.night, dtype=pl.Date)))
+                "furniture", night, version, found.with_columns(night=pl.lit(self.night, dtype=pl.Date)),
+                tag=f".min{self.config.align.furniture_min_stories}")
         pruned = self._prune(tables, version)
         checkpoint("files_written")
         manifest = Manifest(version=version, parent=self.base.version if self.base else None, night=night,

@@ -1,8 +1,9 @@
 """What a state's stored data depends on, and the durations and nights a run is given.
 
 The parameters a state was built with (shingles, signatures, band keys, clusters) are stored in its
-manifest with a fingerprint; a run with other values is refused with the differences, and a
-setting added by a newer dedup is applied from that night. Stateless.
+manifest with a fingerprint of what stored data depends on (the banding as bands x rows, however it
+was given); a run whose effective values differ is refused with the differences, and a setting
+added by a newer dedup is applied from that night. Stateless.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from dedup.config import Config
 from dedup.errors import ConfigError
+from dedup.lsh import optimal_bands
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$")
 
@@ -38,18 +40,42 @@ def parse_duration(value: str | int | timedelta, what: str = "--window") -> time
     return out
 
 
+#: MinHash settings no stored datum depends on: the bound on a bucket's pairs applies at query time, and
+#: the threshold only through the banding it derives (stored band keys depend on the bands x rows).
+_QUERY_ONLY = ("lsh_threshold", "max_bucket")
+
+
 def state_parameters(config: Config) -> dict[str, Any]:
-    """The settings stored data depends on: shingles, signatures and band keys, and the
-    clusters that gave the stories. (Alignment settings may change between nights:
-    stored sentence rows are copied only into a run with the settings they were
-    aligned with.)"""
+    """The shingle, minhash and cluster settings of a run, as written (stored in every manifest).
+
+    Stored data depends on them through :func:`effective_parameters`: shingles, signatures and band
+    keys, and the clusters that gave the stories. (Alignment settings may change between nights:
+    stored sentence rows are copied only into a run with the settings they were aligned with.)"""
     full = config.to_dict()
     return {k: full[k] for k in ("shingle", "minhash", "cluster")}
 
 
+def effective_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """What of :func:`state_parameters` (a run's, or a manifest's of any dedup version) stored data
+    depends on: the banding as ``bands`` x ``rows`` however it was given (derived from ``lsh_threshold``
+    or written out), without the settings of :data:`_QUERY_ONLY`."""
+    minhash = params.get("minhash")
+    if not isinstance(minhash, dict):
+        return params
+    minhash = dict(minhash)
+    if minhash.get("bands") is None and "lsh_threshold" in minhash and "num_perm" in minhash:
+        minhash["bands"], minhash["rows"] = optimal_bands(float(minhash["lsh_threshold"]), minhash["num_perm"])
+    for key in _QUERY_ONLY:
+        minhash.pop(key, None)
+    return {**params, "minhash": minhash}
+
+
 def fingerprint(params: dict[str, Any]) -> str:
-    """A short stable hash of :func:`state_parameters` (stored in every manifest)."""
-    return hashlib.sha256(json.dumps(params, sort_keys=True, default=list).encode()).hexdigest()[:16]
+    """A short stable hash of the :func:`effective_parameters` of ``params`` (stored in every manifest).
+    An older dedup hashed ``params`` as written, so a state's fingerprint may differ for the same
+    settings: :class:`~dedup.state.night.NightlyState` then compares the stored parameters."""
+    blob = json.dumps(effective_parameters(params), sort_keys=True, default=list)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
