@@ -96,6 +96,7 @@ class Alignment:
         own = (_texts(sentences, own_rows["_src"])
                .with_columns(own_rows.select("cluster_id", "article_id", "status", "canonical_position"))
                .join(best.drop("family_id"), on=_ON, how="left", maintain_order="left"))
+        own = _with_merges(own, rows, best)
         flat, slots = _own_entries(own), own["slot"].to_list()
         entries: dict[str, dict[str, tuple[list, list[int]]]] = {}
         start = 0
@@ -205,13 +206,42 @@ def _diff_text() -> pl.Expr:
         pl.when(op.is_in(["=", "-"])).then(op_text.fill_null("")).otherwise(pl.lit(""))).list.join("")
 
 
+def _with_merges(own: pl.DataFrame, rows: pl.DataFrame, best: pl.DataFrame) -> pl.DataFrame:
+    """``own`` with ``merged``: the slot of the canonical sentence an edited row merges into its own.
+
+    A version sentence aligned with two adjacent canonical sentences carries the first one's
+    position, its word diff spells both joined by a space, and the version has no row for the
+    second (README: ``canonical_position``). So an edited row whose next canonical sentence the
+    version neither holds nor dropped merged it: its ``canonical_text`` becomes the two texts
+    joined, as the word diff spells them, and the second is shown as merged into it, not absent.
+    """
+    position = pl.col("canonical_position").cast(pl.Int64)
+    held = (rows.filter(~pl.col("_is_canonical") & pl.col("status").is_in(["kept", "edited", "dropped"])
+                        & pl.col("canonical_position").is_not_null())
+            .select("cluster_id", "article_id", position.alias("_next"), pl.lit(True).alias("_held")).unique())
+    nexts = best.select("cluster_id", position.alias("_next"), pl.col("slot").alias("_next_slot"),
+                        pl.col("canonical_text").alias("_next_text"))
+    merged = (pl.col("status") == "edited") & pl.col("slot").is_not_null() & pl.col("_next_slot").is_not_null() \
+        & pl.col("_held").is_null()
+    return (own.with_columns((position + 1).alias("_next"))
+            .join(nexts, on=["cluster_id", "_next"], how="left", maintain_order="left")
+            .join(held, on=["cluster_id", "article_id", "_next"], how="left", maintain_order="left")
+            .with_columns(pl.when(merged).then(pl.col("_next_slot")).alias("merged"),
+                          pl.when(merged).then(pl.concat_str("canonical_text", pl.lit(" "), "_next_text"))
+                          .otherwise(pl.col("canonical_text")).alias("canonical_text"))
+            .drop("_next", "_next_slot", "_next_text", "_held"))
+
+
 def _own_entries(own: pl.DataFrame) -> list:
     """The entry of each own (kept, edited, added) sentence row, in order.
 
     A sentence whose canonical position is unknown is an ``["a", family, text]``
-    entry whatever its status; a kept one is its slot; any other is an edit:
+    entry whatever its status; a kept one is its slot, or ``["k", slot, text]`` when the
+    version spells it otherwise (case, quotes, spacing); any other is an edit:
     ``["e", slot, ops]`` with "=" and "-" ops as (UTF-16) lengths into the
-    canonical sentence when they spell it, else ``["E", slot, [[op, text], ...]]``.
+    canonical sentence when they spell it, else ``["E", slot, [[op, text], ...]]``;
+    an edit that merges the next canonical sentence into its own (:func:`_with_merges`)
+    carries that one's slot last, and its ops spell both texts joined by a space.
     """
     op, op_text = pl.element().struct.field("op"), pl.element().struct.field("text").fill_null("")
     is_edit = pl.col("slot").is_not_null() & (pl.col("status") != "kept")
@@ -230,14 +260,15 @@ def _own_entries(own: pl.DataFrame) -> list:
          if spelled else ["E", [[o, t] for o, t in zip(codes, texts)]])
         for codes, texts, units, spelled in zip(*(edits[c].to_list() for c in edits.columns))])
     out = []
-    for slot, status, family, text in zip(*(own[c].to_list() for c in ("slot", "status", "family_id", "text"))):
+    columns = ("slot", "status", "family_id", "text", "canonical_text", "merged")
+    for slot, status, family, text, canonical, merged in zip(*(own[c].to_list() for c in columns)):
         if slot is None:
             out.append(["a", family, text or ""])  # added, or aligned to a canonical sentence we do not know
         elif status == "kept":
-            out.append(slot)
+            out.append(slot if text is None or text == canonical else ["k", slot, text])
         else:
             kind, ops_ = next(edit_entries)
-            out.append([kind, slot, ops_])
+            out.append([kind, slot, ops_] if merged is None else [kind, slot, ops_, merged])
     return out
 
 

@@ -34,7 +34,7 @@ from dedup.config import OutputConfig
 from dedup.errors import InputError
 from dedup.io import table_files
 from dedup.report import model
-from dedup.state.report import plural
+from dedup.report.words import plural
 
 REPORT_NAME = "report.html"
 REPORT_ARTICLES = OutputConfig.report_articles  # articles of the stories with details in the page (0 = all)

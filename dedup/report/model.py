@@ -24,6 +24,8 @@ sentence holding the nearest canonical sentence before it, as ``dedup diff``
 prints them (:func:`dedup.report.entries.dropped_after`). An entry is
 
 * ``k`` (an int >= 0): canonical sentence ``k`` kept as is;
+* ``["k", k, text]``: canonical sentence ``k`` kept, spelled ``text`` by this
+  article (it differs only as ``kept`` allows: case, quotes, spacing...);
 * ``-k - 1`` (an int < 0): canonical sentence ``k`` dropped;
 * ``["a", family_id, text]``: a sentence the canonical lacks (added);
 * ``["e", k, ops]``: canonical sentence ``k`` edited. ``ops`` replay the word
@@ -31,6 +33,10 @@ prints them (:func:`dedup.report.entries.dropped_after`). An entry is
   characters (UTF-16 code units, as JavaScript counts), ``-n`` deletes
   them, a string is inserted. When the diff does not spell the canonical
   sentence exactly, the entry is ``["E", k, [[op, text], ...]]`` instead.
+  An article's sentence that merges canonical sentences ``k`` and the next
+  one, ``m``, is ``["e", k, ops, m]`` (or ``["E", k, ops, m]``): its ops spell
+  the two canonical texts joined by a space, and ``m`` is merged, not absent.
+  The halves of a split canonical sentence are entries of the same ``k``.
 
 The canonical article itself is ``[0, 1, 2, ...]``. ``l`` are the provenance
 links: article *to* shares added material first carried by article *from*.

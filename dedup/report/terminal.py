@@ -63,7 +63,9 @@ def render_summary(summary: dict, clusters: pl.DataFrame, *, report_path: Path |
             when = model.year_first(story["published"], "-%m-%d %H:%M") if story["published"] else "unknown"
             outlet = story["outlet"] if story["outlet"] is not None else model.UNKNOWN_OUTLET
             headline = story["headline"] or model.UNTITLED
-            lines.append(f"{rank:>4}  {story['outlets']:>7}  {story['articles']:>8}  {when:<16}  "
+            # n_outlets counts named outlets: 0 when no article of the story names its outlet
+            outlets = story["outlets"] or "unknown"
+            lines.append(f"{rank:>4}  {outlets:>7}  {story['articles']:>8}  {when:<16}  "
                          f"{fit(outlet, OUTLET_CELLS)}  {fit(headline, HEADLINE_CELLS).rstrip()}")
         if total > len(stories):
             lines.append(dim(f"      … and {_n(total - len(stories))} more"))

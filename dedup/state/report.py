@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``n`` and the noun for it: "1 story", "2,000 stories"."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+from dedup.report.words import plural
 
 
 def history_notes(summary: dict[str, Any]) -> list[str]:

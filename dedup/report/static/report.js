@@ -9,7 +9,7 @@
   var stories = overview.stories, outlets = overview.outlets;
   var details = null, searchIndex = null, visible = [], current = -1, rows = [];
   var listEl = $('stories'), storyEl = $('story'), qEl = $('q'), outletEl = $('outlet'), sortEl = $('sort');
-  var STATUS = {k: 'kept', e: 'edited', a: 'added', d: 'dropped', x: 'absent'};
+  var STATUS = {k: 'kept', e: 'edited', m: 'merged into the sentence above', a: 'added', d: 'dropped', x: 'absent'};
 
   function getDetails() {
     if (!details) details = JSON.parse($('story-data').textContent);
@@ -57,6 +57,9 @@
   function outletName(i) { return outlets[i]; }
   function pct(x) { return x === null || x === undefined ? '–' : Math.round(x * 100) + '%'; }
   function plural(n, word, many) { return n + ' ' + (n === 1 ? word : many || word + 's'); }
+  function outletCount(s) {  // n_outlets counts named outlets: 0 when no article names its outlet
+    return s.n ? plural(s.n, 'outlet') : 'outlet unknown';
+  }
 
   /* ---- overview list ---- */
   function row(s) {
@@ -65,7 +68,7 @@
     var a = el('a', 'story-link');
     a.href = '#story=' + encodeURIComponent(s.id);
     var meta = el('span', 'meta');
-    add(meta, el('b', 'n', plural(s.n, 'outlet')), ' · ', plural(s.a, 'article'), ' · first ',
+    add(meta, el('b', 'n', outletCount(s)), ' · ', plural(s.a, 'article'), ' · first ',
         ut('span', 'first', outletName(s.o)), s.t ? ' · ' + s.t : '');
     var div = null;
     if (s.d !== null) {
@@ -88,7 +91,7 @@
       x.a.forEach(function (art) {
         if (art.h) parts.push(art.h);
         (art.r || []).forEach(function (e) {
-          if (e[0] === 'a') parts.push(e[2]);
+          if (e[0] === 'a' || e[0] === 'k') parts.push(e[2]);  // added, or kept in the outlet's own spelling
           else if (e[0] === 'e' || e[0] === 'E') {  // an edited sentence as the outlet wrote it: kept, inserted
             parts.push(editOps(x, e).map(function (op) { return op[0] === '-' ? '' : op[1]; }).join(''));
           }
@@ -148,17 +151,31 @@
   function decode(e) {  // entry encoding: see dedup/report/model.py
     if (typeof e === 'number') return e >= 0 ? {k: 'k', at: e} : {k: 'd', at: -e - 1};
     if (e[0] === 'a') return {k: 'a', fam: e[1], text: e[2]};
-    return {k: 'e', at: e[1], raw: e};
+    if (e[0] === 'k') return {k: 'k', at: e[1], text: e[2]};
+    return {k: 'e', at: e[1], raw: e, also: e.length > 3 ? e[3] : -1};  // also: a canonical sentence merged in
   }
   function editOps(d, e) {  // [[op, text], ...] of an edited entry
     if (e[0] === 'E') return e[2];
-    var text = d.c[e[1]][1], pos = 0;
+    var text = d.c[e[1]][1] + (e.length > 3 ? ' ' + d.c[e[3]][1] : ''), pos = 0;
     return e[2].map(function (x) {
       if (typeof x === 'string') return ['+', x];
       var n = Math.abs(x), part = text.slice(pos, pos + n);
       pos += n;
       return [x > 0 ? '=' : '-', part];
     });
+  }
+  function wordsChanged(ops) {  // false when only the sentence boundaries (and the spaces at them) differ
+    return ops.some(function (op) { return op[0] !== '=' && op[1].trim() !== ''; });
+  }
+  function splitCounts(entries) {  // canonical sentence -> the version's sentences holding it (2+: split)
+    var n = {};
+    entries.forEach(function (e) { if (e.k === 'e') n[e.at] = (n[e.at] || 0) + 1; });
+    return n;
+  }
+  function editNote(e, changed, n, i) {  // what an edited sentence changed: words, boundaries or both
+    var how = e.also >= 0 ? 'two sentences merged into one' : n > 1 ? 'split in ' + n + ' (part ' + i + ')' : '';
+    if (!how) return changed ? 'edited' : 'same words, other sentence boundaries';
+    return changed ? 'edited; ' + how : how + ', same words';
   }
   function section(title) { var s = el('section', 'block'); s.appendChild(el('h3', null, title)); return s; }
   function sentenceRow(cls, body, note, full) {  // note: a string or an element; full: the note as a tooltip
@@ -201,15 +218,24 @@
     return {note: note, full: cut ? full.join('; ') : null};
   }
 
+  function note(list, k, j) {  // article j in list[k], once
+    var by = list[k] = list[k] || [];
+    if (by[by.length - 1] !== j) by.push(j);
+  }
   function diffAll(d, box) {  // canonical text; every outlet's changes in the margin
-    var dropped = [], edited = [], added = new Map();
+    var dropped = [], edited = [], split = [], joined = [], into = [], added = new Map();
     d.a.forEach(function (art, j) {
       if (art.k || !art.r) return;
-      var last = -1;
-      art.r.map(decode).forEach(function (e) {
-        if (e.k === 'k' || e.k === 'e') last = e.at;
-        if (e.k === 'e') (edited[e.at] = edited[e.at] || []).push(j);
-        if (e.k === 'd') (dropped[e.at] = dropped[e.at] || []).push(j);
+      var last = -1, entries = art.r.map(decode), n = splitCounts(entries);
+      entries.forEach(function (e) {
+        if (e.k === 'k') last = e.at;
+        if (e.k === 'e') {
+          last = e.also >= 0 ? e.also : e.at;
+          if (wordsChanged(editOps(d, e.raw)) || (n[e.at] === 1 && e.also < 0)) note(edited, e.at, j);
+          if (n[e.at] > 1) note(split, e.at, j);
+          if (e.also >= 0) { note(joined, e.at, j); note(into, e.also, j); }
+        }
+        if (e.k === 'd') note(dropped, e.at, j);
         if (e.k === 'a') {
           var key = e.fam === null ? 't' + e.text : 'f' + e.fam;  // placed where its first carrier has it
           if (!added.has(key)) added.set(key, {at: last, text: e.text, by: []});
@@ -230,6 +256,9 @@
       var parts = [];
       if (dropped[k]) parts.push(['dropped by ', dropped[k]]);
       if (edited[k]) parts.push(['edited by ', edited[k]]);
+      if (split[k]) parts.push(['split by ', split[k]]);
+      if (joined[k]) parts.push(['merged with the next by ', joined[k]]);
+      if (into[k]) parts.push(['merged into the one above by ', into[k]]);
       var by = parts.length ? byNote(d, parts) : {note: null, full: null};
       box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]), by.note, by.full));
       addedRows(k + 1);
@@ -238,9 +267,16 @@
   function diffOne(d, j, box) {  // one outlet's version against the canonical
     var art = d.a[j], fam = carriers(d);
     if (!art.r) { box.appendChild(el('p', 'note', 'No sentence alignment for this article.')); return; }
-    art.r.map(decode).forEach(function (e) {
-      if (e.k === 'k') box.appendChild(sentenceRow('kept', ut('span', 'txt', d.c[e.at][1])));
-      else if (e.k === 'e') box.appendChild(sentenceRow('edited', wordDiff(editOps(d, e.raw)), 'edited'));
+    var entries = art.r.map(decode), n = splitCounts(entries), seen = {};
+    entries.forEach(function (e) {
+      if (e.k === 'k') {  // in the outlet's own spelling (case, quotes, spacing) where it differs
+        box.appendChild(sentenceRow('kept', ut('span', 'txt', e.text === undefined ? d.c[e.at][1] : e.text)));
+      } else if (e.k === 'e') {
+        var ops = editOps(d, e.raw), changed = wordsChanged(ops);
+        seen[e.at] = (seen[e.at] || 0) + 1;
+        box.appendChild(sentenceRow(changed ? 'edited' : 'edited bounds', wordDiff(ops),
+                                    editNote(e, changed, n[e.at], seen[e.at])));
+      }
       else if (e.k === 'd') box.appendChild(sentenceRow('dropped', ut('del', 'txt', d.c[e.at][1]), 'dropped'));
       else {
         var others = (fam.get(e.fam) || []).filter(function (x) { return x !== j; });
@@ -290,6 +326,7 @@
         var key = e.k === 'a' ? (e.fam === null ? 't' + e.text : 'f' + e.fam) : 'c' + e.at;
         if (!rowsByKey.has(key)) { var r = {label: '+ ' + e.text, cells: [], added: true}; rowsByKey.set(key, r); list.push(r); }
         rowsByKey.get(key).cells[j] = e.k;
+        if (e.also >= 0) rowsByKey.get('c' + e.also).cells[j] = 'm';
       });
     });
     var wrap = el('div', 'matrix-wrap'), t = el('table', 'matrix'), head = el('tr');
@@ -319,7 +356,7 @@
       td.title = isolate(outletName(d.a[Number(td.dataset.j)].o)) + ': ' + STATUS[td.className.slice(3)];
     });
     var key = el('p', 'legend');
-    add(key, 'K kept · E edited · A added · D dropped · “·” absent. Columns: the canonical version, then the others by time.');
+    add(key, 'K kept · E edited · M merged into the sentence above · A added · D dropped · “·” absent. Columns: the canonical version, then the others by time.');
     add(wrap, add(t, body));
     if (!all && d.a.length > arts.length) {
       var more = el('button', 'more', 'Show all ' + d.a.length + ' articles');
@@ -346,7 +383,7 @@
     back.href = '#';
     add(frag, back, ut('h2', 'story-title', s.h));
     var meta = el('p', 'meta');
-    add(meta, 'First: ', ut('b', null, outletName(s.o)), s.t ? ', ' + s.t : '', ' · ', plural(s.n, 'outlet'),
+    add(meta, 'First: ', ut('b', null, outletName(s.o)), s.t ? ', ' + s.t : '', ' · ', outletCount(s),
         ' · ', plural(s.a, 'article'), s.d === null ? '' : ' · ' + pct(s.d) + ' of sentences changed (mean over outlets)');
     frag.appendChild(meta);
     if (!d) {  // beyond the stories whose details the page holds
