@@ -72,6 +72,8 @@ set of the frequent pairs (:mod:`dedup.u64set`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 import polars as pl
@@ -407,8 +409,14 @@ def _strip_kernel(table, shift, codes, values, offsets, seq, seq_offsets, min_ru
         n_removed[t] = count
 
 
+#: ``more_counts(codes, names, first, texts)`` of :func:`remove_boilerplate`: the :func:`count_keys` of texts
+#: that are counted but not stripped (or None if there are none), given the rows' outlet codes, the outlet
+#: names by code (:func:`outlet_codes`), which rows counted (:func:`first_copies`) and the rows' text keys.
+MoreCounts = Callable[[np.ndarray, list[str], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray] | None]
+
+
 def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: int, min_run: int = 1,
-                       resent: np.ndarray | None = None) -> pl.DataFrame:
+                       resent: np.ndarray | None = None, more_counts: MoreCounts | None = None) -> pl.DataFrame:
     """SHINGLES -> SHINGLES with each outlet's boilerplate removed; ``sequence`` set to null. Stateless.
 
     ``outlets`` is aligned with ``shingles`` (the ARTICLES ``outlet`` column).
@@ -417,10 +425,18 @@ def remove_boilerplate(shingles: pl.DataFrame, outlets: pl.Series, *, min_docs: 
     module docstring for batches), without building the frames in between:
     shingles are counted over each outlet's distinct texts (``resent``: the
     rows that re-send an item, see :func:`first_copies`), and every copy is
-    stripped alike.
+    stripped alike. ``more_counts`` (:data:`MoreCounts`) adds the counts of
+    texts that are not in ``shingles``: a nightly state's stored texts of the
+    window (:func:`dedup.signing.sign_articles`); it is not called when
+    nothing is removed (``min_docs=0``, no rows).
     """
     if min_docs == 0 or shingles.height == 0:
         return shingles.with_columns(sequence=_NO_SEQUENCE)
-    codes, _ = outlet_codes(outlets)
-    keys, docs = count_keys(shingles, np.where(first_copies(codes, text_keys(shingles), resent=resent), codes, -1))
+    codes, names = outlet_codes(outlets)
+    texts = text_keys(shingles)
+    first = first_copies(codes, texts, resent=resent)
+    keys, docs = count_keys(shingles, np.where(first, codes, -1))
+    more = None if more_counts is None else more_counts(codes, names, first, texts)
+    if more is not None:
+        keys, docs = merge_keys((keys, docs), more)
     return strip_keys(shingles, codes, keys[docs >= min_docs], min_run)

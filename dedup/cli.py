@@ -43,6 +43,17 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _config_option(help_text: str):
+    """The ``--config FILE.toml`` option, one definition for every command that takes the configuration file
+    (loaded by :func:`_load_config`); ``help_text`` says which of its tables the command applies."""
+    return click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help=help_text)
+
+
+def _load_config(config_file: Path | None) -> Config:
+    """The configuration of ``--config`` (default settings without it); a bad file is a ConfigError (exit 2)."""
+    return Config.from_toml(config_file) if config_file else Config()
+
+
 #: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
@@ -93,8 +104,7 @@ def main() -> None:
 @click.option("--threshold", type=float, default=None,
               help="Containment (shared shingles / shingles of the smaller article) at which two articles "
                    "are the same story. Default 0.5.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="TOML file with [read], [shingle], [minhash], [cluster], [align], [output] tables.")
+@_config_option("TOML file with [read], [shingle], [minhash], [cluster], [align], [output] tables.")
 @click.option("--field", "fields", multiple=True, metavar="CANONICAL=COLUMN",
               help="Map an input column to a field (id, outlet, title, text, published, url); repeatable.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "json"]),
@@ -150,7 +160,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         nightly = {} if state_dir is None else {
             "state_dir": state_dir, "night": night, "window": "7d" if window is None else window,
             "retention": "30d" if retention is None else retention}
-        config = Config.from_toml(config_file) if config_file else Config()
+        config = _load_config(config_file)
         read, clus, output = {}, {}, {}
         if fields:   # a field given by a flag is mapped by the flag, not also by the config file
             given = _parse_fields(fields)
@@ -235,8 +245,10 @@ def report(out_dir, articles):
 @click.option("--corpus", "corpus", multiple=True, type=click.Path(path_type=Path),
               help="Files or folders in which A and B are looked up as article ids (repeatable). "
                    "Without it, A and B are files holding one article each.")
+@_config_option("The TOML file of dedup cluster --config: A, B and the corpus are read with its [read] "
+                "settings and diffed with its [align] ones (its other tables do not apply).")
 @click.option("--color/--no-color", default=None, help="Colour the output (default: when printing to a terminal).")
-def diff(a, b, corpus, color):
+def diff(a, b, corpus, config_file, color):
     """Show how article B differs from article A, sentence by sentence.
 
     A is taken as the original: B's sentences are kept, edited (with a word diff)
@@ -247,12 +259,13 @@ def diff(a, b, corpus, color):
     Example:
         dedup diff wire.txt outlet.txt
         dedup diff mp-2026-1127-001 hg-port-strike --corpus examples/sample-corpus
+        dedup diff wire.txt outlet.txt --config dedup.toml
     """
     from dedup.diffcmd import diff_articles
 
     color = sys.stdout.isatty() if color is None else color
     try:
-        text = diff_articles(a, b, corpus=list(corpus), color=color)
+        text = diff_articles(a, b, corpus=list(corpus), color=color, config=_load_config(config_file))
     except DedupError as exc:
         _fail(exc)
         return

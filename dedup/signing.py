@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from dedup.boilerplate import (
+    MoreCounts,
     count_keys,
     first_copies,
     merge_keys,
@@ -86,12 +87,9 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     min_run, min_docs = config.cluster.boilerplate_min_run, config.cluster.boilerplate_min_docs
     if n <= BATCH_ARTICLES:
         sh = timer.run("shingle", shingle, articles, config=config.shingle)
-        if window is None or not min_docs:
-            sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs,
-                           min_run=min_run, resent=None if resent is None else resent.rows)
-        else:
-            sh = timer.run("boilerplate", _remove_counting_window, sh, articles["outlet"], window, resent,
-                           min_docs, min_run)
+        sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs,
+                       min_run=min_run, resent=None if resent is None else resent.rows,
+                       more_counts=None if window is None else _window_counter(window, resent))
         return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
     codes, names = outlet_codes(articles["outlet"])
     order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
@@ -182,19 +180,13 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     }, schema=signatures_schema(config.minhash.num_perm))
 
 
-def _remove_counting_window(sh: pl.DataFrame, outlets: pl.Series, window: WindowTexts, resent: Resent | None,
-                            min_docs: int, min_run: int) -> pl.DataFrame:
-    """:func:`~dedup.boilerplate.remove_boilerplate` of a state run's articles in one batch, with the window's
-    texts counted too (see :func:`sign_articles`)."""
-    codes, names = outlet_codes(outlets)
-    resent_texts = None if resent is None else (codes[resent.rows], resent.keys)
-    texts = text_keys(sh)
-    first = first_copies(codes, texts, resent_texts=resent_texts)
-    keys, docs = count_keys(sh, np.where(first, codes, -1))
-    stored = _window_counts(window, names, np.unique(codes[codes >= 0]), codes[first], texts[first], resent_texts)
-    if stored is not None:
-        keys, docs = merge_keys((keys, docs), stored)
-    return strip_keys(sh, codes, keys[docs >= min_docs], min_run)
+def _window_counter(window: WindowTexts, resent: Resent | None) -> MoreCounts:
+    """The ``more_counts`` of :func:`~dedup.boilerplate.remove_boilerplate` for a state run's articles in one
+    batch: the window's stored texts of every outlet of the batch (see :func:`sign_articles`)."""
+    def more_counts(codes: np.ndarray, names: list[str], first: np.ndarray, texts: np.ndarray):
+        resent_texts = None if resent is None else (codes[resent.rows], resent.keys)
+        return _window_counts(window, names, np.unique(codes[codes >= 0]), codes[first], texts[first], resent_texts)
+    return more_counts
 
 
 def _window_counts(window: WindowTexts, names: list[str], ends: np.ndarray, codes: np.ndarray, texts: np.ndarray,
