@@ -30,7 +30,7 @@ from dedup.config import Config
 from dedup.minhash import sign_flat
 from dedup.minhash import signatures as minhash_signatures
 from dedup.progress import bar
-from dedup.resend import proposers, resend_followers, with_own_texts
+from dedup.resend import proposers, resend_candidates, resend_followers, with_own_texts
 from dedup.schema import flat_lists, signatures_schema
 from dedup.shingle import shingle
 
@@ -49,7 +49,8 @@ class _Piece:
     shingles: pl.DataFrame | None   # SHINGLES with ``sequence``; None once dropped to bound memory
 
 
-#: outlet -> distinct texts tonight => stored texts counted for the outlets' boilerplate (``outlet``, ``shingles``):
+#: outlet -> distinct texts tonight => stored texts counted for the outlets' boilerplate (``outlet``, ``shingles``;
+#: with ``article_id``, ``title``, ``published``, their re-sends count once):
 #: :meth:`dedup.state.NightlyState.window_texts`.
 WindowTexts = Callable[[dict[str, int]], pl.DataFrame]
 
@@ -81,7 +82,8 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     with a few articles a night has its footer found over the window, as in a
     run over the window's articles). They are counted, not stripped, with
     their outlet's counts once these are complete: in the batch that ends the
-    outlet, so once whatever the batches.
+    outlet, so once whatever the batches. An item and its re-sends among
+    them and tonight's articles count once (:func:`_stored_resends`).
     """
     n = articles.height
     min_run, min_docs = config.cluster.boilerplate_min_run, config.cluster.boilerplate_min_docs
@@ -89,7 +91,7 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
         sh = timer.run("shingle", shingle, articles, config=config.shingle)
         sh = timer.run("boilerplate", remove_boilerplate, sh, articles["outlet"], min_docs=min_docs,
                        min_run=min_run, resent=None if resent is None else resent.rows,
-                       more_counts=None if window is None else _window_counter(window, resent))
+                       more_counts=None if window is None else _window_counter(window, resent, articles, config))
         return sh, timer.run("minhash", minhash_signatures, sh, config=config.minhash)
     codes, names = outlet_codes(articles["outlet"])
     order = np.argsort(np.where(codes >= 0, codes, np.iinfo(np.int64).max), kind="stable") if min_docs \
@@ -124,7 +126,7 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
             earlier = seen[1] if carried in ends else np.empty(0, np.uint64)   # its texts of earlier batches
             stored = _window_counts(window, names, ends,
                                     np.concatenate([batch_codes[mine], np.full(len(earlier), carried)]),
-                                    np.concatenate([texts[mine], earlier]), resent_texts)
+                                    np.concatenate([texts[mine], earlier]), resent_texts, (articles, codes, config))
             if stored is not None:
                 counted = merge_keys(counted, stored)
         return *counted, texts, first
@@ -180,31 +182,88 @@ def sign_articles(articles: pl.DataFrame, config: Config, timer: Timer, resent: 
     }, schema=signatures_schema(config.minhash.num_perm))
 
 
-def _window_counter(window: WindowTexts, resent: Resent | None) -> MoreCounts:
+def _window_counter(window: WindowTexts, resent: Resent | None, articles: pl.DataFrame, config: Config
+                    ) -> MoreCounts:
     """The ``more_counts`` of :func:`~dedup.boilerplate.remove_boilerplate` for a state run's articles in one
     batch: the window's stored texts of every outlet of the batch (see :func:`sign_articles`)."""
     def more_counts(codes: np.ndarray, names: list[str], first: np.ndarray, texts: np.ndarray):
         resent_texts = None if resent is None else (codes[resent.rows], resent.keys)
-        return _window_counts(window, names, np.unique(codes[codes >= 0]), codes[first], texts[first], resent_texts)
+        return _window_counts(window, names, np.unique(codes[codes >= 0]), codes[first], texts[first], resent_texts,
+                              (articles, codes, config))
     return more_counts
 
 
+#: Tonight's ARTICLES, their outlet codes (:func:`~dedup.boilerplate.outlet_codes`) and the config: what the
+#: re-send rule reads of tonight's articles for the window's texts (:func:`_stored_resends`).
+_Tonight = tuple[pl.DataFrame, np.ndarray, Config]
+
+
 def _window_counts(window: WindowTexts, names: list[str], ends: np.ndarray, codes: np.ndarray, texts: np.ndarray,
-                   resent_texts: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+                   resent_texts: tuple[np.ndarray, np.ndarray] | None, tonight_articles: _Tonight
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
     """The :func:`~dedup.boilerplate.count_keys` of the stored texts ``window`` gives for the outlets ``ends``
     (codes), whose distinct texts tonight are (``codes``, ``texts``): outlet code and text key of each; None
     if it gives none (a batch's counts are not copied for nothing). A stored text that is one of those, or a
-    re-send's (``resent_texts``), is not counted again."""
+    re-send's (``resent_texts``), is not counted again; nor is one that re-sends an item counted already, or
+    that tonight re-sends (:func:`_stored_resends`)."""
     tonight = np.bincount(codes, minlength=len(names))
     stored = window({names[c]: int(tonight[c]) for c in ends.tolist()})
     if not stored.height:
         return None
     at = {names[c]: c for c in ends.tolist()}
     stored_codes = np.array([at[o] for o in stored["outlet"].to_list()], dtype=np.int64)
+    stored_texts = text_keys(stored)
     if resent_texts is not None:
         codes, texts = np.concatenate([codes, resent_texts[0]]), np.concatenate([texts, resent_texts[1]])
-    first = first_copies(stored_codes, text_keys(stored), resent_texts=(codes, texts))
+    first = first_copies(stored_codes, stored_texts, resent_texts=(codes, texts))
+    first &= ~_stored_resends(stored, stored_codes, stored_texts, resent_texts, *tonight_articles)
     return count_keys(stored, np.where(first, stored_codes, -1))
+
+
+def _stored_resends(stored: pl.DataFrame, stored_codes: np.ndarray, stored_texts: np.ndarray,
+                    resent_texts: tuple[np.ndarray, np.ndarray] | None, articles: pl.DataFrame,
+                    codes: np.ndarray, config: Config) -> np.ndarray:
+    """Which of the window's ``stored`` texts (their outlet codes and text keys) are an outlet's re-sends of an
+    item that counts already: the re-send rule of a run over tonight's articles and those stored texts.
+
+    The pairs of :func:`dedup.resend.resend_candidates` over tonight's articles of the stored texts' outlets
+    (``articles``, outlet ``codes``) and the stored texts (their ``article_id``, ``title``, ``published``;
+    none without these columns) are chained as :func:`resent_rows` chains tonight's
+    (:func:`dedup.resend.resend_followers`, tonight's texts shingled as read, the stored ones as the window
+    gives them). A chain counts once: in a text of tonight's that counts tonight (not a re-send's,
+    ``resent_texts``) if it has one, as tonight's texts are counted already; else in its stored text of the
+    smallest article id, as in a run over those articles. Its other stored texts are re-sends. So an item
+    sent on one night and updated on the next ones is one text, not one a night.
+    """
+    resends = np.zeros(stored.height, dtype=bool)
+    if not {"article_id", "title", "published"} <= set(stored.columns):
+        return resends
+    mine = np.flatnonzero(np.isin(codes, np.unique(stored_codes)))
+    columns = ("article_id", "title", "published")
+    # each outlet paired within itself, under its code: its name as written is the boilerplate's outlet
+    both = pl.concat([articles[mine].select(columns), stored.select(columns)]).with_columns(
+        outlet=pl.Series(np.concatenate([codes[mine], stored_codes])).cast(pl.String))
+    pairs = resend_candidates(both, config=config.cluster)
+    if not pairs.height:
+        return resends
+    n = len(mine)
+    left, right = pairs["left"].to_list(), pairs["right"].to_list()
+    docs = np.unique(np.concatenate([left, right]))
+    ours = shingle(articles[mine[docs[docs < n]]], config=config.shingle)
+    sets = dict(zip(docs[docs < n].tolist(), (np.asarray(s, dtype=np.uint32) for s in ours["shingles"])))
+    sets.update((d, np.asarray(stored["shingles"][d - n], dtype=np.uint32)) for d in docs[docs >= n].tolist())
+    text_of = dict(zip(docs[docs < n].tolist(), zip(codes[mine[docs[docs < n]]].tolist(), text_keys(ours).tolist())))
+    text_of.update((d, (int(stored_codes[d - n]), int(stored_texts[d - n]))) for d in docs[docs >= n].tolist())
+    resent = set() if resent_texts is None else set(zip(resent_texts[0].tolist(), resent_texts[1].tolist()))
+    # the text that leads a chain (counts): one of tonight's that counts, else the stored one of the smallest id
+    ids = both["article_id"].to_list()
+    rank = {d: f"{'1' if d >= n else '2' if text_of[d] in resent else '0'}{ids[d]}" for d in docs.tolist()}
+    titles, published = both["title"].to_list(), both["published"].to_list()
+    followers = resend_followers(left, right, [sets[d] for d in left], [sets[d] for d in right], rank,
+                                 config=config.cluster, proposers=proposers(left, right, titles, published))
+    followers = with_own_texts(followers, text_of)
+    resends[[d - n for d in followers if d >= n]] = True
+    return resends
 
 
 def _in_article_order(done: list[tuple[np.ndarray, pl.DataFrame]], n: int) -> pl.DataFrame:

@@ -26,6 +26,7 @@ import polars as pl
 from dedup.boilerplate import text_keys
 from dedup.config import MinHashConfig, ShingleConfig
 from dedup.lsh import banding
+from dedup.schema import UTC_TIME
 from dedup.shingle import shingle
 from dedup.state.history import StoryHistory, nights_from
 from dedup.state.index import list_to_keys
@@ -37,7 +38,8 @@ WINDOW_SAMPLE = 16
 #: Rows read per stored text wanted: copies of one text (a crawl's several ids for one article) count once.
 COPIES_READ = 4
 
-_TEXTS = pl.Schema({"outlet": pl.String, "shingles": pl.List(pl.UInt32)})
+_TEXTS = pl.Schema({"outlet": pl.String, "shingles": pl.List(pl.UInt32), "article_id": pl.String, "title": pl.String,
+                    "published": UTC_TIME})
 
 
 @dataclass
@@ -114,7 +116,9 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
                  config: ShingleConfig) -> pl.DataFrame:
     """``outlet``, ``shingles`` of the stored articles of the window that count for the boilerplate of
     tonight's small outlets: for each outlet of ``wanted``, its ``wanted[outlet]`` most recent ones (by
-    outlet, the most recent first); ``window()`` gives the :class:`Window`.
+    outlet, the most recent first); ``window()`` gives the :class:`Window`. With each, the ``article_id``,
+    ``title`` and ``published`` the re-send rule reads (a stored re-send of an item counts once with it:
+    :func:`dedup.signing.sign_articles`).
 
     An outlet with fewer than ``WINDOW_SAMPLE`` distinct texts tonight
     counts its stored articles of the window too, up to ``WINDOW_SAMPLE``
@@ -146,11 +150,11 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
     nights = set(chosen["night"].cast(pl.String).to_list())
     found = (store.scan(base, "articles", nights.__contains__)
              .filter(pl.col("article_id").is_in(chosen["article_id"].implode()))
-             .select("article_id", "night", "outlet", "text").collect()
+             .select("article_id", "night", "outlet", "title", "published", "text").collect()
              .join(chosen, on=["article_id", "night"]).sort("outlet", "_order"))
     shingled = shingle(found, config=config)
-    texts = (pl.DataFrame({"outlet": found["outlet"], "shingles": shingled["shingles"],
-                           "_text": text_keys(shingled)})
+    texts = (found.select("outlet", "article_id", "title", "published")
+             .with_columns(shingles=shingled["shingles"], _text=pl.Series(text_keys(shingled)))
              .unique(["outlet", "_text"], keep="first", maintain_order=True)
              .filter(pl.int_range(pl.len()).over("outlet")
                      < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64)))
