@@ -1,6 +1,8 @@
 """Textbook datasketch MinHash-LSH near-duplicate clustering (the baseline).
 
-Exactly the recipe from the datasketch docs, with no tuning:
+The datasketch API used the way its docs show (MinHash, MinHashLSH insert and
+query), with near-duplicate settings chosen by this project, not by those docs,
+and not tuned on the benchmark:
 
 1. ``text.lower().split()`` (whitespace tokens), 5-word shingles joined by a
    space, utf-8 encoded; a text with fewer than 5 words is one shingle;
@@ -9,14 +11,21 @@ Exactly the recipe from the datasketch docs, with no tuning:
    query every article;
 4. union-find over the query results -> connected components = clusters.
 
+datasketch's own MinHashLSH example (its docs' LSH page,
+``examples/lsh_examples.py``) hashes *sets of words* (``k=1`` here) at
+``threshold=0.5``; ``MinHashLSH``'s default threshold is 0.9.  The published
+baseline score depends strongly on these choices: ``run_baseline(threshold=,
+k=)`` and ``bench_quality.py --baseline-threshold / --baseline-k`` run the
+other settings (benchmarks/README.md §1 has the measured sensitivity).
+
 The title is not used.  API::
 
     res = run_baseline(articles)          # polars frame with id, text
     res.clusters                          # polars: article_id, cluster_id (str)
     res.seconds, res.articles_per_s, res.timings   # wall time, per stage
 
-CLI: ``python benchmarks/baseline_datasketch.py /tmp/synd.jsonl`` clusters a
-corpus written by ``syndication.py`` and prints scores against its gold.
+CLI: ``python benchmarks/baseline_datasketch.py /tmp/synd.jsonl [--threshold T] [--k K]``
+clusters a corpus written by ``syndication.py`` and prints scores against its gold.
 """
 
 from __future__ import annotations
@@ -51,7 +60,8 @@ def shingles(text: str, k: int = 5) -> list[bytes]:
 
 def run_baseline(articles: pl.DataFrame, threshold: float = 0.8, num_perm: int = 128,
                  k: int = 5) -> BaselineResult:
-    """Cluster ``articles`` (columns ``id``, ``text``) with MinHash-LSH."""
+    """Cluster ``articles`` (columns ``id``, ``text``) with MinHash-LSH over
+    k-word shingles (``k=1``: the set of words)."""
     ids = articles["id"].to_list()
     texts = articles["text"].to_list()
     t0 = time.perf_counter()
@@ -90,15 +100,18 @@ def run_baseline(articles: pl.DataFrame, threshold: float = 0.8, num_perm: int =
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from benchmarks.metrics import cluster_scores
     from benchmarks.syndication import read_corpus
 
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: baseline_datasketch.py CORPUS.jsonl", file=sys.stderr)
-        return 2
-    articles, gold = read_corpus(argv[0])
-    res = run_baseline(articles)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("corpus", help="a corpus written by syndication.py build")
+    ap.add_argument("--threshold", type=float, default=0.8, help="MinHashLSH threshold (default 0.8)")
+    ap.add_argument("--k", type=int, default=5, help="shingle length in words (default 5; 1 = sets of words)")
+    a = ap.parse_args(argv)
+    articles, gold = read_corpus(a.corpus)
+    res = run_baseline(articles, threshold=a.threshold, k=a.k)
     g = articles.select("id").join(gold.select("id", "gold_story"), on="id", how="left")
     pred = g.join(res.clusters, left_on="id", right_on="article_id", how="left")
     s = cluster_scores(pred["cluster_id"].to_list(), pred["gold_story"].to_list())

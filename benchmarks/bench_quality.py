@@ -16,11 +16,18 @@ the default ``Config()``, and prints:
   "added" material and of "dropped" base sentences, over copies whose
   predicted cluster's canonical is their gold wire original (coverage shown).
 
+Every article is scored exactly once: the corpus's articles and gold must list
+the same ids, a system listing an article twice is an error, and the report
+prints per system the gold articles missing from its output (scored as
+singletons) and its output ids not in the gold (not scored).
+
 Usage::
 
     python benchmarks/bench_quality.py                      # build 3000 stories, seed 7
     python benchmarks/bench_quality.py --holdout            # odd-NEWID corpus
     python benchmarks/bench_quality.py --corpus /tmp/synd.jsonl --json out.json
+    python benchmarks/bench_quality.py --corpus /tmp/synd.jsonl --no-dedup \
+        --baseline-threshold 0.5 --baseline-k 1               # datasketch's docs example settings
 
 Exits 0 with a "skipped" message when the Reuters data are absent.
 """
@@ -57,8 +64,19 @@ def _c2(n: pl.Expr) -> pl.Expr:
 
 def evaluate(gold: pl.DataFrame, clusters: pl.DataFrame) -> dict:
     """Scores of ``clusters`` (article_id, cluster_id) against ``gold`` (all
-    gold columns + outlet).  Articles missing from ``clusters`` count as
-    singletons (reported as ``missing``)."""
+    gold columns + outlet).
+
+    Every gold article is scored exactly once: an ``article_id`` listed twice
+    in ``clusters`` raises ``ValueError``; gold articles missing from
+    ``clusters`` are scored as singletons (counted in ``missing``); rows whose
+    ``article_id`` is not in the gold are not scored (counted in
+    ``not_in_gold``)."""
+    dup = clusters.filter(pl.col("article_id").is_duplicated())["article_id"].unique().sort()
+    if dup.len():
+        raise ValueError(f"{dup.len()} article_id(s) listed more than once in the system's "
+                         f"output, e.g. {dup.head(5).to_list()}")
+    not_in_gold = clusters.height - clusters.join(gold.select("id"), left_on="article_id",
+                                                  right_on="id", how="semi").height
     j = gold.join(clusters.select("article_id", "cluster_id"), left_on="id",
                   right_on="article_id", how="left")
     missing = int(j["cluster_id"].null_count())
@@ -66,6 +84,7 @@ def evaluate(gold: pl.DataFrame, clusters: pl.DataFrame) -> dict:
     pred, g = j["pred"].to_list(), j["gold_story"].to_list()
     out = cluster_scores(pred, g)
     out["missing"] = missing
+    out["not_in_gold"] = not_in_gold
     role = j["gold_role"].to_numpy()
     joined = joined_with_anchor(pred, g, role == "wire")
     ops = j["edits"].to_list()
@@ -98,8 +117,9 @@ def evaluate(gold: pl.DataFrame, clusters: pl.DataFrame) -> dict:
         "same_outlet_false_pairs": int(same_outlet_pairs - same_outlet_true),
         "false_pairs_total": out["fp"],
         "stitched_copies": st.height,
-        "stitched_stories_merged": sum(wire_pred.get(a) == wire_pred.get(b) for a, b in
-                                       st.select("gold_story", "gold_partner").iter_rows()),
+        # a pair counts only when both wire originals were scored (absent == absent is no merge)
+        "stitched_stories_merged": sum((pa := wire_pred.get(a)) is not None and pa == wire_pred.get(b)
+                                       for a, b in st.select("gold_story", "gold_partner").iter_rows()),
     }
     return out
 
@@ -155,7 +175,7 @@ def run_dedup(articles: pl.DataFrame, gold: pl.DataFrame, config, cluster_frame,
         align_secs = time.perf_counter() - t1
     cluster_secs = secs - float(out.timings.get("align", {}).get("seconds", 0.0))
     r = evaluate(gold, out.clusters) | {
-        "seconds": cluster_secs, "articles_per_s": articles.height / cluster_secs,
+        "rejects": out.rejects.height, "seconds": cluster_secs, "articles_per_s": articles.height / cluster_secs,
         "cluster_frame_seconds": secs, "align_seconds": align_secs, "timings": out.timings}
     if align:
         texts = dict(articles.select("id", "text").iter_rows())
@@ -171,6 +191,10 @@ def _print_report(corpus: dict, results: dict) -> None:
     for name, r in results.items():
         print(f"{name:<20}{r['precision']:8.4f}{r['recall']:8.4f}{r['f1']:8.4f}{r['ari']:8.4f}"
               f"{r['pred_clusters']:10d}{r['seconds']:9.1f}{r['articles_per_s']:9.0f}")
+    for name, r in results.items():
+        rejects = f"; rejected by the pipeline {r['rejects']}" if "rejects" in r else ""
+        print(f"{name}: gold articles missing from the output {r['missing']} (scored as singletons); "
+              f"output ids not in the gold {r['not_in_gold']} (not scored){rejects}")
     names = list(results)
     print("\nrecall by edit type (pair recall on pairs involving such a copy / "
           "share of such copies clustered with their wire original)")
@@ -193,6 +217,20 @@ def _print_report(corpus: dict, results: dict) -> None:
                       f"F1={s[k]['f1']:.4f}")
 
 
+def _check_ids(articles: pl.DataFrame, gold: pl.DataFrame) -> None:
+    """Raise unless the corpus's articles and its gold list the same ids, each once."""
+    for name, df in (("articles", articles), ("gold", gold)):
+        dup = df.filter(pl.col("id").is_duplicated())["id"].unique().sort()
+        if dup.len():
+            raise SystemExit(f"corpus {name}: {dup.len()} id(s) listed more than once, e.g. {dup.head(5).to_list()}")
+    only_a = articles.join(gold, on="id", how="anti")["id"]
+    only_g = gold.join(articles, on="id", how="anti")["id"]
+    if only_a.len() or only_g.len():
+        raise SystemExit(f"corpus articles and gold differ: {only_a.len()} article(s) without gold "
+                         f"(e.g. {only_a.head(3).to_list()}), {only_g.len()} gold row(s) without an "
+                         f"article (e.g. {only_g.head(3).to_list()})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-stories", type=int, default=3000)
@@ -200,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--holdout", action="store_true")
     ap.add_argument("--corpus", type=Path, help="read a corpus written by syndication.py build")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--baseline-threshold", type=float, default=0.8,
+                    help="the baseline's MinHashLSH threshold (default 0.8; datasketch's docs example: 0.5)")
+    ap.add_argument("--baseline-k", type=int, default=5,
+                    help="the baseline's shingle length in words (default 5; 1 = sets of words, as in "
+                         "datasketch's docs example)")
     ap.add_argument("--no-dedup", action="store_true")
     ap.add_argument("--no-align", action="store_true", help="skip the sentence-level evaluation")
     ap.add_argument("--json", type=Path, help="also write all numbers here")
@@ -215,14 +258,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         articles, gold = df.select(PUBLIC_COLUMNS), df.select(GOLD_COLUMNS)
         corpus = {"n_stories": a.n_stories, "seed": a.seed, "holdout": a.holdout}
+    _check_ids(articles, gold)
     gold = gold.join(articles.select("id", "outlet"), on="id")
     corpus |= {"articles": articles.height, "gold_stories": gold["gold_story"].n_unique(),
                "copies": int((gold["gold_role"] == "copy").sum()),
                "press_releases": int((gold["gold_role"] == "press_release").sum())}
     results = {}
     if not a.no_baseline:
-        res = run_baseline(articles)
-        results["datasketch-0.8"] = evaluate(gold, res.clusters) | {
+        res = run_baseline(articles, threshold=a.baseline_threshold, k=a.baseline_k)
+        name = f"datasketch-{a.baseline_threshold:g}" + ("" if a.baseline_k == 5 else f"-k{a.baseline_k}")
+        results[name] = evaluate(gold, res.clusters) | {
             "seconds": res.seconds, "articles_per_s": res.articles_per_s, "timings": res.timings}
     if not a.no_dedup:
         try:

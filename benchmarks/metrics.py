@@ -1,6 +1,9 @@
 """Clustering and sentence-diff metrics for the syndication benchmark.
 
-Clustering (labels are any hashables, one per article, aligned by position):
+Clustering (labels are any hashables except ``None``, one per article, aligned by
+position; two labels name the same cluster when they are equal as dict keys, so
+``1`` and ``"1"`` are two clusters; ``None`` raises ``ValueError``: give articles
+without a cluster a label of their own first):
 
 * ``pair_counts(pred, gold) -> PairCounts`` -- co-clustered pair counts from
   the contingency table (sum of C(n, 2) over cells), never O(n^2) pairs.
@@ -70,10 +73,20 @@ class PairCounts:
         return prf(self.tp, self.fp, self.fn)
 
 
+def _codes(labels: Sequence[Hashable]) -> np.ndarray:
+    """Integer codes of ``labels`` by Python equality (first seen = 0, 1, ...)."""
+    codes: dict = {}
+    out = np.fromiter((codes.setdefault(x, len(codes)) for x in labels), np.int64, len(labels))
+    if None in codes:
+        raise ValueError("None is not a cluster label: label articles without a cluster first "
+                         "(e.g. each with its own id)")
+    return out
+
+
 def _frame(pred: Sequence[Hashable], gold: Sequence[Hashable], mask=None) -> pl.DataFrame:
     if len(pred) != len(gold):
         raise ValueError(f"pred has {len(pred)} labels, gold {len(gold)}")
-    d = {"p": pl.Series([str(x) for x in pred]), "g": pl.Series([str(x) for x in gold])}
+    d = {"p": pl.Series(_codes(pred)), "g": pl.Series(_codes(gold))}
     d["m"] = pl.Series(np.zeros(len(pred), bool) if mask is None else np.asarray(mask, bool))
     return pl.DataFrame(d)
 
@@ -112,15 +125,15 @@ def pairwise_prf(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> dict:
 def ari(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> float:
     from sklearn.metrics import adjusted_rand_score
 
-    return float(adjusted_rand_score([str(x) for x in gold], [str(x) for x in pred]))
+    return float(adjusted_rand_score(_codes(gold), _codes(pred)))
 
 
 def cluster_scores(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> dict:
     """Pairwise P/R/F1, ARI and cluster counts."""
     out = pairwise_prf(pred, gold)
     out["ari"] = ari(pred, gold)
-    out["pred_clusters"] = len(set(map(str, pred)))
-    out["gold_clusters"] = len(set(map(str, gold)))
+    out["pred_clusters"] = len(np.unique(_codes(pred)))
+    out["gold_clusters"] = len(np.unique(_codes(gold)))
     return out
 
 

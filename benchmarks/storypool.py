@@ -2,7 +2,9 @@
 
 * ``Story`` -- a prose Reuters item split into sentences (``copyedit.split_sentences``)
   with the paragraph of each sentence; ``has_repeats`` flags items that repeat
-  a sentence (wire glitch), which are never given copies.
+  a sentence of 4+ words (wire glitch), which are never given copies.  Shorter
+  sentences are not checked, so a story with copies can repeat one (story 11624
+  of the main corpus repeats "Therese"): such a base sentence is ambiguous.
 * ``prepare_stories(items)`` -- keep prose items: no table-like lines and >= 90%
   of paragraphs ending in sentence punctuation.
 * ``near_duplicate_groups(stories)`` -- natural re-sends, rewrites and
@@ -49,7 +51,9 @@ class Story:
     @property
     def has_repeats(self) -> bool:
         """True if a sentence (>= 4 words) occurs twice or inside another one
-        (wire transmission glitch: some items repeat paragraphs)."""
+        (wire transmission glitch: some items repeat paragraphs).  Sentences of
+        fewer than 4 words are ignored, even when repeated exactly; changing
+        that would change every built corpus."""
         norms = [f" {norm(s)} " for s in self.sents if len(s.split()) >= 4]
         return any(i != j and a in b for i, a in enumerate(norms) for j, b in enumerate(norms))
 

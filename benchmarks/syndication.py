@@ -54,8 +54,9 @@ design another corpus story).  Copy-edited sentences are "edited": neither added
 dropped.  Added spans cover exactly the inserted pieces (whitespace between
 pieces excluded; adjacent added pieces merged).  Donor sentences also share no
 8-word shingle with any other Reuters item.  Stories with copies must not
-repeat a sentence internally (some wire items carry duplicated paragraphs),
-so every base sentence is unambiguous.
+repeat a sentence of 4+ words internally (some wire items carry duplicated
+paragraphs), so every base sentence of 4+ words is unambiguous (a shorter one
+may repeat: story 11624 of the main corpus repeats "Therese").
 
 CLI: ``python benchmarks/syndication.py build --n-stories 3000 --seed 7
 --out /tmp/synd.jsonl [--holdout]`` writes the public JSONL, ``<stem>.gold.jsonl``
