@@ -12,6 +12,12 @@ where they stood::
     - Power was cut to 10,000 homes.                 dropped (red)
     B: 1 kept, 1 edited, 1 added, 1 dropped (A has 3 sentences)
 
+An edited line that merges two A sentences or is part of a split one says so
+after it, in the report's words ("edited; two sentences merged into one",
+"split in 2 (part 1), same words"). The last line counts A's sentences once
+each, as the report does (a merged one edited, a split one edited once), and
+B's added ones.
+
 With ``color`` the markers are ANSI colours (deletions red and struck
 through, insertions green); without, ``[-...-]`` and ``{+...+}`` as in
 ``git diff --word-diff=plain``. Control characters, line separators and
@@ -21,6 +27,7 @@ bidirectional controls in the texts are never passed to the terminal.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -75,6 +82,9 @@ def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str,
     # one), wherever B moved that sentence; with none before it, it leads. The report places them alike.
     after = {k: [dropped[p] for p in gone]
              for k, gone in dropped_after([r["canonical_position"] for r in own], dropped).items()}
+    merged = _merged(rows, n_canonical)
+    parts = Counter(r["canonical_position"] for r in own if r["status"] == "edited")
+    seen: Counter = Counter()
     lines = [paint(_BOLD, f"--- A: {_clean(title_a)}"), paint(_BOLD, f"+++ B: {_clean(title_b)}")]
     lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(-1, []))
     for k, row in enumerate(own):
@@ -84,12 +94,49 @@ def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str,
         elif status == "added":
             lines.append(paint(_GREEN, f"+ {_clean(row['text'])}"))
         else:
-            lines.append(paint(_YELLOW, "~ ") + _inline(row["word_diff"] or [], color))
+            at = row["canonical_position"]
+            seen[at] += 1
+            note = _edit_note(row["word_diff"] or [], at in merged, parts[at], seen[at])
+            lines.append(paint(_YELLOW, "~ ") + _inline(row["word_diff"] or [], color)
+                         + (paint(_DIM, f"   ({note})") if note != "edited" else ""))
         lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(k, []))
-    counts = {s: rows.filter(pl.col("status") == s).height for s in ("kept", "edited", "added", "dropped")}
+    counts = _counts(rows, merged)
     lines.append(f"B: {counts['kept']} kept, {counts['edited']} edited, {counts['added']} added, "
                  f"{counts['dropped']} dropped (A has {n_canonical} {'sentence' if n_canonical == 1 else 'sentences'})")
     return "\n".join(lines) + "\n"
+
+
+def _merged(rows: pl.DataFrame, n_canonical: int) -> set[int]:
+    """The A positions of B's edited sentences that merge the next A sentence into their own.
+
+    Such a sentence carries the first A sentence's position and B has no row for the second (README:
+    ``canonical_position``), as :func:`dedup.report.entries._slotted` finds them for the report.
+    """
+    held = {p for p in rows["canonical_position"].to_list() if p is not None}
+    edited = rows.filter(pl.col("status") == "edited")["canonical_position"].to_list()
+    return {p for p in edited if p is not None and p + 1 < n_canonical and p + 1 not in held}
+
+
+def _counts(rows: pl.DataFrame, merged: set[int]) -> dict[str, int]:
+    """A's sentences by what B did with each, once each (a split one is edited once, one merged into the
+    sentence before is edited too), so that kept + edited + dropped is A's count; and B's added sentences."""
+    by_status = {s: set(rows.filter(pl.col("status") == s)["canonical_position"].drop_nulls().to_list())
+                 for s in ("kept", "edited", "dropped")}
+    edited = by_status["edited"] | {p + 1 for p in merged}
+    return {"kept": len(by_status["kept"] - edited), "edited": len(edited),
+            "dropped": len(by_status["dropped"] - edited - by_status["kept"]),
+            "added": rows.filter(pl.col("status") == "added").height}
+
+
+def _edit_note(diff: list[dict[str, str]], merged: bool, n_parts: int, part: int) -> str:
+    """What an edited sentence changed, in the report's words (``editNote`` in report.js): "edited"
+    when only its words; a merge of two A sentences or a split one says so, and "same words" when
+    only the sentence boundaries (and the spaces at them) differ."""
+    changed = any(piece["op"] != "=" and (piece["text"] or "").strip() for piece in diff)
+    how = "two sentences merged into one" if merged else f"split in {n_parts} (part {part})" if n_parts > 1 else ""
+    if not how:
+        return "edited" if changed else "same words, other sentence boundaries"
+    return f"edited; {how}" if changed else f"{how}, same words"
 
 
 def _inline(diff: list[dict[str, str]], color: bool) -> str:

@@ -55,15 +55,17 @@ class Alignment:
         parts = []
         for lo, hi in cluster_batches(narrow["cluster_id"], BATCH_ROWS):
             rows = _rows(narrow.slice(lo, hi - lo), self.canonical_ids)
-            parts.append(_per_article(rows, _winners(rows)))
+            parts.append(_per_article(_slotted(rows, _winners(rows))))
             del rows
         del narrow
         #: one row per other article with sentence rows: cluster_id, article_id, own, kept, edited,
-        #: added, dropped (the slots of its dropped canonical sentences), in cluster and article order
+        #: added, dropped (the slots of its dropped canonical sentences), in cluster and article order;
+        #: the counts as :func:`_per_article` makes them
         self.per_article = pl.concat(parts)
 
     def shares(self, articles: pl.DataFrame) -> dict[str, list[float]]:
-        """Per story, each other article's share of changed sentences, in the order of ``articles``."""
+        """Per story, each other article's share of changed sentences, in the order of ``articles``:
+        (edited + added + dropped) / (the canonical's sentences + added), as :func:`_per_article` counts them."""
         changed = pl.col("edited") + pl.col("added") + pl.col("dropped").list.len()
         share = self.per_article.select(
             "cluster_id", "article_id", (changed / pl.max_horizontal(pl.col("kept") + changed, 1)).alias("share"))
@@ -80,7 +82,8 @@ class Alignment:
         chosen = pl.col("cluster_id").is_in(ids)
         rows = _rows(_narrow(sentences), self.canonical_ids.filter(chosen))
         winners = _winners(rows)
-        per_article = _per_article(rows, winners)
+        rows = _slotted(rows, winners)
+        per_article = _per_article(rows)
         picked = _texts(sentences, winners["_src"]).with_columns(winners["status"], winners["_is_canonical"],
                                                                  _has_diff())
         best = winners.select(
@@ -94,9 +97,9 @@ class Alignment:
             canon.setdefault(cluster_id, []).append([family, text])
         own_rows = rows.filter(~pl.col("_is_canonical") & pl.col("status").is_in(["kept", "edited", "added"]))
         own = (_texts(sentences, own_rows["_src"])
-               .with_columns(own_rows.select("cluster_id", "article_id", "status", "canonical_position"))
+               .with_columns(own_rows.select("cluster_id", "article_id", "status", "canonical_position", "merged"))
                .join(best.drop("family_id"), on=_ON, how="left", maintain_order="left"))
-        own = _with_merges(own, rows, best)
+        own = _with_merges(own, best)
         flat, slots = _own_entries(own), own["slot"].to_list()
         entries: dict[str, dict[str, tuple[list, list[int]]]] = {}
         start = 0
@@ -165,19 +168,49 @@ def _winners(rows: pl.DataFrame) -> pl.DataFrame:
             .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("cluster_id").alias("slot")))
 
 
-def _per_article(rows: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
-    """One row per other article with sentence rows, in the order of the rows: its own sentences,
-    their counts by kind and the slots of the canonical sentences it dropped."""
+def _slotted(rows: pl.DataFrame, winners: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (of :func:`_rows`) with ``slot``, the slot of the canonical sentence each holds (null when
+    none is known: an added sentence), and ``merged``, the slot of the canonical sentence an edited row of
+    another article merges into its own (null for any other row).
+
+    A version sentence aligned with two adjacent canonical sentences carries the first one's
+    position, its word diff spells both joined by a space, and the version has no row for the
+    second (README: ``canonical_position``). So an edited row whose next canonical sentence the
+    version neither holds nor dropped merged it: it is shown merged, not absent, and counted edited.
+    """
+    status, position = pl.col("status"), pl.col("canonical_position").cast(pl.Int64)
+    rows = rows.join(winners.select("cluster_id", pl.col("_cpos").alias("canonical_position"), "slot"),
+                     on=_ON, how="left", maintain_order="left")
+    other = ~pl.col("_is_canonical") & position.is_not_null()
+    keys = ["cluster_id", "article_id", "_next"]
+    held = rows.filter(other & status.is_in(["kept", "edited", "dropped"])).select(
+        "cluster_id", "article_id", position.alias("_next"))
+    merges = (rows.filter(other & (status == "edited") & pl.col("slot").is_not_null())
+              .select("_row", "cluster_id", "article_id", (position + 1).alias("_next"))
+              .join(winners.select("cluster_id", pl.col("_cpos").cast(pl.Int64).alias("_next"),
+                                   pl.col("slot").alias("merged")), on=["cluster_id", "_next"], how="inner")
+              .join(held, on=keys, how="anti"))
+    return rows.join(merges.select("_row", "merged"), on="_row", how="left", maintain_order="left")
+
+
+def _per_article(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per other article with sentence rows (of :func:`_slotted`), in the order of the rows:
+    its own sentences, their counts by kind and the slots of the canonical sentences it dropped.
+
+    The counts are of the canonical's sentences, each once, by what the article did with it: kept,
+    edited (a split one counts once; one merged into the sentence before counts as edited, as that
+    one does) or dropped, so that they add up to the canonical's sentence count; and of the article's
+    added sentences (those holding no known canonical sentence).
+    """
     status = pl.col("status")
-    slots = winners.select("cluster_id", pl.col("_cpos").alias("canonical_position"), "slot")
     has_slot, is_own = pl.col("slot").is_not_null(), status.is_in(["kept", "edited", "added"])
-    return (rows.select("cluster_id", "article_id", "status", "canonical_position", "_is_canonical")
+    return (rows.select("cluster_id", "article_id", "status", "_is_canonical", "slot", "merged")
             .filter(~pl.col("_is_canonical"))
-            .join(slots, on=_ON, how="left", maintain_order="left")
             .group_by("cluster_id", "article_id", maintain_order=True).agg(
                 is_own.sum().alias("own"),
-                (is_own & has_slot & (status == "kept")).sum().alias("kept"),
-                (is_own & has_slot & (status != "kept")).sum().alias("edited"),
+                pl.col("slot").filter(is_own & has_slot & (status == "kept")).n_unique().alias("kept"),
+                (pl.col("slot").filter(is_own & has_slot & (status != "kept")).n_unique()
+                 + pl.col("merged").drop_nulls().n_unique()).alias("edited"),
                 (is_own & ~has_slot).sum().alias("added"),
                 pl.col("slot").filter((status == "dropped") & has_slot).unique().sort()
                 .alias("dropped")))
@@ -206,30 +239,15 @@ def _diff_text() -> pl.Expr:
         pl.when(op.is_in(["=", "-"])).then(op_text.fill_null("")).otherwise(pl.lit(""))).list.join("")
 
 
-def _with_merges(own: pl.DataFrame, rows: pl.DataFrame, best: pl.DataFrame) -> pl.DataFrame:
-    """``own`` with ``merged``: the slot of the canonical sentence an edited row merges into its own.
-
-    A version sentence aligned with two adjacent canonical sentences carries the first one's
-    position, its word diff spells both joined by a space, and the version has no row for the
-    second (README: ``canonical_position``). So an edited row whose next canonical sentence the
-    version neither holds nor dropped merged it: its ``canonical_text`` becomes the two texts
-    joined, as the word diff spells them, and the second is shown as merged into it, not absent.
-    """
-    position = pl.col("canonical_position").cast(pl.Int64)
-    held = (rows.filter(~pl.col("_is_canonical") & pl.col("status").is_in(["kept", "edited", "dropped"])
-                        & pl.col("canonical_position").is_not_null())
-            .select("cluster_id", "article_id", position.alias("_next"), pl.lit(True).alias("_held")).unique())
-    nexts = best.select("cluster_id", position.alias("_next"), pl.col("slot").alias("_next_slot"),
-                        pl.col("canonical_text").alias("_next_text"))
-    merged = (pl.col("status") == "edited") & pl.col("slot").is_not_null() & pl.col("_next_slot").is_not_null() \
-        & pl.col("_held").is_null()
-    return (own.with_columns((position + 1).alias("_next"))
-            .join(nexts, on=["cluster_id", "_next"], how="left", maintain_order="left")
-            .join(held, on=["cluster_id", "article_id", "_next"], how="left", maintain_order="left")
-            .with_columns(pl.when(merged).then(pl.col("_next_slot")).alias("merged"),
-                          pl.when(merged).then(pl.concat_str("canonical_text", pl.lit(" "), "_next_text"))
+def _with_merges(own: pl.DataFrame, best: pl.DataFrame) -> pl.DataFrame:
+    """``own`` with the ``canonical_text`` of an edited row that merges the next canonical sentence into
+    its own (``merged``, :func:`_slotted`) made the two texts joined by a space, as its word diff spells them."""
+    nexts = best.select("cluster_id", pl.col("slot").alias("merged"), pl.col("canonical_text").alias("_next_text"))
+    return (own.join(nexts, on=["cluster_id", "merged"], how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("merged").is_not_null())
+                          .then(pl.concat_str("canonical_text", pl.lit(" "), "_next_text"))
                           .otherwise(pl.col("canonical_text")).alias("canonical_text"))
-            .drop("_next", "_next_slot", "_next_text", "_held"))
+            .drop("_next_text"))
 
 
 def _own_entries(own: pl.DataFrame) -> list:

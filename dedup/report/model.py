@@ -38,6 +38,11 @@ prints them (:func:`dedup.report.entries.dropped_after`). An entry is
   the two canonical texts joined by a space, and ``m`` is merged, not absent.
   The halves of a split canonical sentence are entries of the same ``k``.
 
+``n`` counts the canonical's sentences, each once, by what the article did with
+it (a split one is edited once, a merged one edited as the sentence it is merged
+into), so kept + edited + dropped is the canonical's sentence count; added counts
+the article's sentences the canonical lacks (:func:`dedup.report.entries._per_article`).
+
 The canonical article itself is ``[0, 1, 2, ...]``. ``l`` are the provenance
 links: article *to* shares added material first carried by article *from*.
 The encoding keeps a 20,000-article report small enough to open fast, and a

@@ -81,3 +81,53 @@ def test_an_article_longer_than_the_aligner_takes_is_unusable_input_named_a_or_b
                                              "most 2,000$") as caught:
             diff_articles(str(a), str(b), corpus=[], color=False)
         assert caught.value.exit_code == 3
+
+
+COUNCIL = ("Storm hits the coast of Florida today. The council met on Monday. It approved the plan. "
+           "Residents were told to stay indoors tonight.")
+BUDGET = ("LISBON (Wire) -\n\nThe council approved a housing plan on Monday. Critics said the budget was too small\n\n"
+          "for a city of this size.")
+BUDGET_JOINED = BUDGET.replace("small\n\nfor", "small for")
+
+
+def _diff(a: str, b: str) -> list[str]:
+    return render_diff(a, b, title_a="Wire", title_b="Daily", color=False).splitlines()
+
+
+def test_a_merge_of_two_a_sentences_says_so_and_counts_the_second_as_edited_not_missing():
+    """B merges A's sentences 2 and 3: one B line, said to be a merge as the report says it, and the
+    counts of A's 4 sentences add up to 4 (2 edited), where the merged one went uncounted."""
+    out = _diff(COUNCIL, COUNCIL.replace("Monday. It approved", "Monday and approved"))
+    assert out[2:] == [
+        "  Storm hits the coast of Florida today.",
+        "~ The council met on Monday[-. It-] {+and+} approved the plan.   (edited; two sentences merged into one)",
+        "  Residents were told to stay indoors tonight.",
+        "B: 2 kept, 2 edited, 0 added, 0 dropped (A has 4 sentences)",
+    ]
+
+
+def test_a_split_a_sentence_says_which_part_each_line_is_and_counts_once():
+    out = _diff(COUNCIL, COUNCIL.replace("The council met on Monday.", "The council met. It was on Monday."))
+    assert out[3:5] == ["~ The council met{+.+}   (edited; split in 2 (part 1))",
+                        "~ {+It was+} on Monday.   (edited; split in 2 (part 2))"]
+    assert out[-1] == "B: 3 kept, 1 edited, 0 added, 0 dropped (A has 4 sentences)"
+
+
+def test_a_change_of_sentence_boundaries_alone_says_same_words():
+    """The same words cut into sentences otherwise (a paragraph break inside a sentence): not an edit of
+    words, as the report words it."""
+    split = _diff(BUDGET_JOINED, BUDGET)
+    assert split[4:6] == ["~ Critics said the budget was too small   (split in 2 (part 1), same words)",
+                          "~ for a city of this size.   (split in 2 (part 2), same words)"]
+    assert split[-1] == "B: 2 kept, 1 edited, 0 added, 0 dropped (A has 3 sentences)"
+    merged = _diff(BUDGET, BUDGET_JOINED)
+    assert merged[4] == ("~ Critics said the budget was too small for a city of this size.   "
+                         "(two sentences merged into one, same words)")
+    assert merged[-1] == "B: 2 kept, 2 edited, 0 added, 0 dropped (A has 4 sentences)"
+
+
+def test_a_plain_edit_carries_no_note_and_the_note_is_dim_in_colour():
+    assert "(" not in _diff(A, B)[4].split("police said.")[1]
+    out = render_diff(COUNCIL, COUNCIL.replace("Monday. It approved", "Monday and approved"), title_a="Wire",
+                      title_b="Daily", color=True)
+    assert "\x1b[2m   (edited; two sentences merged into one)\x1b[0m" in out

@@ -82,3 +82,14 @@ def test_a_change_of_sentence_boundaries_alone_says_so_instead_of_edited(report,
     notes = dict(_rows(page))
     assert notes[WIRE[3]] == "split by Split Herald"   # no "edited by": not a word changed
     page.assert_clean()
+
+
+def test_the_outlets_table_counts_each_canonical_sentence_once(report, frames):
+    """A merged canonical sentence is counted edited, a split one once: each row adds up to the 4 sentences."""
+    page = report(**plan_frames(frames))
+    page.open("Plan (Wire)")
+    cells = {row.locator("td").first.text_content(): row.locator("td.counts").text_content()
+             for row in page.page.locator("table.outlets-table tbody tr").all()}
+    assert cells == {"Wirecanonical": "4 kept", "Kept Daily": "4 kept", "Merge Times": "2 kept, 2 edited",
+                     "Join Courier": "2 kept, 2 edited", "Split Herald": "3 kept, 1 edited"}
+    page.assert_clean()

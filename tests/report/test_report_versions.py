@@ -109,3 +109,38 @@ def test_the_summary_says_unknown_for_a_story_whose_articles_name_no_outlet(fram
     assert vote.split()[1:3] == ["unknown", "2"]
     quake = next(line for line in text.splitlines() if "Earthquake hits coast" in line)
     assert quake.split()[1:3] == ["4", "4"]
+
+
+def _plan(frames: dict) -> tuple[dict, dict]:
+    """The c-plan story's overview row and detail."""
+    overview, details = _data(render_report(**plan_frames(frames)))
+    k = [s["id"] for s in overview["stories"]].index("c-plan")
+    return overview["stories"][k], details[k]
+
+
+def test_each_canonical_sentence_counts_once_merged_and_split_ones_as_edited(frames):
+    """A canonical sentence merged into the one before is edited (the version changed it), not left
+    out of the counts; a split one counts once, not once per half: kept + edited + dropped is the
+    canonical's sentence count."""
+    _story, detail = _plan(frames)
+    counts = {a["h"].split("(")[1].rstrip(")"): a["n"] for a in detail["a"]}
+    assert counts == {"Wire": [4, 0, 0, 0], "Kept Daily": [4, 0, 0, 0], "Merge Times": [2, 2, 0, 0],
+                      "Join Courier": [2, 2, 0, 0], "Split Herald": [3, 1, 0, 0]}
+
+
+def test_the_counts_add_up_to_the_canonical_sentences_in_every_story(frames):
+    _overview, details = _data(render_report(**plan_frames(frames)))
+    for detail in details:
+        for article in detail["a"]:
+            if article["n"] is not None:
+                kept, edited, _added, dropped = article["n"]
+                assert kept + edited + dropped == len(detail["c"]), (article["id"], article["n"])
+
+
+def test_the_share_of_sentences_changed_counts_a_merged_sentence_as_changed(frames):
+    """The story's share is the mean over its versions of (edited + added + dropped) over the canonical's
+    sentences and the version's added ones: Merge Times changed 2 of 4, Split Herald 1 of 4."""
+    story, detail = _plan(frames)
+    shares = [(e + a + d) / (len(detail["c"]) + a) for _k, e, a, d in (x["n"] for x in detail["a"][1:])]
+    assert sorted(shares) == [0, 1 / 4, 2 / 4, 2 / 4]
+    assert story["d"] == round(sum(shares) / len(shares), 3)

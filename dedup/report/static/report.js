@@ -172,7 +172,9 @@
     entries.forEach(function (e) { if (e.k === 'e') n[e.at] = (n[e.at] || 0) + 1; });
     return n;
   }
-  function editNote(e, changed, n, i) {  // what an edited sentence changed: words, boundaries or both
+  // what an edited sentence changed: words, boundaries or both; `dedup diff` prints the same words
+  // (_edit_note in dedup/align/terminal.py)
+  function editNote(e, changed, n, i) {
     var how = e.also >= 0 ? 'two sentences merged into one' : n > 1 ? 'split in ' + n + ' (part ' + i + ')' : '';
     if (!how) return changed ? 'edited' : 'same words, other sentence boundaries';
     return changed ? 'edited; ' + how : how + ', same words';
