@@ -3,12 +3,12 @@
 __version__ = "0.1.0"
 
 from dedup.config import ClusterConfig, Config, MinHashConfig, ReadConfig, ShingleConfig
-from dedup.errors import ConfigError, DedupError, InputError, OutputError
+from dedup.errors import ConfigError, DedupError, EngineError, InputError, OutputError
 
 __all__ = [
     "__version__",
     "Config", "ReadConfig", "ShingleConfig", "MinHashConfig", "ClusterConfig",
-    "DedupError", "ConfigError", "InputError", "OutputError",
+    "DedupError", "ConfigError", "InputError", "OutputError", "EngineError",
     "ClusterResult", "cluster_frame", "run",
 ]
 

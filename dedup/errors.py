@@ -48,3 +48,11 @@ class OutputError(DedupError):
     """
 
     exit_code = 8
+
+
+class EngineError(DedupError):
+    """The distributed engine failed a run it had started: the SparkContext stopped, the master or the
+    driver was lost, executors or Python workers died (exit code 9). Not a bad parameter (2): a scheduler
+    may retry it once the cluster is back; the inputs and parameters were fine as far as the run got."""
+
+    exit_code = 9

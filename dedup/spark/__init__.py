@@ -13,6 +13,7 @@ Modules: :mod:`~dedup.spark.session` (the SparkSession and the Java check),
 :mod:`~dedup.spark.read` (the local readers, one task per file),
 :mod:`~dedup.spark.stages` (the stage functions as Arrow UDFs),
 :mod:`~dedup.spark.components` (connected components by large-star/small-star),
+:mod:`~dedup.spark.failures` (Spark's failures during a run, told from dedup's own),
 :mod:`~dedup.spark.engine` (:func:`run_spark`: the stages chained, the outputs).
 """
 

@@ -57,6 +57,7 @@ from dedup.resend import proposers, resend_followers, with_own_texts
 from dedup.schema import CLUSTERS, LINKS, SENTENCES
 from dedup.spark import stages
 from dedup.spark.components import connected_components
+from dedup.spark.failures import spark_failures
 from dedup.spark.outputs import (
     alignment_summary,
     hadoop_path,
@@ -66,7 +67,7 @@ from dedup.spark.outputs import (
 )
 from dedup.spark.read import SparkRead, number_articles, read_stage
 from dedup.spark.resend import resend_pairs
-from dedup.spark.session import SESSION_CONF, get_session
+from dedup.spark.session import get_session, own_session
 from dedup.spark.tables import read_table
 
 #: Members (articles) per shard handed to one build_clusters / align_clusters call: whole
@@ -78,12 +79,7 @@ _CHECKPOINT_DIR = ".spark-checkpoints"
 
 
 def _session(spark: SparkSession | None, master: str | None, quiet: bool) -> SparkSession:
-    if spark is None:
-        return get_session(master, quiet=quiet)
-    session = spark.newSession()
-    for key, value in SESSION_CONF.items():
-        session.conf.set(key, value)
-    return session
+    return get_session(master, quiet=quiet) if spark is None else own_session(spark)
 
 
 class _Run:
@@ -333,17 +329,20 @@ def run_spark(inputs: list[str | Path], out_dir: str | Path, *, config: Config =
     ``out_dir``: a folder the driver and the executors can both write (any
     folder with a ``local[...]`` master, a shared mount on a cluster).
     ``quiet``: a session started here logs Spark's errors only (see
-    :func:`dedup.spark.session.get_session`).
+    :func:`dedup.spark.session.get_session`). Spark failing the run once it has
+    started (its context stopped, executors lost) is an :class:`~dedup.errors.EngineError`
+    (:mod:`dedup.spark.failures`).
     """
     check_out_dir(inputs, out_dir)
     session = _session(spark, master, quiet)
     out = Path(out_dir)
-    run = _Run(session, config, out, log)
-    # As locally, --out is made once the inputs are found: a missing input leaves no folder behind
-    read = run.timer.piece("read", _read, run, inputs)
-    prepare_out_dir(out)   # an earlier run's outputs go: a run that stops part-way leaves no timings.json
-    with _checkpoint_dir(run):
-        return _execute(run, read)
+    with spark_failures(session.sparkContext):   # a context stopped, executors lost: one line, as at start
+        run = _Run(session, config, out, log)
+        # As locally, --out is made once the inputs are found: a missing input leaves no folder behind
+        read = run.timer.piece("read", _read, run, inputs)
+        prepare_out_dir(out)   # an earlier run's outputs go: a run that stops part-way leaves no timings.json
+        with _checkpoint_dir(run):
+            return _execute(run, read)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from dedup.config import Config
 from dedup.errors import OutputError
 from dedup.pipeline import build_summary
+from dedup.spark.failures import java_cause
 from dedup.spark.read import SparkRead
 from dedup.spark.tables import remove_side_files
 
@@ -83,15 +84,8 @@ def alignment_summary(sentences: DataFrame, links: DataFrame, failures: pl.DataF
 def java_io_failure(exc: BaseException) -> str | None:
     """The message of the ``java.io.IOException`` behind a failed Spark call (a full disk, no permission
     where Spark's writers write), or None when the failure is another (a task's Python error...)."""
-    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)   # py4j's, pyspark's
-    while java is not None:
-        cls = java.getClass()
-        while cls is not None:
-            if cls.getName() == "java.io.IOException":
-                return str(java.getMessage() or java.getClass().getName())
-            cls = cls.getSuperclass()
-        java = java.getCause()
-    return None
+    java = java_cause(exc, "java.io.IOException")
+    return None if java is None else str(java.getMessage() or java.getClass().getName())
 
 
 @contextmanager

@@ -3,9 +3,11 @@
 The engine takes the *active* session when there is one (``spark-submit``, a
 notebook, Databricks, EMR, Dataproc: their cluster configuration applies), and
 otherwise starts one with ``master`` (``local[2]`` on a laptop). Either way it
-works in a :meth:`~pyspark.sql.SparkSession.newSession` of its own: the SQL
-settings the engine relies on (UTC session time zone, microsecond Parquet
-timestamps) are set there and never leak into the caller's session.
+works in a :meth:`~pyspark.sql.SparkSession.newSession` of its own
+(:func:`own_session`): the caller's runtime SQL settings are carried into it,
+the two the outputs depend on (UTC session time zone, microsecond Parquet
+timestamps) are set there whatever the caller's say, and nothing set there
+leaks into the caller's session.
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Java releases Spark 4 runs on.
 MIN_JAVA = 17
 
-#: SQL settings every run needs, whatever the caller's session says.
-SESSION_CONF = {
+#: SQL settings dedup's outputs depend on: set in the run's session whatever the caller's session says.
+REQUIRED_CONF = {
     "spark.sql.session.timeZone": "UTC",                       # `published` is UTC end to end
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # not INT96: polars/pyarrow read it as UTC
+}
+
+#: dedup's defaults for the run's session, for speed and memory only: a value the caller's session was given
+#: (``spark.conf.set``) is kept instead.
+DEFAULT_CONF = {
     "spark.sql.adaptive.enabled": "true",                      # broadcast small sides, split skewed joins
     "spark.sql.adaptive.skewJoin.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",    # articles per Arrow batch handed to Python
@@ -148,8 +155,17 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
             java = exc.java_exception
             reason = " ".join(str(java.getMessage() or java.getClass().getName()).split())
             raise ConfigError(f"Spark did not start with --master {master}: {reason}; {hint}") from None
-    session = active.newSession()
-    for key, value in SESSION_CONF.items():
+    return own_session(active)
+
+
+def own_session(parent: SparkSession) -> SparkSession:
+    """A new session over ``parent``'s SparkContext, for one run: ``parent``'s runtime SQL settings (what
+    ``spark.conf.set`` gave it: ``spark.sql.shuffle.partitions``...) carried over, :data:`DEFAULT_CONF` for
+    the keys it did not set, and :data:`REQUIRED_CONF` whatever it says. ``parent`` itself is left as it is."""
+    session = parent.newSession()
+    fresh = session.conf.getAll   # the context's settings (spark-submit --conf, spark-defaults.conf)
+    given = {key: value for key, value in parent.conf.getAll.items() if fresh.get(key) != value}
+    for key, value in {**DEFAULT_CONF, **given, **REQUIRED_CONF}.items():
         session.conf.set(key, value)
     return session
 

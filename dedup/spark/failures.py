@@ -1,0 +1,118 @@
+"""Spark's failures during a run, told apart from dedup's own.
+
+A run that Spark cannot finish (its SparkContext stopped, from another thread
+or because the master or the driver was lost; a job aborted because executors
+or Python workers died) ends as an :class:`~dedup.errors.EngineError`: one line with the first line of
+Spark's reason (``dedup cluster`` exits 9; a master Spark cannot start with at
+all is a bad parameter, exit 2, :func:`dedup.spark.session.get_session`). An
+error of dedup's own stays what it is, an internal error with its traceback: a
+Python exception raised in the driver while the context runs, and one raised in
+a stage function on an executor (pyspark's ``PythonException``), as well as the
+errors pyspark recognises as a query's own (``AnalysisException``,
+``ArithmeticException``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from dedup.errors import DedupError, EngineError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark import SparkContext
+
+#: What an error raised by Python code in a task is, in the JVM.
+PYTHON_ERROR = "org.apache.spark.api.python.PythonException"
+
+
+def java_cause(exc: BaseException, class_name: str) -> Any | None:
+    """The first Java exception of class ``class_name`` (or a subclass) behind a failed Spark call: the
+    call's own, then its causes; None when there is none or ``exc`` did not come from the JVM."""
+    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)   # py4j's, pyspark's
+    while java is not None:
+        if _is_a(java, class_name):
+            return java
+        java = java.getCause()
+    return None
+
+
+def _is_a(java: Any, class_name: str) -> bool:
+    cls = java.getClass()
+    while cls is not None:
+        if cls.getName() == class_name:
+            return True
+        cls = cls.getSuperclass()
+    return False
+
+
+def _first_line(java: Any) -> str:
+    """The first line of a Java exception's message; that of its cause for a wrapper that says nothing of
+    its own (``Exception thrown in awaitResult:``)."""
+    while True:
+        lines = str(java.getMessage() or "").strip().splitlines()
+        line = " ".join(lines[0].split()) if lines else ""
+        if (line and not line.endswith(":")) or java.getCause() is None:
+            return line or java.getClass().getName()
+        java = java.getCause()
+
+
+def _stopped(sc: SparkContext) -> bool:
+    """Whether the context has stopped (in Python or in the JVM), or its driver JVM is gone."""
+    from py4j.protocol import Py4JError
+
+    try:
+        return sc._jsc is None or bool(sc._jsc.sc().isStopped())
+    except (Py4JError, OSError):   # py4j cannot reach the JVM
+        return True
+
+
+def spark_failure(exc: BaseException, sc: SparkContext) -> str | None:
+    """Spark's reason, one line, when ``exc`` is Spark's failure rather than dedup's; else None.
+
+    Spark's: any error once the context has stopped (what failed first, a job
+    cancelled by the stop, is named), and a job that Spark aborted
+    (``org.apache.spark.SparkException``, left unconverted by pyspark) for a
+    reason other than a Python exception in a task.
+    """
+    from py4j.protocol import Py4JError
+
+    if not _stopped(sc):
+        job = _aborted_job(exc)
+        return None if job is None else _first_line(job)
+    chain, seen = [], exc   # the exception, and those it was raised while handling (a cleanup's failure)
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__context__
+    try:   # the earliest: what the stop made fail first
+        job = next((job for job in map(_aborted_job, reversed(chain)) if job is not None), None)
+        return "its SparkContext was stopped" if job is None else _first_line(job)
+    except (Py4JError, OSError):   # the driver JVM is gone, with the Java side of the exceptions
+        return "its SparkContext was stopped"
+
+
+def _aborted_job(exc: BaseException) -> Any | None:
+    """The ``SparkException`` a Spark call failed with (pyspark leaves it a py4j error), unless a Python
+    exception raised in a task is behind it."""
+    from py4j.protocol import Py4JJavaError
+
+    if not isinstance(exc, Py4JJavaError) or java_cause(exc, PYTHON_ERROR) is not None:
+        return None
+    java = exc.java_exception
+    return java if _is_a(java, "org.apache.spark.SparkException") else None
+
+
+@contextmanager
+def spark_failures(sc: SparkContext) -> Iterator[None]:
+    """Run the block; a failure of Spark's (:func:`spark_failure`) is an :class:`EngineError`, one line."""
+    master = sc.master
+    try:
+        yield
+    except DedupError:
+        raise
+    except Exception as exc:
+        reason = spark_failure(exc, sc)
+        if reason is None:
+            raise
+        raise EngineError(f"Spark stopped the run (master {master}): {reason}") from exc
