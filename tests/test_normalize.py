@@ -1,4 +1,4 @@
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import ShingleConfig
@@ -6,6 +6,7 @@ from dedup.normalize import normalize, tokenize
 from dedup.shingle import shingle_texts
 
 
+@settings(deadline=None)
 @given(st.text())
 def test_normalize_is_idempotent(text):
     assert normalize(normalize(text)) == normalize(text)

@@ -104,6 +104,7 @@ def test_quiet_keeps_the_driver_java_options_of_spark_defaults(tmp_path, monkeyp
 
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     monkeypatch.setattr(session, "_start_quietly", start)
+    monkeypatch.setattr(session, "unavailable_reason", lambda: None)   # no JVM is started: Java not needed
     with pytest.raises(Started):
         session.get_session("local[1]", quiet=True)
     assert launched["spark.driver.extraJavaOptions"] == \
@@ -155,6 +156,7 @@ def test_spark_defaults_and_the_environment_win_over_dedups_launch_defaults(tmp_
         return settings
 
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    monkeypatch.setattr(session, "unavailable_reason", lambda: None)   # no JVM is started: Java not needed
     settings = launched()
     assert "spark.driver.memory" not in settings and "spark.sql.shuffle.partitions" not in settings
     assert settings["spark.ui.enabled"] == "false"

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,7 @@ def test_a_lock_from_another_host_is_not_taken_over(tmp_path):
 def test_a_lock_being_written_is_not_described_as_another_hosts(tmp_path):
     # what a run killed between creating the lock and writing its owner leaves: stale after 5 s
     (tmp_path / "lock").write_bytes(b"")
+    os.utime(tmp_path / "lock", (time.time() + 3600,) * 2)   # "just written", however long until acquire()
     with pytest.raises(StateLocked, match=r"has a lock being written .*; retry in a few seconds$") as caught:
         StateLock(tmp_path).acquire()
     assert "another host" not in str(caught.value) and "None" not in str(caught.value)
