@@ -54,7 +54,7 @@ def main() -> int:
 
             page.set_viewport_size({"width": 1440, "height": 1500})
             label = next(text for text in page.locator("select.pick option").all_text_contents()
-                         if text.startswith("Daily Ledger"))
+                         if text.strip("\u2068\u2069").startswith("Daily Ledger"))   # names are bidi-isolated
             page.select_option("select.pick", label=label)
             page.evaluate(_SHOW_TEXT)
             page.wait_for_timeout(500)
