@@ -161,11 +161,12 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
 def own_session(parent: SparkSession) -> SparkSession:
     """A new session over ``parent``'s SparkContext, for one run: ``parent``'s runtime SQL settings (what
     ``spark.conf.set`` gave it: ``spark.sql.shuffle.partitions``...) carried over, :data:`DEFAULT_CONF` for
-    the keys it did not set, and :data:`REQUIRED_CONF` whatever it says. ``parent`` itself is left as it is."""
+    the keys neither it nor the context (``spark-submit --conf``, ``spark-defaults.conf``) set, and :data:`REQUIRED_CONF` whatever it says. ``parent`` itself is left as it is."""
     session = parent.newSession()
     fresh = session.conf.getAll   # the context's settings (spark-submit --conf, spark-defaults.conf)
     given = {key: value for key, value in parent.conf.getAll.items() if fresh.get(key) != value}
-    for key, value in {**DEFAULT_CONF, **given, **REQUIRED_CONF}.items():
+    defaults = {key: value for key, value in DEFAULT_CONF.items() if key not in fresh}   # the context's win too
+    for key, value in {**defaults, **given, **REQUIRED_CONF}.items():
         session.conf.set(key, value)
     return session
 

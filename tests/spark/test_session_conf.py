@@ -64,3 +64,41 @@ def test_the_active_sessions_runtime_settings_are_carried_into_get_session(spark
             active.conf.unset(key)
         for key, value in before.items():
             active.conf.set(key, value)
+
+
+class _Conf:
+    def __init__(self, values: dict[str, str]):
+        self.values = dict(values)
+
+    @property
+    def getAll(self) -> dict[str, str]:   # noqa: N802 - pyspark's name (a property in pyspark 4)
+        return dict(self.values)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+class _Session:
+    """A session over a context whose settings are ``context`` (spark-submit --conf, spark-defaults.conf)."""
+
+    def __init__(self, context: dict[str, str], runtime: dict[str, str] | None = None):
+        self.context, self.conf = context, _Conf({**context, **(runtime or {})})
+
+    def newSession(self) -> "_Session":   # noqa: N802 - pyspark's name
+        return _Session(self.context)
+
+
+def test_the_contexts_settings_win_over_dedups_defaults_and_lose_to_the_required_ones():
+    """A key of DEFAULT_CONF the context was given (spark-defaults.conf: a smaller Arrow batch for the
+    executors' memory, adaptive execution off) is kept; dedup's default applies only to a key nobody set;
+    the two settings the outputs depend on are dedup's whatever the context says."""
+    from dedup.spark.session import DEFAULT_CONF, REQUIRED_CONF, own_session
+
+    context = {"spark.sql.execution.arrow.maxRecordsPerBatch": "500", "spark.sql.adaptive.enabled": "false",
+               "spark.sql.session.timeZone": "Europe/Paris"}
+    got = own_session(_Session(context, {"spark.sql.shuffle.partitions": "7"})).conf.getAll
+    assert got["spark.sql.execution.arrow.maxRecordsPerBatch"] == "500"
+    assert got["spark.sql.adaptive.enabled"] == "false"
+    assert got["spark.sql.adaptive.skewJoin.enabled"] == DEFAULT_CONF["spark.sql.adaptive.skewJoin.enabled"]
+    assert got["spark.sql.shuffle.partitions"] == "7"                      # the caller's runtime setting
+    assert {key: got[key] for key in REQUIRED_CONF} == REQUIRED_CONF
