@@ -161,7 +161,8 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
 def own_session(parent: SparkSession) -> SparkSession:
     """A new session over ``parent``'s SparkContext, for one run: ``parent``'s runtime SQL settings (what
     ``spark.conf.set`` gave it: ``spark.sql.shuffle.partitions``...) carried over, :data:`DEFAULT_CONF` for
-    the keys neither it nor the context (``spark-submit --conf``, ``spark-defaults.conf``) set, and :data:`REQUIRED_CONF` whatever it says. ``parent`` itself is left as it is."""
+    the keys neither it nor the context (``spark-submit --conf``, ``spark-defaults.conf``) set, and
+    :data:`REQUIRED_CONF` whatever it says. ``parent`` itself is left as it is."""
     session = parent.newSession()
     fresh = session.conf.getAll   # the context's settings (spark-submit --conf, spark-defaults.conf)
     given = {key: value for key, value in parent.conf.getAll.items() if fresh.get(key) != value}

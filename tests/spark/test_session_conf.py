@@ -71,7 +71,7 @@ class _Conf:
         self.values = dict(values)
 
     @property
-    def getAll(self) -> dict[str, str]:   # noqa: N802 - pyspark's name (a property in pyspark 4)
+    def getAll(self) -> dict[str, str]:   # pyspark's name (a property in pyspark 4)
         return dict(self.values)
 
     def set(self, key: str, value: str) -> None:
@@ -84,7 +84,7 @@ class _Session:
     def __init__(self, context: dict[str, str], runtime: dict[str, str] | None = None):
         self.context, self.conf = context, _Conf({**context, **(runtime or {})})
 
-    def newSession(self) -> "_Session":   # noqa: N802 - pyspark's name
+    def newSession(self) -> _Session:   # pyspark's name
         return _Session(self.context)
 
 
