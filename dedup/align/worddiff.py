@@ -9,7 +9,10 @@ whitespace before it, and they are compared exactly (a change of case or of
 quote style shows). So:
 
 - the ``=`` and ``+`` texts, joined, give the version sentence exactly;
-- the ``=`` and ``-`` texts, joined, give the canonical sentence exactly.
+- the ``=`` and ``-`` texts, joined, give the canonical sentence exactly
+
+for sentences as the splitter cuts them (stripped: no white space at either
+end); white space after a sentence's last token may be lost.
 
 Whitespace that differs around unchanged words (a line break for a space)
 joins the neighbouring change or becomes a whitespace-only op.
