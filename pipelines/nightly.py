@@ -20,8 +20,9 @@ Rerunning a night (by hand, or because the scheduler retried) replaces that
 night, with identical outputs. Example cron line (02:30 every night, for the
 previous day's feeds; ``-q`` because cron mails any output, and the log has it all)::
 
-    30 2 * * *  cd /srv/dedup && python pipelines/nightly.py /srv/feeds/{night}/ --state /srv/dedup/state \\
-                --out /srv/dedup/nights -q || mail -s "dedup nightly failed: $?" desk@example.org
+    30 2 * * *  cd /srv/dedup && python pipelines/nightly.py /srv/feeds/{night}/ --state /srv/dedup/state --out /srv/dedup/nights -q || mail -s "dedup nightly failed: $?" desk@example.org
+
+(one line: cron has no line continuation).
 
 The default night is yesterday in UTC, which is the cron's yesterday at 02:30 in
 time zones up to UTC+2:30 only (02:30 in UTC+10 is 16:30 UTC of the day
