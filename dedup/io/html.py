@@ -36,9 +36,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SNIFF = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]", re.I | re.S)
 _SPACE = re.compile(r"[ \t\u00a0]+")
 
-# Dates as full ISO 8601 timestamps (htmldate's default keeps only the day,
-# which would make every outlet's version of a story tie on "published").
-_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": True}
+# Dates as full ISO 8601 timestamps, fractions of a second included (htmldate's default keeps only the
+# day, which would make every outlet's version of a story tie on "published").
+_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S.%f%z", "original_date": True, "extensive_search": True}
 
 
 def looks_like_html(data: bytes) -> bool:

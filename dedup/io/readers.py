@@ -38,13 +38,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from dedup.io.decode import Undecodable, decode
 from dedup.io.html import Page
 from dedup.io.inputs import format_of
+from dedup.io.parquet import read_parquet
 from dedup.io.records import Reject
 from dedup.io.streams import (
     FileRejected,
@@ -411,35 +408,6 @@ def _broken_quotes(row: str, delimiter: str = ",") -> str | None:
     except csv.Error as exc:
         return str(exc)
     return None
-
-
-def read_parquet(source: Source) -> Iterator[Raw]:
-    """One record per row. Read with pyarrow, and time stamps with a time zone are moved to UTC (the same
-    instants) before polars sees them: polars cannot read every zone Arrow allows (an offset of a half hour,
-    ``+05:30``, as pandas writes it for Indian times), and fails with a panic, printed on stderr."""
-    data = read_whole(source)
-    try:
-        table = pq.read_table(pa.BufferReader(data))
-        table = table.cast(pa.schema([field.with_type(_utc(field.type)) for field in table.schema],
-                                     metadata=table.schema.metadata))
-        frame = pl.from_arrow(table)
-    except (Exception, pl.exceptions.PanicException) as exc:  # corrupt files raise many kinds, even panics
-        raise FileRejected("malformed_parquet", f"cannot read Parquet: {type(exc).__name__}: "
-                           f"{str(exc)[:200]}") from None
-    yield from enumerate(frame.iter_rows(named=True), start=1)
-
-
-def _utc(kind: pa.DataType) -> pa.DataType:
-    """``kind`` with each time stamp that has a time zone in UTC instead, in structs and lists too."""
-    if pa.types.is_timestamp(kind):
-        return pa.timestamp(kind.unit, "UTC") if kind.tz else kind
-    if pa.types.is_struct(kind):
-        return pa.struct([kind.field(i).with_type(_utc(kind.field(i).type)) for i in range(kind.num_fields)])
-    if pa.types.is_list(kind):
-        return pa.list_(kind.value_field.with_type(_utc(kind.value_type)))
-    if pa.types.is_large_list(kind):
-        return pa.large_list(kind.value_field.with_type(_utc(kind.value_type)))
-    return kind
 
 
 def _single(source: Source) -> bytes:

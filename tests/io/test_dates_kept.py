@@ -1,0 +1,64 @@
+"""Dates that must survive reading: Parquet values outside years 1-9999 (one row's bad_date, not the file's
+end) and the fractions of a second of an HTML page's published time."""
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dedup.config import ReadConfig
+from dedup.io import read_inputs
+from tests.io.pages import classic_page, paragraphs
+
+AFTER_9999 = 20000 * 365 * 86400          # seconds from 1970: year 21956, which Arrow holds and datetime cannot
+BEFORE_1 = -(63 * 10**9)                  # year -27
+OK = 1764230400                           # 2025-11-27T08:00:00Z
+
+
+def _texts(n: int) -> list[str]:
+    return [f"Dockworkers at the harbour walked off the job on day {i} of the dispute." for i in range(n)]
+
+
+def _us(seconds: int, micros: int = 0) -> int:
+    return seconds * 10**6 + micros
+
+
+def test_a_parquet_date_outside_years_1_to_9999_is_one_bad_date_and_the_file_is_read(tmp_path):
+    pq.write_table(pa.table({
+        "id": ["a1", "a2", "a3", "a4"], "text": _texts(4),
+        "published": pa.array([_us(OK, 250000), _us(AFTER_9999), _us(BEFORE_1), None], pa.timestamp("us", "UTC")),
+    }), tmp_path / "pub.parquet")
+    pq.write_table(pa.table({   # out of range only in columns dedup does not read, of several types
+        "id": ["b1", "b2"], "text": _texts(2),
+        "published": pa.array([OK * 1000 + 5, OK * 1000], pa.timestamp("ms")),
+        "modified": pa.array([OK, AFTER_9999], pa.timestamp("s")),
+        "expires": pa.array([date(2026, 1, 1), None], pa.date32()).cast(pa.int32()).fill_null(3_000_000)
+        .cast(pa.date32()),
+        "history": pa.array([[_us(OK)], [_us(OK), _us(AFTER_9999)]], pa.list_(pa.timestamp("us"))),
+    }), tmp_path / "other.parquet")
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    got = {row["article_id"]: row["published"] for row in res.articles.to_dicts()}
+    assert got == {"a1": datetime(2025, 11, 27, 8, 0, 0, 250000, UTC), "a2": None, "a3": None, "a4": None,
+                   "b1": datetime(2025, 11, 27, 8, 0, 0, 5000, UTC), "b2": datetime(2025, 11, 27, 8, tzinfo=UTC)}
+    assert res.warnings["bad_date"] == 2    # a2 and a3; a4 has no date at all
+
+
+def test_an_out_of_range_date_in_a_struct_reached_by_a_path_is_a_bad_date(tmp_path):
+    dates = pa.array([{"published": date(2026, 11, 27)}, {"published": None}], pa.struct([("published", pa.date32())]))
+    days = dates.field(0).cast(pa.int32()).fill_null(-800_000).cast(pa.date32())   # the second before year 1
+    pq.write_table(pa.table({"id": ["s1", "s2"], "text": _texts(2),
+                             "dates": pa.StructArray.from_arrays([days], ["published"])}), tmp_path / "s.parquet")
+    res = read_inputs([tmp_path], config=ReadConfig(field_map=(("published", "dates.published"),)))
+    assert res.rejects.height == 0
+    assert res.articles["published"].to_list() == [datetime(2026, 11, 27, tzinfo=UTC), None]
+    assert res.warnings["bad_date"] == 1
+
+
+def test_an_html_page_keeps_the_fractions_of_a_second_of_its_time(tmp_path):
+    (tmp_path / "a.html").write_text(classic_page(paragraphs(1), published="2026-11-27T10:00:00.250+05:30"))
+    (tmp_path / "b.html").write_text(classic_page(paragraphs(2), published="2026-11-27"))
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    assert res.articles.sort("source_file")["published"].to_list() == [
+        datetime(2026, 11, 27, 4, 30, 0, 250000, UTC), datetime(2026, 11, 27, tzinfo=UTC)]
