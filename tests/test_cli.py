@@ -71,7 +71,7 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
     assert res.exit_code == 4 and "a.jsonl:1" in res.output
     # click's own usage errors are one line too, not its usage block
     for args, message in [(("cluster", tmp_path, "--format", "xml"), "Invalid value for '--format'"),
-                          (("cluster", tmp_path, "--bogus"), "No such option '--bogus'"),
+                          (("cluster", tmp_path, "--bogus"), "No such option"),   # click 8.2-8.3 word it ": --bogus"
                           (("cluster",), "Missing argument 'INPUTS...'"), (("nosuch",), "No such command")]:
         res = _run(*args)
         assert res.exit_code == 2 and res.output.startswith("dedup: error: ") and message in res.output, res.output
