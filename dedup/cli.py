@@ -20,7 +20,7 @@ os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
 
 from dedup import __version__
 from dedup.config import CANONICAL_FIELDS, ClusterConfig, Config, OutputConfig
-from dedup.errors import ConfigError, DedupError, Terminated, sigterm_interrupts
+from dedup.errors import ConfigError, DedupError
 
 
 def _fail(exc: DedupError) -> None:
@@ -66,8 +66,7 @@ class _Commands(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            with sigterm_interrupts():   # a scheduler's SIGTERM ends the run as Ctrl-C does (lock, folders)
-                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _NO_ARGS_IS_HELP as exc:   # `dedup` alone (click >= 8.2 raises this): the help, not an error line
             click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
             sys.exit(exc.exit_code)
@@ -81,9 +80,6 @@ class _Commands(click.Group):
         except click.Abort as exc:   # Ctrl-C (click has ended the ^C line): 130 as a shell tells it, not 1
             if exc.__cause__ is not None and not isinstance(exc.__cause__, KeyboardInterrupt):
                 raise exc.__cause__ from None   # click's Abort for an EOFError of the run: an internal error
-            if isinstance(exc.__cause__, Terminated):
-                click.echo("dedup: terminated (SIGTERM)", err=True)
-                sys.exit(Terminated.exit_code)
             click.echo("dedup: interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)   # --help and --version end with their exit code

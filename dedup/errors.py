@@ -6,11 +6,6 @@ turns a :class:`DedupError` into a one-line message and a non-zero exit code.
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 
 class DedupError(Exception):
     """Base class of every error dedup raises on purpose."""
@@ -61,29 +56,3 @@ class EngineError(DedupError):
     may retry it once the cluster is back; the inputs and parameters were fine as far as the run got."""
 
     exit_code = 9
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler's timeout, ``systemctl stop``, ``kill``) taken as an interruption: the run ends
-    as on Ctrl-C (the state's lock released, no output folder left), but says so and exits 143
-    (128 + 15, as a shell reports a command ended by SIGTERM). See :func:`sigterm_interrupts`."""
-
-    exit_code = 143
-
-
-@contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """While the block runs in the main thread, SIGTERM raises :class:`Terminated` there (Python's default
-    is to die on the spot: no cleanup, no last line in a scheduler's log). The previous handler is restored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, frame: object) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -42,7 +42,6 @@ Exit codes (alert on any non-zero):
 7     done, but more records than ``--alert-rejects`` were rejected
 8     the outputs, the state or the log cannot be written (full disk, no permission)
 130   interrupted (Ctrl-C)
-143   terminated (SIGTERM: a scheduler's timeout, ``systemctl stop``), settled as on Ctrl-C
 ====  ==============================================================
 """
 
@@ -61,7 +60,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
-from dedup.errors import ConfigError, Terminated, sigterm_interrupts
+from dedup.errors import ConfigError
 from dedup.io import local_folder
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, StateLock, Store
 from dedup.state.lock import owner_alive, pid_alive, proc_start
@@ -261,11 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("dedup: error: %s", exc)
         log.info("end night %s: exit %d", night, exc.exit_code)
         return exc.exit_code
-    except KeyboardInterrupt as exc:   # the lock is released and the output folder settled on the way out
-        code = exc.exit_code if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-        log.error("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted")
-        log.info("end night %s: exit %d", night, code)
-        return code
+    except KeyboardInterrupt:   # the lock is released and the output folder settled on the way out
+        log.error("interrupted")
+        log.info("end night %s: exit %d", night, EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except Exception:  # noqa: BLE001 - a scheduler needs an exit code and a traceback in the log
         log.error("internal error:\n%s", traceback.format_exc())
         log.info("end night %s: exit %d", night, EXIT_INTERNAL)
@@ -291,6 +289,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    with sigterm_interrupts():   # a scheduler's SIGTERM ends the night as Ctrl-C does, with its log line
-        code = main()
-    sys.exit(code)
+    sys.exit(main())

@@ -177,10 +177,7 @@ _SHARED: Any = None   # (fn, data) of the running map_chunks, inherited by its f
 
 
 def _die_with_parent(parent: int) -> None:
-    """Worker initializer: ask Linux to kill this worker when its parent dies (no-op elsewhere). A SIGTERM
-    (to the whole process group, as a scheduler sends it) ends the worker at once: the handler inherited from
-    the parent (:func:`dedup.errors.sigterm_interrupts`) is for the parent, which settles the run."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    """Worker initializer: ask Linux to kill this worker when its parent dies (no-op elsewhere)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
