@@ -50,6 +50,11 @@ def _retyped(kind: pa.DataType, change: Callable[[pa.DataType], pa.DataType]) ->
         return pa.list_(kind.value_field.with_type(_retyped(kind.value_type, change)))
     if pa.types.is_large_list(kind):
         return pa.large_list(kind.value_field.with_type(_retyped(kind.value_type, change)))
+    if pa.types.is_fixed_size_list(kind):
+        return pa.list_(kind.value_field.with_type(_retyped(kind.value_type, change)), kind.list_size)
+    if pa.types.is_map(kind):
+        return pa.map_(kind.key_field.with_type(_retyped(kind.key_type, change)),
+                       kind.item_field.with_type(_retyped(kind.item_type, change)))
     return change(kind)
 
 
@@ -74,7 +79,9 @@ def _beyond_datetime(array: pa.Array) -> bool:
     kind = array.type
     if pa.types.is_struct(kind):
         return any(_beyond_datetime(child) for child in array.flatten())
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+    if pa.types.is_map(kind):
+        return _beyond_datetime(array.keys) or _beyond_datetime(array.items)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
         return _beyond_datetime(array.flatten())
     if pa.types.is_timestamp(kind) and kind.unit in _PER_SECOND:
         low, high = (bound * _PER_SECOND[kind.unit] for bound in _DATETIME_RANGE)

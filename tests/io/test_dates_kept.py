@@ -62,3 +62,14 @@ def test_an_html_page_keeps_the_fractions_of_a_second_of_its_time(tmp_path):
     assert res.rejects.height == 0
     assert res.articles.sort("source_file")["published"].to_list() == [
         datetime(2026, 11, 27, 4, 30, 0, 250000, UTC), datetime(2026, 11, 27, tzinfo=UTC)]
+
+
+def test_an_out_of_range_date_in_a_fixed_size_list_or_a_map_column_spoils_no_row(tmp_path):
+    """Columns dedup does not read, of the two nested kinds structs and lists do not cover."""
+    stamps = pa.array([_us(OK), _us(AFTER_9999)], pa.timestamp("us"))
+    for name, column in [("fixed", pa.FixedSizeListArray.from_arrays(stamps, 1)),
+                         ("map", pa.MapArray.from_arrays([0, 1, 2], pa.array(["k", "k"]), stamps))]:
+        pq.write_table(pa.table({"id": [f"{name}1", f"{name}2"], "text": _texts(2), "history": column}),
+                       tmp_path / f"{name}.parquet")
+    read = read_inputs([tmp_path])
+    assert read.rejects.height == 0 and sorted(read.articles["article_id"]) == ["fixed1", "fixed2", "map1", "map2"]
