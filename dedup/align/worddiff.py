@@ -35,20 +35,25 @@ import re
 import numba
 import numpy as np
 
-from dedup.normalize import _MK, _MK_ASTRAL, _NEEDS_FULL_BMP, _NS, _NS_ASTRAL
+from dedup.normalize import _MK, _MK_ASTRAL, _NS, _NS_ASTRAL
 
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’.,\-]\w+)*|[^\w\s])")
 # The same where a character of a no-space script is a token with its marks, and marks continue words.
-_WORD = rf"(?:(?![{_NS}]|[{_NS_ASTRAL}])\w|[{_MK}]|[{_MK_ASTRAL}])+"
-_TOKEN_FULL = re.compile(rf"\s*(?:(?:[{_NS}]|[{_NS_ASTRAL}])(?:[{_MK}]|[{_MK_ASTRAL}])*"
+# The diff works on the raw text, which shingling sees after NFKC: halfwidth katakana (ｶﾀｶﾅ, U+FF66-U+FF9D)
+# is katakana there, so a character here too, and its halfwidth voiced sound marks (ﾞ ﾟ, which NFKC turns
+# into combining marks) continue it.
+_NS_DIFF, _MK_DIFF = _NS + "\uff66-\uff9d", _MK + "\uff9e\uff9f"
+_WORD = rf"(?:(?![{_NS_DIFF}]|[{_NS_ASTRAL}])\w|[{_MK_DIFF}]|[{_MK_ASTRAL}])+"
+_TOKEN_FULL = re.compile(rf"\s*(?:(?:[{_NS_DIFF}]|[{_NS_ASTRAL}])(?:[{_MK_DIFF}]|[{_MK_ASTRAL}])*"
                          rf"|{_WORD}(?:['’.,\-]{_WORD})*|[^\w\s])")
+_NEEDS_FULL_DIFF = re.compile(rf"[{_NS_DIFF}{_MK_DIFF}]")
 
 Op = dict[str, str]
 
 
 def tokens(text: str) -> list[str]:
     """Word, no-space script character and punctuation tokens of ``text``, each with the whitespace before it."""
-    full = _NEEDS_FULL_BMP.search(text) or (not text.isascii() and max(text) > "\uffff")
+    full = _NEEDS_FULL_DIFF.search(text) or (not text.isascii() and max(text) > "\uffff")
     out = (_TOKEN_FULL if full else _TOKEN).findall(text)
     consumed = sum(map(len, out))
     if consumed < len(text) and out:  # trailing whitespace

@@ -89,3 +89,11 @@ _latin = st.text(st.characters(codec="latin-1", exclude_categories=("Cs",)) | st
 def test_text_without_marks_or_no_space_characters_tokenises_as_before(text):
     """The plain pattern that such text still takes (Latin diffs unchanged) agrees with the full one."""
     assert worddiff._TOKEN.findall(text) == worddiff._TOKEN_FULL.findall(text)
+
+
+def test_halfwidth_katakana_is_cut_per_character_with_its_sound_marks():
+    """Shingling sees ｶﾞｿﾘﾝ as ガソリン (NFKC); the diff, on the raw text, took the whole run for one word."""
+    assert [t for t in tokens("ｶﾞｿﾘﾝ価格")] == ["ｶﾞ", "ｿ", "ﾘ", "ﾝ", "価", "格"]
+    assert changes(word_diff("ｶﾞｿﾘﾝ価格ｱｯﾌﾟ", "ｶﾞｿﾘﾝ価格ﾀﾞｳﾝ")) == [
+        ("=", "ｶﾞｿﾘﾝ価格"), ("-", "ｱｯﾌﾟ"), ("+", "ﾀﾞｳﾝ")]
+    assert changes(word_diff("ｶﾞｿﾘﾝ", "ｶﾞｿﾘﾝｽﾀﾝﾄﾞ")) == [("=", "ｶﾞｿﾘﾝ"), ("+", "ｽﾀﾝﾄﾞ")]
