@@ -24,10 +24,10 @@ previous day's feeds; ``-q`` because cron mails any output, and the log has it a
 
 (one line: cron has no line continuation).
 
-The default night is yesterday in UTC, which is the cron's yesterday at 02:30 in
-time zones up to UTC+2:30 only (02:30 in UTC+10 is 16:30 UTC of the day
-before). A desk further east gives the night of its own zone:
-``--night "$(date -d yesterday +\\%F)"`` (``%`` is escaped in a crontab).
+The default night is yesterday in the machine's time zone (``TZ``, as cron and
+``date -d yesterday`` read it): the local day before the run, whatever the zone
+and across summer time changes (yesterday in UTC skipped a night when an
+eastern zone left summer time, and lagged a day east of UTC+2:30).
 
 Exit codes (alert on any non-zero):
 
@@ -56,7 +56,7 @@ import shutil
 import sys
 import time
 import traceback
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dedup import Config, DedupError, __version__, run
@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--state", required=True, help="the state folder (created on the first night)")
     parser.add_argument("--out", required=True, help="root of the date-stamped output folders")
     parser.add_argument("--night", default=None,
-                        help="the night's date, YYYY-MM-DD (default: yesterday, UTC)")
+                        help="the night's date, YYYY-MM-DD (default: yesterday in the machine's time zone)")
     parser.add_argument("--window", default=DEFAULT_WINDOW, help=f"matching window (default {DEFAULT_WINDOW})")
     parser.add_argument("--retention", default=DEFAULT_RETENTION,
                         help=f"keep texts this long (default {DEFAULT_RETENTION}); the history is kept")
@@ -208,9 +208,15 @@ def _publish(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def default_night(now: datetime | None = None) -> str:
+    """Yesterday in the machine's time zone (``TZ``) at ``now`` (default: the clock), as YYYY-MM-DD."""
+    local = (now or datetime.now()).astimezone()   # an aware time converted, a naive one taken as local
+    return (local.date() - timedelta(days=1)).isoformat()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    night = args.night or (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()
+    night = args.night or default_night()
     try:   # YYYY-MM-DD only: the night names the output folder, the log and {night} in the inputs, as the
         # state names it (Python 3.11 also takes 20260101, which would name them otherwise)
         if date.fromisoformat(night).isoformat() != night:
