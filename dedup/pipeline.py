@@ -28,7 +28,13 @@ from dedup.align.reuse import align_reusing
 from dedup.cluster import FlatSets, build_clusters, verify
 from dedup.config import Config
 from dedup.errors import ConfigError, DedupError, InputError
-from dedup.io import ReadResult, articles_from_frame, file_path, read_inputs
+from dedup.io import (
+    ReadResult,
+    articles_from_frame,
+    file_path,
+    read_inputs,
+    reject_read_articles,
+)
 from dedup.io.writers import (
     prepare_out_dir,
     write_formats,
@@ -125,8 +131,10 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
     sh, sig = sign_articles(articles, config, timer, resent=resent_rows(articles, resends, config),
                             window=None if state is None else state.window_texts)
     if state is not None:
-        # Tonight's articles are clustered together with the stored ones they could match.
-        prior_articles, prior_sh = timer.run("state_load", state.prior, articles, sh, sig)
+        # Tonight's articles are clustered together with the stored ones they could match (those under an id
+        # the state holds for another outlet rejected first).
+        articles, sh, sig, prior_articles, prior_sh = timer.run("state_load", _load_prior, read, state, sh, sig,
+                                                                config)
         articles = pl.concat([articles, prior_articles])
         sh = pl.concat([sh, prior_sh])
         sig = pl.concat([sig, timer.run("minhash_prior", minhash_signatures, prior_sh, config=config.minhash)])
@@ -152,6 +160,20 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
         "boilerplate_shingles_removed": int(sh["n_boilerplate"].sum()),
     }
     return articles, clusters, pairs, stats
+
+
+def _load_prior(read: ReadResult, state: NightlyState, sh: pl.DataFrame, sig: pl.DataFrame, config: Config
+                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Tonight's ARTICLES, SHINGLES and SIGNATURES without the records under an id the state holds for another
+    outlet (rejected ``duplicate_id``, as a reader rejects a record: --strict stops there), then the prior
+    articles and their SHINGLES (:meth:`NightlyState.prior`). The state's outlets of tonight's ids are read
+    beside signing, so those records were signed: their rows are dropped, the others numbered again."""
+    held = state.held_elsewhere(read.articles)
+    if held.height:
+        keep = reject_read_articles(read, held, config.read)
+        sh, sig = (frame.filter(keep).with_columns(doc=pl.int_range(pl.len(), dtype=pl.UInt32)) for frame in (sh, sig))
+    articles = read.articles
+    return articles, sh, sig, *state.prior(articles, sh, sig)
 
 
 def _alignment_summary(aligned: AlignResult) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
 
 __all__ = ["ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder", "local_path", "read_inputs",
-           "read_source", "table_files"]
+           "read_source", "reject_read_articles", "table_files"]
 
 
 @dataclass
@@ -82,6 +82,12 @@ class _Collector:
         if self.config.strict:
             raise RejectedRecord(rej.file, rej.record, rej.reason, rej.message)
         self.rejects.append(rej.as_row())
+
+    def rejects_frame(self) -> pl.DataFrame:
+        """The rejects so far as REJECTS, by file and record."""
+        rejects = conform(pl.DataFrame(self.rejects, schema=REJECTS, orient="row") if self.rejects
+                          else pl.DataFrame(schema=REJECTS), REJECTS, "read")
+        return rejects.sort(["file", "record", "reason"], nulls_last=False)
 
     def add(self, items: Iterable[tuple[int | None, Any]], file: str) -> None:
         """Count, map and keep (or reject) each record of ``items``. A record the mapper fails on
@@ -194,11 +200,24 @@ class _Collector:
                 dropped.append(row["row"])
         if dropped:
             frame = frame.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(dropped))
-        articles = frame.sort("article_id")
-        rejects = conform(pl.DataFrame(self.rejects, schema=REJECTS, orient="row") if self.rejects
-                          else pl.DataFrame(schema=REJECTS), REJECTS, "read")
-        rejects = rejects.sort(["file", "record", "reason"], nulls_last=False)
-        return articles, rejects
+        return frame.sort("article_id"), self.rejects_frame()
+
+
+def reject_read_articles(read: ReadResult, rejects: pl.DataFrame, config: ReadConfig) -> pl.Series:
+    """Reject articles of ``read`` found unusable after reading (a nightly state's id held by another outlet:
+    :meth:`dedup.state.NightlyState.held_elsewhere`) as a reader rejects a record: ``rejects`` (REJECTS rows,
+    each naming its article by ``article_id``) join ``read.rejects``, and their articles leave
+    ``read.articles``, so that records read = articles + rejects still holds; under ``strict`` the first of
+    them (by file and record) stops the run (:class:`~dedup.errors.RejectedRecord`). Returns which of the
+    articles ``read`` had are kept (a mask in their order: the caller drops the same rows of its frames)."""
+    collector = _Collector(config)
+    for row in rejects.sort(["file", "record", "reason"], nulls_last=False).iter_rows(named=True):
+        collector.reject(Reject(row["file"], row["record"], row["reason"], row["message"], row["article_id"]))
+    keep = ~read.articles["article_id"].is_in(rejects["article_id"].implode())
+    read.articles = read.articles.filter(keep)
+    read.rejects = pl.concat([read.rejects, collector.rejects_frame()]).sort(["file", "record", "reason"],
+                                                                             nulls_last=False)
+    return keep
 
 
 def _failure(exc: Exception) -> str:

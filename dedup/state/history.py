@@ -33,7 +33,8 @@ class StoryHistory:
         self._final: dict[str, str] | None = None
 
     def seen_before(self, ids: pl.Series) -> pl.DataFrame:
-        """The ids read on an earlier night, with their stories (KNOWN's columns).
+        """The ids read on an earlier night, with their stories (KNOWN's columns), and the night and outlet
+        of each id's latest row (``latest_night``, ``latest_outlet``: the article the state holds under it).
 
         Every article read on a night has an assignment row that night, so one scan of the assignments
         gives both the night each id was first read (the ``first_seen_night`` its stored rows carry)
@@ -42,10 +43,12 @@ class StoryHistory:
         of history").
         """
         rows = (self.store.scan(self.base, "assignments").filter(pl.col("article_id").is_in(ids.implode()))
-                .select("article_id", "night", "story_id", "story_first_night").collect())
+                .select("article_id", "night", "outlet", "story_id", "story_first_night").collect())
         first_seen = rows.group_by("article_id").agg(first_seen_night=pl.col("night").min())
         latest = rows.sort("night").unique("article_id", keep="last")
-        return self.stories_of(latest).join(first_seen, on="article_id", how="left")
+        return (self.stories_of(latest).join(first_seen, on="article_id", how="left")
+                .join(latest.select("article_id", latest_night="night", latest_outlet="outlet"), on="article_id",
+                      how="left"))
 
     def merges(self) -> pl.DataFrame:
         """Every recorded merge (night, merged_id, into_id): one row per merged story, a few per night."""

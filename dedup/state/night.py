@@ -5,6 +5,8 @@ Used by :func:`dedup.pipeline.run` in this order::
     with NightlyState(state_dir, config=config, window="7d") as state:   # lock; format check
         state.start(articles)              # the night; its base version; starts reading the window
         ... shingle, strip boilerplate and sign tonight's articles, counting state.window_texts(...) ...
+        rejects = state.held_elsewhere(articles)   # ids the state holds for another outlet: duplicate_id,
+        ... those articles dropped from tonight's frames (dedup.io.reject_read_articles) ...
         prior_articles, prior_shingles = state.prior(articles, shingles, signatures)
                                            # the candidates; starts writing tonight's articles file
         ... cluster tonight's + prior articles together ...
@@ -52,7 +54,13 @@ from dedup.state.params import (
 )
 from dedup.state.store import TABLES, Manifest, Store, checkpoint, writing_state
 from dedup.state.stories import KNOWN, StoryAssignment, assign_stories
-from dedup.state.window import WINDOW_SAMPLE, Window, read_window, window_texts
+from dedup.state.window import (
+    WINDOW_SAMPLE,
+    Window,
+    held_rejects,
+    read_window,
+    window_texts,
+)
 
 DEFAULT_WINDOW = "7d"
 DEFAULT_RETENTION = "30d"
@@ -203,7 +211,7 @@ class NightlyState:
         self.past = StoryHistory(self.store, self.base)
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.
-        self._window = self._io.submit(self._read_window, articles.select("article_id", "text"))
+        self._window = self._io.submit(self._read_window, articles.select("article_id", "outlet", "text"))
         counts = articles["outlet"].drop_nulls().value_counts()
         self._small = {o: n for o, n in counts.iter_rows() if n < WINDOW_SAMPLE}
         return self.night
@@ -225,6 +233,12 @@ class NightlyState:
         return newest.date()
 
     # -- reading prior articles ------------------------------------------------------------
+    def held_elsewhere(self, articles: pl.DataFrame) -> pl.DataFrame:
+        """REJECTS rows (``duplicate_id``) of tonight's ``articles`` whose id the state holds for another outlet
+        (:func:`dedup.state.window.held_elsewhere`): the caller drops those articles from tonight's frames before
+        :meth:`prior`; the stored articles under their ids stay. Waits for the window's read (beside signing)."""
+        return held_rejects(self._window.result().held, articles)
+
     def prior(self, articles: pl.DataFrame, shingles: pl.DataFrame, signatures: pl.DataFrame
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The stored articles tonight's could match, with every in-window article of their stories and
@@ -279,7 +293,7 @@ class NightlyState:
 
     def _read_window(self, tonight: pl.DataFrame) -> Window:
         """The part of :meth:`prior` that tonight's signatures do not change (may run on a thread; see
-        :func:`dedup.state.window.read_window`). ``tonight``: the ids and texts of tonight's articles."""
+        :func:`dedup.state.window.read_window`). ``tonight``: the ids, outlets and texts of tonight's articles."""
         nights = set(self.base.tables.get("articles", {}) if self.base else ()) - self._pruned_nights()
         return read_window(self.store, self.base, nights, tonight, window_start=self.window_start, past=self.past,
                            minhash=self.config.minhash)

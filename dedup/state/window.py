@@ -26,7 +26,7 @@ import polars as pl
 from dedup.boilerplate import text_keys
 from dedup.config import MinHashConfig, ShingleConfig
 from dedup.lsh import banding
-from dedup.schema import UTC_TIME
+from dedup.schema import REJECTS, UTC_TIME, conform
 from dedup.shingle import shingle
 from dedup.state.history import StoryHistory, nights_from
 from dedup.state.index import list_to_keys
@@ -37,6 +37,10 @@ from dedup.state.store import Manifest, Store
 WINDOW_SAMPLE = 16
 #: Rows read per stored text wanted: copies of one text (a crawl's several ids for one article) count once.
 COPIES_READ = 4
+
+#: Tonight's ids whose latest row in the state has another outlet (:func:`held_elsewhere`): the outlet and
+#: night of that row.
+HELD = pl.Schema({"article_id": pl.String, "outlet": pl.String, "night": pl.Date})
 
 _TEXTS = pl.Schema({"outlet": pl.String, "shingles": pl.List(pl.UInt32), "article_id": pl.String, "title": pl.String,
                     "published": UTC_TIME})
@@ -52,13 +56,21 @@ class Window:
     current: pl.DataFrame      # their stories (see StoryHistory.current_stories)
     again: pl.DataFrame        # tonight's ids seen on earlier nights: stories and first_seen_night
     unchanged: pl.Series       # those of them sent again with the text of their latest row in the window
+    held: pl.DataFrame         # tonight's ids the state holds for another outlet (HELD); not in the above
 
 
 def read_window(store: Store, base: Manifest | None, nights: set[str], tonight: pl.DataFrame, *,
                 window_start: datetime, past: StoryHistory, minhash: MinHashConfig) -> Window:
     """The part of a night's prior articles that tonight's signatures do not change (may run on a thread).
-    ``nights``: the nights of ``base`` whose articles are not pruned; ``tonight``: the ids and texts of
-    tonight's articles; ``window_start``: when the window starts."""
+    ``nights``: the nights of ``base`` whose articles are not pruned; ``tonight``: the ids, outlets and
+    texts of tonight's articles; ``window_start``: when the window starts. Tonight's ids the state holds
+    for another outlet (``held``, :func:`held_elsewhere`) are left out of tonight's: the stored article
+    under such an id stays a stored article, and tonight's record is rejected."""
+    again = past.seen_before(tonight["article_id"])
+    held = held_elsewhere(tonight, again)
+    if held.height:
+        tonight = tonight.filter(~pl.col("article_id").is_in(held["article_id"].implode()))
+        again = again.filter(~pl.col("article_id").is_in(held["article_id"].implode()))
     tonight_ids = tonight["article_id"]
     first_night = (window_start - timedelta(days=1)).date()
     # The latest row of every stored article in the window; the band keys (the one wide column)
@@ -83,7 +95,8 @@ def read_window(store: Store, base: Manifest | None, nights: set[str], tonight: 
               .sort("night").unique("article_id", keep="last")
               .filter(pl.coalesce("published", pl.col("first_seen_night").cast(pl.Datetime("us", "UTC")))
                       >= window_start))
-    unchanged = _unchanged_ids(store, base, tonight, every.filter(pl.col("article_id").is_in(tonight_ids.implode())))
+    unchanged = _unchanged_ids(store, base, tonight.select("article_id", "text"),
+                               every.filter(pl.col("article_id").is_in(tonight_ids.implode())))
     stored_bands = every["bands"].gather(stored["_row"])
     del every
     comparable = stored_bands.is_not_null()
@@ -91,7 +104,40 @@ def read_window(store: Store, base: Manifest | None, nights: set[str], tonight: 
     del stored_bands
     return Window(stored=stored, comparable=comparable, keys=keys,
                   current=past.current_stories(stored["article_id"], first_night),
-                  again=past.seen_before(tonight_ids), unchanged=unchanged)
+                  again=again, unchanged=unchanged, held=held)
+
+
+def held_elsewhere(tonight: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
+    """HELD rows of tonight's articles (``tonight``: their ids and outlets) whose id the state holds for
+    another outlet: the outlet of the id's latest assignment row (the article the state has under it) is
+    not tonight's. ``again``: tonight's ids read on an earlier night, with the outlet and night of their
+    latest row (:meth:`dedup.state.history.StoryHistory.seen_before`).
+
+    Outlets compare as everywhere in the state (a story's outlets, the window's texts of an outlet): as
+    written, so ``Daily A`` and ``daily a`` are two outlets; an article without outlet (none given, no URL
+    host) has the same outlet as another without, and another than a named one. Such a record is two
+    outlets' numbering colliding (two CMSs counting from 1), not the article sent again: the night rejects
+    it as ``duplicate_id``, as a run without a state rejects a second record under an id
+    (:meth:`dedup.state.night.NightlyState.held_elsewhere`)."""
+    rows = (again.select("article_id", outlet="latest_outlet", night="latest_night")
+            .join(tonight.select("article_id", outlet_tonight="outlet"), on="article_id", how="inner"))
+    return rows.filter(~pl.col("outlet").eq_missing(pl.col("outlet_tonight"))).select(*HELD).sort("article_id")
+
+
+def held_rejects(held: pl.DataFrame, articles: pl.DataFrame) -> pl.DataFrame:
+    """REJECTS rows (``duplicate_id``, by file and record) of tonight's ``articles`` whose ids are ``held``
+    (HELD: :func:`held_elsewhere`), naming the outlet the state holds each id for and the night of its row."""
+    rows = (held.join(articles.select("article_id", "source_file", "source_record", outlet_tonight="outlet"),
+                      on="article_id", how="inner").sort("source_file", "source_record", "article_id"))
+
+    def by(outlet: str | None) -> str:
+        return "an article without outlet" if outlet is None else f"outlet {outlet!r}"
+    messages = [f"id {aid!r} is held by {by(held_by)} in the state (night {night}); sent tonight by {by(now)}"
+                for aid, held_by, night, now in rows.select("article_id", "outlet", "night", "outlet_tonight")
+                .iter_rows()]
+    return conform(rows.select(file="source_file", record="source_record", article_id="article_id",
+                               reason=pl.lit("duplicate_id"), message=pl.Series(messages, dtype=pl.String)),
+                   REJECTS, "state held ids")
 
 
 def _unchanged_ids(store: Store, base: Manifest | None, tonight: pl.DataFrame, stored: pl.DataFrame) -> pl.Series:

@@ -88,8 +88,13 @@ def test_merged_stories_take_the_first_night_of_the_story_they_live_on_in(state)
 def test_ids_seen_before_come_from_one_scan_of_the_assignments(state):
     ids = ["a1", "b1", "b2", "zz-new"]
     got = state.seen_before(pl.Series(ids)).sort("article_id")
-    assert got.rows() == _everything(state, ids).rows()
+    expected = _everything(state, ids)
+    assert got.select(expected.columns).rows() == expected.rows()
     assert got["first_seen_night"].to_list() == [N1, N2, N2]
+    # the night and outlet of each id's latest row: the article the state holds under the id
+    every = state.store.scan(state.base, "assignments").filter(pl.col("article_id").is_in(ids)).collect()
+    latest = every.sort("night").group_by("article_id").agg(pl.col("night", "outlet").last()).sort("article_id")
+    assert got.select("article_id", "latest_night", "latest_outlet").rows() == latest.rows()
 
 
 @pytest.mark.parametrize("wanted", [["R"], ["U"], ["R", "U"]])
