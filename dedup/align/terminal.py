@@ -129,7 +129,7 @@ def _counts(rows: pl.DataFrame, merged: set[int]) -> dict[str, int]:
 
 
 def _edit_note(diff: list[dict[str, str]], merged: bool, n_parts: int, part: int) -> str:
-    """What an edited sentence changed, in the report's words (``editNote`` in report.js): "edited"
+    """What an edited sentence changed, in the report's words (``editNote`` in report-story.js): "edited"
     when only its words; a merge of two A sentences or a split one says so, and "same words" when
     only the sentence boundaries (and the spaces at them) differ."""
     changed = any(piece["op"] != "=" and (piece["text"] or "").strip() for piece in diff)

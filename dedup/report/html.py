@@ -43,6 +43,10 @@ _JSON_ESCAPES = tuple((char.encode(), escape.encode()) for char, escape in
                       (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
                        ("\u2029", "\\u2029")))
 _REJECT_FIELDS = ("file", "record", "article_id", "reason", "message")
+#: The report's JavaScript (static/), inlined in this order as the body of one function (:func:`_script`): one
+#: inline script for the CSP to allow by its hash, and one scope, so each file uses what the others declare.
+#: The last one wires the page up and starts it.
+SCRIPTS = ("report-core.js", "report-story.js", "report-list.js")
 
 
 def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | None,
@@ -121,7 +125,7 @@ def _page(*, clusters: pl.DataFrame, sentences: pl.DataFrame | pl.LazyFrame | No
     n_stories, n_detailed = len(data["stories"]), sum(d is not None for d in data["details"])
     if n_detailed < n_stories:
         notes.append(_capped_note(n_stories, n_detailed, max_articles))
-    css, js = _asset("report.css"), _asset("report.js")
+    css, js = _asset("report.css"), _script()
     context = {
         "csp": _csp(css, js), "css": css, "js": js,
         "version": model.clean(summary.get("dedup_version")) or "unknown",
@@ -277,6 +281,11 @@ def _csp(css: str, js: str) -> str:
             f"script-src {csp_hash(js)}; style-src {csp_hash(css)}; "
             "img-src 'none'; font-src 'none'; connect-src 'none'; media-src 'none'; object-src 'none'; "
             "frame-src 'none'; worker-src 'none'; manifest-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+def _script() -> str:
+    """The page's one inline script: the SCRIPTS files, in their order, as the body of one function."""
+    return "(function () {\n'use strict';\n\n" + "\n".join(_asset(name) for name in SCRIPTS) + "})();\n"
 
 
 def _asset(name: str) -> str:

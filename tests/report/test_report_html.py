@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +14,7 @@ import pytest
 from dedup.errors import InputError
 from dedup.report import render_report, write_report
 from dedup.report.entries import dropped_after
-from dedup.report.html import csp_hash, script_json
+from dedup.report.html import SCRIPTS, csp_hash, script_json
 from dedup.report.model import build_model, clean, safe_url
 from tests.report.pages import _blocks, _data
 
@@ -60,6 +61,17 @@ def test_csp_allows_exactly_the_inline_script_and_style(frames):
     assert directives["style-src"] == csp_hash(style)
     assert directives["img-src"] == "'none'" and directives["connect-src"] == "'none'"
     assert "unsafe" not in csp
+
+
+def test_every_static_script_is_inlined_once_in_the_declared_order(frames):
+    """static/*.js all go into the page's one script, each whole and once, in SCRIPTS's order, inside one
+    strict-mode function: a new file that SCRIPTS does not name fails here instead of missing from the page."""
+    static = resources.files("dedup.report") / "static"
+    assert sorted(SCRIPTS) == sorted(f.name for f in static.iterdir() if f.name.endswith(".js"))
+    script = re.search(r"<script>(.*?)</script>", render_report(**frames), flags=re.DOTALL).group(1)
+    texts = [(static / name).read_text(encoding="utf-8") for name in SCRIPTS]
+    assert all(script.count(text) == 1 for text in texts)
+    assert script == "(function () {\n'use strict';\n\n" + "\n".join(texts) + "})();\n"
 
 
 def test_no_payload_reaches_the_markup_unescaped(frames, payloads):

@@ -1,0 +1,306 @@
+/* dedup editors' report, 2 of 3: the story view.
+
+   A story's page: its outlets table (times, titles, sentence counts, provenance), its text with
+   every outlet's changes in the margin or one outlet's version as a word diff against the
+   canonical text, and the sentences x outlets matrix, built when first opened. showStory,
+   closeStory and display put it in the story pane. Uses report-core.js's helpers and entry
+   decoding, and markCurrent from report-list.js. */
+
+/* ---- sentence rows and word diffs ---- */
+function wordsChanged(ops) {  // false when only the sentence boundaries (and the spaces at them) differ
+  return ops.some(function (op) { return op[0] !== '=' && op[1].trim() !== ''; });
+}
+function splitCounts(entries) {  // canonical sentence -> the version's sentences holding it (2+: split)
+  var n = {};
+  entries.forEach(function (e) { if (e.k === 'e') n[e.at] = (n[e.at] || 0) + 1; });
+  return n;
+}
+// what an edited sentence changed: words, boundaries or both; `dedup diff` prints the same words
+// (_edit_note in dedup/align/terminal.py)
+function editNote(e, changed, n, i) {
+  var how = e.also >= 0 ? 'two sentences merged into one' : n > 1 ? 'split in ' + n + ' (part ' + i + ')' : '';
+  if (!how) return changed ? 'edited' : 'same words, other sentence boundaries';
+  return changed ? 'edited; ' + how : how + ', same words';
+}
+function section(title) { var s = el('section', 'block'); s.appendChild(el('h3', null, title)); return s; }
+function sentenceRow(cls, body, note, full) {  // note: a string or an element; full: the note as a tooltip
+  var d = el('div', 'sent ' + cls), m = add(el('span', 'margin'), note || null);
+  if (full) m.title = full;
+  return add(d, body, m);
+}
+function wordDiff(ops) {
+  var p = ut('span', 'txt');
+  ops.forEach(function (op) {
+    add(p, op[0] === '+' ? el('ins', null, op[1]) : op[0] === '-' ? el('del', null, op[1])
+      : document.createTextNode(op[1]));
+  });
+  return p;
+}
+function carriers(d) {  // family id -> indexes of articles that added it
+  var m = new Map();
+  d.a.forEach(function (art, j) {
+    (art.r || []).forEach(function (e) {
+      if (e[0] !== 'a' || e[1] === null) return;
+      if (!m.has(e[1])) m.set(e[1], []);
+      if (m.get(e[1]).indexOf(j) < 0) m.get(e[1]).push(j);
+    });
+  });
+  return m;
+}
+function names(d, idxs, full) {  // the outlets of articles idxs, each once: [before, names, after]
+  var os = [];
+  idxs.forEach(function (j) { if (os.indexOf(d.a[j].o) < 0) os.push(d.a[j].o); });
+  var all = os.map(outletName), versions = os.length < idxs.length ? ' (' + idxs.length + ' versions)' : '';
+  return all.length > 8 && !full ? [all.length + ' outlets' + versions + ': ', all.slice(0, 6), ', …']
+    : ['', all, versions];
+}
+function byNote(d, parts) {  // [[words, idxs], ...] as "dropped by A, B; edited by C": the note and its tooltip
+  var note = el('span'), full = [], cut = false;
+  parts.forEach(function (p, x) {
+    var shown = names(d, p[1], false), all = names(d, p[1], true);
+    cut = cut || shown[1].length < all[1].length;
+    add(note, x ? '; ' : '', p[0] + shown[0], nameList(shown[1]), shown[2]);
+    full.push(p[0] + all[1].map(isolate).join(', ') + all[2]);
+  });
+  return {note: note, full: cut ? full.join('; ') : null};
+}
+/* ---- the text: every outlet's changes on the canonical, or one outlet's version ---- */
+function note(list, k, j) {  // article j in list[k], once
+  var by = list[k] = list[k] || [];
+  if (by[by.length - 1] !== j) by.push(j);
+}
+function diffAll(d, box) {  // canonical text; every outlet's changes in the margin
+  var dropped = [], edited = [], split = [], joined = [], into = [], added = new Map();
+  d.a.forEach(function (art, j) {
+    if (art.k || !art.r) return;
+    var last = -1, entries = art.r.map(decode), n = splitCounts(entries);
+    entries.forEach(function (e) {
+      if (e.k === 'k') last = e.at;
+      if (e.k === 'e') {
+        last = e.also >= 0 ? e.also : e.at;
+        if (wordsChanged(editOps(d, e.raw)) || (n[e.at] === 1 && e.also < 0)) note(edited, e.at, j);
+        if (n[e.at] > 1) note(split, e.at, j);
+        if (e.also >= 0) { note(joined, e.at, j); note(into, e.also, j); }
+      }
+      if (e.k === 'd') note(dropped, e.at, j);
+      if (e.k === 'a') {
+        var key = addedKey(e);  // placed where its first carrier has it
+        if (!added.has(key)) added.set(key, {at: last, text: e.text, by: []});
+        added.get(key).by.push(j);
+      }
+    });
+  });
+  var after = [];
+  added.forEach(function (v) { (after[v.at + 1] = after[v.at + 1] || []).push(v); });
+  function addedRows(k) {
+    (after[k] || []).forEach(function (v) {
+      var by = byNote(d, [['added by ', v.by]]);
+      box.appendChild(sentenceRow('added', ut('ins', 'txt', v.text), by.note, by.full));
+    });
+  }
+  addedRows(0);
+  d.c.forEach(function (c, k) {
+    var parts = [];
+    if (dropped[k]) parts.push(['dropped by ', dropped[k]]);
+    if (edited[k]) parts.push(['edited by ', edited[k]]);
+    if (split[k]) parts.push(['split by ', split[k]]);
+    if (joined[k]) parts.push(['merged with the next by ', joined[k]]);
+    if (into[k]) parts.push(['merged into the one above by ', into[k]]);
+    var by = parts.length ? byNote(d, parts) : {note: null, full: null};
+    box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]), by.note, by.full));
+    addedRows(k + 1);
+  });
+}
+function diffOne(d, j, box) {  // one outlet's version against the canonical
+  var art = d.a[j], fam = carriers(d);
+  if (!art.r) { box.appendChild(el('p', 'note', 'No sentence alignment for this article.')); return; }
+  var entries = art.r.map(decode), n = splitCounts(entries), seen = {};
+  entries.forEach(function (e) {
+    if (e.k === 'k') {  // in the outlet's own spelling (case, quotes, spacing) where it differs
+      box.appendChild(sentenceRow('kept', ut('span', 'txt', e.text === undefined ? d.c[e.at][1] : e.text)));
+    } else if (e.k === 'e') {
+      var ops = editOps(d, e.raw), changed = wordsChanged(ops);
+      seen[e.at] = (seen[e.at] || 0) + 1;
+      box.appendChild(sentenceRow(changed ? 'edited' : 'edited bounds', wordDiff(ops),
+                                  editNote(e, changed, n[e.at], seen[e.at])));
+    }
+    else if (e.k === 'd') box.appendChild(sentenceRow('dropped', ut('del', 'txt', d.c[e.at][1]), 'dropped'));
+    else {
+      var others = (fam.get(e.fam) || []).filter(function (x) { return x !== j; });
+      box.appendChild(sentenceRow('added', ut('ins', 'txt', e.text),
+        others.length ? byNote(d, [['added · also in ', others]]).note : 'added'));
+    }
+  });
+}
+/* ---- outlets table and matrix ---- */
+function outletTable(d) {
+  var aligned = d.c.length > 0, t = el('table', 'outlets-table'), head = el('tr');
+  var cols = ['Outlet', 'Published (UTC)', 'Title (links to the article)', 'Similarity'];
+  if (aligned) cols = cols.concat(['Sentences', 'Shares added material with']);
+  cols.forEach(function (h) { head.appendChild(el('th', null, h)); });
+  add(t, add(el('thead'), head));
+  var body = el('tbody');
+  d.a.forEach(function (art, j) {
+    var tr = el('tr', art.k ? 'canonical' : null);
+    add(tr, add(el('td'), ut('span', null, outletName(art.o)), art.k ? el('span', 'tag', 'canonical') : null),
+      el('td', 'time', art.t ? art.t.replace(' UTC', '') : '–'),
+      add(el('td', 'title'), link(art.u, art.h || '(untitled)')),
+      el('td', 'num', pct(art.s)));
+    if (aligned) {
+      var n = art.n, counts = n ? ['kept', 'edited', 'added', 'dropped'].map(function (w, x) {
+        return n[x] ? add(el('span', 'count c-' + w), n[x] + ' ' + w) : null; }).filter(Boolean) : [];
+      var prov = el('td', 'prov');
+      d.l.forEach(function (l) {
+        if (l[1] !== j) return;
+        add(prov, prov.firstChild ? '; ' : '', 'first carried by ', ut('span', null, outletName(d.a[l[0]].o)),
+            ' (' + plural(l[2], 'sentence') + ')');
+      });
+      var to = d.l.filter(function (l) { return l[0] === j; }).map(function (l) { return outletName(d.a[l[1]].o); });
+      if (to.length) add(prov, prov.firstChild ? '; ' : '', 'copied later by ', nameList(to));
+      var cell = el('td', 'counts');
+      counts.forEach(function (c, x) { add(cell, x ? ', ' : '', c); });
+      add(tr, n ? cell : el('td', 'counts', 'not aligned'), prov.firstChild ? prov : add(prov, '–'));
+    }
+    for (var x = 0; x < tr.children.length; x++) tr.children[x].dataset.label = cols[x];  // phone layout
+    body.appendChild(tr);
+  });
+  return add(t, body);
+}
+var MATRIX_COLUMNS = 40;
+var STATUS = {k: 'kept', e: 'edited', m: 'merged into the sentence above', a: 'added', d: 'dropped', x: 'absent'};
+function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + '…' : text; }
+function matrix(d, box, all) {  // sentence families x articles; the first MATRIX_COLUMNS unless all
+  var rowsByKey = new Map(), list = [], arts = all ? d.a : d.a.slice(0, MATRIX_COLUMNS);
+  d.c.forEach(function (c, k) {
+    var r = {label: (k + 1) + '. ' + c[1], cells: []};
+    rowsByKey.set('c' + k, r);
+    list.push(r);
+  });
+  d.a.forEach(function (art, j) {
+    (art.r || []).map(decode).forEach(function (e) {
+      var key = e.k === 'a' ? addedKey(e) : 'c' + e.at;
+      if (!rowsByKey.has(key)) {
+        var r = {label: '+ ' + e.text, cells: [], added: true};
+        rowsByKey.set(key, r);
+        list.push(r);
+      }
+      rowsByKey.get(key).cells[j] = e.k;
+      if (e.also >= 0) rowsByKey.get('c' + e.also).cells[j] = 'm';
+    });
+  });
+  var wrap = el('div', 'matrix-wrap'), t = el('table', 'matrix'), head = el('tr');
+  head.appendChild(el('th', 'corner', 'Sentence \\ outlet'));
+  arts.forEach(function (art) {
+    var name = outletName(art.o), th = ut('th', 'col', clip(name, 22));
+    th.title = isolate(name) + (art.t ? ', ' + art.t : '');
+    head.appendChild(th);
+  });
+  add(t, add(el('thead'), head));
+  var body = el('tbody');
+  list.forEach(function (r) {
+    var tr = el('tr', r.added ? 'added' : null), th = ut('th', 'label', clip(r.label, 70));
+    th.title = r.label;
+    tr.appendChild(th);
+    arts.forEach(function (art, j) {
+      var s = r.cells[j] || 'x';
+      var td = el('td', 'st-' + s, s === 'x' ? '·' : s.toUpperCase());
+      td.dataset.j = j;
+      tr.appendChild(td);
+    });
+    body.appendChild(tr);
+  });
+  t.addEventListener('mouseover', function (e) {  // cell tooltips on demand: big matrices stay light
+    var td = e.target.closest && e.target.closest('td[data-j]');
+    if (!td || td.title) return;
+    td.title = isolate(outletName(d.a[Number(td.dataset.j)].o)) + ': ' + STATUS[td.className.slice(3)];
+  });
+  var key = el('p', 'legend');
+  add(key, 'K kept · E edited · M merged into the sentence above · A added · D dropped · “·” absent. ' +
+      'Columns: the canonical version, then the others by time.');
+  add(wrap, add(t, body));
+  if (!all && d.a.length > arts.length) {
+    var more = el('button', 'more', 'Show all ' + d.a.length + ' articles');
+    more.type = 'button';
+    more.addEventListener('click', function () { box.replaceChildren(matrix(d, box, true)); });
+    add(key, ' ', more);
+  }
+  return add(el('div'), wrap, key);
+}
+function matrixBlock(d) {  // built when first opened
+  var det = el('details', 'block matrix-block'), box = el('div');
+  add(det, el('summary', null, 'Sentences × outlets (' + plural(d.a.length, 'article') + ')'), box);
+  det.addEventListener('toggle', function () {
+    if (det.open && !box.firstChild) box.appendChild(matrix(d, box, false));
+  });
+  return det;
+}
+/* ---- the story pane ---- */
+function showStory(i) {
+  var s = stories[i], d = getDetails()[i];
+  current = i;
+  markCurrent();
+  var frag = document.createDocumentFragment();
+  var back = el('a', 'back', '← All stories');
+  back.href = '#';
+  add(frag, back, ut('h2', 'story-title', s.h));
+  var meta = el('p', 'meta');
+  add(meta, 'First: ', ut('b', null, outletName(s.o)), s.t ? ', ' + s.t : '', ' · ', outletCount(s),
+      ' · ', plural(s.a, 'article'),
+      s.d === null ? '' : ' · ' + pct(s.d) + ' of sentences changed (mean over outlets)');
+  frag.appendChild(meta);
+  if (!d) {  // beyond the stories whose details the page holds
+    var only = section('Outlets');
+    add(only, add(el('p', 'outlet-names'), nameList(s.os.map(outletName))),
+        el('p', 'note', 'This page holds the details of the stories with the most outlets that fit in ' +
+           'its cap. This story\'s ' +
+           'sentences are in sentences.parquet (cluster ' + s.id + '); `dedup report OUT_DIR --articles 0` ' +
+           'rebuilds the page with every story\'s details.'));
+    display(add(frag, only));
+    return;
+  }
+  var outs = section('Outlets');
+  outs.appendChild(add(el('div', 'table-wrap'), outletTable(d)));
+  var diff = section('Text');
+  if (d.c.length) {
+    var pick = el('select', 'pick'), box = el('div', 'diff');
+    pick.setAttribute('aria-label', 'Compare the canonical text with');
+    pick.appendChild(el('option', null, 'All outlets on the canonical text'));
+    pick.lastChild.value = 'all';
+    var want = chosenOutlet(), chosen = 'all';
+    d.a.forEach(function (art, j) {
+      if (art.k) return;
+      var opt = el('option', null, isolate(outletName(art.o)) + (art.t ? ' — ' + art.t : ''));
+      opt.value = String(j);
+      pick.appendChild(opt);
+      if (art.o === want && chosen === 'all') chosen = String(j);
+    });
+    pick.value = chosen;
+    var legend = el('p', 'legend');
+    add(legend, el('ins', null, 'added'), ' ', el('del', null, 'dropped'), ' ', el('span', 'edited-key', 'edited'),
+        ' (word changes: ', el('ins', null, 'new'), ' ', el('del', null, 'old'), ')');
+    var draw = function () {
+      box.replaceChildren();
+      if (pick.value === 'all') diffAll(d, box); else diffOne(d, Number(pick.value), box);
+    };
+    pick.addEventListener('change', draw);
+    add(diff, add(el('label', 'pick-label'), 'Compare: ', pick), legend, box);
+    draw();
+  } else {
+    diff.appendChild(el('p', 'note', 'No sentence alignment is available for this story.'));
+  }
+  add(frag, outs, diff);
+  if (d.c.length) add(frag, matrixBlock(d));
+  display(frag);
+}
+function display(frag) {
+  storyEl.replaceChildren(frag);
+  storyEl.scrollTop = 0;
+  document.body.classList.add('reading');
+  performance.mark('story-rendered');
+}
+function closeStory() {
+  current = -1;
+  markCurrent();
+  document.body.classList.remove('reading');
+  storyEl.replaceChildren(el('p', 'placeholder', 'Select a story. Keys: j/k or ↓/↑ move, / searches.'));
+}
