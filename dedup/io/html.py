@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -33,12 +34,22 @@ from dedup.io.records import Reject, outlet_from_url
 #: Media types read as HTML (WARC ``Content-Type``; other types are ``warc_not_html``).
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
-_SNIFF = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]", re.I | re.S)
+_SNIFF = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"[ \t\u00a0]+")
 
 # Dates as full ISO 8601 timestamps, fractions of a second included (htmldate's default keeps only the
 # day, which would make every outlet's version of a story tie on "published").
 _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S.%f%z", "original_date": True, "extensive_search": True}
+
+
+@lru_cache(maxsize=1)
+def _date_params() -> dict[str, Any]:
+    """:data:`_DATE_PARAMS` with the latest date a page may have: tomorrow in UTC, the latest day anywhere
+    on earth (as for a night, :mod:`dedup.state`). htmldate's default, the end of the machine's local
+    today, made a page dated today in UTC "in the future" west of UTC in the evening: its date was then
+    taken from elsewhere in the page (a copyright year: January 1st), and it became its story's original.
+    Fixed for the process, so one run reads every page with the same limit."""
+    return {**_DATE_PARAMS, "max_date": f"{datetime.now(UTC).date() + timedelta(days=1)}T23:59:59.999999"}
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -85,7 +96,7 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
     try:
         doc = trafilatura.bare_extraction(decoded.text, url=url, with_metadata=True, include_comments=False,
                                           include_tables=True, include_images=False, include_links=False,
-                                          date_extraction_params=_DATE_PARAMS)
+                                          date_extraction_params=_date_params())
     except Exception as exc:  # the extractor's parser errors are many and undocumented
         return Reject("", None, "malformed_html", f"cannot parse HTML: {type(exc).__name__}: {exc}")
     text = _paragraphs(getattr(doc, "text", None) or "", getattr(doc, "title", None)) if doc else ""

@@ -1,7 +1,8 @@
 """Dates that must survive reading: Parquet values outside years 1-9999 (one row's bad_date, not the file's
 end) and the fractions of a second of an HTML page's published time."""
 
-from datetime import UTC, date, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -73,3 +74,22 @@ def test_an_out_of_range_date_in_a_fixed_size_list_or_a_map_column_spoils_no_row
                        tmp_path / f"{name}.parquet")
     read = read_inputs([tmp_path])
     assert read.rejects.height == 0 and sorted(read.articles["article_id"]) == ["fixed1", "fixed2", "map1", "map2"]
+
+
+def test_an_html_page_dated_tomorrow_in_utc_keeps_its_date_whatever_the_machines_time_zone(tmp_path, monkeypatch):
+    """htmldate's default limit was the end of the machine's local today: twelve hours west of UTC, a page
+    dated (UTC) tomorrow, or today in the evening, was "in the future", and its date was taken from elsewhere."""
+    from dedup.io import html
+
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    (tmp_path / "a.html").write_text(classic_page(paragraphs(1), published=f"{tomorrow.isoformat()}T08:00:00"))
+    monkeypatch.setenv("TZ", "Etc/GMT+12")   # UTC-12: the local date is today or yesterday in UTC
+    time.tzset()
+    html._date_params.cache_clear()
+    try:
+        res = read_inputs([tmp_path])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+        html._date_params.cache_clear()
+    assert res.articles["published"].to_list() == [datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, tzinfo=UTC)]
