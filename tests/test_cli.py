@@ -357,8 +357,9 @@ def test_a_state_that_is_an_input_folder_or_the_out_folder_is_refused(tmp_path, 
         res = _run("cluster", folder, "-q", *args)
         assert res.exit_code == 2 and message in res.output and res.output.strip().count("\n") == 0, res.output
     assert sorted(p.name for p in folder.iterdir()) == ["a.jsonl"] and not (tmp_path / "x").exists()
-    for night in (1, 2):   # a state inside the input folder is fine: the reader does not enter it
-        res = _run("cluster", folder, "--state", folder / "state", "--out", tmp_path / f"o{night}", "-q")
+    for night in (1, 2):   # a state inside the input folder is fine: the reader does not enter it (the rerun)
+        res = _run("cluster", folder, "--state", folder / "state", "--out", tmp_path / f"o{night}", "-q",
+                   "--night", "2026-11-27")
         assert res.exit_code == 0, res.output
 
 
@@ -380,8 +381,8 @@ def test_the_states_notices_are_printed_without_a_terminal_and_the_timings_are_n
     assert "(inferred from the newest article: article " in res.stderr
     assert not re.search(r"^\w+ +\d+\.\d\ds$", res.stderr, flags=re.MULTILINE), res.stderr   # "read    0.02s"
     res = CliRunner().invoke(main, ["cluster", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
-                                    "--state", str(tmp_path / "s"), "-q"])
-    assert res.exit_code == 0 and res.stderr == "", res.stderr
+                                    "--state", str(tmp_path / "s"), "-q", "--night", "2026-11-27"])
+    assert res.exit_code == 0 and res.stderr == "", res.stderr   # not even "this run replaces it"
 
 
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch):

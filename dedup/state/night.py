@@ -23,7 +23,6 @@ ever used) are :class:`dedup.state.history.StoryHistory`'s, over the version the
 
 from __future__ import annotations
 
-import re
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -59,19 +58,18 @@ from dedup.state.window import (
     Window,
     held_rejects,
     read_window,
+    window_furniture,
     window_texts,
 )
 
 DEFAULT_WINDOW = "7d"
 DEFAULT_RETENTION = "30d"
 DEFAULT_KEEP_VERSIONS = 5
+DAY = timedelta(days=1)
 #: Stored sentence rows depend on the alignment settings only (their canonical is checked apart).
 ALIGN_STAGE = ("align",)
 #: The tag in the name of an articles file rewritten without texts, shingles and band keys (see _prune).
 PRUNED_TAG = ".pruned"
-#: The tag in the name of a furniture file: the ``furniture_min_stories`` it was counted with (see
-#: window_furniture; a file of an older dedup has none).
-FURNITURE_TAG = re.compile(r"\.min(\d+)\.parquet$")
 
 
 def make_state_folder(root: Path) -> None:
@@ -191,8 +189,16 @@ class NightlyState:
         head = self.head
         if head is None or head.night is None or date.fromisoformat(head.night) < self.night:
             self.base = head
+            if head is not None and head.night is not None and date.fromisoformat(head.night) < self.night - DAY:
+                self.log(f"night {self.night}: the state's newest night is {head.night}; the nights between were "
+                         "not run, and cannot be once this one is (older than the newest)")
         elif head.night == self.night.isoformat():
+            if not given:   # one evening's feeds with an item after midnight UTC date the next evening's too
+                raise StateError(f"night {self.night}, inferred from the newest article, is the state's newest "
+                                 f"night already: give --night {self.night} to rerun it (the run replaces it), "
+                                 "or the night of these feeds if they are another's")
             # A rerun of the newest night: build on what the first run built on.
+            self.log(f"night {self.night} is the state's newest: this run replaces it")
             self.base = self.store.manifest(head.parent) if head.parent is not None else None
         else:
             raise StateError(f"night {self.night} is older than the state's newest night {head.night}; "
@@ -221,6 +227,9 @@ class NightlyState:
         refused: a year mistyped in one record would make it the state's newest night, and every real
         night after it would be refused as older."""
         newest = articles["published"].max()
+        if not articles.height:
+            raise StateError("no usable article tonight (every record rejected, or none read), so the night "
+                             "cannot be inferred; give it with --night YYYY-MM-DD (rejected.jsonl then lists why)")
         if newest is None:
             raise StateError("no article has a publication date, so the night cannot be inferred; "
                              "give it with --night YYYY-MM-DD")
@@ -401,22 +410,10 @@ class NightlyState:
         self._tonight["furniture"] = furniture
 
     def window_furniture(self) -> Furniture:
-        """The furniture pairs the nights of the window before tonight found (``furniture`` table): an
-        outlet's line counted on an earlier night stays its furniture tonight, when the night's stories
-        alone would show it in too few of them (a late copy joining one story).
-
-        Only the nights that counted it with tonight's ``furniture_min_stories`` or more: a line printed
-        in that many stories is in as many as tonight's setting asks; one counted with fewer may not be,
-        so the setting raised takes effect tonight, not once the window has passed. (A night of an older
-        dedup, whose file does not say, is taken.)"""
-        wanted = self.config.align.furniture_min_stories
-        files = self.base.tables.get("furniture", {}) if self.base else {}
-        counted = {night: FURNITURE_TAG.search(rel) for night, rel in files.items()}
-        taken = {night for night, tag in counted.items() if tag is None or int(tag.group(1)) >= wanted}
-        in_window = nights_from(self.window_start.date())
-        found = (self.store.scan(self.base, "furniture", lambda night: night in taken and in_window(night))
-                 .filter(pl.col("night") < self.night).select("outlet", "key").unique().collect())
-        return frozenset(found.iter_rows())
+        """The furniture pairs the nights of the window before tonight found: the ``furniture`` table read
+        with tonight's ``furniture_min_stories`` (:func:`dedup.state.window.window_furniture`)."""
+        return window_furniture(self.store, self.base, self.night, self.window_start,
+                                self.config.align.furniture_min_stories)
 
     def _sentence_rows(self) -> pl.DataFrame | None:
         kept = self._tonight.get("sentences")

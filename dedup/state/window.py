@@ -16,13 +16,15 @@ fewer than ``WINDOW_SAMPLE`` distinct texts tonight also counts stored ones (:fu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
+from dedup.align import Furniture
 from dedup.boilerplate import text_keys
 from dedup.config import MinHashConfig, ShingleConfig
 from dedup.lsh import banding
@@ -38,6 +40,9 @@ WINDOW_SAMPLE = 16
 #: Rows read per stored text wanted: copies of one text (a crawl's several ids for one article) count once.
 COPIES_READ = 4
 
+#: The tag in the name of a furniture file: the ``furniture_min_stories`` it was counted with (see
+#: window_furniture; a file of an older dedup has none).
+FURNITURE_TAG = re.compile(r"\.min(\d+)\.parquet$")
 #: Tonight's ids whose latest row in the state has another outlet (:func:`held_elsewhere`): the outlet and
 #: night of that row.
 HELD = pl.Schema({"article_id": pl.String, "outlet": pl.String, "night": pl.Date})
@@ -205,3 +210,22 @@ def window_texts(store: Store, base: Manifest | None, window: Callable[[], Windo
              .filter(pl.int_range(pl.len()).over("outlet")
                      < pl.col("outlet").replace_strict(wanted, return_dtype=pl.Int64)))
     return texts.select(*_TEXTS)
+
+
+def window_furniture(store: Store, base: Manifest | None, night: date, window_start: datetime,
+                     min_stories: int) -> Furniture:
+    """The furniture pairs the nights of the window before ``night`` found (``furniture`` table): an
+    outlet's line counted on an earlier night stays its furniture tonight, when the night's stories
+    alone would show it in too few of them (a late copy joining one story).
+
+    Only the nights that counted it with ``min_stories`` (tonight's ``furniture_min_stories``) or more: a
+    line printed in that many stories is in as many as tonight's setting asks; one counted with fewer may
+    not be, so the setting raised takes effect tonight, not once the window has passed. (A night of an
+    older dedup, whose file does not say, is taken.)"""
+    files = base.tables.get("furniture", {}) if base else {}
+    counted = {n: FURNITURE_TAG.search(rel) for n, rel in files.items()}
+    taken = {n for n, tag in counted.items() if tag is None or int(tag.group(1)) >= min_stories}
+    in_window = nights_from(window_start.date())
+    found = (store.scan(base, "furniture", lambda n: n in taken and in_window(n))
+             .filter(pl.col("night") < night).select("outlet", "key").unique().collect())
+    return frozenset(found.iter_rows())
