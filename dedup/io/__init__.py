@@ -62,6 +62,14 @@ _BATCH = 2_000
 #: keeps two cores busy for some 8 s, against ~0.1 s to start its workers.
 _PAGE_BATCH = 512
 _PAGE_BATCH_BYTES = 128 * 2**20
+#: Records under one id with the same time and text are ranked by these fields (:func:`content_rank`).
+CONTENT_TIES = ("outlet", "title", "url")
+
+
+def content_rank(record) -> tuple:
+    """The tie-break of two records with one id, time and text: ``outlet``, ``title``, ``url`` compared as
+    strings (by code point, as Spark compares UTF-8 bytes), a missing value after any value."""
+    return tuple((record[name] is None, record[name] or "") for name in CONTENT_TIES)
 
 
 class _Collector:
@@ -172,14 +180,16 @@ class _Collector:
 
     def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         # Duplicate ids: the earliest published record keeps the id (undated
-        # last), then the longest text, then the text itself (its digest), so
-        # that which text is kept does not depend on how files happen to be
-        # named or ordered; only records with equal texts fall back to file and
-        # record order. Only the rows of ids that occur more than once are looked at.
+        # last), then the longest text, then the text itself (its digest), then
+        # the record's other fields (content_rank), so that which record is kept
+        # does not depend on how files happen to be named or ordered; only
+        # records equal in every field fall back to file and record order, which
+        # then decides nothing but source_file/source_record. Only the rows of
+        # ids that occur more than once are looked at.
         frame = self.frame()
         far = datetime.max.replace(tzinfo=timezone.utc)
-        shared = (frame.select("article_id", "published", "text", "source_file", "source_record").with_row_index("row")
-                  .filter(pl.col("article_id").is_duplicated()))
+        shared = (frame.select("article_id", "published", "text", *CONTENT_TIES, "source_file", "source_record")
+                  .with_row_index("row").filter(pl.col("article_id").is_duplicated()))
         seen: dict[str, tuple[str, int | None]] = {}
         dropped = []
 
@@ -187,7 +197,7 @@ class _Collector:
             text = r["text"] or ""
             # (the Spark engine ranks them alike: dedup.spark.read.number_articles)
             return (r["published"] or far, -len(text), hashlib.sha256(text.encode()).hexdigest(),
-                    r["source_file"], r["source_record"] or 0)
+                    *content_rank(r), r["source_file"], r["source_record"] or 0)
 
         for row in sorted(shared.iter_rows(named=True), key=rank):
             first = seen.get(row["article_id"])

@@ -102,23 +102,26 @@ class Source:
 
 
 def display_path(path: str | Path) -> str:
-    """``path`` as text that any output can hold: itself, unless its name is not valid UTF-8.
+    """``path`` as text that any output can hold, the same under every locale: its bytes read as UTF-8.
 
-    Such a name (``café.jsonl`` saved in Latin-1) reaches Python with its
-    stray bytes as lone surrogates, which no UTF-8 file or Arrow string can
-    store; they are written as backslash escapes (``caf\\xe9.jsonl``), the same
-    way in ``clusters.parquet``, ``rejected.jsonl`` and ``summary.json``.
+    Python decodes a file name (from the file system or the command line)
+    with the locale's codec: under ISO-8859-1 the UTF-8 bytes of ``新闻.jsonl``
+    become ``æ\\x96°é\\x97».jsonl``. The name is therefore taken back to its bytes
+    (:func:`os.fsencode`) and read as UTF-8; bytes that are not valid UTF-8
+    (``café.jsonl`` saved in Latin-1) are written as backslash escapes
+    (``caf\\xe9.jsonl``), the same way in ``clusters.parquet``,
+    ``rejected.jsonl`` and ``summary.json``. A name the locale's codec cannot
+    encode did not come from the file system (a URI listed by Spark): its text
+    is kept, with any lone surrogate escaped.
     """
-    text = str(path)
     try:
-        text.encode("utf-8")
-        return text
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
-        try:
-            raw = text.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:       # not undecodable bytes but other surrogates: escape them as they are
-            return text.encode("utf-8", "backslashreplace").decode("utf-8")
-        return raw.decode("utf-8", "backslashreplace")
+        text = os.fspath(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:           # not undecodable bytes but other surrogates: escape them as they are
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def sniff_compression(head: bytes) -> str | None:

@@ -45,7 +45,14 @@ from pyspark.sql import functions as F
 
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
-from dedup.io import _Collector, file_path, is_uri, read_source
+from dedup.io import (
+    CONTENT_TIES,
+    _Collector,
+    content_rank,
+    file_path,
+    is_uri,
+    read_source,
+)
 from dedup.io.inputs import (
     OUTPUT_FILES,
     SUFFIXES,
@@ -415,6 +422,7 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     the ids in order, so ``doc`` (the row number in id order, as the local
     engine numbers articles) is the partition's offset plus the row's index
     in it. Ties of time go to the longest text, then by the text's SHA-256,
+    then outlet, title and url (missing last; :func:`dedup.io.content_rank`),
     then file and record order, as locally. ``keep`` materialises the ranked
     rows so that the numbering is computed on fixed partitions.
     """
@@ -422,8 +430,8 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     far = F.lit(datetime.max.replace(tzinfo=timezone.utc).replace(tzinfo=None)).cast("timestamp")
     text = F.coalesce("text", F.lit(""))
     order = Window.partitionBy("article_id").orderBy(F.coalesce("published", far), F.length(text).desc(),
-                                                     F.sha2(text, 256), "source_file",
-                                                     F.coalesce("source_record", F.lit(0)))
+                                                     F.sha2(text, 256), *map(F.asc_nulls_last, CONTENT_TIES),
+                                                     "source_file", F.coalesce("source_record", F.lit(0)))
     ranked = keep(read.articles.repartitionByRange(n_parts, "article_id")
                   .withColumn("_rank", F.row_number().over(order))
                   .withColumn("_first_file", F.first("source_file").over(order))
@@ -435,10 +443,11 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     duplicates = (ranked.where(F.col("_rank") > 1)
                   .select("article_id", "source_file", "source_record", "_first_file", "_first_record",
                           F.coalesce(F.unix_micros("published"), F.lit(2**63 - 1)).alias("_time"),
-                          F.length(text).alias("_length"), F.sha2(text, 256).alias("_digest"))
+                          F.length(text).alias("_length"), F.sha2(text, 256).alias("_digest"), *CONTENT_TIES)
                   .collect())
     # in the order of dedup.io._Collector.finish, whose first duplicate is the one --strict stops at
-    for d in sorted(duplicates, key=lambda r: (r._time, -r._length, r._digest, r.source_file, r.source_record or 0)):
+    for d in sorted(duplicates, key=lambda r: (r._time, -r._length, r._digest, *content_rank(r), r.source_file,
+                                               r.source_record or 0)):
         where = f"{d._first_file}:{d._first_record}" if d._first_record is not None else d._first_file
         rejects.append(Reject(d.source_file, d.source_record, "duplicate_id",
                               f"id {d.article_id!r} already used by {where}", d.article_id).as_row())

@@ -213,3 +213,28 @@ def test_a_file_uri_is_percent_decoded_on_both_engines(spark, tmp_path):
     clusters = read_table(tmp_path / "spark", "clusters")
     assert clusters["article_id"].to_list() == ["space"]
     assert clusters["source_file"].to_list() == [f"file:{tmp_path}/e f.jsonl"]
+
+
+def test_a_duplicate_id_keeps_the_same_record_on_both_engines_whatever_the_file_names(spark, tmp_path):
+    """Copies with one id, time and text go by outlet, title, then url (by code point, a missing one last),
+    not by file name: the record kept is z.jsonl's, although a.jsonl sorts first; only copies equal in every
+    field fall back to the file name. Both engines keep, reject and name the same copies."""
+    folder = tmp_path / "in"
+    z, a = {}, {}
+    for k, (id_, first, second) in enumerate([
+            ("d-outlet", {"outlet": "Alpha"}, {"outlet": "Beta"}),
+            ("d-accent", {"outlet": "Zeta"}, {"outlet": "\u00c9cho"}),          # É sorts after Z by code point
+            ("d-missing", {"outlet": "Zeta"}, {"outlet": None}),
+            ("d-title", {"title": "A title"}, {"title": "B title"}),
+            ("d-url", {"url": "https://a.example/1"}, {"url": "https://b.example/1"}),
+            ("d-same", {}, {})]):
+        row = {**_row(id_, "Same", _text(20 + k), k), "url": None}
+        z[id_], a[id_] = {**row, **first}, {**row, **second}
+    write_jsonl(list(z.values()), folder / "z.jsonl")
+    write_jsonl(list(a.values()), folder / "a.jsonl")
+    clusters = clusters_of_both_engines(spark, [folder], tmp_path)
+    kept = {r["article_id"]: r for r in clusters.iter_rows(named=True)}
+    assert {id_: (kept[id_]["outlet"], kept[id_]["title"], kept[id_]["url"]) for id_ in z} == {
+        id_: (r["outlet"], r["title"], r["url"]) for id_, r in z.items()}
+    assert {id_: Path(r["source_file"]).name for id_, r in kept.items()} == {
+        **dict.fromkeys(z, "z.jsonl"), "d-same": "a.jsonl"}
