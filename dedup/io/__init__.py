@@ -32,7 +32,7 @@ import polars as pl
 
 from dedup.config import ReadConfig
 from dedup.errors import ConfigError, DedupError, InputError, RejectedRecord
-from dedup.io.html import Page, extract_pages
+from dedup.io.html import Page, extract_pages, latest_page_date
 from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.readers import FileRejected, read_file
 from dedup.io.records import RecordMapper, Reject
@@ -84,6 +84,7 @@ class _Collector:
         self.records = 0
         self.warnings: Counter = Counter()
         self.pages: list[tuple[str, int | None, Page]] = []   # (file, record, page) not yet extracted
+        self.latest_page_date = latest_page_date()   # one limit for every page of the read
         self.page_bytes = 0
 
     def reject(self, rej: Reject) -> None:
@@ -117,7 +118,7 @@ class _Collector:
         pages, self.pages, self.page_bytes = self.pages, [], 0
         if not pages:
             return
-        results = extract_pages([page for _, _, page in pages], self.config.workers)
+        results = extract_pages([page for _, _, page in pages], self.config.workers, self.latest_page_date)
         for (file, number, _), (raw, warnings) in zip(pages, results):
             self.warnings.update(warnings)
             self._take(file, number, raw)

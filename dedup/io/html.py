@@ -42,14 +42,14 @@ _SPACE = re.compile(r"[ \t\u00a0]+")
 _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S.%f%z", "original_date": True, "extensive_search": True}
 
 
-@lru_cache(maxsize=1)
-def _date_params() -> dict[str, Any]:
-    """:data:`_DATE_PARAMS` with the latest date a page may have: tomorrow in UTC, the latest day anywhere
-    on earth (as for a night, :mod:`dedup.state`). htmldate's default, the end of the machine's local
-    today, made a page dated today in UTC "in the future" west of UTC in the evening: its date was then
-    taken from elsewhere in the page (a copyright year: January 1st), and it became its story's original.
-    Fixed for the process, so one run reads every page with the same limit."""
-    return {**_DATE_PARAMS, "max_date": f"{datetime.now(UTC).date() + timedelta(days=1)}T23:59:59.999999"}
+def latest_page_date() -> str:
+    """The latest date a page may have (htmldate's ``max_date``): the end of tomorrow in UTC, the latest
+    day anywhere on earth (as for a night, :mod:`dedup.state`). htmldate's default, the end of the
+    machine's local today, made a page dated today in UTC "in the future" west of UTC in the evening: its
+    date was then taken from elsewhere in the page (a copyright year: January 1st), and it became its
+    story's original. A reader takes it once (:class:`dedup.io._Collector`), so one read gives every page
+    the same limit, even across midnight; a long-lived process takes a new one with each read."""
+    return f"{datetime.now(UTC).date() + timedelta(days=1)}T23:59:59.999999"
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -76,7 +76,8 @@ def _paragraphs(text: str, title: str | None) -> str:
 
 
 def extract_article(data: bytes, *, url: str | None = None, declared_charset: str | None = None,
-                    forced_encoding: str | None = None, warnings=None) -> dict[str, Any] | Reject:
+                    forced_encoding: str | None = None, warnings=None,
+                    latest: str | None = None) -> dict[str, Any] | Reject:
     """One HTML page to a raw record (``title``, ``text``, ``published``, ``url``, ``outlet``) or a Reject.
 
     ``url`` is where the page was fetched from (the WARC target URI); the
@@ -96,7 +97,7 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
     try:
         doc = trafilatura.bare_extraction(decoded.text, url=url, with_metadata=True, include_comments=False,
                                           include_tables=True, include_images=False, include_links=False,
-                                          date_extraction_params=_date_params())
+                                          date_extraction_params={**_DATE_PARAMS, "max_date": latest or latest_page_date()})
     except Exception as exc:  # the extractor's parser errors are many and undocumented
         return Reject("", None, "malformed_html", f"cannot parse HTML: {type(exc).__name__}: {exc}")
     text = _paragraphs(getattr(doc, "text", None) or "", getattr(doc, "title", None)) if doc else ""
@@ -122,11 +123,12 @@ class Page:
     declared_charset: str | None = None
     forced_encoding: str | None = None
 
-    def extract(self) -> tuple[dict[str, Any] | Reject, Counter]:
-        """:func:`extract_article` of the page, and the warnings it counted."""
+    def extract(self, latest: str | None = None) -> tuple[dict[str, Any] | Reject, Counter]:
+        """:func:`extract_article` of the page (``latest``: the latest date it may have, see
+        :func:`latest_page_date`), and the warnings it counted."""
         warnings: Counter = Counter()
         raw = extract_article(self.data, url=self.url, declared_charset=self.declared_charset,
-                              forced_encoding=self.forced_encoding, warnings=warnings)
+                              forced_encoding=self.forced_encoding, warnings=warnings, latest=latest)
         return raw, warnings
 
 
@@ -134,10 +136,12 @@ class Page:
 MIN_PARALLEL_PAGES = 8
 
 
-def extract_pages(pages: list[Page], workers: int) -> list[tuple[dict[str, Any] | Reject, Counter]]:
-    """:meth:`Page.extract` of each page, in order, on up to ``workers`` forked processes (0: one per
-    core; 1, or fewer than :data:`MIN_PARALLEL_PAGES` pages: in this process). The same results in any
-    case: each page is extracted alone (:func:`dedup.align.parallel.map_chunks` keeps the order)."""
+def extract_pages(pages: list[Page], workers: int, latest: str | None = None
+                  ) -> list[tuple[dict[str, Any] | Reject, Counter]]:
+    """:meth:`Page.extract` of each page with ``latest`` (:func:`latest_page_date`), in order, on up to
+    ``workers`` forked processes (0: one per core; 1, or fewer than :data:`MIN_PARALLEL_PAGES` pages: in
+    this process). The same results in any case: each page is extracted alone
+    (:func:`dedup.align.parallel.map_chunks` keeps the order)."""
     from dedup.align.parallel import (  # not at import: io <- align
         available_cores,
         bounds_for,
@@ -148,19 +152,22 @@ def extract_pages(pages: list[Page], workers: int) -> list[tuple[dict[str, Any] 
     wanted = 1 if len(pages) < MIN_PARALLEL_PAGES else wanted
     if wanted > 1:
         _trafilatura()   # imported once here, not once per worker
-    parts = map_chunks(_extract_chunk, pages, bounds_for([len(page.data) for page in pages], wanted), wanted)
+    latest = latest or latest_page_date()
+    parts = map_chunks(_extract_chunk, (pages, latest), bounds_for([len(page.data) for page in pages], wanted), wanted)
     return [result for part in parts for result in part]
 
 
-def _extract_chunk(pages: list[Page], start: int, stop: int) -> list[tuple[dict[str, Any] | Reject, Counter]]:
-    return [_extracted(page) for page in pages[start:stop]]
+def _extract_chunk(data: tuple[list[Page], str], start: int, stop: int
+                   ) -> list[tuple[dict[str, Any] | Reject, Counter]]:
+    pages, latest = data
+    return [_extracted(page, latest) for page in pages[start:stop]]
 
 
-def _extracted(page: Page) -> tuple[dict[str, Any] | Reject, Counter]:
+def _extracted(page: Page, latest: str) -> tuple[dict[str, Any] | Reject, Counter]:
     """:meth:`Page.extract`; an unexpected error (a bug) is the page's ``reader_error`` reject, so that one
     page never fails its batch, which holds pages of other files."""
     try:
-        return page.extract()
+        return page.extract(latest)
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad page must not stop the night

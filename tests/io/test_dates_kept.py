@@ -79,17 +79,34 @@ def test_an_out_of_range_date_in_a_fixed_size_list_or_a_map_column_spoils_no_row
 def test_an_html_page_dated_tomorrow_in_utc_keeps_its_date_whatever_the_machines_time_zone(tmp_path, monkeypatch):
     """htmldate's default limit was the end of the machine's local today: twelve hours west of UTC, a page
     dated (UTC) tomorrow, or today in the evening, was "in the future", and its date was taken from elsewhere."""
-    from dedup.io import html
-
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     (tmp_path / "a.html").write_text(classic_page(paragraphs(1), published=f"{tomorrow.isoformat()}T08:00:00"))
     monkeypatch.setenv("TZ", "Etc/GMT+12")   # UTC-12: the local date is today or yesterday in UTC
     time.tzset()
-    html._date_params.cache_clear()
     try:
         res = read_inputs([tmp_path])
     finally:
         monkeypatch.undo()
         time.tzset()
-        html._date_params.cache_clear()
     assert res.articles["published"].to_list() == [datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, tzinfo=UTC)]
+
+
+def test_each_read_takes_the_latest_page_date_anew(tmp_path, monkeypatch):
+    """A process that reads again days later (a notebook, a service calling dedup.run every night) must not
+    keep its first read's limit: a page dated after it would lose its date."""
+    from dedup.io import html
+
+    class Clock(datetime):
+        at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+        @classmethod
+        def now(cls, tz=None):
+            return cls.at
+
+    monkeypatch.setattr(html, "datetime", Clock)
+    (tmp_path / "a.html").write_text(classic_page(paragraphs(1), published="2026-12-03T08:00:00"))
+    first = read_inputs([tmp_path])   # on 12-01, 12-03 is after tomorrow: not the page's date
+    Clock.at = datetime(2026, 12, 3, 9, tzinfo=UTC)
+    second = read_inputs([tmp_path])
+    assert first.articles["published"].to_list() != [datetime(2026, 12, 3, 8, tzinfo=UTC)]
+    assert second.articles["published"].to_list() == [datetime(2026, 12, 3, 8, tzinfo=UTC)]
