@@ -43,7 +43,6 @@ from benchmarks.bench_nightly import FIRST_NIGHT, measure
 def _base_version(state: Path, night: date) -> int:
     """The version the measured night builds on (the newest whose night is before it)."""
     from dedup.state import Store
-    from dedup.state.history import StoryHistory
 
     store = Store(state)
     head = store.manifest()
@@ -61,7 +60,6 @@ def pad(state: Path, padded: Path, base_version: int, extra: int) -> dict:
     import polars as pl
 
     from dedup.state import Store
-    from dedup.state.history import StoryHistory
     from dedup.state.store import Manifest
 
     base = Store(state).manifest(base_version)

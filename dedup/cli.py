@@ -120,7 +120,8 @@ def main() -> None:
               help="State folder for nightly runs: match tonight's articles against the stored ones of the "
                    "previous --window and keep story ids from night to night (created on the first night).")
 @click.option("--night", default=None, metavar="YYYY-MM-DD",
-              help="With --state: the night's date (default: the UTC date of the newest article).")
+              help="With --state: the night's date (default: the UTC date of the newest article; a rerun of the "
+                   "state's newest night gives it).")
 @click.option("--window", default=None, metavar="7d",
               help="With --state: stored articles this recent are candidates (7d, 36h, 2w). Default 7d.")
 @click.option("--retention", default=None, metavar="30d",

@@ -14,8 +14,9 @@ read it. A lock file with stale-lock detection (:mod:`dedup.state.lock`) keeps
 a second run out; a state built with other shingle, MinHash or cluster
 settings, or by an incompatible version, is refused with what differs.
 
-Rerunning the newest night replaces it: the rerun builds on the same base
-version as the first run, so its outputs are byte-identical.
+Rerunning the newest night (its date given: a night inferred from the articles
+that is the newest already is refused) replaces it: the rerun builds on the same
+base version as the first run, so its outputs are byte-identical.
 """
 
 from dedup.state.errors import StateError, StateLocked

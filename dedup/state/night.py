@@ -189,9 +189,6 @@ class NightlyState:
         head = self.head
         if head is None or head.night is None or date.fromisoformat(head.night) < self.night:
             self.base = head
-            if head is not None and head.night is not None and date.fromisoformat(head.night) < self.night - DAY:
-                self.log(f"night {self.night}: the state's newest night is {head.night}; the nights between were "
-                         "not run, and cannot be once this one is (older than the newest)")
         elif head.night == self.night.isoformat():
             if not given:   # one evening's feeds with an item after midnight UTC date the next evening's too
                 raise StateError(f"night {self.night}, inferred from the newest article, is the state's newest "
@@ -214,6 +211,10 @@ class NightlyState:
         if given and self.night > tomorrow:   # as for an inferred night: a typo would block every real night
             raise StateError(f"--night {self.night} is after tomorrow ({tomorrow} UTC): a wrong date? it would become "
                              "the state's newest night, and every real night after it would be refused as older")
+        if self.base is head and head is not None and head.night is not None and \
+                date.fromisoformat(head.night) < self.night - DAY:
+            self.log(f"night {self.night}: the state's newest night is {head.night}; the nights between were "
+                     "not run, and cannot be once this one is (older than the newest)")
         self.past = StoryHistory(self.store, self.base)
         # What prior() needs of the window before tonight's signatures exist is read on a thread
         # meanwhile: the Parquet decoding releases the GIL, and signing leaves a core idle.

@@ -98,3 +98,14 @@ def test_a_night_after_a_gap_names_the_nights_that_were_not_run(tmp_path):
     assert not any("were not run" in err for err in outputs[:2])
     assert ("night 2026-11-27: the state's newest night is 2026-11-25; the nights between were not run, "
             "and cannot be once this one is (older than the newest)") in outputs[2]
+
+
+def test_a_night_refused_as_after_tomorrow_says_nothing_of_a_gap(tmp_path):
+    from tests.conftest import article, make_story, write_jsonl
+
+    write_jsonl(tmp_path / "in" / "a.jsonl", [article("w-0", "Wire", make_story(5, 10), "2026-11-24T08:00:00Z")])
+    assert _cluster(tmp_path / "in", "--state", tmp_path / "s", "--out", tmp_path / "o", "--night",
+                    "2026-11-24").exit_code == 0
+    res = _cluster(tmp_path / "in", "--state", tmp_path / "s", "--out", tmp_path / "o", "--night", "2062-11-24")
+    assert res.exit_code == 5 and "is after tomorrow" in res.output
+    assert "were not run" not in res.output
