@@ -203,9 +203,9 @@ def test_keyboard_navigation(report, payloads):
     assert title() == "Earthquake hits coast"
     page.keyboard.press("j")
     assert title() == payloads["script"]
-    page.keyboard.press("ArrowDown")
+    page.keyboard.press("j")
     assert title() == "Polls open in capital"
-    page.keyboard.press("ArrowDown")  # stays on the last story
+    page.keyboard.press("j")  # stays on the last story
     assert title() == "Polls open in capital"
     page.keyboard.press("k")
     assert title() == payloads["script"]
@@ -402,7 +402,16 @@ def test_margin_notes_name_each_outlet_once_and_count_versions_apart(report, fra
     r.open("Earthquake hits coast")
     note = r.page.locator(".diff .margin").filter(has_text="dropped by 10 outlets")
     expect(note).to_have_text("dropped by 10 outlets (20 versions): Gazette, Outlet 0, Outlet 1, Outlet 2, "
-                              "Outlet 3, Outlet 4, …")
+                              "Outlet 3, Outlet 4, … +4 more", use_inner_text=True)
+    more = note.locator("button")  # the other names without a mouse: keyboard, touch
+    expect(more).to_have_text("+4 more")
+    more.focus()
+    r.page.keyboard.press("Enter")
     outlets = ["Gazette"] + [f"Outlet {o}" for o in range(9)]
-    assert note.get_attribute("title") == "dropped by " + ", ".join(map(isolated, outlets)) + " (20 versions)"
+    expect(note).to_have_text("dropped by " + ", ".join(outlets) + " (20 versions) fewer names", use_inner_text=True)
+    assert more.get_attribute("aria-expanded") == "true"
+    more.click()
+    expect(more).to_have_text("+4 more")
+    r.page.emulate_media(media="print")  # on paper, every name
+    expect(note).to_have_text("dropped by " + ", ".join(outlets) + " (20 versions)", use_inner_text=True)
     r.assert_clean()

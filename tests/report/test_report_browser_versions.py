@@ -90,6 +90,6 @@ def test_the_outlets_table_counts_each_canonical_sentence_once(report, frames):
     page.open("Plan (Wire)")
     cells = {row.locator("td").first.text_content(): row.locator("td.counts").text_content()
              for row in page.page.locator("table.outlets-table tbody tr").all()}
-    assert cells == {"Wirecanonical": "4 kept", "Kept Daily": "4 kept", "Merge Times": "2 kept, 2 edited",
+    assert cells == {"Wire canonical": "4 kept", "Kept Daily": "4 kept", "Merge Times": "2 kept, 2 edited",
                      "Join Courier": "2 kept, 2 edited", "Split Herald": "3 kept, 1 edited"}
     page.assert_clean()

@@ -24,13 +24,26 @@ function el(tag, cls, text) {
   if (text !== undefined && text !== null) e.textContent = String(text);
   return e;
 }
-function ut(tag, cls, text) {  // untrusted text in an element of its own: isolated (.u) so its bidi controls
-  var e = el(tag, cls ? cls + ' u' : 'u', text);  // cannot reorder the text around it
-  e.dir = 'auto';
-  return e;
+/* A text's direction: that of most of its letters. dir="auto" (and FSI) take the first strong letter's,
+   which lays out a Hebrew or Arabic sentence that opens with a Latin name ("Google הודיעה…") left to right;
+   'rtl' or 'ltr' is returned only where the two disagree, 'auto' otherwise (text without a right-to-left
+   letter is always 'auto', as it was). */
+var RTL_CHAR = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+function direction(text) {
+  if (!RTL_CHAR.test(text)) return 'auto';
+  var letters = text.match(/\p{L}/gu) || [], rtl = letters.filter(function (c) { return RTL_CHAR.test(c); });
+  var first = letters.length ? RTL_CHAR.test(letters[0]) : false;
+  if (rtl.length * 2 > letters.length && !first) return 'rtl';
+  if (rtl.length * 2 < letters.length && first) return 'ltr';
+  return 'auto';
 }
-function isolate(text) {  // FSI…PDI: the same for untrusted text inside a string (titles, <option> labels)
-  return '\u2068' + text + '\u2069';
+function orient(e) { e.dir = direction(e.textContent); return e; }  // once its text is in
+function ut(tag, cls, text) {  // untrusted text in an element of its own: isolated (.u) so its bidi controls
+  return orient(el(tag, cls ? cls + ' u' : 'u', text));  // cannot reorder the text around it
+}
+function isolate(text) {  // FSI…PDI (or RLI/LRI, see direction): the same for untrusted text inside a string
+  var d = direction(text);  // (titles, <option> labels)
+  return (d === 'rtl' ? '\u2067' : d === 'ltr' ? '\u2066' : '\u2068') + text + '\u2069';
 }
 function nameList(names) {  // "A, B, C" with each name isolated on its own: one name's override stays in it
   var span = el('span');

@@ -95,11 +95,11 @@ function markCurrent() {
 
 /* ---- navigation ---- */
 function storyHash(s) { return '#story=' + encodeURIComponent(s.id); }
-function fromHash() {
+function fromHash(focus) {  // focus: the user opened or closed the story (not the page's first load)
   var m = /^#story=(.*)$/.exec(location.hash), id = null;
   if (m) { try { id = decodeURIComponent(m[1]); } catch (err) { id = null; } }
   var s = id === null ? null : stories.find(function (x) { return x.id === id; });
-  if (s) showStory(s.i); else closeStory();
+  if (s) showStory(s.i, focus); else closeStory(focus);
 }
 function move(step) {
   if (!visible.length) return;
@@ -108,7 +108,7 @@ function move(step) {
   var s = visible[pos];
   if (pos >= shown) showMore(pos - shown + CHUNK);
   history.replaceState(null, '', storyHash(s));
-  showStory(s.i);
+  showStory(s.i, true);
   rows[s.i].scrollIntoView({block: 'nearest'});
 }
 
@@ -134,14 +134,14 @@ var timer = null;
 qEl.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(renderList, 120); });
 outletEl.addEventListener('change', function () { renderList(); if (current >= 0) showStory(current); });
 sortEl.addEventListener('change', renderList);
-window.addEventListener('hashchange', function () { if (ready) fromHash(); });
+window.addEventListener('hashchange', function () { if (ready) fromHash(true); });
 document.addEventListener('keydown', function (e) {
   if (!ready || e.altKey || e.ctrlKey || e.metaKey) return;
   var tag = e.target && e.target.tagName, typing = tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA';
   if (e.key === 'Escape') { if (typing) e.target.blur(); else if (current >= 0) location.hash = ''; return; }
   if (typing) return;
-  if (e.key === 'j' || e.key === 'ArrowDown') { move(1); e.preventDefault(); }
-  else if (e.key === 'k' || e.key === 'ArrowUp') { move(-1); e.preventDefault(); }
+  if (e.key === 'j') { move(1); e.preventDefault(); }  // not the arrow keys: they scroll, as everywhere
+  else if (e.key === 'k') { move(-1); e.preventDefault(); }
   else if (e.key === '/') { qEl.focus(); e.preventDefault(); }
 });
 renderList();
@@ -150,7 +150,7 @@ performance.mark('overview-rendered');
 function start() {  // the story details follow this script in the page: wait for them
   ready = true;
   if (qEl.value.trim()) renderList();
-  fromHash();
+  fromHash(false);
   if (window.requestIdleCallback) requestIdleCallback(getDetails, {timeout: 3000});  // first open is then instant
   document.documentElement.dataset.ready = '1';
 }

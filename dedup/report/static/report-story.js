@@ -23,10 +23,8 @@ function editNote(e, changed, n, i) {
   return changed ? 'edited; ' + how : how + ', same words';
 }
 function section(title) { var s = el('section', 'block'); s.appendChild(el('h3', null, title)); return s; }
-function sentenceRow(cls, body, note, full) {  // note: a string or an element; full: the note as a tooltip
-  var d = el('div', 'sent ' + cls), m = add(el('span', 'margin'), note || null);
-  if (full) m.title = full;
-  return add(d, body, m);
+function sentenceRow(cls, body, note) {  // note: a string or an element
+  return add(el('div', 'sent ' + cls), body, add(el('span', 'margin'), note || null));
 }
 function wordDiff(ops) {
   var p = ut('span', 'txt');
@@ -34,7 +32,7 @@ function wordDiff(ops) {
     add(p, op[0] === '+' ? el('ins', null, op[1]) : op[0] === '-' ? el('del', null, op[1])
       : document.createTextNode(op[1]));
   });
-  return p;
+  return orient(p);
 }
 function carriers(d) {  // family id -> indexes of articles that added it
   var m = new Map();
@@ -47,22 +45,40 @@ function carriers(d) {  // family id -> indexes of articles that added it
   });
   return m;
 }
-function names(d, idxs, full) {  // the outlets of articles idxs, each once: [before, names, after]
+function names(d, idxs, full) {  // the outlets of articles idxs, each once: [before, names, after, left out]
   var os = [];
   idxs.forEach(function (j) { if (os.indexOf(d.a[j].o) < 0) os.push(d.a[j].o); });
   var all = os.map(outletName), versions = os.length < idxs.length ? ' (' + idxs.length + ' versions)' : '';
-  return all.length > 8 && !full ? [all.length + ' outlets' + versions + ': ', all.slice(0, 6), ', …']
-    : ['', all, versions];
+  return all.length > 8 && !full ? [all.length + ' outlets' + versions + ': ', all.slice(0, 6), ', …', all.length - 6]
+    : ['', all, versions, 0];
 }
-function byNote(d, parts) {  // [[words, idxs], ...] as "dropped by A, B; edited by C": the note and its tooltip
-  var note = el('span'), full = [], cut = false;
-  parts.forEach(function (p, x) {
-    var shown = names(d, p[1], false), all = names(d, p[1], true);
-    cut = cut || shown[1].length < all[1].length;
-    add(note, x ? '; ' : '', p[0] + shown[0], nameList(shown[1]), shown[2]);
-    full.push(p[0] + all[1].map(isolate).join(', ') + all[2]);
+// [[words, idxs], ...] as "dropped by A, B; edited by C"; over 8 outlets, 6 names and a "+N more" button
+// that shows them all (keyboard, touch and print reach them, not only a tooltip)
+function byNote(d, parts) {
+  var note = el('span'), cut = 0;
+  function build(full) {
+    var span = el('span', full ? 'names-all' : 'names-short');
+    parts.forEach(function (p, x) {
+      var n = names(d, p[1], full);
+      cut += n[3];
+      add(span, x ? '; ' : '', p[0] + n[0], nameList(n[1]), n[2]);
+    });
+    return span;
+  }
+  var shortNote = build(false);
+  if (!cut) return shortNote;
+  var longNote = build(true), more = el('button', 'more names-more', '+' + cut + ' more');
+  longNote.hidden = true;
+  more.type = 'button';
+  more.setAttribute('aria-expanded', 'false');
+  more.addEventListener('click', function () {
+    var open = longNote.hidden;
+    longNote.hidden = !open;
+    shortNote.hidden = open;
+    more.textContent = open ? 'fewer names' : '+' + cut + ' more';
+    more.setAttribute('aria-expanded', String(open));
   });
-  return {note: note, full: cut ? full.join('; ') : null};
+  return add(note, shortNote, longNote, ' ', more);
 }
 /* ---- the text: every outlet's changes on the canonical, or one outlet's version ---- */
 function note(list, k, j) {  // article j in list[k], once
@@ -94,8 +110,7 @@ function diffAll(d, box) {  // canonical text; every outlet's changes in the mar
   added.forEach(function (v) { (after[v.at + 1] = after[v.at + 1] || []).push(v); });
   function addedRows(k) {
     (after[k] || []).forEach(function (v) {
-      var by = byNote(d, [['added by ', v.by]]);
-      box.appendChild(sentenceRow('added', ut('ins', 'txt', v.text), by.note, by.full));
+      box.appendChild(sentenceRow('added', ut('ins', 'txt', v.text), byNote(d, [['added by ', v.by]])));
     });
   }
   addedRows(0);
@@ -106,8 +121,8 @@ function diffAll(d, box) {  // canonical text; every outlet's changes in the mar
     if (split[k]) parts.push(['split by ', split[k]]);
     if (joined[k]) parts.push(['merged with the next by ', joined[k]]);
     if (into[k]) parts.push(['merged into the one above by ', into[k]]);
-    var by = parts.length ? byNote(d, parts) : {note: null, full: null};
-    box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]), by.note, by.full));
+    box.appendChild(sentenceRow(dropped[k] ? 'kept has-drops' : 'kept', ut('span', 'txt', c[1]),
+                                parts.length ? byNote(d, parts) : null));
     addedRows(k + 1);
   });
 }
@@ -128,7 +143,7 @@ function diffOne(d, j, box) {  // one outlet's version against the canonical
     else {
       var others = (fam.get(e.fam) || []).filter(function (x) { return x !== j; });
       box.appendChild(sentenceRow('added', ut('ins', 'txt', e.text),
-        others.length ? byNote(d, [['added · also in ', others]]).note : 'added'));
+        others.length ? byNote(d, [['added · also in ', others]]) : 'added'));
     }
   });
 }
@@ -142,7 +157,8 @@ function outletTable(d) {
   var body = el('tbody');
   d.a.forEach(function (art, j) {
     var tr = el('tr', art.k ? 'canonical' : null);
-    add(tr, add(el('td'), ut('span', null, outletName(art.o)), art.k ? el('span', 'tag', 'canonical') : null),
+    add(tr, add(el('td'), ut('span', null, outletName(art.o)), art.k ? ' ' : null,
+        art.k ? el('span', 'tag', 'canonical') : null),
       el('td', 'time', art.t ? art.t.replace(' UTC', '') : '–'),
       add(el('td', 'title'), link(art.u, art.h || '(untitled)')),
       el('td', 'num', pct(art.s)));
@@ -235,14 +251,16 @@ function matrixBlock(d) {  // built when first opened
   return det;
 }
 /* ---- the story pane ---- */
-function showStory(i) {
+function showStory(i, focus) {  // focus: move the keyboard focus to the story (the user opened it)
   var s = stories[i], d = getDetails()[i];
   current = i;
   markCurrent();
   var frag = document.createDocumentFragment();
   var back = el('a', 'back', '← All stories');
   back.href = '#';
-  add(frag, back, ut('h2', 'story-title', s.h));
+  var title = ut('h2', 'story-title', s.h);
+  title.tabIndex = -1;  // focused when opened: screen readers announce the story, Tab goes on into it
+  add(frag, back, title);
   var meta = el('p', 'meta');
   add(meta, 'First: ', ut('b', null, outletName(s.o)), s.t ? ', ' + s.t : '', ' · ', outletCount(s),
       ' · ', plural(s.a, 'article'),
@@ -255,7 +273,7 @@ function showStory(i) {
            'its cap. This story\'s ' +
            'sentences are in sentences.parquet (cluster ' + s.id + '); `dedup report OUT_DIR --articles 0` ' +
            'rebuilds the page with every story\'s details.'));
-    display(add(frag, only));
+    display(add(frag, only), focus);
     return;
   }
   var outs = section('Outlets');
@@ -290,17 +308,27 @@ function showStory(i) {
   }
   add(frag, outs, diff);
   if (d.c.length) add(frag, matrixBlock(d));
-  display(frag);
+  display(frag, focus);
 }
-function display(frag) {
+// One column (narrow windows): the page scrolls, not the panes, and the list is hidden while a story is read;
+// listY is where the list was, restored when the story is closed.
+var ONE_COLUMN = '(max-width: 900px)', listY = 0;
+function display(frag, focus) {
+  var narrow = matchMedia(ONE_COLUMN).matches;
+  if (narrow && !document.body.classList.contains('reading')) listY = window.scrollY;
   storyEl.replaceChildren(frag);
   storyEl.scrollTop = 0;
   document.body.classList.add('reading');
+  if (narrow) window.scrollTo(0, 0);
+  if (focus) storyEl.querySelector('.story-title').focus({preventScroll: true});
   performance.mark('story-rendered');
 }
-function closeStory() {
+function closeStory(focus) {  // focus: back to the story's row in the list
+  var was = current, reading = document.body.classList.contains('reading');
   current = -1;
   markCurrent();
   document.body.classList.remove('reading');
-  storyEl.replaceChildren(el('p', 'placeholder', 'Select a story. Keys: j/k or ↓/↑ move, / searches.'));
+  storyEl.replaceChildren(el('p', 'placeholder', 'Select a story. Keys: j/k move, / searches.'));
+  if (reading && matchMedia(ONE_COLUMN).matches) window.scrollTo(0, listY);
+  if (focus && was >= 0 && rows[was] && rows[was].isConnected) rows[was].firstChild.focus();
 }
