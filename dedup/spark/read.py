@@ -13,7 +13,7 @@ at most four tasks per core, or Spark's file splits for URIs):
   and ``unreadable_file`` rejects; each executor then opens its files itself
   (streamed, with the size and decompression limits);
 * URIs with a scheme (``hdfs://``, ``s3a://``, ``gs://``, ``file://``...) are
-  listed on the driver with Hadoop's FileSystem API (:func:`find_uris`), by the
+  listed on the driver with Hadoop's FileSystem API (:func:`dedup.spark.uris.find_uris`), by the
   rules of ``find_inputs`` (hidden entries, output and state folders, unsupported
   files; names starting with ``_``, which Spark would leave out, are read), and
   exactly those files are fetched by Spark's ``binaryFile`` source; each file's
@@ -33,39 +33,23 @@ import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import polars as pl
 import pyarrow as pa
-from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
-from dedup.io import (
-    CONTENT_TIES,
-    _Collector,
-    content_rank,
-    file_path,
-    is_uri,
-    read_source,
-)
-from dedup.io.inputs import (
-    OUTPUT_FILES,
-    SUFFIXES,
-    find_inputs,
-    is_output_folder,
-    is_state_folder,
-    not_entered,
-    state_input,
-    supported,
-)
+from dedup.io import CONTENT_TIES, _Collector, content_rank, is_uri, read_source
+from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import REJECTS, conform
+from dedup.spark.uris import find_uris, path_order, read_once
 
 #: One row per article, reject, warning count or per-file record count.
 READ_ROWS = pa.schema([
@@ -82,6 +66,16 @@ READ_DDL = ("kind string, article_id string, outlet string, title string, text s
 #: (which matches no name) as ``ignoredPathSegmentRegex``, Spark 4.3 and later read them; older ones ignore it.
 _NO_NAME = "(?!)"
 _GLOB = re.compile(r"[\\\[\]{}*?]")
+
+#: Where an undated record sorts among duplicate ids, in microseconds since 1970: ``datetime.max`` (UTC), as
+#: :meth:`dedup.io._Collector.finish` and :func:`number_articles`' window place it.
+FAR_MICROS = (datetime.max - datetime(1970, 1, 1)) // timedelta(microseconds=1)   # 253402300799999999
+
+#: Hadoop's ``file:`` file system checks each file it opens against a hidden ``.NAME.crc`` beside it: a stale
+#: one, or a ``:`` in the name (it builds that sidecar's path from the name), fails the read of the whole run.
+#: ``file:`` inputs are read without checksums, as the local engine reads them, unless the caller's Hadoop
+#: configuration names its own ``fs.file.impl``; a new instance, as the cached one is Hadoop's default.
+RAW_LOCAL = {"fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem", "fs.file.impl.disable.cache": "true"}
 
 ARTICLE_COLUMNS = ["article_id", "outlet", "title", "text", "published", "url", "source_file", "source_record"]
 
@@ -167,167 +161,12 @@ def _read_blobs(config: ReadConfig):
     return run
 
 
-def path_order(name: str) -> list[str]:
-    """The local engine's file order (it sorts Paths: part by part, ``x/a/b.jsonl`` before ``x/a-c.jsonl``)."""
-    return name.split("/")
-
-
-def _java_message(exc: Py4JJavaError) -> str:
-    return str(exc.java_exception.getMessage() or exc.java_exception.getClass().getName())
-
-
-class _Listed:
-    """A folder as Hadoop's FileSystem lists it, for the decisions of :mod:`dedup.io.inputs`
-    (a :class:`~dedup.io.inputs.Holdings`). Listing it raises a Py4JJavaError if it cannot be."""
-
-    def __init__(self, jvm: Any, fs: Any, path: Any):
-        self.jvm, self.fs, self.name = jvm, fs, path.toString()
-        self.entries: dict[str, tuple[str, Any]] = {}    # entry name -> ("folder" or "file", Hadoop path)
-        self.empty: set[str] = set()                      # the names of its files of 0 bytes
-        for status in fs.listStatus(path):
-            entry = status.getPath()
-            self.entries[entry.getName()] = ("folder" if status.isDirectory() else "file", entry)
-            if not status.isDirectory() and status.getLen() == 0:
-                self.empty.add(entry.getName())
-
-    def kind(self, name: str) -> str | None:
-        return self.entries[name][0] if name in self.entries else None
-
-    def read(self, name: str) -> bytes:
-        try:
-            stream = self.fs.open(self.entries[name][1])
-            try:
-                return bytes(self.jvm.org.apache.hadoop.io.IOUtils.readFullyToByteArray(stream))
-            finally:
-                stream.close()
-        except Py4JJavaError as exc:
-            raise OSError(f"cannot read {self.name}/{name}: {_java_message(exc)}") from None
-
-
-@dataclass
-class FoundUris:
-    """What :func:`find_uris` found, as :class:`dedup.io.inputs.Found` says it for local paths (names are
-    Hadoop's, ``file:/x/a.jsonl`` for ``file:///x/a.jsonl``, as Spark's ``binaryFile`` names them)."""
-
-    files: list[tuple[str, bool]] = field(default_factory=list)   # (name, named explicitly), in read order
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, summary entry)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, message): unreadable_file rejects
-    empty: set[str] = field(default_factory=set)   # the names of files of 0 bytes (binaryFile skips them)
-
-
-def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = None) -> FoundUris:
-    """:func:`dedup.io.inputs.find_inputs` for URIs: the same rules, on Hadoop's listing of each input.
-
-    Hidden entries (``.``) are left out; the run's own output folder ``out``
-    (for ``file:`` URIs), other dedup outputs and nightly states below an input
-    are not entered and are listed in ``skipped``; so are a top folder's own
-    output files. Files starting with ``_`` are listed (Hadoop's input formats
-    hide them). A ``file:`` URI names the path the local engine reads
-    (:func:`dedup.io.file_path`, percent escapes decoded). A missing input is an
-    :class:`InputError`; a folder that cannot be listed, an ``unreadable_file`` reject.
-    """
-    jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
-    found = FoundUris()
-    files: dict[str, bool] = {}
-
-    def own(name: str) -> bool:
-        """Whether ``name`` is ``out``."""
-        local = _local_name(name)
-        try:
-            return out is not None and local is not None and os.path.samefile(local, out)
-        except OSError:
-            return False
-
-    def listed(fs: Any, path: Any) -> _Listed | None:
-        try:
-            return _Listed(jvm, fs, path)
-        except Py4JJavaError as exc:
-            message = f"cannot list folder: {_java_message(exc)}; the files in it are not read"
-            found.unreadable.append((path.toString(), message))
-            return None
-
-    def walk(folder: _Listed, top: bool = False) -> None:
-        outputs = top and is_output_folder(folder)
-        for name, (kind, path) in folder.entries.items():
-            if name.startswith("."):
-                continue
-            full = path.toString()
-            if outputs and name in OUTPUT_FILES:
-                found.skipped.append((full, f"{full} (the output of a dedup run)"))
-            elif kind == "file":
-                files.setdefault(full, False)
-                if name in folder.empty:
-                    found.empty.add(full)
-            elif (child := listed(folder.fs, path)) is not None:
-                why = not_entered(child, own(full))
-                if why:
-                    found.skipped.append((full, f"{full}/ ({why})"))
-                else:
-                    walk(child)
-
-    for uri in uris:
-        try:
-            # A file: URI names the file the local engine reads (dedup.io.file_path: percent escapes decoded);
-            # Hadoop's Path(String) would take file:///x/e%20f.jsonl as a file named "e%20f.jsonl".
-            local = file_path(uri)
-            path = (jvm.org.apache.hadoop.fs.Path(uri) if local is None
-                    else jvm.org.apache.hadoop.fs.Path("file", None, str(local)))
-            fs = path.getFileSystem(conf)
-            status = fs.getFileStatus(path)
-        except Py4JJavaError as exc:
-            if exc.java_exception.getClass().getName() == "java.io.FileNotFoundException":
-                raise InputError(f"input {display_path(uri)} does not exist") from None
-            raise InputError(f"input {display_path(uri)} cannot be read: {_java_message(exc)}") from None
-        if not status.isDirectory():
-            files[status.getPath().toString()] = True   # named explicitly: read whatever its type
-            if status.getLen() == 0:
-                found.empty.add(status.getPath().toString())
-        elif (folder := listed(fs, status.getPath())) is not None:
-            if is_state_folder(folder):
-                raise state_input(uri)
-            walk(folder, top=True)
-    found.files = sorted(files.items(), key=lambda item: path_order(item[0]))
-    return found
-
-
-def _local_name(name: str) -> str | None:
-    """The local path of a file Hadoop lists as ``file:/x/a.jsonl`` (unescaped); None for other schemes."""
-    return name[len("file:"):] if name.startswith("file:/") and not name.startswith("file://") else None
-
-
-def _once(paths: list[Path], names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """``names`` (Hadoop's) without the ``file:`` files already read under another name: one of the local
-    ``paths``, or an earlier name (a folder given as a path and as a URI, a link); and those left out, as
-    ``skipped`` entries. :func:`dedup.io.inputs.find_inputs` reads a file once so among paths: its records
-    would otherwise be read twice, each a duplicate_id reject."""
-    first: dict[tuple[int, int], str] = {}
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        first.setdefault((st.st_dev, st.st_ino), display_path(path))
-    kept, same = [], []
-    for name in names:
-        local = _local_name(name)
-        try:
-            st = os.stat(local) if local is not None else None
-        except OSError:
-            st = None
-        other = name if st is None else first.setdefault((st.st_dev, st.st_ino), name)
-        if other is name:
-            kept.append(name)
-        else:
-            same.append((name, f"{name} (the same file as {other})"))
-    return kept, same
-
-
 def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig,
                out: str | Path | None = None) -> SparkRead:
     """Files and folders (local paths or Spark URIs) -> articles DataFrame and the read counts.
 
     ``out``: the run's output folder, not read if it lies in an input folder (as locally). A file reached
-    both as a local path and by a ``file:`` URI, or by two such URIs, is read once (:func:`_once`)."""
+    both as a local path and by a ``file:`` URI, or by two such URIs, is read once (:func:`dedup.spark.uris.read_once`)."""
     if not inputs:
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
     local = [i for i in inputs if not is_uri(i)]
@@ -337,6 +176,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     unreadable: list[tuple[str, str]] = []
     order: list[str] = []        # the files read, as their rejects name them, in the local engine's order
     chosen: list[Path] = []
+    fetched: list[str] = []      # the files read by Spark's binaryFile
     if local:
         found = find_inputs(local, out=out)
         unreadable += [(display_path(path), message) for path, message in found.unreadable]
@@ -365,7 +205,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                 keep.append(name)
             else:
                 passed_uris.append((name, name))
-        keep, same = _once(chosen, keep)
+        keep, same = read_once(chosen, keep)
         passed_uris += same
         skipped += [entry for _, entry in sorted(passed_uris, key=lambda s: path_order(s[0]))]
         order += keep
@@ -377,13 +217,18 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
             keep = [name for name in keep if name not in found_uris.empty]
         if keep:
             # load() globs its paths: the glob characters of the listed names ([ ] { } * ? and \\) are escaped
-            blobs = (spark.read.format("binaryFile").option("ignoredPathSegmentRegex", _NO_NAME)
-                     .load([_GLOB.sub(r"\\\g<0>", name) for name in keep]))
+            # a file Spark cannot read (a vanished file...) is an unreadable_file reject below, not the end of the run
+            reader = (spark.read.format("binaryFile").option("ignoredPathSegmentRegex", _NO_NAME)
+                      .option("ignoreCorruptFiles", "true").option("ignoreMissingFiles", "true"))
+            if spark._jsparkSession.sessionState().newHadoopConf().get("fs.file.impl") is None:
+                reader = reader.options(**RAW_LOCAL)   # only this read's Hadoop configuration: the caller's is kept
+            blobs = reader.load([_GLOB.sub(r"\\\g<0>", name) for name in keep])
             if (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
                                  "names starting with '_' (or '.', named) are read from Spark 4.3 on; "
                                  "upgrade pyspark or rename them")
             parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config), READ_DDL))
+            fetched = keep
     if config.strict and unreadable:   # read first, as locally, so the first reject of a --strict run
         raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])
     if not order:
@@ -396,6 +241,10 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     rows = rows.persist()
     small = rows.where(F.col("kind") != "article").drop("text").toArrow()
     small = pl.from_arrow(small) if small.num_rows else pl.DataFrame(schema={"kind": pl.String})
+    read_files = set(small.filter(pl.col("kind") == "records")["source_file"]) if small.height else set()
+    if len(read_files) < len(order):   # each file read gives one "records" row: those Spark left out give none
+        unreadable += [(name, "cannot read file: Spark's reader failed on it (the reason is in the executors' log)")
+                       for name in fetched if name not in read_files]
     records = int(small.filter(pl.col("kind") == "records")["n"].sum()) if small.height else 0
     records += len(unreadable)   # each an unreadable_file reject of one record, as locally
     warnings: Counter = Counter()
@@ -442,7 +291,7 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     rejects = list(read.rejects)
     duplicates = (ranked.where(F.col("_rank") > 1)
                   .select("article_id", "source_file", "source_record", "_first_file", "_first_record",
-                          F.coalesce(F.unix_micros("published"), F.lit(2**63 - 1)).alias("_time"),
+                          F.coalesce(F.unix_micros("published"), F.lit(FAR_MICROS)).alias("_time"),
                           F.length(text).alias("_length"), F.sha2(text, 256).alias("_digest"), *CONTENT_TIES)
                   .collect())
     # in the order of dedup.io._Collector.finish, whose first duplicate is the one --strict stops at
