@@ -75,7 +75,7 @@ def content_rank(record) -> tuple:
 class _Collector:
     """Articles (in frames of :data:`_BATCH` rows), rejects, counts and warnings of the files read so far."""
 
-    def __init__(self, config: ReadConfig):
+    def __init__(self, config: ReadConfig, latest: str | None = None):
         self.config = config
         self.mapper = RecordMapper(config)
         self.rows: list[dict[str, Any]] = []          # articles not yet in a frame
@@ -84,7 +84,7 @@ class _Collector:
         self.records = 0
         self.warnings: Counter = Counter()
         self.pages: list[tuple[str, int | None, Page]] = []   # (file, record, page) not yet extracted
-        self.latest_page_date = latest_page_date()   # one limit for every page of the read
+        self.latest_page_date = latest or latest_page_date()   # one limit for every page of the read
         self.page_bytes = 0
 
     def reject(self, rej: Reject) -> None:

@@ -45,6 +45,7 @@ from pyspark.sql import functions as F
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
 from dedup.io import CONTENT_TIES, _Collector, content_rank, is_uri, read_source
+from dedup.io.html import latest_page_date
 from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
@@ -106,10 +107,12 @@ class _NamedSource(Source):
         return self.display
 
 
-def read_one(source: Source, config: ReadConfig) -> _Collector:
-    """Read one file into a fresh collector, as :func:`dedup.io.read_inputs` reads each of its files."""
+def read_one(source: Source, config: ReadConfig, latest: str | None = None) -> _Collector:
+    """Read one file into a fresh collector, as :func:`dedup.io.read_inputs` reads each of its files.
+    ``latest``: the latest date an HTML page may have, taken once for the run on the driver
+    (:func:`dedup.io.html.latest_page_date`), so a run across midnight gives every task the same."""
     # strict is decided on the driver; Spark runs tasks on every core, so a task forks no workers
-    collector = _Collector(replace(config, strict=False, workers=1))
+    collector = _Collector(replace(config, strict=False, workers=1), latest=latest)
     read_source(source, collector)
     return collector
 
@@ -132,7 +135,7 @@ def _rows(collector: _Collector, name: str) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict(cols, schema=READ_ROWS)
 
 
-def _read_paths(config: ReadConfig):
+def _read_paths(config: ReadConfig, latest: str):
     limits = Limits.from_config(config)
     encoding = None if config.encoding == "auto" else config.encoding
 
@@ -140,11 +143,11 @@ def _read_paths(config: ReadConfig):
         for batch in batches:
             for path in batch.column("path").to_pylist():
                 source = Source(Path(os.fsdecode(path)), limits, encoding=encoding)
-                yield _rows(read_one(source, config), source.name)
+                yield _rows(read_one(source, config, latest), source.name)
     return run
 
 
-def _read_blobs(config: ReadConfig):
+def _read_blobs(config: ReadConfig, latest: str):
     limits = Limits.from_config(config)
     encoding = None if config.encoding == "auto" else config.encoding
 
@@ -156,7 +159,7 @@ def _read_blobs(config: ReadConfig):
                     spill = Path(tmp) / name
                     spill.write_bytes(content)
                     source = _NamedSource(spill, uri, limits=limits, encoding=encoding)
-                    collector = read_one(source, config)
+                    collector = read_one(source, config, latest)
                 yield _rows(collector, uri)
     return run
 
@@ -171,6 +174,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
         raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
     local = [i for i in inputs if not is_uri(i)]
     remote = [str(i) for i in inputs if is_uri(i)]
+    latest = latest_page_date()   # one limit for every HTML page of the run, whichever task reads it
     parts: list[DataFrame] = []
     skipped: list[str] = []
     unreadable: list[tuple[str, str]] = []
@@ -195,7 +199,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
             # (its stray bytes, lone surrogates here) into U+FFFD, a file the executor cannot open
             listing = (spark.createDataFrame([(os.fsencode(p),) for p in chosen], "path binary")
                        .repartition(slices))
-            parts.append(listing.mapInArrow(_read_paths(config), READ_DDL))
+            parts.append(listing.mapInArrow(_read_paths(config, latest), READ_DDL))
     if remote:
         found_uris = find_uris(spark, remote, out=out)
         unreadable += found_uris.unreadable
@@ -213,7 +217,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
         # same reader, so each is its empty_file reject as locally.
         if empty := [name for name in keep if name in found_uris.empty]:
             parts.append(spark.createDataFrame([(name, bytearray()) for name in empty], "path string, content binary")
-                         .mapInArrow(_read_blobs(config), READ_DDL))
+                         .mapInArrow(_read_blobs(config, latest), READ_DDL))
             keep = [name for name in keep if name not in found_uris.empty]
         if keep:
             # load() globs its paths: the glob characters of the listed names ([ ] { } * ? and \\) are escaped
@@ -227,7 +231,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
                                  "names starting with '_' (or '.', named) are read from Spark 4.3 on; "
                                  "upgrade pyspark or rename them")
-            parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config), READ_DDL))
+            parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config, latest), READ_DDL))
             fetched = keep
     if config.strict and unreadable:   # read first, as locally, so the first reject of a --strict run
         raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])

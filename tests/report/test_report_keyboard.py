@@ -218,3 +218,36 @@ def test_the_canonical_tag_is_a_word_apart_from_the_outlet_name(report):
     r.open("Earthquake hits coast")
     assert r.page.locator(".outlets-table tbody td").first.text_content() == "Reuters canonical"
     r.assert_clean()
+
+
+#: Headlines as outlets write them: a Latin name (long) and right-to-left words (short: vowels unwritten).
+DIRECTION_CASES = {"Google הודיעה…": "rtl", "Apple משיקה את iPhone 16": "rtl", "Microsoft רוכשת את Activision": "rtl",
+                   "Google تطلق خدمة Gemini": "rtl", "Earthquake hits coast": "auto", "שלום means hello in Hebrew": "ltr",
+                   "Netanyahu met Biden, said שלום": "auto", "أول خط للحافلات الكهربائية": "auto", "123 - !": "auto"}
+
+
+def test_a_texts_direction_is_that_of_most_of_its_words(browser):
+    """Counted in letters, "Apple משיקה את iPhone 16" was Latin (17 letters against 8): left to right."""
+    import re
+    from importlib import resources
+
+    source = (resources.files("dedup.report") / "static" / "report-core.js").read_text(encoding="utf-8")
+    direction = re.search(r"var RTL_CHAR[\s\S]*?\n}\n", source).group(0)
+    page = browser.new_page()   # about:blank: no CSP, so the function can be evaluated alone
+    try:
+        got = page.evaluate("([src, texts]) => { const f = new Function(src + '; return direction;')();"
+                            " return texts.map(f); }", [direction, list(DIRECTION_CASES)])
+    finally:
+        page.close()
+    assert dict(zip(DIRECTION_CASES, got)) == DIRECTION_CASES
+
+
+def test_every_margin_note_prints(report):
+    """A note of eight outlets or fewer is all its names: it was the short form, which print hides."""
+    r = report()
+    r.open("Earthquake hits coast")
+    r.page.emulate_media(media="print")
+    notes = r.page.evaluate("() => [...document.querySelectorAll('.margin span.names-all, .margin span.names-short')]"
+                            ".map(e => getComputedStyle(e).display !== 'none')")
+    assert notes and all(notes)
+    r.assert_clean()

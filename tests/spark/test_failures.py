@@ -27,7 +27,7 @@ _DRIVER = textwrap.dedent('''
     os.environ["STARTED"] = started
     os.environ["CRASH"] = "1" if mode == "crash" else ""
 
-    def stalled(config):
+    def stalled(config, latest):
         def run(batches):
             import os, time
             from pathlib import Path

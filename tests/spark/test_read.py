@@ -238,3 +238,30 @@ def test_a_duplicate_id_keeps_the_same_record_on_both_engines_whatever_the_file_
         id_: (r["outlet"], r["title"], r["url"]) for id_, r in z.items()}
     assert {id_: Path(r["source_file"]).name for id_, r in kept.items()} == {
         **dict.fromkeys(z, "z.jsonl"), "d-same": "a.jsonl"}
+
+
+def test_every_task_reads_html_pages_with_the_drivers_date_limit(tmp_path, monkeypatch):
+    """The latest date a page may have is taken once on the driver: a task run after midnight UTC took its
+    own, so one run's pages got two limits (a page dated the day after the driver's tomorrow kept its date)."""
+    from datetime import UTC, datetime
+
+    from dedup.config import ReadConfig
+    from dedup.io import html
+    from dedup.io.streams import Limits, Source
+    from dedup.spark import read
+    from tests.io.pages import classic_page, paragraphs
+
+    class Clock(datetime):   # the task's clock: past midnight
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 2, 0, 1, tzinfo=UTC)
+
+    monkeypatch.setattr(html, "datetime", Clock)
+    page = tmp_path / "a.html"
+    page.write_text(classic_page(paragraphs(1), published="2026-12-03T08:00:00"))
+    config = ReadConfig()
+    driver = "2026-12-02T23:59:59.999999"   # taken at 23:59 on 12-01
+    collector = read.read_one(Source(page, Limits.from_config(config)), config, driver)
+    assert collector.frame()["published"].to_list() != [datetime(2026, 12, 3, 8, tzinfo=UTC)]
+    assert read.read_one(Source(page, Limits.from_config(config)), config).frame()["published"].to_list() == [
+        datetime(2026, 12, 3, 8, tzinfo=UTC)]   # without the driver's: the task's own clock

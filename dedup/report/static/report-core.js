@@ -24,17 +24,20 @@ function el(tag, cls, text) {
   if (text !== undefined && text !== null) e.textContent = String(text);
   return e;
 }
-/* A text's direction: that of most of its letters. dir="auto" (and FSI) take the first strong letter's,
-   which lays out a Hebrew or Arabic sentence that opens with a Latin name ("Google הודיעה…") left to right;
-   'rtl' or 'ltr' is returned only where the two disagree, 'auto' otherwise (text without a right-to-left
-   letter is always 'auto', as it was). */
+/* A text's direction: that of most of its words. dir="auto" (and FSI) take the first strong letter's,
+   which lays out a Hebrew or Arabic sentence that opens with a Latin name ("Google הודיעה…") left to right.
+   Words, not letters: Hebrew and Arabic words are short (vowels unwritten), brand names long. 'rtl' where
+   the first word is Latin and at least half the words are right to left, 'ltr' where the first is right to
+   left and most are not, 'auto' otherwise (text without a right-to-left letter is always 'auto', as it was). */
 var RTL_CHAR = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
 function direction(text) {
   if (!RTL_CHAR.test(text)) return 'auto';
-  var letters = text.match(/\p{L}/gu) || [], rtl = letters.filter(function (c) { return RTL_CHAR.test(c); });
-  var first = letters.length ? RTL_CHAR.test(letters[0]) : false;
-  if (rtl.length * 2 > letters.length && !first) return 'rtl';
-  if (rtl.length * 2 < letters.length && first) return 'ltr';
+  var words = text.match(/\p{L}[\p{L}\p{M}]*/gu) || [];
+  if (!words.length) return 'auto';
+  var starts = new RegExp('^' + RTL_CHAR.source, 'u');   // a word's first letter (astral ones too)
+  var rtl = words.filter(function (w) { return starts.test(w); }).length, first = starts.test(words[0]);
+  if (!first && rtl * 2 >= words.length) return 'rtl';
+  if (first && rtl * 2 < words.length) return 'ltr';
   return 'auto';
 }
 function orient(e) { e.dir = direction(e.textContent); return e; }  // once its text is in

@@ -66,7 +66,7 @@ function byNote(d, parts) {
     return span;
   }
   var shortNote = build(false);
-  if (!cut) return shortNote;
+  if (!cut) { shortNote.className = 'names-all'; return shortNote; }   // every name: printed too
   var longNote = build(true), more = el('button', 'more names-more', '+' + cut + ' more');
   longNote.hidden = true;
   more.type = 'button';
