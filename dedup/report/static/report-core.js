@@ -30,12 +30,12 @@ function el(tag, cls, text) {
    the first word is Latin and at least half the words are right to left, 'ltr' where the first is right to
    left and most are not, 'auto' otherwise (text without a right-to-left letter is always 'auto', as it was). */
 var RTL_CHAR = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+var RTL_START = new RegExp('^' + RTL_CHAR.source, 'u');   // a word's first letter (astral ones too)
 function direction(text) {
   if (!RTL_CHAR.test(text)) return 'auto';
   var words = text.match(/\p{L}[\p{L}\p{M}]*/gu) || [];
   if (!words.length) return 'auto';
-  var starts = new RegExp('^' + RTL_CHAR.source, 'u');   // a word's first letter (astral ones too)
-  var rtl = words.filter(function (w) { return starts.test(w); }).length, first = starts.test(words[0]);
+  var rtl = words.filter(function (w) { return RTL_START.test(w); }).length, first = RTL_START.test(words[0]);
   if (!first && rtl * 2 >= words.length) return 'rtl';
   if (first && rtl * 2 < words.length) return 'ltr';
   return 'auto';

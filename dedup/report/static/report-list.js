@@ -95,10 +95,18 @@ function markCurrent() {
 
 /* ---- navigation ---- */
 function storyHash(s) { return '#story=' + encodeURIComponent(s.id); }
-function fromHash(focus) {  // focus: the user opened or closed the story (not the page's first load)
-  var m = /^#story=(.*)$/.exec(location.hash), id = null;
+// focus: the user opened or closed the story (not the page's first load). An address of a part of the page
+// (#rejects) opens that part and leaves the story as it is: Back returns to it as it was.
+function fromHash(focus) {
+  var m = /^#story=(.*)$/.exec(location.hash), id = null, part = null;
   if (m) { try { id = decodeURIComponent(m[1]); } catch (err) { id = null; } }
+  else if (location.hash.length > 1) part = document.getElementById(location.hash.slice(1));
+  if (part && !storyEl.contains(part)) {
+    if (part.tagName === 'DETAILS' && !part.open) { part.open = true; part.scrollIntoView(); }
+    return;
+  }
   var s = id === null ? null : stories.find(function (x) { return x.id === id; });
+  if (s && s.i === current) return;  // back from a part of the page: the story is still shown
   if (s) showStory(s.i, focus); else closeStory(focus);
 }
 function move(step) {

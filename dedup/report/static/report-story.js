@@ -182,11 +182,11 @@ function outletTable(d) {
   });
   return add(t, body);
 }
-var MATRIX_COLUMNS = 40;
+var MATRIX_COLUMNS = 40, PRINT_COLUMNS = 16;  // printed in pieces of 16 columns: each fits A4 or Letter
 var STATUS = {k: 'kept', e: 'edited', m: 'merged into the sentence above', a: 'added', d: 'dropped', x: 'absent'};
 function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + '…' : text; }
-function matrix(d, box, all) {  // sentence families x articles; the first MATRIX_COLUMNS unless all
-  var rowsByKey = new Map(), list = [], arts = all ? d.a : d.a.slice(0, MATRIX_COLUMNS);
+function matrixRows(d) {  // [{label, cells: article index -> status letter, added}, ...]
+  var rowsByKey = new Map(), list = [];
   d.c.forEach(function (c, k) {
     var r = {label: (k + 1) + '. ' + c[1], cells: []};
     rowsByKey.set('c' + k, r);
@@ -204,43 +204,117 @@ function matrix(d, box, all) {  // sentence families x articles; the first MATRI
       if (e.also >= 0) rowsByKey.get('c' + e.also).cells[j] = 'm';
     });
   });
-  var wrap = el('div', 'matrix-wrap'), t = el('table', 'matrix'), head = el('tr');
-  head.appendChild(el('th', 'corner', 'Sentence \\ outlet'));
-  arts.forEach(function (art) {
-    var name = outletName(art.o), th = ut('th', 'col', clip(name, 22));
-    th.title = isolate(name) + (art.t ? ', ' + art.t : '');
+  return list;
+}
+// The rows' cells of articles d.a[from..to). The page's table (named) is a grid: one Tab stop, each cell named
+// "outlet: status" as its tooltip says; the printed pieces are plain tables.
+function matrixTable(d, list, from, to, name) {
+  var t = el('table', 'matrix'), head = el('tr'), says = [];
+  head.appendChild(el('th', 'corner', name ? 'Sentence \\ outlet'
+    : 'Articles ' + (from + 1) + '–' + to + ' of ' + d.a.length));
+  for (var j = from; j < to; j++) {
+    var art = d.a[j], full = isolate(outletName(art.o)) + (art.t ? ', ' + art.t : '');
+    var th = ut('th', 'col', clip(outletName(art.o), 22));
+    th.title = full;
+    th.scope = 'col';
+    if (name) th.setAttribute('aria-label', full);
     head.appendChild(th);
-  });
+    says.push(isolate(outletName(art.o)) + ': ');
+  }
   add(t, add(el('thead'), head));
   var body = el('tbody');
   list.forEach(function (r) {
     var tr = el('tr', r.added ? 'added' : null), th = ut('th', 'label', clip(r.label, 70));
     th.title = r.label;
+    th.scope = 'row';
     tr.appendChild(th);
-    arts.forEach(function (art, j) {
-      var s = r.cells[j] || 'x';
-      var td = el('td', 'st-' + s, s === 'x' ? '·' : s.toUpperCase());
-      td.dataset.j = j;
+    for (var j = from; j < to; j++) {
+      var s = r.cells[j] || 'x', td = el('td', 'st-' + s, s === 'x' ? '·' : s.toUpperCase());
+      if (name) td.setAttribute('aria-label', says[j - from] + STATUS[s]);
       tr.appendChild(td);
-    });
+    }
     body.appendChild(tr);
   });
-  t.addEventListener('mouseover', function (e) {  // cell tooltips on demand: big matrices stay light
-    var td = e.target.closest && e.target.closest('td[data-j]');
-    if (!td || td.title) return;
-    td.title = isolate(outletName(d.a[Number(td.dataset.j)].o)) + ': ' + STATUS[td.className.slice(3)];
+  if (name) {
+    t.setAttribute('role', 'grid');
+    t.setAttribute('aria-label', name);
+  }
+  return add(t, body);
+}
+var GRID_KEYS = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0], PageUp: [-10, 0],
+                 PageDown: [10, 0], Home: [0, -Infinity], End: [0, Infinity]};
+// A cell focused (click, or Tab then the arrow keys) is described in info, and named for screen readers: what the
+// tooltip says, for the keyboard and touch too. The grid is one Tab stop, however many cells it has.
+function matrixGrid(d, list, t, wrap, info) {
+  var stop = t.querySelector('td');
+  if (!stop) return;
+  stop.tabIndex = 0;
+  function go(td) {
+    stop.removeAttribute('tabindex');
+    stop = td;
+    td.tabIndex = 0;
+    wrap.style.scrollPadding = t.tHead.offsetHeight + 'px 0 0 ' + td.parentNode.firstChild.offsetWidth + 'px';
+    td.focus({preventScroll: true});
+    td.scrollIntoView({block: 'nearest', inline: 'nearest'});
+  }
+  t.addEventListener('focusin', function (e) {
+    var td = e.target, art = td.tagName === 'TD' ? d.a[td.cellIndex - 1] : null;
+    if (!art) return;
+    info.replaceChildren(ut('b', null, outletName(art.o)), art.t ? ', ' + art.t : '', ': ',
+                         el('b', null, STATUS[td.className.slice(3)]), ' · ',
+                         ut('span', null, list[td.parentNode.sectionRowIndex].label));
   });
+  t.addEventListener('click', function (e) {
+    var td = e.target.closest && e.target.closest('td');
+    if (td) go(td);
+  });
+  t.addEventListener('keydown', function (e) {
+    var step = GRID_KEYS[e.key], td = e.target;
+    if (!step || td.tagName !== 'TD' || e.altKey || e.metaKey) return;
+    var rows = t.tBodies[0].rows, r = td.parentNode.sectionRowIndex, c = td.cellIndex;
+    if (e.ctrlKey && (e.key === 'Home' || e.key === 'End')) step = [step[1], step[1]];  // the first or last cell
+    else if (e.ctrlKey) return;
+    r = Math.min(rows.length - 1, Math.max(0, r + step[0]));
+    c = Math.min(rows[r].cells.length - 1, Math.max(1, c + step[1]));
+    go(rows[r].cells[c]);
+    e.preventDefault();
+  });
+  t.addEventListener('mouseover', function (e) {  // tooltips on demand: big matrices stay light
+    var td = e.target.closest && e.target.closest('td');
+    if (td && !td.title) td.title = td.getAttribute('aria-label');
+  });
+}
+// Printing: the open matrix in pieces of PRINT_COLUMNS columns (its rows' labels in each), built as printing starts
+// (or print is emulated) and dropped after: the page holds one copy of a big matrix, not two.
+var printMatrix = null;
+function printing(on) { if (printMatrix) printMatrix(on); }
+window.addEventListener('beforeprint', function () { printing(true); });
+window.addEventListener('afterprint', function () { printing(false); });
+matchMedia('print').addEventListener('change', function (e) { printing(e.matches); });
+function matrix(d, box, all) {  // sentence families x articles; the first MATRIX_COLUMNS unless all
+  var list = matrixRows(d), n = all ? d.a.length : Math.min(d.a.length, MATRIX_COLUMNS);
+  var wrap = el('div', 'matrix-wrap'), t = matrixTable(d, list, 0, n, 'Sentences × outlets');
+  var info = el('p', 'cell-info', 'Click a cell, or Tab to the matrix and move with the arrow keys: ' +
+                'its outlet, sentence and status show here.');
+  var pieces = el('div', 'matrix-print');
+  printMatrix = function (on) {
+    pieces.replaceChildren();
+    for (var from = 0; on && pieces.isConnected && from < n; from += PRINT_COLUMNS) {
+      pieces.appendChild(matrixTable(d, list, from, Math.min(n, from + PRINT_COLUMNS), null));
+    }
+  };
+  matrixGrid(d, list, t, wrap, info);
   var key = el('p', 'legend');
   add(key, 'K kept · E edited · M merged into the sentence above · A added · D dropped · “·” absent. ' +
       'Columns: the canonical version, then the others by time.');
-  add(wrap, add(t, body));
-  if (!all && d.a.length > arts.length) {
+  add(wrap, t);
+  if (!all && d.a.length > n) {
     var more = el('button', 'more', 'Show all ' + d.a.length + ' articles');
     more.type = 'button';
     more.addEventListener('click', function () { box.replaceChildren(matrix(d, box, true)); });
     add(key, ' ', more);
   }
-  return add(el('div'), wrap, key);
+  return add(el('div'), info, wrap, pieces, key);
 }
 function matrixBlock(d) {  // built when first opened
   var det = el('details', 'block matrix-block'), box = el('div');
