@@ -61,6 +61,11 @@ GOLD = [
     "The deal was announced by Acme Corp. §The company expects it to close in the third quarter.",
     "It happened at 5 p.m. §Police arrived minutes later.",
     "The law takes effect Sept. 1. §Critics have vowed to challenge it.",
+    # ordinary words nupunkt's model lists as abbreviations (session 32), and abbreviations it must keep
+    "Inflation rose again last month. §Officials said the central bank would act.",
+    "The company plans to buy back more of its stock. §Analysts welcomed the move.",
+    "He said he would not do so. §Police declined to comment.",
+    "Production will move to the company's Belvidere, Ill. plant next year. §About 300 jobs are affected.",
     # numbers
     "Shares of Acme Inc. closed at $12.50, down 0.8 percent. §The broader market was flat.",
     "The company reported revenue of $4.5 billion, up 3.2% from a year earlier. §Analysts had expected $4.4 billion.",

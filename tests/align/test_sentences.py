@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align.sentences import _split_dateline, is_hard_wrapped, layout_segments, split_many, split_sentences
+from dedup.align.sentences import (
+    _split_dateline,
+    is_hard_wrapped,
+    layout_segments,
+    split_many,
+    split_sentences,
+)
 from dedup.errors import ConfigError
 
 
@@ -162,15 +168,15 @@ def test_spans_cover_every_visible_character_once(text):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_words, max_size=40).map(" ".join))
 def test_the_nupunkt_backend_proposes_the_starts_of_nupunkt_sent_spans(text):
-    # the backend reads nupunkt's span_tokenize, not sent_spans: the same sentence starts (sent_spans'
-    # contiguous spans start where span_tokenize's do; an empty result is a start at 0, added anyway)
-    import nupunkt
-
-    from dedup.align.sentences import _backend
+    # the backend reads nupunkt's span_tokenize, not tokenize_with_spans (what nupunkt.sent_spans
+    # reads): the same sentence starts (the contiguous spans start where span_tokenize's do; an empty
+    # result is a start at 0, added anyway)
+    from dedup.align.sentences import _backend, nupunkt_tokenizer
 
     segment = text.replace("\n", " ")
     starts = {0, *(c for c in _backend("nupunkt")(segment) if 0 < c < len(segment))}
-    assert starts == {0, *(a for a, _ in nupunkt.sent_spans(segment) if 0 < a < len(segment))}
+    spans = nupunkt_tokenizer().tokenize_with_spans(segment)
+    assert starts == {0, *(a for _, (a, _) in spans if 0 < a < len(segment))}
 
 
 def test_a_dateline_after_any_white_space_is_found():
@@ -238,3 +244,47 @@ def test_a_paragraph_or_sentence_of_invisible_characters_only_is_no_sentence():
     # inside a sentence they stay: its span is exact
     assert sentences("Ships\u00ad came back. \u200bThe port reopened.") == [
         "Ships\u00ad came back.", "\u200bThe port reopened."]
+
+
+# nupunkt's model takes ordinary words for abbreviations ("month", "bank", "stock", "so", "car"): a
+# period after one of them, before a capitalised word that is no usual sentence starter, ended no
+# sentence. The splitter keeps only the entries that cannot be such a word, and news abbreviations.
+@pytest.mark.parametrize("first, second", [
+    ("Inflation rose again last month.", "Officials said the bank would act."),
+    ("Shares fell after the company sold more stock.", "Analysts expect a rebound."),
+    ("The rate rise was announced by the central bank.", "Lenders said they would follow."),
+    ("He said he would not do so.", "Police declined to comment."),
+    ("The minister arrived by car.", "Protesters had gathered outside."),
+    ("It was the same old story.", "Volcker was just fulfilling his role."),
+])
+def test_an_ordinary_word_before_a_period_ends_the_sentence(first, second):
+    text = f"{first} {second}"
+    assert [text[a:b] for a, b in split_sentences(text)] == [first, second]
+
+
+@pytest.mark.parametrize("text", [
+    "Gov. Greg Abbott declared a state of emergency on Friday.",
+    "Shares of Acme Corp. Holdings rose in early trading.",
+    "The law takes effect Sept. 1 in most states.",
+    "A spokesman for No. 10 Downing St. declined to comment.",
+    "Production will move to the company's Belvidere, Ill. plant next year.",
+    "The units were sold through F.N. Wolf and Co and others.",
+    "The hearings began only when Atty. Gen. Edwin Meese told him in November.",
+    "It is retooling its plant in Ste. Therese, Quebec, at a cost of 20 mln dlrs.",
+    "The suspect was arrested at approx. 11:45 p.m. on Friday.",
+])
+def test_a_news_abbreviation_does_not_end_the_sentence(text):
+    assert split_sentences(text) == [(0, len(text))]
+
+
+def test_the_splitter_keeps_no_model_abbreviation_that_is_an_ordinary_word():
+    from dedup.align.sentences import (
+        NEWS_ABBREVIATIONS,
+        news_abbreviations,
+        nupunkt_tokenizer,
+    )
+
+    kept = nupunkt_tokenizer().abbreviations
+    assert {"month", "bank", "stock", "story", "so", "at", "car"}.isdisjoint(kept)
+    assert {"mr", "st", "ltd", "corp", "gov", "sept", "u.s", "a.m"} <= kept
+    assert kept == news_abbreviations(kept) and kept - NEWS_ABBREVIATIONS
