@@ -246,6 +246,14 @@ def _resend_ties(left: np.ndarray, right: np.ndarray, containment: np.ndarray, p
     return ties
 
 
+def cluster_counts() -> dict[str, pl.Expr]:
+    """The expressions of ``cluster_size`` and ``n_outlets`` (outlets named, an unknown one not counted)
+    over rows holding ``cluster_id`` and ``outlet``."""
+    return {"cluster_size": pl.len().over("cluster_id").cast(pl.UInt32),
+            "n_outlets": pl.col("outlet").n_unique().over("cluster_id").cast(pl.UInt32)
+            - pl.col("outlet").is_null().any().over("cluster_id").cast(pl.UInt32)}
+
+
 def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.DataFrame, *,
                    config: ClusterConfig = ClusterConfig(), shingle_config: ShingleConfig = ShingleConfig(),
                    resends: pl.DataFrame | None = None) -> tuple[pl.DataFrame, ClusterStats]:
@@ -350,11 +358,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
         "n_boilerplate": shingles["n_boilerplate"],
         "note": note,
     }).with_columns(pl.col("similarity", "jaccard").fill_nan(None))
-    frame = frame.with_columns(
-        cluster_size=pl.len().over("cluster_id").cast(pl.UInt32),
-        n_outlets=pl.col("outlet").n_unique().over("cluster_id").cast(pl.UInt32)
-        - pl.col("outlet").is_null().any().over("cluster_id").cast(pl.UInt32),
-    ).with_columns(
+    frame = frame.with_columns(**cluster_counts()).with_columns(
         note=pl.when((pl.col("cluster_size") == 1) & pl.col("note").is_null())
         .then(pl.lit("no_match")).otherwise(pl.col("note")),
     )

@@ -284,6 +284,7 @@ class NightlyState:
                 .filter(pl.col("article_id").is_in(selected.implode()))
                 .sort("night").unique("article_id", keep="last").sort("article_id").collect())
         self._known = self._known_for(current, rows, again)
+        self._prior_sets = rows.select("article_id", "shingles")
         self._text_nights = rows.select("article_id", text_night="night")
         start = articles.height
         # While tonight's and these articles are clustered: the stored sentence rows the alignment
@@ -351,7 +352,11 @@ class NightlyState:
                                      unchanged_ids=self._unchanged, known=self._known, night=self.night,
                                      used_ids=self.past.used_ids,
                                      outlets_before=lambda ids: self.past.outlets_before(ids, self._known),
-                                     canonicals=lambda ids: self.past.canonicals(ids, self._known))
+                                     canonicals=lambda ids: self.past.canonicals(ids, self._known),
+                                     shingles=lambda: pl.concat([self._tonight["articles"].select(
+                                         "article_id", shingles=self._tonight["shingles"]["shingles"]),
+                                         self._prior_sets]))
+        self._prior_sets = None   # (the loaded articles' shingles: for folded clusters' similarities)
         self.history.update(self._story.history)
         return self._story.clusters
 

@@ -22,6 +22,13 @@ maps it to a **story id** that stays the same from night to night:
   canonical article wins, then the one holding tonight's new articles (read
   for the first time, or again with another text: a story keeps its id as
   outlets join it), and only then the smaller content id.
+* A split needs tonight's evidence in the cluster split off: a new article, or
+  one read again with another text. A cluster of prior articles (stored, or
+  sent again unchanged) of one story only is no split: the window parted it
+  from the rest, as the articles that linked them left it. It is folded into
+  the cluster continuing its story (one cluster per story id in the output):
+  that cluster's canonical, its ``similarity`` and ``jaccard`` with it, no
+  ``note``.
 * An article read again tonight under an id the state has, with the text the
   state has, counts for its old story as a stored article does. One read again
   with another text is tonight's article, not a prior one: its old story counts
@@ -54,8 +61,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import polars as pl
 
+from dedup.cluster import FlatSets, _similarities, cluster_counts
 from dedup.schema import CLUSTERS_WITH_HISTORY, conform
 from dedup.state.store import TABLES
 
@@ -85,7 +94,8 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
                    known: pl.DataFrame, night: date,
                    used_ids: Callable[[Iterable[str]], set[str]],
                    outlets_before: Callable[[Iterable[str]], dict[str, set[str]]],
-                   canonicals: Callable[[Iterable[str]], dict[str, str]]) -> StoryAssignment:
+                   canonicals: Callable[[Iterable[str]], dict[str, str]],
+                   shingles: Callable[[], pl.DataFrame]) -> StoryAssignment:
     """Give every output cluster its story id; see the module docstring. Stateless.
 
     clusters:
@@ -102,6 +112,9 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
         for story ids, the outlets their articles had before tonight.
     canonicals:
         for story ids, the canonical article each had on its latest night (asked for tied stories only).
+    shingles:
+        ``article_id``, ``shingles`` of the clustered articles (asked for only when a cluster is folded
+        into the one continuing its story, for its ``similarity`` and ``jaccard``).
     """
     rows = (clusters.join(known.select(KNOWN.names()), on="article_id", how="left")
             .with_columns(is_new=pl.col("article_id").is_in(tonight_ids.implode()),
@@ -141,6 +154,10 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
     won: dict[str, list[str]] = defaultdict(list)
     for story, cid in winner.items():
         won[cid].append(story)
+    folded = _kept_apart_by_window(rows, claims, winner, won, has_new, out)
+    if folded:
+        rows = _fold(rows, folded, shingles())
+        out -= folded.keys()
     fresh = sorted(c for c in out if not won.get(c))
     taken = used_ids(fresh) | set(winner)
     story_of, merged_from, first_of = {}, {}, {}
@@ -214,6 +231,56 @@ def _winners(rows: pl.DataFrame, claims: dict[str, Counter], holders: dict[str, 
     return {story: min(hs, key=lambda c: (-claims[c][story], cluster_of.get(previous.get(story)) != c,
                                           c not in has_new, c))
             for story, hs in candidates.items()}
+
+
+def _kept_apart_by_window(rows: pl.DataFrame, claims: dict[str, Counter], winner: dict[str, str],
+                          won: dict[str, list[str]], has_new: set[str], out: set[str]) -> dict[str, str]:
+    """Output clusters that stay in their story though another cluster continues it -> that cluster.
+
+    Such a cluster holds prior articles of one story only, every one of them stored or sent again
+    unchanged, and continues no story: nothing tonight (no new article, none read again with another
+    text) parts them from the rest of their story; what does is the window, which the articles that
+    linked them to it have left. A window limits what tonight's articles are compared with; it does
+    not split the stored stories.
+    """
+    sizes = dict(rows.filter(pl.col("cluster_id").is_in(list(out))).group_by("cluster_id").agg(pl.len()).iter_rows())
+    into = {}
+    for cid in sorted(out - has_new - won.keys()):
+        stories = claims.get(cid, Counter())
+        if len(stories) == 1 and stories.total() == sizes[cid]:   # no article without a story
+            into[cid] = winner[next(iter(stories))]
+    return into
+
+
+def _fold(rows: pl.DataFrame, into: dict[str, str], shingles: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with the clusters of ``into`` (cluster -> the cluster continuing its story) part of the
+    cluster they go into: its canonical, their ``similarity`` and ``jaccard`` with it, no ``note``
+    (they are not alone), and ``cluster_size``, ``n_outlets`` counted again (as in
+    :func:`dedup.cluster.build_clusters`); a ``no_match`` note of a cluster no longer alone dropped."""
+    canonical = rows.select("cluster_id", "canonical_id").unique("cluster_id")
+    mapping = (pl.DataFrame({"cluster_id": list(into), "_into": list(into.values())},
+                            schema={"cluster_id": pl.String, "_into": pl.String})
+               .join(canonical.rename({"cluster_id": "_into", "canonical_id": "_canonical"}), on="_into"))
+    moving = rows.join(mapping, on="cluster_id", how="inner").sort("article_id")
+    similarity, jaccard = _similarities_with(shingles, moving["article_id"], moving["_canonical"])
+    moving = moving.with_columns(cluster_id=pl.col("_into"), canonical_id=pl.col("_canonical"),
+                                 is_canonical=pl.lit(False), similarity=pl.Series(similarity, dtype=pl.Float64),
+                                 jaccard=pl.Series(jaccard, dtype=pl.Float64),
+                                 note=pl.lit(None, dtype=pl.String)).select(rows.columns)
+    rows = pl.concat([rows.filter(~pl.col("cluster_id").is_in(list(into))), moving])
+    return rows.with_columns(**cluster_counts()).with_columns(note=pl.when((pl.col("cluster_size") > 1) & (pl.col("note") == "no_match"))
+                   .then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("note")))
+
+
+def _similarities_with(shingles: pl.DataFrame, article_ids: pl.Series, canonical_ids: pl.Series
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Containment and Jaccard of each article with its canonical, as the clustering measures them."""
+    wanted = shingles.filter(pl.col("article_id").is_in(pl.concat([article_ids, canonical_ids]).implode()))
+    doc = {a: i for i, a in enumerate(wanted["article_id"].to_list())}
+    containment, jaccard, _ = _similarities(
+        FlatSets.from_series(wanted["shingles"]), np.array([doc[a] for a in article_ids], dtype=np.int64),
+        np.array([doc[c] for c in canonical_ids], dtype=np.int64))
+    return containment, jaccard
 
 
 def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from: dict, night: date

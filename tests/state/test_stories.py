@@ -126,7 +126,8 @@ W = make_story(46, 14)
 
 def test_a_story_split_in_equal_halves_stays_with_the_half_tonight_joined(tmp_path):
     # the wire that joined a1 and b1 leaves the 2-day window; c joins a1: a1's half keeps the id
-    # (b1's half sorts first by content id)
+    # (b1's half sorts first by content id), and b1's, which nothing tonight touches, stays in it (the
+    # window splits no stored story); had b1's half kept the id, a1's would have been split off
     days = ("2026-11-23", "2026-11-25", "2026-11-26")
     folder = write_jsonl(tmp_path / "in1" / "a.jsonl", [
         article("w", "Wire", W, f"{days[0]}T05:00:00Z"),
@@ -136,8 +137,8 @@ def test_a_story_split_in_equal_halves_stays_with_the_half_tonight_joined(tmp_pa
     folder = write_jsonl(tmp_path / "in2" / "a.jsonl", [article("c", "Gamma", W[:6], f"{days[2]}T09:00:00Z")]).parent
     two = run([folder], tmp_path / "out2", state_dir=tmp_path / "state", night=days[2], window="2d")
     stories = _stories(two)
-    assert stories["a1"] == stories["c"] == (one["a1"][0], "grew")
-    assert stories["b1"][1] == "split"
+    assert stories["a1"] == stories["c"] == stories["b1"] == (one["a1"][0], "grew")
+    assert two.summary["history"]["split"] == []
     assert two.summary["history"]["grew"] == [{"story_id": one["a1"][0], "outlets_before": 3,
                                                "new_outlets": ["Gamma"]}]
 

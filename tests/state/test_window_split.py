@@ -1,0 +1,113 @@
+"""A window sliding on its own splits no stored story: an article whose only link to its story left the
+window stays in the story (folded into the cluster continuing it) when nothing tonight touches it; a part
+of a story that tonight's articles join apart from the rest still splits off."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import polars as pl
+
+from dedup import run
+from dedup.state import read_table
+from tests.conftest import article, make_story, write_jsonl
+from tests.state.corpus import output_files
+
+DAYS = ("2026-10-01", "2026-10-02", "2026-10-03")
+A, B = make_story(51, 16), make_story(52, 6)
+# Night 1: the wire. Night 2: a late copy of A's end (contained in the wire only), a page of A's start and
+# all of B, and B's wire: a1, late and page are one story. Night 3 (2-day window): a1 has left the window.
+NIGHT_1 = [article("a1", "Wire", A, f"{DAYS[0]}T10:00:00Z")]
+NIGHT_2 = [article("b1", "Other Wire", B, f"{DAYS[1]}T10:00:00Z"),
+           article("page", "Bridge Daily", A[:10] + B, f"{DAYS[1]}T10:00:00Z"),
+           article("late", "Late Daily", A[10:], f"{DAYS[1]}T10:00:00Z")]
+
+
+def _night(tmp_path, n, records, out=None):
+    folder = write_jsonl(tmp_path / "in" / DAYS[n - 1] / "a.jsonl", records).parent
+    return run([folder], out or tmp_path / f"out{n}", state_dir=tmp_path / "state", night=DAYS[n - 1],
+               window="2d", retention="2d")
+
+
+def _two_nights(tmp_path, extra=()) -> str:
+    _night(tmp_path, 1, NIGHT_1)
+    two = _night(tmp_path, 2, NIGHT_2 + list(extra))
+    stories = dict(two.clusters.select("article_id", "cluster_id").iter_rows())
+    assert stories["a1"] == stories["late"] == stories["page"], "night 2 should join a1, late and page"
+    return stories["a1"]
+
+
+def _story_of(tmp_path, night) -> dict[str, tuple[str, str]]:
+    rows = read_table(tmp_path / "state", "assignments").collect().filter(pl.col("night") == pl.date(2026, 10, night))
+    return {a: (s, st) for a, s, st in rows.select("article_id", "story_id", "story_status").iter_rows()}
+
+
+def _counts_agree(result):
+    """history.stories / singletons by status = the output clusters' statuses."""
+    frame = result.clusters.unique("cluster_id")
+    for key, sized in (("stories", pl.col("cluster_size") >= 2), ("singletons", pl.col("cluster_size") < 2)):
+        counted = Counter(frame.filter(sized)["story_status"].to_list())
+        assert {s: n for s, n in result.summary["history"][key].items() if n} == dict(counted)
+
+
+def test_an_article_whose_only_link_left_the_window_keeps_its_story(tmp_path):
+    s_id = _two_nights(tmp_path)
+    three = _night(tmp_path, 3, [article("c1", "Copy Daily", B[:5], f"{DAYS[2]}T10:00:00Z")])
+    stories = _story_of(tmp_path, 3)
+    assert stories["late"][0] == s_id
+    assert stories["late"] == stories["page"] == stories["c1"]
+    assert three.summary["history"]["split"] == []
+    clusters = three.clusters
+    # one cluster per story id: the late copy is a member of its story's cluster, with that cluster's canonical
+    late = clusters.filter(pl.col("article_id") == "late").row(0, named=True)
+    story = clusters.filter(pl.col("cluster_id") == s_id)
+    assert late["cluster_size"] == story.height == 4 and story["canonical_id"].n_unique() == 1
+    assert not late["is_canonical"] and late["canonical_id"] == story["canonical_id"][0] != "late"
+    assert late["note"] is None and late["similarity"] is not None and late["jaccard"] is not None
+    assert story["n_outlets"].unique().to_list() == [4]
+    assert clusters.filter(pl.col("cluster_id") == s_id)["story_status"].unique().to_list() == ["grew"]
+    _counts_agree(three)
+
+
+def test_a_rerun_of_the_night_that_keeps_an_article_in_its_story_is_identical(tmp_path):
+    _two_nights(tmp_path)
+    c1 = [article("c1", "Copy Daily", B[:5], f"{DAYS[2]}T10:00:00Z")]
+    _night(tmp_path, 3, c1, out=tmp_path / "first")
+    first = _story_of(tmp_path, 3)
+    _night(tmp_path, 3, c1, out=tmp_path / "again")
+    assert _story_of(tmp_path, 3) == first
+    assert output_files(tmp_path / "first") == output_files(tmp_path / "again")
+
+
+def test_an_article_sent_again_unchanged_whose_link_left_the_window_keeps_its_story(tmp_path):
+    s_id = _two_nights(tmp_path)
+    three = _night(tmp_path, 3, [NIGHT_2[2], article("c1", "Copy Daily", B[:5], f"{DAYS[2]}T10:00:00Z")])
+    stories = _story_of(tmp_path, 3)
+    assert stories["late"][0] == stories["page"][0] == s_id
+    assert three.clusters.filter(pl.col("article_id") == "late")["is_new"].to_list() == [True]
+    assert three.summary["history"]["split"] == []
+    _counts_agree(three)
+
+
+def test_a_late_copy_joined_tonight_takes_the_rest_of_its_story_along_on_an_equal_count(tmp_path):
+    # tonight a copy of the late article joins it, nothing joins the page: one stored article each,
+    # the late one's cluster (tonight joined it) continues the story and the page stays in it
+    s_id = _two_nights(tmp_path)
+    three = _night(tmp_path, 3, [article("l2", "Later Daily", A[10:], f"{DAYS[2]}T10:00:00Z")])
+    stories = _story_of(tmp_path, 3)
+    assert stories["late"][0] == stories["l2"][0] == stories["page"][0] == s_id
+    assert three.summary["history"]["split"] == []
+    _counts_agree(three)
+
+
+def test_a_part_of_a_story_tonight_joins_apart_from_more_of_it_still_splits_off(tmp_path):
+    # a second page keeps two stored articles together without the late one; tonight's copy joins the
+    # late one only: the part holding tonight's article is split off (tonight's evidence), the rest keeps
+    # the id
+    s_id = _two_nights(tmp_path, [article("page2", "Bridge Weekly", A[:10] + B[:3], f"{DAYS[1]}T11:00:00Z")])
+    three = _night(tmp_path, 3, [article("l2", "Later Daily", A[10:], f"{DAYS[2]}T10:00:00Z")])
+    stories = _story_of(tmp_path, 3)
+    assert stories["page"][0] == stories["page2"][0] == s_id
+    assert stories["late"] == stories["l2"] and stories["late"][0] != s_id and stories["late"][1] == "split"
+    assert three.summary["history"]["split"] == [{"story_id": stories["late"][0], "split_from": [s_id]}]
+    _counts_agree(three)
