@@ -37,10 +37,12 @@ Exit codes (alert on any non-zero):
 2     bad parameter or config file (a malformed --window or --night too)
 3     unusable input (missing folder, no readable file)
 4     a record was rejected under ``[read] strict`` (the config file)
-5     state refused: other parameters, incompatible format, older night, a night after tomorrow (UTC; given or inferred)
+5     state refused: other parameters, incompatible format, older night, a night after tomorrow (UTC; given or inferred),
+      a newest version that lacks a file (the log says how to go back to the version before)
 6     another run holds the state's lock (the run did nothing)
 7     done, but more records than ``--alert-rejects`` were rejected
-8     the outputs, the state or the log cannot be written (full disk, no permission)
+8     the outputs, the state or the log cannot be written (full disk, no permission; the log's failure
+      is also one line on stderr, even with ``--quiet``)
 130   interrupted (Ctrl-C)
 ====  ==============================================================
 """
@@ -96,6 +98,21 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return _parser().parse_args(argv)
 
 
+class _LogFile(logging.FileHandler):
+    """The night's log file. A record it cannot write (a full disk) is not a traceback on stderr for every
+    record, as logging prints: the first failure is kept (``failure``), and :func:`main` reports it in one
+    line and exits 8."""
+
+    failure: OSError | None = None
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):   # not the file's: a bug in a log call, which logging reports
+            super().handleError(record)
+        elif self.failure is None:
+            self.failure = exc
+
+
 def _logger(path: Path, quiet: bool) -> logging.Logger:
     log = logging.getLogger(f"dedup.nightly.{path}")
     log.setLevel(logging.INFO)
@@ -105,7 +122,7 @@ def _logger(path: Path, quiet: bool) -> logging.Logger:
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     fmt.converter = time.gmtime
-    handlers = [logging.FileHandler(path, encoding="utf-8")] + ([] if quiet else [logging.StreamHandler(sys.stderr)])
+    handlers = [_LogFile(path, encoding="utf-8")] + ([] if quiet else [logging.StreamHandler(sys.stderr)])
     for h in handlers:
         h.setFormatter(fmt)
         log.addHandler(h)
@@ -238,6 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:   # --out a file (a bad parameter), or not writable: no log to write to
         print(f"nightly: error: cannot write the log in {out_root / 'logs'}: {exc.strerror or exc}", file=sys.stderr)
         return 2 if out_root.exists() and not out_root.is_dir() else EXIT_CANNOT_WRITE
+    code = _night(args, night, state, out_root, log)
+    failure = next((h.failure for h in log.handlers if isinstance(h, _LogFile) and h.failure), None)
+    if failure is not None:   # also with --quiet: the log holds no reason, and a night without its log is an alert
+        print(f"nightly: error: cannot write the log {out_root / 'logs' / f'{night}.log'}: "
+              f"{failure.strerror or failure}", file=sys.stderr)
+        if code in (0, EXIT_TOO_MANY_REJECTS):
+            log.error("cannot write the log: %s", failure.strerror or failure)
+            code = EXIT_CANNOT_WRITE
+    log.info("end night %s: exit %d", night, code)
+    return code
+
+
+def _night(args: argparse.Namespace, night: str, state: Path, out_root: Path, log: logging.Logger) -> int:
+    """Run the night, logging it into ``log``; the exit code (the log's ``end night`` line is the caller's)."""
     inputs = [p.replace("{night}", night) for p in args.inputs]
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
              night, __version__, " ".join(inputs), state, args.window, args.retention, os.getpid())
@@ -264,15 +295,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise
     except DedupError as exc:
         log.error("dedup: error: %s", exc)
-        log.info("end night %s: exit %d", night, exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:   # the lock is released and the output folder settled on the way out
         log.error("interrupted")
-        log.info("end night %s: exit %d", night, EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except Exception:  # noqa: BLE001 - a scheduler needs an exit code and a traceback in the log
         log.error("internal error:\n%s", traceback.format_exc())
-        log.info("end night %s: exit %d", night, EXIT_INTERNAL)
         return EXIT_INTERNAL
     summary = result.summary
     articles, history = summary["articles"], summary["history"]
@@ -290,7 +318,6 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("%d of %d records rejected, more than --alert-rejects %s", articles["rejected"],
                     articles["read"], args.alert_rejects)
         code = EXIT_TOO_MANY_REJECTS
-    log.info("end night %s: exit %d", night, code)
     return code
 
 

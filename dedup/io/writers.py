@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import IO, Any, Self
 
 import polars as pl
 import pyarrow as pa
@@ -64,11 +64,16 @@ class ParquetRows:
     def __init__(self, path: str | Path, schema: pl.Schema):
         self.path = Path(path)
         self.schema = pl.DataFrame(schema=schema).to_arrow().schema
-        self._partial = self.path.with_name(self.path.name + ".partial")
+        self._partial = _partial(self.path)
         with self._io():
             # The file, not its path: pyarrow reads a path as a URI first (``night:2026-11-27/x`` is refused)
             self._sink = pa.OSFile(str(self._partial), "wb")
-            self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd", write_statistics=True)
+            try:   # the writer writes the magic bytes at once: a full disk fails it, and leaves no file
+                self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd", write_statistics=True)
+            except BaseException:
+                self._sink.close()
+                self._partial.unlink(missing_ok=True)
+                raise
         self._waiting: list[pa.Table] = []
         self._n_waiting = 0
         self.rows = 0
@@ -156,13 +161,13 @@ def write_formats(parquet: Path, formats: Iterable[str]) -> list[Path]:
     written = []
     if "csv" in formats:
         path = parquet.with_suffix(".csv")
-        with open(path, "wb") as fh:
+        with replacing(path, "wb") as fh:
             for k, batch in enumerate(_batches(parquet)):
                 _flatten_for_csv(batch).write_csv(fh, include_header=k == 0, datetime_format=CSV_TIME)
         written.append(path)
     if "json" in formats:
         path = parquet.with_suffix(".json")
-        with open(path, "w", encoding="utf-8") as fh:
+        with replacing(path, "w") as fh:
             # json.dumps(rows, indent=1) row by row: each row's own dump, indented one level
             sep = "[\n"
             for batch in _batches(parquet):
@@ -199,23 +204,45 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def _partial(path: Path) -> Path:
+    """Where an output is written until it is complete (:func:`remove_outputs` deletes it)."""
+    return path.with_name(path.name + ".partial")
+
+
+@contextmanager
+def replacing(path: Path, mode: str) -> Iterator[IO]:
+    """``path`` opened for writing (``mode`` "w": UTF-8 text, or "wb") under its ``.partial`` name, and renamed
+    to ``path`` once closed: a write cut short (a full disk) never leaves a file under the output's name,
+    nor its ``.partial`` (it is deleted, and the error raised)."""
+    partial = _partial(path)
+    try:
+        with open(partial, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            yield fh
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> Path:
-    with open(path, "w", encoding="utf-8") as fh:
+    with replacing(path, "w") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True, default=_json_default) + "\n")
     return path
 
 
 def write_json(data: dict[str, Any], path: Path) -> Path:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default) + "\n",
-                    encoding="utf-8")
+    """``data`` as JSON in ``path``, never half of it: ``timings.json``, written last, marks a finished run."""
+    with replacing(path, "w") as fh:
+        fh.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default) + "\n")
     return path
 
 
 def remove_outputs(out: Path) -> None:
     """Remove an earlier run's outputs from ``out``: the files of dedup's own output names, the
-    folders of part files a Spark run writes for its tables under those names, and the ``.partial``
-    file of a table whose writing was cut short. Nothing else in ``out`` is touched.
+    folders of part files a Spark run writes for its tables under those names, the ``.partial``
+    file of an output whose writing was cut short (:func:`replacing`), and the ``.report.html.tmp`` an
+    older dedup wrote the report under. Nothing else in ``out`` is touched.
 
     Both engines call it before writing anything into ``out``, so that a run
     that stops part-way leaves its own files only, never some of an earlier
@@ -231,7 +258,8 @@ def remove_outputs(out: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)   # a folder: IsADirectoryError
-        (out / f"{name}.partial").unlink(missing_ok=True)
+        _partial(path).unlink(missing_ok=True)
+    (out / ".report.html.tmp").unlink(missing_ok=True)   # the report's temporary name before session 32
 
 
 def _holds_table_parts(folder: Path) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -33,6 +32,7 @@ import polars as pl
 from dedup.config import OutputConfig
 from dedup.errors import InputError
 from dedup.io import table_files
+from dedup.io.writers import replacing
 from dedup.report import model
 from dedup.report.words import plural
 
@@ -86,10 +86,8 @@ def write_report(out_dir: Path, *, clusters: pl.DataFrame, sentences: pl.DataFra
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME
-    tmp = out / f".{REPORT_NAME}.tmp"
-    with open(tmp, "wb") as handle:   # the page's text is written as UTF-8 with \n line ends, as rendered
+    with replacing(path, "wb") as handle:   # the page's text is written as UTF-8 with \n line ends, as rendered
         handle.writelines(parts)
-    os.replace(tmp, path)
     return path
 
 

@@ -150,7 +150,7 @@ class NightlyState:
             removed = self.store.clean_orphans()
             if removed:
                 self.log(f"removed {removed} file(s) of an interrupted run")
-            self.head = self.store.manifest()
+            self.head = self.store.check_files(self.store.manifest())
             if self.head is not None and self.head.fingerprint != fingerprint(self.params):
                 # Compared as stored data depends on them: the banding derived or written out, the same;
                 # max_bucket, any. (An older dedup's fingerprint hashed them as written: compared, equal.)

@@ -32,6 +32,7 @@ state by listing the files of the newest manifest
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -113,6 +114,7 @@ TABLES: dict[str, pl.Schema] = {
 }
 
 _MANIFESTS = "_manifests"
+_PARQUET_MIN_BYTES = 12   # the smallest Parquet file: its magic number at both ends and its footer's length
 _MANIFEST_RE = re.compile(r"^(\d{6,})\.json$")
 
 
@@ -172,24 +174,44 @@ def _not_a_manifest(where: str, why: object) -> StateError:
     return StateError(f"{where} is not a dedup state manifest ({why}); was this folder written by another program?")
 
 
-# How polars' Parquet writer reports a failed write: "... underlying IO error: No space left on device (os error 28)".
+# How polars' Parquet writer reports a failed write: "... underlying IO error: No space left on device (os error 28)";
+# or, when the write of the file's footer fails, "parquet: File out of specification: Invalid thrift: transport
+# error", which has lost the OS error (polars 2.1 on a full disk).
 _OS_ERROR = re.compile(r"\(os error (\d+)\)")
+_FOOTER_WRITE = "transport error"
 
 
 @contextmanager
 def writing_state(root: Path) -> Iterator[None]:
     """A failed write into the state folder ``root`` (a full disk, a read-only file system, no permission)
     is an :class:`~dedup.errors.OutputError`, exit code 8 as the outputs', one line: not an internal error.
-    polars reports its own writes' failures as a ComputeError naming the OS error."""
+    polars reports its own writes' failures as a ComputeError naming the OS error, or the failed write of
+    a file's footer without it (then a full disk is named if ``root``'s file system has no space left)."""
     try:
         yield
     except OSError as exc:
         raise OutputError(f"cannot write the state in {root}: {exc.strerror or exc}") from None
     except pl.exceptions.ComputeError as exc:
         found = _OS_ERROR.search(str(exc))
-        if found is None:
+        if found is not None:
+            reason = os.strerror(int(found[1]))
+        elif _FOOTER_WRITE in str(exc):
+            reason = os.strerror(errno.ENOSPC) if _full(root) else f"a Parquet file's write failed ({exc})"
+        else:
             raise
-        raise OutputError(f"cannot write the state in {root}: {os.strerror(int(found[1]))}") from None
+        raise OutputError(f"cannot write the state in {root}: {reason}") from None
+
+
+def _full(root: Path) -> bool:
+    """Whether the file system of ``root`` (or of its nearest existing parent) has no space left."""
+    path = root
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        fs = os.statvfs(path)
+    except OSError:
+        return False
+    return fs.f_bavail == 0 or fs.f_bfree == 0
 
 
 def _fsync_dir(path: Path) -> None:
@@ -318,6 +340,49 @@ class Store:
             if v not in keep:
                 self._manifest_path(v).unlink()
         return self.clean_orphans()
+
+    # -- checking -------------------------------------------------------------------------
+    def check_files(self, manifest: Manifest | None) -> Manifest | None:
+        """``manifest`` (None: no version yet), refused (:class:`StateError`) if a table file it names is
+        missing or too short to be Parquet: a copy or backup of the state taken while a run committed holds
+        the new manifest without all of its files. Only each file's size is looked at (no file is read); the
+        message names the file and says how to go back to the previous version, if that one is complete."""
+        broken = [] if manifest is None else self._broken(manifest)
+        if not broken:
+            return manifest
+        rel, why = broken[0]
+        more = f" (and {len(broken) - 1} more file(s))" if len(broken) > 1 else ""
+        earlier = [v for v in self.versions() if v < manifest.version]
+        if earlier and not self._broken(self._readable(earlier[-1])):
+            advice = (f"version {earlier[-1]} is complete: remove {self._manifest_path(manifest.version)} to go "
+                      f"back to it, then run night {manifest.night} again")
+        else:
+            advice = "no earlier version is complete: restore the state folder from a complete backup"
+        raise StateError(f"state {self.root}: version {manifest.version} is incomplete, its file {rel} {why}{more} "
+                         f"(a copy or backup taken while a run committed?); {advice}")
+
+    def _readable(self, version: int) -> Manifest | None:
+        try:
+            return self.manifest(version)
+        except StateError:
+            return None
+
+    def _broken(self, manifest: Manifest | None) -> list[tuple[str, str]]:
+        """The files ``manifest`` names that are missing or too short to be Parquet, each with why (all of
+        them for a manifest that could not be read)."""
+        if manifest is None:
+            return [("", "is not readable")]
+        broken = []
+        for files in manifest.tables.values():
+            for rel in sorted(files.values()):
+                try:
+                    size = (self.root / rel).stat().st_size
+                except FileNotFoundError:
+                    broken.append((rel, "is missing"))
+                    continue
+                if size < _PARQUET_MIN_BYTES:
+                    broken.append((rel, "is empty" if size == 0 else f"is cut short at {size} bytes"))
+        return broken
 
     # -- reading --------------------------------------------------------------------------
     def scan(self, manifest: Manifest | None, table: str, nights: Callable[[str], bool] | None = None
