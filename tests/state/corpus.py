@@ -11,11 +11,22 @@ Night 1 (2026-11-25), night 2 (2026-11-26), night 3 (2026-11-27):
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from tests.conftest import article, make_story, write_jsonl
 
 NIGHTS = ("2026-11-25", "2026-11-26", "2026-11-27")
+NIGHTLY = Path(__file__).resolve().parents[2] / "pipelines" / "nightly.py"
+
+
+def load_nightly() -> ModuleType:
+    """``pipelines/nightly.py`` imported as a module (it is a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("nightly", NIGHTLY)
+    nightly = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nightly)
+    return nightly
 A = make_story(11, 14)
 W = make_story(12, 14)
 

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from dedup.cli import main
-
-NIGHTLY = Path(__file__).resolve().parents[2] / "pipelines" / "nightly.py"
-
-
-def _nightly():
-    spec = importlib.util.spec_from_file_location("nightly", NIGHTLY)
-    nightly = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(nightly)
-    return nightly
+from tests.state.corpus import load_nightly
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def zone(monkeypatch):
 ])
 def test_the_default_night_is_yesterday_in_the_machines_time_zone(zone, name, instant, night):
     zone(name)
-    assert _nightly().default_night(instant) == night
+    assert load_nightly().default_night(instant) == night
 
 
 def _cluster(*args) -> Result:

@@ -17,10 +17,15 @@ import pytest
 from dedup import Config, run
 from dedup.errors import ConfigError
 from dedup.state import StateError, StateLock, StateLocked, Store, read_table
-from tests.state.corpus import NIGHTS, night_records, output_files, write_night
+from tests.state.corpus import (
+    NIGHTLY,
+    NIGHTS,
+    load_nightly,
+    night_records,
+    output_files,
+    write_night,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-NIGHTLY = REPO / "pipelines" / "nightly.py"
 KILL_POINTS = ("read", "clustered", "outputs_written", "articles_written", "files_written",
                "manifest_written", "committed", "vacuumed")
 BEFORE_COMMIT = KILL_POINTS[:KILL_POINTS.index("committed")]
@@ -142,13 +147,9 @@ def test_a_run_that_fails_after_another_run_committed_its_night_publishes_nothin
     """Another run of the same night commits while this one starts (forced here just before this run takes
     the lock); this one then fails while writing its outputs. Its half folder is not taken for a committed
     night's: the other run's outputs stay."""
-    import importlib.util
-
     import dedup.pipeline
 
-    spec = importlib.util.spec_from_file_location("nightly", NIGHTLY)
-    nightly = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(nightly)
+    nightly = load_nightly()
     state, out = tmp_path / "state", tmp_path / "out"
     folder = write_night(reference, 1)
     args = [str(folder), "--state", str(state), "--out", str(out), "--night", NIGHTS[0], "--quiet"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
 from pathlib import Path
 
@@ -14,17 +13,10 @@ from dedup import run
 from dedup.errors import ConfigError, OutputError
 from dedup.state import StateLock, Store
 from dedup.state.store import TABLES, Manifest
-from tests.state.corpus import NIGHTS, write_night
+from tests.state.corpus import NIGHTS, load_nightly, write_night
 
-NIGHTLY = Path(__file__).resolve().parents[2] / "pipelines" / "nightly.py"
 FULL = "parquet: File out of specification: underlying IO error: No space left on device (os error 28)"
 
-
-def _nightly():
-    spec = importlib.util.spec_from_file_location("nightly", NIGHTLY)
-    nightly = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(nightly)
-    return nightly
 
 
 def test_the_library_refuses_an_empty_state_one_that_is_an_input_folder_or_the_out_folder(tmp_path):
@@ -39,7 +31,7 @@ def test_the_library_refuses_an_empty_state_one_that_is_an_input_folder_or_the_o
 
 
 def test_nightly_refuses_an_empty_state_or_out_and_reads_a_file_uri_as_its_folder(tmp_path, monkeypatch, capsys):
-    nightly = _nightly()
+    nightly = load_nightly()
     folder = write_night(tmp_path, 1)
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
@@ -58,7 +50,7 @@ def test_nightly_refuses_an_empty_state_or_out_and_reads_a_file_uri_as_its_folde
 
 
 def test_nightly_interrupted_exits_130_releases_the_lock_and_leaves_no_folder(tmp_path, monkeypatch):
-    nightly = _nightly()
+    nightly = load_nightly()
     folder = write_night(tmp_path, 1)
 
     def interrupted(inputs, out, **kwargs):
@@ -127,7 +119,7 @@ def test_a_state_folder_that_cannot_be_made_is_exit_8_not_a_refused_state(tmp_pa
 
 
 def test_nightly_on_a_full_state_disk_exits_8_not_1(tmp_path, monkeypatch):
-    nightly = _nightly()
+    nightly = load_nightly()
     folder = write_night(tmp_path, 1)
 
     def full(self, *args, **kwargs):

@@ -4,7 +4,6 @@ footer is written, a log that cannot be written, a state copied without all of i
 from __future__ import annotations
 
 import errno
-import importlib.util
 import logging
 import os
 import shutil
@@ -17,18 +16,11 @@ from click.testing import CliRunner
 from dedup import run
 from dedup.cli import main as cli
 from dedup.state import StateError, Store
-from tests.state.corpus import NIGHTS, output_files, write_night
+from tests.state.corpus import NIGHTS, load_nightly, output_files, write_night
 
-NIGHTLY = Path(__file__).resolve().parents[2] / "pipelines" / "nightly.py"
 # What polars 2.1 raises when the disk fills while it writes a Parquet file's footer: no OS error in it
 FOOTER_FAILED = "parquet: File out of specification: Invalid thrift: transport error"
 
-
-def _nightly():
-    spec = importlib.util.spec_from_file_location("nightly", NIGHTLY)
-    nightly = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(nightly)
-    return nightly
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +92,7 @@ def test_a_log_that_cannot_be_written_is_one_line_on_stderr_and_exit_8(two_night
     state = tmp_path / "state"
     shutil.copytree(two_nights / "state", state)
     monkeypatch.setattr(logging.FileHandler, "_open", lambda self: _FullLog())
-    code = _nightly().main([str(two_nights / "in" / NIGHTS[2]), "--state", str(state), "--out", str(tmp_path / "out"),
+    code = load_nightly().main([str(two_nights / "in" / NIGHTS[2]), "--state", str(state), "--out", str(tmp_path / "out"),
                             "--night", NIGHTS[2], *(["-q"] if quiet else [])])
     err = capsys.readouterr().err
     assert code == 8, err
@@ -117,7 +109,7 @@ def test_a_log_that_cannot_be_written_is_one_line_on_stderr_and_exit_8(two_night
 
 def test_a_night_refused_whose_log_cannot_be_written_keeps_its_exit_code(two_nights, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(logging.FileHandler, "_open", lambda self: _FullLog())
-    code = _nightly().main([str(two_nights / "in" / NIGHTS[0]), "--state", str(two_nights / "state"),
+    code = load_nightly().main([str(two_nights / "in" / NIGHTS[0]), "--state", str(two_nights / "state"),
                             "--out", str(tmp_path / "out"), "--night", NIGHTS[0], "-q"])   # older than the newest
     assert code == 5
     assert capsys.readouterr().err.startswith("nightly: error: cannot write the log ")
