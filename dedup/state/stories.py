@@ -57,9 +57,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Callable, Iterable
+from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -241,15 +242,31 @@ def _kept_apart_by_window(rows: pl.DataFrame, claims: dict[str, Counter], winner
     unchanged, and continues no story: nothing tonight (no new article, none read again with another
     text) parts them from the rest of their story; what does is the window, which the articles that
     linked them to it have left. A window limits what tonight's articles are compared with; it does
-    not split the stored stories.
+    not split the stored stories. Not folded: a cluster the chaining guard split off tonight (a
+    ``split_from`` note: it does not match the story's canonical), and one holding an article published
+    before that cluster's canonical (which stays the story's earliest version).
     """
-    sizes = dict(rows.filter(pl.col("cluster_id").is_in(list(out))).group_by("cluster_id").agg(pl.len()).iter_rows())
+    parts = (rows.filter(pl.col("cluster_id").is_in(list(out)))
+             .group_by("cluster_id")
+             .agg(pl.len(), first=pl.col("published").min(),
+                  guarded=pl.col("note").str.starts_with("split_from").any()))
+    part = {r["cluster_id"]: r for r in parts.iter_rows(named=True)}
+    canonical_time = dict(rows.filter(pl.col("is_canonical")).select("cluster_id", "published").iter_rows())
     into = {}
     for cid in sorted(out - has_new - won.keys()):
         stories = claims.get(cid, Counter())
-        if len(stories) == 1 and stories.total() == sizes[cid]:   # no article without a story
-            into[cid] = winner[next(iter(stories))]
+        if len(stories) != 1 or stories.total() != part[cid]["len"] or part[cid]["guarded"]:
+            continue   # an article without a story, or one the chaining guard split off tonight
+        target = winner[next(iter(stories))]
+        if _time_key(part[cid]["first"]) < _time_key(canonical_time.get(target)):
+            continue   # the target's canonical stays the story's earliest version
+        into[cid] = target
     return into
+
+
+def _time_key(published: datetime | None) -> tuple[bool, datetime]:
+    """A publication time's place in the canonical order: unknown times last."""
+    return (published is None, published or datetime.min)
 
 
 def _fold(rows: pl.DataFrame, into: dict[str, str], shingles: pl.DataFrame) -> pl.DataFrame:
@@ -268,8 +285,9 @@ def _fold(rows: pl.DataFrame, into: dict[str, str], shingles: pl.DataFrame) -> p
                                  jaccard=pl.Series(jaccard, dtype=pl.Float64),
                                  note=pl.lit(None, dtype=pl.String)).select(rows.columns)
     rows = pl.concat([rows.filter(~pl.col("cluster_id").is_in(list(into))), moving])
-    return rows.with_columns(**cluster_counts()).with_columns(note=pl.when((pl.col("cluster_size") > 1) & (pl.col("note") == "no_match"))
-                   .then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("note")))
+    return rows.with_columns(**cluster_counts()).with_columns(
+        note=pl.when((pl.col("cluster_size") > 1) & (pl.col("note") == "no_match"))
+        .then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("note")))
 
 
 def _similarities_with(shingles: pl.DataFrame, article_ids: pl.Series, canonical_ids: pl.Series

@@ -111,3 +111,33 @@ def test_a_part_of_a_story_tonight_joins_apart_from_more_of_it_still_splits_off(
     assert stories["late"] == stories["l2"] and stories["late"][0] != s_id and stories["late"][1] == "split"
     assert three.summary["history"]["split"] == [{"story_id": stories["late"][0], "split_from": [s_id]}]
     _counts_agree(three)
+
+
+def test_a_part_published_before_the_continuing_canonical_still_splits_off(tmp_path):
+    # the late copy (09:00) is earlier than the page (10:00) that becomes the continuing cluster's
+    # canonical: folded in, it would be a member earlier than its story's canonical
+    _night(tmp_path, 1, NIGHT_1)
+    late = article("late", "Late Daily", A[10:], f"{DAYS[1]}T09:00:00Z")
+    two = _night(tmp_path, 2, [r for r in NIGHT_2 if r["id"] != "late"] + [late])
+    s_id = two.clusters.filter(pl.col("article_id") == "a1")["cluster_id"][0]
+    three = _night(tmp_path, 3, [article("c1", "Copy Daily", B[:5], f"{DAYS[2]}T10:00:00Z")])
+    stories = _story_of(tmp_path, 3)
+    assert stories["late"][0] != stories["page"][0] and stories["late"][1] == "split"
+    assert [s["split_from"] for s in three.summary["history"]["split"]] == [[s_id]]
+    for cid, frame in three.clusters.group_by("cluster_id"):
+        canonical = frame.filter(pl.col("is_canonical"))["published"][0]
+        assert frame["published"].min() == canonical, cid
+
+
+def test_a_stored_article_the_chaining_guard_splits_off_tonight_is_not_folded_back(tmp_path):
+    # tonight's page, dated before every stored copy of A, becomes the story's canonical; the stored
+    # copy of A's end does not match it: the chaining guard splits it off, and it stays split
+    story, other = make_story(61, 16), make_story(62, 8)
+    _night(tmp_path, 1, [article("c", "Wire", story, f"{DAYS[0]}T10:00:00Z"),
+                         article("m1", "Daily One", story[:8], f"{DAYS[0]}T11:00:00Z"),
+                         article("m2", "Daily Two", story[:9], f"{DAYS[0]}T12:00:00Z"),
+                         article("m3", "Daily Three", story[10:], f"{DAYS[0]}T13:00:00Z")])
+    two = _night(tmp_path, 2, [article("n", "Stitch Post", story[:10] + other[:4], f"{DAYS[0]}T08:00:00Z")])
+    m3 = two.clusters.filter(pl.col("article_id") == "m3").row(0, named=True)
+    assert m3["cluster_size"] == 1 and m3["note"].startswith("split_from")
+    _counts_agree(two)
