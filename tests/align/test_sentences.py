@@ -288,3 +288,13 @@ def test_the_splitter_keeps_no_model_abbreviation_that_is_an_ordinary_word():
     assert {"month", "bank", "stock", "story", "so", "at", "car"}.isdisjoint(kept)
     assert {"mr", "st", "ltd", "corp", "gov", "sept", "u.s", "a.m"} <= kept
     assert kept == news_abbreviations(kept) and kept - NEWS_ABBREVIATIONS
+
+
+def test_the_splitter_leaves_nupunkts_shared_model_as_it_is():
+    # nupunkt.load caches one instance per model name for every caller (sent_tokenize too)
+    import nupunkt
+
+    from dedup.align.sentences import nupunkt_tokenizer
+
+    assert "month" not in nupunkt_tokenizer().abbreviations
+    assert "month" in nupunkt.load("default").abbreviations
