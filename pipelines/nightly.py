@@ -178,6 +178,8 @@ def _settle(tmp: Path, state: Path, base: int, final: Path) -> bool:
     """Publish ``tmp`` as ``final`` if its run committed the night, else delete it; True if published."""
     try:
         if tmp.is_dir() and _committed(state, final.name, base):
+            for partial in tmp.glob("*.partial"):   # timings.json's, its run killed while writing it
+                partial.unlink()
             _publish(tmp, final)
             return True
     except (DedupError, OSError):   # the state cannot tell, or a rename failed: left to the next run's _recover

@@ -90,8 +90,12 @@ def test_the_outputs_of_a_night_committed_by_a_killed_run_are_published_by_the_n
     killed = _nightly(reference, state, out, 1, DEDUP_STATE_KILL_AT="committed")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (out / NIGHTS[0]).exists()
+    # as if killed while writing timings.json (after the commit): its temporary name is left
+    [tmp] = out.glob(f".{NIGHTS[0]}.tmp-*")
+    (tmp / "timings.json.partial").write_text('{"stages"')
     done = _nightly(reference, state, out, 2)
     assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (out / NIGHTS[0]).iterdir()) == sorted(output_files(reference / "out" / NIGHTS[0]))
     assert output_files(out / NIGHTS[0]) == output_files(reference / "out" / NIGHTS[0])
     assert output_files(out / NIGHTS[1]) == output_files(reference / "out" / NIGHTS[1])
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
