@@ -226,12 +226,15 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                       .option("ignoreCorruptFiles", "true").option("ignoreMissingFiles", "true"))
             if spark._jsparkSession.sessionState().newHadoopConf().get("fs.file.impl") is None:
                 reader = reader.options(**RAW_LOCAL)   # only this read's Hadoop configuration: the caller's is kept
-            blobs = reader.load([_GLOB.sub(r"\\\g<0>", name) for name in keep])
-            if (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
+            blobs, gone = _load(spark, reader, keep)
+            unreadable += [(name, "cannot read file: No such file or directory") for name in gone]   # as locally
+            keep = [name for name in keep if name not in gone]
+            if blobs is not None and (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
                                  "names starting with '_' (or '.', named) are read from Spark 4.3 on; "
                                  "upgrade pyspark or rename them")
-            parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config, latest), READ_DDL))
+            if blobs is not None:
+                parts.append(blobs.select("path", "content").mapInArrow(_read_blobs(config, latest), READ_DDL))
             fetched = keep
     if config.strict and unreadable:   # read first, as locally, so the first reject of a --strict run
         raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])
@@ -239,7 +242,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
         unread = "".join(f"; {name}: {message}" for name, message in unreadable[:1])
         raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
                          f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst){unread}")
-    rows = parts[0]
+    rows = parts[0] if parts else spark.createDataFrame([], READ_DDL)   # every file gone since the listing
     for part in parts[1:]:
         rows = rows.unionByName(part)
     rows = rows.persist()
@@ -263,6 +266,25 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     articles = rows.where(F.col("kind") == "article").select(*ARTICLE_COLUMNS)
     return SparkRead(articles, rejects, files=len(order), records=records, skipped_files=skipped,
                      warnings=warnings, cache=rows, order={name: i for i, name in enumerate(order)})
+
+
+def _load(spark: SparkSession, reader, names: list[str]) -> tuple[DataFrame | None, list[str]]:
+    """``reader.load`` of the listed files ``names`` (their glob characters ``[ ] { } * ? \\`` escaped), and
+    those gone since they were listed (deleted, renamed, a link broken), which Spark refuses the whole read
+    for (``PATH_NOT_FOUND``): left out, each an ``unreadable_file`` reject as locally. None: all gone."""
+    from pyspark.errors import AnalysisException
+
+    hadoop, conf, gone = spark._jvm.org.apache.hadoop.fs.Path, spark._jsc.hadoopConfiguration(), []
+    while names:
+        try:
+            return reader.load([_GLOB.sub(r"\\\g<0>", name) for name in names]), gone
+        except AnalysisException as exc:
+            missing = [name for name in names if not (path := hadoop(name)).getFileSystem(conf).exists(path)]
+            if exc.getCondition() != "PATH_NOT_FOUND" or not missing:
+                raise
+            gone += missing
+            names = [name for name in names if name not in missing]
+    return None, gone
 
 
 def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,

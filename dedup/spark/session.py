@@ -36,13 +36,22 @@ REQUIRED_CONF = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # not INT96: polars/pyarrow read it as UTC
 }
 
-#: dedup's defaults for the run's session, for speed and memory only: a value the caller's session was given
-#: (``spark.conf.set``) is kept instead.
+#: dedup's defaults for the run's session, for speed, memory and a crash's traceback only: a value the caller's
+#: session was given (``spark.conf.set``) is kept instead.
 DEFAULT_CONF = {
     "spark.sql.adaptive.enabled": "true",                      # broadcast small sides, split skewed joins
     "spark.sql.adaptive.skewJoin.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",    # articles per Arrow batch handed to Python
+    # a Python worker's segmentation fault says where (its traceback), and is told from a worker killed:
+    # dedup.spark.failures.worker_fault
+    "spark.sql.execution.pyspark.udf.faulthandler.enabled": "true",
 }
+
+#: Spark's loggers that restate a failure dedup reports itself, once, in its own error (a failed task with its
+#: stack trace, the job it aborts, a running task's listeners when the context stops): off in a session dedup
+#: starts, ``--quiet`` or not (:func:`get_session`).
+RESTATED_LOGGERS = ("org.apache.spark.executor.Executor", "org.apache.spark.scheduler.TaskSetManager",
+                    "org.apache.spark.TaskContextImpl")
 
 #: Spark's own log under ``--quiet``: errors only, and none of its startup notices.
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
@@ -100,10 +109,12 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
     session started here (``{"spark.driver.memory": "8g"}``); dedup's own launch
     defaults (with ``local[N]``: 4g of driver memory, 2N shuffle partitions, no
     web UI) apply to the keys spark-defaults.conf leaves unset. A master Spark
-    refuses or cannot reach is a :class:`ConfigError`, one line. ``quiet``: a
-    session started here prints errors only (:data:`QUIET_LOG4J`, and the
-    driver JVM's own start-up notice is dropped); the active session's logging
-    is left as its owner set it.
+    refuses or cannot reach is a :class:`ConfigError`, one line. A session
+    started here logs Spark's errors only once it has started, and never those
+    that restate a failure dedup reports itself (:data:`RESTATED_LOGGERS`).
+    ``quiet``: nor its start-up notices and warnings (:data:`QUIET_LOG4J`, and
+    the driver JVM's own start-up notice is dropped). The active session's
+    logging is left as its owner set it.
     """
     reason = unavailable_reason()
     if reason:
@@ -143,6 +154,7 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
                 builder = builder.config(key, value)
             active = builder.getOrCreate()
             active.sparkContext.setLogLevel("ERROR")
+            _silence(active.sparkContext, RESTATED_LOGGERS)
         except PySparkRuntimeError as exc:
             if exc.getCondition() != "JAVA_GATEWAY_EXITED":
                 raise
@@ -156,6 +168,13 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
             reason = " ".join(str(java.getMessage() or java.getClass().getName()).split())
             raise ConfigError(f"Spark did not start with --master {master}: {reason}; {hint}") from None
     return own_session(active)
+
+
+def _silence(sc, loggers: tuple[str, ...]) -> None:
+    """Turn Spark's ``loggers`` off in the driver JVM's log4j (the executors of a ``local[...]`` master too)."""
+    log4j = sc._jvm.org.apache.logging.log4j
+    for name in loggers:
+        log4j.core.config.Configurator.setLevel(name, log4j.Level.OFF)
 
 
 def own_session(parent: SparkSession) -> SparkSession:

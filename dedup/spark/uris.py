@@ -27,6 +27,18 @@ from dedup.io.inputs import (
 )
 from dedup.io.streams import display_path
 
+#: Why a file whose name is not valid UTF-8 in a ``file:`` folder is not read (Java cannot name it to open it).
+UNDECODABLE = "cannot read file: its name is not valid UTF-8, which Spark cannot open; give its folder as a local path"
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name from ``os.listdir`` was valid UTF-8 (an invalid byte is a lone surrogate in it)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 def path_order(name: str) -> list[str]:
     """The local engine's file order (it sorts Paths: part by part, ``x/a/b.jsonl`` before ``x/a-c.jsonl``)."""
@@ -57,7 +69,7 @@ class _Listed:
     def _as_on_disk(self, jvm: Any) -> None:
         """A file: folder's entries as :func:`dedup.io.inputs.find_inputs` tells them (Hadoop follows links to
         folders, lists a pipe as a file, leaves out a broken link): kinds "folder" and "file" (as Hadoop's listing
-        of any folder says them), "link" (to a folder) and "other" (a broken link, a pipe...)."""
+        of any folder says them), "link" (to a folder), "broken" (a broken link) and "other" (a pipe...)."""
         for name, (kind, entry) in self.entries.items():
             local = os.path.join(self.local, name)
             if kind == "folder" and os.path.islink(local):
@@ -70,12 +82,16 @@ class _Listed:
             return
         for name in names:   # a broken link (Hadoop lists what it can stat), as Hadoop would name it
             local = os.path.join(self.local, name)
-            if name not in self.entries and os.path.islink(local) and not os.path.exists(local):
-                self.entries[name] = ("other", jvm.org.apache.hadoop.fs.Path("file", None, local))
+            if name in self.entries:
+                continue
+            if not _utf8(name):   # Java names it with U+FFFD, a file Hadoop cannot stat: it lists nothing
+                self.entries[name] = ("undecodable", None)
+            elif os.path.islink(local) and not os.path.exists(local):
+                self.entries[name] = ("broken", jvm.org.apache.hadoop.fs.Path("file", None, local))
 
     def kind(self, name: str) -> str | None:
         kind = self.entries[name][0] if name in self.entries else None
-        return {"link": "folder"}.get(kind, kind)   # as _OnDisk: links followed
+        return {"link": "folder", "broken": None}.get(kind, kind)   # as _OnDisk: links followed; broken, absent
 
     def read(self, name: str) -> bytes:
         try:
@@ -135,6 +151,13 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
         for name, (kind, path) in folder.entries.items():
             if name.startswith("."):
                 continue
+            if kind == "undecodable":   # never silently: a reject, as any file of the folder that cannot be read
+                full = f"file:{display_path(Path(folder.local, name))}"
+                if supported(PurePosixPath(name)):
+                    found.unreadable.append((full, UNDECODABLE))
+                else:
+                    found.skipped.append((full, full))
+                continue
             full = path.toString()
             if outputs and name in OUTPUT_FILES:
                 found.skipped.append((full, f"{full} (the output of a dedup run)"))
@@ -144,7 +167,7 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
                     found.empty.add(full)
             elif kind == "link":
                 found.skipped.append((full, f"{full}/ (symbolic link to a folder, not followed)"))
-            elif kind == "other":
+            elif kind in ("other", "broken"):
                 if supported(PurePosixPath(name)):
                     found.unreadable.append((full, _not_a_file(Path(os.path.join(folder.local, name)))))
                 else:

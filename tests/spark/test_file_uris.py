@@ -116,3 +116,27 @@ def test_strict_ranks_an_undated_duplicate_with_the_latest_date_as_locally(spark
         run_spark([given], tmp_path / "spark", spark=spark, config=strict)
     assert str(spark_error.value) == str(local.value)
     assert "in.jsonl:2: " in str(local.value)
+
+
+def test_a_broken_link_named_clusters_parquet_does_not_make_an_output_folder_as_locally(spark, tmp_path):
+    """A folder is an earlier run's output when it holds summary.json (naming dedup_version) and clusters.parquet;
+    locally a broken link is no clusters.parquet (links are followed): the folder is read as input, on Spark too."""
+    folder = _night(tmp_path)
+    (folder / "summary.json").write_text(json.dumps({"dedup_version": "0.1"}))
+    os.symlink(tmp_path / "missing.parquet", folder / "clusters.parquet")
+    summary = _both_engines(spark, folder, tmp_path)
+    assert summary["inputs"]["skipped_files"] == [] and summary["articles"]["clustered"] == 2
+    rejected = [json.loads(line) for line in (tmp_path / "spark" / "rejected.jsonl").read_text().splitlines()]
+    assert ("clusters.parquet", "unreadable_file", "broken symbolic link") in [
+        (r["file"].rsplit("/", 1)[-1], r["reason"], r["message"].split(" (")[0]) for r in rejected]
+
+
+def test_a_file_name_not_valid_utf8_in_a_file_uri_folder_is_a_reject_not_silently_left_out(spark, tmp_path):
+    """Java names `caf\\xe9.jsonl` with U+FFFD and Hadoop's listing leaves it out: it was read by neither engine
+    path and said nowhere. It is its unreadable_file reject (read it by giving its folder as a local path)."""
+    folder = _night(tmp_path)
+    os.rename(write_jsonl([_row("u1", "Y", _text(15), 9)], tmp_path / "u.jsonl"), os.fsencode(folder) + b"/caf\xe9.jsonl")
+    summary = run_spark([folder.resolve().as_uri()], tmp_path / "spark", spark=spark)
+    rejected = [json.loads(line) for line in (tmp_path / "spark" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["file"], r["reason"]) for r in rejected] == [(f"file:{folder.resolve()}/caf\\xe9.jsonl", "unreadable_file")]
+    assert "not valid UTF-8" in rejected[0]["message"] and summary["articles"]["clustered"] == 2
