@@ -13,7 +13,7 @@ errors pyspark recognises as a query's own (``AnalysisException``,
 ``ArithmeticException``...).
 
 A Python worker that crashes on a fatal signal of its own (a segmentation fault,
-an abort in native code: a bug in the code it runs, dedup's or a library's) is
+a bus error, an illegal instruction: a bug in the code it runs, dedup's or a library's) is
 a :class:`WorkerCrash`, an internal error with the worker's Python traceback:
 the run's session enables Python's fault handler in the workers
 (``spark.sql.execution.pyspark.udf.faulthandler.enabled``,
@@ -22,7 +22,8 @@ vanishes without one (killed from outside: the kernel's OOM killer, its
 container's memory limit, ``kill -9``; or one that ends itself with
 ``os._exit``) cannot be told apart: Spark reports no exit status or signal, only
 "Python worker exited unexpectedly (crashed)"; it is taken for Spark's failure (exit 9), as the
-lost worker of a cluster's memory limits most often is.
+lost worker of a cluster's memory limits most often is; so is a worker that aborts (SIGABRT), as one whose
+allocation failed under ``spark.executor.pyspark.memory`` does.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ PYTHON_ERROR = "org.apache.spark.api.python.PythonException"
 #: How Spark says a Python worker crashed with the fault handler's log (Python's traceback of the fatal signal).
 _FAULT = re.compile(r"Python worker exited unexpectedly \(crashed\): (Fatal Python error: .*?)(?:\n\s*at |\Z)",
                     re.DOTALL)
+
+# The fatal signals of a bug in the code a worker runs; not an abort (SIGABRT), which a failed allocation under
+# a memory limit (spark.executor.pyspark.memory) also ends in: that one is the cluster's limit, Spark's failure.
+_BUG_SIGNALS = re.compile(r"Fatal Python error: (?:Segmentation fault|Bus error|Illegal instruction|"
+                          r"Floating[- ]point exception)")
 
 
 class WorkerCrash(RuntimeError):
@@ -139,7 +145,7 @@ def worker_fault(exc: BaseException) -> str | None:
     when a job aborted because a Python worker crashed on a fatal signal of its own; else None."""
     job = _aborted_job(exc)
     found = _FAULT.search(str(job.getMessage() or "")) if job is not None else None
-    return found.group(1).strip() if found else None
+    return found.group(1).strip() if found and _BUG_SIGNALS.match(found.group(1)) else None
 
 
 @contextmanager

@@ -228,7 +228,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                 reader = reader.options(**RAW_LOCAL)   # only this read's Hadoop configuration: the caller's is kept
             blobs, gone = _load(spark, reader, keep)
             unreadable += [(name, "cannot read file: No such file or directory") for name in gone]   # as locally
-            keep = [name for name in keep if name not in gone]
+            keep = [name for name in keep if name not in set(gone)] if gone else keep
             if blobs is not None and (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
                                  "names starting with '_' (or '.', named) are read from Spark 4.3 on; "
@@ -279,10 +279,10 @@ def _load(spark: SparkSession, reader, names: list[str]) -> tuple[DataFrame | No
         try:
             return reader.load([_GLOB.sub(r"\\\g<0>", name) for name in names]), gone
         except AnalysisException as exc:
-            missing = [name for name in names if not (path := hadoop(name)).getFileSystem(conf).exists(path)]
+            missing = {name for name in names if not (path := hadoop(name)).getFileSystem(conf).exists(path)}
             if exc.getCondition() != "PATH_NOT_FOUND" or not missing:
                 raise
-            gone += missing
+            gone += [name for name in names if name in missing]
             names = [name for name in names if name not in missing]
     return None, gone
 

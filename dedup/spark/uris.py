@@ -29,6 +29,8 @@ from dedup.io.streams import display_path
 
 #: Why a file whose name is not valid UTF-8 in a ``file:`` folder is not read (Java cannot name it to open it).
 UNDECODABLE = "cannot read file: its name is not valid UTF-8, which Spark cannot open; give its folder as a local path"
+UNDECODABLE_FOLDER = ("cannot list folder: its name is not valid UTF-8, which Spark cannot open; the files in it are "
+                      "not read; give it as a local path")
 
 
 def _utf8(name: str) -> bool:
@@ -153,7 +155,9 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
                 continue
             if kind == "undecodable":   # never silently: a reject, as any file of the folder that cannot be read
                 full = f"file:{display_path(Path(folder.local, name))}"
-                if supported(PurePosixPath(name)):
+                if os.path.isdir(os.path.join(folder.local, name)):
+                    found.unreadable.append((full, UNDECODABLE_FOLDER))
+                elif supported(PurePosixPath(name)):
                     found.unreadable.append((full, UNDECODABLE))
                 else:
                     found.skipped.append((full, full))

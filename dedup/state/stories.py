@@ -244,7 +244,8 @@ def _kept_apart_by_window(rows: pl.DataFrame, claims: dict[str, Counter], winner
     linked them to it have left. A window limits what tonight's articles are compared with; it does
     not split the stored stories. Not folded: a cluster the chaining guard split off tonight (a
     ``split_from`` note: it does not match the story's canonical), and one holding an article published
-    before that cluster's canonical (which stays the story's earliest version).
+    before that cluster's canonical (which stays the story's earliest version; one published at the same
+    time is folded under it, though the canonical order's tie rules, wire, length, id, may rank it first).
     """
     parts = (rows.filter(pl.col("cluster_id").is_in(list(out)))
              .group_by("cluster_id")

@@ -61,6 +61,8 @@ def _crashing(how: str):
             for _ in batches:
                 if how == "segv":
                     os.kill(os.getpid(), signal.SIGSEGV)
+                if how == "abort":   # as a failed allocation under spark.executor.pyspark.memory ends
+                    os.abort()
                 os._exit(1)
             yield from ()
         return run
@@ -83,6 +85,9 @@ def test_a_worker_s_own_fatal_signal_is_dedup_s_crash_and_a_vanished_worker_spar
     assert not isinstance(caught.value, EngineError) and caught.value.__cause__ is not None
     monkeypatch.setattr(stages, "shingle_fn", _crashing("exit"))
     with pytest.raises(EngineError, match=r"Python worker exited unexpectedly \(crashed\)$"):
+        run_spark([corpus], tmp_path / "out", spark=spark)
+    monkeypatch.setattr(stages, "shingle_fn", _crashing("abort"))   # a memory limit's end, not a bug's
+    with pytest.raises(EngineError, match=r"Python worker exited unexpectedly \(crashed\)"):
         run_spark([corpus], tmp_path / "out", spark=spark)
     assert spark.range(3).count() == 3
 

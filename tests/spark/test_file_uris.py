@@ -140,3 +140,16 @@ def test_a_file_name_not_valid_utf8_in_a_file_uri_folder_is_a_reject_not_silentl
     rejected = [json.loads(line) for line in (tmp_path / "spark" / "rejected.jsonl").read_text().splitlines()]
     assert [(r["file"], r["reason"]) for r in rejected] == [(f"file:{folder.resolve()}/caf\\xe9.jsonl", "unreadable_file")]
     assert "not valid UTF-8" in rejected[0]["message"] and summary["articles"]["clustered"] == 2
+
+
+def test_a_folder_name_not_valid_utf8_in_a_file_uri_folder_is_a_reject_not_a_skipped_file(spark, tmp_path):
+    """A folder so named was listed in skipped_files as if it were a file: its files neither read nor rejected."""
+    folder = _night(tmp_path)
+    inner = os.fsencode(folder) + b"/caf\xe9"
+    os.mkdir(inner)
+    os.rename(write_jsonl([_row("u1", "Y", _text(15), 9)], tmp_path / "u.jsonl"), inner + b"/u.jsonl")
+    summary = run_spark([folder.resolve().as_uri()], tmp_path / "spark", spark=spark)
+    rejected = [json.loads(line) for line in (tmp_path / "spark" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["file"], r["reason"]) for r in rejected] == [(f"file:{folder.resolve()}/caf\\xe9", "unreadable_file")]
+    assert "not valid UTF-8" in rejected[0]["message"] and "not read" in rejected[0]["message"]
+    assert summary["articles"]["clustered"] == 2
