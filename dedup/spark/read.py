@@ -228,7 +228,8 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
                 reader = reader.options(**RAW_LOCAL)   # only this read's Hadoop configuration: the caller's is kept
             blobs, gone = _load(spark, reader, keep)
             unreadable += [(name, "cannot read file: No such file or directory") for name in gone]   # as locally
-            keep = [name for name in keep if name not in set(gone)] if gone else keep
+            left = set(gone)
+            keep = [name for name in keep if name not in left]
             if blobs is not None and (left_out := len(keep) - len(blobs.inputFiles())) > 0:   # never silently
                 raise InputError(f"Spark {spark.version} leaves out {left_out} of the {len(keep)} input files: "
                                  "names starting with '_' (or '.', named) are read from Spark 4.3 on; "

@@ -247,18 +247,21 @@ def _kept_apart_by_window(rows: pl.DataFrame, claims: dict[str, Counter], winner
     before that cluster's canonical (which stays the story's earliest version; one published at the same
     time is folded under it, though the canonical order's tie rules, wire, length, id, may rank it first).
     """
-    parts = (rows.filter(pl.col("cluster_id").is_in(list(out)))
+    candidates = {cid: winner[next(iter(claims[cid]))] for cid in out - has_new - won.keys()
+                  if len(claims.get(cid, ())) == 1}   # prior articles of one story, continued elsewhere
+    if not candidates:
+        return {}
+    parts = (rows.filter(pl.col("cluster_id").is_in(list(candidates)))
              .group_by("cluster_id")
              .agg(pl.len(), first=pl.col("published").min(),
                   guarded=pl.col("note").str.starts_with("split_from").any()))
     part = {r["cluster_id"]: r for r in parts.iter_rows(named=True)}
-    canonical_time = dict(rows.filter(pl.col("is_canonical")).select("cluster_id", "published").iter_rows())
+    canonical_time = dict(rows.filter(pl.col("is_canonical") & pl.col("cluster_id").is_in(list(candidates.values())))
+                          .select("cluster_id", "published").iter_rows())
     into = {}
-    for cid in sorted(out - has_new - won.keys()):
-        stories = claims.get(cid, Counter())
-        if len(stories) != 1 or stories.total() != part[cid]["len"] or part[cid]["guarded"]:
+    for cid, target in sorted(candidates.items()):
+        if claims[cid].total() != part[cid]["len"] or part[cid]["guarded"]:
             continue   # an article without a story, or one the chaining guard split off tonight
-        target = winner[next(iter(stories))]
         if _time_key(part[cid]["first"]) < _time_key(canonical_time.get(target)):
             continue   # the target's canonical stays the story's earliest version
         into[cid] = target
