@@ -52,7 +52,7 @@ from dedup.resend import resend_candidates
 from dedup.signing import resent_rows, sign_articles
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, NightlyState
 from dedup.state.report import history_notes, summary_for_report
-from dedup.state.store import checkpoint
+from dedup.state.store import checkpoint, reading_state
 
 
 def _peak_rss_mb() -> float:
@@ -289,7 +289,7 @@ def run(inputs: list[str | Path] | str | Path, out_dir: str | Path, *, config: C
         return _run(inputs, Path(out_dir), config, timer, None)
     check_state_dir(inputs, out_dir, state_dir)
     with NightlyState(state_dir, config=config, night=night, window=window, retention=retention,
-                      log=notices or log) as state:
+                      log=notices or log) as state, reading_state(state.store, lambda: (state.head, state.base)):
         return _run(inputs, Path(out_dir), config, timer, state)
 
 
@@ -347,8 +347,15 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
     if state is not None:
         state.start(read.articles)
         checkpoint("read")
-    prepare_out_dir(out)   # before the alignment writes sentences.parquet
+    # Before the alignment writes sentences.parquet. A strict night writes nothing there before its outputs and
+    # may still stop at an id the state holds (in _finish): its --out is left as it was until then, as a
+    # standalone strict run, which stops while reading, leaves it.
+    late = state is not None and config.read.strict
+    if not late:
+        prepare_out_dir(out)
     result = _finish(read, config, timer, state, out)
+    if late:
+        prepare_out_dir(out)
     if state is not None:
         checkpoint("clustered")
     with writing_into(out):

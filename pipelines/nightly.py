@@ -123,6 +123,8 @@ def _logger(path: Path, quiet: bool) -> logging.Logger:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     fmt.converter = time.gmtime
     handlers = [_LogFile(path, encoding="utf-8")] + ([] if quiet else [logging.StreamHandler(sys.stderr)])
+    for h in handlers[1:]:   # a record main logged for the file only (what stderr has had from it already)
+        h.addFilter(lambda record: not getattr(record, "file_only", False))
     for h in handlers:
         h.setFormatter(fmt)
         log.addHandler(h)
@@ -262,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     if failure is not None:   # also with --quiet: the log holds no reason, and a night without its log is an alert
         print(f"nightly: error: cannot write the log {out_root / 'logs' / f'{night}.log'}: "
               f"{failure.strerror or failure}", file=sys.stderr)
-        if code in (0, EXIT_TOO_MANY_REJECTS):
-            log.error("cannot write the log: %s", failure.strerror or failure)
+        if code in (0, EXIT_TOO_MANY_REJECTS):   # for the log's file, should it take a line again: stderr has it
+            log.error("cannot write the log: %s", failure.strerror or failure, extra={"file_only": True})
             code = EXIT_CANNOT_WRITE
     log.info("end night %s: exit %d", night, code)
     return code

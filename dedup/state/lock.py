@@ -10,6 +10,8 @@ its process no longer runs (``kill -9``, a reboot, an out-of-memory kill), or
 runs but started at another time (the pid was recycled). A lock held by
 another host cannot be checked from here: the run refuses and says which host
 and pid hold it, and that deleting the file is safe once that run is gone.
+A run takes a stale lock over by moving it aside (``lock.stale-PID``) and deleting it; one killed in
+between leaves that file, which the next run to take the lock removes once PID's process is gone.
 
 A process that holds the lock may take it again (``pipelines/nightly.py`` holds
 it around ``dedup.run``, so that the version the night commits is the one after
@@ -28,6 +30,9 @@ from dedup.state.errors import StateLocked
 from dedup.state.store import writing_state
 
 LOCK_NAME = "lock"
+#: Seconds after which a lock file is no write or rename in progress (one half written; one moved aside, see
+#: StateLock._remove_left_aside).
+SETTLED = 5
 # The locks this process holds: lock path -> how many StateLock objects share it.
 _HELD: dict[Path, int] = {}
 
@@ -100,7 +105,7 @@ class StateLock:
             # Unreadable: a process killed between creating and writing it. It is
             # stale once it is older than any real write of a few bytes.
             try:
-                return time.time() - self.path.stat().st_mtime > 5
+                return time.time() - self.path.stat().st_mtime > SETTLED
             except FileNotFoundError:
                 return True
         if owner.get("hostname") != socket.gethostname():
@@ -172,8 +177,22 @@ class StateLock:
             finally:
                 os.close(fd)
             self._held, _HELD[key] = True, 1
+            self._remove_left_aside()
             return self
         raise StateLocked(f"could not take the lock {self.path}: another run keeps taking it; try again")
+
+    def _remove_left_aside(self) -> None:
+        """Remove the ``lock.stale-PID`` files of runs killed while taking over a stale lock (between moving
+        it aside and deleting it), once the lock is taken: those whose PID no process here has, renamed
+        there ``SETTLED`` seconds ago or more (a run on another host, whose PID cannot be checked from here,
+        is past its takeover by then). Never one of a live process's PID (a takeover under way)."""
+        for aside in sorted(self.path.parent.glob(f"{LOCK_NAME}.stale-*")):
+            pid = aside.name.removeprefix(f"{LOCK_NAME}.stale-")
+            try:
+                if pid.isdigit() and not pid_alive(int(pid)) and time.time() - aside.stat().st_ctime >= SETTLED:
+                    aside.unlink()
+            except (OSError, OverflowError):   # gone meanwhile, not ours to remove, no such pid: left as it is
+                pass
 
     def release(self) -> None:
         if not self._held:

@@ -37,7 +37,7 @@ import json
 import os
 import re
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -214,6 +214,30 @@ def _full(root: Path) -> bool:
     return fs.f_bavail == 0 or fs.f_bfree == 0
 
 
+#: What polars raises reading a Parquet file damaged in the middle: an error ("parquet: File out of specification:
+#: zstd error: Data corruption detected", naming no file), or on some bytes a panic of its reader.
+READ_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
+_DAMAGED = "cannot be read"
+
+
+@contextmanager
+def reading_state(store: Store, manifests: Callable[[], Iterable[Manifest | None]]) -> Iterator[None]:
+    """A state file complete in size (:meth:`Store.check_files` passed it on open) that cannot be read, its
+    bytes overwritten, is the state's refusal (:class:`StateError`, exit 5) naming the file and the way back,
+    not polars' error, which names no file: once a read in the block failed, the files of ``manifests()``
+    (the run's newest version and the one it builds on) are read whole to find it. Only then: a night does
+    not read every stored file twice. A failure no state file explains is raised as it was."""
+    try:
+        yield
+    except READ_ERRORS:
+        try:
+            for manifest in manifests():
+                store.check_files(manifest, read=True)
+        except StateError as exc:
+            raise exc from None
+        raise
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -342,22 +366,27 @@ class Store:
         return self.clean_orphans()
 
     # -- checking -------------------------------------------------------------------------
-    def check_files(self, manifest: Manifest | None) -> Manifest | None:
+    def check_files(self, manifest: Manifest | None, *, read: bool = False) -> Manifest | None:
         """``manifest`` (None: no version yet), refused (:class:`StateError`) if a table file it names is
         missing or too short to be Parquet: a copy or backup of the state taken while a run committed holds
         the new manifest without all of its files. Only each file's size is looked at (no file is read); the
-        message names the file and says how to go back to the previous version, if that one is complete."""
-        broken = [] if manifest is None else self._broken(manifest)
+        message names the file and says how to go back to the previous version, if that one is complete.
+        With ``read``, every file is also read whole, and one that cannot be (bytes overwritten) is refused
+        the same way, as damaged: what :func:`reading_state` does once a read of the state failed."""
+        broken = [] if manifest is None else self._broken(manifest, read)
         if not broken:
             return manifest
         rel, why = broken[0]
         more = f" (and {len(broken) - 1} more file(s))" if len(broken) > 1 else ""
         earlier = [v for v in self.versions() if v < manifest.version]
-        if earlier and not self._broken(self._readable(earlier[-1])):
+        if earlier and not self._broken(self._readable(earlier[-1]), read):
             advice = (f"version {earlier[-1]} is complete: remove {self._manifest_path(manifest.version)} to go "
                       f"back to it, then run night {manifest.night} again")
         else:
             advice = "no earlier version is complete: restore the state folder from a complete backup"
+        if why.startswith(_DAMAGED):
+            raise StateError(f"state {self.root}: version {manifest.version} is damaged, its file {rel} {why}{more}; "
+                             f"{advice}")
         raise StateError(f"state {self.root}: version {manifest.version} is incomplete, its file {rel} {why}{more} "
                          f"(a copy or backup taken while a run committed?); {advice}")
 
@@ -367,9 +396,9 @@ class Store:
         except StateError:
             return None
 
-    def _broken(self, manifest: Manifest | None) -> list[tuple[str, str]]:
-        """The files ``manifest`` names that are missing or too short to be Parquet, each with why (all of
-        them for a manifest that could not be read)."""
+    def _broken(self, manifest: Manifest | None, read: bool = False) -> list[tuple[str, str]]:
+        """The files ``manifest`` names that are missing or too short to be Parquet, and with ``read`` those
+        that cannot be read whole, each with why (all of them for a manifest that could not be read)."""
         if manifest is None:
             return [("", "is not readable")]
         broken = []
@@ -382,7 +411,20 @@ class Store:
                     continue
                 if size < _PARQUET_MIN_BYTES:
                     broken.append((rel, "is empty" if size == 0 else f"is cut short at {size} bytes"))
+                elif read and (failure := self._unreadable(rel)):
+                    broken.append((rel, f"{_DAMAGED} ({failure})"))
         return broken
+
+    def _unreadable(self, rel: str) -> str | None:
+        """Why the table file ``rel`` cannot be read whole, or None. Every value is decoded, a row group at a
+        time (the streaming engine: a night's articles file is not held whole)."""
+        try:
+            (pl.scan_parquet(self.root / rel, glob=False).select(pl.all().is_null().sum())
+             .collect(engine="streaming"))
+        except READ_ERRORS as exc:
+            lines = str(exc).strip().splitlines()
+            return lines[0] if isinstance(exc, pl.exceptions.PolarsError) and lines else "its reader failed"
+        return None
 
     # -- reading --------------------------------------------------------------------------
     def scan(self, manifest: Manifest | None, table: str, nights: Callable[[str], bool] | None = None

@@ -12,9 +12,11 @@ Night 1 (2026-11-25), night 2 (2026-11-26), night 3 (2026-11-27):
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 from types import ModuleType
 
+from dedup import run
 from tests.conftest import article, make_story, write_jsonl
 
 NIGHTS = ("2026-11-25", "2026-11-26", "2026-11-27")
@@ -62,3 +64,21 @@ def write_night(root: Path, n: int, records: list[dict] | None = None) -> Path:
 def output_files(out: Path) -> dict[str, bytes]:
     """Every output file but timings.json (the only one allowed to differ between reruns)."""
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and p.name != "timings.json"}
+
+
+def three_nights(root: Path, copy: str) -> Path:
+    """``root`` with a state of nights 1 and 2 (versions 1 and 2) in ``state``, and night 3's outputs in
+    ``out3``, run on a copy of it (``copy``, version 3); ``root``."""
+    for n in (1, 2):
+        run([write_night(root, n)], root / f"out{n}", state_dir=root / "state", night=NIGHTS[n - 1])
+    shutil.copytree(root / "state", root / copy)
+    run([write_night(root, 3)], root / "out3", state_dir=root / copy, night=NIGHTS[2])
+    return root
+
+
+def check_way_back(root: Path, state: Path, out: Path) -> None:
+    """With the newest manifest of ``state`` (a copy of :func:`three_nights`' ``root``) removed, nights 2 and 3
+    run again into ``out`` give the outputs night 3 gave on the intact state."""
+    for n in (2, 3):
+        run([write_night(root, n)], out / f"out{n}", state_dir=state, night=NIGHTS[n - 1])
+    assert output_files(out / "out3") == output_files(root / "out3")

@@ -16,7 +16,14 @@ from click.testing import CliRunner
 from dedup import run
 from dedup.cli import main as cli
 from dedup.state import StateError, Store
-from tests.state.corpus import NIGHTS, load_nightly, output_files, write_night
+from tests.state.corpus import (
+    NIGHTS,
+    check_way_back,
+    load_nightly,
+    output_files,
+    three_nights,
+    write_night,
+)
 
 # What polars 2.1 raises when the disk fills while it writes a Parquet file's footer: no OS error in it
 FOOTER_FAILED = "parquet: File out of specification: Invalid thrift: transport error"
@@ -26,12 +33,7 @@ FOOTER_FAILED = "parquet: File out of specification: Invalid thrift: transport e
 @pytest.fixture(scope="module")
 def two_nights(tmp_path_factory):
     """A state of nights 1 and 2 (versions 1 and 2), and the outputs of night 3 run on it."""
-    root = tmp_path_factory.mktemp("two_nights")
-    for n in (1, 2):
-        run([write_night(root, n)], root / f"out{n}", state_dir=root / "state", night=NIGHTS[n - 1])
-    shutil.copytree(root / "state", root / "state2")
-    run([write_night(root, 3)], root / "out3", state_dir=root / "state2", night=NIGHTS[2])
-    return root
+    return three_nights(tmp_path_factory.mktemp("two_nights"), "state2")
 
 
 class _Statvfs:
@@ -143,9 +145,7 @@ def test_a_state_whose_newest_version_lacks_a_file_is_refused_with_the_way_back(
                           f"back to it, then run night {NIGHTS[1]} again\n")
     assert not (state / "lock").exists() and not (tmp_path / "out").exists()
     manifest.unlink()
-    for n in (2, 3):
-        run([write_night(two_nights, n)], tmp_path / f"out{n}", state_dir=state, night=NIGHTS[n - 1])
-    assert output_files(tmp_path / "out3") == output_files(two_nights / "out3")
+    check_way_back(two_nights, state, tmp_path)
 
 
 def test_a_file_the_version_before_names_too_cannot_be_gone_back_from(two_nights, tmp_path):
