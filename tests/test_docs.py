@@ -151,6 +151,6 @@ def test_every_timed_stage_is_documented(state_run):
 def test_ci_runs_the_readme_test_command():
     quickstart = _section("Quickstart")
     commands = [line for line in quickstart.splitlines() if line.startswith("pip install")]
-    assert commands[0] == "pip install . && dedup cluster examples/sample-corpus --out dedup-out"
+    assert commands[0] == "pip install -e . && dedup cluster examples/sample-corpus --out dedup-out"
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == commands[1], f".ci/run ends with {ci[-1]!r}, the README's test command is {commands[1]!r}"
