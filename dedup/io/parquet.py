@@ -1,38 +1,211 @@
 """The Parquet reader: one record per row (see :mod:`dedup.io.readers`).
 
-Read with pyarrow; what polars or Python's datetime cannot take is made readable first, column by column
-(a time zone of a half hour, a date outside years 1-9999), so that a file is never lost for one value.
+Read with pyarrow, a batch of rows at a time and only the columns a record can be mapped from; what polars
+or Python's datetime cannot take is made readable first, column by column (a time zone of a half hour, a
+date outside years 1-9999), so that a file is never lost for one value.
+
+A Parquet file is compressed data like a ``.gz``, and its values are bounded alike
+(:class:`~dedup.io.streams.Limits`): the values decoded may not exceed ``max_decompression_ratio``
+times the file's size on disk (:func:`~dedup.io.streams.inflation_budget`; a ``decompression_bomb``
+past it, the rows before are kept), nor one row's ``max_record_bytes`` (``record_too_large``, that row).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dedup.io.streams import FileRejected, Source, read_whole
+from dedup.io.records import ALIASES, Reject
+from dedup.io.streams import (
+    FileRejected,
+    Source,
+    inflation_budget,
+    inflation_message,
+    open_seekable,
+)
 
 Raw = tuple[int | None, Any]
 
+#: Rows decoded at a time, at most; fewer where a dictionary's values may be long (:func:`_batch_rows`).
+BATCH_ROWS = 1024
+#: What the values of a batch's rows may take, at most, as far as the footer and the dictionary pages tell.
+BATCH_BYTES = 256 * 2**20
+
 
 def read_parquet(source: Source) -> Iterator[Raw]:
-    """One record per row. Read with pyarrow, and time stamps with a time zone are moved to UTC (the same
-    instants) before polars sees them: polars cannot read every zone Arrow allows (an offset of a half hour,
-    ``+05:30``, as pandas writes it for Indian times), and fails with a panic, printed on stderr."""
-    data = read_whole(source)
+    """One record per row, of the columns :func:`_mappable` keeps (the others are in each record as null, so
+    that a ``missing_text`` reject still names every column). Time stamps with a time zone are moved to UTC
+    (the same instants) before polars sees them: polars cannot read every zone Arrow allows (an offset of a
+    half hour, ``+05:30``, as pandas writes it for Indian times), and fails with a panic, printed on stderr.
+
+    The values decoded are counted against :func:`~dedup.io.streams.inflation_budget` of the file's size on
+    disk, each row group's by its footer before it is read (a huge value is not decoded) and each batch's
+    by what it holds (a dictionary's value as often as rows use it): past the budget, the rows from there on
+    are one ``decompression_bomb`` reject. A row whose columns read hold more than ``max_record_bytes`` is
+    that row's ``record_too_large`` reject, not made a Python value.
+    """
+    read = 0   # the rows read so far
+    with open_seekable(source) as stream:
+        rows = _rows(source, stream)
+        while True:
+            try:
+                batch = next(rows)
+            except StopIteration:
+                return
+            except FileRejected:
+                raise
+            except (Exception, pl.exceptions.PanicException) as exc:  # corrupt files raise many kinds, even panics
+                rest = f"; the rows from {read + 1} on are not read" if read else ""
+                raise FileRejected("malformed_parquet", f"cannot read Parquet: {type(exc).__name__}: "
+                                   f"{str(exc)[:200]}{rest}") from None
+            read += len(batch)
+            yield from batch
+
+
+def _rows(source: Source, data: BinaryIO) -> Iterator[list[Raw]]:
+    """The records of the Parquet file ``data``, a batch at a time (see :func:`read_parquet`)."""
+    limits = source.limits
+    on_disk = os.stat(source.path).st_size
+    budget, spent, number = inflation_budget(limits, on_disk), 0, 0
+    # pages read one after the other, not a column chunk at once: the memory is a batch's
+    file = pq.ParquetFile(data, buffer_size=1 << 20, pre_buffer=False)
+    names = file.schema_arrow.names
+    wanted = _mappable(names, limits.field_map)
+    paths = [file.schema.column(j).path for j in range(file.metadata.num_columns)]
+    leaves = [j for j, path in enumerate(paths) if any(path == name or path.startswith(name + ".") for name in wanted)]
+    groups = [file.metadata.row_group(g) for g in range(file.num_row_groups)]
+    sizes_of_rows = [_batch_rows(data, [group.column(j) for j in leaves]) for group in groups]
+    everyone = names if len(wanted) < len(names) else None   # the columns not read are in each record, null
+    for g, group in enumerate(groups):
+        declared = spent + sum(group.column(j).total_uncompressed_size for j in leaves)
+        if declared > budget:   # as the footer says: the values are not decoded
+            raise _bomb(limits, on_disk, f"its footer gives {declared:,} bytes up to the end of row group {g + 1}",
+                        number)
+        for batch in file.iter_batches(batch_size=sizes_of_rows[g], row_groups=[g], columns=wanted):
+            sizes = _value_bytes(batch)
+            total = spent + np.cumsum(sizes)
+            fits = int(np.searchsorted(total, budget, side="right"))   # the rows within the budget
+            big = sizes > limits.max_record_bytes
+            kept = [i for i in range(fits) if not big[i]]
+            table = pa.Table.from_batches([batch])
+            records = _records(table if len(kept) == len(batch) else table.take(kept), everyone)
+            yield [(number + i + 1, Reject("", number + i + 1, "record_too_large", f"the row's values hold "
+                                           f"{int(sizes[i]):,} bytes, more than max_record_bytes="
+                                           f"{limits.max_record_bytes:,}; not read") if big[i] else next(records))
+                   for i in range(fits)]
+            if fits < len(batch):
+                raise _bomb(limits, on_disk, f"stopped after {int(total[fits]):,} bytes", number + fits)
+            spent, number = spent + int(sizes.sum()), number + len(batch)
+
+
+def _batch_rows(data: BinaryIO, chunks: list) -> int:
+    """The rows to decode at a time from a row group's column ``chunks``, so that :data:`BATCH_BYTES` holds
+    them: a value in a column's dictionary page may stand for every row (the dictionary page's size, which
+    its header says, is then each row's), where the other pages hold each value once (the footer's sizes are
+    checked before). The chunks' dictionary pages are read here, before the batches."""
+    per_row = 0
+    for chunk in chunks:
+        if chunk.has_dictionary_page and chunk.dictionary_page_offset is not None:
+            data.seek(chunk.dictionary_page_offset)
+            per_row += _dictionary_page_bytes(data.read(64)) or chunk.total_uncompressed_size
+    return max(1, min(BATCH_ROWS, BATCH_BYTES // max(per_row, 1)))
+
+
+def _dictionary_page_bytes(head: bytes) -> int | None:
+    """The uncompressed size a Parquet dictionary page declares in its header (Thrift's compact protocol:
+    field 1 the page type, 2 its uncompressed size, each an i32); None if ``head`` does not start so."""
+    fields: dict[int, int] = {}
+    pos = field = 0
+    while len(fields) < 2 and pos < len(head):
+        delta, kind = head[pos] >> 4, head[pos] & 0x0F
+        pos += 1
+        if kind != 5 or not delta:   # not an i32 field, or not numbered by its delta
+            return None
+        field, value, shift = field + delta, 0, 0
+        while pos < len(head):
+            value |= (head[pos] & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+            if not head[pos - 1] & 0x80:
+                break
+        fields[field] = (value >> 1) ^ -(value & 1)   # zigzag
+    return fields.get(2) if fields.get(1) == 2 else None   # 2: DICTIONARY_PAGE
+
+
+def _mappable(names: list[str], field_map) -> list[str]:
+    """The columns of ``names`` a record can be mapped from (:class:`~dedup.io.records.RecordMapper`): those
+    a ``--field`` mapping or an alias names, or the start of a mapping's path (``body`` for ``body.main``),
+    as written or in their case-folded, stripped form."""
+    usable = {alias for aliases in ALIASES.values() for alias in aliases}
+    usable.update(part for _, path in field_map for part in (path, path.split(".")[0]))
+    return [name for name in dict.fromkeys(names) if name in usable or name.strip().casefold() in usable]
+
+
+def _bomb(limits, on_disk: int, where: str, read: int) -> FileRejected:
+    return FileRejected("decompression_bomb", f"{inflation_message('Parquet', limits, on_disk, where)}; "
+                        f"the rows from {read + 1} on are not read")
+
+
+def _is_bytes(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or \
+        pa.types.is_large_binary(kind)
+
+
+def _records(table: pa.Table, names: list[str] | None) -> Iterator[dict[str, Any]]:
+    """The rows of ``table`` as Python values, each with every column of ``names`` (if given) that ``table``
+    lacks, as null."""
+    table = table.cast(pa.schema([field.with_type(_utc(field.type)) for field in table.schema],
+                                 metadata=table.schema.metadata))
+    if not table.num_columns:
+        rows: Iterator[dict[str, Any]] = ({} for _ in range(table.num_rows))
+    else:
+        rows = pl.from_arrow(_dates_in_range(table)).iter_rows(named=True)
+    return rows if names is None else ({name: row.get(name) for name in names} for row in rows)
+
+
+def _value_bytes(batch: pa.RecordBatch) -> np.ndarray:
+    """The bytes of each row of ``batch``, its values decoded (a dictionary's value counted in each row)."""
+    sizes = np.zeros(len(batch), np.int64)
+    for column in batch.columns:
+        sizes += _sizes(column)
+    return sizes
+
+
+def _sizes(array: pa.Array) -> np.ndarray:
+    """The bytes of each value of ``array`` decoded: a string's length, a fixed width's, the sum of a struct's
+    or a list's values; an unknown type's share of its buffers."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return np.asarray(pc.take(pa.array(_sizes(array.dictionary)), array.indices).fill_null(0), np.int64)
+    if _is_bytes(kind):
+        return np.asarray(pc.binary_length(array).fill_null(0), np.int64)
+    if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):   # no kernel: each view of 16 bytes
+        views = np.frombuffer(array.buffers()[1], np.int32, 4 * (array.offset + len(array)))   # starts with
+        lengths = views[4 * array.offset::4].astype(np.int64)                                  # its length
+        return np.where(array.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+    if pa.types.is_struct(kind):
+        return sum((_sizes(child) for child in array.flatten()), np.zeros(len(array), np.int64))
+    if pa.types.is_map(kind):   # (list_flatten would take it for a list, and abort)
+        offsets = np.asarray(array.offsets, np.int64)
+        first, count = int(offsets[0]), int(offsets[-1] - offsets[0])   # keys and items are not sliced
+        entries = _sizes(array.keys.slice(first, count)) + _sizes(array.items.slice(first, count))
+        return np.bincount(np.repeat(np.arange(len(array)), np.diff(offsets)), entries,
+                           minlength=len(array)).astype(np.int64)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        parents = np.asarray(pc.list_parent_indices(array), np.int64)
+        return np.bincount(parents, _sizes(pc.list_flatten(array)), minlength=len(array)).astype(np.int64)
+    if pa.types.is_null(kind):
+        return np.zeros(len(array), np.int64)
     try:
-        table = pq.read_table(pa.BufferReader(data))
-        table = table.cast(pa.schema([field.with_type(_utc(field.type)) for field in table.schema],
-                                     metadata=table.schema.metadata))
-        frame = pl.from_arrow(_dates_in_range(table))
-    except (Exception, pl.exceptions.PanicException) as exc:  # corrupt files raise many kinds, even panics
-        raise FileRejected("malformed_parquet", f"cannot read Parquet: {type(exc).__name__}: "
-                           f"{str(exc)[:200]}") from None
-    yield from enumerate(frame.iter_rows(named=True), start=1)
+        return np.full(len(array), max(kind.bit_width // 8, 1), np.int64)
+    except ValueError:   # not a fixed width: each value its share of the array
+        return np.full(len(array), array.nbytes // max(len(array), 1), np.int64)
 
 
 def _utc(kind: pa.DataType) -> pa.DataType:

@@ -1,7 +1,8 @@
 """Input files as bounded byte streams: compression by content, size limits, bomb guard.
 
 Every reader gets its bytes through :func:`open_stream` (streamed formats: JSON
-Lines, WARC) or :func:`read_whole` (formats parsed in memory), so the limits of
+Lines, WARC), :func:`read_whole` (formats parsed in memory) or :func:`open_seekable`
+(Parquet, read a batch at a time), so the limits of
 :class:`~dedup.config.ReadConfig` hold for every format and compression alike:
 
 * the compression is detected from the content's magic bytes; the name only
@@ -9,7 +10,9 @@ Lines, WARC) or :func:`read_whole` (formats parsed in memory), so the limits of
   it is, a ``.jsonl`` that is gzip is decompressed);
 * a compressed file that inflates past ``max_decompression_ratio`` times its
   size on disk (once past :data:`RATIO_GRACE_BYTES`) is a decompression bomb:
-  reading stops at that point and raises ``decompression_bomb``;
+  reading stops at that point and raises ``decompression_bomb`` (so does a
+  Parquet file whose decoded values do: :mod:`dedup.io.parquet`, with
+  :func:`inflation_budget`);
 * a file read whole may not exceed ``max_file_bytes`` (``file_too_large``),
   and one record may not exceed ``max_record_bytes`` (``record_too_large``).
 
@@ -66,17 +69,32 @@ class FileRejected(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """The size limits of :class:`~dedup.config.ReadConfig`, in one place."""
+    """The size limits of :class:`~dedup.config.ReadConfig`, in one place, and its ``field_map``: the
+    columns a record can be mapped from, which are the only ones a Parquet file's reader decodes."""
 
     max_record_bytes: int = 16 * 2**20
     max_file_bytes: int = 2 * 2**30
     max_decompression_ratio: float = 100.0
+    field_map: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_config(cls, config: ReadConfig) -> Limits:
         default = cls()
         return cls(**{name: getattr(config, name, getattr(default, name))
-                      for name in ("max_record_bytes", "max_file_bytes", "max_decompression_ratio")})
+                      for name in ("max_record_bytes", "max_file_bytes", "max_decompression_ratio", "field_map")})
+
+
+def inflation_budget(limits: Limits, on_disk: int) -> int:
+    """The bytes a file of ``on_disk`` bytes may inflate to: ``max_decompression_ratio`` times its size, or
+    :data:`RATIO_GRACE_BYTES` if more."""
+    return max(int(limits.max_decompression_ratio * on_disk), RATIO_GRACE_BYTES)
+
+
+def inflation_message(kind: str, limits: Limits, on_disk: int, where: str) -> str:
+    """The message of a ``decompression_bomb``: ``kind`` data past its :func:`inflation_budget`, found
+    ``where`` (``stopped after 1,234 bytes``)."""
+    return (f"{kind} data inflates past {limits.max_decompression_ratio:g} times its {on_disk:,} bytes on disk; "
+            f"{where} (raise max_decompression_ratio if the file is genuine)")
 
 
 @dataclass
@@ -133,8 +151,8 @@ class _Guarded(io.RawIOBase):
 
     def __init__(self, inner: BinaryIO, raw: BinaryIO, kind: str, on_disk: int, limits: Limits, cap: int | None):
         self._inner, self._raw, self._kind, self._cap = inner, raw, kind, cap
-        self._budget = max(int(limits.max_decompression_ratio * on_disk), RATIO_GRACE_BYTES)
-        self._ratio, self._on_disk = limits.max_decompression_ratio, on_disk
+        self._budget = inflation_budget(limits, on_disk)
+        self._limits, self._on_disk = limits, on_disk
         self.produced = 0
 
     def readable(self) -> bool:
@@ -151,9 +169,8 @@ class _Guarded(io.RawIOBase):
                                f"{self.produced:,} bytes: {exc}") from None
         self.produced += n or 0
         if self.produced > self._budget:
-            raise FileRejected("decompression_bomb", f"{self._kind} data inflates past {self._ratio:g} times its "
-                               f"{self._on_disk:,} bytes on disk; stopped after {self.produced:,} bytes "
-                               "(raise max_decompression_ratio if the file is genuine)")
+            raise FileRejected("decompression_bomb", inflation_message(
+                self._kind, self._limits, self._on_disk, f"stopped after {self.produced:,} bytes"))
         if self._cap is not None and self.produced > self._cap:
             raise FileRejected("file_too_large", f"more than max_file_bytes={self._cap:,} bytes after "
                                "decompression; split the file or raise max_file_bytes")
@@ -287,9 +304,22 @@ def splits_on_newline(encoding: str) -> bool:
 
 def read_whole(source: Source) -> bytes:
     """The whole decompressed content of ``source``, at most ``max_file_bytes``."""
-    cap = source.limits.max_file_bytes
-    with open_stream(source, cap=cap) as stream:
-        data = stream.read(cap + 1)
+    with open_stream(source, cap=source.limits.max_file_bytes) as stream:
+        return _whole(stream, source.limits.max_file_bytes)
+
+
+def open_seekable(source: Source) -> BinaryIO:
+    """``source`` for a reader that seeks (Parquet), at most ``max_file_bytes``: the file itself, or, if it
+    is compressed, its decompressed content in memory (:func:`read_whole`). The caller closes it."""
+    stream = open_stream(source, cap=source.limits.max_file_bytes)
+    if stream.seekable():
+        return stream
+    with stream:
+        return io.BytesIO(_whole(stream, source.limits.max_file_bytes))
+
+
+def _whole(stream: BinaryIO, cap: int) -> bytes:
+    data = stream.read(cap + 1)
     if len(data) > cap:
         raise FileRejected("file_too_large", f"more than max_file_bytes={cap:,} bytes; split the file or "
                            "raise max_file_bytes")
