@@ -38,15 +38,17 @@ class ReadConfig:
         file. Larger ones are rejected (``record_too_large``) without being
         parsed, so one runaway record cannot exhaust memory.
     max_file_bytes:
-        Largest file read whole into memory (JSON, CSV, Parquet, text, HTML),
-        in bytes after decompression; larger files are rejected
-        (``file_too_large``). JSON Lines and WARC are streamed and only bound
-        per record.
+        Largest file read whole into memory (JSON, CSV, text, HTML, and a
+        compressed Parquet file), in bytes after decompression; larger files
+        are rejected (``file_too_large``). JSON Lines and WARC are streamed and
+        only bound per record, Parquet read a batch of rows at a time.
     max_decompression_ratio:
-        A compressed file that inflates past this many times its size on disk
-        (once past 1 MiB) is a decompression bomb: decompression stops and the
-        rest of the file is rejected (``decompression_bomb``). Real news dumps
-        compress 3 to 10 times.
+        A compressed file whose output passes this many times the compressed
+        bytes read so far (once past 1 MiB) is a decompression bomb:
+        decompression stops and the rest of the file is rejected
+        (``decompression_bomb``); so is a Parquet file whose decoded values
+        pass this many times its size on disk. Real news dumps compress 3 to
+        10 times.
     encoding:
         ``"auto"`` (default): byte-order mark, then the declared charset (HTTP
         header in WARC, ``<meta charset>`` in HTML), then UTF-8, then the

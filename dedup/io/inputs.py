@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -159,55 +160,68 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
     def skip_folder(path: Path, why: str) -> None:
         found.skipped.append((path, f"{display_path(path)}/ ({why})"))
 
-    def walk(folder: Path, top: bool = False) -> None:
+    def listed(folder: Path, top: bool = False) -> Iterator[tuple[Path, os.DirEntry, bool]] | None:
+        """The entries of ``folder`` to decide on, as (path, entry, in an output folder); None if it cannot be
+        listed (an ``unreadable`` entry)."""
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError as exc:
             message = f"cannot list folder: {exc.strerror or exc}; the files in it are not read"
             found.unreadable.append((folder, message))
-            return
+            return None
         # An input folder that a run wrote its outputs into (--out beside an input file): its own files
         # are read, the run's outputs are not (a folder below an input holding them is not entered).
         outputs = top and is_output_folder(_OnDisk(folder))
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            path = folder / entry.name
-            if outputs and entry.name in OUTPUT_FILES:
-                found.skipped.append((path, f"{display_path(path)} (the output of a dedup run)"))
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    why = not_entered(_OnDisk(path), mine == (st.st_dev, st.st_ino))
-                    if why:
-                        skip_folder(path, why)
-                    else:
-                        walk(path)
-                    continue
-                if entry.is_file():
-                    files.add(path)
-                    continue
-                if entry.is_dir():
-                    skip_folder(path, "symbolic link to a folder, not followed")
-                    continue
-            except OSError:
-                pass
-            if supported(path):
-                found.unreadable.append((path, _not_a_file(path)))
-            else:
-                found.skipped.append((path, display_path(path)))
+        return ((folder / entry.name, entry, outputs) for entry in entries if not entry.name.startswith("."))
+
+    def decide(path: Path, entry: os.DirEntry, outputs: bool) -> bool:
+        """Record what becomes of one entry; True if it is a folder to walk."""
+        if outputs and entry.name in OUTPUT_FILES:
+            found.skipped.append((path, f"{display_path(path)} (the output of a dedup run)"))
+            return False
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                why = not_entered(_OnDisk(path), mine == (st.st_dev, st.st_ino))
+                if why:
+                    skip_folder(path, why)
+                return not why
+            if entry.is_file():
+                files.add(path)
+                return False
+            if entry.is_dir():
+                skip_folder(path, "symbolic link to a folder, not followed")
+                return False
+        except OSError:
+            pass
+        if supported(path):
+            found.unreadable.append((path, _not_a_file(path)))
+        else:
+            found.skipped.append((path, display_path(path)))
+        return False
+
+    def walk(top: Path) -> None:
+        # Depth first with a stack of listings, not recursion: a crawler trap's thousand nested folders
+        # (site/a/a/a/...) would pass Python's recursion limit. A folder's entries are decided where it
+        # stands among its siblings', in the order recursion took.
+        stack = [listing] if (listing := listed(top, top=True)) is not None else []
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+            elif decide(*entry) and (listing := listed(entry[0])) is not None:
+                stack.append(listing)
 
     for item in inputs:
         path = Path(item)
         if path.is_dir() and is_state_folder(_OnDisk(path)):
             raise state_input(item)
         if path.is_dir():
-            walk(path, top=True)
+            walk(path)
         elif path.is_file():
             files.add(path)
-        elif os.path.lexists(path) and not os.path.islink(path):
+        elif os.path.exists(path) or (os.path.lexists(path) and not os.path.islink(path)):   # not a broken link
             raise InputError(f"input {display_path(item)} is not a file or a folder ({_not_a_file(path)})")
         else:
             raise InputError(f"input {display_path(item)} does not exist")

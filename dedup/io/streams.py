@@ -8,11 +8,12 @@ Lines, WARC), :func:`read_whole` (formats parsed in memory) or :func:`open_seeka
 * the compression is detected from the content's magic bytes; the name only
   decides when the content has none (a ``.gz`` that is plain text is read as
   it is, a ``.jsonl`` that is gzip is decompressed);
-* a compressed file that inflates past ``max_decompression_ratio`` times its
-  size on disk (once past :data:`RATIO_GRACE_BYTES`) is a decompression bomb:
-  reading stops at that point and raises ``decompression_bomb`` (so does a
-  Parquet file whose decoded values do: :mod:`dedup.io.parquet`, with
-  :func:`inflation_budget`);
+* a compressed file whose output passes ``max_decompression_ratio`` times the
+  compressed bytes read so far (once past :data:`RATIO_GRACE_BYTES`) is a
+  decompression bomb: reading stops at that point and raises
+  ``decompression_bomb`` (a Parquet file
+  whose decoded values pass that ratio times its size on disk is one too:
+  :mod:`dedup.io.parquet`, with :func:`inflation_budget`);
 * a file read whole may not exceed ``max_file_bytes`` (``file_too_large``),
   and one record may not exceed ``max_record_bytes`` (``record_too_large``).
 
@@ -42,6 +43,10 @@ from dedup.config import ReadConfig
 RATIO_GRACE_BYTES = 1 << 20
 
 _CHUNK = 1 << 16
+
+#: Compressed bytes a decompressor is given at a time (:class:`_Metered`): what it holds unused stays
+#: this small, so the bytes it was given are close to the bytes its output came from.
+_METER_BYTES = 1 << 13
 
 # zstd as Python 3.14 has it in the standard library (compression.zstd), from its backport before: it
 # reads like gzip, bz2 and lzma, and data that stops inside a frame is an EOFError as theirs is.
@@ -146,13 +151,36 @@ def sniff_compression(head: bytes) -> str | None:
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
-class _Guarded(io.RawIOBase):
-    """A decompressing reader that counts its output and stops at the limits."""
+class _Metered(io.RawIOBase):
+    """A compressed file as its decompressor reads it: in reads of at most :data:`_METER_BYTES`, counted
+    in ``consumed``."""
 
-    def __init__(self, inner: BinaryIO, raw: BinaryIO, kind: str, on_disk: int, limits: Limits, cap: int | None):
-        self._inner, self._raw, self._kind, self._cap = inner, raw, kind, cap
-        self._budget = inflation_budget(limits, on_disk)
-        self._limits, self._on_disk = limits, on_disk
+    def __init__(self, raw: BinaryIO):
+        self._raw, self.consumed = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(memoryview(buffer)[:_METER_BYTES])
+        self.consumed += n or 0
+        return n
+
+
+class _Guarded(io.RawIOBase):
+    """A decompressing reader that counts its output and stops at the limits.
+
+    The ratio is that of the output to the compressed bytes read so far, not to the whole file's size:
+    a bomb from its start (a gzip of newlines inflates ~1,000 times) is stopped after about
+    :data:`RATIO_GRACE_BYTES` of output however large the file, not after 100 times its size, which
+    the readers would spend minutes on (one Python iteration per blank line). A bomb after genuine
+    data gets through the ratio times what was read before it, less the output so far.
+    """
+
+    def __init__(self, inner: BinaryIO, raw: BinaryIO, meter: _Metered, kind: str, limits: Limits,
+                 cap: int | None):
+        self._inner, self._raw, self._meter, self._kind, self._cap = inner, raw, meter, kind, cap
+        self._ratio = limits.max_decompression_ratio
         self.produced = 0
 
     def readable(self) -> bool:
@@ -168,9 +196,11 @@ class _Guarded(io.RawIOBase):
             raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
                                f"{self.produced:,} bytes: {exc}") from None
         self.produced += n or 0
-        if self.produced > self._budget:
-            raise FileRejected("decompression_bomb", inflation_message(
-                self._kind, self._limits, self._on_disk, f"stopped after {self.produced:,} bytes"))
+        consumed = self._meter.consumed
+        if self.produced > RATIO_GRACE_BYTES and self.produced > self._ratio * consumed:
+            raise FileRejected("decompression_bomb", f"{self._kind} data inflates more than {self._ratio:g} "
+                               f"times: {self.produced:,} bytes from its first {consumed:,} bytes; stopped there "
+                               "(raise max_decompression_ratio if the file is genuine)")
         if self._cap is not None and self.produced > self._cap:
             raise FileRejected("file_too_large", f"more than max_file_bytes={self._cap:,} bytes after "
                                "decompression; split the file or raise max_file_bytes")
@@ -212,13 +242,14 @@ def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
         kind = sniff_compression(head)  # the content wins; a wrong suffix is ignored
         if source.compression != kind:
             source.warnings["compression_misnamed"] += 1
-        on_disk = os.fstat(raw.fileno()).st_size
         if kind is None:
+            on_disk = os.fstat(raw.fileno()).st_size
             if cap is not None and on_disk > cap:
                 raise FileRejected("file_too_large", f"file has {on_disk:,} bytes, more than "
                                    f"max_file_bytes={cap:,}; split it or raise max_file_bytes")
             return raw
-        return io.BufferedReader(_Guarded(_decompressor(kind, raw), raw, kind, on_disk, source.limits, cap),
+        meter = _Metered(raw)
+        return io.BufferedReader(_Guarded(_decompressor(kind, meter), raw, meter, kind, source.limits, cap),
                                  buffer_size=_CHUNK)
     except BaseException:
         raw.close()
