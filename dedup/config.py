@@ -13,7 +13,8 @@ dedup.toml``) with one table per stage::
     num_perm = 256
 
 Unknown keys are refused with the list of valid ones, and a value of the wrong
-type or out of range with the file, table and setting's name. The stage classes are re-exported here.
+type or out of range with the file, table and setting's name (the stage's own
+checks, which refuse it in Python too). The stage classes are re-exported here.
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            stage, stage_cls = getattr(self, f.name), f.default_factory  # type: ignore[misc]
+            if not isinstance(stage, stage_cls):
+                hint = f"; use Config().replace({f.name}={{...}})" if isinstance(stage, dict) else ""
+                raise ConfigError(f"{f.name}: expected a {stage_cls.__name__}, got {type(stage).__name__}{hint}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -129,55 +137,25 @@ class Config:
         return cls(**built)
 
 
+def given_config(config: Any) -> Config:
+    """``config`` as :func:`dedup.run` and :func:`dedup.cluster_frame` take it: a :class:`Config`, or a
+    ConfigError saying how to make one (a dict of settings is not read as one)."""
+    if not isinstance(config, Config):
+        raise ConfigError(f"config must be a Config, e.g. Config().replace(cluster={{\"threshold\": 0.6}}), "
+                          f"got {type(config).__name__}")
+    return config
+
+
 def _build(stage_cls, values: dict[str, Any], where: str):
+    """A stage's settings from a table of values; a wrong name, type or range is refused with ``where``
+    (the stage's own checks: :func:`dedup.settings.check_fields` and its ``__post_init__``)."""
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: expected a table of settings")
     names = {f.name for f in dataclasses.fields(stage_cls)}
     unknown = set(values) - names
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; valid: {sorted(names)}")
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-                for f in dataclasses.fields(stage_cls)}
-    for name, value in values.items():
-        _check_type(where, name, value, defaults[name])
-    fixed = {k: _as_setting(where, k, v, defaults[k]) for k, v in values.items()}
     try:
-        return stage_cls(**fixed)
-    except (TypeError, ValueError, ConfigError) as exc:   # ConfigError: a value out of range, named by its stage
+        return stage_cls(**values)
+    except (TypeError, ValueError, ConfigError) as exc:   # ConfigError: a value of the wrong type or out of range
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def _as_setting(where: str, name: str, value: Any, default: Any) -> Any:
-    """A checked TOML value as the setting holds it: a list as a tuple (of tuples), and a whole number
-    as a float for a float setting (``kept_threshold = 1`` is 1.0: the fingerprint, JSON, would tell 1
-    from 1.0, so the same settings would name other outputs and a nightly state would align its stored
-    versions again)."""
-    if isinstance(value, list):
-        return tuple(tuple(x) if isinstance(x, list) else x for x in value)
-    if isinstance(default, float) and isinstance(value, int):
-        try:
-            return float(value)
-        except OverflowError:
-            raise ConfigError(f"{where}: {name} is too large, got {value}") from None
-    return value
-
-
-def _check_type(where: str, name: str, value: Any, default: Any) -> None:
-    """A TOML value must have its setting's type (that of its default): ``threshold = "high"`` or
-    ``threshold = true`` is refused with the setting's name, not failed on later or read as 1.0."""
-    if default is None:
-        return
-    if isinstance(default, bool):
-        ok, kind = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-    elif isinstance(default, float):
-        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-    elif isinstance(default, str):
-        ok, kind = isinstance(value, str), "a string"
-    elif isinstance(default, tuple):
-        ok, kind = isinstance(value, (list, tuple)), "a list"
-    else:
-        return
-    if not ok:
-        raise ConfigError(f"{where}: {name} must be {kind}, got {value!r}")

@@ -26,7 +26,7 @@ from dedup import __version__
 from dedup.align import AlignResult, align_clusters
 from dedup.align.reuse import align_reusing
 from dedup.cluster import FlatSets, build_clusters, verify
-from dedup.config import Config
+from dedup.config import Config, given_config
 from dedup.errors import ConfigError, DedupError, InputError
 from dedup.io import (
     ReadResult,
@@ -46,7 +46,7 @@ from dedup.io.writers import (
 from dedup.lsh import candidates as lsh_candidates
 from dedup.memory import release_free_memory
 from dedup.minhash import signatures as minhash_signatures
-from dedup.progress import Progress
+from dedup.progress import Progress, given_progress
 from dedup.report import write_report
 from dedup.resend import resend_candidates
 from dedup.signing import resent_rows, sign_articles
@@ -115,7 +115,8 @@ class ClusterResult:
     rejects: pl.DataFrame           # REJECTS
     clusters: pl.DataFrame          # CLUSTERS
     pairs: pl.DataFrame             # PAIRS (verified candidates)
-    sentences: pl.DataFrame | pl.LazyFrame  # SENTENCES (run without a state: a scan of OUT/sentences.parquet)
+    sentences: pl.DataFrame | pl.LazyFrame  # SENTENCES (run without a state: a scan of the OUT/sentences.parquet
+                                            # this run wrote, still read after a later run replaces that file)
     links: pl.DataFrame             # LINKS
     alignment_failures: pl.DataFrame  # cluster_id, reason, message
     summary: dict[str, Any]
@@ -233,9 +234,17 @@ def build_summary(read: Any, rejects: pl.DataFrame, clustered: int, notes: Count
     return summary
 
 
-def cluster_frame(frame: pl.DataFrame, *, config: Config = Config(), log: Callable[[str], None] | None = None
-                  ) -> ClusterResult:
-    """Cluster an in-memory frame of articles (any accepted column names)."""
+def cluster_frame(frame: pl.DataFrame | pl.LazyFrame, *, config: Config = Config(),
+                  log: Callable[[str], None] | None = None) -> ClusterResult:
+    """Cluster an in-memory frame of articles (any accepted column names): a polars DataFrame or
+    LazyFrame (collected); any other type, or a ``config`` that is not a Config, is a ConfigError."""
+    config = given_config(config)
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        hint = " (pl.from_pandas(frame) makes one)" if type(frame).__module__.startswith("pandas") else ""
+        raise ConfigError(f"cluster_frame takes a polars DataFrame or LazyFrame of articles, "
+                          f"got {type(frame).__module__}.{type(frame).__name__}{hint}")
     timer = Timer(log)
     read = timer.run("read", articles_from_frame, frame, config=config.read)
     return _finish(read, config, timer)
@@ -267,7 +276,7 @@ def _finish(read: ReadResult, config: Config, timer: Timer, state: NightlyState 
 def run(inputs: list[str | Path] | str | Path, out_dir: str | Path, *, config: Config = Config(),
         log: Callable[[str], None] | None = None, state_dir: str | Path | None = None,
         night: date | str | None = None, window: str | timedelta = DEFAULT_WINDOW,
-        retention: str | timedelta = DEFAULT_RETENTION, progress: Progress | None = None,
+        retention: str | timedelta = DEFAULT_RETENTION, progress: Progress | bool | None = None,
         notices: Callable[[str], None] | None = None) -> ClusterResult:
     """Read ``inputs``, cluster, and write every output into ``out_dir``.
 
@@ -276,15 +285,18 @@ def run(inputs: list[str | Path] | str | Path, out_dir: str | Path, *, config: C
     from night to night, and the state is updated after the outputs are
     written (see :mod:`dedup.state`; ``night`` defaults to the date of the
     newest article, ``retention`` bounds how long texts are kept). ``progress``
-    draws bars with rates and ETAs for the long stages (see :mod:`dedup.progress`).
+    draws bars with rates and ETAs for the long stages: ``True`` on standard error,
+    a :class:`~dedup.progress.Progress` as it says (see :mod:`dedup.progress`).
+    ``config`` must be a :class:`Config` (a ConfigError otherwise).
     ``log`` gets the stage timings; ``notices`` (default: ``log``) the state's
     notices (the inferred night, a stale lock taken over, an interrupted run's
     files removed), which the command line prints where it prints no timings.
     """
     if isinstance(inputs, (str, Path)):   # run("corpus/", ...): one input, not a list of its characters
         inputs = [inputs]
+    config = given_config(config)
     check_out_dir(inputs, out_dir)
-    timer = Timer(log, progress)
+    timer = Timer(log, given_progress(progress))
     if state_dir is None:
         return _run(inputs, Path(out_dir), config, timer, None)
     check_state_dir(inputs, out_dir, state_dir)

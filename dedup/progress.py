@@ -1,7 +1,8 @@
 """Progress bars for the long stages: items, rate and ETA on a terminal, nothing otherwise.
 
 Stages take an optional ``progress`` argument: a :class:`Progress` (or
-``None``, the same as a disabled one). A stage that loops over batches
+``None``, the same as a disabled one). :func:`dedup.run` also takes ``True``
+(bars on standard error, terminal or not: a notebook shows them) and ``False``. A stage that loops over batches
 opens one bar and advances it::
 
     with progress.bar("minhash", total=len(articles), unit="art") as advance:
@@ -44,6 +45,17 @@ class Progress:
 
 
 QUIET = Progress(enabled=False)
+
+
+def given_progress(progress: Progress | bool | None) -> Progress | None:
+    """``progress`` as :func:`dedup.run` takes it: a :class:`Progress`, None, or True / False for bars
+    drawn always / never; anything else is a TypeError naming what it takes."""
+    if isinstance(progress, bool):
+        return Progress(enabled=progress)
+    if progress is not None and not isinstance(progress, Progress):
+        raise TypeError(f"progress must be True, False, None or a dedup.progress.Progress, "
+                        f"got {type(progress).__name__}")
+    return progress
 
 
 def bar(progress: Progress | None, desc: str, total: int | None, unit: str = "art"):

@@ -4,20 +4,73 @@
 :class:`ClusterConfig`, :class:`AlignConfig` and :class:`OutputConfig` document
 every setting (the README's settings table and ``tests/test_docs.py`` read
 them) and refuse a bad value with a :class:`~dedup.errors.ConfigError` naming
-it. They are composed, fingerprinted and loaded from TOML by
+it: one of the wrong type (that of the setting's default: ``threshold="0.6"``,
+``size=4.5``, ``threshold=True``) however the settings are made, from TOML, the
+command line or Python (:func:`check_fields`, first in each ``__post_init__``),
+and one out of range. They are composed, fingerprinted and loaded from TOML by
 :class:`dedup.config.Config`, whose module re-exports them: import them from
 ``dedup.config``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from dedup.errors import ConfigError
 
 CANONICAL_FIELDS = ("id", "outlet", "title", "text", "published", "url")
+
+
+def check_fields(settings: Any) -> None:
+    """Refuse a setting whose value has not its type (that of its default), and hold each as the setting
+    does (:func:`as_setting`): the first step of every stage's ``__post_init__``, so that the settings are
+    checked alike however they are made (TOML, the command line, ``ClusterConfig(threshold=...)``)."""
+    for f in dataclasses.fields(settings):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        value = getattr(settings, f.name)
+        check_type(f.name, value, default)
+        held = as_setting(f.name, value, default)
+        if held is not value:
+            object.__setattr__(settings, f.name, held)
+
+
+def as_setting(name: str, value: Any, default: Any) -> Any:
+    """A checked value as the setting holds it: a list as a tuple (of tuples), and a whole number
+    as a float for a float setting (``kept_threshold = 1`` is 1.0: the fingerprint, JSON, would tell 1
+    from 1.0, so the same settings would name other outputs and a nightly state would align its stored
+    versions again)."""
+    if isinstance(value, list) or (isinstance(value, tuple) and any(isinstance(x, list) for x in value)):
+        return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    if isinstance(default, float) and isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{name} is too large, got {value}") from None
+    return value
+
+
+def check_type(name: str, value: Any, default: Any) -> None:
+    """A value must have its setting's type (that of its default): ``threshold = "high"`` or
+    ``threshold = true`` is refused with the setting's name, not failed on later or read as 1.0."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    elif isinstance(default, tuple):
+        ok, kind = isinstance(value, (list, tuple)), "a list"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +124,10 @@ class ReadConfig:
     workers: int = 0
 
     def __post_init__(self):
+        # named read.workers (align has workers too); a whole number is checked without comparing another type
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ConfigError(f"read.workers must be a whole number >= 0 (0: one per core), got {self.workers!r}")
+        check_fields(self)
         mapped = set()
         for pair in self.field_map:
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
@@ -99,8 +156,6 @@ class ReadConfig:
             except (LookupError, TypeError):
                 raise ConfigError(f"encoding {self.encoding!r} is not a known codec; use \"auto\" "
                                   "or a name such as \"utf-8\" or \"cp1252\"") from None
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ConfigError(f"read.workers must be a whole number >= 0 (0: one per core), got {self.workers!r}")
 
 
 @dataclass(frozen=True)
@@ -120,6 +175,7 @@ class ShingleConfig:
     min_shingles: int = 8
 
     def __post_init__(self):
+        check_fields(self)
         if not 1 <= self.size <= 16:
             raise ConfigError(f"shingle size must be between 1 and 16, got {self.size}")
         if self.min_shingles < 1:
@@ -158,6 +214,7 @@ class MinHashConfig:
     max_bucket: int = 500
 
     def __post_init__(self):
+        check_fields(self)
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError(f"num_perm must be between 16 and 1024, got {self.num_perm}")
         if not 0.0 < self.lsh_threshold < 1.0:
@@ -238,6 +295,7 @@ class ClusterConfig:
     wire_outlets: tuple[str, ...] = ()
 
     def __post_init__(self):
+        check_fields(self)
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.min_overlap < 1:
@@ -346,6 +404,7 @@ class AlignConfig:
     workers: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
             raise ConfigError(f"workers must be a whole number >= 0 (0: one per core), got {self.workers!r}")
         if self.splitter not in _SPLITTERS:
@@ -393,6 +452,7 @@ class OutputConfig:
     report_articles: int = 20_000
 
     def __post_init__(self):
+        check_fields(self)
         bad = set(self.formats) - {"parquet", "csv", "json"}
         if bad:
             raise ConfigError(f"unknown output format(s) {sorted(bad)}; choose parquet, csv or json")

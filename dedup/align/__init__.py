@@ -154,6 +154,7 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     rows arrive (:class:`dedup.io.writers.ParquetRows`: the same bytes as writing
     the whole frame) instead of holding the night's rows; ``sentences`` is then a
     LazyFrame scanning it. A million-article night has 16 M rows, 3.4 GB in memory.
+    The scan reads the file this call wrote even after a later run removes or replaces it.
     """
     frame = cluster_frame(articles, clusters)
     workers = n_workers(config.workers, frame.height)
@@ -186,7 +187,11 @@ def align_clusters(articles: pl.DataFrame, clusters: pl.DataFrame, *, config: Al
     furniture_pairs, found = night.furniture_pairs, night.found_furniture
     del night, todo
     release_free_memory()   # the workers' rows as Python objects: freed by Python, kept by the C heap until trimmed
-    sentences = sentence_frame(tables) if rows is None else pl.scan_parquet(rows.path, glob=False)
+    if rows is None:
+        sentences = sentence_frame(tables)
+    else:   # a scan of the file written, not of its name: still this run's rows once a later run replaces it
+        with open(rows.path, "rb") as written:   # (polars keeps its own descriptor and reads it in pieces)
+            sentences = pl.scan_parquet(written)
     links = links_frame(link_rows)
     return AlignResult(
         sentences=sentences,

@@ -30,6 +30,13 @@ Three things keep forked workers cheap and safe on a night of a million articles
 
 A worker runs each chunk with the cyclic garbage collector off (:func:`_run_shared`).
 
+Several threads of one host program may map chunks at once (a service calling
+:func:`dedup.run` from two threads): each call's work is filed under its own
+token (:data:`_SHARED`), which its chunks carry to the workers, so a worker runs
+the work of the call that forked it whatever another thread filed since. The
+freeze is undone only when the last such call ends, and only if the host had
+frozen nothing itself (a pre-forking server's own :func:`gc.freeze` is kept).
+
 A worker killed from outside (out of memory) ends the stage with a
 :class:`~dedup.errors.DedupError` that says so, not a traceback.
 """
@@ -38,9 +45,11 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -140,7 +149,6 @@ def iter_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[
                 done: Callable[[int, int], None] | None = None) -> Iterator[R]:
     """:func:`map_chunks` yielding each chunk's result as it arrives, in chunk order, so that the
     caller can fold the results in and let each go (the night's results are never held at once)."""
-    global _SHARED
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for start, stop in bounds:
             result = fn(data, start, stop)
@@ -148,7 +156,9 @@ def iter_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[
                 done(start, stop)
             yield result
         return
-    _SHARED = (fn, data)
+    token = next(_TOKENS)
+    _SHARED[token] = (fn, data)
+    _hold_freeze()
     try:
         # Fresh workers for each wave of chunks: a worker keeps a copy of every inherited page it
         # touched (reference counts are writes), so long-lived workers would end up holding the
@@ -159,7 +169,7 @@ def iter_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[
             gc.freeze()   # see the module docstring: the children must not touch every inherited object
             with ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=multiprocessing.get_context("fork"),
                                      initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-                for (start, stop), result in zip(part, pool.map(_run_shared, part)):
+                for (start, stop), result in zip(part, pool.map(_run_shared, itertools.repeat(token), part)):
                     if done:
                         done(start, stop)
                     yield result
@@ -169,11 +179,36 @@ def iter_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[
                          "outside (most often by the system when memory runs out); "
                          "rerun with fewer workers or on a larger machine") from None
     finally:
-        _SHARED = None
-        gc.unfreeze()
+        _SHARED.pop(token, None)
+        _release_freeze()
 
 
-_SHARED: Any = None   # (fn, data) of the running map_chunks, inherited by its forked workers
+#: (fn, data) of each running :func:`iter_chunks` by its token, inherited by the workers it forks
+#: (another thread's entry costs them nothing: copy-on-write pages they never touch)
+_SHARED: dict[int, tuple[Callable[[Any, int, int], Any], Any]] = {}
+_TOKENS = itertools.count()
+_FREEZE_LOCK = threading.Lock()
+_freezing = 0            # iter_chunks calls between their first gc.freeze() and their end
+_unfreeze_after = False  # whether the last of them ends with gc.unfreeze() (nothing was frozen before the first)
+
+
+def _hold_freeze() -> None:
+    """Count a call that freezes; the first one notes whether the host had frozen objects itself."""
+    global _freezing, _unfreeze_after
+    with _FREEZE_LOCK:
+        if _freezing == 0:
+            _unfreeze_after = gc.get_freeze_count() == 0
+        _freezing += 1
+
+
+def _release_freeze() -> None:
+    """The last call to end unfreezes, unless the host had frozen objects before the first began (its
+    freeze is its policy: dedup's objects then stay frozen too, freed by reference counting all the same)."""
+    global _freezing
+    with _FREEZE_LOCK:
+        _freezing -= 1
+        if _freezing == 0 and _unfreeze_after:
+            gc.unfreeze()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -187,13 +222,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _run_shared(bound: tuple[int, int]) -> Any:
+def _run_shared(token: int, bound: tuple[int, int]) -> Any:
     """One chunk in a worker, with the cyclic garbage collector off: a chunk makes hundreds of
     thousands of objects that live until it ends (its rows), which the collector would walk again
     and again (5 % of the workers' time on a 100k night) to find almost nothing (a collection after
     each chunk found 0-17 unreachable objects). Reference counting still frees everything else;
-    the collector is back on between chunks, and a worker lives for one wave."""
-    fn, data = _SHARED
+    the collector is back on between chunks, and a worker lives for one wave. ``token`` names the
+    call whose work this is (:data:`_SHARED`)."""
+    fn, data = _SHARED[token]
     gc.disable()
     try:
         return fn(data, *bound)
