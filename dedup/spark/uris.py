@@ -148,9 +148,17 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
             found.unreadable.append((path.toString(), message))
             return None
 
-    def walk(folder: _Listed, top: bool = False) -> None:
-        outputs = top and is_output_folder(folder)
-        for name, (kind, path) in folder.entries.items():
+    def walk(top: _Listed) -> None:
+        # Depth first with a stack of listings, not recursion (as dedup.io.find_inputs): a crawler trap's
+        # thousand nested folders would pass Python's recursion limit. Only the top folder's run outputs
+        # are passed over.
+        stack = [(top, iter(top.entries.items()), is_output_folder(top))]
+        while stack:
+            folder, entries, outputs = stack[-1]
+            if (item := next(entries, None)) is None:
+                stack.pop()
+                continue
+            name, (kind, path) = item
             if name.startswith("."):
                 continue
             if kind == "undecodable":   # never silently: a reject, as any file of the folder that cannot be read
@@ -181,7 +189,7 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
                 if why:
                     found.skipped.append((full, f"{full}/ ({why})"))
                 else:
-                    walk(child)
+                    stack.append((child, iter(child.entries.items()), False))
 
     for uri in uris:
         try:
@@ -205,7 +213,7 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
         elif (folder := listed(fs, status.getPath())) is not None:
             if is_state_folder(folder):
                 raise state_input(uri)
-            walk(folder, top=True)
+            walk(folder)
     found.files = sorted(files.items(), key=lambda item: path_order(item[0]))
     return found
 

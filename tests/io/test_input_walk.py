@@ -3,6 +3,7 @@ on the command line to things that are not files."""
 
 import os
 import sys
+from contextlib import contextmanager
 
 import pytest
 
@@ -16,17 +17,32 @@ def _rec(name):
     return {"id": name, "outlet": "Gazette", "text": " ".join(make_story(len(name), 4))}
 
 
-def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(tmp_path):
-    # a mirrored crawler trap: site/a/a/a/... one level per link followed
-    write_jsonl(tmp_path / "site" / "top.jsonl", [_rec("top")])
-    deep = tmp_path / "site"
+@contextmanager
+def crawler_trap(site):
+    """A mirrored crawler trap below ``site``: site/a/a/a/... one level per link followed, deeper than Python's
+    recursion limit, its deepest folder yielded; removed from the bottom up after (shutil.rmtree, which pytest
+    cleans up with, recurses too)."""
+    deep = site
     for _ in range(sys.getrecursionlimit() + 100):
         deep = deep / "a"
-        deep.mkdir()           # one level at a time: os.makedirs recurses too
-    write_jsonl(deep / "x.jsonl", [_rec("deep")])
-    (deep.parent / "gone.jsonl").symlink_to(tmp_path / "nowhere")
-    (deep.parent / "pipe").symlink_to(tmp_path / "nowhere")
+        deep.mkdir(parents=deep.parent == site)   # one level at a time: os.makedirs recurses too
     try:
+        yield deep
+    finally:
+        while deep != site:
+            for path in deep.iterdir():
+                if not path.is_dir() or path.is_symlink():
+                    path.unlink()
+            deep.rmdir()
+            deep = deep.parent
+
+
+def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(tmp_path):
+    write_jsonl(tmp_path / "site" / "top.jsonl", [_rec("top")])
+    with crawler_trap(tmp_path / "site") as deep:
+        write_jsonl(deep / "x.jsonl", [_rec("deep")])
+        (deep.parent / "gone.jsonl").symlink_to(tmp_path / "nowhere")
+        (deep.parent / "pipe").symlink_to(tmp_path / "nowhere")
         found = find_inputs([tmp_path / "site"])
         assert found.files == [deep / "x.jsonl", tmp_path / "site" / "top.jsonl"]
         assert found.skipped == [(deep.parent / "pipe", str(deep.parent / "pipe"))]
@@ -34,12 +50,6 @@ def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(tmp_path):
             (deep.parent / "gone.jsonl", "broken symbolic link")]
         res = read_inputs([tmp_path / "site"])
         assert sorted(res.articles["article_id"]) == ["deep", "top"]
-    finally:   # from the bottom up: shutil.rmtree, which pytest cleans up with, recurses too
-        for path in (deep / "x.jsonl", deep.parent / "gone.jsonl", deep.parent / "pipe"):
-            path.unlink()
-        while deep != tmp_path / "site":
-            deep.rmdir()
-            deep = deep.parent
 
 
 def test_entries_are_decided_in_the_order_folders_are_listed(tmp_path, monkeypatch):
