@@ -39,14 +39,14 @@ from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
 
-__all__ = ["ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder", "local_path", "read_inputs",
-           "read_source", "reject_read_articles", "table_files"]
+__all__ = ["REJECTS_KEPT", "ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder", "local_path",
+           "read_inputs", "read_source", "reject_read_articles", "table_files"]
 
 
 @dataclass
 class ReadResult:
     articles: pl.DataFrame                 # ARTICLES, sorted by article_id
-    rejects: pl.DataFrame                  # REJECTS, sorted by file, record
+    rejects: pl.DataFrame                  # REJECTS_KEPT (REJECTS, compactly), sorted by file, record, reason
     files: int = 0
     records: int = 0
     skipped_files: list[str] = field(default_factory=list)    # unsupported types, output folders found in folders
@@ -62,6 +62,11 @@ _BATCH = 2_000
 #: keeps two cores busy for some 8 s, against ~0.1 s to start its workers.
 _PAGE_BATCH = 512
 _PAGE_BATCH_BYTES = 128 * 2**20
+#: The REJECTS columns as the read keeps them: repeated strings (a file's name, a reason, "expected a JSON
+#: object, got int" a million times over) stored once, each row ~25 bytes, so that a file of bad lines (a log
+#: or a CSV named .jsonl: a reject a line) costs little more than the file (as Python dicts, ~650 bytes a
+#: reject). They read as strings (``to_list``, ``rows``, comparisons with a ``str``); writers cast them.
+REJECTS_KEPT = pl.Schema({name: pl.Categorical() if dtype == pl.String else dtype for name, dtype in REJECTS.items()})
 #: Records under one id with the same time and text are ranked by these fields (:func:`content_rank`).
 CONTENT_TIES = ("outlet", "title", "url")
 
@@ -73,14 +78,18 @@ def content_rank(record) -> tuple:
 
 
 class _Collector:
-    """Articles (in frames of :data:`_BATCH` rows), rejects, counts and warnings of the files read so far."""
+    """Articles (in frames of :data:`_BATCH` rows), rejects (alike, :data:`REJECTS_KEPT`), counts and warnings
+    of the files read so far."""
 
     def __init__(self, config: ReadConfig, latest: str | None = None):
         self.config = config
         self.mapper = RecordMapper(config)
         self.rows: list[dict[str, Any]] = []          # articles not yet in a frame
         self.frames: list[pl.DataFrame] = []          # ARTICLES batches, in read order
-        self.rejects: list[dict[str, Any]] = []
+        self.reject_rows: list[dict[str, Any]] = []   # rejects not yet in a frame
+        self.reject_frames: list[pl.DataFrame] = []   # REJECTS_KEPT batches, in the order met
+        self.last_reject: tuple | None = None          # the sort key of the last reject met, while they come in order
+        self.rejects_in_order = True                   # (often: one file's bad lines), no sort needed at the end
         self.records = 0
         self.warnings: Counter = Counter()
         self.pages: list[tuple[str, int | None, Page]] = []   # (file, record, page) not yet extracted
@@ -90,13 +99,32 @@ class _Collector:
     def reject(self, rej: Reject) -> None:
         if self.config.strict:
             raise RejectedRecord(rej.file, rej.record, rej.reason, rej.message)
-        self.rejects.append(rej.as_row())
+        # by file, record (missing first) and reason, as rejects_frame sorts them; a tie is "not in order" too
+        key = (rej.file, rej.record is not None, rej.record or 0, rej.reason)
+        if self.rejects_in_order and self.last_reject is not None and key <= self.last_reject:
+            self.rejects_in_order = False
+        self.last_reject = key
+        self.reject_rows.append(rej.as_row())
+        if len(self.reject_rows) >= _BATCH:
+            self._flush_rejects()
+
+    def _flush_rejects(self) -> None:
+        rows, self.reject_rows = self.reject_rows, []
+        if rows:
+            self.reject_frames.append(pl.DataFrame(rows, schema=REJECTS_KEPT, orient="row"))
+
+    @property
+    def rejects(self) -> list[dict[str, Any]]:
+        """The rejects so far as REJECTS rows (dicts), in the order met: for one file's few (the Spark
+        engine's per-file task sends them on); the read's own are :meth:`rejects_frame`."""
+        return [row for frame in self.reject_frames for row in frame.iter_rows(named=True)] + self.reject_rows
 
     def rejects_frame(self) -> pl.DataFrame:
-        """The rejects so far as REJECTS, by file and record."""
-        rejects = conform(pl.DataFrame(self.rejects, schema=REJECTS, orient="row") if self.rejects
-                          else pl.DataFrame(schema=REJECTS), REJECTS, "read")
-        return rejects.sort(["file", "record", "reason"], nulls_last=False)
+        """The rejects so far as :data:`REJECTS_KEPT`, by file, record and reason."""
+        self._flush_rejects()
+        rejects = pl.concat(self.reject_frames or [pl.DataFrame(schema=REJECTS_KEPT)], rechunk=False)
+        # a sort of millions of rejects would cost twice what they take
+        return rejects if self.rejects_in_order else rejects.sort(["file", "record", "reason"], nulls_last=False)
 
     def add(self, items: Iterable[tuple[int | None, Any]], file: str) -> None:
         """Count, map and keep (or reject) each record of ``items``. A record the mapper fails on
@@ -226,8 +254,8 @@ def reject_read_articles(read: ReadResult, rejects: pl.DataFrame, config: ReadCo
         collector.reject(Reject(row["file"], row["record"], row["reason"], row["message"], row["article_id"]))
     keep = ~read.articles["article_id"].is_in(rejects["article_id"].implode())
     read.articles = read.articles.filter(keep)
-    read.rejects = pl.concat([read.rejects, collector.rejects_frame()]).sort(["file", "record", "reason"],
-                                                                             nulls_last=False)
+    read.rejects = pl.concat([conform(read.rejects, REJECTS_KEPT, "read"), collector.rejects_frame()]).sort(
+        ["file", "record", "reason"], nulls_last=False)
     return keep
 
 

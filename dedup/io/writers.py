@@ -231,6 +231,39 @@ def write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+#: Rows a slice when a frame is written as JSON lines (:func:`write_frame_jsonl`).
+JSONL_SLICE_ROWS = 16 * 1024
+
+
+def write_frame_jsonl(frame: pl.DataFrame, path: Path) -> Path:
+    """``frame``'s rows as JSON lines, the bytes of ``write_jsonl(frame.to_dicts(), path)``, slice by slice:
+    never the frame's rows as Python dicts at once, nor a ``json.dumps`` a row (``rejected.jsonl`` may have
+    millions). Each distinct value of a slice's string (or categorical) column is dumped once, integers are
+    their digits, and polars puts each line together. Other column types are a ``TypeError``."""
+    names = sorted(frame.columns)   # json.dumps(sort_keys=True)
+    heads = [("{" if k == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": " for k, name in enumerate(names)]
+    with replacing(path, "w") as fh:
+        for part in frame.iter_slices(JSONL_SLICE_ROWS):
+            pieces: list[pl.Expr] = []
+            for head, name in zip(heads, names):
+                pieces += [pl.lit(head), pl.lit(_json_values(part[name]))]
+            lines = part.select(pl.concat_str([*pieces, pl.lit("}\n")]).str.join("")).item()
+            fh.write(lines)
+    return path
+
+
+def _json_values(column: pl.Series) -> pl.Series:
+    """Each value of ``column`` as ``json.dumps(value, ensure_ascii=False)`` writes it (``null`` for a null)."""
+    if column.dtype.is_integer():
+        return column.cast(pl.String).fill_null("null")
+    if column.dtype not in (pl.String, pl.Categorical, pl.Null):
+        raise TypeError(f"cannot write a {column.dtype} column ({column.name}) as JSON lines")
+    text = column.cast(pl.String)
+    distinct = text.drop_nulls().unique()
+    encoded = pl.Series([json.dumps(value, ensure_ascii=False) for value in distinct.to_list()], dtype=pl.String)
+    return text.replace_strict(distinct, encoded, return_dtype=pl.String).fill_null("null")
+
+
 def write_json(data: dict[str, Any], path: Path) -> Path:
     """``data`` as JSON in ``path``, never half of it: ``timings.json``, written last, marks a finished run."""
     with replacing(path, "w") as fh:

@@ -31,7 +31,7 @@ import polars as pl
 
 from dedup.config import OutputConfig
 from dedup.errors import InputError
-from dedup.io import table_files
+from dedup.io import REJECTS_KEPT, table_files
 from dedup.io.writers import replacing
 from dedup.report import model
 from dedup.report.words import plural
@@ -334,7 +334,7 @@ def _unreadable(path: Path, files: list[Path], exc: Exception) -> InputError:
 def _read_rejects(path: Path, notes: list[str]) -> pl.DataFrame | None:
     if not path.is_file():
         return None
-    records, bad = [], 0
+    frames, records, bad = [], [], 0   # rows become a frame a few thousand at a time: there may be millions
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if not line.strip():
@@ -351,8 +351,9 @@ def _read_rejects(path: Path, notes: list[str]) -> pl.DataFrame | None:
             if not isinstance(record, int) or isinstance(record, bool) or not -2**63 <= record < 2**63:
                 record = None
             records.append({**{k: model.clean(obj.get(k)) for k in _REJECT_FIELDS}, "record": record})
+            if len(records) >= 4096:
+                frames.append(pl.DataFrame(records, schema=REJECTS_KEPT, orient="row"))
+                records = []
     if bad:
         notes.append(f"{bad} line(s) of rejected.jsonl could not be read and are not listed.")
-    schema = {"file": pl.String, "record": pl.Int64, "article_id": pl.String, "reason": pl.String,
-              "message": pl.String}
-    return pl.DataFrame(records, schema=schema) if records else pl.DataFrame(schema=schema)
+    return pl.concat([*frames, pl.DataFrame(records, schema=REJECTS_KEPT, orient="row")])

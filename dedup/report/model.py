@@ -57,7 +57,6 @@ import gc
 import itertools
 import math
 import re
-from collections import Counter
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -310,12 +309,13 @@ def overview_numbers(summary: dict, clusters: pl.DataFrame, rejects: pl.DataFram
     """The night's numbers: the summary's where it has them, else counted from the frames."""
     sizes = clusters.group_by("cluster_id").len()["len"] if clusters.height else pl.Series([], dtype=pl.UInt32)
     multi = sizes.filter(sizes > 1)
-    derived_rejects = Counter(rejects["reason"].to_list()) if rejects is not None and rejects.height else Counter()
+    derived_rejects = (dict(rejects.group_by("reason", maintain_order=True).len().iter_rows())
+                       if rejects is not None and rejects.height else {})
     articles = summary.get("articles") if isinstance(summary.get("articles"), dict) else {}
     groups = summary.get("clusters") if isinstance(summary.get("clusters"), dict) else {}
     inputs = summary.get("inputs") if isinstance(summary.get("inputs"), dict) else {}
     by_reason = articles.get("rejected_by_reason")
-    by_reason = by_reason if isinstance(by_reason, dict) else dict(derived_rejects)
+    by_reason = by_reason if isinstance(by_reason, dict) else derived_rejects
     rejected = _int(articles.get("rejected"), sum(_int(v, 0) for v in by_reason.values()))
     clustered = _int(articles.get("clustered"), clusters.height)
     return {
@@ -336,6 +336,9 @@ def _int(value: Any, default: int | None) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
+_REJECT_SLICE_ROWS = 64 * 1024
+
+
 def reject_examples(rejects: pl.DataFrame | None) -> dict[str, list[str]]:
     """Up to MAX_REJECT_EXAMPLES ``file:record: message`` lines per reason."""
     if rejects is None or rejects.height == 0:
@@ -343,8 +346,14 @@ def reject_examples(rejects: pl.DataFrame | None) -> dict[str, list[str]]:
     columns = [c for c in ("file", "record", "reason", "message") if c in rejects.columns]
     if "reason" not in columns:
         return {}
-    frame = rejects.select(columns).sort([c for c in ("reason", "file", "record") if c in columns],
-                                         nulls_last=True)
+    # Each reason's first rows by file and record (missing last): the rows a sort of the whole frame would
+    # put first, found a slice at a time, as a file of bad lines has millions.
+    keys = [key for c in ("file", "record") if c in columns for key in (pl.col(c).is_null(), c)]
+    first = pl.all().bottom_k_by(keys, k=MAX_REJECT_EXAMPLES) if keys else pl.all().head(MAX_REJECT_EXAMPLES)
+    frame = rejects.select(columns).head(0)
+    for part in rejects.select(columns).iter_slices(_REJECT_SLICE_ROWS):
+        frame = pl.concat([frame, part]).group_by("reason").agg(first).explode(pl.exclude("reason")).select(columns)
+    frame = frame.sort([c for c in ("reason", "file", "record") if c in columns], nulls_last=True)
     examples: dict[str, list[str]] = {}
     for row in frame.iter_rows(named=True):
         bucket = examples.setdefault(clean(row["reason"]) or "", [])
