@@ -113,12 +113,6 @@ class _Collector:
         if rows:
             self.reject_frames.append(pl.DataFrame(rows, schema=REJECTS_KEPT, orient="row"))
 
-    @property
-    def rejects(self) -> list[dict[str, Any]]:
-        """The rejects so far as REJECTS rows (dicts), in the order met: for one file's few (the Spark
-        engine's per-file task sends them on); the read's own are :meth:`rejects_frame`."""
-        return [row for frame in self.reject_frames for row in frame.iter_rows(named=True)] + self.reject_rows
-
     def rejects_frame(self) -> pl.DataFrame:
         """The rejects so far as :data:`REJECTS_KEPT`, by file, record and reason."""
         self._flush_rejects()

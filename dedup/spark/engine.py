@@ -45,7 +45,12 @@ from pyspark.sql import functions as F
 from dedup.align import Furniture
 from dedup.config import Config
 from dedup.errors import InputError
-from dedup.io.writers import prepare_out_dir, write_json, write_jsonl, writing_into
+from dedup.io.writers import (
+    prepare_out_dir,
+    write_frame_jsonl,
+    write_json,
+    writing_into,
+)
 from dedup.lsh import banding
 from dedup.pipeline import (
     Timer,
@@ -472,7 +477,7 @@ def _execute(run: _Run, read: SparkRead) -> dict[str, Any]:
                out, "sentences", formats)
         write_table_folder(links.orderBy("cluster_id", "family_id", "article_id", "first_article_id", "n_sentences"),
                out, "links", formats)
-        write_jsonl(rejects.to_dicts(), out / "rejected.jsonl")
+        write_frame_jsonl(rejects, out / "rejected.jsonl")
         write_json(summary, out / "summary.json")
         write_report(out, clusters=read_table(out, "clusters"), sentences=read_table(out, "sentences"),
                      links=read_table(out, "links"), summary=summary, rejects=rejects,

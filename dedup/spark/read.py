@@ -44,12 +44,19 @@ from pyspark.sql import functions as F
 
 from dedup.config import ReadConfig
 from dedup.errors import InputError, RejectedRecord
-from dedup.io import CONTENT_TIES, _Collector, content_rank, is_uri, read_source
+from dedup.io import (
+    CONTENT_TIES,
+    REJECTS_KEPT,
+    _Collector,
+    content_rank,
+    is_uri,
+    read_source,
+)
 from dedup.io.html import latest_page_date
 from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
-from dedup.schema import REJECTS, conform
+from dedup.schema import ARTICLES, conform
 from dedup.spark.uris import find_uris, path_order, read_once
 
 #: One row per article, reject, warning count or per-file record count.
@@ -86,7 +93,7 @@ class SparkRead:
     """What the read stage gives the engine: the articles stay in Spark, the rest is small."""
 
     articles: DataFrame                  # ARTICLES columns, duplicate ids not yet resolved
-    rejects: list[dict]                  # REJECTS rows but duplicate ids (see number_articles)
+    rejects: pl.DataFrame                # REJECTS_KEPT, in no order, but duplicate ids (see number_articles)
     files: int = 0
     records: int = 0
     skipped_files: list[str] = field(default_factory=list)
@@ -118,21 +125,21 @@ def read_one(source: Source, config: ReadConfig, latest: str | None = None) -> _
 
 
 def _rows(collector: _Collector, name: str) -> pa.RecordBatch:
-    cols: dict[str, list] = {f.name: [] for f in READ_ROWS}
-
-    def put(**values):
-        for key in cols:
-            cols[key].append(values.get(key))
-
-    for row in collector.frame().iter_rows(named=True):
-        put(kind="article", **row)
-    for rej in collector.rejects:
-        put(kind="reject", article_id=rej["article_id"], source_file=rej["file"], source_record=rej["record"],
-            reason=rej["reason"], message=rej["message"])
-    for reason, n in collector.warnings.items():
-        put(kind="warning", reason=reason, n=n)
-    put(kind="records", source_file=name, n=collector.records)
-    return pa.RecordBatch.from_pydict(cols, schema=READ_ROWS)
+    """One file's read as READ_ROWS: its articles, its rejects, its warnings and its count of records, built
+    from the collector's frames (a file of a million bad lines is a million rows, not Python dicts)."""
+    text = [column for column, kind in ARTICLES.items() if kind == pl.String]
+    parts = [collector.frame().with_columns(kind=pl.lit("article")),
+             collector.rejects_frame().select(
+                 kind=pl.lit("reject"), article_id=pl.col("article_id").cast(pl.String),
+                 source_file=pl.col("file").cast(pl.String), source_record="record",
+                 reason=pl.col("reason").cast(pl.String), message=pl.col("message").cast(pl.String)),
+             pl.DataFrame({"kind": "warning", "reason": list(collector.warnings), "n": list(collector.warnings.values())},
+                          schema={"kind": pl.String, "reason": pl.String, "n": pl.Int64}),
+             pl.DataFrame({"kind": ["records"], "source_file": [name], "n": [collector.records]},
+                          schema={"kind": pl.String, "source_file": pl.String, "n": pl.Int64})]
+    rows = pl.concat(parts, how="diagonal_relaxed").with_columns(pl.col(text).cast(pl.String))
+    return pa.Table.from_batches(rows.select(READ_ROWS.names).to_arrow().cast(READ_ROWS).to_batches(),
+                                 READ_ROWS).combine_chunks().to_batches()[0]
 
 
 def _read_paths(config: ReadConfig, latest: str):
@@ -258,11 +265,13 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     warnings: Counter = Counter()
     for reason, n in small.filter(pl.col("kind") == "warning").select("reason", "n").iter_rows():
         warnings[reason] += n
-    rejects = [{"file": name, "record": None, "article_id": None, "reason": "unreadable_file", "message": message}
-               for name, message in unreadable]
-    rejects += [dict(zip(("file", "record", "article_id", "reason", "message"), r)) for r in
-                small.filter(pl.col("kind") == "reject")
-                .select("source_file", "source_record", "article_id", "reason", "message").iter_rows()]
+    rejects = pl.concat([
+        pl.DataFrame([(name, None, None, "unreadable_file", message) for name, message in unreadable] or None,
+                     schema=REJECTS_KEPT, orient="row"),
+        small.filter(pl.col("kind") == "reject").select(file="source_file", record="source_record",
+                                                       article_id="article_id", reason="reason", message="message")
+        if small.height else pl.DataFrame()], how="diagonal_relaxed")
+    rejects = conform(rejects, REJECTS_KEPT, "read")
 
     articles = rows.where(F.col("kind") == "article").select(*ARTICLE_COLUMNS)
     return SparkRead(articles, rejects, files=len(order), records=records, skipped_files=skipped,
@@ -315,26 +324,27 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
                   .sortWithinPartitions("article_id"))
     if read.cache is not None:
         read.cache.unpersist()
-    rejects = list(read.rejects)
     duplicates = (ranked.where(F.col("_rank") > 1)
                   .select("article_id", "source_file", "source_record", "_first_file", "_first_record",
                           F.coalesce(F.unix_micros("published"), F.lit(FAR_MICROS)).alias("_time"),
                           F.length(text).alias("_length"), F.sha2(text, 256).alias("_digest"), *CONTENT_TIES)
                   .collect())
     # in the order of dedup.io._Collector.finish, whose first duplicate is the one --strict stops at
+    doubles = []
     for d in sorted(duplicates, key=lambda r: (r._time, -r._length, r._digest, *content_rank(r), r.source_file,
                                                r.source_record or 0)):
         where = f"{d._first_file}:{d._first_record}" if d._first_record is not None else d._first_file
-        rejects.append(Reject(d.source_file, d.source_record, "duplicate_id",
+        doubles.append(Reject(d.source_file, d.source_record, "duplicate_id",
                               f"id {d.article_id!r} already used by {where}", d.article_id).as_row())
-    if config.strict and rejects:
+    if config.strict and (read.rejects.height or doubles):
         # As the local engine meets them: files in its order, a file's records, then the reject that ended
         # the file (a truncated archive's, after the records read before it); duplicate ids last.
-        first = min(read.rejects, key=lambda r: (read.order.get(r["file"], len(read.order)), r["record"] is None,
-                                                 r["record"] or 0)) if read.rejects else rejects[0]
+        place = pl.col("file").cast(pl.String).replace_strict(read.order, default=len(read.order))
+        first = (read.rejects.sort(place, pl.col("record").is_null(), pl.col("record").fill_null(0)).row(0, named=True)
+                 if read.rejects.height else doubles[0])
         raise RejectedRecord(first["file"], first["record"], first["reason"], first["message"])
-    frame = (pl.DataFrame(rejects, schema=REJECTS, orient="row") if rejects else pl.DataFrame(schema=REJECTS))
-    frame = conform(frame, REJECTS, "read").sort(["file", "record", "reason"], nulls_last=False)
+    frame = pl.concat([read.rejects, pl.DataFrame(doubles or None, schema=REJECTS_KEPT, orient="row")])
+    frame = frame.sort(["file", "record", "reason"], nulls_last=False)
 
     tagged = (ranked.where(F.col("_rank") == 1)
               .select(*ARTICLE_COLUMNS, F.spark_partition_id().alias("_pid"),

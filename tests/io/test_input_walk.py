@@ -20,15 +20,17 @@ def _rec(name):
 @contextmanager
 def crawler_trap(site):
     """A mirrored crawler trap below ``site``: site/a/a/a/... one level per link followed, deeper than Python's
-    recursion limit, its deepest folder yielded; removed from the bottom up after (shutil.rmtree, which pytest
-    cleans up with, recurses too)."""
-    deep = site
-    for _ in range(sys.getrecursionlimit() + 100):
+    recursion limit (held at its default, 1,000, meanwhile: pyspark raises it), its deepest folder yielded;
+    removed from the bottom up after (shutil.rmtree, which pytest cleans up with, recurses too)."""
+    deep, limit = site, sys.getrecursionlimit()
+    for _ in range(1_100):   # 2,200 characters of path: well within the 4,096 a path may have
         deep = deep / "a"
         deep.mkdir(parents=deep.parent == site)   # one level at a time: os.makedirs recurses too
+    sys.setrecursionlimit(1_000)
     try:
         yield deep
     finally:
+        sys.setrecursionlimit(limit)
         while deep != site:
             for path in deep.iterdir():
                 if not path.is_dir() or path.is_symlink():

@@ -76,9 +76,10 @@ def test_read_source_turns_an_unusable_file_into_one_reject(tmp_path):
         read_source(Source(path, Limits.from_config(ReadConfig())), collector)
     assert collector.frame()["article_id"].to_list() == ["a1"]
     assert collector.records == 4
-    assert [(Path(r["file"]).name, r["record"]) for r in collector.rejects] == \
+    rejects = collector.rejects_frame().to_dicts()
+    assert [(Path(r["file"]).name, r["record"]) for r in rejects] == \
         [("a.jsonl", 2), ("b.jsonl.gz", None), ("gone.jsonl", None)]
-    assert collector.rejects[-1]["reason"] == "unreadable_file"
+    assert rejects[-1]["reason"] == "unreadable_file"
     strict = _Collector(ReadConfig(strict=True))
     with pytest.raises(RejectedRecord):
         read_source(Source(good, Limits.from_config(ReadConfig())), strict)
