@@ -12,18 +12,23 @@ so a shingle of ``k`` tokens is ``k`` words or ``k`` characters.
 
 :func:`tokenize` is the reference; :func:`token_classes` states the same rule
 as a code point table for the native tokenizer of :mod:`dedup.shingle`.
+
+The rules are Unicode 14.0's on every Python (:mod:`dedup._marks`): word
+characters and digits come from its tables (:class:`Unicode14Re`, in place of
+``re``'s ``\\w`` and ``\\d``, which follow the running Python), and what 14.0
+left unassigned is neither normalised nor case folded (:func:`unicode14`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
+from dedup._marks import ASSIGNED_RANGES, DIGIT_RANGES, WORD_RANGES, covered
 from dedup._marks import RANGES as MARK_RANGES
-from dedup._marks import WORD_RANGES
 
 # Bits of :func:`token_classes`.
 ALONE = np.uint8(1)  # a token by itself when it starts one (a character of a no-space script)
@@ -61,12 +66,66 @@ def _split(ranges: list[tuple[int, int]]) -> tuple[str, str]:
     return _char_class(bmp), _char_class(astral)
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def has_astral(text: str) -> bool:
+    """True when ``text`` holds a character beyond the BMP (U+10000 and up)."""
+    return not text.isascii() and _ASTRAL.search(text) is not None   # 4x faster than max(text)
+
+
+_CLASSES = {"{w}": _split(WORD_RANGES), "{d}": _split(DIGIT_RANGES)}
+
+
+class Unicode14Re:
+    """A regular expression with Unicode 14.0's word characters and digits on every Python.
+
+    ``template`` writes ``{w}`` and ``{d}`` inside a character class where ``re`` would take ``\\w``
+    and ``\\d``: ``[{w}]+`` for ``\\w+``, ``[^{w}\\s]`` for ``[^\\w\\s]``. A class holding astral
+    ranges checks each of them in turn for every BMP character it does not match (text with an astral
+    character, such as an emoji, takes a few times longer), so text without astral characters (nearly
+    all) takes a pattern whose classes stop at U+FFFF, as fast as ``\\w``.
+    """
+
+    def __init__(self, template: str, flags: int = 0):
+        self._template, self._flags = template, flags
+
+    def _compile(self, astral: bool) -> re.Pattern:
+        pattern = self._template
+        for name, (low, high) in _CLASSES.items():
+            pattern = pattern.replace(name, low + high if astral else low)
+        return re.compile(pattern, self._flags)
+
+    @cached_property
+    def bmp(self) -> re.Pattern:
+        """The pattern for text without astral characters (compiled when first used: ~5 ms)."""
+        return self._compile(False)
+
+    @cached_property
+    def full(self) -> re.Pattern:
+        """The pattern for any text."""
+        return self._compile(True)
+
+    def pattern_for(self, text: str) -> re.Pattern:
+        """The compiled pattern to apply to ``text``."""
+        return self.full if has_astral(text) else self.bmp
+
+    def findall(self, text: str) -> list:
+        return self.pattern_for(text).findall(text)
+
+    def search(self, text: str) -> re.Match | None:
+        return self.pattern_for(text).search(text)
+
+    def sub(self, repl, text: str) -> str:
+        return self.pattern_for(text).sub(repl, text)
+
+
 _NS, _NS_ASTRAL = _split(_NO_SPACE_RANGES)
 _MK, _MK_ASTRAL = _split(MARK_RANGES)
 # One character of a no-space script, or a run of other word characters and marks.
-_TOKEN = re.compile(rf"[{_NS}]|[{_NS_ASTRAL}]|(?:(?![{_NS}]|[{_NS_ASTRAL}])\w|[{_MK}]|[{_MK_ASTRAL}])+")
-# Text without marks or no-space characters tokenises the same with plain \w+, much faster.
-_SIMPLE = re.compile(r"\w+")
+_TOKEN = Unicode14Re(rf"[{_NS}]|[{_NS_ASTRAL}]|(?:(?![{_NS}]|[{_NS_ASTRAL}])[{{w}}]|[{_MK}]|[{_MK_ASTRAL}])+")
+# Text without marks, no-space or astral characters tokenises the same with plain \w+, much faster.
+_SIMPLE = Unicode14Re("[{w}]+")   # used on text without astral characters only
 _NEEDS_FULL_BMP = re.compile(rf"[{_NS}{_MK}]")
 _ARABIC_MARKS = "\u0640\u064B-\u065F\u0670"
 #: Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters a renderer shows as
@@ -84,10 +143,43 @@ TERMINAL_UNSAFE = "\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e
 DROPPED_RE = re.compile(f"[{_ARABIC_MARKS}{IGNORABLE}]")
 
 
+def _kept_as_they_are() -> list[tuple[int, int]]:
+    """The code points Unicode 14.0 left unassigned, but for the invisible ones (:data:`IGNORABLE`: it
+    reserves some), which normalisation removes whatever the version."""
+    flags = covered(ASSIGNED_RANGES)
+    for lo, hi in re.findall(r"(.)(?:-(.))?", IGNORABLE, re.DOTALL):
+        flags[ord(lo):ord(hi or lo) + 1] = b"\x01" * (ord(hi or lo) - ord(lo) + 1)
+    return [(m.start(), m.end() - 1) for m in re.finditer(b"\x00+", flags)]
+
+
+_KEPT, _KEPT_ASTRAL = _split(_kept_as_they_are())
+_KEPT_OR_ASTRAL = re.compile(f"[{_KEPT}\U00010000-\U0010ffff]")
+_KEPT_RE, _KEPT_ASTRAL_RE = re.compile(f"[{_KEPT}]"), re.compile(f"[{_KEPT_ASTRAL}]")
+_KEPT_RUNS = re.compile(f"([{_KEPT}{_KEPT_ASTRAL}]+)")
+
+
+def unicode14(function, text: str) -> str:
+    """``function(text)`` as Unicode 14.0 has it, for a function that normalises or case folds
+    (``str -> str``, one code point at a time or Unicode normalisation): applied to the runs of code
+    points 14.0 assigned, what it left unassigned staying as it is (as on Python 3.11; but for the
+    invisible ones, which the function gets). Unicode's stability policies make a character's
+    normalisation and case folding final once it is assigned, and an unassigned code point changes
+    nothing around it, so the result is 3.11's on any Python."""
+    if text.isascii() or not _KEPT_OR_ASTRAL.search(text) or not (
+            _KEPT_RE.search(text) or _KEPT_ASTRAL_RE.search("".join(_ASTRAL.findall(text)))):
+        return function(text)  # nearly always: one pass of a BMP class (an astral class is slow there)
+    return "".join(part if i % 2 else function(part) for i, part in enumerate(_KEPT_RUNS.split(text)) if part)
+
+
 def normalize(text: str) -> str:
-    """NFKC, case folding, Arabic tatweel/harakat and invisible characters removed. Idempotent."""
+    """NFKC, case folding, Arabic tatweel/harakat and invisible characters removed (Unicode 14.0's,
+    :func:`unicode14`). Idempotent."""
     if text.isascii():
         return text.lower()  # the same result, about 20x faster
+    return unicode14(_normalize, text)
+
+
+def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = DROPPED_RE.sub("", text)
     # Case folding can produce sequences that NFKC composes differently.
@@ -97,8 +189,8 @@ def normalize(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Tokens of the normalised text (see module doc)."""
     text = normalize(text)
-    full = _NEEDS_FULL_BMP.search(text) or (not text.isascii() and max(text) > "\uffff")
-    return _TOKEN.findall(text) if full else _SIMPLE.findall(text)
+    full = _NEEDS_FULL_BMP.search(text) or has_astral(text)
+    return _TOKEN.findall(text) if full else _SIMPLE.bmp.findall(text)
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from dedup.config import ClusterConfig
+from dedup.normalize import Unicode14Re, unicode14
 from dedup.ragged import ragged
 from dedup.schema import CANDIDATES
 from dedup.stopwords import english_stop_words
@@ -45,8 +46,9 @@ _TRAILING = rf"[(\[]\s*{_MARKER}\s*[)\]]\s*$"
 # every character of a long run of blanks or dashes, Python's backtracking engine would take the square of
 # its length (minutes for a scraped headline padded with 200,000 blanks). The matches are the same: a
 # match that starts inside a run also matches from the run's first character, which comes first.
-RESEND_MARK = re.compile(rf"{_LEADING}|(?:(?<!{_RUN}){_RUN}+)?{_TRAILING}", re.IGNORECASE)
-_WORD = re.compile(r"\w+")
+# Digits are Unicode 14.0's on every Python (Unicode14Re), and so are words: \w+.
+RESEND_MARK = Unicode14Re(rf"{_LEADING}|(?:(?<!{_RUN}){_RUN}+)?{_TRAILING}".replace(r"\d", "[{d}]"), re.IGNORECASE)
+_WORD = Unicode14Re("[{w}]+")
 MIN_TITLE_WORDS = 2  # a marked headline with fewer content words cannot identify a story
 # Bounds on one marked headline's work (resend_candidates). An item's own earlier versions come first on
 # both counts (its words, sent within hours); the bounds only cut when one outlet's headlines share a
@@ -75,7 +77,7 @@ def title_words(title: str | None) -> list[str]:
     single characters aside). Stateless."""
     if not title:
         return []
-    words = _WORD.findall(RESEND_MARK.sub(" ", title).casefold())
+    words = _WORD.findall(unicode14(str.casefold, RESEND_MARK.sub(" ", title)))
     return list(dict.fromkeys(w for w in words if len(w) > 1 and w not in ENGLISH_STOP_WORDS))
 
 

@@ -33,7 +33,6 @@ compiled kernel.
 from __future__ import annotations
 
 import hashlib
-import re
 
 import numba
 import numpy as np
@@ -43,12 +42,14 @@ from dedup.align.parallel import MAX_CHUNK_CHARS, bounds_for, iter_chunks
 from dedup.align.sentences import split_many
 from dedup.align.tfidf import SLICE, IdfModel, l2_normalise
 from dedup.config import AlignConfig
-from dedup.normalize import IGNORABLE_RE
+from dedup.normalize import IGNORABLE_RE, Unicode14Re
 from dedup.shingle import parallel_ranges
 from dedup.stopwords import english_stop_words
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[^\W\d_a-z][\w'&-]+")   # a letter first, checked to be a capital (in any script)
+# \d+(?:[.,]\d+)* and \b[^\W\d_a-z][\w'&-]+ (a letter first, checked to be a capital, in any script), with
+# Unicode 14.0's \w and \d on every Python.
+_NUMBER = Unicode14Re(r"[{d}]+(?:[.,][{d}]+)*")
+_NAME = Unicode14Re(r"(?<![{w}])(?![{d}_a-z])[{w}][{w}'&-]+")
 ENGLISH_STOP_WORDS = english_stop_words()
 
 

@@ -8,7 +8,6 @@ fitted :class:`~dedup.align.tfidf.IdfModel` and config.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,13 +23,14 @@ from dedup.align.tfidf import IdfModel, normalise_for_match
 from dedup.align.vectors import _Vectors, chunk_vectors
 from dedup.align.worddiff import split_diff, word_diff
 from dedup.errors import DedupError
+from dedup.normalize import Unicode14Re
 
 if TYPE_CHECKING:
     from dedup.align import AlignConfig
 
 CLUSTER_COLUMNS = ("cluster_id", "article_id", "outlet", "published", "is_canonical", "text")
 
-_PIECES = re.compile(r"\w+|[^\w\s]")
+_PIECES = Unicode14Re(r"[{w}]+|[^{w}\s]")   # \w+|[^\w\s], Unicode 14.0's on every Python
 _EPOCH = datetime(1970, 1, 1)
 
 

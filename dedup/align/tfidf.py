@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from dedup.align.wordrows import _same, _WordRows
 from dedup.errors import ConfigError
-from dedup.normalize import DROPPED_RE
+from dedup.normalize import DROPPED_RE, Unicode14Re, unicode14
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -54,17 +54,23 @@ def normalise_for_match(text: str) -> str:
     tatweel and short-vowel marks, as for shingles (:data:`dedup.normalize.DROPPED_RE`). Stateless.
 
     ``str.split()`` and the regular expression ``\\s`` agree on what is whitespace, so the join is
-    ``re.sub(r"\\s+", " ", text).strip()``, faster; ASCII text has nothing to translate."""
+    ``re.sub(r"\\s+", " ", text).strip()``, faster; ASCII text has nothing to translate. Unicode 14.0's
+    rules on every Python (:func:`dedup.normalize.unicode14`)."""
+    return " ".join(unicode14(_match_form, text).split())
+
+
+def _match_form(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
         text, removed = DROPPED_RE.subn("", text.translate(_QUOTES))
         if removed:   # a mark the removed character had cut off composes again (e.g. a soft hyphen before it)
             text = unicodedata.normalize("NFKC", text)
-    return " ".join(text.casefold().split())
+    return text.casefold()
 
 
 _CHAR_NGRAMS = (3, 5)   # the char35 features: character 3- to 5-grams inside words
-_TOKEN = r"(?u)\b\w+\b"  # one-character tokens kept: "5 percent" vs "6 percent" matters in news
+# \w+ (one-character tokens kept: "5 percent" vs "6 percent" matters in news), Unicode 14.0's on every Python
+_TOKEN = Unicode14Re("[{w}]+")
 
 
 def _vectorizers(features: Features, n_features: int, preprocessor=normalise_for_match) -> list[HashingVectorizer]:
@@ -76,8 +82,9 @@ def _vectorizers(features: Features, n_features: int, preprocessor=normalise_for
 
     common = dict(n_features=n_features, alternate_sign=False, norm=None, lowercase=False,
                   preprocessor=preprocessor, dtype=np.float64)
-    word1 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 1), **common)
-    word12 = HashingVectorizer(analyzer="word", token_pattern=_TOKEN, ngram_range=(1, 2), **common)
+    words = {"analyzer": "word", "tokenizer": _TOKEN.findall, "token_pattern": None}
+    word1 = HashingVectorizer(ngram_range=(1, 1), **words, **common)
+    word12 = HashingVectorizer(ngram_range=(1, 2), **words, **common)
     char = HashingVectorizer(analyzer="char_wb", ngram_range=_CHAR_NGRAMS, **common)
     return {"word": [word1], "word12": [word12], "char35": [char], "word12+char35": [word12, char]}[features]
 

@@ -35,17 +35,18 @@ import re
 import numba
 import numpy as np
 
-from dedup.normalize import _MK, _MK_ASTRAL, _NS, _NS_ASTRAL
+from dedup.normalize import _MK, _MK_ASTRAL, _NS, _NS_ASTRAL, Unicode14Re, has_astral
 
-_TOKEN = re.compile(r"\s*(?:\w+(?:['’.,\-]\w+)*|[^\w\s])")
+# \w as Unicode 14.0 has it, on every Python (Unicode14Re).
+_TOKEN = Unicode14Re(r"\s*(?:[{w}]+(?:['’.,\-][{w}]+)*|[^{w}\s])")
 # The same where a character of a no-space script is a token with its marks, and marks continue words.
 # The diff works on the raw text, which shingling sees after NFKC: halfwidth katakana (ｶﾀｶﾅ, U+FF66-U+FF9D)
 # is katakana there, so a character here too, and its halfwidth voiced sound marks (ﾞ ﾟ, which NFKC turns
 # into combining marks) continue it.
 _NS_DIFF, _MK_DIFF = _NS + "\uff66-\uff9d", _MK + "\uff9e\uff9f"
-_WORD = rf"(?:(?![{_NS_DIFF}]|[{_NS_ASTRAL}])\w|[{_MK_DIFF}]|[{_MK_ASTRAL}])+"
-_TOKEN_FULL = re.compile(rf"\s*(?:(?:[{_NS_DIFF}]|[{_NS_ASTRAL}])(?:[{_MK_DIFF}]|[{_MK_ASTRAL}])*"
-                         rf"|{_WORD}(?:['’.,\-]{_WORD})*|[^\w\s])")
+_WORD = rf"(?:(?![{_NS_DIFF}]|[{_NS_ASTRAL}])[{{w}}]|[{_MK_DIFF}]|[{_MK_ASTRAL}])+"
+_TOKEN_FULL = Unicode14Re(rf"\s*(?:(?:[{_NS_DIFF}]|[{_NS_ASTRAL}])(?:[{_MK_DIFF}]|[{_MK_ASTRAL}])*"
+                          rf"|{_WORD}(?:['’.,\-]{_WORD})*|[^{{w}}\s])")
 _NEEDS_FULL_DIFF = re.compile(rf"[{_NS_DIFF}{_MK_DIFF}]")
 
 Op = dict[str, str]
@@ -53,7 +54,7 @@ Op = dict[str, str]
 
 def tokens(text: str) -> list[str]:
     """Word, no-space script character and punctuation tokens of ``text``, each with the whitespace before it."""
-    full = _NEEDS_FULL_DIFF.search(text) or (not text.isascii() and max(text) > "\uffff")
+    full = _NEEDS_FULL_DIFF.search(text) or has_astral(text)
     out = (_TOKEN_FULL if full else _TOKEN).findall(text)
     consumed = sum(map(len, out))
     if consumed < len(text) and out:  # trailing whitespace

@@ -16,17 +16,19 @@ from dedup.align import tfidf, wordrows
 from dedup.align.tfidf import _QUOTES, IdfModel, l2_normalise, normalise_for_match
 from dedup.align.wordrows import _split_normalised, _WordRows
 from dedup.errors import ConfigError
-from dedup.normalize import IGNORABLE
+from dedup.normalize import IGNORABLE, unicode14
 
 CORPUS = ["The storm hit the coast.", "The council met on Friday.", "Ferries were cancelled.",
           "The storm hit the coast!"]
 
 
 def _reference_normalise(text: str) -> str:
-    """The definition written with a regular expression (the code uses faster string methods)."""
-    text = unicodedata.normalize("NFKC", re.sub(f"[{IGNORABLE}\u0640\u064B-\u065F\u0670]", "",
-                                                unicodedata.normalize("NFKC", text).translate(_QUOTES)))
-    return re.sub(r"\s+", " ", text.casefold()).strip()
+    """The definition written with a regular expression (the code uses faster string methods), with
+    Unicode 14.0's rules on every Python (:func:`dedup.normalize.unicode14`)."""
+    def definition(text: str) -> str:
+        return unicodedata.normalize("NFKC", re.sub(f"[{IGNORABLE}\u0640\u064B-\u065F\u0670]", "",
+                                                    unicodedata.normalize("NFKC", text).translate(_QUOTES))).casefold()
+    return re.sub(r"\s+", " ", unicode14(definition, text)).strip()
 
 
 def test_normalised_text_follows_its_regular_expression_definition_for_every_character():
