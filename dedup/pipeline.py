@@ -36,6 +36,7 @@ from dedup.io import (
     reject_read_articles,
 )
 from dedup.io.writers import (
+    check_out_writable,
     prepare_out_dir,
     write_formats,
     write_frame_jsonl,
@@ -361,9 +362,11 @@ def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, stat
         checkpoint("read")
     # Before the alignment writes sentences.parquet. A strict night writes nothing there before its outputs and
     # may still stop at an id the state holds (in _finish): its --out is left as it was until then, as a
-    # standalone strict run, which stops while reading, leaves it.
+    # standalone strict run, which stops while reading, leaves it. Whether it can be written is checked now.
     late = state is not None and config.read.strict
-    if not late:
+    if late:
+        check_out_writable(out)   # a bad --out found now, not after the night's clustering
+    else:
         prepare_out_dir(out)
     result = _finish(read, config, timer, state, out)
     if late:

@@ -1,4 +1,4 @@
-"""Progress bars for the long stages: items, rate and ETA on a terminal, nothing otherwise.
+"""Progress bars for the long stages: items, rate and ETA, on standard error.
 
 Stages take an optional ``progress`` argument: a :class:`Progress` (or
 ``None``, the same as a disabled one). :func:`dedup.run` also takes ``True``
@@ -10,8 +10,10 @@ opens one bar and advances it::
             ...
             advance(len(batch))
 
-Bars are drawn by tqdm on standard error, only when it is a terminal and the
-run is not ``--quiet``; they never touch the output files.
+Bars are drawn by tqdm on standard error and never touch the output files. The
+command line draws them when standard error is a terminal and the run is not
+``--quiet``, as ``Progress()`` (``enabled=None``) does; ``Progress(enabled=True)``
+(``progress=True``) draws them whatever standard error is.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Progress:
         if not self.enabled:
             yield _ignore
             return
-        from tqdm import tqdm  # only a terminal run pays the import
+        from tqdm import tqdm  # only a run that draws bars pays the import
 
         # counts as whole numbers (unit_scale would print 3 of 10 as 3.00/10.0); rates keep their decimals
         with tqdm(total=total, desc=f"{desc:<12}", unit=unit, leave=False,

@@ -96,12 +96,11 @@ class ReadConfig:
         are rejected (``file_too_large``). JSON Lines and WARC are streamed and
         only bound per record, Parquet read a batch of rows at a time.
     max_decompression_ratio:
-        A compressed file whose output passes this many times the compressed
-        bytes read so far (once past 1 MiB) is a decompression bomb:
-        decompression stops and the rest of the file is rejected
-        (``decompression_bomb``); so is a Parquet file whose decoded values
-        pass this many times its size on disk. Real news dumps compress 3 to
-        10 times.
+        A compressed file that inflates past this many times its size on disk
+        (once past 1 MiB) is a decompression bomb: decompression stops and the
+        rest of the file is rejected (``decompression_bomb``); so is a Parquet
+        file whose decoded values pass this many times its size on disk and
+        ``max_file_bytes``. Real news dumps compress 3 to 10 times.
     encoding:
         ``"auto"`` (default): byte-order mark, then the declared charset (HTTP
         header in WARC, ``<meta charset>`` in HTML), then UTF-8, then the

@@ -6,8 +6,11 @@ date outside years 1-9999), so that a file is never lost for one value.
 
 A Parquet file is compressed data like a ``.gz``, and its values are bounded alike
 (:class:`~dedup.io.streams.Limits`): the values decoded may not exceed ``max_decompression_ratio``
-times the file's size on disk (:func:`~dedup.io.streams.inflation_budget`; a ``decompression_bomb``
-past it, the rows before are kept), nor one row's ``max_record_bytes`` (``record_too_large``, that row).
+times the file's size on disk (:func:`~dedup.io.streams.inflation_budget`) or ``max_file_bytes``, the
+larger (:func:`decoded_budget`; a ``decompression_bomb`` past it, the rows before are kept), nor one row's
+``max_record_bytes`` (``record_too_large``, that row). ``max_file_bytes`` because a file read whole may
+hold as much anyway, and verbatim copies, what dedup is for, decode to more than 100 times their Parquet
+file: one dictionary entry for a text that a hundred outlets carried.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ import pyarrow.parquet as pq
 from dedup.io.records import ALIASES, Reject
 from dedup.io.streams import (
     FileRejected,
+    Limits,
     Source,
     inflation_budget,
-    inflation_message,
     open_seekable,
 )
 
@@ -45,10 +48,10 @@ def read_parquet(source: Source) -> Iterator[Raw]:
     (the same instants) before polars sees them: polars cannot read every zone Arrow allows (an offset of a
     half hour, ``+05:30``, as pandas writes it for Indian times), and fails with a panic, printed on stderr.
 
-    The values decoded are counted against :func:`~dedup.io.streams.inflation_budget` of the file's size on
-    disk, each row group's by its footer before it is read (a huge value is not decoded) and each batch's
-    by what it holds (a dictionary's value as often as rows use it): past the budget, the rows from there on
-    are one ``decompression_bomb`` reject. A row whose columns read hold more than ``max_record_bytes`` is
+    The values decoded are counted against :func:`decoded_budget` of the file's size on disk, all row
+    groups' by the footer before any is read (a huge value is not decoded) and each batch's by what it
+    holds (a dictionary's value as often as rows use it): past the budget, the rows from there on are one
+    ``decompression_bomb`` reject. A row whose columns read hold more than ``max_record_bytes`` is
     that row's ``record_too_large`` reject, not made a Python value.
     """
     read = 0   # the rows read so far
@@ -70,10 +73,12 @@ def read_parquet(source: Source) -> Iterator[Raw]:
 
 
 def _rows(source: Source, data: BinaryIO) -> Iterator[list[Raw]]:
-    """The records of the Parquet file ``data``, a batch at a time (see :func:`read_parquet`)."""
+    """The records of the Parquet file ``data``, a batch at a time (see :func:`read_parquet`): the row groups
+    within the budget as the footer gives their sizes, in one pass over them (a file of many small row
+    groups is read in batches of many groups), then the bomb of the group that passes it, if one does."""
     limits = source.limits
     on_disk = os.stat(source.path).st_size
-    budget, spent, number = inflation_budget(limits, on_disk), 0, 0
+    budget, spent, number = decoded_budget(limits, on_disk), 0, 0
     # pages read one after the other, not a column chunk at once: the memory is a batch's
     file = pq.ParquetFile(data, buffer_size=1 << 20, pre_buffer=False)
     names = file.schema_arrow.names
@@ -81,21 +86,21 @@ def _rows(source: Source, data: BinaryIO) -> Iterator[list[Raw]]:
     paths = [file.schema.column(j).path for j in range(file.metadata.num_columns)]
     leaves = [j for j, path in enumerate(paths) if any(path == name or path.startswith(name + ".") for name in wanted)]
     groups = [file.metadata.row_group(g) for g in range(file.num_row_groups)]
-    sizes_of_rows = [_batch_rows(data, [group.column(j) for j in leaves]) for group in groups]
+    declared = np.cumsum([sum(group.column(j).total_uncompressed_size for j in leaves) for group in groups],
+                         dtype=np.int64)
+    within = int(np.searchsorted(declared, budget, side="right"))   # the groups the footer fits in the budget
     everyone = names if len(wanted) < len(names) else None   # the columns not read are in each record, null
-    for g, group in enumerate(groups):
-        declared = spent + sum(group.column(j).total_uncompressed_size for j in leaves)
-        if declared > budget:   # as the footer says: the values are not decoded
-            raise _bomb(limits, on_disk, f"its footer gives {declared:,} bytes up to the end of row group {g + 1}",
-                        number)
-        for batch in file.iter_batches(batch_size=sizes_of_rows[g], row_groups=[g], columns=wanted):
+    if within:
+        batch_rows = min(_batch_rows(data, [group.column(j) for j in leaves]) for group in groups[:within])
+        for batch in _batches(file, within, batch_rows, wanted):
             sizes = _value_bytes(batch)
             total = spent + np.cumsum(sizes)
             fits = int(np.searchsorted(total, budget, side="right"))   # the rows within the budget
             big = sizes > limits.max_record_bytes
             kept = [i for i in range(fits) if not big[i]]
             table = pa.Table.from_batches([batch])
-            records = _records(table if len(kept) == len(batch) else table.take(kept), everyone)
+            records = _records(table if len(kept) == len(batch) else table.take(pa.array(kept, pa.int64())),
+                               everyone)   # (typed: an empty list of rows is no type pyarrow takes with)
             yield [(number + i + 1, Reject("", number + i + 1, "record_too_large", f"the row's values hold "
                                            f"{int(sizes[i]):,} bytes, more than max_record_bytes="
                                            f"{limits.max_record_bytes:,}; not read") if big[i] else next(records))
@@ -103,6 +108,39 @@ def _rows(source: Source, data: BinaryIO) -> Iterator[list[Raw]]:
             if fits < len(batch):
                 raise _bomb(limits, on_disk, f"stopped after {int(total[fits]):,} bytes", number + fits)
             spent, number = spent + int(sizes.sum()), number + len(batch)
+    if within < len(groups):   # as the footer says: the values are not decoded
+        raise _bomb(limits, on_disk, f"its footer gives {int(declared[within]):,} bytes up to the end of row "
+                    f"group {within + 1}", number)
+
+
+def _batches(file: pq.ParquetFile, within: int, batch_rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """The rows of the first ``within`` row groups of ``file``, ``batch_rows`` at a time, read in one pass (a
+    batch may hold rows of several groups). If a group cannot be read, the rows of the groups before it in
+    the batch that failed are read again group by group, so that they are kept, before the error is raised
+    (the corrupt group's own, then)."""
+    done = 0
+    try:
+        for batch in file.iter_batches(batch_size=batch_rows, row_groups=list(range(within)), columns=columns):
+            yield batch
+            done += len(batch)
+    except (pa.ArrowException, OSError):   # corrupt data: read_parquet reports what the group by itself raises
+        start = 0   # the first row of group g
+        for g in range(within):
+            rows = file.metadata.row_group(g).num_rows
+            if start + rows > done:
+                skip = max(done - start, 0)   # the group's rows already given
+                for batch in file.iter_batches(batch_size=batch_rows, row_groups=[g], columns=columns):
+                    if skip < len(batch):
+                        yield batch.slice(skip)
+                    skip = max(skip - len(batch), 0)
+            start += rows
+
+
+def decoded_budget(limits: Limits, on_disk: int) -> int:
+    """The bytes the values of a Parquet file of ``on_disk`` bytes may decode to: its
+    :func:`~dedup.io.streams.inflation_budget`, or ``max_file_bytes`` if more (what a file read whole may
+    hold: verbatim copies are one dictionary entry and many small indices)."""
+    return max(inflation_budget(limits, on_disk), limits.max_file_bytes)
 
 
 def _batch_rows(data: BinaryIO, chunks: list) -> int:
@@ -147,9 +185,11 @@ def _mappable(names: list[str], field_map) -> list[str]:
     return [name for name in dict.fromkeys(names) if name in usable or name.strip().casefold() in usable]
 
 
-def _bomb(limits, on_disk: int, where: str, read: int) -> FileRejected:
-    return FileRejected("decompression_bomb", f"{inflation_message('Parquet', limits, on_disk, where)}; "
-                        f"the rows from {read + 1} on are not read")
+def _bomb(limits: Limits, on_disk: int, where: str, read: int) -> FileRejected:
+    return FileRejected("decompression_bomb", f"Parquet data inflates past {decoded_budget(limits, on_disk):,} "
+                        f"bytes, the larger of {limits.max_decompression_ratio:g} times its {on_disk:,} bytes on "
+                        f"disk and max_file_bytes; {where} (raise max_decompression_ratio or max_file_bytes if "
+                        f"the file is genuine); the rows from {read + 1} on are not read")
 
 
 def _is_bytes(kind: pa.DataType) -> bool:
@@ -160,11 +200,11 @@ def _is_bytes(kind: pa.DataType) -> bool:
 def _records(table: pa.Table, names: list[str] | None) -> Iterator[dict[str, Any]]:
     """The rows of ``table`` as Python values, each with every column of ``names`` (if given) that ``table``
     lacks, as null."""
-    table = table.cast(pa.schema([field.with_type(_utc(field.type)) for field in table.schema],
-                                 metadata=table.schema.metadata))
-    if not table.num_columns:
+    if not table.num_columns:   # (no column is mapped; a cast of no columns loses the row count)
         rows: Iterator[dict[str, Any]] = ({} for _ in range(table.num_rows))
     else:
+        table = table.cast(pa.schema([field.with_type(_utc(field.type)) for field in table.schema],
+                                     metadata=table.schema.metadata))
         rows = pl.from_arrow(_dates_in_range(table)).iter_rows(named=True)
     return rows if names is None else ({name: row.get(name) for name in names} for row in rows)
 

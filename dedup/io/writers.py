@@ -9,6 +9,7 @@ and JSON copies are made from the written Parquet file, batch by batch.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -317,3 +318,18 @@ def prepare_out_dir(out: Path) -> None:
     with writing_into(out):
         out.mkdir(parents=True, exist_ok=True)
         remove_outputs(out)
+
+
+def check_out_writable(out: Path) -> None:
+    """Raise :class:`OutputError` if ``out`` could not be created or written into, as :func:`prepare_out_dir`
+    would find, without creating it or touching what it holds: for a run that empties ``out`` late (a strict
+    night, which may still stop at a record) but should not find a bad ``--out`` only after its work. Its
+    nearest existing folder (``out`` itself, else the ancestor it would be made in) must be a folder that
+    may be written into."""
+    with writing_into(out):
+        found = next(path for path in (out, *out.absolute().parents) if os.path.lexists(path))
+        if not found.is_dir():   # as mkdir says it: out a file, or under one
+            code = errno.EEXIST if found == out else errno.ENOTDIR
+            raise OSError(code, os.strerror(code), str(found))
+        if not os.access(found, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(found))

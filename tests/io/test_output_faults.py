@@ -13,7 +13,7 @@ import pytest
 
 from dedup import Config, run
 from dedup.errors import OutputError
-from dedup.io.writers import prepare_out_dir
+from dedup.io.writers import check_out_writable, prepare_out_dir
 from tests.conftest import article, make_story, write_jsonl
 
 
@@ -114,3 +114,20 @@ def test_the_next_run_removes_a_report_left_half_written(tmp_path):
     (out / "notes.txt").write_text("the desk's own file")
     prepare_out_dir(out)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_checking_that_out_can_be_written_touches_nothing(tmp_path, monkeypatch):
+    """check_out_writable finds what prepare_out_dir would (an --out under a file, a folder that may not be
+    written into) without making --out or removing an earlier run's outputs."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+    check_out_writable(out)
+    check_out_writable(tmp_path / "new" / "deeper")
+    assert (out / "summary.json").exists() and not (tmp_path / "new").exists()
+    (tmp_path / "blocker").write_text("a file")
+    with pytest.raises(OutputError, match="Not a directory"):
+        check_out_writable(tmp_path / "blocker" / "out")
+    monkeypatch.setattr("os.access", lambda path, mode: False)   # (root may write anywhere)
+    with pytest.raises(OutputError, match=f"Permission denied \\({tmp_path}\\)"):
+        check_out_writable(tmp_path / "new")

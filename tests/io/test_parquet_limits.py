@@ -1,4 +1,5 @@
-"""Parquet inflates like compressed data: its decoded values are held to max_decompression_ratio and each row to
+"""Parquet inflates like compressed data: its decoded values are held to max_decompression_ratio times its size
+(or max_file_bytes, the larger: here lowered to 1 MiB so that the ratio's budget is the one) and each row to
 max_record_bytes, and only the columns a record can be mapped from are read (a column nothing maps is never
 decoded), a batch of rows at a time."""
 
@@ -18,6 +19,10 @@ def _texts(n: int, start: int = 0) -> list[str]:
             range(start, start + n)]
 
 
+#: max_file_bytes as low as it goes (max_record_bytes lowered with it): the budget is 100 times the file's size.
+SMALL = ReadConfig(max_record_bytes=2**20, max_file_bytes=2**20)
+
+
 def _rejects(res) -> list[tuple]:
     return [(row["record"], row["reason"]) for row in res.rejects.iter_rows(named=True)]
 
@@ -31,32 +36,35 @@ def test_a_huge_value_in_a_mapped_column_is_a_bomb_and_not_decoded_the_rows_befo
         writer.write_table(pa.table({"id": ["a1", "a2", "a3"], "text": _texts(3)}, schema=schema))
         writer.write_table(pa.table({"id": ["b1", "b2"], "text": ["x" * (4 * 2**20)] * 2}, schema=schema))
     assert path.stat().st_size < 20_000
-    res = read_inputs([path])
+    res = read_inputs([path], config=SMALL)
     assert res.articles["article_id"].to_list() == ["a1", "a2", "a3"]
     assert _rejects(res) == [(None, "decompression_bomb")]
     message = res.rejects["message"][0]
-    assert message.startswith("Parquet data inflates past 100 times its ") and "row group 2" in message
+    assert message.startswith(f"Parquet data inflates past {2**20:,} bytes, the larger of 100 times its ")
+    assert "row group 2" in message
     assert message.endswith("; the rows from 4 on are not read")
     assert res.records == res.articles.height + res.rejects.height
 
 
 def test_a_dictionary_encoded_column_counts_its_value_in_every_row(tmp_path):
     """One 2,000-character text in 3,000 rows is a dictionary page of 2 KB and 3,000 indices on disk, and
-    6 MB decoded: the rows within 100 times the file's size are kept, the rest are one reject."""
+    6 MB decoded: the rows within 100 times the file's size are kept, the rest are one reject (with
+    max_file_bytes at 1 MiB; at its default of 2 GiB, the file is read whole)."""
     path = tmp_path / "d.parquet"
     text = " ".join(_texts(40))[:2000]
     pq.write_table(pa.table({"id": [f"d{i:04}" for i in range(3000)], "text": [text] * 3000}), path,
                    compression="zstd")
     assert path.stat().st_size < 20_000
     assert pq.ParquetFile(path).metadata.row_group(0).column(1).has_dictionary_page
-    res = read_inputs([path])
+    res = read_inputs([path], config=SMALL)
     kept = res.articles.height
     assert kept == max(100 * path.stat().st_size, 2**20) // 2005   # 5 bytes of id and the text, a row
     assert sorted(res.articles["article_id"]) == [f"d{i:04}" for i in range(kept)]   # the first rows
     assert _rejects(res) == [(None, "decompression_bomb")]
     assert res.rejects["message"][0].endswith(f"; the rows from {kept + 1} on are not read")
     # the limit is max_decompression_ratio's: raised, the file is read
-    assert read_inputs([path], config=ReadConfig(max_decompression_ratio=10_000)).articles.height == 3000
+    raised = ReadConfig(max_record_bytes=2**20, max_file_bytes=2**20, max_decompression_ratio=10_000)
+    assert read_inputs([path], config=raised).articles.height == 3000
 
 
 def test_a_row_over_max_record_bytes_is_that_rows_reject(tmp_path):

@@ -4,6 +4,7 @@ outlet (``duplicate_id``, after signing), and must not have removed the previous
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main as cli
@@ -47,3 +48,29 @@ def test_a_strict_stop_at_an_id_the_state_holds_leaves_out_as_a_standalone_stric
     # without --strict the night rejects the record and goes on: --out holds its outputs
     assert _cluster(two, "--state", state, "--out", out, "--night", "2026-10-03") == (0, "")
     assert _files(out)["rejected.jsonl"] != before["rejected.jsonl"]
+
+
+def test_a_strict_night_finds_an_out_it_cannot_write_before_clustering(tmp_path, monkeypatch):
+    """A strict night empties --out only once its outputs are made, but an --out that cannot be made (under a
+    file) is its OutputError right after reading, not after the night's clustering."""
+    import dedup
+    from dedup import pipeline
+    from dedup.config import Config
+    from dedup.errors import OutputError
+
+    def finish(*args, **kwargs):
+        raise AssertionError("clustered before --out was checked")
+
+    monkeypatch.setattr(pipeline, "_finish", finish)
+    folder = write_jsonl(tmp_path / "in" / "a.jsonl", [article("a-1", "Daily A", S, "2026-10-02T06:00:00Z"),
+                                                       article("b-1", "Daily B", T, "2026-10-02T07:00:00Z")]).parent
+    (tmp_path / "blocker").write_text("a file")
+    strict = Config().replace(read={"strict": True})
+    for out in (tmp_path / "blocker" / "out", tmp_path / "blocker" / "deeper" / "out"):
+        with pytest.raises(OutputError, match=r"Not a directory \(.*blocker\)"):
+            dedup.run(folder, out, config=strict, state_dir=tmp_path / "state", night="2026-10-02")
+    assert (tmp_path / "blocker").read_text() == "a file"
+    # a writable --out not made yet is still not made before the night's work: here it stops in _finish
+    with pytest.raises(AssertionError, match="clustered before"):
+        dedup.run(folder, tmp_path / "new" / "out", config=strict, state_dir=tmp_path / "state", night="2026-10-02")
+    assert not (tmp_path / "new").exists()
