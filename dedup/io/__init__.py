@@ -46,7 +46,7 @@ __all__ = ["REJECTS_KEPT", "ReadResult", "articles_from_frame", "file_path", "is
 @dataclass
 class ReadResult:
     articles: pl.DataFrame                 # ARTICLES, sorted by article_id
-    rejects: pl.DataFrame                  # REJECTS_KEPT (REJECTS, compactly), sorted by file, record, reason
+    rejects: pl.DataFrame                  # REJECTS, sorted by file, record, reason
     files: int = 0
     records: int = 0
     skipped_files: list[str] = field(default_factory=list)    # unsupported types, output folders found in folders
@@ -114,11 +114,13 @@ class _Collector:
             self.reject_frames.append(pl.DataFrame(rows, schema=REJECTS_KEPT, orient="row"))
 
     def rejects_frame(self) -> pl.DataFrame:
-        """The rejects so far as :data:`REJECTS_KEPT`, by file, record and reason."""
+        """The rejects so far as REJECTS (their declared schema: strings, not the categoricals they are kept
+        as until now), by file, record and reason."""
         self._flush_rejects()
         rejects = pl.concat(self.reject_frames or [pl.DataFrame(schema=REJECTS_KEPT)], rechunk=False)
         # a sort of millions of rejects would cost twice what they take
-        return rejects if self.rejects_in_order else rejects.sort(["file", "record", "reason"], nulls_last=False)
+        rejects = rejects if self.rejects_in_order else rejects.sort(["file", "record", "reason"], nulls_last=False)
+        return conform(rejects, REJECTS, "read")
 
     def add(self, items: Iterable[tuple[int | None, Any]], file: str) -> None:
         """Count, map and keep (or reject) each record of ``items``. A record the mapper fails on
@@ -248,7 +250,7 @@ def reject_read_articles(read: ReadResult, rejects: pl.DataFrame, config: ReadCo
         collector.reject(Reject(row["file"], row["record"], row["reason"], row["message"], row["article_id"]))
     keep = ~read.articles["article_id"].is_in(rejects["article_id"].implode())
     read.articles = read.articles.filter(keep)
-    read.rejects = pl.concat([conform(read.rejects, REJECTS_KEPT, "read"), collector.rejects_frame()]).sort(
+    read.rejects = pl.concat([read.rejects, collector.rejects_frame()]).sort(
         ["file", "record", "reason"], nulls_last=False)
     return keep
 

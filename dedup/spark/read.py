@@ -56,7 +56,7 @@ from dedup.io.html import latest_page_date
 from dedup.io.inputs import SUFFIXES, find_inputs, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
-from dedup.schema import ARTICLES, conform
+from dedup.schema import ARTICLES, REJECTS, conform
 from dedup.spark.uris import find_uris, path_order, read_once
 
 #: One row per article, reject, warning count or per-file record count.
@@ -344,7 +344,7 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
                  if read.rejects.height else doubles[0])
         raise RejectedRecord(first["file"], first["record"], first["reason"], first["message"])
     frame = pl.concat([read.rejects, pl.DataFrame(doubles or None, schema=REJECTS_KEPT, orient="row")])
-    frame = frame.sort(["file", "record", "reason"], nulls_last=False)
+    frame = conform(frame.sort(["file", "record", "reason"], nulls_last=False), REJECTS, "read")
 
     tagged = (ranked.where(F.col("_rank") == 1)
               .select(*ARTICLE_COLUMNS, F.spark_partition_id().alias("_pid"),
