@@ -158,6 +158,13 @@ _KEPT_RE, _KEPT_ASTRAL_RE = re.compile(f"[{_KEPT}]"), re.compile(f"[{_KEPT_ASTRA
 _KEPT_RUNS = re.compile(f"([{_KEPT}{_KEPT_ASTRAL}]+)")
 
 
+def new_since_unicode14(text: str) -> bool:
+    """True if ``text`` holds a code point Unicode 14.0 left unassigned (an invisible one aside): one that
+    Python 3.12 or later may take for a letter or a digit where 3.11 does not."""
+    return not text.isascii() and bool(_KEPT_OR_ASTRAL.search(text)) and bool(
+        _KEPT_RE.search(text) or _KEPT_ASTRAL_RE.search("".join(_ASTRAL.findall(text))))
+
+
 def unicode14(function, text: str) -> str:
     """``function(text)`` as Unicode 14.0 has it, for a function that normalises or case folds
     (``str -> str``, one code point at a time or Unicode normalisation): applied to the runs of code
@@ -165,8 +172,7 @@ def unicode14(function, text: str) -> str:
     invisible ones, which the function gets). Unicode's stability policies make a character's
     normalisation and case folding final once it is assigned, and an unassigned code point changes
     nothing around it, so the result is 3.11's on any Python."""
-    if text.isascii() or not _KEPT_OR_ASTRAL.search(text) or not (
-            _KEPT_RE.search(text) or _KEPT_ASTRAL_RE.search("".join(_ASTRAL.findall(text)))):
+    if not new_since_unicode14(text):
         return function(text)  # nearly always: one pass of a BMP class (an astral class is slow there)
     return "".join(part if i % 2 else function(part) for i, part in enumerate(_KEPT_RUNS.split(text)) if part)
 

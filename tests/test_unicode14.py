@@ -8,6 +8,7 @@ characters nor digits, whatever the running Python's own Unicode database says.
 
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from dedup.align.core import identity_key
 from dedup.align.tfidf import _vectorizers, normalise_for_match
 from dedup.align.worddiff import tokens, word_diff
 from dedup.config import ShingleConfig
+from dedup.io.records import parse_published
 from dedup.normalize import normalize, tokenize
 from dedup.resend import is_resend, title_words
 from dedup.sentence_match import _facts
@@ -53,6 +55,13 @@ def test_digits_new_in_unicode_15_are_neither_figures_nor_resend_counts():
     assert title_words(f"Nag Mundari {NAG_MUNDARI} vote") == ["nag", "mundari", "vote"]
     assert not is_resend(f"UPDATE {KAWI}- Markets rally")
     assert is_resend("UPDATE \u0663- Markets rally")   # Arabic-Indic three: a digit in Unicode 14.0
+
+
+def test_a_date_in_digits_new_in_unicode_15_is_unreadable():
+    kawi = "".join(chr(0x11F50 + int(c)) if c.isdigit() else c for c in "Fri, 27 Nov 2026 06:00:00 +0000")
+    with pytest.raises(ValueError, match="unreadable date"):
+        parse_published(kawi)
+    assert parse_published("Fri, 27 Nov 2026 06:00:00 +0000").hour == 6
 
 
 def test_invisible_unassigned_code_points_are_still_removed():

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dedup.config import CANONICAL_FIELDS, ReadConfig
+from dedup.normalize import new_since_unicode14
 
 #: Column names accepted for each canonical field, after an explicit --field mapping.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -90,6 +91,8 @@ def parse_published(value: Any) -> datetime | None:
             dt = datetime.fromisoformat(s)
         except ValueError:
             try:
+                if new_since_unicode14(s):   # digits Python 3.12+ reads and 3.11 does not: read on none
+                    raise ValueError
                 dt = email.utils.parsedate_to_datetime(s)
             except (TypeError, ValueError, IndexError):
                 raise ValueError(f"unreadable date {value!r}; expected ISO 8601 such as 2026-11-27T08:15:00Z") from None
