@@ -67,6 +67,10 @@ _PAGE_BATCH_BYTES = 128 * 2**20
 #: or a CSV named .jsonl: a reject a line) costs little more than the file (as Python dicts, ~650 bytes a
 #: reject). They read as strings (``to_list``, ``rows``, comparisons with a ``str``); writers cast them.
 REJECTS_KEPT = pl.Schema({name: pl.Categorical() if dtype == pl.String else dtype for name, dtype in REJECTS.items()})
+#: A file whose last this many records were all rejected is not read further (one ``too_many_rejects`` reject
+#: for the rest): a reject is kept until the outputs are written (~140 bytes each at the peak), and a 4 MiB
+#: gzip of bad lines may hold 200 million of them.
+MAX_REJECT_RUN = 1_000_000
 #: Records under one id with the same time and text are ranked by these fields (:func:`content_rank`).
 CONTENT_TIES = ("outlet", "title", "url")
 
@@ -90,6 +94,7 @@ class _Collector:
         self.reject_frames: list[pl.DataFrame] = []   # REJECTS_KEPT batches, in the order met
         self.last_reject: tuple | None = None          # the sort key of the last reject met, while they come in order
         self.rejects_in_order = True                   # (often: one file's bad lines), no sort needed at the end
+        self.rejected = 0
         self.records = 0
         self.warnings: Counter = Counter()
         self.pages: list[tuple[str, int | None, Page]] = []   # (file, record, page) not yet extracted
@@ -104,6 +109,7 @@ class _Collector:
         if self.rejects_in_order and self.last_reject is not None and key <= self.last_reject:
             self.rejects_in_order = False
         self.last_reject = key
+        self.rejected += 1
         self.reject_rows.append(rej.as_row())
         if len(self.reject_rows) >= _BATCH:
             self._flush_rejects()
@@ -126,7 +132,12 @@ class _Collector:
         """Count, map and keep (or reject) each record of ``items``. A record the mapper fails on
         (a bug) is one ``reader_error`` reject of that record, and the file goes on. HTML pages
         are extracted in batches across files (:meth:`_extract`) before they are mapped."""
+        run = 0   # the records rejected in a row, last
         for number, raw in items:
+            if run >= MAX_REJECT_RUN:   # a log or a CSV named .jsonl, say: its lines would fill the memory
+                raise FileRejected("too_many_rejects", f"the {run:,} records before record {number} were all "
+                                   "rejected; the rest of the file is not read: it does not hold articles in a "
+                                   "format dedup reads (check the file, or map its columns with --field)")
             self.records += 1
             if isinstance(raw, Page):
                 self.pages.append((file, number, raw))
@@ -135,7 +146,9 @@ class _Collector:
                 if self.config.strict or len(self.pages) >= _PAGE_BATCH or self.page_bytes >= _PAGE_BATCH_BYTES:
                     self._extract()
                 continue
+            rejected = self.rejected
             self._take(file, number, raw)
+            run = run + 1 if self.rejected > rejected else 0
 
     def _extract(self) -> None:
         """Extract the pages waiting (on ``config.workers`` processes), then map each in turn."""

@@ -45,7 +45,7 @@ RATIO_GRACE_BYTES = 1 << 20
 _CHUNK = 1 << 16
 
 #: The first byte of a line that is not part of a blank line (:func:`_skip_blank_lines`).
-_NOT_BLANK = re.compile(rb"[^\r\n]")
+_NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")   # what bytes.strip() leaves: a line of these is blank
 _NEWLINES = b"\n" * (1 << 20)
 
 # zstd as Python 3.14 has it in the standard library (compression.zstd), from its backport before: it
@@ -388,16 +388,17 @@ def iter_lines(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | 
             continue
         if not line.endswith(b"\n"):
             yield number, line
-        elif line.strip(b"\r\n"):
+        elif line.strip():
             yield number, line.rstrip(b"\r\n")
         else:
             number += _skip_blank_lines(stream, max_bytes)
 
 
 def _skip_blank_lines(stream: BinaryIO, max_bytes: int) -> int:
-    """Consume the blank lines at the head of ``stream`` (each ``\n`` with only ``\r`` before it), the
-    bytes already buffered at a time (``peek``), and return their number. Only whole lines are consumed:
-    ``\r`` bytes that begin the next line stay for its ``readline``, and a window holds at most
+    """Consume the blank lines at the head of ``stream`` (each ``\n`` with only white space before it:
+    ``\r``, spaces, tabs), the bytes already buffered at a time (``peek``), and return their number. Only
+    whole lines are consumed: white space that begins the next line stays for its ``readline``, and a
+    window holds at most
     ``max_bytes + 1`` bytes, so a blank line longer than ``max_bytes`` is left for :func:`iter_lines` to
     reject as it would any line that long."""
     if not hasattr(stream, "peek"):
@@ -410,7 +411,7 @@ def _skip_blank_lines(stream: BinaryIO, max_bytes: int) -> int:
         else:
             # counted, not stripped: bytes.count runs at memory speed, bytes.lstrip tests each byte in turn
             blank = len(window) if window.count(b"\n") + window.count(b"\r") == len(window) \
-                else _NOT_BLANK.search(window).start()
+                else (found.start() if (found := _NOT_BLANK.search(window)) else len(window))
             end = window.rfind(b"\n", 0, blank) + 1
             newlines = window.count(b"\n", 0, end)
         if not end:

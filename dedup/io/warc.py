@@ -61,7 +61,7 @@ def _page(record: Any, number: int, source: Source) -> Page | Reject:
             return Reject("", number, "warc_not_html", f"response for {uri} has no HTTP payload")
         status = (http.get_statuscode() or "").strip()
         if status != "200":
-            code = status if status.isdigit() and len(status) == 3 else "invalid"
+            code = status if status.isascii() and status.isdigit() and len(status) == 3 else "invalid"
             return Reject("", number, f"warc_status_{code}", f"HTTP status {status[:20]!r} for {uri}")
         content_type = http.get_header("Content-Type")
     else:

@@ -285,15 +285,20 @@ def remove_outputs(out: Path) -> None:
     a Spark table's: part files and Hadoop's side files only) is left as it
     is: an ``OSError``.
     """
-    tables = tuple(f"{table}." for table in OUTPUT_TABLES)
     for name in sorted(OUTPUT_FILES):
         path = out / name
-        if name.startswith(tables) and path.is_dir() and not path.is_symlink() and _holds_table_parts(path):
+        if _spark_table(path):
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)   # a folder: IsADirectoryError
         _partial(path).unlink(missing_ok=True)
     (out / ".report.html.tmp").unlink(missing_ok=True)   # the report's temporary name before session 32
+
+
+def _spark_table(path: Path) -> bool:
+    """Whether the output name ``path`` is a folder a Spark run wrote a table into (removed with the outputs)."""
+    return (path.name.startswith(tuple(f"{table}." for table in OUTPUT_TABLES)) and path.is_dir()
+            and not path.is_symlink() and _holds_table_parts(path))
 
 
 def _holds_table_parts(folder: Path) -> bool:
@@ -325,7 +330,7 @@ def check_out_writable(out: Path) -> None:
     would find, without creating it or touching what it holds: for a run that empties ``out`` late (a strict
     night, which may still stop at a record) but should not find a bad ``--out`` only after its work. Its
     nearest existing folder (``out`` itself, else the ancestor it would be made in) must be a folder that
-    may be written into."""
+    may be written into, and no output's name in it a folder other than a Spark table's."""
     with writing_into(out):
         found = next(path for path in (out, *out.absolute().parents) if os.path.lexists(path))
         if not found.is_dir():   # as mkdir says it: out a file, or under one
@@ -333,3 +338,7 @@ def check_out_writable(out: Path) -> None:
             raise OSError(code, os.strerror(code), str(found))
         if not os.access(found, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(found))
+        if found == out:   # an output's name taken by a folder (not a Spark table's), as remove_outputs finds it
+            for name in sorted(OUTPUT_FILES):
+                if (out / name).is_dir() and not _spark_table(out / name):
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(out / name))

@@ -128,6 +128,10 @@ def test_checking_that_out_can_be_written_touches_nothing(tmp_path, monkeypatch)
     (tmp_path / "blocker").write_text("a file")
     with pytest.raises(OutputError, match="Not a directory"):
         check_out_writable(tmp_path / "blocker" / "out")
+    (out / "report.html").mkdir()   # an output's name taken by a folder: prepare_out_dir would fail on it
+    with pytest.raises(OutputError, match="Is a directory"):
+        check_out_writable(out)
+    (out / "report.html").rmdir()
     monkeypatch.setattr("os.access", lambda path, mode: False)   # (root may write anywhere)
     with pytest.raises(OutputError, match=f"Permission denied \\({tmp_path}\\)"):
         check_out_writable(tmp_path / "new")

@@ -141,3 +141,20 @@ def test_a_frame_write_that_fails_leaves_no_file(tmp_path):
     with pytest.raises(TypeError, match="Float64"):
         write_frame_jsonl(frame, tmp_path / "x.jsonl")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_whose_records_are_all_rejected_is_not_read_past_the_run_limit(tmp_path, monkeypatch):
+    """A file of bad lines (a log named .jsonl) is read until MAX_REJECT_RUN records in a row were rejected;
+    the rest is one too_many_rejects reject and read = clustered + rejected still holds. A run of fewer, or
+    an article between, resets the count: the file is read whole."""
+    from dedup import io
+    monkeypatch.setattr(io, "MAX_REJECT_RUN", 5)
+    good = json.dumps({"id": "g", "outlet": "Gazette", "text": "A story long enough to shingle, " * 4})
+    write_lines(tmp_path / "log" / "a.jsonl", ["1"] * 9)
+    write_lines(tmp_path / "mixed" / "b.jsonl", ["1"] * 4 + [good] + ["1"] * 4)
+    log = io.read_inputs([tmp_path / "log"])
+    assert log.rejects.select("record", "reason").rows() == [(None, "too_many_rejects")] + [
+        (n, "not_an_object") for n in range(1, 6)]
+    assert log.records == 6 and "before record 6 were all rejected" in log.rejects["message"][0]
+    mixed = io.read_inputs([tmp_path / "mixed"])
+    assert mixed.records == 9 and mixed.rejects.height == 8 and mixed.articles["article_id"].to_list() == ["g"]

@@ -195,3 +195,19 @@ def test_a_page_whose_extraction_fails_is_its_own_reject(tmp_path, monkeypatch, 
     [reject] = res.rejects.to_dicts()
     assert (reject["file"].rsplit("/", 1)[1], reject["record"], reject["reason"]) == ("bad.html", None, "reader_error")
     assert "RuntimeError: extractor bug" in reject["message"]
+
+
+
+@pytest.mark.parametrize("status", ["²⁰⁰", "٢٠٠", "\U00011f50" * 3])
+def test_a_status_in_other_digits_is_an_invalid_status(status):
+    # a reason is a key of summary.json: ASCII digits only (Kawi digits are digits on Python 3.12+ only);
+    # warcio writes no such status line, so the record is one as warcio reads it
+    from types import SimpleNamespace
+
+    from dedup.io.streams import Source
+    from dedup.io.warc import _page
+
+    http = SimpleNamespace(protocol="HTTP/1.1", get_statuscode=lambda: status, get_header=lambda name: None)
+    record = SimpleNamespace(rec_type="response", rec_headers=SimpleNamespace(get_header=lambda name: "http://x/1"),
+                             http_headers=http)
+    assert _page(record, 1, Source(path="x.warc")).reason == "warc_status_invalid"
