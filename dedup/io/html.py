@@ -21,6 +21,7 @@ Measured throughput and its share of a night: ``benchmarks/README.md``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -77,13 +78,19 @@ def _paragraphs(text: str, title: str | None) -> str:
 
 def extract_article(data: bytes, *, url: str | None = None, declared_charset: str | None = None,
                     forced_encoding: str | None = None, warnings=None,
-                    latest: str | None = None) -> dict[str, Any] | Reject:
+                    latest: str | None = None, max_bytes: int | None = None) -> dict[str, Any] | Reject:
     """One HTML page to a raw record (``title``, ``text``, ``published``, ``url``, ``outlet``) or a Reject.
 
     ``url`` is where the page was fetched from (the WARC target URI); the
     page's own canonical URL is used when none is given. ``warnings`` (a
-    Counter) receives the decoding decision. Stateless.
+    Counter) receives the decoding decision. A page of more than ``max_bytes``
+    (``ReadConfig.max_html_bytes``) is ``html_too_large``, unparsed: extraction
+    time grows faster than the page (``benchmarks/README.md`` §5). Stateless.
     """
+    if max_bytes is not None and len(data) > max_bytes:
+        return Reject("", None, "html_too_large", f"page of {len(data):,} bytes, more than max_html_bytes="
+                      f"{max_bytes:,}; not extracted (raise read.max_html_bytes to extract it: extraction time "
+                      "grows faster than the page)")
     try:
         decoded = decode(data, declared=declared_charset, html=True, forced=forced_encoding)
     except Undecodable as exc:
@@ -102,8 +109,7 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
         return Reject("", None, "malformed_html", f"cannot parse HTML: {type(exc).__name__}: {exc}")
     text = _paragraphs(getattr(doc, "text", None) or "", getattr(doc, "title", None)) if doc else ""
     if not text:
-        return Reject("", None, "html_no_text", "no article text found in the page (an index, login or empty "
-                      "page, or all of it looked like navigation)")
+        return Reject("", None, "html_no_text", _no_text_message(decoded.text))
     return {
         "title": doc.title or None,
         "text": text,
@@ -111,6 +117,23 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
         "url": url or doc.url or None,
         "outlet": _site_name(doc),
     }
+
+
+def _no_text_message(page: str) -> str:
+    """Why a page gave no text: its markup passed a limit of the HTML parser (lxml's, libxml2's: elements
+    nested over 256 deep, a text run over 10 MB), which drops the rest of the page, or else it holds none.
+    Parsed again only here, for the pages without text (~0.01 s a MB)."""
+    from lxml import etree
+
+    parser = etree.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
+    with contextlib.suppress(etree.LxmlError, ValueError):   # an empty document: no limit met
+        etree.fromstring(page, parser)
+    limits = sorted({error.message.split(",")[0].strip() for error in parser.error_log
+                     if error.type_name == "ERR_RESOURCE_LIMIT"})
+    if limits:
+        return (f"no article text found: the HTML parser stopped at a limit of its own ({'; '.join(limits)[:200]}): "
+                "elements nested too deep or a text run too long; the rest of the page was dropped")
+    return "no article text found in the page (an index, login or empty page, or all of it looked like navigation)"
 
 
 @dataclass(frozen=True)
@@ -122,13 +145,15 @@ class Page:
     url: str | None = None
     declared_charset: str | None = None
     forced_encoding: str | None = None
+    max_bytes: int | None = None      # ReadConfig.max_html_bytes: a larger page is html_too_large
 
     def extract(self, latest: str | None = None) -> tuple[dict[str, Any] | Reject, Counter]:
         """:func:`extract_article` of the page (``latest``: the latest date it may have, see
         :func:`latest_page_date`), and the warnings it counted."""
         warnings: Counter = Counter()
         raw = extract_article(self.data, url=self.url, declared_charset=self.declared_charset,
-                              forced_encoding=self.forced_encoding, warnings=warnings, latest=latest)
+                              forced_encoding=self.forced_encoding, warnings=warnings, latest=latest,
+                              max_bytes=self.max_bytes)
         return raw, warnings
 
 

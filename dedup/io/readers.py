@@ -465,7 +465,7 @@ def read_text(source: Source) -> Iterator[Raw]:
 
 
 def read_html(source: Source) -> Iterator[Raw]:
-    yield None, Page(_single(source), forced_encoding=source.encoding)   # extracted by the collector
+    yield None, Page(_single(source), forced_encoding=source.encoding, max_bytes=source.limits.max_html_bytes)
 
 
 _READERS: dict[str, Callable[[Source], Iterator[Raw]]] = {

@@ -81,12 +81,14 @@ class Limits:
     max_file_bytes: int = 2 * 2**30
     max_decompression_ratio: float = 100.0
     field_map: tuple[tuple[str, str], ...] = ()
+    max_html_bytes: int = 4 * 2**20
 
     @classmethod
     def from_config(cls, config: ReadConfig) -> Limits:
         default = cls()
         return cls(**{name: getattr(config, name, getattr(default, name))
-                      for name in ("max_record_bytes", "max_file_bytes", "max_decompression_ratio", "field_map")})
+                      for name in ("max_record_bytes", "max_file_bytes", "max_decompression_ratio", "field_map",
+                                   "max_html_bytes")})
 
 
 def inflation_budget(limits: Limits, on_disk: int) -> int:

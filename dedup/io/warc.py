@@ -17,8 +17,8 @@ article, or a reject with its reason:
   ``warc_status_invalid`` when it is not a number;
 * ``warc_not_html``: the payload is not ``text/html`` or
   ``application/xhtml+xml`` (untyped payloads are sniffed);
-* ``record_too_large``, ``undecodable``, ``malformed_html``, ``html_no_text``:
-  as for HTML files;
+* ``record_too_large``, ``html_too_large``, ``undecodable``, ``malformed_html``,
+  ``html_no_text``: as for HTML files;
 * ``malformed_warc``: the archive cannot be parsed past this point (truncated
   or corrupt); the rest of the file is skipped.
 
@@ -82,7 +82,8 @@ def _page(record: Any, number: int, source: Source) -> Page | Reject:
         return Reject("", number, "warc_not_html", f"payload of {uri} is {mime or 'untyped'} and does not "
                       "look like HTML")
     return Page(payload, url=uri, declared_charset=charset_from_content_type(content_type),
-                forced_encoding=source.encoding)   # extracted by the collector (dedup.io.html.extract_pages)
+                forced_encoding=source.encoding,   # extracted by the collector (dedup.io.html.extract_pages)
+                max_bytes=source.limits.max_html_bytes)
 
 
 class _ReadOnce:
