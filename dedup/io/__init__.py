@@ -217,38 +217,50 @@ class _Collector:
         return conform(frame, ARTICLES, "read")
 
     def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        # Duplicate ids: the earliest published record keeps the id (undated
-        # last), then the longest text, then the text itself (its digest), then
-        # the record's other fields (content_rank), so that which record is kept
-        # does not depend on how files happen to be named or ordered; only
-        # records equal in every field fall back to file and record order, which
-        # then decides nothing but source_file/source_record. Only the rows of
-        # ids that occur more than once are looked at.
+        """The articles (one record an id, by ``article_id``) and the rejects: each other record of an id
+        used more than once is a ``duplicate_id`` reject naming the record kept (:func:`rank_duplicates`),
+        met in rank order (the first one is the one ``--strict`` stops at)."""
         frame = self.frame()
-        far = datetime.max.replace(tzinfo=timezone.utc)
-        shared = (frame.select("article_id", "published", "text", *CONTENT_TIES, "source_file", "source_record")
-                  .with_row_index("row").filter(pl.col("article_id").is_duplicated()))
-        seen: dict[str, tuple[str, int | None]] = {}
-        dropped = []
+        ranked = rank_duplicates(frame)
+        first = pl.col("article_id").is_first_distinct()
+        ranked = ranked.with_columns(pl.col("source_file", "source_record").first().over("article_id")
+                                     .name.prefix("first_")).filter(~first)
+        for article_id, file, record, first_file, first_record in ranked.drop("row").iter_rows():
+            where = f"{first_file}:{first_record}" if first_record is not None else first_file
+            self.reject(Reject(file, record, "duplicate_id", f"id {article_id!r} already used by {where}", article_id))
+        # one copy of the articles kept, in id order (a filter, then a sort, made two)
+        index = pl.int_range(pl.len(), dtype=pl.UInt32)
+        order = (frame.select("article_id", index.alias("row")).filter(~pl.col("row").is_in(ranked["row"].implode()))
+                 .sort("article_id")["row"])
+        return frame.select(pl.all().gather(order)), self.rejects_frame()
 
-        def rank(r: dict) -> tuple:
-            text = r["text"] or ""
-            # (the Spark engine ranks them alike: dedup.spark.read.number_articles)
-            return (r["published"] or far, -len(text), hashlib.sha256(text.encode()).hexdigest(),
-                    *content_rank(r), r["source_file"], r["source_record"] or 0)
 
-        for row in sorted(shared.iter_rows(named=True), key=rank):
-            first = seen.get(row["article_id"])
-            if first is None:
-                seen[row["article_id"]] = (row["source_file"], row["source_record"])
-            else:
-                where = f"{first[0]}:{first[1]}" if first[1] is not None else first[0]
-                self.reject(Reject(row["source_file"], row["source_record"], "duplicate_id",
-                                   f"id {row['article_id']!r} already used by {where}", row["article_id"]))
-                dropped.append(row["row"])
-        if dropped:
-            frame = frame.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(dropped))
-        return frame.sort("article_id"), self.rejects_frame()
+def rank_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    """The records of ``frame`` (ARTICLES) whose id is used more than once, as ``row`` (their index in
+    ``frame``), ``article_id``, ``source_file`` and ``source_record``, best first: the first record of an id
+    keeps it. Best is the earliest published (undated last), then the longest text (in characters), then the
+    text itself (its SHA-256, in hex), then the record's other fields (:func:`content_rank`), so that which
+    record is kept does not depend on how files happen to be named or ordered; only records equal in every
+    field fall back to file and record order (record missing as 0), then to the order read, which then
+    decides nothing but ``source_file`` and ``source_record``. The Spark engine ranks them alike
+    (:func:`dedup.spark.read.number_articles`).
+
+    Ranked in polars, texts out of it only where time and length tie, a batch at a time: a night whose
+    every id came twice held every text once more as Python strings."""
+    far = pl.lit(datetime.max.replace(tzinfo=timezone.utc), dtype=ARTICLES["published"])
+    keys = (frame.select("article_id", pl.col("published").fill_null(far).alias("time"),
+                         -pl.col("text").str.len_chars().cast(pl.Int64).fill_null(0).alias("length"), *CONTENT_TIES,
+                         "source_file", "source_record")
+            .with_row_index("row").filter(pl.col("article_id").is_duplicated()))
+    tied = keys.filter(pl.len().over("time", "length") > 1)["row"]
+    digests = [pl.Series("digest", [hashlib.sha256((text or "").encode()).hexdigest()
+                                    for text in frame["text"].gather(tied.slice(start, _BATCH))], dtype=pl.String)
+               for start in range(0, tied.len(), _BATCH)]
+    keys = keys.join(pl.DataFrame([tied, pl.concat(digests) if digests else pl.Series("digest", [], pl.String)]),
+                     on="row", how="left")
+    order = ["time", "length", "digest", *CONTENT_TIES, "source_file", pl.col("source_record").fill_null(0), "row"]
+    return (keys.sort(order, nulls_last=True)
+            .select("row", "article_id", "source_file", "source_record"))
 
 
 def reject_read_articles(read: ReadResult, rejects: pl.DataFrame, config: ReadConfig) -> pl.Series:
