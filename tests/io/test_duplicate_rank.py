@@ -26,7 +26,8 @@ FAR = datetime.max.replace(tzinfo=UTC)
 NOON = datetime(2026, 11, 27, 12, tzinfo=UTC)
 TIMES = [None, NOON, NOON + timedelta(microseconds=1), NOON - timedelta(days=400), FAR]   # FAR ties None
 # equal texts; equal lengths in characters but not in bytes (and the other way round); empty and missing
-TEXTS = [None, "", "abcd", "abcd", "ééé", "abc", "xyzw", "日本語の", "😀😀😀", "abé", "éab", "ab\u0301c", "zz"]
+TEXTS = [None, "", "abcd", "abcd", "ééé", "abc", "xyzw", "日本語の", "😀😀😀", "abé", "éab",
+         "ab\u0301c", "zz"]
 FIELDS = [None, "", "Alpha", "alpha", "Ä", "Zeta", "é", "\uff5e", "😀", "Alpha "]
 FILES = ["a.jsonl", "b.jsonl", "ä.jsonl", "B.jsonl"]
 RECORDS = [None, 0, 1, 2, 7]        # a missing record ranks as 0; a file and record may repeat (a full tie)
