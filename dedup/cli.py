@@ -21,6 +21,7 @@ os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
 from dedup import __version__
 from dedup.config import CANONICAL_FIELDS, ClusterConfig, Config, OutputConfig
 from dedup.errors import ConfigError, DedupError
+from dedup.signals import EXIT_TERMINATED, Terminated, sigterm_interrupts
 
 
 def _fail(exc: DedupError) -> None:
@@ -54,19 +55,27 @@ def _load_config(config_file: Path | None) -> Config:
     return Config.from_toml(config_file) if config_file else Config()
 
 
+def _terminated() -> None:
+    """SIGTERM (a scheduler's stop) ended the command, its cleanup done: 143, as a shell tells it."""
+    click.echo("dedup: terminated", err=True)
+    sys.exit(EXIT_TERMINATED)
+
+
 #: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class _Commands(click.Group):
     """click's group, but a usage error (unknown option, bad choice, missing argument) is one line,
-    ``dedup: error: ...``, like every other error, instead of click's usage block."""
+    ``dedup: error: ...``, like every other error, instead of click's usage block. Run as the program
+    (standalone), SIGTERM ends a command as Ctrl-C does, its cleanup done (:mod:`dedup.signals`)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with sigterm_interrupts():
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _NO_ARGS_IS_HELP as exc:   # `dedup` alone (click >= 8.2 raises this): the help, not an error line
             click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
             sys.exit(exc.exit_code)
@@ -80,8 +89,12 @@ class _Commands(click.Group):
         except click.Abort as exc:   # Ctrl-C (click has ended the ^C line): 130 as a shell tells it, not 1
             if exc.__cause__ is not None and not isinstance(exc.__cause__, KeyboardInterrupt):
                 raise exc.__cause__ from None   # click's Abort for an EOFError of the run: an internal error
+            if isinstance(exc.__cause__, Terminated):
+                _terminated()
             click.echo("dedup: interrupted", err=True)
             sys.exit(130)
+        except Terminated:   # SIGTERM before click's own handling began
+            _terminated()
         sys.exit(code if isinstance(code, int) else 0)   # --help and --version end with their exit code
 
 

@@ -44,6 +44,8 @@ Exit codes (alert on any non-zero):
 8     the outputs, the state or the log cannot be written (full disk, no permission; the log's failure
       is also one line on stderr, even with ``--quiet``)
 130   interrupted (Ctrl-C)
+143   terminated (SIGTERM: a scheduler's stop, ``timeout``, systemd); as after Ctrl-C, the lock is released
+      and no temporary output folder is left, and the log says ``terminated``
 ====  ==============================================================
 """
 
@@ -64,6 +66,7 @@ from pathlib import Path
 from dedup import Config, DedupError, __version__, run
 from dedup.errors import ConfigError
 from dedup.io import local_folder
+from dedup.signals import EXIT_TERMINATED, Terminated, sigterm_interrupts
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, StateLock, Store
 from dedup.state.lock import owner_alive, pid_alive, proc_start
 from dedup.state.night import make_state_folder
@@ -71,7 +74,7 @@ from dedup.state.night import make_state_folder
 EXIT_INTERNAL = 1
 EXIT_TOO_MANY_REJECTS = 7
 EXIT_CANNOT_WRITE = 8   # as dedup.errors.OutputError
-EXIT_INTERRUPTED = 130   # as a shell reports a command ended by Ctrl-C (SIGINT)
+EXIT_INTERRUPTED = 130   # as a shell reports a command ended by Ctrl-C (SIGINT); EXIT_TERMINATED 143: SIGTERM
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -259,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:   # --out a file (a bad parameter), or not writable: no log to write to
         print(f"nightly: error: cannot write the log in {out_root / 'logs'}: {exc.strerror or exc}", file=sys.stderr)
         return 2 if out_root.exists() and not out_root.is_dir() else EXIT_CANNOT_WRITE
-    code = _night(args, night, state, out_root, log)
+    with sigterm_interrupts():   # a scheduler's stop ends the night as Ctrl-C does, its cleanup done
+        code = _night(args, night, state, out_root, log)
     failure = next((h.failure for h in log.handlers if isinstance(h, _LogFile) and h.failure), None)
     if failure is not None:   # also with --quiet: the log holds no reason, and a night without its log is an alert
         print(f"nightly: error: cannot write the log {out_root / 'logs' / f'{night}.log'}: "
@@ -300,6 +304,9 @@ def _night(args: argparse.Namespace, night: str, state: Path, out_root: Path, lo
     except DedupError as exc:
         log.error("dedup: error: %s", exc)
         return exc.exit_code
+    except Terminated:   # SIGTERM (dedup.signals): as Ctrl-C below, said apart
+        log.error("terminated")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:   # the lock is released and the output folder settled on the way out
         log.error("interrupted")
         return EXIT_INTERRUPTED

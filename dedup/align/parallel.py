@@ -26,7 +26,9 @@ Three things keep forked workers cheap and safe on a night of a million articles
   chunks, so the inherited pages a worker touched (and so copied) are given
   back wave by wave;
 * a worker dies with its parent (``PR_SET_PDEATHSIG`` on Linux): a scheduler's
-  ``kill -9`` of the run does not leave workers holding gigabytes behind.
+  ``kill -9`` of the run does not leave workers holding gigabytes behind; and a
+  stage left by an exception (Ctrl-C, a SIGTERM under :mod:`dedup.signals`)
+  kills its workers rather than wait for the chunks under way.
 
 A worker runs each chunk with the cyclic garbage collector off (:func:`_run_shared`).
 
@@ -169,11 +171,16 @@ def iter_chunks(fn: Callable[[Any, int, int], R], data: Any, bounds: list[tuple[
             gc.freeze()   # see the module docstring: the children must not touch every inherited object
             with ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=multiprocessing.get_context("fork"),
                                      initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-                for (start, stop), result in zip(part, pool.map(_run_shared, itertools.repeat(token), part)):
-                    if done:
-                        done(start, stop)
-                    yield result
-                    del result
+                try:
+                    results = pool.map(_run_shared, itertools.repeat(token), part)
+                    for (start, stop), result in zip(part, results):
+                        if done:
+                            done(start, stop)
+                        yield result
+                        del result
+                except BaseException:   # Ctrl-C, SIGTERM (dedup.signals), an error, the caller gone
+                    _stop_workers(pool)
+                    raise
     except BrokenProcessPool:
         raise DedupError(f"a worker process of {getattr(fn, '__name__', 'a parallel stage')} was killed from "
                          "outside (most often by the system when memory runs out); "
@@ -209,6 +216,16 @@ def _release_freeze() -> None:
         _freezing -= 1
         if _freezing == 0 and _unfreeze_after:
             gc.unfreeze()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill ``pool``'s workers: leaving its ``with`` block otherwise waits for the chunks under way (on a
+    large night, minutes after a Ctrl-C or a scheduler's SIGTERM, whose cleanup then waits), and nobody
+    wants their results. A worker holds nothing to clean up (it only computes and sends back results);
+    the pool then fails what is left (BrokenProcessPool) and reaps them. SIGKILL, not SIGTERM: a worker
+    may have inherited a handler of the host's. (Python 3.14 has ``pool.kill_workers()``.)"""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
 
 
 def _die_with_parent(parent: int) -> None:

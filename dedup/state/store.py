@@ -127,9 +127,10 @@ def checkpoint(name: str) -> None:
     ``outputs_written``, ``articles_written`` (the first new table file is
     written), ``files_written``, ``manifest_written`` (the new manifest is
     written under a temporary name, not yet renamed), ``committed``, ``vacuumed``.
+    ``DEDUP_STATE_KILL_SIGNAL=TERM`` sends SIGTERM instead (a scheduler's stop, see :mod:`dedup.signals`).
     """
     if os.environ.get("DEDUP_STATE_KILL_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), getattr(signal, f"SIG{os.environ.get('DEDUP_STATE_KILL_SIGNAL', 'KILL')}"))
 
 
 @dataclass
