@@ -7,6 +7,7 @@ message and a non-zero exit code.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -61,14 +62,46 @@ def _terminated() -> None:
     sys.exit(EXIT_TERMINATED)
 
 
+class _NotPy4J(logging.Filter):
+    """Drops py4j's records: on Ctrl-C or SIGTERM while the driver waits on the JVM, py4j logs the
+    interruption and the closed connections with their tracebacks (~30 lines) through the root logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        interrupted = record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt)
+        return not (record.name.startswith("py4j") or interrupted)
+
+
+def _quiet_py4j() -> None:
+    """The CLI's stderr on the Spark engine: warnings of Python libraries as before (``logging``'s last
+    resort: the message alone, WARNING and above), py4j's reports of an interruption not (the run says
+    ``dedup: interrupted`` or ``dedup: terminated``). A program's choice: the library leaves logging alone."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.addFilter(_NotPy4J())
+        root.addHandler(handler)
+
+
 #: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class _TerminatedRun(Exception):
+    """:class:`Terminated` out of a command, carried past click's Ctrl-C handling (which ends the ``^C``
+    line with an empty one: a SIGTERM has none)."""
 
 
 class _Commands(click.Group):
     """click's group, but a usage error (unknown option, bad choice, missing argument) is one line,
     ``dedup: error: ...``, like every other error, instead of click's usage block. Run as the program
     (standalone), SIGTERM ends a command as Ctrl-C does, its cleanup done (:mod:`dedup.signals`)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Terminated:   # the command's cleanup has run
+            raise _TerminatedRun() from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -93,7 +126,7 @@ class _Commands(click.Group):
                 _terminated()
             click.echo("dedup: interrupted", err=True)
             sys.exit(130)
-        except Terminated:   # SIGTERM before click's own handling began
+        except (Terminated, _TerminatedRun):   # SIGTERM in a command, or before click's own handling began
             _terminated()
         sys.exit(code if isinstance(code, int) else 0)   # --help and --version end with their exit code
 
@@ -204,6 +237,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
                 raise ConfigError("--state is not supported with --engine spark yet; run nightly on the local engine")
             from dedup.spark import read_table, run_spark
 
+            _quiet_py4j()
             # URIs (hdfs://nn/x, s3a://bucket/x, file:///x) reach Spark exactly as typed.
             summary = run_spark(list(inputs), out_dir, config=config, master=master, log=log, quiet=quiet)
             clusters = read_table(out_dir, "clusters")

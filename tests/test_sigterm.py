@@ -84,7 +84,7 @@ def test_cli_terminated_is_one_line_and_exit_143_and_the_handler_is_restored(tmp
 
     monkeypatch.setattr(dedup.pipeline, "run", terminated)
     res = CliRunner().invoke(main, ["cluster", str(tmp_path), "--out", str(tmp_path / "o")])
-    assert res.exit_code == 143 and res.stderr.strip() == "dedup: terminated", res.stderr
+    assert res.exit_code == 143 and res.stderr == "dedup: terminated\n", res.stderr
     assert signal.getsignal(signal.SIGTERM) is own_handler and own_handler.calls == 0
 
 
@@ -116,7 +116,7 @@ def test_cli_terminated_midrun_leaves_the_state_as_before_and_unlocked_and_a_rer
     versions = Store(state).versions()
     stopped = _cluster(reference, state, out, "-q", DEDUP_STATE_KILL_AT=point, **TERM)
     assert stopped.returncode == 143, stopped.stderr
-    assert stopped.stderr.strip() == "dedup: terminated"
+    assert stopped.stderr == "dedup: terminated\n"
     assert not (state / "lock").exists()                                   # released, not left stale
     assert Store(state).versions() == versions
     assert test_safety._tables(state) == test_safety._tables(reference / "state1")
@@ -198,9 +198,55 @@ def test_sigterm_while_workers_run_kills_them_and_the_run_ends_143_at_once(refer
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
-    assert run.returncode == 143 and err.strip() == "dedup: terminated", err   # no worker's traceback or line
+    assert run.returncode == 143 and err == "dedup: terminated\n", err   # no worker's traceback or line
     deadline = time.monotonic() + 10
     while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if _running(pid)]
     assert not (state / "lock").exists() and Store(state).versions() == [1]
+
+
+_SPARK_BLOCKED = r"""
+import sys
+from pathlib import Path
+import dedup.spark as spark
+mark = Path(sys.argv[1])
+def blocked(inputs, out_dir, *, config=None, master=None, log=None, quiet=False, spark_session=None):
+    session = spark.get_session(master=master)
+    mark.write_text("")
+    session._jvm.java.lang.Thread.sleep(3_600_000)   # the driver waits on the JVM, as in a Spark job
+spark.run_spark = blocked
+sys.argv = ["dedup", *sys.argv[2:]]
+from dedup.cli import main
+main()
+"""
+
+
+def test_sigterm_while_the_spark_driver_waits_on_the_jvm_is_one_line(tmp_path):
+    """py4j logs an interruption of its call, with tracebacks, through the root logger (which configured
+    itself to stderr): the CLI's stderr holds only its own line."""
+    from dedup.spark import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"Spark engine unavailable: {reason}")
+    mark = tmp_path / "waiting"
+    run = subprocess.Popen([sys.executable, "-c", _SPARK_BLOCKED, str(mark), "cluster", "examples/sample-corpus",
+                            "--engine", "spark", "--master", "local[1]", "--out", str(tmp_path / "out"), "-q"],
+                           stderr=subprocess.PIPE, text=True, start_new_session=True,
+                           cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 180
+        while not mark.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert mark.exists() and run.poll() is None, run.stderr.read() if run.poll() is not None else "no JVM"
+        time.sleep(0.5)   # into the JVM call
+        os.kill(run.pid, signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    # the JVM's own start-up lines share stderr; after them, only the run's line
+    assert run.returncode == 143 and err.endswith("\ndedup: terminated\n"), err
+    assert "Traceback" not in err and "py4j" not in err and "\n\ndedup: terminated" not in err, err

@@ -118,6 +118,15 @@ def test_a_page_nested_past_the_parsers_depth_limit_says_so(tags, times):
     assert "index, login or empty page" in extract_article(index).message
 
 
+def test_a_page_declaring_xml_nested_too_deep_says_so_too():
+    """An XHTML page opens with ``<?xml ... encoding="utf-8"?>``, which lxml refuses in a str: the parse that
+    names the limit must read it as trafilatura does."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs(4))
+    page = f'<?xml version="1.0" encoding="utf-8"?>\n<html><head><title>T</title></head><body>{"<div>" * 300}{body}'
+    out = extract_article(f"{page}</body></html>".encode())
+    assert out.reason == "html_no_text" and "nested too deep" in out.message, out.message
+
+
 def test_the_spark_read_task_rejects_the_same_pages(tmp_path):
     """The Spark engine reads each file with :func:`dedup.spark.read.read_one` (no session needed here)."""
     pytest.importorskip("pyspark")
