@@ -98,10 +98,12 @@ class ReadConfig:
         being parsed, so that a few huge pages cannot hold a night up. The
         same pages on every machine: a size, not a timeout.
     max_file_bytes:
-        Largest file read whole into memory (JSON, CSV, text, HTML, and a
-        compressed Parquet file), in bytes after decompression; larger files
-        are rejected (``file_too_large``). JSON Lines and WARC are streamed and
-        only bound per record, Parquet read a batch of rows at a time.
+        Largest file read whole into memory (JSON, CSV not in UTF-8, text,
+        HTML, and a compressed Parquet file), and largest CSV file, in bytes
+        after decompression; larger files are rejected (``file_too_large``).
+        A UTF-8 CSV file is streamed (the limit kept for it all the same),
+        JSON Lines and WARC are streamed and only bound per record, Parquet
+        read a batch of rows at a time.
     max_decompression_ratio:
         A compressed file that inflates past this many times its size on disk
         (once past 1 MiB) is a decompression bomb: decompression stops and the

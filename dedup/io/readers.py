@@ -32,12 +32,26 @@ WARC               ``.warc`` (streamed)                        WARC record
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dedup.io.csvstream import (
+    _BLANK_LINES,
+    _OPEN_AT_END,
+    _breaks,
+    _broken_quotes,
+    _delimiter,
+    _ends_a_line,
+    check_header,
+    not_closed,
+    read_utf8_csv,
+    rest_not_read,
+    row_or_reject,
+    too_large,
+    utf8_plan,
+)
 from dedup.io.decode import Undecodable, decode
 from dedup.io.html import Page
 from dedup.io.inputs import format_of
@@ -285,7 +299,15 @@ def read_csv(source: Source) -> Iterator[Raw]:
     truncated download) keeps the rows of the lines decompressed before the
     break; the row the break cuts and the rest are one reject naming the line
     they start on (the whole file, if its encoding is UTF-16 or UTF-32).
+
+    A UTF-8 (or ASCII) file is read as a stream (:mod:`dedup.io.csvstream`), a file in another encoding whole.
     """
+    plan = utf8_plan(source)
+    yield from (_read_csv_whole(source) if plan is None else read_utf8_csv(source, plan))
+
+
+def _read_csv_whole(source: Source) -> Iterator[Raw]:
+    """:func:`read_csv` from the file's whole text."""
     # not the cut line (a line ends at \r too: old Mac exports, as the reader cuts them)
     data, broken = _whole_or_prefix(source, lambda data: data[:max(data.rfind(b"\n"), data.rfind(b"\r")) + 1])
     if not data.strip():
@@ -297,19 +319,7 @@ def read_csv(source: Source) -> Iterator[Raw]:
     buffer = _Lines(text)
     delimiter = _delimiter(text)
     reader = csv.DictReader(buffer, delimiter=delimiter)
-    try:
-        fields = reader.fieldnames
-    except csv.Error as exc:
-        raise FileRejected("malformed_csv", f"unreadable CSV header: {exc}") from None
-    if not fields:
-        raise FileRejected("empty_file", "CSV file has no header")
-    named = [name for name in fields if name.strip()]
-    if len(set(named)) < len(named):
-        # Which of the columns holds the field is anybody's guess (the csv module keeps the last):
-        # the file is rejected, naming them, rather than read from the wrong column.
-        twice = ", ".join(f"{name!r} (columns {', '.join(str(i + 1) for i, f in enumerate(fields) if f == name)})"
-                          for name in dict.fromkeys(n for n in named if named.count(n) > 1))
-        raise FileRejected("malformed_csv", f"the header names a column more than once: {twice}; rename them")
+    fields = check_header(reader)
     # The lines are counted in the text, not by the reader: it counts the blank lines it skips as well.
     position = buffer.tell()
     line = 1 + _breaks(text, 0, position)   # the line at ``position``, after the header's
@@ -321,8 +331,8 @@ def read_csv(source: Source) -> Iterator[Raw]:
         except StopIteration:
             break
         except csv.Error as exc:
-            too_large = "field larger than field limit" in str(exc)
-            if too_large:   # the reader stopped inside the field: the record's later lines are skipped too
+            oversize = "field larger than field limit" in str(exc)
+            if oversize:   # the reader stopped inside the field: the record's later lines are skipped too
                 buffer.seek(begin)
                 csv.field_size_limit(len(text) + 1)   # the text is in memory already: its record can be
                 try:                                  # parsed once more to find where it ends
@@ -332,10 +342,8 @@ def read_csv(source: Source) -> Iterator[Raw]:
                 finally:
                     csv.field_size_limit(limit)
             end = line + _breaks(text, position, buffer.tell()) - _ends_a_line(text, buffer.tell())
-            yield start, Reject("", start, "record_too_large" if too_large else "malformed_csv",
-                                f"a field of the row on line{f's {start}-{end}' if end > start else f' {start}'} "
-                                f"is longer than max_record_bytes={limit:,}; not read" if too_large
-                                else f"malformed CSV: {exc}")
+            yield start, (too_large(start, end, limit) if oversize
+                          else Reject("", start, "malformed_csv", f"malformed CSV: {exc}"))
             if buffer.tell() <= position:  # nothing consumed: the reader cannot go on
                 break
             line, position = line + _breaks(text, position, buffer.tell()), buffer.tell()
@@ -348,25 +356,14 @@ def read_csv(source: Source) -> Iterator[Raw]:
         error = _broken_quotes(text[before:position], delimiter) if lines > 1 or last else None
         open_at_end = last and error is not None and error.startswith(_OPEN_AT_END)
         if open_at_end and broken is not None:   # the break cut this row: it is part of the rest
-            raise FileRejected(broken.reason, f"{broken.message}; the rows from line {start} on are not read")
+            raise rest_not_read(broken, start)
         if (lines > 1 and error) or open_at_end:
-            ran = f", so lines {start}-{end} ran into one record" if lines > 1 else ""
-            yield start, Reject("", start, "malformed_csv",
-                                f"malformed CSV: a quoted field of the row on line {start} is not closed "
-                                f"properly ({error}){ran}; not read")
+            yield start, not_closed(start, end, error)
             continue
-        if None in row:
-            yield start, Reject("", start, "malformed_csv", f"row has {len(fields) + len(row[None])} fields, "
-                                f"header has {len(fields)}")
-            continue
-        yield start, {k: (v if v != "" else None) for k, v in row.items()}
+        yield start, row_or_reject(start, row, fields)
     if broken is not None:
-        cut = _breaks(text, 0, len(text)) + 1
-        raise FileRejected(broken.reason, f"{broken.message}; the rows from line {cut} on are not read")
+        raise rest_not_read(broken, _breaks(text, 0, len(text)) + 1)
 
-
-#: Blank lines, which the csv module skips between rows.
-_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
 
 #: One line, with its break: ``\n``, ``\r\n`` or a lone ``\r``.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
@@ -395,50 +392,6 @@ class _Lines:
 
     def seek(self, position: int) -> None:
         self._position = position
-
-
-def _breaks(text: str, start: int, stop: int) -> int:
-    """The line breaks in ``text[start:stop]``: ``\\n``, ``\\r\\n`` or a lone ``\\r``, as the csv module cuts
-    lines (``io.StringIO(newline="")``)."""
-    return text.count("\n", start, stop) + text.count("\r", start, stop) - text.count("\r\n", start, stop)
-
-
-def _ends_a_line(text: str, stop: int) -> int:
-    """1 if ``text[:stop]`` ends with a line break, else 0."""
-    return int(text.endswith(("\n", "\r"), 0, stop))
-
-
-#: Column separators a CSV export may use: the comma, and the semicolon of spreadsheets in locales whose
-#: decimal mark is a comma, the tab and the bar.
-DELIMITERS = (",", ";", "\t", "|")
-
-
-def _delimiter(text: str) -> str:
-    """The separator of a CSV file: the one of :data:`DELIMITERS` that cuts its header line into the most
-    columns (a comma on a tie, so a one-column header stays comma-separated)."""
-    header = re.match(r"[^\r\n]*", text).group()   # a line ends at \r too (old Mac exports), as for the reader
-    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
-
-
-#: The start of a strict parser's error for a quoted field still open at the end of the text.
-_OPEN_AT_END = "unexpected end of data"
-
-
-def _broken_quotes(row: str, delimiter: str = ",") -> str | None:
-    """The error a strict parser finds in the text of one multi-line row, if any.
-
-    The lenient parser that reads the file takes an unterminated quote as a
-    field that runs on through every later line (to the end of the file, or
-    to the next quote), swallowing the rows there. A strict parser says
-    ``unexpected end of data`` (or ``',' expected after '"'``) for that text,
-    and nothing for a well-quoted multi-line field.
-    """
-    try:
-        for _ in csv.reader(io.StringIO(row, newline=""), strict=True, delimiter=delimiter):
-            pass
-    except csv.Error as exc:
-        return str(exc)
-    return None
 
 
 def _single(source: Source) -> bytes:

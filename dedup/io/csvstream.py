@@ -1,0 +1,510 @@
+"""CSV files in UTF-8 read as a stream: memory bounded by a record, not by the file.
+
+:func:`utf8_plan` reads the decompressed file once, checking that it is UTF-8
+(or ASCII) text as :func:`dedup.io.decode.decode` would take it whole; if so,
+:func:`read_utf8_csv` reads it a second time, a chunk at a time, into the
+same records and rejects, numbered by the same lines, as the whole-file
+reader (:func:`dedup.io.readers.read_csv` for other encodings), sharing
+the helpers here (line breaks, separator, strict parser, messages).
+
+A line longer than ``max_record_bytes`` characters is not held in memory: it
+is read through a chunk at a time (:class:`_Scan` finds where its row ends,
+as the csv module would), and its row is one ``record_too_large`` reject.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dedup.io.decode import _DETECT_BYTES, _looks_binary
+from dedup.io.records import Reject
+from dedup.io.streams import _CHUNK, _NOT_BLANK, FileRejected, Source, open_stream
+
+#: Blank lines, which the csv module skips between rows.
+_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
+
+#: A line break: ``\n``, ``\r\n`` or a lone ``\r``.
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _breaks(text: str, start: int, stop: int) -> int:
+    """The line breaks in ``text[start:stop]``: ``\\n``, ``\\r\\n`` or a lone ``\\r``, as the csv module cuts
+    lines (``io.StringIO(newline="")``)."""
+    return text.count("\n", start, stop) + text.count("\r", start, stop) - text.count("\r\n", start, stop)
+
+
+def _ends_a_line(text: str, stop: int) -> int:
+    """1 if ``text[:stop]`` ends with a line break, else 0."""
+    return int(text.endswith(("\n", "\r"), 0, stop))
+
+
+#: Column separators a CSV export may use: the comma, and the semicolon of spreadsheets in locales whose
+#: decimal mark is a comma, the tab and the bar.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(text: str) -> str:
+    """The separator of a CSV file: the one of :data:`DELIMITERS` that cuts its header line into the most
+    columns (a comma on a tie, so a one-column header stays comma-separated)."""
+    header = re.match(r"[^\r\n]*", text).group()   # a line ends at \r too (old Mac exports), as for the reader
+    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
+
+
+#: The start of a strict parser's error for a quoted field still open at the end of the text.
+_OPEN_AT_END = "unexpected end of data"
+
+
+def _broken_quotes(row: str, delimiter: str = ",") -> str | None:
+    """The error a strict parser finds in the text of one multi-line row, if any.
+
+    The lenient parser that reads the file takes an unterminated quote as a
+    field that runs on through every later line (to the end of the file, or
+    to the next quote), swallowing the rows there. A strict parser says
+    ``unexpected end of data`` (or ``',' expected after '"'``) for that text,
+    and nothing for a well-quoted multi-line field.
+    """
+    try:
+        for _ in csv.reader(io.StringIO(row, newline=""), strict=True, delimiter=delimiter):
+            pass
+    except csv.Error as exc:
+        return str(exc)
+    return None
+
+
+def check_header(reader: csv.DictReader) -> list[str]:
+    """The column names of ``reader``'s header; raises :class:`FileRejected` for a header that cannot be read
+    (``malformed_csv``), is missing (``empty_file``) or names a column twice (``malformed_csv``)."""
+    try:
+        fields = reader.fieldnames
+    except csv.Error as exc:
+        raise FileRejected("malformed_csv", f"unreadable CSV header: {exc}") from None
+    if not fields:
+        raise FileRejected("empty_file", "CSV file has no header")
+    named = [name for name in fields if name.strip()]
+    if len(set(named)) < len(named):
+        # Which of the columns holds the field is anybody's guess (the csv module keeps the last):
+        # the file is rejected, naming them, rather than read from the wrong column.
+        twice = ", ".join(f"{name!r} (columns {', '.join(str(i + 1) for i, f in enumerate(fields) if f == name)})"
+                          for name in dict.fromkeys(n for n in named if named.count(n) > 1))
+        raise FileRejected("malformed_csv", f"the header names a column more than once: {twice}; rename them")
+    return fields
+
+
+def _on_lines(start: int, end: int) -> str:
+    return f"line{f's {start}-{end}' if end > start else f' {start}'}"
+
+
+def too_large(start: int, end: int, limit: int) -> Reject:
+    """The reject of a row on lines ``start``-``end`` one of whose fields is over the limit."""
+    return Reject("", start, "record_too_large",
+                  f"a field of the row on {_on_lines(start, end)} is longer than max_record_bytes={limit:,}; not read")
+
+
+def not_closed(start: int, end: int, error: str) -> Reject:
+    """The reject of a row on lines ``start``-``end`` whose quotes a strict parser finds ``error`` in."""
+    ran = f", so lines {start}-{end} ran into one record" if end > start else ""
+    return Reject("", start, "malformed_csv", f"malformed CSV: a quoted field of the row on line {start} is not "
+                  f"closed properly ({error}){ran}; not read")
+
+
+def row_or_reject(start: int, row: dict, fields: list[str]) -> Any:
+    """The record of a row read whole: its fields (empty ones null), or the reject of a row with too many."""
+    if None in row:
+        return Reject("", start, "malformed_csv", f"row has {len(fields) + len(row[None])} fields, "
+                      f"header has {len(fields)}")
+    return {k: (v if v != "" else None) for k, v in row.items()}
+
+
+def rest_not_read(broken: FileRejected, line: int) -> FileRejected:
+    return FileRejected(broken.reason, f"{broken.message}; the rows from line {line} on are not read")
+
+
+# -- the first reading: is the file UTF-8? ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Utf8Plan:
+    """What the first reading found: the file is UTF-8 text, with a byte-order mark or not; ``stop``: the bytes
+    to read, up to the last line break before its compressed data broke (``broken``), or None: all."""
+
+    bom: bool
+    stop: int | None = None
+    broken: FileRejected | None = None
+
+
+def utf8_plan(source: Source) -> Utf8Plan | None:
+    """Read ``source`` once (its bytes are not kept) and say whether it is UTF-8 text that
+    :func:`dedup.io.decode.decode` would decode as such, with no warning: valid UTF-8 (a UTF-8 byte-order
+    mark allowed) that does not look binary, or valid UTF-8 when ``utf-8`` is forced. None otherwise: the
+    file is then read whole, as before. Raises as :func:`dedup.io.streams.read_whole` would (limits, bomb)
+    and ``empty_file`` (or the break's reject, for a file that broke before any text) as the whole reader.
+    """
+    try:
+        if source.encoding and codecs.lookup(source.encoding).name != "utf-8":
+            return None   # another encoding forced
+    except LookupError:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head, chars, done, last_break, first_text, broken = bytearray(), 0, 0, 0, None, None
+    counted = source.warnings.copy()
+    with open_stream(source, cap=source.limits.max_file_bytes) as stream:
+        source.warnings.clear()   # a misnamed compression is counted by the reading that follows, not twice
+        source.warnings.update(counted)
+        while True:
+            try:
+                data = stream.read1(_CHUNK)   # as read_before_break: the same bytes before a break
+            except FileRejected as exc:
+                if exc.reason != "corrupt_compression":
+                    raise
+                broken = exc
+                break
+            if not data:
+                break
+            decoded = len(data)
+            if decoder.getstate()[0] or not data.isascii():   # ASCII needs no decoding
+                try:
+                    decoded = len(decoder.decode(data))
+                except UnicodeDecodeError:
+                    return None
+            if chars <= _DETECT_BYTES:   # the head that decode() looks at for binary data
+                head += data
+                chars += decoded
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
+            if cut >= 0:
+                last_break = done + cut + 1
+            if first_text is None and (found := _NOT_BLANK.search(data)):
+                first_text = done + found.start()
+            done += len(data)
+    if broken is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+        if first_text is None:
+            raise FileRejected("empty_file", "file is empty")
+    elif first_text is None or first_text >= last_break:   # no text before the last line break
+        raise broken
+    stop = None if broken is None else last_break
+    bom = head.startswith(codecs.BOM_UTF8)
+    if not bom and not source.encoding and _looks_binary(str(memoryview(head)[:stop], "utf-8", "ignore")):
+        return None
+    return Utf8Plan(bom, stop, broken)
+
+
+# -- the second reading: the lines, a chunk at a time ----------------------------------------------------------
+
+
+class _TooLong(Exception):
+    """The next line is longer than the limit: read it through with :meth:`_StreamLines.drain`."""
+
+
+class _StreamLines:
+    """The lines of a UTF-8 byte stream for the csv module, cut as :class:`dedup.io.readers._Lines` cuts a text,
+    decoded a chunk at a time. ``consumed``: the lines taken so far (by the csv module, skipped as blank or read
+    through); ``record``: the lines the csv module took for the current row (reset by the reader). A line longer
+    than ``limit`` characters raises :class:`_TooLong` instead (again until :meth:`drain` reads it through)."""
+
+    def __init__(self, stream: io.BufferedIOBase, plan: Utf8Plan, limit: int, chunk: int):
+        self._stream, self._left, self._limit, self._chunk = stream, plan.stop, limit, chunk
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._buf, self._pos, self._eof = "", 0, False
+        self._ahead: str | None = None     # a line read ahead (peek)
+        self._long: list[str] | None = None   # the head of a line too long, not yet read through
+        self.consumed = 0
+        self.record: list[str] = []
+        if plan.bom:
+            self._fill(size=len(codecs.BOM_UTF8))
+            self._buf = ""   # dropped, as decode() drops it
+
+    def _fill(self, keep: str = "", size: int = 0) -> bool:
+        """Replace the buffer by ``keep`` and the next chunk's text; False at the end of the data."""
+        if self._eof:
+            return False
+        size = size or self._chunk
+        size = size if self._left is None else min(size, self._left)
+        data = self._stream.read(size) if size else b""
+        self._left = None if self._left is None else self._left - len(data)
+        self._eof = not data
+        try:
+            text = self._decoder.decode(data, final=self._eof)
+        except UnicodeDecodeError:
+            raise FileRejected("undecodable", "CSV file: not UTF-8 on a second reading (did the file change "
+                               "while it was read?)") from None
+        self._buf, self._pos = keep + text, 0
+        return True
+
+    def _line(self) -> str | None:
+        """The next line with its break; None at the end."""
+        if self._long is not None:
+            raise _TooLong
+        parts, size = [], 0
+        while True:
+            found = _BREAK.search(self._buf, self._pos)
+            if found and not (found.group() == "\r" and found.end() == len(self._buf) and not self._eof):
+                if size + found.start() - self._pos > self._limit:
+                    self._long = parts
+                    raise _TooLong
+                line = self._buf[self._pos:found.end()]
+                self._pos = found.end()
+                return "".join(parts) + line if parts else line
+            rest = self._buf[self._pos:]   # no break, or a \r that a \n may follow in the next chunk
+            keep = "\r" if found else ""
+            piece = rest[:-1] if found else rest
+            if piece:
+                parts.append(piece)
+                size += len(piece)
+            self._pos = len(self._buf)
+            if size > self._limit:
+                self._buf, self._pos, self._long = keep, 0, parts
+                raise _TooLong
+            if not self._fill(keep):
+                return "".join(parts) + keep or None
+
+    def _next_line(self) -> str | None:
+        line, self._ahead = (self._ahead, None) if self._ahead is not None else (self._line(), None)
+        return line
+
+    def __iter__(self) -> _StreamLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._next_line()
+        if line is None:
+            raise StopIteration
+        self.consumed += 1
+        self.record.append(line)
+        return line
+
+    def at_end(self) -> bool:
+        if self._long is not None or self._ahead is not None:
+            return False
+        try:
+            self._ahead = self._line()
+        except _TooLong:
+            return False
+        return self._ahead is None
+
+    def skip_blank(self) -> int:
+        """Take the blank lines ahead (a run of them a buffer at a time) and return their number."""
+        skipped = 0
+        if self._ahead is not None:
+            if self._ahead not in ("\n", "\r", "\r\n"):
+                return 0
+            self._ahead, skipped = None, 1
+        while self._long is None:
+            buf, start = self._buf, self._pos
+            end = _BLANK_LINES.match(buf, start).end()
+            pending = end == len(buf) and end > start and buf[end - 1] == "\r" and not self._eof
+            end -= pending   # a \n may follow the \r in the next chunk
+            skipped += _breaks(buf, start, end)
+            self._pos = end
+            if end < len(buf) and not pending:   # a line with text follows
+                break
+            self._pos = len(buf)
+            if not self._fill(buf[end:]):
+                break
+        self.consumed += skipped
+        return skipped
+
+    def drain(self) -> Iterator[str]:
+        """The pieces of the line too long (raised as :class:`_TooLong`), its break last, read through."""
+        yield from self._long or ()
+        self._long = None
+        while True:
+            found = _BREAK.search(self._buf, self._pos)
+            if found and not (found.group() == "\r" and found.end() == len(self._buf) and not self._eof):
+                yield self._buf[self._pos:found.end()]
+                self._pos = found.end()
+                break
+            keep = "\r" if found else ""
+            yield self._buf[self._pos:len(self._buf) - len(keep)]
+            self._pos = len(self._buf)
+            if not self._fill(keep):
+                break
+        self.consumed += 1
+
+    def through_quoted(self, scan: _Scan) -> None:
+        """Read on to the next quote while ``scan`` is in a quoted field (one never closed may run to the end),
+        a buffer at a time: the line breaks on the way counted, the characters added to the field."""
+        partial = False   # text read after the last line break: the last line, if the data ends here
+        while scan.quoted and self._ahead is None and self._long is None:
+            buf, start = self._buf, self._pos
+            quote = buf.find('"', start)
+            end = len(buf) if quote < 0 else quote
+            end -= quote < 0 and end > start and buf[end - 1] == "\r" and not self._eof   # a \n may follow
+            self.consumed += _breaks(buf, start, end)
+            scan.add(end - start)
+            partial = buf[end - 1] not in "\r\n" if end > start else partial
+            self._pos = end
+            if quote >= 0:
+                return
+            self._pos = len(buf)
+            if not self._fill(buf[end:]):
+                self.consumed += partial
+                return
+
+
+#: The lenient csv parser's states that matter to where a row ends and how long its fields are.
+_START, _FIELD, _QUOTED, _QUOTE, _BREAK_SEEN = range(5)
+
+
+class _Scan:
+    """The csv module's lenient parser (the ``excel`` dialect, any separator) followed through a row without
+    keeping its fields: where the row ends, and whether a field is longer than ``limit`` characters (the
+    module's ``field larger than field limit``). Fed the text of a line in pieces, then :meth:`line_end`."""
+
+    def __init__(self, delimiter: str, limit: int):
+        self._delimiter, self._limit = delimiter, limit
+        self._field_end = re.compile(f"[{re.escape(delimiter)}\r\n]")
+        self._state, self._size, self.over = _START, 0, False
+        self.fields, self.strict = 0, None   # the row's fields; the error a strict parser meets first
+
+    @property
+    def quoted(self) -> bool:
+        return self._state == _QUOTED
+
+    def add(self, n: int) -> None:
+        self._size += n
+        self.over = self.over or self._size > self._limit
+
+    def feed(self, text: str) -> None:
+        i, n = 0, len(text)
+        while i < n:
+            state = self._state
+            if state == _QUOTED:
+                j = text.find('"', i)
+                if j < 0:
+                    self.add(n - i)
+                    return
+                self.add(j - i)
+                self._state, i = _QUOTE, j + 1
+            elif state == _FIELD:
+                found = self._field_end.search(text, i)
+                if found is None:
+                    self.add(n - i)
+                    return
+                self.add(found.start() - i)
+                self._saved(text[found.start()])
+                i = found.end()
+            else:
+                char = text[i]
+                if char == '"' and state in (_START, _QUOTE):
+                    if state == _QUOTE:
+                        self.add(1)   # a doubled quote
+                    self._state = _QUOTED
+                elif char == self._delimiter or char in "\r\n":
+                    self._saved(char)
+                else:
+                    if state == _QUOTE and self.strict is None:
+                        self.strict = f"'{self._delimiter}' expected after '\"'"
+                    self.add(1)
+                    self._state = _FIELD
+                i += 1
+
+    def _saved(self, char: str) -> None:
+        self.fields += self._state != _BREAK_SEEN
+        self._size, self._state = 0, _START if char == self._delimiter else _BREAK_SEEN
+
+    def line_end(self) -> bool:
+        """Whether the row ends with the line just fed (its quoted field is closed)."""
+        if self._state == _QUOTED:
+            return False
+        self.fields += self._state != _BREAK_SEEN   # a last line without a break
+        self._size, self._state = 0, _START
+        return True
+
+
+def _read_through(lines: _StreamLines, scan: _Scan, taken: Iterable[str]) -> None:
+    """Follow ``scan`` through the lines ``taken`` already, then the stream's, to the end of the row."""
+    for line in taken:
+        scan.feed(line)
+        if scan.line_end():
+            return
+    while True:
+        lines.through_quoted(scan)
+        try:
+            line = lines._next_line()
+        except _TooLong:
+            for piece in lines.drain():
+                scan.feed(piece)
+        else:
+            if line is None:
+                return
+            lines.consumed += 1
+            scan.feed(line)
+        if scan.line_end():
+            return
+
+
+def _checked(start: int, end: int, last: bool, error: str | None, row: dict | None, fields: list[str],
+             broken: FileRejected | None, kept: Reject | None = None) -> Iterator[tuple[int, Any]]:
+    """The record or reject of a row on lines ``start``-``end`` (``last``: the data ends with it) that the
+    csv module read, as the whole-file reader decides: ``error``, what a strict parser says of its text. A row
+    not held (``row`` None, unless it has too many fields) that would be kept is the reject ``kept``."""
+    open_at_end = last and error is not None and error.startswith(_OPEN_AT_END)
+    if open_at_end and broken is not None:   # the break cut this row: it is part of the rest
+        raise rest_not_read(broken, start)
+    if (end > start and error) or open_at_end:
+        yield start, not_closed(start, end, error)
+    else:
+        yield start, kept if row is None else row_or_reject(start, row, fields)
+
+
+def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterator[tuple[int, Any]]:
+    """The records of a UTF-8 CSV file that :func:`utf8_plan` passed, read a chunk of ``chunk`` bytes at a time;
+    the same, numbered by the same lines, as :func:`dedup.io.readers.read_csv` reads from the whole text."""
+    limit = source.limits.max_record_bytes
+    csv.field_size_limit(limit)
+    with open_stream(source, cap=source.limits.max_file_bytes) as stream:
+        lines = _StreamLines(stream, plan, limit, chunk)
+        try:
+            lines.at_end()
+            delimiter = _delimiter(lines._ahead or "")
+            reader = csv.DictReader(lines, delimiter=delimiter)
+            fields = check_header(reader)
+        except _TooLong:
+            raise FileRejected("malformed_csv", f"unreadable CSV header: its line is longer than "
+                               f"max_record_bytes={limit:,}") from None
+        while True:
+            skipped = lines.skip_blank()
+            start = lines.consumed + 1   # the record's number is the line it starts on
+            lines.record = []
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except (csv.Error, _TooLong) as exc:
+                if isinstance(exc, csv.Error) and "field larger than field limit" not in str(exc):
+                    yield start, Reject("", start, "malformed_csv", f"malformed CSV: {exc}")
+                    if not lines.record and not skipped:   # nothing consumed: the reader cannot go on
+                        break
+                    continue
+                scan = _Scan(delimiter, limit)   # where the row ends, as the csv module would read on
+                _read_through(lines, scan, lines.record)
+                if scan.over:
+                    yield start, too_large(start, lines.consumed, limit)
+                    continue
+                # a line longer than the limit, not held, of fields within it: checked as below, then rejected
+                # where the row would have been kept
+                end, last = lines.consumed, lines.at_end()
+                if scan.quoted:   # the row ran to the end of the data in a quoted field
+                    scan.fields += 1
+                    scan.strict = scan.strict or _OPEN_AT_END
+                error = scan.strict if end > start or last else None
+                row = {None: [""] * (scan.fields - len(fields))} if scan.fields > len(fields) else None
+                yield from _checked(start, end, last, error, row, fields, plan.broken, Reject(
+                    "", start, "record_too_large", f"the row on {_on_lines(start, end)} is longer than "
+                    f"max_record_bytes={limit:,}; not read"))
+                continue
+            end = lines.consumed   # the line the row ends on
+            last = lines.at_end()
+            error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
+            yield from _checked(start, end, last, error, row, fields, plan.broken)
+        if plan.broken is not None:
+            raise rest_not_read(plan.broken, lines.consumed + 1)

@@ -1,0 +1,223 @@
+"""A UTF-8 CSV file is read as a stream (dedup.io.csvstream): the same records and rejects, numbered by the same
+lines, as from its whole text, with memory bounded by a record, not by the file. Other encodings are read whole."""
+
+from __future__ import annotations
+
+import gzip
+import random
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+
+import pytest
+
+from dedup.io.csvstream import DELIMITERS, read_utf8_csv, utf8_plan
+from dedup.io.readers import _read_csv_whole, read_file
+from dedup.io.records import Reject
+from dedup.io.streams import FileRejected, Limits, Source
+
+LIMIT = 150   # max_record_bytes, in characters for a field as the csv module counts them
+WORDS = ["river", "café", "中文", "naïve", "😀x", "storm", "Zürich", "a", "", " ", "ɸ"]
+BREAKS = ["\n", "\r\n", "\r"]
+
+
+def _outcome(items) -> list:
+    """The items a reader yields, then the reject it raises (if any), comparable."""
+    out = []
+    try:
+        for number, raw in items:
+            out.append((number, (raw.reason, raw.message) if isinstance(raw, Reject) else raw))
+    except FileRejected as exc:
+        out.append(("raised", exc.reason, exc.message))
+    return out
+
+
+def _both(path, chunk: int, limit: int = LIMIT) -> tuple[list, list]:
+    whole = _outcome(_read_csv_whole(Source(path, Limits(max_record_bytes=limit))))
+    source = Source(path, Limits(max_record_bytes=limit))
+    try:
+        plan = utf8_plan(source)
+    except FileRejected as exc:
+        return whole, [("raised", exc.reason, exc.message)]
+    assert plan is not None, path.read_bytes()[:200]
+    return whole, _outcome(read_utf8_csv(source, plan, chunk))
+
+
+def _field(rng: random.Random, delimiter: str) -> str:
+    kind = rng.random()
+    words = [rng.choice(WORDS) for _ in range(rng.randint(0, 3))]
+    if kind < 0.45:
+        return " ".join(words)
+    if kind < 0.75:   # quoted: the separator, doubled quotes and line breaks of every kind inside
+        inner = rng.choice(["", delimiter, '""', *BREAKS]).join(words)
+        return f'"{inner}"'
+    if kind < 0.8:
+        return f'"{" ".join(words)}"x'          # text after the closing quote (lenient parser: one field)
+    if kind < 0.85:
+        return f'a"b{" ".join(words)}'          # a quote inside an unquoted field
+    if kind < 0.9:
+        return f'"{" ".join(words)}'            # a quote never closed
+    if kind < 0.95:   # over the limit, on one line or across lines
+        long = "é" * (LIMIT + rng.randint(-2, 5))
+        return f'"{long[:10]}{rng.choice(BREAKS)}{long}"' if rng.random() < 0.5 else long
+    return "😀" * rng.randint(LIMIT - 1, LIMIT + 1)
+
+
+def _csv_text(rng: random.Random) -> str:
+    delimiter = rng.choice(DELIMITERS)
+    columns = rng.randint(1, 4)
+    text = delimiter.join(f"col{i}" for i in range(columns)) + rng.choice(BREAKS)
+    for _ in range(rng.randint(0, 12)):
+        if rng.random() < 0.15:
+            text += rng.choice(BREAKS) * rng.randint(1, 3)   # blank lines
+        n = columns + (rng.random() < 0.15) - (rng.random() < 0.1)
+        text += delimiter.join(_field(rng, delimiter) for _ in range(max(n, 1))) + rng.choice(BREAKS)
+    if rng.random() < 0.3:
+        text = text.rstrip("\r\n")          # no break after the last line
+    elif rng.random() < 0.2:
+        text += rng.choice(BREAKS) * 2      # blank lines at the end
+    return ("\ufeff" if rng.random() < 0.15 else "") + text
+
+
+def _same(streamed: list, whole: list) -> bool:
+    """Whether the stream read what the whole text gives, but for the rows it rejects as a line longer than the
+    limit (:func:`test_a_row_longer_than_the_limit_made_of_short_fields_is_rejected`): True if there are some."""
+    assert len(streamed) == len(whole)
+    long_lines = False
+    for got, want in zip(streamed, whole):
+        if len(got) == 2 and isinstance(got[1], tuple) and got[1][1].startswith("the row on line"):
+            assert got[0] == want[0] and isinstance(want[1], dict)   # a row kept from the whole text
+            long_lines = True
+        else:
+            assert got == want
+    return long_lines
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
+def test_generated_csv_texts_read_as_a_stream_are_those_read_whole(tmp_path, chunk):
+    rng = random.Random(chunk)
+    compared, seen = 0, set()
+    for i in range(120):
+        text = _csv_text(rng)
+        path = tmp_path / f"{i}.csv"
+        path.write_bytes(text.encode("utf-8"))
+        whole, streamed = _both(path, chunk)
+        compared += not _same(streamed, whole)
+        seen.update(item[1][1].split(" ")[0] if isinstance(item[1], tuple) else type(item[1]).__name__
+                    for item in whole if len(item) == 2)
+    assert compared > 60   # most without the one difference
+    # records, too many fields, an unclosed quote, a field over the limit
+    assert {"dict", "row", "malformed", "a"} <= seen, seen
+
+
+@pytest.mark.parametrize("chunk", [3, 64, 1 << 16])
+def test_truncated_compressed_csv_texts_read_as_a_stream_are_those_read_whole(tmp_path, chunk):
+    rng = random.Random(7 + chunk)
+    broken = 0
+    for i in range(40):
+        text = "\n".join(_csv_text(rng) for _ in range(3))
+        packed = gzip.compress(text.encode("utf-8"), mtime=0)
+        path = tmp_path / f"{i}.csv.gz"
+        path.write_bytes(packed[: rng.randint(len(packed) // 3, len(packed) - 9)])   # cut before its trailer
+        whole, streamed = _both(path, chunk)
+        _same(streamed, whole)
+        broken += streamed[-1][:2] == ("raised", "corrupt_compression")
+    assert broken > 30
+
+
+def test_a_header_naming_a_column_twice_an_empty_file_and_a_header_alone(tmp_path):
+    expected = {"twice.csv": "malformed_csv", "empty.csv": "empty_file", "bom.csv": "empty_file", "header.csv": None}
+    for name, data in [("twice.csv", b"id,text,id\n1,a,2\n"), ("empty.csv", b" \r\n\n"), ("bom.csv", b"\xef\xbb\xbf\n"),
+                       ("header.csv", b"id,text\r\n")]:
+        (tmp_path / name).write_bytes(data)
+        whole, streamed = _both(tmp_path / name, 2)
+        assert streamed == whole, name
+        assert (whole[0][:2] if whole else None) == (("raised", expected[name]) if expected[name] else None), name
+
+
+@pytest.mark.parametrize("line_break", ["", "\r\n"], ids=["one-line", "many-lines"])
+def test_a_field_over_the_limit_is_not_held_whole(tmp_path, line_break):
+    """A 12 MB field, on one line or on 500,000, with 256 KiB as max_record_bytes: read through a buffer at a
+    time (one record_too_large reject for its row, as from the whole text), the rows after it read."""
+    path = tmp_path / "long.csv"
+    with open(path, "w", newline="") as fh:
+        fh.write('id,text\n1,short\n2,"' + f'é, ""quoted"" fields{line_break}' * 500_000 + '"\n3,after\n')
+    source = Source(path, Limits(max_record_bytes=1 << 18))
+    tracemalloc.start()
+    try:
+        got = _outcome(read_file(source))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    end = 3 + (500_000 if line_break else 0)
+    lines = f"lines 3-{end}" if line_break else "line 3"
+    message = f"a field of the row on {lines} is longer than max_record_bytes={1 << 18:,}; not read"
+    assert got == [(2, {"id": "1", "text": "short"}), (3, ("record_too_large", message)),
+                   (end + 1, {"id": "3", "text": "after"})]
+    assert peak < path.stat().st_size / 3, peak    # read whole: its bytes, then its text (2 bytes a character)
+    whole = _outcome(_read_csv_whole(Source(path, Limits(max_record_bytes=1 << 18))))
+    assert whole == got
+
+
+def test_a_row_longer_than_the_limit_made_of_short_fields_is_rejected(tmp_path):
+    """The one difference from the whole text: a line longer than max_record_bytes is not held, so a row that was
+    kept (each of its fields within the limit) is rejected; its other rejects are the same (the generated texts)."""
+    path = tmp_path / "wide.csv"
+    path.write_text("a,b,c\n1,2,3\n" + ",".join(["x" * 100] * 3) + "\n4,5,6\n", newline="")
+    whole, streamed = _both(path, 8)
+    assert whole[1] == (3, {"a": "x" * 100, "b": "x" * 100, "c": "x" * 100})
+    message = f"the row on line 3 is longer than max_record_bytes={LIMIT}; not read"
+    assert streamed == [whole[0], (3, ("record_too_large", message)), whole[2]]
+
+
+def test_a_file_in_another_encoding_is_read_whole_as_before(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes('id,text\n1,"Le café de la gare a rouvert à Genève, déjà plein."\n'.encode("cp1252"))
+    source, whole = Source(path), Source(path)
+    assert utf8_plan(source) is None
+    assert _outcome(read_file(source)) == _outcome(_read_csv_whole(whole))
+    assert source.warnings == whole.warnings and sum(source.warnings.values()) == 1
+    assert next(iter(source.warnings)).startswith("decoded_as_")
+    utf16 = tmp_path / "wide.csv"
+    utf16.write_bytes("id,text\n1,café\n".encode("utf-16"))
+    assert utf8_plan(Source(utf16)) is None
+    forced = Source(tmp_path / "latin.csv", encoding="latin-1")
+    assert utf8_plan(forced) is None
+
+
+def test_valid_utf8_that_looks_binary_is_left_to_the_whole_reader(tmp_path):
+    path = tmp_path / "ctl.csv"
+    path.write_bytes(b"id,text\n" + b"1,\x01\x02\x03\x04\x05\x06\n" * 100)
+    assert utf8_plan(Source(path)) is None
+    assert utf8_plan(Source(path, encoding="utf-8")) is not None   # forced: no such check, as in decode()
+
+
+_MEASURE = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    from dedup.io.readers import read_file
+    from dedup.io.streams import Source
+    path = Path(sys.argv[1])
+    list(read_file(Source(path.with_name("warm.csv"))))   # the imports and the csv module's first use
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    n = sum(1 for _ in read_file(Source(path)))
+    print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+""")
+
+
+def test_the_read_of_a_large_csv_file_grows_memory_by_far_less_than_the_file(tmp_path):
+    rng = random.Random(3)
+    rows = [f'a{i},Gazette,"{" ".join(rng.choices(WORDS[:7], k=120))}\r\nsecond line, ""quoted"""\n'
+            for i in range(2000)]
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.write("id,outlet,text\n")
+        fh.writelines("".join(rows) for _ in range(150))
+    (tmp_path / "warm.csv").write_text("id,text\n1,a\n")
+    size = path.stat().st_size
+    assert size > 200 * 2**20
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, check=True)
+    records, grown_kib = map(int, out.stdout.split())
+    assert records == 300_000
+    assert grown_kib * 1024 < size / 10, (grown_kib, size)   # read whole: about 2.2 times the file
