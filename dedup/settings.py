@@ -87,7 +87,8 @@ class ReadConfig:
         megabyte of prose, and such records blow up memory downstream.
     max_record_bytes:
         Largest raw record, in bytes after decompression: one JSON Lines line,
-        one CSV field, one HTML page (a file or a WARC payload), one text
+        one CSV field (and, in a UTF-8 CSV file, read as a stream, one line,
+        in characters), one HTML page (a file or a WARC payload), one text
         file. Larger ones are rejected (``record_too_large``) without being
         parsed, so one runaway record cannot exhaust memory.
     max_html_bytes:

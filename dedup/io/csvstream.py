@@ -5,7 +5,9 @@
 :func:`read_utf8_csv` reads it a second time, a chunk at a time, into the
 same records and rejects, numbered by the same lines, as the whole-file
 reader (:func:`dedup.io.readers.read_csv` for other encodings), sharing
-the helpers here (line breaks, separator, strict parser, messages).
+its rules (:mod:`dedup.io.csvrules`: line breaks, separator, strict parser,
+messages). A file that changes between the two readings (an export still
+being written) is an ``unreadable_file`` reject for what was not read.
 
 A line longer than ``max_record_bytes`` characters is not held in memory: it
 is read through a chunk at a time (:class:`_Scan` finds where its row ends,
@@ -17,113 +19,29 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from dedup.io.csvrules import (
+    _BLANK_LINES,
+    _BREAK,
+    _OPEN_AT_END,
+    _breaks,
+    _broken_quotes,
+    _delimiter,
+    _on_lines,
+    check_header,
+    not_closed,
+    rest_not_read,
+    row_or_reject,
+    too_large,
+)
 from dedup.io.decode import _DETECT_BYTES, _looks_binary
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, _NOT_BLANK, FileRejected, Source, open_stream
-
-#: Blank lines, which the csv module skips between rows.
-_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
-
-#: A line break: ``\n``, ``\r\n`` or a lone ``\r``.
-_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def _breaks(text: str, start: int, stop: int) -> int:
-    """The line breaks in ``text[start:stop]``: ``\\n``, ``\\r\\n`` or a lone ``\\r``, as the csv module cuts
-    lines (``io.StringIO(newline="")``)."""
-    return text.count("\n", start, stop) + text.count("\r", start, stop) - text.count("\r\n", start, stop)
-
-
-def _ends_a_line(text: str, stop: int) -> int:
-    """1 if ``text[:stop]`` ends with a line break, else 0."""
-    return int(text.endswith(("\n", "\r"), 0, stop))
-
-
-#: Column separators a CSV export may use: the comma, and the semicolon of spreadsheets in locales whose
-#: decimal mark is a comma, the tab and the bar.
-DELIMITERS = (",", ";", "\t", "|")
-
-
-def _delimiter(text: str) -> str:
-    """The separator of a CSV file: the one of :data:`DELIMITERS` that cuts its header line into the most
-    columns (a comma on a tie, so a one-column header stays comma-separated)."""
-    header = re.match(r"[^\r\n]*", text).group()   # a line ends at \r too (old Mac exports), as for the reader
-    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
-
-
-#: The start of a strict parser's error for a quoted field still open at the end of the text.
-_OPEN_AT_END = "unexpected end of data"
-
-
-def _broken_quotes(row: str, delimiter: str = ",") -> str | None:
-    """The error a strict parser finds in the text of one multi-line row, if any.
-
-    The lenient parser that reads the file takes an unterminated quote as a
-    field that runs on through every later line (to the end of the file, or
-    to the next quote), swallowing the rows there. A strict parser says
-    ``unexpected end of data`` (or ``',' expected after '"'``) for that text,
-    and nothing for a well-quoted multi-line field.
-    """
-    try:
-        for _ in csv.reader(io.StringIO(row, newline=""), strict=True, delimiter=delimiter):
-            pass
-    except csv.Error as exc:
-        return str(exc)
-    return None
-
-
-def check_header(reader: csv.DictReader) -> list[str]:
-    """The column names of ``reader``'s header; raises :class:`FileRejected` for a header that cannot be read
-    (``malformed_csv``), is missing (``empty_file``) or names a column twice (``malformed_csv``)."""
-    try:
-        fields = reader.fieldnames
-    except csv.Error as exc:
-        raise FileRejected("malformed_csv", f"unreadable CSV header: {exc}") from None
-    if not fields:
-        raise FileRejected("empty_file", "CSV file has no header")
-    named = [name for name in fields if name.strip()]
-    if len(set(named)) < len(named):
-        # Which of the columns holds the field is anybody's guess (the csv module keeps the last):
-        # the file is rejected, naming them, rather than read from the wrong column.
-        twice = ", ".join(f"{name!r} (columns {', '.join(str(i + 1) for i, f in enumerate(fields) if f == name)})"
-                          for name in dict.fromkeys(n for n in named if named.count(n) > 1))
-        raise FileRejected("malformed_csv", f"the header names a column more than once: {twice}; rename them")
-    return fields
-
-
-def _on_lines(start: int, end: int) -> str:
-    return f"line{f's {start}-{end}' if end > start else f' {start}'}"
-
-
-def too_large(start: int, end: int, limit: int) -> Reject:
-    """The reject of a row on lines ``start``-``end`` one of whose fields is over the limit."""
-    return Reject("", start, "record_too_large",
-                  f"a field of the row on {_on_lines(start, end)} is longer than max_record_bytes={limit:,}; not read")
-
-
-def not_closed(start: int, end: int, error: str) -> Reject:
-    """The reject of a row on lines ``start``-``end`` whose quotes a strict parser finds ``error`` in."""
-    ran = f", so lines {start}-{end} ran into one record" if end > start else ""
-    return Reject("", start, "malformed_csv", f"malformed CSV: a quoted field of the row on line {start} is not "
-                  f"closed properly ({error}){ran}; not read")
-
-
-def row_or_reject(start: int, row: dict, fields: list[str]) -> Any:
-    """The record of a row read whole: its fields (empty ones null), or the reject of a row with too many."""
-    if None in row:
-        return Reject("", start, "malformed_csv", f"row has {len(fields) + len(row[None])} fields, "
-                      f"header has {len(fields)}")
-    return {k: (v if v != "" else None) for k, v in row.items()}
-
-
-def rest_not_read(broken: FileRejected, line: int) -> FileRejected:
-    return FileRejected(broken.reason, f"{broken.message}; the rows from line {line} on are not read")
-
 
 # -- the first reading: is the file UTF-8? ------------------------------------------------------------------
 
@@ -136,6 +54,20 @@ class Utf8Plan:
     bom: bool
     stop: int | None = None
     broken: FileRejected | None = None
+    size: int = 0                          # the bytes the first reading read (decompressed)
+    identity: tuple | None = None          # the file's size, modification time and inode then
+
+
+def _identity(source: Source) -> tuple:
+    stat = os.stat(source.path)
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def _changed(line: int | None = None) -> FileRejected:
+    """The reject of a file that changed between its two readings (an export still being written)."""
+    rest = "not read" if line is None else f"the rows from line {line} on are not read"
+    return FileRejected("unreadable_file", f"the file changed while it was read (its encoding was checked, then its "
+                        f"rows read: a file still being written?); {rest}: read it again once it is complete")
 
 
 def utf8_plan(source: Source) -> Utf8Plan | None:
@@ -150,12 +82,18 @@ def utf8_plan(source: Source) -> Utf8Plan | None:
             return None   # another encoding forced
     except LookupError:
         return None
+    counted = source.warnings.copy()
+    plan = _first_reading(source)   # a reject it raises keeps the count of a misnamed compression
+    source.warnings.clear()   # else the reading that follows counts it, not twice
+    source.warnings.update(counted)
+    return plan
+
+
+def _first_reading(source: Source) -> Utf8Plan | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     head, chars, done, last_break, first_text, broken = bytearray(), 0, 0, 0, None, None
-    counted = source.warnings.copy()
+    identity = _identity(source)
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
-        source.warnings.clear()   # a misnamed compression is counted by the reading that follows, not twice
-        source.warnings.update(counted)
         while True:
             try:
                 data = stream.read1(_CHUNK)   # as read_before_break: the same bytes before a break
@@ -194,7 +132,9 @@ def utf8_plan(source: Source) -> Utf8Plan | None:
     bom = head.startswith(codecs.BOM_UTF8)
     if not bom and not source.encoding and _looks_binary(str(memoryview(head)[:stop], "utf-8", "ignore")):
         return None
-    return Utf8Plan(bom, stop, broken)
+    if _identity(source) != identity:   # changed while read: read whole, once, instead
+        return None
+    return Utf8Plan(bom, stop, broken, done, identity)
 
 
 # -- the second reading: the lines, a chunk at a time ----------------------------------------------------------
@@ -218,6 +158,7 @@ class _StreamLines:
         self._long: list[str] | None = None   # the head of a line too long, not yet read through
         self.consumed = 0
         self.record: list[str] = []
+        self.read_bytes = 0
         if plan.bom:
             self._fill(size=len(codecs.BOM_UTF8))
             self._buf = ""   # dropped, as decode() drops it
@@ -229,6 +170,7 @@ class _StreamLines:
         size = size or self._chunk
         size = size if self._left is None else min(size, self._left)
         data = self._stream.read(size) if size else b""
+        self.read_bytes += len(data)
         self._left = None if self._left is None else self._left - len(data)
         self._eof = not data
         try:
@@ -265,6 +207,11 @@ class _StreamLines:
                 raise _TooLong
             if not self._fill(keep):
                 return "".join(parts) + keep or None
+
+    @property
+    def at_eof(self) -> bool:
+        """Whether the data has been read to its end."""
+        return self._eof
 
     def _next_line(self) -> str | None:
         line, self._ahead = (self._ahead, None) if self._ahead is not None else (self._line(), None)
@@ -462,6 +409,8 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
+        if _identity(source) != plan.identity:
+            raise _changed()
         lines = _StreamLines(stream, plan, limit, chunk)
         try:
             lines.at_end()
@@ -506,5 +455,7 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
             last = lines.at_end()
             error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
             yield from _checked(start, end, last, error, row, fields, plan.broken)
+        if _identity(source) != plan.identity or (plan.stop is None and lines.at_eof and lines.read_bytes != plan.size):
+            raise _changed(lines.consumed + 1)
         if plan.broken is not None:
             raise rest_not_read(plan.broken, lines.consumed + 1)

@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dedup.io.csvstream import (
+from dedup.io.csvrules import (
     _BLANK_LINES,
     _OPEN_AT_END,
     _breaks,
@@ -46,12 +46,11 @@ from dedup.io.csvstream import (
     _ends_a_line,
     check_header,
     not_closed,
-    read_utf8_csv,
     rest_not_read,
     row_or_reject,
     too_large,
-    utf8_plan,
 )
+from dedup.io.csvstream import read_utf8_csv, utf8_plan
 from dedup.io.decode import Undecodable, decode
 from dedup.io.html import Page
 from dedup.io.inputs import format_of

@@ -12,7 +12,8 @@ import tracemalloc
 
 import pytest
 
-from dedup.io.csvstream import DELIMITERS, read_utf8_csv, utf8_plan
+from dedup.io.csvrules import DELIMITERS
+from dedup.io.csvstream import read_utf8_csv, utf8_plan
 from dedup.io.readers import _read_csv_whole, read_file
 from dedup.io.records import Reject
 from dedup.io.streams import FileRejected, Limits, Source
@@ -221,3 +222,36 @@ def test_the_read_of_a_large_csv_file_grows_memory_by_far_less_than_the_file(tmp
     records, grown_kib = map(int, out.stdout.split())
     assert records == 300_000
     assert grown_kib * 1024 < size / 10, (grown_kib, size)   # read whole: about 2.2 times the file
+
+
+def test_a_file_that_changes_between_its_two_readings_is_rejected_not_read_short(tmp_path):
+    """An export still being written: the rows the first reading checked are not silently cut to fewer."""
+    path = tmp_path / "growing.csv"
+    path.write_text("id,text\n" + "".join(f"{i},row number {i}\n" for i in range(1000)), encoding="utf-8")
+    source = Source(path, Limits())
+    plan = utf8_plan(source)
+    path.write_text("id,text\n" + "".join(f"{i},row number {i}\n" for i in range(500)), encoding="utf-8")
+    out = _outcome(read_utf8_csv(source, plan))
+    assert out[-1][:2] == ("raised", "unreadable_file") and "changed while it was read" in out[-1][2]
+    assert len(out) == 1   # nothing read from the other file
+
+
+def test_a_rejected_misnamed_compressed_csv_still_counts_its_misnaming(tmp_path):
+    """The first reading's reject is the file's: its ``compression_misnamed`` stays counted, once."""
+    path = tmp_path / "bomb.csv"   # gzip data under a plain name
+    path.write_bytes(gzip.compress(b"id,text\n" + b"1," + b"a" * 20_000_000 + b"\n"))
+    source = Source(path, Limits())
+    with pytest.raises(FileRejected) as raised:
+        utf8_plan(source)
+    assert raised.value.reason == "decompression_bomb" and source.warnings == {"compression_misnamed": 1}
+
+
+def test_a_header_over_the_field_limit_is_malformed_in_any_encoding(tmp_path):
+    """Read whole (not UTF-8) the separator's guess met the field limit: an internal error before."""
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"id,caf\xe9" + b"x" * 2000 + b"\n1,2\n")
+    source = Source(path, Limits(max_record_bytes=1024))
+    assert utf8_plan(source) is None
+    with pytest.raises(FileRejected, match="unreadable CSV header") as raised:
+        list(_read_csv_whole(source))
+    assert raised.value.reason == "malformed_csv"
