@@ -71,16 +71,31 @@ class _NotPy4J(logging.Filter):
         return not (record.name.startswith("py4j") or interrupted)
 
 
+class _LastResort(logging.StreamHandler):
+    """As ``logging``'s last resort: the message alone, WARNING and above, to ``sys.stderr`` as it is when
+    a record comes (not as it was when the handler was made), py4j's records left out."""
+
+    def __init__(self):
+        super().__init__()
+        self.setLevel(logging.WARNING)
+        self.addFilter(_NotPy4J())
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _quiet_py4j() -> None:
     """The CLI's stderr on the Spark engine: warnings of Python libraries as before (``logging``'s last
-    resort: the message alone, WARNING and above), py4j's reports of an interruption not (the run says
-    ``dedup: interrupted`` or ``dedup: terminated``). A program's choice: the library leaves logging alone."""
+    resort), py4j's reports of an interruption not (the run says ``dedup: interrupted`` or ``dedup:
+    terminated``). A program's choice: the library leaves logging alone."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setLevel(logging.WARNING)
-        handler.addFilter(_NotPy4J())
-        root.addHandler(handler)
+        root.addHandler(_LastResort())
 
 
 #: click >= 8.2 raises this usage error for a group called without a command; older versions print the help.

@@ -250,3 +250,24 @@ def test_sigterm_while_the_spark_driver_waits_on_the_jvm_is_one_line(tmp_path):
     # the JVM's own start-up lines share stderr; after them, only the run's line
     assert run.returncode == 143 and err.endswith("\ndedup: terminated\n"), err
     assert "Traceback" not in err and "py4j" not in err and "\n\ndedup: terminated" not in err, err
+
+
+def test_the_spark_runs_stderr_handler_writes_where_stderr_is_now(monkeypatch):
+    """The root handler the CLI adds on the Spark engine follows ``sys.stderr`` (click's CliRunner swaps it
+    for each call), keeps other libraries' warnings and leaves py4j's reports out."""
+    import io
+    import logging
+
+    from dedup import cli
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    cli._quiet_py4j()
+    cli._quiet_py4j()
+    assert len(root.handlers) == 1
+    for _ in range(2):
+        stream = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", stream)
+        logging.getLogger("some.library").warning("a library's warning")
+        logging.getLogger("py4j.clientserver").error("closing down")
+        assert stream.getvalue() == "a library's warning\n"

@@ -58,8 +58,9 @@ class Utf8Plan:
     identity: tuple | None = None          # the file's size, modification time and inode then
 
 
-def _identity(source: Source) -> tuple:
-    stat = os.stat(source.path)
+def _identity(stream: io.BufferedIOBase) -> tuple:
+    """The open file's size, modification time and inode (of the file opened, even once its name is another's)."""
+    stat = os.fstat(stream.fileno())
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
@@ -92,8 +93,8 @@ def utf8_plan(source: Source) -> Utf8Plan | None:
 def _first_reading(source: Source) -> Utf8Plan | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     head, chars, done, last_break, first_text, broken = bytearray(), 0, 0, 0, None, None
-    identity = _identity(source)
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
+        identity = _identity(stream)
         while True:
             try:
                 data = stream.read1(_CHUNK)   # as read_before_break: the same bytes before a break
@@ -119,6 +120,8 @@ def _first_reading(source: Source) -> Utf8Plan | None:
             if first_text is None and (found := _NOT_BLANK.search(data)):
                 first_text = done + found.start()
             done += len(data)
+        if _identity(stream) != identity:   # changed while read: read whole, once, instead
+            return None
     if broken is None:
         try:
             decoder.decode(b"", final=True)
@@ -131,8 +134,6 @@ def _first_reading(source: Source) -> Utf8Plan | None:
     stop = None if broken is None else last_break
     bom = head.startswith(codecs.BOM_UTF8)
     if not bom and not source.encoding and _looks_binary(str(memoryview(head)[:stop], "utf-8", "ignore")):
-        return None
-    if _identity(source) != identity:   # changed while read: read whole, once, instead
         return None
     return Utf8Plan(bom, stop, broken, done, identity)
 
@@ -175,9 +176,8 @@ class _StreamLines:
         self._eof = not data
         try:
             text = self._decoder.decode(data, final=self._eof)
-        except UnicodeDecodeError:
-            raise FileRejected("undecodable", "CSV file: not UTF-8 on a second reading (did the file change "
-                               "while it was read?)") from None
+        except UnicodeDecodeError:   # the first reading found UTF-8: the file changed
+            raise _changed(self.consumed + 1) from None
         self._buf, self._pos = keep + text, 0
         return True
 
@@ -409,7 +409,7 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
-        if _identity(source) != plan.identity:
+        if _identity(stream) != plan.identity:   # another file by that name now, or this one changed
             raise _changed()
         lines = _StreamLines(stream, plan, limit, chunk)
         try:
@@ -455,7 +455,7 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
             last = lines.at_end()
             error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
             yield from _checked(start, end, last, error, row, fields, plan.broken)
-        if _identity(source) != plan.identity or (plan.stop is None and lines.at_eof and lines.read_bytes != plan.size):
+        if _identity(stream) != plan.identity or (plan.stop is None and lines.at_eof and lines.read_bytes != plan.size):
             raise _changed(lines.consumed + 1)
         if plan.broken is not None:
             raise rest_not_read(plan.broken, lines.consumed + 1)

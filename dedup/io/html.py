@@ -125,10 +125,14 @@ def _no_text_message(page: str) -> str:
     Parsed again only here, for the pages without text (~0.01 s a MB)."""
     from lxml import etree
 
-    parser = etree.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
-                              encoding="utf-8")   # bytes: lxml refuses a str that starts with <?xml encoding=...?>
+    options = {"collect_ids": False, "default_doctype": False, "remove_comments": True, "remove_pis": True}
+    parser = etree.HTMLParser(**options)
     with contextlib.suppress(etree.LxmlError, ValueError):   # an empty document: no limit met
-        etree.fromstring(page.encode("utf-8", "surrogatepass"), parser)
+        try:   # the text first, as trafilatura parses it
+            etree.fromstring(page, parser)
+        except ValueError:   # a str that starts with <?xml encoding=...?>: bytes, as trafilatura falls back to
+            parser = etree.HTMLParser(**options, encoding="utf-8")
+            etree.fromstring(page.encode("utf-8", "surrogatepass"), parser)
     limits = sorted({error.message.split(",")[0].strip() for error in parser.error_log
                      if error.type_name == "ERR_RESOURCE_LIMIT"})
     if limits:

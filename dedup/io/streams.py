@@ -171,6 +171,10 @@ class _Guarded(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        """The compressed file's descriptor (to ``os.fstat`` the file read)."""
+        return self._raw.fileno()
+
     def readinto(self, buffer) -> int:
         try:
             # readinto1, not readinto: at most one read of the compressed data, so the output

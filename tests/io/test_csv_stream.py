@@ -255,3 +255,32 @@ def test_a_header_over_the_field_limit_is_malformed_in_any_encoding(tmp_path):
     with pytest.raises(FileRejected, match="unreadable CSV header") as raised:
         list(_read_csv_whole(source))
     assert raised.value.reason == "malformed_csv"
+
+
+def test_a_file_replaced_by_name_after_the_second_reading_opened_it_is_read_whole_without_a_reject(tmp_path):
+    """An exporter's write-then-rename: the open file is the one checked, unchanged; its rows are all read."""
+    path = tmp_path / "export.csv"
+    old = "id,text\n" + "".join(f"{i},old row {i}\n" for i in range(100))
+    path.write_text(old, encoding="utf-8")
+    source = Source(path, Limits())
+    reading = read_utf8_csv(source, utf8_plan(source))
+    first = next(reading)
+    (tmp_path / "next.csv").write_text(old.replace("old", "new"), encoding="utf-8")
+    (tmp_path / "next.csv").replace(path)
+    out = _outcome([first, *reading])
+    assert len(out) == 100 and all(raw["text"].startswith("old") for _, raw in out)
+
+
+def test_a_file_changed_in_place_during_the_second_reading_is_the_changed_reject(tmp_path):
+    """Bytes no longer UTF-8 where the first reading found UTF-8: the file changed, said so, with the line."""
+    path = tmp_path / "inplace.csv"
+    data = b"id,text\n" + b"".join(b"%d,row %d\n" % (i, i) for i in range(5000))
+    path.write_bytes(data)
+    source = Source(path, Limits())
+    reading = read_utf8_csv(source, utf8_plan(source), chunk=64)
+    out = [next(reading)]
+    with open(path, "r+b") as file:   # the same size: only the bytes tell
+        file.seek(len(data) - 100)
+        file.write(b"\xff" * 99 + b"\n")
+    out += _outcome(reading)
+    assert out[-1][:2] == ("raised", "unreadable_file") and "the rows from line" in out[-1][2]

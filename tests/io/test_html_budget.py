@@ -118,6 +118,16 @@ def test_a_page_nested_past_the_parsers_depth_limit_says_so(tags, times):
     assert "index, login or empty page" in extract_article(index).message
 
 
+def test_the_limit_named_is_one_the_extractor_met():
+    """Parsed as text first, as trafilatura parses it: a lone surrogate (``read.encoding = "utf-7"``) ends that
+    parse before the nesting, so the page is not said to have met the depth limit."""
+    from dedup.io.html import _no_text_message
+
+    deep = "<div>" * 300 + "".join(f"<p>{p}</p>" for p in paragraphs(2))
+    assert "limit" in _no_text_message(f"<html><body>{deep}</body></html>")
+    assert "limit" not in _no_text_message(f"<html><body>\ud800{deep}</body></html>")
+
+
 def test_a_page_declaring_xml_nested_too_deep_says_so_too():
     """An XHTML page opens with ``<?xml ... encoding="utf-8"?>``, which lxml refuses in a str: the parse that
     names the limit must read it as trafilatura does."""
