@@ -21,6 +21,7 @@ import csv
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,7 @@ class Utf8Plan:
     broken: FileRejected | None = None
     size: int = 0                          # the bytes the first reading read (decompressed)
     identity: tuple | None = None          # the file's size, modification time and inode then
+    crc: int = 0                           # the CRC-32 of those bytes: a rewrite of the same size and time
 
 
 def _identity(stream: io.BufferedIOBase) -> tuple:
@@ -64,9 +66,11 @@ def _identity(stream: io.BufferedIOBase) -> tuple:
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def _changed(line: int | None = None) -> FileRejected:
-    """The reject of a file that changed between its two readings (an export still being written)."""
-    rest = "not read" if line is None else f"the rows from line {line} on are not read"
+def _changed(line: int | None = None, *, found_at_end: bool = False) -> FileRejected:
+    """The reject of a file that changed between its two readings (an export still being written): nothing
+    read, or the rows from ``line`` on, or (``found_at_end``) all read, to ``line``, but from a changing file."""
+    rest = ("not read" if line is None else f"its rows to line {line - 1} were read as it then was" if found_at_end
+            else f"the rows from line {line} on are not read")
     return FileRejected("unreadable_file", f"the file changed while it was read (its encoding was checked, then its "
                         f"rows read: a file still being written?); {rest}: read it again once it is complete")
 
@@ -92,7 +96,7 @@ def utf8_plan(source: Source) -> Utf8Plan | None:
 
 def _first_reading(source: Source) -> Utf8Plan | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
-    head, chars, done, last_break, first_text, broken = bytearray(), 0, 0, 0, None, None
+    head, chars, done, crc, last_break, first_text, broken = bytearray(), 0, 0, 0, 0, None, None
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
         identity = _identity(stream)
         while True:
@@ -120,6 +124,7 @@ def _first_reading(source: Source) -> Utf8Plan | None:
             if first_text is None and (found := _NOT_BLANK.search(data)):
                 first_text = done + found.start()
             done += len(data)
+            crc = zlib.crc32(data, crc)
         if _identity(stream) != identity:   # changed while read: read whole, once, instead
             return None
     if broken is None:
@@ -135,7 +140,7 @@ def _first_reading(source: Source) -> Utf8Plan | None:
     bom = head.startswith(codecs.BOM_UTF8)
     if not bom and not source.encoding and _looks_binary(str(memoryview(head)[:stop], "utf-8", "ignore")):
         return None
-    return Utf8Plan(bom, stop, broken, done, identity)
+    return Utf8Plan(bom, stop, broken, done, identity, crc)
 
 
 # -- the second reading: the lines, a chunk at a time ----------------------------------------------------------
@@ -159,7 +164,7 @@ class _StreamLines:
         self._long: list[str] | None = None   # the head of a line too long, not yet read through
         self.consumed = 0
         self.record: list[str] = []
-        self.read_bytes = 0
+        self.read_bytes = self.crc = 0
         if plan.bom:
             self._fill(size=len(codecs.BOM_UTF8))
             self._buf = ""   # dropped, as decode() drops it
@@ -172,6 +177,7 @@ class _StreamLines:
         size = size if self._left is None else min(size, self._left)
         data = self._stream.read(size) if size else b""
         self.read_bytes += len(data)
+        self.crc = zlib.crc32(data, self.crc)
         self._left = None if self._left is None else self._left - len(data)
         self._eof = not data
         try:
@@ -455,7 +461,8 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
             last = lines.at_end()
             error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
             yield from _checked(start, end, last, error, row, fields, plan.broken)
-        if _identity(stream) != plan.identity or (plan.stop is None and lines.at_eof and lines.read_bytes != plan.size):
-            raise _changed(lines.consumed + 1)
+        whole = plan.stop is None and lines.at_eof   # (a file cut by a break was read to the cut only)
+        if _identity(stream) != plan.identity or (whole and (lines.read_bytes, lines.crc) != (plan.size, plan.crc)):
+            raise _changed(lines.consumed + 1, found_at_end=lines.at_eof)
         if plan.broken is not None:
             raise rest_not_read(plan.broken, lines.consumed + 1)

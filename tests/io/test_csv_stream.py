@@ -284,3 +284,19 @@ def test_a_file_changed_in_place_during_the_second_reading_is_the_changed_reject
         file.write(b"\xff" * 99 + b"\n")
     out += _outcome(reading)
     assert out[-1][:2] == ("raised", "unreadable_file") and "the rows from line" in out[-1][2]
+
+
+def test_a_same_size_rewrite_that_keeps_the_files_times_is_found_by_its_bytes(tmp_path):
+    """A rewrite in place within one timestamp tick (coarse clocks, kernels before 6.13) changes neither size
+    nor modification time: the two readings' CRC-32 still tell."""
+    import os
+
+    path = tmp_path / "same.csv"
+    path.write_text("id,text\n" + "".join(f"{i},row {i}\n" for i in range(200)), encoding="utf-8")
+    source = Source(path, Limits())
+    plan = utf8_plan(source)
+    stat = path.stat()
+    path.write_text("id,text\n" + "".join(f"{i},wor {i}\n" for i in range(200)), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    out = _outcome(read_utf8_csv(source, plan))
+    assert out[-1][:2] == ("raised", "unreadable_file") and "rows to line 201 were read as it then" in out[-1][2]
