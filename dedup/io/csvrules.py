@@ -42,8 +42,9 @@ def _delimiter(text: str) -> str:
     header = re.match(r"[^\r\n]*", text).group()   # a line ends at \r too (old Mac exports), as for the reader
     try:
         return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
-    except csv.Error as exc:   # a header field over the field limit
-        raise FileRejected("malformed_csv", f"unreadable CSV header: {exc}") from None
+    except csv.Error:   # a header field over the field limit (max_record_bytes): said as the stream says it
+        raise FileRejected("malformed_csv", "unreadable CSV header: its line is longer than "
+                           f"max_record_bytes={csv.field_size_limit():,}") from None
 
 
 #: The start of a strict parser's error for a quoted field still open at the end of the text.

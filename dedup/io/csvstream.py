@@ -187,23 +187,29 @@ class _StreamLines:
         self._buf, self._pos = keep + text, 0
         return True
 
+    def _break_ahead(self) -> tuple[re.Match | None, str]:
+        """The next line break in the buffer, and ``""``; or None and what to keep for the next chunk: a ``\\r``
+        that ends the buffer, which a ``\\n`` there may complete (``""`` when no break is in the buffer)."""
+        found = _BREAK.search(self._buf, self._pos)
+        if found and found.group() == "\r" and found.end() == len(self._buf) and not self._eof:
+            return None, "\r"
+        return found, ""
+
     def _line(self) -> str | None:
         """The next line with its break; None at the end."""
         if self._long is not None:
             raise _TooLong
         parts, size = [], 0
         while True:
-            found = _BREAK.search(self._buf, self._pos)
-            if found and not (found.group() == "\r" and found.end() == len(self._buf) and not self._eof):
+            found, keep = self._break_ahead()
+            if found:
                 if size + found.start() - self._pos > self._limit:
                     self._long = parts
                     raise _TooLong
                 line = self._buf[self._pos:found.end()]
                 self._pos = found.end()
                 return "".join(parts) + line if parts else line
-            rest = self._buf[self._pos:]   # no break, or a \r that a \n may follow in the next chunk
-            keep = "\r" if found else ""
-            piece = rest[:-1] if found else rest
+            piece = self._buf[self._pos:len(self._buf) - len(keep)]
             if piece:
                 parts.append(piece)
                 size += len(piece)
@@ -270,12 +276,11 @@ class _StreamLines:
         yield from self._long or ()
         self._long = None
         while True:
-            found = _BREAK.search(self._buf, self._pos)
-            if found and not (found.group() == "\r" and found.end() == len(self._buf) and not self._eof):
+            found, keep = self._break_ahead()
+            if found:
                 yield self._buf[self._pos:found.end()]
                 self._pos = found.end()
                 break
-            keep = "\r" if found else ""
             yield self._buf[self._pos:len(self._buf) - len(keep)]
             self._pos = len(self._buf)
             if not self._fill(keep):
