@@ -45,14 +45,52 @@ def test_an_html_file_over_the_limit_is_rejected_and_one_under_it_kept(tmp_path)
 
 
 def test_the_default_limit_rejects_a_page_over_4_mib(tmp_path):
-    """A page mostly an inline script blob (cheap to extract, so the test is quick either way)."""
-    blob = "<script>window.__STATE=" + '{"k": "' + "x" * (4 * 2**20) + '"}</script>'
-    (tmp_path / "big.html").write_text(classic_page(paragraphs(3)).replace("</head>", blob + "</head>"))
+    """4 MiB of paragraphs (rejected before extraction, so the test is quick)."""
+    big = classic_page(paragraphs(3) * (4 * 2**20 // len("".join(paragraphs(3))) + 1))
+    (tmp_path / "big.html").write_text(big)
     (tmp_path / "ok.html").write_bytes(SMALL)
     res = read_inputs([tmp_path], config=ReadConfig(workers=1))
     assert _reasons(res) == {("big.html", None): "html_too_large"}
     assert res.articles.height == 1 and res.records == 2
     _assert_too_large_message(res.rejects["message"][0], (tmp_path / "big.html").stat().st_size, 4 * 2**20)
+
+
+def _with_blob(kind: str, size: int) -> bytes:
+    """SMALL with an inline ``script`` state blob (as a Next.js page carries) or ``style`` sheet of ``size`` bytes."""
+    if kind == "script":
+        blob = '<script id="__NEXT_DATA__" type="application/json">{"k": "' + "x" * size + '"}</script>'
+    else:
+        blob = "<style>" + ".c{color:#123}\n" * (size // 15) + "</style>"
+    return SMALL.replace(b"</head>", blob.encode() + b"</head>")
+
+
+@pytest.mark.parametrize("kind", ["script", "style"])
+def test_a_page_over_the_limit_by_its_scripts_or_styles_is_extracted(tmp_path, kind):
+    """The budget is on what the extractor walks: an inline blob is one text the parser keeps and the extractor
+    drops, cheap whatever its size. The article is the one of the page without the blob."""
+    page = _with_blob(kind, 3 * LIMIT)
+    assert len(page) > 3 * LIMIT
+    out = extract_article(page, max_bytes=LIMIT)
+    assert isinstance(out, dict) and out["text"] == extract_article(SMALL)["text"]
+    (tmp_path / "blob.html").write_bytes(page)
+    res = read_inputs([tmp_path], config=ReadConfig(max_html_bytes=LIMIT, workers=1))
+    assert res.rejects.height == 0 and res.articles.height == 1
+
+
+@pytest.mark.parametrize("trap", [
+    "<!-- <script> -->",                     # a script tag inside a comment opens no script
+    '<a title="<script>" href="/x">x</a>',   # nor one inside an attribute
+    "<textarea><script></textarea>",         # nor one in a textarea's text
+], ids=["comment", "attribute", "textarea"])
+def test_markup_that_only_looks_like_a_script_still_counts(trap):
+    """What is a script is the parser's decision, not a byte scan's: markup after a ``<script>`` that opens no
+    script element counts, and the page stays too large."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs(5, 30))
+    page = f"<html><head><title>T</title></head><body>{trap}{body}</script></body></html>".encode()
+    assert len(page) > LIMIT
+    out = extract_article(page, max_bytes=LIMIT)
+    assert out.reason == "html_too_large", out
+    assert f"{len(page):,} bytes" in out.message and "outside its scripts, styles and comments" in out.message
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -62,7 +100,7 @@ def test_a_warc_record_over_the_limit_is_rejected_and_the_others_kept(tmp_path, 
                {"type": "request", "uri": "https://a.example/2"},                                   # 4: skipped
                {"uri": "https://b.example/3", "body": div_soup_page(paragraphs(3)).encode()},       # 5: kept
                {"uri": "https://b.example/4", "content_type": "text/html; charset=utf-8",
-                "body": LARGE.replace(b"Harbour", b"Harbours")}]                                   # 6: too large
+                "body": LARGE.replace(b"Harbour", b"Harbour Harbour")}]                            # 6: too large
     name = "crawl.warc.gz" if gz else "crawl.warc"
     (tmp_path / name).write_bytes(warc_bytes(records, gzip=gz))
     res = read_inputs([tmp_path], config=ReadConfig(max_html_bytes=LIMIT, workers=1))
@@ -70,7 +108,7 @@ def test_a_warc_record_over_the_limit_is_rejected_and_the_others_kept(tmp_path, 
     assert sorted(res.articles["source_record"].to_list()) == [2, 5]
     assert res.records == 4 == res.articles.height + res.rejects.height
     _assert_too_large_message(res.rejects["message"][0], len(LARGE), LIMIT)
-    # the limit is inclusive: a page of exactly max_html_bytes is extracted
+    # the limit is inclusive: a page of exactly max_html_bytes is extracted (record 6's markup is 29 bytes more)
     exact = read_inputs([tmp_path], config=ReadConfig(max_html_bytes=len(LARGE), workers=1))
     assert _reasons(exact) == {(name, 6): "html_too_large"} and exact.articles.height == 3
 
