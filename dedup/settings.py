@@ -88,7 +88,8 @@ class ReadConfig:
     max_record_bytes:
         Largest raw record, in bytes after decompression: one JSON Lines line,
         one CSV field (and, in a UTF-8 CSV file, read as a stream, one line,
-        in characters), one HTML page (a file or a WARC payload), one text
+        in characters), one element, object or line of a UTF-8 JSON file (in
+        characters), one HTML page (a file or a WARC payload), one text
         file. Larger ones are rejected (``record_too_large``) without being
         parsed, so one runaway record cannot exhaust memory.
     max_html_bytes:
@@ -101,10 +102,10 @@ class ReadConfig:
         being extracted, so that a few huge pages cannot hold a night up. The
         same pages on every machine: a size, not a timeout.
     max_file_bytes:
-        Largest file read whole into memory (JSON, CSV not in UTF-8, text,
-        HTML, and a compressed Parquet file), and largest CSV file, in bytes
-        after decompression; larger files are rejected (``file_too_large``).
-        A UTF-8 CSV file is streamed (the limit kept for it all the same),
+        Largest file read whole into memory (JSON and CSV not in UTF-8, text,
+        HTML, and a compressed Parquet file), and largest CSV and JSON file, in
+        bytes after decompression; larger files are rejected (``file_too_large``).
+        UTF-8 CSV and JSON files are streamed (the limit kept for them all the same),
         JSON Lines and WARC are streamed and only bound per record, Parquet
         read a batch of rows at a time.
     max_decompression_ratio:

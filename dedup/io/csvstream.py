@@ -1,6 +1,6 @@
 """CSV files in UTF-8 read as a stream: memory bounded by a record, not by the file.
 
-:func:`utf8_plan` reads the decompressed file once, checking that it is UTF-8
+:func:`~dedup.io.utf8plan.utf8_plan` reads the decompressed file once, checking that it is UTF-8
 (or ASCII) text as :func:`dedup.io.decode.decode` would take it whole; if so,
 :func:`read_utf8_csv` reads it a second time, a chunk at a time, into the
 same records and rejects, numbered by the same lines, as the whole-file
@@ -19,11 +19,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from dedup.io.csvrules import (
@@ -40,108 +38,18 @@ from dedup.io.csvrules import (
     row_or_reject,
     too_large,
 )
-from dedup.io.decode import _DETECT_BYTES, _looks_binary
 from dedup.io.records import Reject
-from dedup.io.streams import _CHUNK, _NOT_BLANK, FileRejected, Source, open_stream
+from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
+from dedup.io.utf8plan import Utf8Plan, changed, identity_of, utf8_plan
 
-# -- the first reading: is the file UTF-8? ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Utf8Plan:
-    """What the first reading found: the file is UTF-8 text, with a byte-order mark or not; ``stop``: the bytes
-    to read, up to the last line break before its compressed data broke (``broken``), or None: all."""
-
-    bom: bool
-    stop: int | None = None
-    broken: FileRejected | None = None
-    size: int = 0                          # the bytes the first reading read (decompressed)
-    identity: tuple | None = None          # the file's size, modification time and inode then
-    crc: int = 0                           # the CRC-32 of those bytes: a rewrite of the same size and time
-
-
-def _identity(stream: io.BufferedIOBase) -> tuple:
-    """The open file's size, modification time and inode (of the file opened, even once its name is another's)."""
-    stat = os.fstat(stream.fileno())
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+__all__ = ["read_utf8_csv", "utf8_plan"]
 
 
 def _changed(line: int | None = None, *, found_at_end: bool = False) -> FileRejected:
-    """The reject of a file that changed between its two readings (an export still being written): nothing
+    """The reject of a file that changed between its two readings (:func:`dedup.io.utf8plan.changed`): nothing
     read, or the rows from ``line`` on, or (``found_at_end``) all read, to ``line``, but from a changing file."""
-    rest = ("not read" if line is None else f"its rows to line {line - 1} were read as it then was" if found_at_end
-            else f"the rows from line {line} on are not read")
-    return FileRejected("unreadable_file", f"the file changed while it was read (its encoding was checked, then its "
-                        f"rows read: a file still being written?); {rest}: read it again once it is complete")
-
-
-def utf8_plan(source: Source) -> Utf8Plan | None:
-    """Read ``source`` once (its bytes are not kept) and say whether it is UTF-8 text that
-    :func:`dedup.io.decode.decode` would decode as such, with no warning: valid UTF-8 (a UTF-8 byte-order
-    mark allowed) that does not look binary, or valid UTF-8 when ``utf-8`` is forced. None otherwise: the
-    file is then read whole, as before. Raises as :func:`dedup.io.streams.read_whole` would (limits, bomb)
-    and ``empty_file`` (or the break's reject, for a file that broke before any text) as the whole reader.
-    """
-    try:
-        if source.encoding and codecs.lookup(source.encoding).name != "utf-8":
-            return None   # another encoding forced
-    except LookupError:
-        return None
-    counted = source.warnings.copy()
-    plan = _first_reading(source)   # a reject it raises keeps the count of a misnamed compression
-    source.warnings.clear()   # else the reading that follows counts it, not twice
-    source.warnings.update(counted)
-    return plan
-
-
-def _first_reading(source: Source) -> Utf8Plan | None:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    head, chars, done, crc, last_break, first_text, broken = bytearray(), 0, 0, 0, 0, None, None
-    with open_stream(source, cap=source.limits.max_file_bytes) as stream:
-        identity = _identity(stream)
-        while True:
-            try:
-                data = stream.read1(_CHUNK)   # as read_before_break: the same bytes before a break
-            except FileRejected as exc:
-                if exc.reason != "corrupt_compression":
-                    raise
-                broken = exc
-                break
-            if not data:
-                break
-            decoded = len(data)
-            if decoder.getstate()[0] or not data.isascii():   # ASCII needs no decoding
-                try:
-                    decoded = len(decoder.decode(data))
-                except UnicodeDecodeError:
-                    return None
-            if chars <= _DETECT_BYTES:   # the head that decode() looks at for binary data
-                head += data
-                chars += decoded
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
-            if cut >= 0:
-                last_break = done + cut + 1
-            if first_text is None and (found := _NOT_BLANK.search(data)):
-                first_text = done + found.start()
-            done += len(data)
-            crc = zlib.crc32(data, crc)
-        if _identity(stream) != identity:   # changed while read: read whole, once, instead
-            return None
-    if broken is None:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return None
-        if first_text is None:
-            raise FileRejected("empty_file", "file is empty")
-    elif first_text is None or first_text >= last_break:   # no text before the last line break
-        raise broken
-    stop = None if broken is None else last_break
-    bom = head.startswith(codecs.BOM_UTF8)
-    if not bom and not source.encoding and _looks_binary(str(memoryview(head)[:stop], "utf-8", "ignore")):
-        return None
-    return Utf8Plan(bom, stop, broken, done, identity, crc)
-
+    return changed("not read" if line is None else f"its rows to line {line - 1} were read as it then was"
+                   if found_at_end else f"the rows from line {line} on are not read", "rows")
 
 # -- the second reading: the lines, a chunk at a time ----------------------------------------------------------
 
@@ -420,7 +328,7 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
-        if _identity(stream) != plan.identity:   # another file by that name now, or this one changed
+        if identity_of(stream) != plan.identity:   # another file by that name now, or this one changed
             raise _changed()
         lines = _StreamLines(stream, plan, limit, chunk)
         try:
@@ -467,7 +375,7 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
             error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
             yield from _checked(start, end, last, error, row, fields, plan.broken)
         whole = plan.stop is None and lines.at_eof   # (a file cut by a break was read to the cut only)
-        if _identity(stream) != plan.identity or (whole and (lines.read_bytes, lines.crc) != (plan.size, plan.crc)):
+        if identity_of(stream) != plan.identity or (whole and (lines.read_bytes, lines.crc) != (plan.size, plan.crc)):
             raise _changed(lines.consumed + 1, found_at_end=lines.at_eof)
         if plan.broken is not None:
             raise rest_not_read(plan.broken, lines.consumed + 1)

@@ -21,6 +21,7 @@ format             extensions                                  record number
 =================  ==========================================  =====================
 JSON Lines         ``.jsonl`` ``.ndjson`` (streamed)           line
 JSON               ``.json`` (object, array, or JSON Lines)    item (line for lines)
+                   (streamed when UTF-8)
 CSV                ``.csv``                                    line the row starts on
 Parquet            ``.parquet``                                row
 text               ``.txt`` ``.md`` (first line: the title)    none (one per file)
@@ -50,10 +51,18 @@ from dedup.io.csvrules import (
     row_or_reject,
     too_large,
 )
-from dedup.io.csvstream import read_utf8_csv, utf8_plan
+from dedup.io.csvstream import read_utf8_csv
 from dedup.io.decode import Undecodable, decode
 from dedup.io.html import Page
 from dedup.io.inputs import format_of
+from dedup.io.jsonstream import (
+    _array_prefix,
+    _json_error,
+    _one_object_per_line,
+    _parse_json,
+    _sequence_prefix,
+    read_utf8_json,
+)
 from dedup.io.parquet import read_parquet
 from dedup.io.records import Reject
 from dedup.io.streams import (
@@ -67,6 +76,7 @@ from dedup.io.streams import (
     splits_on_newline,
     utf8_stream,
 )
+from dedup.io.utf8plan import _NON_ASCII, utf8_plan
 from dedup.io.warc import read_warc
 
 Raw = tuple[int | None, Any]
@@ -105,20 +115,6 @@ def _json_line(number: int, line: bytes, source: Source) -> Raw:
                 if source.detections[decoded.encoding] >= 2:
                     source.detected = decoded.encoding
     return _parse_json(number, text)
-
-
-def _json_error(exc: json.JSONDecodeError, where: str) -> str:
-    # json says "Unterminated string starting at" (then the position): no second "at"
-    return f"malformed JSON: {exc.msg}{'' if exc.msg.endswith(' at') else ' at'} {where}"
-
-
-def _parse_json(number: int, text: str) -> Raw:
-    try:
-        return number, json.loads(text)
-    except json.JSONDecodeError as exc:
-        return number, Reject("", number, "malformed_json", _json_error(exc, f"column {exc.colno}"))
-    except (ValueError, RecursionError) as exc:  # absurdly long numbers, nesting deeper than the stack
-        return number, Reject("", number, "malformed_json", f"unreadable JSON: {type(exc).__name__}")
 
 
 def read_jsonl(source: Source) -> Iterator[Raw]:
@@ -160,8 +156,8 @@ def _whole_or_prefix(source: Source, complete: Callable[[bytes], bytes]) -> tupl
 
 def read_json(source: Source) -> Iterator[Raw]:
     """One object or an array of objects; JSON Lines saved as ``.json`` (most lines an object each, see
-    :func:`_one_object_per_line`) are read line by line (a malformed line is that line's reject), and
-    objects one after the other (pretty-printed) in turn.
+    :func:`~dedup.io.jsonstream._one_object_per_line`) are read line by line (a malformed line is that line's
+    reject), and objects one after the other (pretty-printed) in turn.
 
     An array that breaks off part-way keeps the elements before the break:
     a malformed element (``malformed_json``) or compressed data that breaks
@@ -170,7 +166,16 @@ def read_json(source: Source) -> Iterator[Raw]:
     whose compressed data breaks keep the lines before the break, as in a
     ``.jsonl`` file. A file broken in its first element, a single object and
     a UTF-16 or UTF-32 file (BOM or forced encoding) are rejected whole.
+
+    A UTF-8 (or ASCII) file is read as a stream (:mod:`dedup.io.jsonstream`, which says where it differs:
+    a value longer than ``max_record_bytes`` characters is its reject), a file in another encoding whole.
     """
+    plan = utf8_plan(source, cut="ascii")
+    yield from (_read_json_whole(source) if plan is None else read_utf8_json(source, plan))
+
+
+def _read_json_whole(source: Source) -> Iterator[Raw]:
+    """:func:`read_json` from the file's whole text."""
     # after a break: the element it cuts is not read anyway, and a character it split would not decode
     data, broken = _whole_or_prefix(source, lambda data: data.rstrip(_NON_ASCII))
     if not data.strip():
@@ -212,75 +217,6 @@ def read_json(source: Source) -> Iterator[Raw]:
         yield 1, doc
     if broken is not None:   # the data broke after a whole document
         raise broken
-
-
-_NON_ASCII = bytes(range(0x80, 0x100))
-_JSON_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _one_object_per_line(text: str) -> bool:
-    """Whether ``text`` looks like JSON Lines: two lines or more that each hold an object (start with ``{`` and
-    end with ``}``), and they are most of its non-blank lines. Not all of them: a log line, a line its writer
-    cut, a string holding a newline or an array on a line of its own is then that line's reject, where
-    :func:`_sequence_prefix` would stop there and reject every later line with it. A pretty-printed object
-    (``{`` alone on its first line) or an array's element (``},`` at its end) does not count."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    objects = sum(1 for line in lines if line.startswith("{") and line.endswith("}"))
-    return objects > 1 and 2 * objects > len(lines)
-
-
-def _sequence_prefix(text: str, broken: FileRejected | None) -> Iterator[Raw]:
-    """The JSON values of ``text``, one after the other (white space between them), numbered from 1, up to
-    the first that cannot be read; then raises the reject of it and the rest (``broken``: the data broke
-    after ``text``, and that is the reject if it cut the last value)."""
-    decoder = json.JSONDecoder()
-    pos, number = _JSON_SPACE.match(text, 0).end(), 0
-    while pos < len(text):
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise _rest_rejected(text, exc, broken, f"the objects from {number + 1} on are not read") from None
-        except (ValueError, RecursionError) as exc:
-            raise FileRejected("malformed_json", f"unreadable JSON in object {number + 1}: {type(exc).__name__}; "
-                               f"the objects from {number + 1} on are not read") from None
-        number += 1
-        yield number, value
-        pos = _JSON_SPACE.match(text, pos).end()
-    if broken is not None:
-        raise broken
-
-
-def _array_prefix(text: str, error: json.JSONDecodeError, broken: FileRejected | None) -> Iterator[Raw]:
-    """The elements of the JSON array ``text`` before ``error``, the first error :func:`json.loads` met
-    in it; then raises the reject of the element it cuts and the rest. Yields nothing (and raises
-    nothing) when the error is in the first element. ``broken``: the data broke after ``text``."""
-    decoder = json.JSONDecoder()
-    pos, number = text.index("[") + 1, 0
-    while True:
-        pos = _JSON_SPACE.match(text, pos).end()
-        if number:
-            if not text.startswith(",", pos):   # the array's end (then something after it), or no comma
-                break
-            pos = _JSON_SPACE.match(text, pos + 1).end()
-        try:   # an element that ends before the error was read by json.loads too; the next holds the error
-            element, pos = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError):
-            break
-        number += 1
-        yield number, element
-    if not number:
-        return
-    raise _rest_rejected(text, error, broken, f"after the array's {number} elements" if text.startswith("]", pos)
-                         else f"the elements from {number + 1} on are not read")
-
-
-def _rest_rejected(text: str, error: json.JSONDecodeError, broken: FileRejected | None, rest: str) -> FileRejected:
-    """The reject of a JSON text's records from ``error`` on (``rest`` says which): the break's when
-    the data broke (``broken``) and json met the end of the text there (a string never closed runs to
-    it), else ``malformed_json``."""
-    at_break = broken is not None and (error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"))
-    why = broken.message if at_break else _json_error(error, f"line {error.lineno} column {error.colno}")
-    return FileRejected(broken.reason if at_break else "malformed_json", f"{why}; {rest}")
 
 
 def read_csv(source: Source) -> Iterator[Raw]:
