@@ -20,7 +20,6 @@ import codecs
 import csv
 import io
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,7 +39,7 @@ from dedup.io.csvrules import (
 )
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
-from dedup.io.utf8plan import Utf8Plan, changed, identity_of, utf8_plan
+from dedup.io.utf8plan import SecondReading, Utf8Plan, changed, identity_of, utf8_plan
 
 __all__ = ["read_utf8_csv", "utf8_plan"]
 
@@ -65,31 +64,22 @@ class _StreamLines:
     than ``limit`` characters raises :class:`_TooLong` instead (again until :meth:`drain` reads it through)."""
 
     def __init__(self, stream: io.BufferedIOBase, plan: Utf8Plan, limit: int, chunk: int):
-        self._stream, self._left, self._limit, self._chunk = stream, plan.stop, limit, chunk
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._buf, self._pos, self._eof = "", 0, False
+        self.reading, self._limit, self._chunk = SecondReading(stream, plan), limit, chunk
+        self._buf, self._pos = "", 0
         self._ahead: str | None = None     # a line read ahead (peek)
         self._long: list[str] | None = None   # the head of a line too long, not yet read through
         self.consumed = 0
         self.record: list[str] = []
-        self.read_bytes = self.crc = 0
         if plan.bom:
             self._fill(size=len(codecs.BOM_UTF8))
             self._buf = ""   # dropped, as decode() drops it
 
     def _fill(self, keep: str = "", size: int = 0) -> bool:
         """Replace the buffer by ``keep`` and the next chunk's text; False at the end of the data."""
-        if self._eof:
+        if self.at_eof:
             return False
-        size = size or self._chunk
-        size = size if self._left is None else min(size, self._left)
-        data = self._stream.read(size) if size else b""
-        self.read_bytes += len(data)
-        self.crc = zlib.crc32(data, self.crc)
-        self._left = None if self._left is None else self._left - len(data)
-        self._eof = not data
         try:
-            text = self._decoder.decode(data, final=self._eof)
+            text = self.reading.read(size or self._chunk)
         except UnicodeDecodeError:   # the first reading found UTF-8: the file changed
             raise _changed(self.consumed + 1) from None
         self._buf, self._pos = keep + text, 0
@@ -99,7 +89,7 @@ class _StreamLines:
         """The next line break in the buffer, and ``""``; or None and what to keep for the next chunk: a ``\\r``
         that ends the buffer, which a ``\\n`` there may complete (``""`` when no break is in the buffer)."""
         found = _BREAK.search(self._buf, self._pos)
-        if found and found.group() == "\r" and found.end() == len(self._buf) and not self._eof:
+        if found and found.group() == "\r" and found.end() == len(self._buf) and not self.at_eof:
             return None, "\r"
         return found, ""
 
@@ -131,7 +121,8 @@ class _StreamLines:
     @property
     def at_eof(self) -> bool:
         """Whether the data has been read to its end."""
-        return self._eof
+        return self.reading.eof
+
 
     def _next_line(self) -> str | None:
         line, self._ahead = (self._ahead, None) if self._ahead is not None else (self._line(), None)
@@ -167,7 +158,7 @@ class _StreamLines:
         while self._long is None:
             buf, start = self._buf, self._pos
             end = _BLANK_LINES.match(buf, start).end()
-            pending = end == len(buf) and end > start and buf[end - 1] == "\r" and not self._eof
+            pending = end == len(buf) and end > start and buf[end - 1] == "\r" and not self.at_eof
             end -= pending   # a \n may follow the \r in the next chunk
             skipped += _breaks(buf, start, end)
             self._pos = end
@@ -203,7 +194,7 @@ class _StreamLines:
             buf, start = self._buf, self._pos
             quote = buf.find('"', start)
             end = len(buf) if quote < 0 else quote
-            end -= quote < 0 and end > start and buf[end - 1] == "\r" and not self._eof   # a \n may follow
+            end -= quote < 0 and end > start and buf[end - 1] == "\r" and not self.at_eof   # a \n may follow
             self.consumed += _breaks(buf, start, end)
             scan.add(end - start)
             partial = buf[end - 1] not in "\r\n" if end > start else partial
@@ -374,8 +365,7 @@ def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterat
             last = lines.at_end()
             error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
             yield from _checked(start, end, last, error, row, fields, plan.broken)
-        whole = plan.stop is None and lines.at_eof   # (a file cut by a break was read to the cut only)
-        if identity_of(stream) != plan.identity or (whole and (lines.read_bytes, lines.crc) != (plan.size, plan.crc)):
+        if lines.reading.differs():
             raise _changed(lines.consumed + 1, found_at_end=lines.at_eof)
         if plan.broken is not None:
             raise rest_not_read(plan.broken, lines.consumed + 1)

@@ -31,13 +31,12 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, NamedTuple
 
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
-from dedup.io.utf8plan import Utf8Plan, changed, identity_of
+from dedup.io.utf8plan import SecondReading, Utf8Plan, changed, identity_of
 
 Raw = tuple[int | None, Any]
 
@@ -191,23 +190,19 @@ class _Window:
     :func:`json.loads` would in the whole text."""
 
     def __init__(self, stream: BinaryIO, plan: Utf8Plan):
-        self._stream, self._left = stream, plan.stop
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self.buf, self.pos, self.eof = "", 0, False
+        self.reading = SecondReading(stream, plan)
+        self.buf, self.pos = "", 0
         self.base = self.lines = self.line_start = 0
-        self.read_bytes = self.crc = 0
         if plan.bom:
             self._read(len(codecs.BOM_UTF8))   # dropped, as decode() drops it
 
+    @property
+    def eof(self) -> bool:
+        return self.reading.eof
+
     def _read(self, size: int) -> str:
-        size = size if self._left is None else min(size, self._left)
-        data = self._stream.read(size) if size else b""
-        self.read_bytes += len(data)
-        self.crc = zlib.crc32(data, self.crc)
-        self._left = None if self._left is None else self._left - len(data)
-        self.eof = not data
         try:
-            return self._decoder.decode(data, final=self.eof)
+            return self.reading.read(size)
         except UnicodeDecodeError:   # the first reading found UTF-8
             raise _Changed from None
 
@@ -493,6 +488,5 @@ def read_utf8_json(source: Source, plan: Utf8Plan) -> Iterator[Raw]:
             if identity_of(stream) != plan.identity:
                 raise changed(reader.rest(), "records") from None
             raise
-        whole = plan.stop is None and window.eof
-        if identity_of(stream) != plan.identity or (whole and (window.read_bytes, window.crc) != (plan.size, plan.crc)):
+        if window.reading.differs():
             raise changed(reader.rest(found_at_end=True), "records")

@@ -36,6 +36,34 @@ class Utf8Plan:
     crc: int = 0                           # the CRC-32 of those bytes: a rewrite of the same size and time
 
 
+class SecondReading:
+    """The second reading of a file :func:`utf8_plan` passed, decoded a piece at a time: up to the plan's ``stop``,
+    its bytes counted and their CRC-32 kept, to compare with the first reading's at the end (:meth:`differs`)."""
+
+    def __init__(self, stream: io.BufferedIOBase, plan: Utf8Plan):
+        self._stream, self._left, self._plan = stream, plan.stop, plan
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self.read_bytes = self.crc = 0
+        self.eof = False
+
+    def read(self, size: int) -> str:
+        """The text of the next ``size`` bytes at most (``eof`` once none is left). Raises UnicodeDecodeError
+        where they are not UTF-8: the file changed since the first reading found it was."""
+        size = size if self._left is None else min(size, self._left)
+        data = self._stream.read(size) if size else b""
+        self.read_bytes += len(data)
+        self.crc = zlib.crc32(data, self.crc)
+        self._left = None if self._left is None else self._left - len(data)
+        self.eof = not data
+        return self._decoder.decode(data, final=self.eof)
+
+    def differs(self) -> bool:
+        """Whether the open file is another now, or, read to its end, held other bytes than the first reading's."""
+        whole = self._plan.stop is None and self.eof   # (a file cut by a break was read to the cut only)
+        return identity_of(self._stream) != self._plan.identity or (
+            whole and (self.read_bytes, self.crc) != (self._plan.size, self._plan.crc))
+
+
 def identity_of(stream: io.BufferedIOBase) -> tuple:
     """The open file's size, modification time and inode (of the file opened, even once its name is another's)."""
     stat = os.fstat(stream.fileno())

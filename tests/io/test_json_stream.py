@@ -13,23 +13,12 @@ from dedup.io import jsonstream
 from dedup.io.inputs import format_of
 from dedup.io.jsonstream import _head, _one_object_per_line, read_utf8_json
 from dedup.io.readers import _read_json_whole, read_file, read_json
-from dedup.io.records import Reject
 from dedup.io.streams import FileRejected, Limits, Source
 from dedup.io.utf8plan import utf8_plan
+from tests.io.test_csv_stream import _outcome
 
 BOM = "\ufeff"
 WORDS = ["river", "café", "中文", "😀", "line\nbreak", "sep\u2028arator", 'a "quote"', "back\\slash", "tab\t", ""]
-
-
-def _outcome(items) -> list:
-    """The items a reader yields, then the reject it raises (if any), comparable."""
-    out = []
-    try:
-        for number, raw in items:
-            out.append((number, (raw.reason, raw.message) if isinstance(raw, Reject) else raw))
-    except FileRejected as exc:
-        out.append(("raised", exc.reason, exc.message))
-    return out
 
 
 def _source(path, limit: int) -> Source:
