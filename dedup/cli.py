@@ -201,7 +201,8 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
     INPUTS are files and folders (read recursively): .jsonl/.ndjson, .json, .csv, .parquet,
     .txt/.md (one article per file, first line is the title), .html/.htm/.xhtml (one page per
     file, main text extracted), .warc (one article per HTML response record), each optionally
-    compressed as .gz/.bz2/.xz/.zst.
+    compressed as .gz/.bz2/.xz/.zst; and archives of them (.zip, .tar, .tar.gz/.tgz, .tar.bz2,
+    .tar.xz, .tar.zst), read as folders of their members, named ARCHIVE!/path/in/archive.
     With --engine spark they may also be URIs Spark reads (hdfs://, s3a://, file://...);
     the local engine reads file:// URIs only.
 

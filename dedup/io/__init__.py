@@ -9,6 +9,8 @@ Modules, in the order bytes flow through them:
 * :mod:`~dedup.io.streams`: files as bounded byte streams (compression by
   content, size limits, decompression-bomb guard);
 * :mod:`~dedup.io.decode`: bytes to text (BOM, declared charset, detector);
+* :mod:`~dedup.io.archives`: ``.zip`` and ``.tar(.gz...)`` archives as folders
+  of members, each copied to a temporary file and read as a file;
 * :mod:`~dedup.io.readers`: one reader per format, yielding raw records;
   :mod:`~dedup.io.html` (trafilatura) and :mod:`~dedup.io.warc` (warcio) for
   crawled pages;
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -32,15 +34,16 @@ import polars as pl
 
 from dedup.config import ReadConfig
 from dedup.errors import ConfigError, DedupError, InputError, RejectedRecord
+from dedup.io.archives import read_archive
 from dedup.io.html import Page, extract_pages, latest_page_date
-from dedup.io.inputs import SUFFIXES, find_inputs, supported
+from dedup.io.inputs import ARCHIVES, SUFFIXES, archive_of, find_inputs, supported
 from dedup.io.readers import FileRejected, read_file
 from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
 
-__all__ = ["REJECTS_KEPT", "ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder", "local_path",
-           "read_inputs", "read_source", "reject_read_articles", "table_files"]
+__all__ = ["REJECTS_KEPT", "SUPPORTED", "ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder",
+           "local_path", "read_inputs", "read_source", "reject_read_articles", "table_files"]
 
 
 @dataclass
@@ -49,7 +52,8 @@ class ReadResult:
     rejects: pl.DataFrame                  # REJECTS, sorted by file, record, reason
     files: int = 0
     records: int = 0
-    skipped_files: list[str] = field(default_factory=list)    # unsupported types, output folders found in folders
+    skipped_files: list[str] = field(default_factory=list)    # unsupported types, output folders found in folders,
+    #                                                           archive members passed over
     warnings: Counter = field(default_factory=Counter)
 
 
@@ -97,6 +101,7 @@ class _Collector:
         self.rejected = 0
         self.records = 0
         self.warnings: Counter = Counter()
+        self.skipped: list[str] = []                   # archive members passed over, as skipped_files entries
         self.pages: list[tuple[str, int | None, Page]] = []   # (file, record, page) not yet extracted
         self.latest_page_date = latest or latest_page_date()   # one limit for every page of the read
         self.page_bytes = 0
@@ -292,9 +297,14 @@ def read_source(source: Source, collector: _Collector) -> None:
     archive) keeps the records read before that point, and the rest of it is
     one reject with ``record`` null; a reader bug is a ``reader_error``
     reject, not a crash. The warnings of ``source`` are added to the
-    collector's. This is the body of :func:`read_inputs`' loop and of the
-    Spark engine's per-file task (:mod:`dedup.spark.read`).
+    collector's. An archive (``.zip``, ``.tar.gz``...) is read as a folder of
+    its members, each by this function (:mod:`dedup.io.archives`). This is the
+    body of :func:`read_inputs`' loop and of the Spark engine's per-file task
+    (:mod:`dedup.spark.read`).
     """
+    if archive_of(source.path):
+        _read_archive(source, collector)
+        return
     try:
         collector.add(read_file(source), source.name)
     except FileRejected as exc:
@@ -312,6 +322,25 @@ def read_source(source: Source, collector: _Collector) -> None:
                                 "the rest of the file is skipped; please report this bug"))
     finally:
         collector.warnings.update(source.warnings)
+
+
+def _read_archive(source: Source, collector: _Collector) -> None:
+    """An archive's members into ``collector``. Under ``strict`` the run stops at the first reject by member
+    name and record (a tar is read in its own order), as on the Spark engine: the archive is read whole first."""
+    config = collector.config
+    if not config.strict:
+        read_archive(source, collector, read_source)
+        return
+    collector.config = replace(config, strict=False)
+    try:
+        read_archive(source, collector, read_source)
+        collector._extract()
+    finally:
+        collector.config = config
+    if collector.rejected:   # under strict, any reject before this archive's stopped the run
+        first = min(collector.rejects_frame().iter_rows(named=True),
+                    key=lambda r: (r["file"], r["record"] is None, r["record"] or 0))
+        raise RejectedRecord(first["file"], first["record"], first["reason"], first["message"])
 
 
 #: ``hdfs://``, ``s3a://``, ``file:///``, ``file:/``: a scheme of two characters or more, then ``:/``
@@ -386,6 +415,11 @@ def table_files(path: Path) -> list[Path]:
                   if p.is_file() and p.suffix == ".parquet" and not p.name.startswith((".", "_")))
 
 
+#: The supported file names, as the error for a run that found none lists them.
+SUPPORTED = (f"{' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst; archives of them: "
+             f"{' '.join(sorted(ARCHIVES))} .tar.gz .tar.bz2 .tar.xz .tar.zst")
+
+
 def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
                 out: str | Path | None = None) -> ReadResult:
     """Read files and folders into ARTICLES and REJECTS frames.
@@ -426,10 +460,11 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
     if files == 0:
         unread = "".join(f"; {display_path(path)}: {message}" for path, message in found.unreadable[:1])
         raise InputError(f"no readable input files in {', '.join(map(display_path, inputs))} "
-                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst){unread}")
+                         f"(supported: {SUPPORTED}){unread}")
     articles, rejects = collector.finish()
     return ReadResult(articles, rejects, files=files, records=collector.records,
-                      skipped_files=[entry for _, entry in sorted(skipped, key=lambda s: s[0])],
+                      skipped_files=[entry for _, entry in sorted(skipped, key=lambda s: s[0])] + sorted(
+                          collector.skipped),
                       warnings=collector.warnings)
 
 

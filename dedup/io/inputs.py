@@ -4,8 +4,9 @@
 list of files to read; it leaves out hidden entries, this run's own output
 folder, any other dedup output or nightly state below an input (outputs are
 never read back as input), and says what it skipped. :func:`format_of` names
-a file's format and compression from its name; the readers
-(:mod:`dedup.io.readers`) parse it.
+a file's format and compression from its name, :func:`archive_of` an archive's
+kind; the readers (:mod:`dedup.io.readers`) parse them, archives through
+:mod:`dedup.io.archives`, which reads their members by these rules.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Protocol
 
 from dedup.errors import InputError
 from dedup.io.streams import COMPRESSION_SUFFIXES, display_path
 
-__all__ = ["OUTPUT_FILES", "OUTPUT_TABLES", "SUFFIXES", "Found", "Holdings", "find_inputs", "format_of",
-           "is_output_folder", "is_state_folder", "not_entered", "state_input", "supported"]
+__all__ = ["ARCHIVES", "OUTPUT_FILES", "OUTPUT_TABLES", "SUFFIXES", "Found", "Holdings", "archive_of", "find_inputs",
+           "format_of", "is_output_folder", "is_state_folder", "not_entered", "state_input", "supported"]
 
 #: File-name extension -> format.
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet",
@@ -35,6 +36,18 @@ def format_of(path: Path) -> tuple[str | None, str | None]:
     if compression:
         suffixes = suffixes[:-1]
     return SUFFIXES.get(suffixes[-1] if suffixes else ""), compression
+
+
+#: Archive file-name extensions -> archive kind; a ``.tar`` may also be compressed (``.tar.gz``...).
+ARCHIVES = {".zip": "zip", ".tar": "tar", ".tgz": "tar"}
+
+
+def archive_of(path: PurePath) -> str | None:
+    """``"zip"`` or ``"tar"`` if the file name is an archive's (:mod:`dedup.io.archives`), else None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) > 1 and suffixes[-2] == ".tar" and suffixes[-1] in COMPRESSION_SUFFIXES:
+        return "tar"
+    return ARCHIVES.get(suffixes[-1]) if suffixes else None
 
 
 @dataclass
@@ -243,5 +256,6 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
     return found
 
 
-def supported(path: Path) -> bool:
-    return format_of(path)[0] is not None
+def supported(path: PurePath) -> bool:
+    """Whether the file name is one dedup reads: a format of :data:`SUFFIXES` (maybe compressed) or an archive."""
+    return format_of(path)[0] is not None or archive_of(path) is not None

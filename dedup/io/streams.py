@@ -120,10 +120,11 @@ class Source:
     warnings: Counter = field(default_factory=Counter)
     detected: str | None = None          # the legacy codec detected for two earlier lines, tried first on the next
     detections: Counter = field(default_factory=Counter)   # legacy codec -> lines the detector gave it
+    display: str | None = None           # the name outputs give it, if not its path's (an archive member's)
 
     @property
     def name(self) -> str:
-        return display_path(self.path)
+        return display_path(self.path) if self.display is None else self.display
 
 
 def display_path(path: str | Path) -> str:

@@ -19,6 +19,9 @@ at most four tasks per core, or Spark's file splits for URIs):
   exactly those files are fetched by Spark's ``binaryFile`` source; each file's
   bytes are spilled to a temporary file on the executor and read by the same readers.
 
+An archive (``.zip``, ``.tar.gz``...) is one file to Spark: the task that reads it expands its members there
+(:mod:`dedup.io.archives`, through ``read_source``), with the local engine's names, rejects and skipped members.
+
 Duplicate ids are resolved across files with a window, as
 :meth:`dedup.io._Collector.finish` does: the earliest published record keeps
 the id (undated last), then the longest text, the text's SHA-256, and file and
@@ -61,7 +64,7 @@ from dedup.spark.uris import find_uris, path_order, read_once
 
 #: One row per article, reject, warning count or per-file record count.
 READ_ROWS = pa.schema([
-    ("kind", pa.string()),              # article | reject | warning | records
+    ("kind", pa.string()),              # article | reject | warning | records | skipped (an archive's member)
     ("article_id", pa.string()), ("outlet", pa.string()), ("title", pa.string()), ("text", pa.string()),
     ("published", pa.timestamp("us", tz="UTC")), ("url", pa.string()),
     ("source_file", pa.string()), ("source_record", pa.int64()),
@@ -102,18 +105,6 @@ class SparkRead:
     order: dict[str, int] = field(default_factory=dict)   # each file read -> its place in the local read order
 
 
-class _NamedSource(Source):
-    """A Source read from a local spill file but named by its original URI."""
-
-    def __init__(self, path: Path, display: str, **kwargs):
-        super().__init__(path, **kwargs)
-        self.display = display
-
-    @property
-    def name(self) -> str:
-        return self.display
-
-
 def read_one(source: Source, config: ReadConfig, latest: str | None = None) -> _Collector:
     """Read one file into a fresh collector, as :func:`dedup.io.read_inputs` reads each of its files.
     ``latest``: the latest date an HTML page may have, taken once for the run on the driver
@@ -136,7 +127,9 @@ def _rows(collector: _Collector, name: str) -> pa.RecordBatch:
              pl.DataFrame({"kind": "warning", "reason": list(collector.warnings), "n": list(collector.warnings.values())},
                           schema={"kind": pl.String, "reason": pl.String, "n": pl.Int64}),
              pl.DataFrame({"kind": ["records"], "source_file": [name], "n": [collector.records]},
-                          schema={"kind": pl.String, "source_file": pl.String, "n": pl.Int64})]
+                          schema={"kind": pl.String, "source_file": pl.String, "n": pl.Int64}),
+             pl.DataFrame({"kind": "skipped", "source_file": collector.skipped},   # an archive's members passed over
+                          schema={"kind": pl.String, "source_file": pl.String})]
     rows = pl.concat(parts, how="diagonal_relaxed").with_columns(pl.col(text).cast(pl.String))
     return pa.Table.from_batches(rows.select(READ_ROWS.names).to_arrow().cast(READ_ROWS).to_batches(),
                                  READ_ROWS).combine_chunks().to_batches()[0]
@@ -165,7 +158,7 @@ def _read_blobs(config: ReadConfig, latest: str):
                 with tempfile.TemporaryDirectory(prefix="dedup-read-") as tmp:
                     spill = Path(tmp) / name
                     spill.write_bytes(content)
-                    source = _NamedSource(spill, uri, limits=limits, encoding=encoding)
+                    source = Source(spill, limits, encoding=encoding, display=uri)
                     collector = read_one(source, config, latest)
                 yield _rows(collector, uri)
     return run
@@ -260,6 +253,8 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     if len(read_files) < len(order):   # each file read gives one "records" row: those Spark left out give none
         unreadable += [(name, "cannot read file: Spark's reader failed on it (the reason is in the executors' log)")
                        for name in fetched if name not in read_files]
+    if small.height:   # an archive's members passed over, after the files and folders (as locally)
+        skipped += sorted(small.filter(pl.col("kind") == "skipped")["source_file"])
     records = int(small.filter(pl.col("kind") == "records")["n"].sum()) if small.height else 0
     records += len(unreadable)   # each an unreadable_file reject of one record, as locally
     warnings: Counter = Counter()
@@ -339,8 +334,12 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
     if config.strict and (read.rejects.height or doubles):
         # As the local engine meets them: files in its order, a file's records, then the reject that ended
         # the file (a truncated archive's, after the records read before it); duplicate ids last.
-        place = pl.col("file").cast(pl.String).replace_strict(read.order, default=len(read.order))
-        first = (read.rejects.sort(place, pl.col("record").is_null(), pl.col("record").fill_null(0)).row(0, named=True)
+        # an archive's member (ARCHIVE!/path) where its archive is read, by name (dedup.io.read_source)
+        file = pl.col("file").cast(pl.String)
+        place = file.replace_strict(read.order, default=None).fill_null(
+            file.str.extract(r"^(.*?)!/").replace_strict(read.order, default=len(read.order)))
+        first = (read.rejects.sort(place, file, pl.col("record").is_null(), pl.col("record").fill_null(0))
+                 .row(0, named=True)
                  if read.rejects.height else doubles[0])
         raise RejectedRecord(first["file"], first["record"], first["reason"], first["message"])
     frame = pl.concat([read.rejects, pl.DataFrame(doubles or None, schema=REJECTS_KEPT, orient="row")])

@@ -1,0 +1,291 @@
+"""Archives (``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``, ``.tar.xz``, ``.tar.zst``) read as folders.
+
+An archive is read like a folder holding its members, by the folder walk's rules
+(:func:`dedup.io.inputs.find_inputs`): hidden members are passed over silently,
+unsupported ones and links are listed in ``skipped_files``, a device or a pipe with
+a supported name is an ``unreadable_file`` reject. Each member read is copied
+("spooled"), one at a time, to a file of a temporary folder that lives as long as
+the archive is read, read there by the unchanged readers under the name
+``ARCHIVE!/path/in/archive``, and deleted. So a member costs the disk of its
+own size and, once read, no memory but its records: a zip's central directory
+is the only listing held.
+
+A zip's members are read in name order; a tar's in the archive's order, as a
+stream (a ``.tar.gz`` is decompressed once, through :func:`dedup.io.streams.open_stream`
+and its decompression-bomb guard). The outputs do not depend on that order (every
+table is sorted, duplicate ids are ranked by content, then by name), and under
+``--strict`` the reject that stops the run is the first by member name and record
+either way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from dedup.io.inputs import archive_of, format_of, supported
+from dedup.io.records import Reject
+from dedup.io.streams import (
+    FileRejected,
+    Source,
+    inflation_budget,
+    inflation_message,
+    open_stream,
+)
+
+__all__ = ["read_archive"]
+
+_CHUNK = 1 << 20
+
+
+class _Stop(Exception):
+    """The rest of the archive cannot be read: one reject naming ``file`` (a member or the archive)."""
+
+    def __init__(self, file: str, reason: str, message: str):
+        super().__init__(message)
+        self.file, self.reason, self.message = file, reason, message
+
+
+def _text(name: str) -> str:
+    """A member's name as text any output holds: bytes not valid UTF-8 (kept by ``surrogateescape``) escaped."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class _Members:
+    """The decisions on one archive's members, the spooling and reading of those read, and its budget."""
+
+    def __init__(self, source: Source, collector, read: Callable[[Source, Any], None], folder: Path):
+        self.source, self.collector, self.read, self.folder = source, collector, read, folder
+        self.archive = source.name
+        self.records = collector.records   # before the archive: an archive of which nothing came is empty
+        self.on_disk = source.path.stat().st_size
+        self.budget = inflation_budget(source.limits, self.on_disk)
+        self.inflated = 0          # the bytes of the members spooled so far
+        self.seen: set[str] = set()   # the names of the members met (a tar's headers are not kept)
+        self.spooled = 0
+        self.taken = 0             # the members read (or rejected as they were read)
+        self.passed = 0            # the members passed over (folders, hidden, skipped, rejected unread)
+
+    def name_of(self, member: str) -> str:
+        """``ARCHIVE!/path/in/archive``: the member's name as stored, without the ``./`` a tar puts first."""
+        while member.startswith("./"):
+            member = member[2:]
+        return f"{self.archive}!/{_text(member)}"
+
+    def reject(self, file: str, reason: str, message: str) -> None:
+        self.collector.records += 1
+        self.collector.reject(Reject(file, None, reason, message))
+
+    def skip(self, entry: str) -> None:
+        self.collector.skipped.append(entry)
+
+    def decide(self, member: str, kind: str, size: int, link: str = "") -> bool:
+        """Record what becomes of one member (``kind``: file, folder, link or the kind of another entry);
+        True if it is a file to read."""
+        parts = PurePosixPath(member).parts
+        self.passed += 1
+        if kind == "folder" or not parts or any(p.startswith(".") and p not in (".", "..") for p in parts):
+            return False           # folders are implied by their members; hidden entries pass silently
+        name, path = self.name_of(member), PurePosixPath(member)
+        if name[len(self.archive):] in self.seen:
+            self.skip(f"{name} (a second member of this name in the archive; the first is read)")
+            return False
+        self.seen.add(name[len(self.archive):])
+        if kind == "link":
+            self.skip(f"{name} (a link{f' to {_text(link)}' if link else ''} in the archive, not followed)")
+            return False
+        if not supported(path):
+            self.skip(name)
+            return False
+        if kind != "file":
+            self.reject(name, "unreadable_file", f"not a regular file ({kind}) in the archive; not read")
+            return False
+        limits = self.source.limits
+        if archive_of(path):
+            self.reject(name, "unsupported_format", "an archive inside an archive is not read: unpack it and give "
+                        "its files (or the folder they are in) as input")
+        elif size > limits.max_file_bytes:
+            self.reject(name, "file_too_large", f"member has {size:,} bytes, more than max_file_bytes="
+                        f"{limits.max_file_bytes:,} (each member read is copied to a temporary file); unpack the "
+                        "archive or raise max_file_bytes")
+        elif self.inflated + size > self.budget:
+            raise _Stop(name, "decompression_bomb", self._bomb(f"its members pass {self.inflated + size:,} bytes "
+                                                                    "at this one"))
+        else:
+            return True
+        return False
+
+    def _bomb(self, where: str) -> str:
+        return (inflation_message(archive_of(self.source.path) or "archive", self.source.limits, self.on_disk, where)
+                + "; the rest of the archive is not read")
+
+    def spool(self, member: str, data: BinaryIO) -> Path:
+        """Copy a member to a file of the temporary folder named by its format's suffixes, within the bomb
+        budget. (Its size was checked against ``max_file_bytes``: zipfile and tarfile give no more bytes than
+        a member's header declares.)"""
+        compression = format_of(PurePosixPath(member))[1]
+        suffixes = [s.lower() for s in PurePosixPath(member).suffixes][-2 if compression else -1:]
+        self.spooled += 1
+        path = self.folder / f"member-{self.spooled}{''.join(suffixes)}"
+        with open(path, "wb") as out:
+            while chunk := data.read(_CHUNK):
+                self.inflated += len(chunk)
+                if self.inflated > self.budget:
+                    raise _Stop(self.name_of(member), "decompression_bomb",
+                                self._bomb(f"stopped in this member after {self.inflated:,} bytes of members"))
+                out.write(chunk)
+        return path
+
+    def take(self, member: str, data: BinaryIO) -> None:
+        """Spool one member and read it under its name; its temporary file is removed after."""
+        path, self.taken = None, self.taken + 1
+        try:
+            path = self.spool(member, data)
+            self.read(Source(path, self.source.limits, encoding=self.source.encoding, display=self.name_of(member)),
+                      self.collector)
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+
+def read_archive(source: Source, collector, read: Callable[[Source, Any], None]) -> None:
+    """Read the members of the archive ``source`` into ``collector`` (a :class:`dedup.io._Collector`), each by
+    ``read`` (:func:`dedup.io.read_source`), in a temporary folder removed when done, on an error or an interrupt
+    alike. A break in the archive keeps the members read before it: the rest is one reject naming the member
+    (or the archive) where it broke. An archive with no member to read is an ``empty_file`` reject."""
+    folder = Path(tempfile.mkdtemp(prefix="dedup-archive-"))
+    try:
+        members = _Members(source, collector, read, folder)
+        if not members.on_disk:
+            raise FileRejected("empty_file", "file holds no record")
+        try:
+            (_read_zip if archive_of(source.path) == "zip" else _read_tar)(members)
+        except _Stop as stop:
+            members.reject(stop.file, stop.reason, stop.message)
+        else:
+            if not members.taken and collector.records == members.records:
+                raise FileRejected("empty_file", f"archive holds no file to read ({members.passed:,} members "
+                                   "passed over: folders, hidden or unsupported files, links)")
+    except FileRejected as exc:
+        collector.records += 1
+        collector.reject(Reject(source.name, None, exc.reason, exc.message))
+    except OSError as exc:
+        collector.records += 1
+        collector.reject(Reject(source.name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        collector.warnings.update(source.warnings)
+
+
+def _zip_kind(info: zipfile.ZipInfo) -> str:
+    mode = info.external_attr >> 16   # the Unix mode, when the archiver stored one with its type
+    if info.is_dir() or stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISLNK(mode):
+        return "link"
+    return "file" if not stat.S_IFMT(mode) or stat.S_ISREG(mode) else _other(mode)
+
+
+def _other(mode: int) -> str:
+    return ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """The member's name: UTF-8 when flagged so; else the archiver's bytes read as UTF-8 if they are (Info-ZIP
+    on Linux writes UTF-8 without the flag), as code page 437 (the zip format's own) if not."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return info.filename
+
+
+def _read_zip(members: _Members) -> None:
+    try:
+        archive = zipfile.ZipFile(members.source.path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise FileRejected("corrupt_compression", f"not a readable zip archive ({exc}): its central directory, at "
+                           "the end, is missing or damaged (a truncated download?); no member is read") from None
+    with archive:
+        for name, info in sorted(((_zip_name(info), info) for info in archive.infolist()), key=lambda m: m[0]):
+            if not members.decide(name, _zip_kind(info), info.file_size):
+                continue
+            try:
+                with archive.open(info) as data:
+                    members.take(name, data)
+            except FileRejected as exc:
+                members.reject(members.name_of(name), exc.reason, exc.message)
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+                members.reject(members.name_of(name), "corrupt_compression",
+                               f"cannot decompress the member ({exc}); the other members are read")
+            except (NotImplementedError, RuntimeError) as exc:   # a method zipfile lacks; an encrypted member
+                members.reject(members.name_of(name), "unsupported_compression", f"cannot read the member: {exc}")
+
+
+class _Header(tarfile.TarInfo):
+    """A tar header that records why the archive ended, on the TarFile: a header that is cut short or not a
+    header ends a tar stream without an error in :mod:`tarfile`."""
+
+    @classmethod
+    def fromtarfile(cls, tar):
+        try:
+            return super().fromtarfile(tar)
+        except (tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as exc:
+            tar.broken = exc
+            raise
+
+
+def _tar_kind(info: tarfile.TarInfo) -> str:
+    if info.isdir():
+        return "folder"
+    if info.issym() or info.islnk():
+        return "link"
+    if info.isreg():
+        return "file"
+    return ("a named pipe" if info.isfifo() else "a device" if info.ischr() or info.isblk() else "not a file")
+
+
+def _read_tar(members: _Members) -> None:
+    path = members.source.path
+    members.source.compression = "gzip" if path.suffix.lower() == ".tgz" else format_of(path)[1]
+    with open_stream(members.source) as stream:   # decompressed by content, within the bomb ratio
+        try:
+            tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=_Header,   # noqa: SIM115 - closed below
+                               encoding="utf-8", errors="surrogateescape")
+        except tarfile.ReadError as exc:
+            raise FileRejected("corrupt_compression", f"not a readable tar archive ({exc})") from None
+        last = inside = None
+        try:
+            while (info := tar.next()) is not None:
+                tar.members.clear()   # a stream keeps every header read: 100,000 members would stay in memory
+                last = info.name
+                if members.decide(info.name, _tar_kind(info), info.size, info.linkname):
+                    inside = info.name
+                    members.take(info.name, tar.extractfile(info))
+                    inside = None
+        except (tarfile.TarError, FileRejected) as exc:
+            reason = exc.reason if isinstance(exc, FileRejected) else "corrupt_compression"
+            message = exc.message if isinstance(exc, FileRejected) else f"the archive breaks: {exc}"
+            if inside is not None:
+                raise _Stop(members.name_of(inside), reason, f"{message}; this member and the rest of the archive "
+                            "are not read") from None
+            raise _Stop(members.archive, reason, f"{message}{_after(members, last)}") from None
+        finally:
+            tar.close()
+        if (broken := getattr(tar, "broken", None)) is not None:
+            raise _Stop(members.archive, "corrupt_compression", f"the archive breaks: {broken}{_after(members, last)}")
+
+
+def _after(members: _Members, last: str | None) -> str:
+    return (f"; the members after {members.name_of(last)} are not read" if last is not None
+            else "; no member is read")
