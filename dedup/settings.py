@@ -94,9 +94,9 @@ class ReadConfig:
         parsed, so one runaway record cannot exhaust memory.
     max_html_bytes:
         Largest HTML page extracted (an HTML file or a WARC payload), in
-        bytes after decompression, not counting its ``<script>`` and
-        ``<style>`` elements and comments (a page over the limit in bytes is
-        parsed to count them). Extraction time grows faster than the
+        bytes after decompression, not counting its ``<script>`` (but
+        JSON-LD) and ``<style>`` elements and comments (a page over the limit
+        in bytes is parsed to count them). Extraction time grows faster than the
         page (on one core of the benchmark VM up to about 3 s at 4 MiB, 7 s
         at 8 MiB); larger pages are rejected (``html_too_large``) without
         being extracted, so that a few huge pages cannot hold a night up. The

@@ -121,9 +121,14 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
     }
 
 
+#: Scripts the extractor reads (trafilatura's and htmldate's metadata: JSON-LD), which count in a page's size.
+_METADATA_SCRIPTS = ("application/ld+json", "application/settings+json")
+
+
 def _walked_bytes(page: str) -> int:
     """The bytes of the page the extractor walks: the page as trafilatura parses it (``load_html``: lxml's
-    HTML parser, comments dropped), serialised, less its ``<script>`` and ``<style>`` elements. Extraction
+    HTML parser, comments dropped), serialised, less its ``<script>`` and ``<style>`` elements but the
+    JSON-LD ones (:data:`_METADATA_SCRIPTS`), which trafilatura and htmldate parse and search. Extraction
     time grows with that (its XPath queries over the body's elements and text), not with an inline state
     blob or style sheet, which the parser keeps as one text each and the extractor drops. Measured on the
     parsed tree, not by scanning the bytes, so no markup can pass for a script (a ``<script>`` inside a
@@ -137,7 +142,8 @@ def _walked_bytes(page: str) -> int:
             return 0
         size = len(etree.tostring(tree, encoding="utf-8"))
         for element in tree.iter("script", "style"):   # never nested: the parser reads their content as text
-            size -= len(etree.tostring(element, encoding="utf-8", with_tail=False))
+            if (element.get("type") or "").strip().lower() not in _METADATA_SCRIPTS:
+                size -= len(etree.tostring(element, encoding="utf-8", with_tail=False))
     except Exception:  # noqa: BLE001 - the parser's errors are many: then the page counts whole, as bytes
         return len(page.encode("utf-8", "surrogatepass"))
     return size

@@ -275,7 +275,9 @@ class _Window:
             else:
                 if end - start > limit:
                     raise _TooLarge from None
-                if end < len(self.buf) or self.eof:   # (a number may go on in the next chunk)
+                # a number may go on in the next chunk, and one the window cut after its "." or "e" ("1e")
+                # parses short, leaving its last characters unread: near the window's end, read on first
+                if end < len(self.buf) - _MARGIN or self.eof:
                     self.pos = end
                     return value
             self.grow(limit + _MARGIN + 1)
@@ -335,8 +337,13 @@ class _Reader:
             self.source.warnings["json_read_as_jsonl"] += 1
             yield from self._lines()
             return
+        if w.buf.startswith("\ufeff") and not w.base:   # a second byte-order mark (one was dropped): json.loads
+            error = _Error("Unexpected UTF-8 BOM (decode using utf-8-sig)", 1, 1, 0)   # refuses the text
+            raise self.broken or FileRejected("malformed_json", _json_error(error, _where(error)))
         w.skip_space()
         lead = w.buf[w.pos:].lstrip()[:1]   # the whole-file reader's text.lstrip()
+        while not lead and len(w.buf) - w.pos <= self.limit and w.more():   # white space JSON does not take,
+            lead = w.buf[w.pos:].lstrip()[:1]                               # longer than the window
         if w.peek() == "[":
             yield from self._array(None)
         elif lead == "[":   # after white space that JSON does not take: json.loads fails there

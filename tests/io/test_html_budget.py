@@ -77,6 +77,18 @@ def test_a_page_over_the_limit_by_its_scripts_or_styles_is_extracted(tmp_path, k
     assert res.rejects.height == 0 and res.articles.height == 1
 
 
+def test_a_json_ld_script_counts_as_the_extractor_reads_it():
+    """trafilatura and htmldate parse and search JSON-LD scripts for the page's metadata, at a cost that grows
+    with them (found by the session 35 diff review: a 15 MB page of JSON-LD passed the budget and took 4.7 CPU s).
+    So they count; a JSON state blob of another type does not."""
+    blob = '{"@context": "https://schema.org", "@type": "NewsArticle", "k": "' + "x" * (3 * LIMIT) + '"}'
+    ld = SMALL.replace(b"</head>", f'<script type="application/ld+json">{blob}</script></head>'.encode())
+    out = extract_article(ld, max_bytes=LIMIT)
+    assert out.reason == "html_too_large" and f"{len(ld):,} bytes" in out.message
+    state = SMALL.replace(b"</head>", f'<script type="application/json">{blob}</script></head>'.encode())
+    assert isinstance(extract_article(state, max_bytes=LIMIT), dict)
+
+
 @pytest.mark.parametrize("trap", [
     "<!-- <script> -->",                     # a script tag inside a comment opens no script
     '<a title="<script>" href="/x">x</a>',   # nor one inside an attribute

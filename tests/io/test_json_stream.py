@@ -292,3 +292,36 @@ def test_a_same_size_rewrite_found_at_the_end_says_the_records_were_read_from_a_
     out = _outcome(read_utf8_json(source, plan))
     assert len(out) == 201 and out[-1][:2] == ("raised", "unreadable_file")
     assert "its elements were read as it then was" in out[-1][2]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64, 1 << 16])
+def test_bare_numbers_cut_by_the_window_are_read_whole(tmp_path, monkeypatch, chunk):
+    """A chunk ending after a number's "." or "e" ("1e", "-0.5e-") must not end the number: raw_decode reads
+    "1e" as 1 and stops before the "e" (found by the session 35 diff review: [1e5, ...] read as 1 or cut short)."""
+    monkeypatch.setattr(jsonstream, "CHUNK", chunk)
+    monkeypatch.setattr(jsonstream, "DETECT_CHARS", 40)
+    numbers = ["1e5", "1.25", "-0.5e-3", "12E+2", "0", "-7", "3.0e10", "true", "null", '"x"']
+    for pad in range(3):
+        text = " " * pad + "[" + ", ".join(numbers * 40) + "]"
+        whole, streamed = _both(_write(tmp_path, pad, text, bom=False))
+        assert streamed == whole
+        assert [n for n, _ in streamed[0]] == list(range(1, 401))
+    for top in ("1e5", "-0.5e-3 ", "7"):   # a number as the whole document
+        whole, streamed = _both(_write(tmp_path, 9, top, bom=False))
+        assert streamed == whole
+
+
+def test_a_second_byte_order_mark_is_refused_as_json_loads_refuses_it(tmp_path):
+    path = _write(tmp_path, 0, BOM + '[{"id": "1"}]', bom=True)
+    whole, streamed = _both(path)
+    assert streamed == whole and "Unexpected UTF-8 BOM" in streamed[0][-1][2]
+
+
+def test_white_space_json_does_not_take_longer_than_the_window_before_an_array(tmp_path, monkeypatch):
+    """U+00A0 then more white space than the window holds, then an array: read as the whole-file reader reads it
+    (the elements, then the reject of the text), not rejected whole."""
+    monkeypatch.setattr(jsonstream, "CHUNK", 7)
+    monkeypatch.setattr(jsonstream, "DETECT_CHARS", 40)
+    path = _write(tmp_path, 0, "\u00a0" + " " * 500 + '[{"id": "1"}, {"id": "2"}]', bom=False)
+    whole, streamed = _both(path)
+    assert streamed == whole and [n for n, *_ in streamed[0]] == [1, 2, "raised"]
