@@ -20,6 +20,7 @@ either way.
 
 from __future__ import annotations
 
+import lzma
 import shutil
 import stat
 import tarfile
@@ -30,11 +31,14 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from dedup.errors import DedupError
 from dedup.io.inputs import archive_of, format_of, supported
 from dedup.io.records import Reject
 from dedup.io.streams import (
+    _ZSTD_ERRORS,
     FileRejected,
     Source,
+    allow_framing,
     inflation_budget,
     inflation_message,
     open_stream,
@@ -43,6 +47,11 @@ from dedup.io.streams import (
 __all__ = ["read_archive"]
 
 _CHUNK = 1 << 20
+#: What a member's broken compressed data raises while it is copied (zipfile's deflate, bzip2, LZMA, zstd; bz2's
+#: is an OSError without errno, a disk's has one).
+_BROKEN = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, ValueError, *_ZSTD_ERRORS)
+#: A tar's own bytes around its members: the end-of-archive blocks and the padding of the last record.
+_TAR_END = 2 * 512 + 10240
 
 
 class _Stop(Exception):
@@ -68,6 +77,7 @@ class _Members:
         self.on_disk = source.path.stat().st_size
         self.budget = inflation_budget(source.limits, self.on_disk)
         self.inflated = 0          # the bytes of the members spooled so far
+        self.declared = 0          # the sizes of the members met so far, read or not, as their headers give them
         self.seen: set[str] = set()   # the names of the members met (a tar's headers are not kept)
         self.spooled = 0
         self.taken = 0             # the members read (or rejected as they were read)
@@ -91,6 +101,12 @@ class _Members:
         True if it is a file to read."""
         parts = PurePosixPath(member).parts
         self.passed += 1
+        # every member's data counts, read or passed over (a tar's is decompressed to pass over it), so that
+        # a tar and a zip of the same members decide alike
+        self.declared += max(size, 0)
+        if self.declared > self.budget:
+            raise _Stop(self.name_of(member), "decompression_bomb",
+                        self._bomb(f"its members pass {self.declared:,} bytes at this one"))
         if kind == "folder" or not parts or any(p.startswith(".") and p not in (".", "..") for p in parts):
             return False           # folders are implied by their members; hidden entries pass silently
         name, path = self.name_of(member), PurePosixPath(member)
@@ -115,9 +131,6 @@ class _Members:
             self.reject(name, "file_too_large", f"member has {size:,} bytes, more than max_file_bytes="
                         f"{limits.max_file_bytes:,} (each member read is copied to a temporary file); unpack the "
                         "archive or raise max_file_bytes")
-        elif self.inflated + size > self.budget:
-            raise _Stop(name, "decompression_bomb", self._bomb(f"its members pass {self.inflated + size:,} bytes "
-                                                                    "at this one"))
         else:
             return True
         return False
@@ -179,6 +192,12 @@ def read_archive(source: Source, collector, read: Callable[[Source, Any], None])
     except OSError as exc:
         collector.records += 1
         collector.reject(Reject(source.name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
+    except (DedupError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the night: as read_source does for a file
+        collector.records += 1
+        collector.reject(Reject(source.name, None, "reader_error", f"the archive could not be read "
+                                f"({type(exc).__name__}: {str(exc)[:200]}); please report this bug"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         collector.warnings.update(source.warnings)
@@ -225,9 +244,12 @@ def _read_zip(members: _Members) -> None:
                     members.take(name, data)
             except FileRejected as exc:
                 members.reject(members.name_of(name), exc.reason, exc.message)
-            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+            except (*_BROKEN, OSError) as exc:
+                if isinstance(exc, OSError) and not isinstance(exc, _BROKEN) and exc.errno is not None:
+                    raise   # the disk's, not the member's: the archive's unreadable_file
                 members.reject(members.name_of(name), "corrupt_compression",
-                               f"cannot decompress the member ({exc}); the other members are read")
+                               f"cannot decompress the member ({type(exc).__name__}: {exc}); the other members "
+                               "are read")
             except (NotImplementedError, RuntimeError) as exc:   # a method zipfile lacks; an encrypted member
                 members.reject(members.name_of(name), "unsupported_compression", f"cannot read the member: {exc}")
 
@@ -240,6 +262,9 @@ class _Header(tarfile.TarInfo):
     def fromtarfile(cls, tar):
         try:
             return super().fromtarfile(tar)
+        except tarfile.EmptyHeaderError:   # the data ends where a header should be: no end-of-archive blocks
+            tar.broken = "it ends without its end-of-archive blocks (truncated?)"
+            raise
         except (tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as exc:
             tar.broken = exc
             raise
@@ -259,6 +284,7 @@ def _read_tar(members: _Members) -> None:
     path = members.source.path
     members.source.compression = "gzip" if path.suffix.lower() == ".tgz" else format_of(path)[1]
     with open_stream(members.source) as stream:   # decompressed by content, within the bomb ratio
+        allow_framing(stream, _TAR_END)   # the ratio is on the members' data: _Members counts it
         try:
             tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=_Header,   # noqa: SIM115 - closed below
                                encoding="utf-8", errors="surrogateescape")
@@ -268,14 +294,19 @@ def _read_tar(members: _Members) -> None:
         try:
             while (info := tar.next()) is not None:
                 tar.members.clear()   # a stream keeps every header read: 100,000 members would stay in memory
+                # this member's headers (a pax or long-name header's too) and the padding after its data
+                allow_framing(stream, info.offset_data - info.offset + 2 * 512 + -info.size % 512)
                 last = info.name
                 if members.decide(info.name, _tar_kind(info), info.size, info.linkname):
                     inside = info.name
                     members.take(info.name, tar.extractfile(info))
                     inside = None
-        except (tarfile.TarError, FileRejected) as exc:
+        except (_Stop, DedupError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - tarfile raises more than TarError on a bad header (ValueError...)
             reason = exc.reason if isinstance(exc, FileRejected) else "corrupt_compression"
-            message = exc.message if isinstance(exc, FileRejected) else f"the archive breaks: {exc}"
+            message = exc.message if isinstance(exc, FileRejected) else \
+                f"the archive breaks: {exc if isinstance(exc, tarfile.TarError) else f'{type(exc).__name__}: {exc}'}"
             if inside is not None:
                 raise _Stop(members.name_of(inside), reason, f"{message}; this member and the rest of the archive "
                             "are not read") from None

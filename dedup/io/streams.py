@@ -172,6 +172,10 @@ class _Guarded(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def allow(self, nbytes: int) -> None:
+        """Raise the budget by ``nbytes`` of output that holds no record's data (see :func:`allow_framing`)."""
+        self._budget += nbytes
+
     def fileno(self) -> int:
         """The compressed file's descriptor (to ``os.fstat`` the file read)."""
         return self._raw.fileno()
@@ -213,6 +217,15 @@ def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
         raise FileRejected("unsupported_compression",
                            "zstd file but the backports.zstd package is not installed (pip install backports.zstd)")
     return zstd.ZstdFile(raw, mode="rb")
+
+
+def allow_framing(stream: BinaryIO, nbytes: int) -> None:
+    """Let a stream :func:`open_stream` opened inflate ``nbytes`` more than its ratio allows: an archive's own
+    framing (a tar's headers and padding), which its reader counts apart from the members' data. A no-op for
+    an uncompressed file."""
+    guard = getattr(stream, "raw", None)
+    if isinstance(guard, _Guarded):
+        guard.allow(nbytes)
 
 
 def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:

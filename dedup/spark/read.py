@@ -50,13 +50,14 @@ from dedup.errors import InputError, RejectedRecord
 from dedup.io import (
     CONTENT_TIES,
     REJECTS_KEPT,
+    SUPPORTED,
     _Collector,
     content_rank,
     is_uri,
     read_source,
 )
 from dedup.io.html import latest_page_date
-from dedup.io.inputs import SUFFIXES, find_inputs, supported
+from dedup.io.inputs import find_inputs, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
@@ -103,6 +104,15 @@ class SparkRead:
     warnings: Counter = field(default_factory=Counter)
     cache: DataFrame | None = None      # the persisted read rows; unpersist once the articles are kept
     order: dict[str, int] = field(default_factory=dict)   # each file read -> its place in the local read order
+
+
+def _place(name: str, order: dict[str, int]) -> int:
+    """The place in the local read order of the file ``name`` names: its own, or an archive member's
+    (``ARCHIVE!/path``) its archive's, the longest archive name it starts with (a folder may end in ``!``)."""
+    if name in order:
+        return order[name]
+    archives = [a for a in order if name.startswith(a + "!/")]
+    return order[max(archives, key=len)] if archives else len(order)
 
 
 def read_one(source: Source, config: ReadConfig, latest: str | None = None) -> _Collector:
@@ -241,8 +251,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
         raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])
     if not order:
         unread = "".join(f"; {name}: {message}" for name, message in unreadable[:1])
-        raise InputError(f"no readable input files in {', '.join(map(str, inputs))} "
-                         f"(supported: {' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst){unread}")
+        raise InputError(f"no readable input files in {', '.join(map(str, inputs))} (supported: {SUPPORTED}){unread}")
     rows = parts[0] if parts else spark.createDataFrame([], READ_DDL)   # every file gone since the listing
     for part in parts[1:]:
         rows = rows.unionByName(part)
@@ -336,8 +345,8 @@ def number_articles(spark: SparkSession, read: SparkRead, config: ReadConfig,
         # the file (a truncated archive's, after the records read before it); duplicate ids last.
         # an archive's member (ARCHIVE!/path) where its archive is read, by name (dedup.io.read_source)
         file = pl.col("file").cast(pl.String)
-        place = file.replace_strict(read.order, default=None).fill_null(
-            file.str.extract(r"^(.*?)!/").replace_strict(read.order, default=len(read.order)))
+        names = read.rejects["file"].cast(pl.String).unique().to_list()
+        place = file.replace_strict({name: _place(name, read.order) for name in names}, default=len(read.order))
         first = (read.rejects.sort(place, file, pl.col("record").is_null(), pl.col("record").fill_null(0))
                  .row(0, named=True)
                  if read.rejects.height else doubles[0])

@@ -289,3 +289,74 @@ def test_zip_names_in_utf8_without_the_flag_are_read_as_utf8(tmp_path):
     with zipfile.ZipFile(archive) as opened:
         assert opened.namelist() != ["新闻.jsonl"]   # zipfile reads it as code page 437
     assert read_inputs([archive]).articles["source_file"].to_list() == [f"{archive}!/新闻.jsonl"]
+
+
+# -- the session 35 archive review's findings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["deflate", "bzip2",
+                                                                                                    "lzma"])
+def test_a_zip_member_with_broken_data_is_its_reject_whatever_its_method(tmp_path, method):
+    """LZMA's error crashed the run, bzip2's (an OSError) rejected the archive and lost the members after it."""
+    text = _jsonl(*_texts(30, 1))
+    members = [("a.jsonl", _jsonl(_story(1))), ("b.jsonl", text), ("c.jsonl", _jsonl(_story(3)))]
+    archive = _zip(tmp_path / "n.zip", members, method)
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as z:
+        info = z.getinfo("b.jsonl")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for at in range(start + 20, start + info.compress_size - 20, 7):   # its compressed data, not its header
+        data[at] ^= 0x5A
+    archive.write_bytes(bytes(data))
+    res = read_inputs([archive])
+    assert res.articles["article_id"].to_list() == ["s1", "s3"]
+    assert _rejects(res) == [(f"{archive}!/b.jsonl", None, "corrupt_compression")]
+
+
+def test_a_tar_header_tarfile_refuses_with_a_value_error_is_a_reject_not_a_crash(tmp_path):
+    archive = tmp_path / "x.tar.gz"
+    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT) as t:
+        for name, pax in (("a.jsonl", {}), ("b.jsonl", {"GNU.sparse.map": "1,x"})):
+            data = _jsonl(_story(ord(name[0])))
+            info = tarfile.TarInfo(name)
+            info.size, info.pax_headers = len(data), pax
+            t.addfile(info, io.BytesIO(data))
+    res = read_inputs([archive])
+    assert res.articles["article_id"].to_list() == [f"s{ord('a')}"]
+    (reject,) = _rejects(res)
+    assert reject[2] == "corrupt_compression" and "ValueError" in res.rejects["message"][0]
+
+
+def test_a_tar_cut_between_two_members_says_so(tmp_path):
+    """tarfile takes the end of the data where a header should be for the archive's end: the members after the
+    cut were lost without a word."""
+    plain = _tar(tmp_path / "night.tar", [(f"{c}.jsonl", _jsonl(_story(k))) for k, c in enumerate("abc")])
+    with tarfile.open(plain) as archive:
+        cut = archive.getmember("c.jsonl").offset
+    plain.write_bytes(plain.read_bytes()[:cut])
+    res = read_inputs([plain])
+    assert res.articles["article_id"].to_list() == ["s0", "s1"]
+    assert _rejects(res) == [(str(plain), None, "corrupt_compression")]
+    assert "end-of-archive" in res.rejects["message"][0]
+
+
+def test_a_tar_gz_of_many_small_files_reads_as_their_zip(tmp_path):
+    """The ratio is on the members' data: a tar's headers and padding, 1 KB a small member that compresses to
+    nothing, made a .tar.gz of 6,000 small files a bomb where their zip was read."""
+    members = [(f"m{k:05}.jsonl", _jsonl({"id": f"i{k}", "outlet": "O", "text": f"t {k}"})) for k in range(3000)]
+    packed, zipped = _tar(tmp_path / "b.tar.gz", members, "w:gz"), _zip(tmp_path / "b.zip", members)
+    config = ReadConfig(max_decompression_ratio=20)
+    budget = dedup.io.streams.inflation_budget(dedup.io.streams.Limits.from_config(config), packed.stat().st_size)
+    assert sum(len(d) for _, d in members) < budget < 1024 * len(members)
+    for archive in (packed, zipped):
+        res = read_inputs([archive], config=config)
+        assert res.articles.height == 3000 and res.rejects.height == 0
+
+
+def test_spark_places_a_member_after_the_longest_archive_name_it_starts_with():
+    pytest.importorskip("pyspark")
+    from dedup.spark.read import _place
+
+    order = {"D/p!/a.zip": 0, "D/z.jsonl": 1, "D/p": 2}
+    assert _place("D/p!/a.zip!/m.jsonl", order) == 0   # not D/p's, a folder whose name ends in "!"
+    assert _place("D/z.jsonl", order) == 1 and _place("elsewhere", order) == 3
