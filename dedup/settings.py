@@ -102,10 +102,13 @@ class ReadConfig:
         being extracted, so that a few huge pages cannot hold a night up. The
         same pages on every machine: a size, not a timeout.
     max_file_bytes:
-        Largest file read whole into memory (JSON and CSV not in UTF-8, text,
-        HTML, and a compressed Parquet file), and largest CSV and JSON file, in
-        bytes after decompression; larger files are rejected (``file_too_large``).
-        UTF-8 CSV and JSON files are streamed (the limit kept for them all the same),
+        Largest file read whole into memory (text, HTML, a compressed Parquet
+        file, and the few CSV and JSON files not streamed), and largest CSV and
+        JSON file, in bytes after decompression; larger files are rejected
+        (``file_too_large``). CSV and JSON files are streamed in any encoding
+        (the limit kept for them all the same; read whole: a compressed one that
+        breaks part-way in another encoding than UTF-8, one whose first 256 KiB
+        are UTF-8 but whose rest needs the detector),
         JSON Lines and WARC are streamed and only bound per record, Parquet
         read a batch of rows at a time.
     max_decompression_ratio:

@@ -1,10 +1,10 @@
-"""CSV files in UTF-8 read as a stream: memory bounded by a record, not by the file.
+"""CSV files read as a stream: memory bounded by a record, not by the file.
 
-:func:`~dedup.io.utf8plan.utf8_plan` reads the decompressed file once, checking that it is UTF-8
-(or ASCII) text as :func:`dedup.io.decode.decode` would take it whole; if so,
-:func:`read_utf8_csv` reads it a second time, a chunk at a time, into the
+:func:`~dedup.io.utf8plan.text_plan` reads the decompressed file once, deciding its codec as
+:func:`dedup.io.decode.decode` would on its whole bytes (UTF-8, cp1252, UTF-16...); then
+:func:`read_utf8_csv` reads it a second time, a chunk at a time, decoded with that codec, into the
 same records and rejects, numbered by the same lines, as the whole-file
-reader (:func:`dedup.io.readers.read_csv` for other encodings), sharing
+reader (:func:`dedup.io.readers._read_csv_whole`, for a file the first reading cannot decide), sharing
 its rules (:mod:`dedup.io.csvrules`: line breaks, separator, strict parser,
 messages). A file that changes between the two readings (an export still
 being written) is an ``unreadable_file`` reject for what was not read.
@@ -16,7 +16,6 @@ as the csv module would), and its row is one ``record_too_large`` reject.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -39,9 +38,16 @@ from dedup.io.csvrules import (
 )
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
-from dedup.io.utf8plan import SecondReading, Utf8Plan, changed, identity_of, utf8_plan
+from dedup.io.utf8plan import (
+    SecondReading,
+    TextPlan,
+    changed,
+    identity_of,
+    text_plan,
+    utf8_plan,
+)
 
-__all__ = ["read_utf8_csv", "utf8_plan"]
+__all__ = ["read_utf8_csv", "text_plan", "utf8_plan"]
 
 
 def _changed(line: int | None = None, *, found_at_end: bool = False) -> FileRejected:
@@ -58,29 +64,27 @@ class _TooLong(Exception):
 
 
 class _StreamLines:
-    """The lines of a UTF-8 byte stream for the csv module, cut as :class:`dedup.io.readers._Lines` cuts a text,
-    decoded a chunk at a time. ``consumed``: the lines taken so far (by the csv module, skipped as blank or read
-    through); ``record``: the lines the csv module took for the current row (reset by the reader). A line longer
-    than ``limit`` characters raises :class:`_TooLong` instead (again until :meth:`drain` reads it through)."""
+    """The lines of a byte stream for the csv module, cut as :class:`dedup.io.readers._Lines` cuts a text,
+    decoded a chunk at a time with the plan's codec. ``consumed``: the lines taken so far (by the csv module,
+    skipped as blank or read through); ``record``: the lines the csv module took for the current row (reset by
+    the reader). A line longer than ``limit`` characters raises :class:`_TooLong` instead (again until
+    :meth:`drain` reads it through)."""
 
-    def __init__(self, stream: io.BufferedIOBase, plan: Utf8Plan, limit: int, chunk: int):
+    def __init__(self, stream: io.BufferedIOBase, plan: TextPlan, limit: int, chunk: int):
         self.reading, self._limit, self._chunk = SecondReading(stream, plan), limit, chunk
         self._buf, self._pos = "", 0
         self._ahead: str | None = None     # a line read ahead (peek)
         self._long: list[str] | None = None   # the head of a line too long, not yet read through
         self.consumed = 0
         self.record: list[str] = []
-        if plan.bom:
-            self._fill(size=len(codecs.BOM_UTF8))
-            self._buf = ""   # dropped, as decode() drops it
 
-    def _fill(self, keep: str = "", size: int = 0) -> bool:
+    def _fill(self, keep: str = "") -> bool:
         """Replace the buffer by ``keep`` and the next chunk's text; False at the end of the data."""
         if self.at_eof:
             return False
         try:
-            text = self.reading.read(size or self._chunk)
-        except UnicodeDecodeError:   # the first reading found UTF-8: the file changed
+            text = self.reading.read(self._chunk)
+        except UnicodeDecodeError:   # the first reading found the text decoded: the file changed
             raise _changed(self.consumed + 1) from None
         self._buf, self._pos = keep + text, 0
         return True
@@ -313,8 +317,9 @@ def _checked(start: int, end: int, last: bool, error: str | None, row: dict | No
         yield start, kept if row is None else row_or_reject(start, row, fields)
 
 
-def read_utf8_csv(source: Source, plan: Utf8Plan, chunk: int = _CHUNK) -> Iterator[tuple[int, Any]]:
-    """The records of a UTF-8 CSV file that :func:`utf8_plan` passed, read a chunk of ``chunk`` bytes at a time;
+def read_utf8_csv(source: Source, plan: TextPlan, chunk: int = _CHUNK) -> Iterator[tuple[int, Any]]:
+    """The records of a CSV file that :func:`text_plan` passed (the name is from when it was UTF-8 only), read a
+    chunk of ``chunk`` bytes at a time;
     the same, numbered by the same lines, as :func:`dedup.io.readers.read_csv` reads from the whole text."""
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)

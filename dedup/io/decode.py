@@ -60,6 +60,7 @@ _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
 
 _SNIFF_BYTES = 4096
 _DETECT_BYTES = 1 << 18    # the detector reads at most this much; decoding then covers everything
+_UNDECODABLE = "not text in any recognisable encoding (binary data?)"
 
 
 class Undecodable(ValueError):
@@ -193,5 +194,5 @@ def decode(data: bytes, *, declared: str | None = None, html: bool = False, forc
         if not _looks_binary(text):
             return Decoded(text, detected, (_label(detected), "decoded_with_replacement") + mismatch)
     if _looks_binary(lenient):
-        raise Undecodable("not text in any recognisable encoding (binary data?)")
+        raise Undecodable(_UNDECODABLE)
     return Decoded(lenient, "utf-8", ("decoded_with_replacement",) + mismatch)

@@ -1,11 +1,11 @@
-"""JSON files in UTF-8 read as a stream: memory bounded by a record, not by the file.
+"""JSON files read as a stream: memory bounded by a record, not by the file.
 
-:func:`~dedup.io.utf8plan.utf8_plan` reads the decompressed file once,
-checking that it is UTF-8 (or ASCII) text as :func:`dedup.io.decode.decode`
-would take it whole; if so, :func:`read_utf8_json` reads it a second time, a
-chunk at a time, into the same records and rejects, numbered alike, as the
-whole-file reader (:func:`dedup.io.readers._read_json_whole`, for other
-encodings), which shares its rules here (:func:`_one_object_per_line`,
+:func:`~dedup.io.utf8plan.text_plan` reads the decompressed file once, deciding
+its codec as :func:`dedup.io.decode.decode` would on its whole bytes; then
+:func:`read_utf8_json` reads it a second time, a chunk at a time, decoded with
+that codec, into the same records and rejects, numbered alike, as the
+whole-file reader (:func:`dedup.io.readers._read_json_whole`, for the files the
+first reading cannot decide), which shares its rules here (:func:`_one_object_per_line`,
 :func:`_rest_rejected`...). Values are parsed by :meth:`json.JSONDecoder.raw_decode`
 in a window of the text (:class:`_Window`), so they and the error messages are
 :func:`json.loads`'s. A file that changes between the two readings (an export
@@ -28,7 +28,6 @@ Where the stream differs from the whole-file reader, on purpose:
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
-from dedup.io.utf8plan import SecondReading, Utf8Plan, changed, identity_of
+from dedup.io.utf8plan import SecondReading, TextPlan, changed, identity_of
 
 Raw = tuple[int | None, Any]
 
@@ -169,7 +168,7 @@ def _rest_rejected(error: json.JSONDecodeError | _Error, at_end: Callable[[], bo
 
 
 class _Changed(Exception):
-    """The bytes are not UTF-8 any more: the file changed since the first reading."""
+    """The bytes do not decode any more: the file changed since the first reading."""
 
 
 class _TooLarge(Exception):
@@ -184,17 +183,15 @@ _SCALAR = re.compile(r"[-+.0-9A-Za-z]*")
 
 
 class _Window:
-    """The text of a UTF-8 stream decoded a chunk at a time: ``buf`` from the character ``base`` of the text on,
+    """The text of a byte stream decoded a chunk at a time: ``buf`` from the character ``base`` of the text on,
     ``pos`` the reading position in it; the text before ``pos`` is dropped when more is read. ``lines`` and
     ``line_start`` (the line breaks before ``base``, where the line of ``base`` starts) place an error as
     :func:`json.loads` would in the whole text."""
 
-    def __init__(self, stream: BinaryIO, plan: Utf8Plan):
+    def __init__(self, stream: BinaryIO, plan: TextPlan):
         self.reading = SecondReading(stream, plan)
         self.buf, self.pos = "", 0
         self.base = self.lines = self.line_start = 0
-        if plan.bom:
-            self._read(len(codecs.BOM_UTF8))   # dropped, as decode() drops it
 
     @property
     def eof(self) -> bool:
@@ -203,7 +200,7 @@ class _Window:
     def _read(self, size: int) -> str:
         try:
             return self.reading.read(size)
-        except UnicodeDecodeError:   # the first reading found UTF-8
+        except UnicodeDecodeError:   # the first reading found the text decoded
             raise _Changed from None
 
     def more(self, size: int = 0) -> bool:
@@ -479,8 +476,8 @@ class _Reader:
                 return
 
 
-def read_utf8_json(source: Source, plan: Utf8Plan) -> Iterator[Raw]:
-    """The records of a UTF-8 JSON file that :func:`~dedup.io.utf8plan.utf8_plan` passed, read :data:`CHUNK`
+def read_utf8_json(source: Source, plan: TextPlan) -> Iterator[Raw]:
+    """The records of a JSON file that :func:`~dedup.io.utf8plan.text_plan` passed, read :data:`CHUNK`
     bytes at a time: the same, numbered alike, as :func:`dedup.io.readers.read_json` reads from the whole text."""
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
         if identity_of(stream) != plan.identity:   # another file by that name now, or this one changed

@@ -21,8 +21,8 @@ format             extensions                                  record number
 =================  ==========================================  =====================
 JSON Lines         ``.jsonl`` ``.ndjson`` (streamed)           line
 JSON               ``.json`` (object, array, or JSON Lines)    item (line for lines)
-                   (streamed when UTF-8)
-CSV                ``.csv``                                    line the row starts on
+                   (streamed, see read_json)
+CSV                ``.csv`` (streamed, see read_csv)           line the row starts on
 Parquet            ``.parquet``                                row
 text               ``.txt`` ``.md`` (first line: the title)    none (one per file)
 HTML               ``.html`` ``.htm`` ``.xhtml``               none (one per file)
@@ -76,7 +76,7 @@ from dedup.io.streams import (
     splits_on_newline,
     utf8_stream,
 )
-from dedup.io.utf8plan import _NON_ASCII, utf8_plan
+from dedup.io.utf8plan import _NON_ASCII, text_plan
 from dedup.io.warc import read_warc
 
 Raw = tuple[int | None, Any]
@@ -167,10 +167,11 @@ def read_json(source: Source) -> Iterator[Raw]:
     ``.jsonl`` file. A file broken in its first element, a single object and
     a UTF-16 or UTF-32 file (BOM or forced encoding) are rejected whole.
 
-    A UTF-8 (or ASCII) file is read as a stream (:mod:`dedup.io.jsonstream`, which says where it differs:
-    a value longer than ``max_record_bytes`` characters is its reject), a file in another encoding whole.
+    The file is read as a stream (:mod:`dedup.io.jsonstream`, which says where it differs: a value longer than
+    ``max_record_bytes`` characters is its reject), in the codec :func:`~dedup.io.utf8plan.text_plan` decides as
+    ``decode()`` would; whole when it cannot (compressed data that breaks in another codec than UTF-8...).
     """
-    plan = utf8_plan(source, cut="ascii")
+    plan = text_plan(source, cut="ascii", what="JSON file")
     yield from (_read_json_whole(source) if plan is None else read_utf8_json(source, plan))
 
 
@@ -235,9 +236,10 @@ def read_csv(source: Source) -> Iterator[Raw]:
     break; the row the break cuts and the rest are one reject naming the line
     they start on (the whole file, if its encoding is UTF-16 or UTF-32).
 
-    A UTF-8 (or ASCII) file is read as a stream (:mod:`dedup.io.csvstream`), a file in another encoding whole.
+    The file is read as a stream (:mod:`dedup.io.csvstream`), in the codec :func:`~dedup.io.utf8plan.text_plan`
+    decides as ``decode()`` would; whole when it cannot (compressed data that breaks in another codec than UTF-8...).
     """
-    plan = utf8_plan(source)
+    plan = text_plan(source, what="CSV file")
     yield from (_read_csv_whole(source) if plan is None else read_utf8_csv(source, plan))
 
 
