@@ -34,6 +34,9 @@ from dedup.io.decode import (
 from dedup.io.streams import _CHUNK, _NOT_BLANK, FileRejected, Source, open_stream
 
 _NON_ASCII = bytes(range(0x80, 0x100))
+#: Forced codecs read whole: "utf-16" and "utf-32" decode data without a byte-order mark in the machine's order
+#: when whole, and refuse it (UnicodeError) incrementally; Python's incremental UTF-7 decoder is quadratic.
+_WHOLE_ONLY = ("utf-16", "utf-32", "utf-7")
 _REPLACED = "decoded_with_replacement"
 
 
@@ -143,9 +146,11 @@ def utf8_plan(source: Source, cut: str = "line") -> TextPlan | None:
 def _counted(source: Source, cut: str) -> TextPlan | None:
     if source.encoding:
         try:
-            codecs.getincrementaldecoder(source.encoding)
+            name = codecs.lookup(source.encoding).name
         except LookupError:
             return None   # the whole reader says what is wrong with it
+        if name in _WHOLE_ONLY:
+            return None
     counted = source.warnings.copy()
     plan = _first_reading(source, cut)   # a reject it raises keeps the count of a misnamed compression
     source.warnings.clear()   # else the reading that follows counts it, not twice
@@ -265,7 +270,9 @@ def _first_reading(source: Source, cut: str) -> TextPlan | None:
         decoded = decode(bytes(head), forced=source.encoding)
         skip = 0 if source.encoding else next((len(bom) for bom, _ in _BOMS if head.startswith(bom)), 0)
         return _plan(kept, decoded.encoding, decoded.warnings, skip, bool(source.encoding))
-    first.feed(b"", final=True)
+    ok = first.ok
+    first.feed(b"", final=True)   # (a sequence the file's last bytes leave incomplete fails only here)
+    late = late or (ok and not first.ok and first.count)
     if detected is not None:
         detected.feed(b"", final=True)
     return _decided(kept, first, detected, late, source.encoding)
