@@ -289,7 +289,8 @@ def _read_tar(members: _Members) -> None:
             tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=_Header,   # noqa: SIM115 - closed below
                                encoding="utf-8", errors="surrogateescape")
         except tarfile.ReadError as exc:
-            raise FileRejected("corrupt_compression", f"not a readable tar archive ({exc})") from None
+            raise FileRejected("corrupt_compression", f"not a readable tar archive ({exc}); if it is one compressed "
+                               "file, not an archive, name it by its format (.jsonl.gz, .csv.gz...)") from None
         last = inside = None
         try:
             while (info := tar.next()) is not None:

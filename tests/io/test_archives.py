@@ -360,3 +360,12 @@ def test_spark_places_a_member_after_the_longest_archive_name_it_starts_with():
     order = {"D/p!/a.zip": 0, "D/z.jsonl": 1, "D/p": 2}
     assert _place("D/p!/a.zip!/m.jsonl", order) == 0   # not D/p's, a folder whose name ends in "!"
     assert _place("D/z.jsonl", order) == 1 and _place("elsewhere", order) == 3
+
+
+def test_one_compressed_file_named_as_a_tar_says_how_to_name_it(tmp_path):
+    """A gzip of a JSON Lines file saved as .tar.gz (session 35 archive review): the reject says what to do."""
+    path = tmp_path / "night.tar.gz"
+    path.write_bytes(gzip.compress(_jsonl(_story(1))))
+    res = read_inputs([path])
+    assert _rejects(res) == [(str(path), None, "corrupt_compression")]
+    assert "name it by its format (.jsonl.gz" in res.rejects["message"][0]
