@@ -39,7 +39,7 @@ from dedup.io.html import Page, extract_pages, latest_page_date
 from dedup.io.inputs import ARCHIVES, SUFFIXES, archive_of, find_inputs, supported
 from dedup.io.readers import FileRejected, read_file
 from dedup.io.records import RecordMapper, Reject
-from dedup.io.streams import Limits, Source, display_path
+from dedup.io.streams import Limits, Source, display_path, file_failure
 from dedup.schema import ARTICLES, REJECTS, conform
 
 __all__ = ["REJECTS_KEPT", "SUPPORTED", "ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder",
@@ -307,12 +307,9 @@ def read_source(source: Source, collector: _Collector) -> None:
         return
     try:
         collector.add(read_file(source), source.name)
-    except FileRejected as exc:
+    except (FileRejected, OSError) as exc:
         collector.records += 1
-        collector.reject(Reject(source.name, None, exc.reason, exc.message))
-    except OSError as exc:
-        collector.records += 1
-        collector.reject(Reject(source.name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
+        collector.reject(Reject(source.name, None, *file_failure(exc)))
     except (DedupError, MemoryError):
         raise
     except Exception as exc:  # a reader bug must not stop the night; it is counted and reported

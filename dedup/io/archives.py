@@ -39,6 +39,7 @@ from dedup.io.streams import (
     FileRejected,
     Source,
     allow_framing,
+    file_failure,
     inflation_budget,
     inflation_message,
     open_stream,
@@ -186,12 +187,9 @@ def read_archive(source: Source, collector, read: Callable[[Source, Any], None])
             if not members.taken and collector.records == members.records:
                 raise FileRejected("empty_file", f"archive holds no file to read ({members.passed:,} members "
                                    "passed over: folders, hidden or unsupported files, links)")
-    except FileRejected as exc:
+    except (FileRejected, OSError) as exc:
         collector.records += 1
-        collector.reject(Reject(source.name, None, exc.reason, exc.message))
-    except OSError as exc:
-        collector.records += 1
-        collector.reject(Reject(source.name, None, "unreadable_file", f"cannot read file: {exc.strerror or exc}"))
+        collector.reject(Reject(source.name, None, *file_failure(exc)))
     except (DedupError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the night: as read_source does for a file

@@ -91,6 +91,13 @@ class Limits:
                                    "max_html_bytes")})
 
 
+def file_failure(exc: FileRejected | OSError) -> tuple[str, str]:
+    """The reason and message of the reject of a file (or the rest of it) that a reader gave up on."""
+    if isinstance(exc, FileRejected):
+        return exc.reason, exc.message
+    return "unreadable_file", f"cannot read file: {exc.strerror or exc}"
+
+
 def inflation_budget(limits: Limits, on_disk: int) -> int:
     """The bytes a file of ``on_disk`` bytes may inflate to: ``max_decompression_ratio`` times its size, or
     :data:`RATIO_GRACE_BYTES` if more."""
