@@ -240,7 +240,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         if wire_outlets:
             clus["wire_outlets"] = tuple(wire_outlets)
         if formats:
-            output["formats"] = (*config.output.formats, *formats)
+            output["formats"] = tuple(formats)   # replaces the config file's, as every flag does (Parquet: always)
         if report_articles is not None:
             output["report_articles"] = report_articles
         config = config.replace(**{k: v for k, v in {"read": read, "cluster": clus, "output": output}.items() if v})

@@ -72,6 +72,17 @@ def test_formats_in_a_config_file_and_by_flag_are_the_same_run(tmp_path, planted
         assert (tmp_path / "toml" / name).read_bytes() == (tmp_path / "flag" / name).read_bytes(), name
 
 
+def test_a_format_flag_replaces_the_config_files_formats(tmp_path, planted):
+    """Flags override the config file: --format csv with formats = ["json"] in it writes CSV copies, not JSON."""
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    (tmp_path / "c.toml").write_text('[output]\nformats = ["json"]\n')
+    out = tmp_path / "out"
+    assert _run("cluster", tmp_path / "in", "--out", out, "--config", tmp_path / "c.toml", "--format", "csv", "-q"
+                ).exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["parameters"]["output"]["formats"] == ["parquet", "csv"]
+    assert (out / "clusters.csv").is_file() and not (out / "clusters.json").exists()
+
+
 def test_a_float_setting_written_as_a_whole_number_is_that_float(tmp_path):
     """`kept_threshold = 1` is the default 1.0: the same fingerprint (summary.json, a nightly state's reuse)."""
     (tmp_path / "c.toml").write_text("[align]\nkept_threshold = 1\n[cluster]\nresend_max_days = 4\n")

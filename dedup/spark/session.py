@@ -56,6 +56,11 @@ RESTATED_LOGGERS = ("org.apache.spark.executor.Executor", "org.apache.spark.sche
 #: Spark's own log under ``--quiet``: errors only, and none of its startup notices.
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
 
+#: Spark's loggers :data:`QUIET_LOG4J` turns off while the context starts and :func:`get_session` sets to ERROR
+#: once it has: a context that fails to start (a master it cannot parse) logs its Java stack trace, and dedup
+#: gives the reason on its one line.
+QUIET_WHILE_STARTING = ("org.apache.spark.SparkContext",)
+
 #: What the JVM itself says at start (Spark 4 loads an incubator module), before any logger exists.
 JVM_NOTICES = (b"WARNING: Using incubator modules:",)
 
@@ -155,6 +160,8 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
             active = builder.getOrCreate()
             active.sparkContext.setLogLevel("ERROR")
             _silence(active.sparkContext, RESTATED_LOGGERS)
+            if quiet:   # started: its errors are logged again, as without --quiet
+                _set_levels(active.sparkContext, QUIET_WHILE_STARTING, "ERROR")
         except PySparkRuntimeError as exc:
             if exc.getCondition() != "JAVA_GATEWAY_EXITED":
                 raise
@@ -172,9 +179,14 @@ def get_session(master: str | None = None, *, app_name: str = "dedup",
 
 def _silence(sc, loggers: tuple[str, ...]) -> None:
     """Turn Spark's ``loggers`` off in the driver JVM's log4j (the executors of a ``local[...]`` master too)."""
+    _set_levels(sc, loggers, "OFF")
+
+
+def _set_levels(sc, loggers: tuple[str, ...], level: str) -> None:
+    """Set Spark's ``loggers`` to ``level`` (a log4j level name) in the driver JVM's log4j."""
     log4j = sc._jvm.org.apache.logging.log4j
     for name in loggers:
-        log4j.core.config.Configurator.setLevel(name, log4j.Level.OFF)
+        log4j.core.config.Configurator.setLevel(name, log4j.Level.getLevel(level))
 
 
 def own_session(parent: SparkSession) -> SparkSession:

@@ -28,6 +28,19 @@ def test_the_jvm_notice_is_dropped_and_every_other_line_is_passed_on():
 
 @pytest.mark.spark
 @pytest.mark.skipif(REASON is not None, reason=f"Spark engine unavailable: {REASON}")
+def test_a_quiet_session_logs_its_context_errors_once_started():
+    """The quiet log4j file turns the SparkContext's logger off while it starts (a context that fails to start
+    logs a Java stack trace, which dedup restates); once started, its errors are logged again."""
+    script = ("from dedup.spark.session import get_session; s = get_session('local[1]', quiet=True); "
+              "jvm = s.sparkContext._jvm; "
+              "print(jvm.org.apache.logging.log4j.LogManager.getLogger('org.apache.spark.SparkContext').getLevel())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ERROR"]
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(REASON is not None, reason=f"Spark engine unavailable: {REASON}")
 def test_quiet_run_on_spark_prints_nothing(tmp_path):
     """Its own process: the driver JVM of the shared test session is already started (and not quiet)."""
     corpus = write_jsonl(planted_corpus(stories=3, singles=3), tmp_path / "in" / "night.jsonl")
@@ -125,6 +138,8 @@ def test_a_master_the_spark_context_refuses_is_a_one_line_config_error(tmp_path,
                           capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
+    if quiet:   # the reason once, on dedup's line: not Spark's ERROR log and Java stack trace before it
+        assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.splitlines()[-1].startswith(f"dedup: error: Spark did not start with --master {master}: "
                                                    f"{reason}; a master is local[N]")
     assert not (tmp_path / "out").exists()
