@@ -100,6 +100,8 @@ def test_a_float_setting_written_as_a_whole_number_is_that_float(tmp_path):
     ('[read]\nfield_map = [["head", "x"]]\n', "[read]: field_map: unknown field 'head'"),
     ("[minhash]\nnum_perm = 8\n", "[minhash]: num_perm must be between 16 and 1024, got 8"),
     ("[align]\nreorder_window = -1\n", "[align]: reorder_window must be >= 0, got -1"),
+    # a codec that raises on bytes it cannot decode: refused before the run, not failed on in every file
+    ('[read]\nencoding = "punycode"\n', "[read]: encoding 'punycode' is not a file encoding (bytes that are not"),
 ])
 def test_a_value_out_of_range_in_the_config_file_names_the_file_table_and_setting(tmp_path, toml, message):
     (tmp_path / "c.toml").write_text(toml)

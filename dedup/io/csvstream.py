@@ -1,8 +1,8 @@
 """CSV files read as a stream: memory bounded by a record, not by the file.
 
-:func:`~dedup.io.utf8plan.text_plan` reads the decompressed file once, deciding its codec as
+:func:`~dedup.io.textplan.text_plan` reads the decompressed file once, deciding its codec as
 :func:`dedup.io.decode.decode` would on its whole bytes (UTF-8, cp1252, UTF-16...); then
-:func:`read_utf8_csv` reads it a second time, a chunk at a time, decoded with that codec, into the
+:func:`read_csv_stream` reads it a second time, a chunk at a time, decoded with that codec, into the
 same records and rejects, numbered by the same lines, as the whole-file
 reader (:func:`dedup.io.readers._read_csv_whole`, for a file the first reading cannot decide), sharing
 its rules (:mod:`dedup.io.csvrules`: line breaks, separator, strict parser,
@@ -38,20 +38,13 @@ from dedup.io.csvrules import (
 )
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
-from dedup.io.utf8plan import (
-    SecondReading,
-    TextPlan,
-    changed,
-    identity_of,
-    text_plan,
-    utf8_plan,
-)
+from dedup.io.textplan import SecondReading, TextPlan, changed, identity_of
 
-__all__ = ["read_utf8_csv", "text_plan", "utf8_plan"]
+__all__ = ["read_csv_stream"]
 
 
 def _changed(line: int | None = None, *, found_at_end: bool = False) -> FileRejected:
-    """The reject of a file that changed between its two readings (:func:`dedup.io.utf8plan.changed`): nothing
+    """The reject of a file that changed between its two readings (:func:`dedup.io.textplan.changed`): nothing
     read, or the rows from ``line`` on, or (``found_at_end``) all read, to ``line``, but from a changing file."""
     return changed("not read" if line is None else f"its rows to line {line - 1} were read as it then was"
                    if found_at_end else f"the rows from line {line} on are not read", "rows")
@@ -317,10 +310,10 @@ def _checked(start: int, end: int, last: bool, error: str | None, row: dict | No
         yield start, kept if row is None else row_or_reject(start, row, fields)
 
 
-def read_utf8_csv(source: Source, plan: TextPlan, chunk: int = _CHUNK) -> Iterator[tuple[int, Any]]:
-    """The records of a CSV file that :func:`text_plan` passed (the name is from when it was UTF-8 only), read a
-    chunk of ``chunk`` bytes at a time;
-    the same, numbered by the same lines, as :func:`dedup.io.readers.read_csv` reads from the whole text."""
+def read_csv_stream(source: Source, plan: TextPlan, chunk: int = _CHUNK) -> Iterator[tuple[int, Any]]:
+    """The records of a CSV file that :func:`~dedup.io.textplan.text_plan` passed, read a chunk of ``chunk`` bytes
+    at a time, decoded with the plan's codec: the same, numbered by the same lines, as
+    :func:`dedup.io.readers.read_csv` reads from the whole text."""
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from dataclasses import dataclass
 
 _BOMS = (
@@ -86,6 +87,24 @@ def codec_name(label: str | None) -> str | None:
     except (LookupError, UnicodeError, ValueError):
         return None
     return "utf-8" if info.name in ("utf-8", "utf_8") else info.name
+
+
+def forced_failure(forced: str, exc: Exception) -> Undecodable:
+    """What is raised for bytes the ``forced`` codec raised ``exc`` on instead of replacing what it cannot decode:
+    :class:`~dedup.config.ReadConfig` refuses the codecs that do so (punycode, idna); one registered by another
+    package may still, on some bytes, and then the file, not the run, is lost (its reader's ``undecodable``)."""
+    return Undecodable(f"cannot be decoded with the forced encoding {forced!r} ({type(exc).__name__}: {exc})")
+
+
+def incremental_codec(codec: str, head: bytes) -> str:
+    """The codec that decodes, a piece at a time, what ``codec`` decodes whole, for bytes that start with ``head``
+    (their first 4 at least, or all): ``codec`` itself, but for ``utf-16`` and ``utf-32`` without their byte-order
+    mark, which ``bytes.decode`` reads in the machine's order and their incremental decoders refuse (UnicodeError):
+    that order's codec then."""
+    name = codecs.lookup(codec).name
+    if name in ("utf-16", "utf-32") and not any(head.startswith(bom) for bom, of in _BOMS if of.startswith(name)):
+        return f"{name}-{'le' if sys.byteorder == 'little' else 'be'}"
+    return codec
 
 
 def charset_from_content_type(value: str | None) -> str | None:
@@ -144,15 +163,19 @@ def decode(data: bytes, *, declared: str | None = None, html: bool = False, forc
     detector chose for an earlier part of the same file (a JSON Lines line):
     tried, strictly, before the detector, which is slow on short texts (some
     2 ms a line) and has little evidence in one line. Raises
-    :class:`Undecodable` for binary data.
+    :class:`Undecodable` for binary data, and for bytes the ``forced`` codec
+    raises on instead of replacing what it cannot decode.
     """
     if forced:
         # A byte-order mark is dropped as in step 1: "utf-8" and "utf-16-le" keep it as a U+FEFF ("utf-16" not).
-        text = _strict(data, forced)
-        if text is not None:
-            return Decoded(text.removeprefix("\ufeff"), forced)
-        return Decoded(data.decode(forced, errors="replace").removeprefix("\ufeff"), forced,
-                       ("decoded_with_replacement",))
+        try:
+            text = _strict(data, forced)
+            if text is not None:
+                return Decoded(text.removeprefix("\ufeff"), forced)
+            return Decoded(data.decode(forced, errors="replace").removeprefix("\ufeff"), forced,
+                           ("decoded_with_replacement",))
+        except (UnicodeError, LookupError) as exc:
+            raise forced_failure(forced, exc) from None
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):]

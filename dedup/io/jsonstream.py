@@ -1,8 +1,8 @@
 """JSON files read as a stream: memory bounded by a record, not by the file.
 
-:func:`~dedup.io.utf8plan.text_plan` reads the decompressed file once, deciding
+:func:`~dedup.io.textplan.text_plan` reads the decompressed file once, deciding
 its codec as :func:`dedup.io.decode.decode` would on its whole bytes; then
-:func:`read_utf8_json` reads it a second time, a chunk at a time, decoded with
+:func:`read_json_stream` reads it a second time, a chunk at a time, decoded with
 that codec, into the same records and rejects, numbered alike, as the
 whole-file reader (:func:`dedup.io.readers._read_json_whole`, for the files the
 first reading cannot decide), which shares its rules here (:func:`_one_object_per_line`,
@@ -35,7 +35,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from dedup.io.records import Reject
 from dedup.io.streams import _CHUNK, FileRejected, Source, open_stream
-from dedup.io.utf8plan import SecondReading, TextPlan, changed, identity_of
+from dedup.io.textplan import SecondReading, TextPlan, changed, identity_of
 
 Raw = tuple[int | None, Any]
 
@@ -476,8 +476,8 @@ class _Reader:
                 return
 
 
-def read_utf8_json(source: Source, plan: TextPlan) -> Iterator[Raw]:
-    """The records of a JSON file that :func:`~dedup.io.utf8plan.text_plan` passed, read :data:`CHUNK`
+def read_json_stream(source: Source, plan: TextPlan) -> Iterator[Raw]:
+    """The records of a JSON file that :func:`~dedup.io.textplan.text_plan` passed, read :data:`CHUNK`
     bytes at a time: the same, numbered alike, as :func:`dedup.io.readers.read_json` reads from the whole text."""
     with open_stream(source, cap=source.limits.max_file_bytes) as stream:
         if identity_of(stream) != plan.identity:   # another file by that name now, or this one changed

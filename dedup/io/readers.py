@@ -51,7 +51,7 @@ from dedup.io.csvrules import (
     row_or_reject,
     too_large,
 )
-from dedup.io.csvstream import read_utf8_csv
+from dedup.io.csvstream import read_csv_stream
 from dedup.io.decode import Undecodable, decode
 from dedup.io.html import Page
 from dedup.io.inputs import format_of
@@ -61,7 +61,7 @@ from dedup.io.jsonstream import (
     _one_object_per_line,
     _parse_json,
     _sequence_prefix,
-    read_utf8_json,
+    read_json_stream,
 )
 from dedup.io.parquet import read_parquet
 from dedup.io.records import Reject
@@ -76,7 +76,7 @@ from dedup.io.streams import (
     splits_on_newline,
     utf8_stream,
 )
-from dedup.io.utf8plan import _NON_ASCII, text_plan
+from dedup.io.textplan import _NON_ASCII, text_plan
 from dedup.io.warc import read_warc
 
 Raw = tuple[int | None, Any]
@@ -168,11 +168,11 @@ def read_json(source: Source) -> Iterator[Raw]:
     a UTF-16 or UTF-32 file (BOM or forced encoding) are rejected whole.
 
     The file is read as a stream (:mod:`dedup.io.jsonstream`, which says where it differs: a value longer than
-    ``max_record_bytes`` characters is its reject), in the codec :func:`~dedup.io.utf8plan.text_plan` decides as
+    ``max_record_bytes`` characters is its reject), in the codec :func:`~dedup.io.textplan.text_plan` decides as
     ``decode()`` would; whole when it cannot (compressed data that breaks in another codec than UTF-8...).
     """
     plan = text_plan(source, cut="ascii", what="JSON file")
-    yield from (_read_json_whole(source) if plan is None else read_utf8_json(source, plan))
+    yield from (_read_json_whole(source) if plan is None else read_json_stream(source, plan))
 
 
 def _read_json_whole(source: Source) -> Iterator[Raw]:
@@ -236,11 +236,11 @@ def read_csv(source: Source) -> Iterator[Raw]:
     break; the row the break cuts and the rest are one reject naming the line
     they start on (the whole file, if its encoding is UTF-16 or UTF-32).
 
-    The file is read as a stream (:mod:`dedup.io.csvstream`), in the codec :func:`~dedup.io.utf8plan.text_plan`
+    The file is read as a stream (:mod:`dedup.io.csvstream`), in the codec :func:`~dedup.io.textplan.text_plan`
     decides as ``decode()`` would; whole when it cannot (compressed data that breaks in another codec than UTF-8...).
     """
     plan = text_plan(source, what="CSV file")
-    yield from (_read_csv_whole(source) if plan is None else read_utf8_csv(source, plan))
+    yield from (_read_csv_whole(source) if plan is None else read_csv_stream(source, plan))
 
 
 def _read_csv_whole(source: Source) -> Iterator[Raw]:

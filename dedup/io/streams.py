@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dedup.config import ReadConfig
+from dedup.io.decode import forced_failure, incremental_codec
 
 #: Output allowed before the compression ratio is checked: small files of
 #: repetitive text legitimately compress more than any sane ratio limit.
@@ -273,7 +274,7 @@ class _Transcoded(io.RawIOBase):
     become U+FFFD)."""
 
     def __init__(self, inner: BinaryIO, encoding: str, source: Source):
-        self._inner, self._source = inner, source
+        self._inner, self._source, self._encoding = inner, source, encoding
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         self._pending = b""
         self._done = False
@@ -287,7 +288,10 @@ class _Transcoded(io.RawIOBase):
             # and returned before the next read raises (see _Guarded), not dropped with the exception
             chunk = self._inner.read1(_CHUNK)
             self._done = not chunk
-            text = self._decoder.decode(chunk, final=self._done)
+            try:
+                text = self._decoder.decode(chunk, final=self._done)
+            except UnicodeError as exc:   # a forced codec that raises (see forced_failure): the rest of the file
+                raise FileRejected("undecodable", str(forced_failure(self._encoding, exc))) from None
             if "\ufffd" in text and not self._source.warnings["decoded_with_replacement"]:
                 self._source.warnings["decoded_with_replacement"] += 1
             self._pending = text.encode("utf-8")
@@ -318,7 +322,9 @@ def utf8_stream(stream: BinaryIO, source: Source) -> BinaryIO:
     if source.encoding:
         if splits_on_newline(source.encoding):
             return stream
-        return io.BufferedReader(_Transcoded(stream, source.encoding, source), buffer_size=_CHUNK)
+        # "utf-16" without its byte-order mark: in the machine's order, as decode() reads it whole
+        codec = incremental_codec(source.encoding, stream.peek(4)[:4] if hasattr(stream, "peek") else b"")
+        return io.BufferedReader(_Transcoded(stream, codec, source), buffer_size=_CHUNK)
     found = _wide_bom(stream.peek(4)[:4] if hasattr(stream, "peek") else b"")
     if found is None:
         return stream
@@ -336,8 +342,11 @@ def _wide_bom(data: bytes) -> tuple[bytes, str] | None:
 @functools.cache
 def splits_on_newline(encoding: str) -> bool:
     """Whether text in ``encoding`` can be cut into lines at the byte ``\\n`` (UTF-8, Latin-1, cp1252, KOI8-R...
-    but not UTF-16, UTF-32 or EBCDIC)."""
-    return "\n".encode(encoding) == b"\n" and "a\nb".encode(encoding).split(b"\n") == [b"a", b"b"]
+    but not UTF-16, UTF-32 or EBCDIC, nor a codec that cannot encode them)."""
+    try:
+        return "\n".encode(encoding) == b"\n" and "a\nb".encode(encoding).split(b"\n") == [b"a", b"b"]
+    except UnicodeError:
+        return False
 
 
 def read_whole(source: Source) -> bytes:

@@ -1,4 +1,4 @@
-"""CSV and JSON files in any codec are streamed (dedup.io.utf8plan.text_plan): the first reading decides the codec
+"""CSV and JSON files in any codec are streamed (dedup.io.textplan.text_plan): the first reading decides the codec
 as decode() would on the whole bytes, in one pass; the second decodes with it, a chunk at a time, into the same text,
 so the same records, rejects and warnings as the whole-file readers'."""
 
@@ -10,12 +10,12 @@ import random
 
 import pytest
 
-from dedup.io import csvstream, jsonstream, utf8plan
+from dedup.io import csvstream, jsonstream, textplan
 from dedup.io import decode as decode_module
 from dedup.io.decode import Undecodable, decode
 from dedup.io.readers import _read_csv_whole, _read_json_whole, read_file
 from dedup.io.streams import FileRejected, Limits, Source
-from dedup.io.utf8plan import SecondReading, text_plan
+from dedup.io.textplan import SecondReading, text_plan
 from tests.io.test_csv_stream import _outcome
 from tests.io.test_json_stream import _Counting
 
@@ -82,7 +82,7 @@ def _cases() -> list[tuple[str, bytes, str | None]]:
 def small(monkeypatch):
     """decode()'s head (the detector's sample, the binary check) and the first reading's chunk made small."""
     monkeypatch.setattr(decode_module, "_DETECT_BYTES", HEAD)
-    monkeypatch.setattr(utf8plan, "_CHUNK", 7)   # cuts multi-byte characters and byte-order marks
+    monkeypatch.setattr(textplan, "_CHUNK", 7)   # cuts multi-byte characters and byte-order marks
 
 
 def _second_reading(path, plan, size: int = 5) -> str:
@@ -107,7 +107,7 @@ def test_the_streamed_decision_and_text_are_decode_s_on_the_whole_bytes(tmp_path
         assert (raised.value.reason, raised.value.message) == ("undecodable", f"CSV file: {exc}")
         return
     plan = text_plan(source, what="CSV file")
-    if forced in utf8plan._WHOLE_ONLY:   # read whole: see test_forced_codecs_an_incremental_decoder_gets_wrong
+    if forced in textplan._WHOLE_ONLY:   # read whole: see test_forced_codecs_an_incremental_decoder_gets_wrong
         assert plan is None
         return
     assert plan is not None
@@ -174,7 +174,7 @@ def test_csv_and_json_files_in_other_codecs_read_as_the_whole_readers_read_them(
         assert streamed.warnings == whole.warnings, name
         if name.endswith(".csv") and not binary:   # and a few bytes at a time: characters cut
             chunked = Source(path, limits, encoding=forced)
-            assert _outcome(csvstream.read_utf8_csv(chunked, text_plan(chunked), 3)) == out
+            assert _outcome(csvstream.read_csv_stream(chunked, text_plan(chunked), 3)) == out
         if binary:
             assert out == [("raised", "undecodable", "JSON file: not text in any recognisable encoding (binary data?)")]
             continue
@@ -231,7 +231,7 @@ def test_a_file_in_another_codec_that_changes_between_its_readings_is_rejected(t
     with open(path, "r+b") as fh:   # rewritten in place: the same file, another content
         fh.write(data)
         fh.truncate()
-    out = _outcome(csvstream.read_utf8_csv(source, plan))
+    out = _outcome(csvstream.read_csv_stream(source, plan))
     assert out[-1][:2] == ("raised", "unreadable_file") and "changed while it was read" in out[-1][2]
 
 
@@ -255,6 +255,6 @@ def test_forced_codecs_an_incremental_decoder_gets_wrong_are_read_whole(tmp_path
     order = {"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(forced, forced)   # no byte-order mark
     path = tmp_path / "unmarked.csv"
     path.write_bytes(text.encode(order))
-    assert utf8plan.text_plan(Source(path, encoding=forced)) is None
+    assert textplan.text_plan(Source(path, encoding=forced)) is None
     records = list(read_file(Source(path, encoding=forced)))
     assert records == list(_read_csv_whole(Source(path, encoding=forced))) and len(records) == 2000

@@ -1,5 +1,6 @@
 """A UTF-8 CSV file is read as a stream (dedup.io.csvstream): the same records and rejects, numbered by the same
-lines, as from its whole text, with memory bounded by a record, not by the file. Other encodings are read whole."""
+lines, as from its whole text, with memory bounded by a record, not by the file. Other encodings too, in the codec
+the first reading decides (tests/io/test_codec_stream.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import tracemalloc
 import pytest
 
 from dedup.io.csvrules import DELIMITERS
-from dedup.io.csvstream import read_utf8_csv, utf8_plan
+from dedup.io.csvstream import read_csv_stream
 from dedup.io.readers import _read_csv_whole, read_file
 from dedup.io.records import Reject
 from dedup.io.streams import FileRejected, Limits, Source
+from dedup.io.textplan import text_plan
 
 LIMIT = 150   # max_record_bytes, in characters for a field as the csv module counts them
 WORDS = ["river", "café", "中文", "naïve", "😀x", "storm", "Zürich", "a", "", " ", "ɸ"]
@@ -38,11 +40,11 @@ def _both(path, chunk: int, limit: int = LIMIT) -> tuple[list, list]:
     whole = _outcome(_read_csv_whole(Source(path, Limits(max_record_bytes=limit))))
     source = Source(path, Limits(max_record_bytes=limit))
     try:
-        plan = utf8_plan(source)
+        plan = text_plan(source)
     except FileRejected as exc:
         return whole, [("raised", exc.reason, exc.message)]
-    assert plan is not None, path.read_bytes()[:200]
-    return whole, _outcome(read_utf8_csv(source, plan, chunk))
+    assert plan is not None and (plan.codec, plan.warnings) == ("utf-8", ()), path.read_bytes()[:200]
+    return whole, _outcome(read_csv_stream(source, plan, chunk))
 
 
 def _field(rng: random.Random, delimiter: str) -> str:
@@ -172,26 +174,30 @@ def test_a_row_longer_than_the_limit_made_of_short_fields_is_rejected(tmp_path):
     assert streamed == [whole[0], (3, ("record_too_large", message)), whole[2]]
 
 
-def test_a_file_in_another_encoding_is_read_whole_as_before(tmp_path):
+def test_a_file_in_another_encoding_reads_as_from_its_whole_text(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes('id,text\n1,"Le café de la gare a rouvert à Genève, déjà plein."\n'.encode("cp1252"))
     source, whole = Source(path), Source(path)
-    assert utf8_plan(source) is None
+    assert text_plan(Source(path)).codec != "utf-8"
     assert _outcome(read_file(source)) == _outcome(_read_csv_whole(whole))
     assert source.warnings == whole.warnings and sum(source.warnings.values()) == 1
     assert next(iter(source.warnings)).startswith("decoded_as_")
     utf16 = tmp_path / "wide.csv"
     utf16.write_bytes("id,text\n1,café\n".encode("utf-16"))
-    assert utf8_plan(Source(utf16)) is None
+    assert text_plan(Source(utf16)).codec in ("utf-16-le", "utf-16-be")
     forced = Source(tmp_path / "latin.csv", encoding="latin-1")
-    assert utf8_plan(forced) is None
+    assert text_plan(forced).codec == "latin-1"
 
 
 def test_valid_utf8_that_looks_binary_is_left_to_the_whole_reader(tmp_path):
     path = tmp_path / "ctl.csv"
     path.write_bytes(b"id,text\n" + b"1,\x01\x02\x03\x04\x05\x06\n" * 100)
-    assert utf8_plan(Source(path)) is None
-    assert utf8_plan(Source(path, encoding="utf-8")) is not None   # forced: no such check, as in decode()
+    with pytest.raises(FileRejected) as raised:   # not taken as UTF-8: binary data, as the whole reader finds
+        text_plan(Source(path), what="CSV file")   # (as read_csv names it)
+    assert ("raised", raised.value.reason, raised.value.message) == _outcome(_read_csv_whole(Source(path)))[-1]
+    assert raised.value.reason == "undecodable"
+    plan = text_plan(Source(path, encoding="utf-8"))   # forced: no such check, as in decode()
+    assert plan is not None and (plan.codec, plan.warnings) == ("utf-8", ())
 
 
 _MEASURE = textwrap.dedent("""
@@ -229,9 +235,9 @@ def test_a_file_that_changes_between_its_two_readings_is_rejected_not_read_short
     path = tmp_path / "growing.csv"
     path.write_text("id,text\n" + "".join(f"{i},row number {i}\n" for i in range(1000)), encoding="utf-8")
     source = Source(path, Limits())
-    plan = utf8_plan(source)
+    plan = text_plan(source)
     path.write_text("id,text\n" + "".join(f"{i},row number {i}\n" for i in range(500)), encoding="utf-8")
-    out = _outcome(read_utf8_csv(source, plan))
+    out = _outcome(read_csv_stream(source, plan))
     assert out[-1][:2] == ("raised", "unreadable_file") and "changed while it was read" in out[-1][2]
     assert len(out) == 1   # nothing read from the other file
 
@@ -242,7 +248,7 @@ def test_a_rejected_misnamed_compressed_csv_still_counts_its_misnaming(tmp_path)
     path.write_bytes(gzip.compress(b"id,text\n" + b"1," + b"a" * 20_000_000 + b"\n"))
     source = Source(path, Limits())
     with pytest.raises(FileRejected) as raised:
-        utf8_plan(source)
+        text_plan(source)
     assert raised.value.reason == "decompression_bomb" and source.warnings == {"compression_misnamed": 1}
 
 
@@ -251,7 +257,7 @@ def test_a_header_over_the_field_limit_is_malformed_in_any_encoding(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes(b"id,caf\xe9" + b"x" * 2000 + b"\n1,2\n")
     source = Source(path, Limits(max_record_bytes=1024))
-    assert utf8_plan(source) is None
+    assert text_plan(Source(path, Limits(max_record_bytes=1024))).codec != "utf-8"
     with pytest.raises(FileRejected, match="unreadable CSV header") as raised:
         list(_read_csv_whole(source))
     assert raised.value.reason == "malformed_csv"
@@ -263,7 +269,7 @@ def test_a_file_replaced_by_name_after_the_second_reading_opened_it_is_read_whol
     old = "id,text\n" + "".join(f"{i},old row {i}\n" for i in range(100))
     path.write_text(old, encoding="utf-8")
     source = Source(path, Limits())
-    reading = read_utf8_csv(source, utf8_plan(source))
+    reading = read_csv_stream(source, text_plan(source))
     first = next(reading)
     (tmp_path / "next.csv").write_text(old.replace("old", "new"), encoding="utf-8")
     (tmp_path / "next.csv").replace(path)
@@ -277,7 +283,7 @@ def test_a_file_changed_in_place_during_the_second_reading_is_the_changed_reject
     data = b"id,text\n" + b"".join(b"%d,row %d\n" % (i, i) for i in range(5000))
     path.write_bytes(data)
     source = Source(path, Limits())
-    reading = read_utf8_csv(source, utf8_plan(source), chunk=64)
+    reading = read_csv_stream(source, text_plan(source), chunk=64)
     out = [next(reading)]
     with open(path, "r+b") as file:   # the same size: only the bytes tell
         file.seek(len(data) - 100)
@@ -294,9 +300,9 @@ def test_a_same_size_rewrite_that_keeps_the_files_times_is_found_by_its_bytes(tm
     path = tmp_path / "same.csv"
     path.write_text("id,text\n" + "".join(f"{i},row {i}\n" for i in range(200)), encoding="utf-8")
     source = Source(path, Limits())
-    plan = utf8_plan(source)
+    plan = text_plan(source)
     stat = path.stat()
     path.write_text("id,text\n" + "".join(f"{i},wor {i}\n" for i in range(200)), encoding="utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    out = _outcome(read_utf8_csv(source, plan))
+    out = _outcome(read_csv_stream(source, plan))
     assert out[-1][:2] == ("raised", "unreadable_file") and "rows to line 201 were read as it then" in out[-1][2]

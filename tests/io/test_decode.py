@@ -2,11 +2,13 @@
 
 import codecs
 import json
+import sys
 
 import pytest
 
 import dedup.io.decode as decode_module
 from dedup.config import ReadConfig
+from dedup.errors import ConfigError
 from dedup.io import read_inputs
 from dedup.io.decode import (
     Undecodable,
@@ -15,6 +17,7 @@ from dedup.io.decode import (
     decode,
     html_declared_charset,
 )
+from tests.io.pages import warc_bytes
 
 SAMPLES = [  # (text, encoding a legacy system would have used)
     ("Le café crème est très apprécié à Paris, où l'été dure.", "cp1252"),
@@ -126,3 +129,77 @@ def test_json_lines_reuse_the_codec_detected_for_earlier_lines(tmp_path, monkeyp
     assert res.rejects.to_dicts() == []
     assert sorted(res.articles["text"]) == sorted(r["text"] for r in lines)
     assert len(calls) == 3 and res.warnings == {"decoded_as_cp1252": 40, "decoded_as_cp932": 1}
+
+
+@pytest.mark.parametrize("codec, why", [
+    ("klingon", "is not a known codec"),
+    ("rot13", "is not a text encoding"), ("zlib_codec", "is not a text encoding"),
+    # decoding with replacement raises: a reader would fail on the first byte that is not their text
+    ("punycode", "is not a file encoding (bytes that are not its text raise UnicodeDecodeError, not replaced)"),
+    ("idna", "is not a file encoding (bytes that are not its text raise UnicodeError, not replaced)"),
+    ("undefined", "is not a file encoding (bytes that are not its text raise UnicodeError, not replaced)"),
+    # they decode: but a JSON or CSV file's backslashes would change its text
+    ("unicode_escape", "is not a file encoding (it decodes Python string escapes, not a character set)"),
+    ("raw-unicode-escape", "is not a file encoding (it decodes Python string escapes, not a character set)"),
+])
+def test_a_codec_that_cannot_decode_files_is_refused_with_why(codec, why):
+    with pytest.raises(ConfigError) as err:
+        ReadConfig(encoding=codec)
+    assert str(err.value) == f'encoding {codec!r} {why}; use "auto" or a name such as "utf-8" or "cp1252"'
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "UTF8", "utf-8-sig", "cp1252", "latin1", "utf-16", "utf-32-be", "utf-7",
+                                   "cp037", "shift_jisx0213", "hz", "iso2022_jp", "gb18030", "koi8-r"])
+def test_file_encodings_are_accepted(codec):
+    assert ReadConfig(encoding=codec).encoding == codec
+
+
+def _one_file_of_each_format(folder, encoding):
+    text = "Le café crème — “quoted” at the harbour council meeting"
+    rec = {"id": "a", "outlet": "Gazette", "text": text}
+    page = (f'<html><head><title>Port</title></head><body><article><h1>Port</h1><p>{text}. {text}.</p>'
+            f'<p>{text}, twice.</p></article></body></html>')
+    files = {"a.jsonl": json.dumps(rec, ensure_ascii=False) + "\n",
+             "b.json": json.dumps([{**rec, "id": "b"}], ensure_ascii=False),
+             "c.csv": f'id,text\nc,"{text}"\n', "d.txt": f"Title\n{text}", "e.md": f"# Title\n\n{text}, in Markdown",
+             "f.html": page}
+    for name, content in files.items():
+        (folder / name).write_bytes(content.encode(encoding))
+    (folder / "w.warc").write_bytes(warc_bytes([{"uri": "https://gazette.example/a", "content_type": "text/html",
+                                                 "body": page.replace("Port", "Harbour").encode(encoding)}]))
+    # streamed in two readings (over 256 KiB), not decided on the whole bytes at once
+    rows = "".join(f'r{i},"{text} ({i})"\n' for i in range(6000))
+    (folder / "g.csv").write_bytes(f"id,text\n{rows}".encode(encoding))
+    (folder / "h.json").write_bytes(json.dumps([{**rec, "id": f"h{i}"} for i in range(6000)],
+                                               ensure_ascii=False).encode(encoding))
+    return sorted(files) + ["g.csv", "h.json", "w.warc"]
+
+
+@pytest.mark.parametrize("codec", ["punycode", "idna", "undefined"])
+def test_a_forced_codec_that_raises_rejects_each_file_not_the_run(tmp_path, codec):
+    """ReadConfig refuses these; a codec another package registers may raise so too: then the file is
+    ``undecodable``, in every reader, never a crash or a ``reader_error`` (a bug)."""
+    with pytest.raises(Undecodable, match=f"cannot be decoded with the forced encoding '{codec}'"):
+        decode("café".encode("cp1252"), forced=codec)
+    names = _one_file_of_each_format(tmp_path, "cp1252")
+    config = ReadConfig(workers=1)
+    object.__setattr__(config, "encoding", codec)   # past the check, as such a codec would be
+    res = read_inputs([tmp_path], config=config)
+    rejects = {r["file"].rsplit("/", 1)[1]: r for r in res.rejects.to_dicts()}
+    assert sorted(rejects) == names and res.articles.height == 0
+    for reject in rejects.values():
+        assert reject["reason"] == "undecodable", reject
+        assert f"cannot be decoded with the forced encoding '{codec}'" in reject["message"], reject
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_forced_utf16_or_utf32_file_without_its_byte_order_mark_is_read_in_the_machines_order(tmp_path, codec):
+    """As ``bytes.decode`` reads it whole; Python's incremental decoder refuses it (UTF-16 stream does not start
+    with BOM), which a JSON Lines file, decoded as a stream, failed on (``reader_error``)."""
+    native = f"{codec}-{'le' if sys.byteorder == 'little' else 'be'}"
+    names = _one_file_of_each_format(tmp_path, native)
+    res = read_inputs([tmp_path], config=ReadConfig(encoding=codec, workers=1))
+    assert res.rejects.to_dicts() == []
+    assert set(res.articles["source_file"].map_elements(lambda f: f.rsplit("/", 1)[1], return_dtype=str)) == set(names)
+    assert res.articles.filter(res.articles["article_id"] == "a")["text"].to_list() == [
+        "Le café crème — “quoted” at the harbour council meeting"]

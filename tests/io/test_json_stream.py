@@ -1,5 +1,6 @@
 """A UTF-8 ``.json`` file is read as a stream (dedup.io.jsonstream): the same records, numbering, rejects and
-warnings as from its whole text, with memory bounded by a record, not by the file. Other encodings are read whole."""
+warnings as from its whole text, with memory bounded by a record, not by the file. Other encodings too, in the codec
+the first reading decides (tests/io/test_codec_stream.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 
 from dedup.io import jsonstream
 from dedup.io.inputs import format_of
-from dedup.io.jsonstream import _head, _one_object_per_line, read_utf8_json
+from dedup.io.jsonstream import _head, _one_object_per_line, read_json_stream
 from dedup.io.readers import _read_json_whole, read_file, read_json
 from dedup.io.streams import FileRejected, Limits, Source
-from dedup.io.utf8plan import utf8_plan
+from dedup.io.textplan import text_plan
 from tests.io.test_csv_stream import _outcome
 
 BOM = "\ufeff"
@@ -31,11 +32,11 @@ def _both(path, limit: int = 16 * 2**20) -> tuple[tuple, tuple]:
     whole = _outcome(_read_json_whole(source)), dict(source.warnings)
     source = _source(path, limit)
     try:
-        plan = utf8_plan(source, cut="ascii")
+        plan = text_plan(source, cut="ascii")
     except FileRejected as exc:
         return whole, ([("raised", exc.reason, exc.message)], dict(source.warnings))
-    assert plan is not None, path.read_bytes()[:200]
-    return whole, (_outcome(read_utf8_json(source, plan)), dict(source.warnings))
+    assert plan is not None and (plan.codec, plan.warnings) == ("utf-8", ()), path.read_bytes()[:200]
+    return whole, (_outcome(read_json_stream(source, plan)), dict(source.warnings))
 
 
 def _article(rng: random.Random, i: int) -> dict:
@@ -157,12 +158,12 @@ def test_truncated_at_every_point_an_array_keeps_the_elements_before_the_break(t
     assert len(kept) > 5   # elements kept before breaks at many places
 
 
-def test_a_file_in_another_encoding_is_read_whole_as_before(tmp_path):
+def test_a_file_in_another_encoding_reads_as_from_its_whole_text(tmp_path):
     text = _dump([{"id": "1", "text": "déjà vu, naïve café"}] * 3)
     for name, data in [("utf16.json", text.encode("utf-16")), ("latin.json", text.encode("cp1252"))]:
         path = tmp_path / name
         path.write_bytes(data)
-        assert utf8_plan(Source(path), cut="ascii") is None
+        assert text_plan(Source(path), cut="ascii").codec != "utf-8"
         assert _outcome(read_json(Source(path))) == _outcome(_read_json_whole(Source(path)))
     assert [raw["text"] for _, raw in read_json(Source(tmp_path / "utf16.json"))] == ["déjà vu, naïve café"] * 3
 
@@ -257,9 +258,9 @@ def test_a_file_that_changes_between_its_two_readings_is_rejected_not_read_short
     path = tmp_path / "growing.json"
     path.write_text(_dump([{"id": str(i)} for i in range(1000)]), encoding="utf-8")
     source = Source(path)
-    plan = utf8_plan(source, cut="ascii")
+    plan = text_plan(source, cut="ascii")
     path.write_text(_dump([{"id": str(i)} for i in range(500)]), encoding="utf-8")
-    out = _outcome(read_utf8_json(source, plan))
+    out = _outcome(read_json_stream(source, plan))
     assert out == [("raised", "unreadable_file", out[0][2])] and "changed while it was read" in out[0][2]
 
 
@@ -270,7 +271,7 @@ def test_a_file_changed_in_place_while_read_is_the_changed_reject(tmp_path, monk
     data = _dump([{"id": str(i)} for i in range(5000)]).encode("utf-8")
     path.write_bytes(data)
     source = Source(path)
-    reading = read_utf8_json(source, utf8_plan(source, cut="ascii"))
+    reading = read_json_stream(source, text_plan(source, cut="ascii"))
     out = [next(reading)]
     with open(path, "r+b") as file:   # the same size: only the bytes tell
         file.seek(len(data) - 100)
@@ -285,11 +286,11 @@ def test_a_same_size_rewrite_found_at_the_end_says_the_records_were_read_from_a_
     path = tmp_path / "same.json"
     path.write_text(_dump([{"id": str(i)} for i in range(200)]), encoding="utf-8")
     source = Source(path)
-    plan = utf8_plan(source, cut="ascii")
+    plan = text_plan(source, cut="ascii")
     stat = path.stat()
     path.write_text(_dump([{"di": str(i)} for i in range(200)]), encoding="utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    out = _outcome(read_utf8_json(source, plan))
+    out = _outcome(read_json_stream(source, plan))
     assert len(out) == 201 and out[-1][:2] == ("raised", "unreadable_file")
     assert "its elements were read as it then was" in out[-1][2]
 

@@ -30,6 +30,7 @@ from dedup.io.decode import (
     _label,
     _looks_binary,
     decode,
+    forced_failure,
 )
 from dedup.io.streams import _CHUNK, _NOT_BLANK, FileRejected, Source, open_stream
 
@@ -74,11 +75,18 @@ class SecondReading:
 
     def read(self, size: int) -> str:
         """The text of the next ``size`` bytes at most (``eof`` once none is left). Raises UnicodeDecodeError
-        where they do not decode (strictly): the file changed since the first reading found they did."""
+        where they do not decode (strictly): the file changed since the first reading found they did; an
+        ``undecodable`` FileRejected where a forced codec raises instead of replacing."""
         if self._skip:   # the byte-order mark, dropped as decode() drops it
             skip, self._skip = self._skip, 0
             self._take(skip)
-        text = self._decoder.decode(self._take(size), final=self.eof)
+        try:
+            text = self._decoder.decode(self._take(size), final=self.eof)
+        except UnicodeError as exc:
+            if isinstance(exc, UnicodeDecodeError) and self._plan.errors == "strict":
+                raise   # (the file changed)
+            # a forced codec that raises, not replaces (see forced_failure): the rest of the file is rejected
+            raise FileRejected("undecodable", str(forced_failure(self._plan.codec, exc))) from None
         if self._strip and text:
             text, self._strip = text.removeprefix("\ufeff"), False
         return text
@@ -128,19 +136,13 @@ def text_plan(source: Source, cut: str = "line", what: str = "file") -> TextPlan
         plan = _counted(source, cut)
     except Undecodable as exc:
         raise FileRejected("undecodable", f"{what}: {exc}") from None
+    except UnicodeError as exc:   # a forced codec that raises, not replaces (see forced_failure)
+        if not source.encoding:
+            raise
+        raise FileRejected("undecodable", f"{what}: {forced_failure(source.encoding, exc)}") from None
     if plan is not None:
         source.warnings.update(plan.warnings)
     return plan
-
-
-def utf8_plan(source: Source, cut: str = "line") -> TextPlan | None:
-    """:func:`text_plan` for UTF-8 (or ASCII) text that ``decode()`` takes with no warning, else None (another
-    codec, a replacement, binary data)."""
-    try:
-        plan = _counted(source, cut)
-    except Undecodable:
-        return None
-    return plan if plan is not None and not plan.warnings and plan.codec == "utf-8" else None
 
 
 def _counted(source: Source, cut: str) -> TextPlan | None:
