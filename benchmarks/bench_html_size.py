@@ -5,6 +5,7 @@ story generator) of several sizes and layouts, without a limit and with the defa
 
     python -m benchmarks.bench_html_size                      # distinct, repeated, script, style
     python -m benchmarks.bench_html_size soup --sizes 1,8     # the tests' div-soup layout
+    python -m benchmarks.bench_html_size jsonld badjsonld --sizes 0.025,0.05,0.1,0.2   # JSON-LD scripts
     python -m benchmarks.bench_html_size --profile distinct:8 # cProfile of one page
 
 Results: ``benchmarks/README.md`` §5.
@@ -23,7 +24,8 @@ from dedup.io.html import extract_article
 from dedup.settings import ReadConfig
 from tests.conftest import make_story
 
-KINDS = ("distinct", "repeated", "script", "style", "soup")
+KINDS = ("distinct", "repeated", "script", "style", "soup", "jsonld", "badjsonld")
+DEFAULT_KINDS = KINDS[:4]
 HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Port strike | Gazette</title>'
         '<meta property="og:site_name" content="Gazette"><meta property="article:published_time" '
         'content="2026-11-27T08:15:00+01:00">{extra}</head><body><article><h1>Port strike</h1>')
@@ -44,8 +46,10 @@ def _paragraphs(nbytes: int, distinct: bool = True) -> list[str]:
 
 def page(kind: str, mib: float) -> bytes:
     """A page of about ``mib`` MiB: ``distinct`` paragraphs, one paragraph ``repeated``, a 20 kB article
-    with a large inline ``script`` state blob (as a Next.js page carries) or ``style`` sheet, or the
-    tests' div ``soup`` layout."""
+    with a large inline ``script`` state blob (as a Next.js page carries) or ``style`` sheet, the
+    tests' div ``soup`` layout, or a 20 kB article with a large JSON-LD script, valid (``jsonld``: a list
+    of authors) or not JSON (``badjsonld``: ``"author":`` over and over without a closing brace, which
+    trafilatura's regular-expression fallback searches in quadratic time)."""
     n = int(mib * 2**20)
     article = "".join(_paragraphs(20_000))
     if kind in ("distinct", "repeated"):
@@ -60,13 +64,18 @@ def page(kind: str, mib: float) -> bytes:
     if kind == "soup":
         from tests.io.pages import div_soup_page, paragraphs
         return div_soup_page(paragraphs(7, int(n / 365))).encode()
+    if kind in ("jsonld", "badjsonld"):
+        ld = (json.dumps({"@type": "NewsArticle", "headline": "Port strike", "author": [
+            {"@type": "Person", "name": f"Writer {i}"} for i in range(n // 40)]}) if kind == "jsonld"
+            else ('"author": x ' * (n // 12 + 1))[:n])
+        return (HEAD.format(extra=f'<script type="application/ld+json">{ld}</script>') + article + TAIL).encode()
     raise ValueError(f"unknown page kind {kind!r}: one of {', '.join(KINDS)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kinds", nargs="*", metavar="KIND",
-                        help=f"page layouts: {', '.join(KINDS)} (default: all but soup)")
+                        help=f"page layouts: {', '.join(KINDS)} (default: {', '.join(DEFAULT_KINDS)})")
     parser.add_argument("--sizes", default="0.5,1,2,4,8", help="page sizes in MiB, comma-separated")
     parser.add_argument("--profile", metavar="KIND:MIB", help="profile one page instead")
     args = parser.parse_args()
@@ -78,7 +87,7 @@ def main() -> None:
         return
     limit = ReadConfig().max_html_bytes
     extract_article(page("distinct", 0.05), url=URL)   # imports warmed
-    for kind in args.kinds or KINDS[:-1]:
+    for kind in args.kinds or DEFAULT_KINDS:
         for mib in (float(x) for x in args.sizes.split(",")):
             data = page(kind, mib)
             wall, cpu = time.perf_counter(), time.process_time()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -87,7 +88,8 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
     (``ReadConfig.max_html_bytes``) whose markup and text outside its scripts and
     styles (:func:`_walked_bytes`) are still more than that is ``html_too_large``,
     not extracted: extraction time grows faster than the page
-    (``benchmarks/README.md`` §5). Stateless.
+    (``benchmarks/README.md`` §5). Metadata scripts that are not JSON are cut
+    first (:func:`_bound_unparsed_metadata`). Stateless.
     """
     try:
         decoded = decode(data, declared=declared_charset, html=True, forced=forced_encoding)
@@ -99,14 +101,18 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
         trafilatura = _trafilatura()
     except ImportError as exc:  # pragma: no cover - a declared dependency
         return Reject("", None, "unsupported_format", str(exc))
-    if max_bytes is not None and len(data) > max_bytes and (walked := _walked_bytes(decoded.text)) > max_bytes:
+    tree = _parsed(decoded.text)
+    if max_bytes is not None and len(data) > max_bytes and (walked := _walked_bytes(decoded.text, tree)) > max_bytes:
         return Reject("", None, "html_too_large", f"page of {len(data):,} bytes, {walked:,} of them outside its "
                       f"scripts, styles and comments, more than max_html_bytes={max_bytes:,}; not extracted "
                       "(raise read.max_html_bytes to extract it: extraction time grows faster than the page)")
+    if tree is not None:   # given the tree, trafilatura copies it instead of parsing the text (the same tree)
+        _bound_unparsed_metadata(tree)
     try:
-        doc = trafilatura.bare_extraction(decoded.text, url=url, with_metadata=True, include_comments=False,
-                                          include_tables=True, include_images=False, include_links=False,
-                                          date_extraction_params={**_DATE_PARAMS, "max_date": latest or latest_page_date()})
+        doc = trafilatura.bare_extraction(decoded.text if tree is None else tree, url=url, with_metadata=True,
+                                          include_comments=False, include_tables=True, include_images=False,
+                                          include_links=False, date_extraction_params={
+                                              **_DATE_PARAMS, "max_date": latest or latest_page_date()})
     except Exception as exc:  # the extractor's parser errors are many and undocumented
         return Reject("", None, "malformed_html", f"cannot parse HTML: {type(exc).__name__}: {exc}")
     text = _paragraphs(getattr(doc, "text", None) or "", getattr(doc, "title", None)) if doc else ""
@@ -124,20 +130,93 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
 #: Scripts the extractor reads (trafilatura's and htmldate's metadata: JSON-LD), which count in a page's size.
 _METADATA_SCRIPTS = ("application/ld+json", "application/settings+json")
 
+#: The most characters of metadata scripts that are not JSON (:data:`_METADATA_SCRIPTS`, all of a page's
+#: together) left to the extractor (:func:`_bound_unparsed_metadata`). trafilatura searches such a script
+#: with regular expressions (an author, a publisher; a forum posting type) that take time quadratic in
+#: its length on some texts (``"author":`` or ``"Person"`` over and over without a closing brace): a crafted
+#: 100 kB script took 8 CPU s, 200 kB 31 s, and ``read.max_html_bytes`` lets 4 MiB through (hours). Cut to
+#: 10,000 characters the worst text measured costs about 0.1 s a page, a few ordinary pages (16,000: 0.3 s,
+#: 32,000: 1.3 s); real malformed JSON-LD (a trailing comma, an unescaped quote) is a few kB and kept whole,
+#: and one carrying a long article body keeps its head: type, headline, author, publisher
+#: (``benchmarks/README.md`` §5).
+MAX_UNPARSED_METADATA_CHARS = 10_000
 
-def _walked_bytes(page: str) -> int:
+_METADATA_XPATH = ".//script[" + " or ".join(f'@type="{kind}"' for kind in _METADATA_SCRIPTS) + "]"
+
+
+def _parsed(page: str) -> Any:
+    """The page as trafilatura parses it (``load_html``), or None when the parser fails or finds no HTML
+    (then the extractor is given the text, and fails or finds nothing as before)."""
+    try:
+        return _trafilatura().load_html(page)
+    except Exception:  # noqa: BLE001 - the parser's errors are many: the extractor meets them again
+        return None
+
+
+def _bound_unparsed_metadata(tree: Any) -> None:
+    """Cut the metadata scripts (the ones trafilatura and htmldate read: the types of
+    :data:`_METADATA_SCRIPTS`, as written) that are not JSON to :data:`MAX_UNPARSED_METADATA_CHARS`
+    characters in all, in page order: the first ones whole, then one cut, the rest emptied (the extractor
+    skips an empty script). Not JSON as trafilatura reads it (its own normalisation, then ``json.loads``),
+    it falls back to regular expressions, in time quadratic in the script's length; nor as written (a
+    script that its normalisation, which unescapes HTML entities, makes JSON): trafilatura's check for a
+    forum posting searches the text as written with one. A script that is JSON both ways is left whole,
+    and so is all of an ordinary page's malformed JSON-LD (a trailing comma, an unescaped quote), a few kB.
+    In place."""
+    normalised = _extractor_normalisation()
+    left = MAX_UNPARSED_METADATA_CHARS
+    for script in tree.xpath(_METADATA_XPATH):
+        if not script.text:
+            continue
+        if _is_json(script.text) and _is_json(normalised(script.text)):
+            continue
+        if len(script.text) > left:   # the regular expressions see no more (normalised, the text only shrinks)
+            script.text = script.text[:left] or None
+        left -= len(script.text or "")
+
+
+def _extractor_normalisation() -> Callable[[str], str]:
+    """How trafilatura normalises a metadata script's text before ``json.loads`` (its own functions, called, not
+    copied); should a later trafilatura no longer have them, the text as written (then every script that is not
+    JSON as written is bounded, a superset of those its fallback would search)."""
+    try:
+        from trafilatura.json_metadata import normalize_json
+        from trafilatura.metadata import JSON_MINIFY
+    except ImportError:   # pragma: no cover - trafilatura 2.3's names
+        return lambda text: text
+    # JSON_MINIFY.sub(r"\1", ...) as trafilatura calls it, three times faster with a function than a template
+    return lambda text: normalize_json(JSON_MINIFY.sub(_string_or_nothing, text))
+
+
+def _is_json(text: str) -> bool:
+    """Whether ``json.loads`` reads the text as the extractor calls it (``strict=False``: control characters in
+    strings), as a JSON value."""
+    import json
+
+    try:
+        json.loads(text, strict=False)
+    except (ValueError, RecursionError):   # JSONDecodeError is a ValueError; nesting too deep to parse
+        return False
+    return True
+
+
+def _string_or_nothing(match: re.Match) -> str:
+    return match[1] or ""
+
+
+def _walked_bytes(page: str, tree: Any) -> int:
     """The bytes of the page the extractor walks: the page as trafilatura parses it (``load_html``: lxml's
     HTML parser, comments dropped), serialised, less its ``<script>`` and ``<style>`` elements but the
     JSON-LD ones (:data:`_METADATA_SCRIPTS`), which trafilatura and htmldate parse and search. Extraction
     time grows with that (its XPath queries over the body's elements and text), not with an inline state
     blob or style sheet, which the parser keeps as one text each and the extractor drops. Measured on the
     parsed tree, not by scanning the bytes, so no markup can pass for a script (a ``<script>`` inside a
-    comment or an attribute, a comment never closed): the parser decides. Only pages over the budget in
-    bytes are parsed here (about 0.03 s a MB)."""
+    comment or an attribute, a comment never closed): the parser decides. ``tree`` is the page parsed
+    (:func:`_parsed`; None: it failed, or found no HTML, parsed again here to tell which)."""
     from lxml import etree
 
     try:
-        tree = _trafilatura().load_html(page)
+        tree = tree if tree is not None else _trafilatura().load_html(page)
         if tree is None:   # not HTML to the extractor either: it finds no text, cheaply
             return 0
         size = len(etree.tostring(tree, encoding="utf-8"))
