@@ -35,7 +35,7 @@ import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from dedup.normalize import IGNORABLE
+from dedup.normalize import IGNORABLE, IGNORABLE_RE
 
 Span = tuple[int, int]
 
@@ -52,8 +52,10 @@ _DATELINE = re.compile(
     r"(?P<date>,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?)?"
     r"\s*(?P<source>\([^()\n]{2,60}\))?"
     r"\s*[-\u2013\u2014]{1,2}[ \t]+")
-# The dateline after the segment's leading white space (\s is str.isspace(), as strip() uses it).
-_DATELINE_AT = re.compile(r"\s*(?:" + _DATELINE.pattern + ")")
+# The dateline after the segment's leading white space (\s is str.isspace(), as strip() uses it) and invisible
+# characters (a WordPress paragraph opens with a zero-width space).
+_LEAD = rf"[\s{IGNORABLE}]*"
+_DATELINE_AT = re.compile(_LEAD + "(?:" + _DATELINE.pattern + ")")
 # Datelines of scripts without capitals, after the same white space: a place (non-Latin words) and its
 # source in brackets, ASCII or full-width, then a dash, as Arabic and Chinese outlets write
 # "عمّان (ميريديان برس) -" and "杭州（北风通讯社）-" (a place in a script with capitals, such as Cyrillic or
@@ -61,12 +63,16 @@ _DATELINE_AT = re.compile(r"\s*(?:" + _DATELINE.pattern + ")")
 # brackets if any; a Japanese one, "【ワシントン=共同】".
 _NON_LATIN_WORD = r"[^\W\d_A-Za-z\u00C0-\u024F][^\s\x00-\x7F\u00C0-\u024F\u2010-\u2015（）【】]*"   # marks too
 _WIDE_DATELINE_AT = re.compile(
-    rf"\s*(?:(?P<place>{_NON_LATIN_WORD}(?: {_NON_LATIN_WORD}){{0,3}})"
+    rf"{_LEAD}(?:(?P<place>{_NON_LATIN_WORD}(?: {_NON_LATIN_WORD}){{0,3}})"
     r"\s*[(（][^()（）\n]{2,60}[)）]\s*[-\u2013\u2014]{1,2}[ \t]*"
     r"|[\u4e00-\u9fff]{0,12}\d{1,2}月\d{1,2}日[电讯][ \t\u3000]*(?:[(（][^()（）\n]{1,30}[)）][ \t\u3000]*)?"
     r"|【[^【】\n]{1,30}】[ \t\u3000]*)")
 # A character that shows: not white space nor invisible (a zero-width space, a soft hyphen, a BOM...).
 _VISIBLE = re.compile(rf"[^\s{IGNORABLE}]")
+# Line breaks other than "\n": a carriage return alone (old Mac files, some CMS exports), the Unicode line and
+# paragraph separators, NEL. Read as "\n" (a blank line is two), a character for a character.
+_LINE_BREAK = re.compile("\r(?!\n)|[\u2028\u2029\x85]")
+_SHOWN_RUN = re.compile(f"[^{IGNORABLE}]+")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 # Chinese and Japanese end a sentence with a full-width mark and no space after it, which the library
 # (trained on English) does not take for a boundary: a sentence also starts after a full stop (and the
@@ -113,6 +119,8 @@ def split_many(texts: Iterable[str], *, splitter: str = DEFAULT_SPLITTER) -> lis
 def _split(text: str, starts_of: Callable[[str], list[int]], memo: dict[str, list[Span]] | None) -> list[Span]:
     if not text or text.isspace():
         return []
+    if "\r" in text or not text.isascii():   # other line breaks as "\n", one character for one: the same spans
+        text = _LINE_BREAK.sub("\n", text)
     spans: list[Span] = []
     for seg_start, seg_end in layout_segments(text):
         # Same length as the original, so library offsets are our offsets.
@@ -130,14 +138,34 @@ def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[S
     """The sentences of one layout segment, relative to it: the text between two starts the library
     proposes, stripped (a line break and a space are both white space, so the segment as given to
     the library strips as the text does). A piece of only invisible characters is no sentence."""
-    starts = starts_of(segment)
     wide = not segment.isascii()   # ASCII has no invisible character and no mark of another script
     if wide:
-        starts = [*starts, *(m.end() for m in _SCRIPT_END.finditer(segment))]
+        starts = [*_visible_starts(segment, starts_of), *(m.end() for m in _SCRIPT_END.finditer(segment))]
+    else:
+        starts = starts_of(segment)
     cuts = sorted({0, *(c for c in starts if 0 < c < len(segment))})
     cuts.append(len(segment))
     return [span for a, b in zip(cuts, cuts[1:])
             if (span := _strip(segment, a, b)) is not None and (not wide or _VISIBLE.search(segment, *span))]
+
+
+def _visible_starts(segment: str, starts_of: Callable[[str], list[int]]) -> list[int]:
+    """``starts_of`` the segment as it reads, without its invisible characters, which the library takes for
+    letters: a zero-width space before "Dr." (WordPress opens a paragraph with one) hid the abbreviation, and
+    one after a full stop, the sentence's end. A start is placed after the visible character before it, so
+    invisible characters between two sentences open the second, as a paragraph's own do; those that end the
+    segment are a piece of their own, which holds no sentence."""
+    if not IGNORABLE_RE.search(segment):
+        return starts_of(segment)
+    kept = [i for run in _SHOWN_RUN.finditer(segment) for i in range(*run.span())]
+    visible = "".join(segment[i] for i in kept)
+    starts = [kept[k - 1] + 1 for k in starts_of(visible) if 0 < k < len(kept)]
+    end = len(segment)
+    while end and (segment[end - 1].isspace() or IGNORABLE_RE.match(segment, end - 1)):
+        end -= 1
+    if IGNORABLE_RE.search(segment, end):   # invisible characters end the segment: a piece of their own (none)
+        starts.append(end)
+    return starts
 
 
 def layout_segments(text: str) -> list[Span]:

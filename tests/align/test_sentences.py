@@ -246,6 +246,32 @@ def test_a_paragraph_or_sentence_of_invisible_characters_only_is_no_sentence():
         "Ships\u00ad came back.", "\u200bThe port reopened."]
 
 
+@pytest.mark.parametrize("mark", ["\u200b", "\u00ad", "\u2060", "\ufeff"])
+def test_invisible_characters_change_no_boundary(mark):
+    """The library sees the text as it reads: an invisible character before an abbreviation (WordPress opens a
+    paragraph with a zero-width space) cut after "Dr.", one after a full stop hid the sentence's end."""
+    text = "Dr. Ana Costa heads the committee. Gov. Reyes agreed on Sept. 4 with the U.S. envoy. It was late."
+    plain = sentences(text)
+    assert len(plain) == 3
+    assert sentences(mark + text) == [mark + plain[0], *plain[1:]]
+    marked = text.replace("Gov.", mark + "Gov.").replace("Sept.", "Sept." + mark)
+    assert sentences(marked) == [plain[0], mark + plain[1].replace("Sept.", "Sept." + mark), plain[2]]
+    assert sentences(text.replace("committee. ", "committee." + mark + " ")) == [
+        plain[0] + mark, *plain[1:]]   # the end of a sentence it followed, kept with it
+
+
+@pytest.mark.parametrize("brk", ["\r", "\u2028", "\u2029", "\x85"])
+def test_other_line_breaks_are_line_breaks(brk):
+    """A carriage return alone (old Mac files), the Unicode line and paragraph separators and NEL break lines as
+    "\n" does: list items stay apart, blank lines are boundaries; spans stay exact in the text as given."""
+    items = ["The council approved:", "- a new tram line", "- two bus lanes", "Works start in May."]
+    for sep in (brk, brk * 2):
+        text = sep.join(items)
+        assert sentences(text) == items == sentences("\n".join(items) if sep == brk else "\n\n".join(items))
+    assert split_many(["a.\r\nB c.", "x" + brk + "y."]) == [split_sentences("a.\r\nB c."),
+                                                          split_sentences("x" + brk + "y.")]
+
+
 # nupunkt's model takes ordinary words for abbreviations ("month", "bank", "stock", "so", "car"): a
 # period after one of them, before a capitalised word that is no usual sentence starter, ended no
 # sentence. The splitter keeps only the entries that cannot be such a word, and news abbreviations.
