@@ -273,10 +273,11 @@ class _Transcoded(io.RawIOBase):
     """A UTF-16 or UTF-32 (or any other encoding's) byte stream as UTF-8, decoded incrementally (bad units
     become U+FFFD)."""
 
-    def __init__(self, inner: BinaryIO, encoding: str, source: Source):
+    def __init__(self, inner: BinaryIO, encoding: str, source: Source, head: bytes = b""):
         self._inner, self._source, self._encoding = inner, source, encoding
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         self._pending = b""
+        self._head = head   # bytes already read from ``inner``, decoded first
         self._done = False
 
     def readable(self) -> bool:
@@ -286,7 +287,7 @@ class _Transcoded(io.RawIOBase):
         while not self._pending and not self._done:
             # read1: one read of the stream below, so what it decompressed before a break is decoded
             # and returned before the next read raises (see _Guarded), not dropped with the exception
-            chunk = self._inner.read1(_CHUNK)
+            chunk, self._head = (self._head, b"") if self._head else (self._inner.read1(_CHUNK), b"")
             self._done = not chunk
             try:
                 text = self._decoder.decode(chunk, final=self._done)
@@ -322,9 +323,11 @@ def utf8_stream(stream: BinaryIO, source: Source) -> BinaryIO:
     if source.encoding:
         if splits_on_newline(source.encoding):
             return stream
-        # "utf-16" without its byte-order mark: in the machine's order, as decode() reads it whole
-        codec = incremental_codec(source.encoding, stream.peek(4)[:4] if hasattr(stream, "peek") else b"")
-        return io.BufferedReader(_Transcoded(stream, codec, source), buffer_size=_CHUNK)
+        # "utf-16" without its byte-order mark: in the machine's order, as decode() reads it whole. Its first 4
+        # bytes read, not peeked: a peek may give fewer (a gzip whose first member holds 1-3 bytes).
+        head = stream.read(4)
+        return io.BufferedReader(_Transcoded(stream, incremental_codec(source.encoding, head), source, head),
+                                 buffer_size=_CHUNK)
     found = _wide_bom(stream.peek(4)[:4] if hasattr(stream, "peek") else b"")
     if found is None:
         return stream
@@ -339,12 +342,21 @@ def _wide_bom(data: bytes) -> tuple[bytes, str] | None:
     return next(((bom, encoding) for bom, encoding in _WIDE_BOMS if data.startswith(bom)), None)
 
 
+#: Letters of several scripts, for :func:`splits_on_newline` to see whether a codec's lines decode on their own.
+_SCRIPTS_SAMPLE = "éßøčőяαא한日本中"
+
+
 @functools.cache
 def splits_on_newline(encoding: str) -> bool:
-    """Whether text in ``encoding`` can be cut into lines at the byte ``\\n`` (UTF-8, Latin-1, cp1252, KOI8-R...
-    but not UTF-16, UTF-32 or EBCDIC, nor a codec that cannot encode them)."""
+    """Whether text in ``encoding`` can be cut into lines at the byte ``\\n`` and each line decoded on its own
+    (UTF-8, Latin-1, cp1252, KOI8-R, Shift-JIS, ISO-2022-JP...; not UTF-16, UTF-32 or EBCDIC, nor ISO-2022-KR,
+    which names its character set once, before the first line, nor a codec that cannot encode them)."""
     try:
-        return "\n".encode(encoding) == b"\n" and "a\nb".encode(encoding).split(b"\n") == [b"a", b"b"]
+        if not ("\n".encode(encoding) == b"\n" and "a\nb".encode(encoding).split(b"\n") == [b"a", b"b"]):
+            return False
+        letters = "".join(c for c in _SCRIPTS_SAMPLE if c.encode(encoding, "replace") != "?".encode(encoding))
+        text = f"{letters}\n{letters}"
+        return [line.decode(encoding) for line in text.encode(encoding).split(b"\n")] == text.split("\n")
     except UnicodeError:
         return False
 

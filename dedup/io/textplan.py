@@ -38,6 +38,9 @@ _NON_ASCII = bytes(range(0x80, 0x100))
 #: Forced codecs read whole: "utf-16" and "utf-32" decode data without a byte-order mark in the machine's order
 #: when whole, and refuse it (UnicodeError) incrementally; Python's incremental UTF-7 decoder is quadratic.
 _WHOLE_ONLY = ("utf-16", "utf-32", "utf-7")
+#: Codecs read whole, forced or detected: the incremental ISO-2022 decoders raise ("pending buffer overflow"),
+#: even with errors="replace", on an invalid escape sequence cut by a piece's end.
+_WHOLE_FAMILY = "iso2022"
 _REPLACED = "decoded_with_replacement"
 
 
@@ -151,13 +154,13 @@ def _counted(source: Source, cut: str) -> TextPlan | None:
             name = codecs.lookup(source.encoding).name
         except LookupError:
             return None   # the whole reader says what is wrong with it
-        if name in _WHOLE_ONLY:
+        if name in _WHOLE_ONLY or name.startswith(_WHOLE_FAMILY):
             return None
     counted = source.warnings.copy()
     plan = _first_reading(source, cut)   # a reject it raises keeps the count of a misnamed compression
     source.warnings.clear()   # else the reading that follows counts it, not twice
     source.warnings.update(counted)
-    return plan
+    return None if plan is not None and codecs.lookup(plan.codec).name.startswith(_WHOLE_FAMILY) else plan
 
 
 class _Trial:

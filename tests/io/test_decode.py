@@ -203,3 +203,38 @@ def test_a_forced_utf16_or_utf32_file_without_its_byte_order_mark_is_read_in_the
     assert set(res.articles["source_file"].map_elements(lambda f: f.rsplit("/", 1)[1], return_dtype=str)) == set(names)
     assert res.articles.filter(res.articles["article_id"] == "a")["text"].to_list() == [
         "Le café crème — “quoted” at the harbour council meeting"]
+
+
+def test_iso2022_csv_and_json_are_read_whole_not_streamed(tmp_path):
+    """The incremental ISO-2022 decoders raise ("pending buffer overflow"), even with errors="replace", on an
+    invalid escape sequence a piece's end cuts: such files are read whole, as decode() reads them."""
+    garbage = b"\x1b()}}}a~}}"   # an invalid escape, held pending by the incremental decoder past its limit
+    rows = [f'c{i},Gazette,"plain row number {i} of the file"\n'.encode() for i in range(6000)]
+    head = b'id,outlet,text\nx,Gazette,"bad byte \x80 here"\n' + b"".join(rows[:2000])
+    cut = (1 << 17) - len(head) - len(garbage) - len(b'y,Gazette,"')   # the escape ends where a 64 KiB piece does
+    data = head + b'y,Gazette,"' + b"x" * cut + garbage + b'-"\n' + b"".join(rows[2000:])
+    (tmp_path / "a.csv").write_bytes(data)
+    res = read_inputs([tmp_path], config=ReadConfig(encoding="iso2022_jp", workers=1))
+    assert res.rejects.to_dicts() == [] and res.articles.height == 6002
+
+
+def test_a_codec_whose_lines_do_not_decode_alone_is_not_read_line_by_line(tmp_path):
+    """ISO-2022-KR names its character set once, before the first line: a JSON Lines file in it is decoded as a
+    stream, not line by line (every line after the first was misread, without a word)."""
+    records = [{"id": f"k{i}", "outlet": "Gazette", "text": f"한국어 기사 {i}"} for i in range(3)]
+    (tmp_path / "a.jsonl").write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+                                       .encode("iso2022_kr"))
+    res = read_inputs([tmp_path], config=ReadConfig(encoding="iso2022_kr", workers=1))
+    assert res.rejects.to_dicts() == [] and sorted(res.articles["text"]) == [r["text"] for r in records]
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16", codecs.BOM_UTF16_BE), ("utf-32", codecs.BOM_UTF32_BE)])
+def test_a_forced_wide_codecs_byte_order_mark_is_found_in_a_gzip_of_tiny_members(tmp_path, codec, bom):
+    """Its first 4 bytes are read, not peeked: a gzip whose first member holds 1-3 bytes hid the mark."""
+    import gzip
+
+    records = [{"id": f"a{i}", "outlet": "G", "text": f"café {i}"} for i in range(3)]
+    data = bom + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode(f"{codec}-be")
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(data[:1]) + gzip.compress(data[1:]))
+    res = read_inputs([tmp_path], config=ReadConfig(encoding=codec, workers=1))
+    assert res.rejects.to_dicts() == [] and sorted(res.articles["text"]) == [r["text"] for r in records]
