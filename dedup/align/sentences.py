@@ -32,8 +32,10 @@ All functions here are stateless.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from itertools import accumulate
 
 from dedup.normalize import IGNORABLE, IGNORABLE_RE
 
@@ -41,8 +43,10 @@ Span = tuple[int, int]
 
 DEFAULT_SPLITTER = "nupunkt"
 
-_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
-_LIST_ITEM = re.compile(r"[^\S\n]*(?:[•·▪‣◦●*\-–—]|\d{1,2}[.)])[^\S\n]")
+# White space but a line break, or an invisible character (a line of only those is blank; a bullet may follow them).
+_LINE_SPACE = rf"(?:[^\S\n]|[{IGNORABLE}])"
+_BLANK_LINE = re.compile(rf"\n{_LINE_SPACE}*\n")
+_LIST_ITEM = re.compile(rf"{_LINE_SPACE}*(?:[•·▪‣◦●*\-–—]|\d{{1,2}}[.)])[^\S\n]")
 _INDENT = re.compile(r"(?:\t|[^\S\n]{2,})\S")
 # "CITY[, Region][, Month Day] [(Source)] -": capitalised place (and its state or country, as in
 # "VERONA, Italy" or "SPRINGFIELD, Ill."), then a date or a source in brackets, then a dash.
@@ -139,10 +143,7 @@ def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[S
     proposes, stripped (a line break and a space are both white space, so the segment as given to
     the library strips as the text does). A piece of only invisible characters is no sentence."""
     wide = not segment.isascii()   # ASCII has no invisible character and no mark of another script
-    if wide:
-        starts = [*_visible_starts(segment, starts_of), *(m.end() for m in _SCRIPT_END.finditer(segment))]
-    else:
-        starts = starts_of(segment)
+    starts = _visible_starts(segment, starts_of) if wide else starts_of(segment)
     cuts = sorted({0, *(c for c in starts if 0 < c < len(segment))})
     cuts.append(len(segment))
     return [span for a, b in zip(cuts, cuts[1:])
@@ -150,16 +151,31 @@ def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[S
 
 
 def _visible_starts(segment: str, starts_of: Callable[[str], list[int]]) -> list[int]:
-    """``starts_of`` the segment as it reads, without its invisible characters, which the library takes for
-    letters: a zero-width space before "Dr." (WordPress opens a paragraph with one) hid the abbreviation, and
-    one after a full stop, the sentence's end. A start is placed after the visible character before it, so
-    invisible characters between two sentences open the second, as a paragraph's own do; those that end the
-    segment are a piece of their own, which holds no sentence."""
+    """Where sentences start in a segment that is not ASCII: ``starts_of`` (the library) and the end marks of
+    other scripts (:data:`_SCRIPT_END`), both on the segment as it reads, without its invisible characters,
+    which the library takes for letters and which stand between an end mark and what follows it: a zero-width
+    space before "Dr." (WordPress opens a paragraph with one) hid the abbreviation, one after a full stop or a
+    danda the sentence's end. The library's start (a sentence's first letter) is placed after the visible
+    character before it, an end mark's (after the mark) at the visible character after it: invisible
+    characters go with the white space between two sentences' text; those that end the segment are a piece of
+    their own, which holds no sentence."""
     if not IGNORABLE_RE.search(segment):
-        return starts_of(segment)
-    kept = [i for run in _SHOWN_RUN.finditer(segment) for i in range(*run.span())]
-    visible = "".join(segment[i] for i in kept)
-    starts = [kept[k - 1] + 1 for k in starts_of(visible) if 0 < k < len(kept)]
+        return [*starts_of(segment), *(m.end() for m in _SCRIPT_END.finditer(segment))]
+    runs = [m.span() for m in _SHOWN_RUN.finditer(segment)]   # the visible text's pieces, in the segment
+    visible = "".join(segment[a:b] for a, b in runs)
+    ends = list(accumulate(b - a for a, b in runs))   # where each piece ends, in the visible text
+
+    def after(k: int) -> int:   # right after visible[k - 1], in the segment
+        r = bisect_left(ends, k)
+        return runs[r][1] - ends[r] + k
+
+    def at(k: int) -> int:   # at visible[k], in the segment
+        r = bisect_right(ends, k)
+        return runs[r][0] + k - (ends[r - 1] if r else 0)
+
+    n = len(visible)
+    starts = [after(k) for k in starts_of(visible) if 0 < k < n]
+    starts += [at(m.end()) for m in _SCRIPT_END.finditer(visible) if 0 < m.end() < n]
     end = len(segment)
     while end and (segment[end - 1].isspace() or IGNORABLE_RE.match(segment, end - 1)):
         end -= 1

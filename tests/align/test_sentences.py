@@ -14,6 +14,7 @@ from dedup.align.sentences import (
     split_sentences,
 )
 from dedup.errors import ConfigError
+from dedup.normalize import IGNORABLE_RE
 
 
 def sentences(text: str) -> list[str]:
@@ -258,6 +259,33 @@ def test_invisible_characters_change_no_boundary(mark):
     assert sentences(marked) == [plain[0], mark + plain[1].replace("Sept.", "Sept." + mark), plain[2]]
     assert sentences(text.replace("committee. ", "committee." + mark + " ")) == [
         plain[0] + mark, *plain[1:]]   # the end of a sentence it followed, kept with it
+
+
+@pytest.mark.parametrize("text, mark, dressed", [
+    ("उन्होंने कहा कि बैठक सफल रही। अगली बैठक जनवरी में होगी।", "।", "।\u200b"),   # Hindi: after the danda
+    ("وزیر نے کہا کہ اجلاس کامیاب رہا۔ اگلا اجلاس جنوری میں ہوگا۔", "۔", "۔\u00ad"),   # Urdu: after the full stop
+    ("“我们很高兴！”馆长说。图书馆明天开放。", "！", "！\u200b"),   # Chinese: between the mark and the quote
+    ("「場所にしたい。」と話した。東京は晴れ。", "。」", "。\u2060」"),   # Japanese
+])
+def test_invisible_characters_at_other_scripts_end_marks_change_no_boundary(text, mark, dressed):
+    visible = [IGNORABLE_RE.sub("", s) for s in sentences(text.replace(mark, dressed))]
+    assert visible == sentences(text) and len(visible) == 2
+
+
+def test_a_line_of_invisible_characters_is_blank_and_a_bullet_may_follow_them_in_hard_wrapped_text():
+    """The layout layer's blank lines and list items: white space or invisible characters alike."""
+    wrapped = ["The city council approved the new budget on Tuesday after a long",
+               "debate that lasted well into the night, officials said, and the",
+               "mayor welcomed the vote as a sign of renewed confidence in the",
+               "administration, which plans"]
+    after = ["Opposition members said they would keep pressing for cuts to the",
+             "transport plan before the end of the year, and called for a new", "vote in the spring."]
+    bullets = ["- a new tram line along the river", "- two bus lanes"]
+    for plain, dressed in [("\n".join(wrapped) + "\n\n" + "\n".join(after),
+                            "\n".join(wrapped) + "\n\u200b\n" + "\n".join(after)),
+                           ("\n".join(wrapped + bullets), "\n".join(wrapped + ["\u200b" + b for b in bullets]))]:
+        assert [IGNORABLE_RE.sub("", s) for s in sentences(dressed)] == sentences(plain)
+        assert len(sentences(plain)) == (2 if "\n\n" in plain else 3)
 
 
 @pytest.mark.parametrize("brk", ["\r", "\u2028", "\u2029", "\x85"])
