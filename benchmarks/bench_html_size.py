@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import html
+import itertools
 import json
 import pstats
+import string
 import time
 
 from dedup.io.html import extract_article
@@ -47,9 +49,11 @@ def _paragraphs(nbytes: int, distinct: bool = True) -> list[str]:
 def page(kind: str, mib: float) -> bytes:
     """A page of about ``mib`` MiB: ``distinct`` paragraphs, one paragraph ``repeated``, a 20 kB article
     with a large inline ``script`` state blob (as a Next.js page carries) or ``style`` sheet, the
-    tests' div ``soup`` layout, or a 20 kB article with a large JSON-LD script, valid (``jsonld``: a list
-    of authors) or not JSON (``badjsonld``: ``"author":`` over and over without a closing brace, which
-    trafilatura's regular-expression fallback searches in quadratic time)."""
+    tests' div ``soup`` layout, or a 20 kB article with a large JSON-LD script, valid (``jsonld``: a
+    schema.org ``NewsArticle``, which trafilatura reads as metadata, with a list of distinct authors, none
+    part of another, which its ``normalize_authors`` compares pairwise) or not JSON (``badjsonld``:
+    ``"author":`` over and over without a closing brace, which trafilatura's regular-expression fallback
+    searches in quadratic time)."""
     n = int(mib * 2**20)
     article = "".join(_paragraphs(20_000))
     if kind in ("distinct", "repeated"):
@@ -65,8 +69,10 @@ def page(kind: str, mib: float) -> bytes:
         from tests.io.pages import div_soup_page, paragraphs
         return div_soup_page(paragraphs(7, int(n / 365))).encode()
     if kind in ("jsonld", "badjsonld"):
-        ld = (json.dumps({"@type": "NewsArticle", "headline": "Port strike", "author": [
-            {"@type": "Person", "name": f"Writer {i}"} for i in range(n // 40)]}) if kind == "jsonld"
+        names = ("Ann " + "".join(four).capitalize() for four in itertools.product(string.ascii_lowercase, repeat=4))
+        ld = (json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Port strike",
+                          "author": [{"@type": "Person", "name": next(names)} for _ in range(n // 40)]})
+              if kind == "jsonld"
             else ('"author": x ' * (n // 12 + 1))[:n])
         return (HEAD.format(extra=f'<script type="application/ld+json">{ld}</script>') + article + TAIL).encode()
     raise ValueError(f"unknown page kind {kind!r}: one of {', '.join(KINDS)}")

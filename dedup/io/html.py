@@ -24,12 +24,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from dedup.io import extractor_guards
 from dedup.io.decode import Undecodable, decode
 from dedup.io.records import Reject, outlet_from_url
 
@@ -66,6 +66,7 @@ def _trafilatura():
         import trafilatura
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ImportError(f"reading HTML needs trafilatura (pip install trafilatura): {exc}") from None
+    extractor_guards.install()   # bounds on three of its internals, active only in extract_article
     return trafilatura
 
 
@@ -89,7 +90,8 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
     styles (:func:`_walked_bytes`) are still more than that is ``html_too_large``,
     not extracted: extraction time grows faster than the page
     (``benchmarks/README.md`` §5). Metadata scripts that are not JSON are cut
-    first (:func:`_bound_unparsed_metadata`). Stateless.
+    first (:func:`_bound_unparsed_metadata`), and what three of the extractor's slower
+    internals are given is bounded (:mod:`dedup.io.extractor_guards`). Stateless.
     """
     try:
         decoded = decode(data, declared=declared_charset, html=True, forced=forced_encoding)
@@ -106,13 +108,14 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
         return Reject("", None, "html_too_large", f"page of {len(data):,} bytes, {walked:,} of them outside its "
                       f"scripts, styles and comments, more than max_html_bytes={max_bytes:,}; not extracted "
                       "(raise read.max_html_bytes to extract it: extraction time grows faster than the page)")
-    if tree is not None:   # given the tree, trafilatura copies it instead of parsing the text (the same tree)
-        _bound_unparsed_metadata(tree)
+    # given the tree, trafilatura copies it instead of parsing the text (the same tree)
+    written = _bound_unparsed_metadata(tree) if tree is not None else []
     try:
-        doc = trafilatura.bare_extraction(decoded.text if tree is None else tree, url=url, with_metadata=True,
-                                          include_comments=False, include_tables=True, include_images=False,
-                                          include_links=False, date_extraction_params={
-                                              **_DATE_PARAMS, "max_date": latest or latest_page_date()})
+        with extractor_guards.extraction(fallback_chars=MAX_UNPARSED_METADATA_CHARS, written=tuple(written)):
+            doc = trafilatura.bare_extraction(decoded.text if tree is None else tree, url=url, with_metadata=True,
+                                              include_comments=False, include_tables=True, include_images=False,
+                                              include_links=False, date_extraction_params={
+                                                  **_DATE_PARAMS, "max_date": latest or latest_page_date()})
     except Exception as exc:  # the extractor's parser errors are many and undocumented
         return Reject("", None, "malformed_html", f"cannot parse HTML: {type(exc).__name__}: {exc}")
     text = _paragraphs(getattr(doc, "text", None) or "", getattr(doc, "title", None)) if doc else ""
@@ -131,14 +134,15 @@ def extract_article(data: bytes, *, url: str | None = None, declared_charset: st
 _METADATA_SCRIPTS = ("application/ld+json", "application/settings+json")
 
 #: The most characters of metadata scripts that are not JSON (:data:`_METADATA_SCRIPTS`, all of a page's
-#: together) left to the extractor (:func:`_bound_unparsed_metadata`). trafilatura searches such a script
-#: with regular expressions (an author, a publisher; a forum posting type) that take time quadratic in
-#: its length on some texts (``"author":`` or ``"Person"`` over and over without a closing brace): a crafted
-#: 100 kB script took 8 CPU s, 200 kB 31 s, and ``read.max_html_bytes`` lets 4 MiB through (hours). Cut to
-#: 10,000 characters the worst text measured costs about 0.1 s a page, a few ordinary pages (16,000: 0.3 s,
-#: 32,000: 1.3 s); real malformed JSON-LD (a trailing comma, an unescaped quote) is a few kB and kept whole,
-#: and one carrying a long article body keeps its head: type, headline, author, publisher
-#: (``benchmarks/README.md`` §5).
+#: together) left to the extractor (:func:`_bound_unparsed_metadata`), and the most characters its fallback
+#: for scripts that are not JSON as it normalises them is given a page (:mod:`dedup.io.extractor_guards`).
+#: trafilatura searches such a script with regular expressions (an author, a publisher; a forum posting type)
+#: that take time quadratic in its length on some texts (``"author":`` or ``"Person"`` over and over without a
+#: closing brace): a crafted 100 kB script took 8 CPU s, 200 kB 31 s, and ``read.max_html_bytes`` lets 4 MiB
+#: through (hours). Cut to 10,000 characters the worst text measured costs about 0.1 s a page, a few ordinary
+#: pages (16,000: 0.3 s, 32,000: 1.3 s); real malformed JSON-LD (a trailing comma, an unescaped quote) is a
+#: few kB and kept whole, and one carrying a long article body keeps its head: type, headline, author,
+#: publisher (``benchmarks/README.md`` §5).
 MAX_UNPARSED_METADATA_CHARS = 10_000
 
 _METADATA_XPATH = ".//script[" + " or ".join(f'@type="{kind}"' for kind in _METADATA_SCRIPTS) + "]"
@@ -153,39 +157,29 @@ def _parsed(page: str) -> Any:
         return None
 
 
-def _bound_unparsed_metadata(tree: Any) -> None:
+def _bound_unparsed_metadata(tree: Any) -> list[str]:
     """Cut the metadata scripts (the ones trafilatura and htmldate read: the types of
-    :data:`_METADATA_SCRIPTS`, as written) that are not JSON to :data:`MAX_UNPARSED_METADATA_CHARS`
+    :data:`_METADATA_SCRIPTS`) that are not JSON as written to :data:`MAX_UNPARSED_METADATA_CHARS`
     characters in all, in page order: the first ones whole, then one cut, the rest emptied (the extractor
-    skips an empty script). Not JSON as trafilatura reads it (its own normalisation, then ``json.loads``),
-    it falls back to regular expressions, in time quadratic in the script's length; nor as written (a
-    script that its normalisation, which unescapes HTML entities, makes JSON): trafilatura's check for a
-    forum posting searches the text as written with one. A script that is JSON both ways is left whole,
-    and so is all of an ordinary page's malformed JSON-LD (a trailing comma, an unescaped quote), a few kB.
-    In place."""
-    normalised = _extractor_normalisation()
-    left = MAX_UNPARSED_METADATA_CHARS
+    skips an empty script). trafilatura searches them with regular expressions, in time quadratic in their
+    length: its fallback for metadata that is not JSON, and its check for a forum posting (on the text as
+    written). A script that is JSON as written is left whole: htmldate reads its date and trafilatura's
+    baseline its article body as written; should trafilatura's normalisation (which unescapes ``&quot;``
+    when the text holds a backslash) make it not JSON, what its fallback is given of it is bounded
+    instead (:mod:`dedup.io.extractor_guards`). All of an ordinary page's malformed JSON-LD (a trailing
+    comma, an unescaped quote), a few kB, is left whole too. In place; returns the texts of the scripts that
+    are JSON as written."""
+    left, written = MAX_UNPARSED_METADATA_CHARS, []
     for script in tree.xpath(_METADATA_XPATH):
         if not script.text:
             continue
-        if _is_json(script.text) and _is_json(normalised(script.text)):
+        if _is_json(script.text):
+            written.append(script.text)
             continue
-        if len(script.text) > left:   # the regular expressions see no more (normalised, the text only shrinks)
+        if len(script.text) > left:
             script.text = script.text[:left] or None
         left -= len(script.text or "")
-
-
-def _extractor_normalisation() -> Callable[[str], str]:
-    """How trafilatura normalises a metadata script's text before ``json.loads`` (its own functions, called, not
-    copied); should a later trafilatura no longer have them, the text as written (then every script that is not
-    JSON as written is bounded, a superset of those its fallback would search)."""
-    try:
-        from trafilatura.json_metadata import normalize_json
-        from trafilatura.metadata import JSON_MINIFY
-    except ImportError:   # pragma: no cover - trafilatura 2.3's names
-        return lambda text: text
-    # JSON_MINIFY.sub(r"\1", ...) as trafilatura calls it, three times faster with a function than a template
-    return lambda text: normalize_json(JSON_MINIFY.sub(_string_or_nothing, text))
+    return written
 
 
 def _is_json(text: str) -> bool:
@@ -198,10 +192,6 @@ def _is_json(text: str) -> bool:
     except (ValueError, RecursionError):   # JSONDecodeError is a ValueError; nesting too deep to parse
         return False
     return True
-
-
-def _string_or_nothing(match: re.Match) -> str:
-    return match[1] or ""
 
 
 def _walked_bytes(page: str, tree: Any) -> int:

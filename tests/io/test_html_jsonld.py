@@ -4,8 +4,8 @@ trafilatura reads a ``<script type="application/ld+json">`` that does not parse 
 expressions (author, publisher, title), in time quadratic in its length on some texts: a crafted 200 kB
 script took half a minute (``benchmarks/README.md`` §5). :func:`dedup.io.html._bound_unparsed_metadata`
 cuts such scripts to :data:`~dedup.io.html.MAX_UNPARSED_METADATA_CHARS` characters a page before the
-extractor sees the page; JSON-LD that parses, and the small malformed JSON-LD real sites emit, are left
-whole, and keep the metadata trafilatura reads from them.
+extractor sees the page; JSON-LD that parses as written (however trafilatura normalises it), and the small
+malformed JSON-LD real sites emit, are left whole, and keep the metadata trafilatura reads from them.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def extractor_input(monkeypatch):
     import trafilatura
     import trafilatura.metadata
 
+    html_io._trafilatura()   # dedup's guards installed first: recorded here is what the guard is given
     seen: dict[str, list] = {"inputs": [], "fallback": []}
     extract, fallback = trafilatura.bare_extraction, trafilatura.metadata.extract_json_parse_error
 
@@ -149,3 +150,44 @@ def test_the_parsed_page_gives_what_the_text_gives(layout):
     assert (record["title"], record["published"], record["url"], record["outlet"]) == (
         doc.title, doc.date, doc.url, doc.sitename)
     assert record["text"] == html_io._paragraphs(doc.text, doc.title)
+
+
+def _news_ld(body: str, quote: str = "&quot;") -> str:
+    """A NewsArticle JSON-LD whose date and publisher come after its (long) article body, the body's quotation
+    marks written ``quote`` (in the JSON text): JSON as written, not as trafilatura normalises it."""
+    import trafilatura.metadata
+
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Ferry returns to port",
+                     "articleBody": body, "datePublished": "2026-11-25T09:40:00Z",
+                     "publisher": {"@type": "Organization", "name": "Lakeside Courier"}}).replace("QUOTE", quote)
+    json.loads(ld)
+    with pytest.raises(json.JSONDecodeError):   # trafilatura's normalisation (its functions, as it calls them)
+        json.loads(trafilatura.metadata.normalize_json(trafilatura.metadata.JSON_MINIFY.sub(r"\1", ld)))
+    return ld
+
+
+@pytest.mark.parametrize("quote", ["&quot;", "\\u0022"])
+def test_json_ld_valid_as_written_keeps_its_date_and_outlet_after_a_long_body(quote, extractor_input):
+    """A quotation written ``&quot;`` (a CMS's HTML escaping) or ``\\u0022`` (Drupal's JSON_HEX_QUOT) in a long
+    articleBody, and a backslash (the body's line breaks, ``\\n``): JSON as written, not once trafilatura
+    unescapes it. htmldate reads its date, as written, after the body: the script is not cut."""
+    body = "\n".join(f"Crew member {i} said QUOTEwe are homeQUOTE as the ferry docked." for i in range(300))
+    ld = _news_ld(body, quote)
+    assert len(ld) > 2 * html_io.MAX_UNPARSED_METADATA_CHARS and "\\" in ld
+    record = extract_article(_page(ld).encode(), url=URL, latest=LATEST)
+    assert (record["title"], record["outlet"], record["published"]) == (
+        "Ferry returns to port", "Lakeside Courier", "2026-11-25T09:40:00.000000+0000")
+    assert record["text"].startswith(paragraphs(5)[0])
+    assert _seen_scripts(extractor_input) == [ld]   # whole
+
+
+def test_an_article_body_only_in_valid_json_ld_is_still_extracted():
+    """A page rendered client-side: its text is only in the JSON-LD, which trafilatura's baseline reads as
+    written (``json.loads``); a ``&quot;`` and a backslash in a long body must not cut it away."""
+    ld = _news_ld("\n".join(f"Crew member {i} said QUOTEwe are homeQUOTE as the ferry docked at {i} past nine."
+                             for i in range(300)))
+    page = f'<html><head><script type="application/ld+json">{ld}</script></head><body><div id="app"></div></body>'
+    record = extract_article(page.encode(), url=URL, latest=LATEST)
+    assert isinstance(record, dict), record
+    assert (record["outlet"], record["published"]) == ("Lakeside Courier", "2026-11-25T09:40:00.000000+0000")
+    assert 'said "we are home" as the ferry docked at 299 past nine.' in record["text"]

@@ -1,0 +1,232 @@
+"""Bounds on three of trafilatura's internals whose time grows faster than their input, during dedup's extraction.
+
+:func:`dedup.io.html.extract_article` hands a page to ``trafilatura.bare_extraction`` (2.3), whose metadata
+readers take time quadratic (or worse) in a script's or an author list's length on some texts, which
+``read.max_html_bytes`` (4 MiB) does not bound (``benchmarks/README.md`` §5). Each guard wraps one function,
+replacing the module attribute where its caller looks it up, and bounds what that function is given:
+
+- ``trafilatura.metadata.extract_json_parse_error`` (looked up by ``extract_meta_json``): the regular
+  expressions trafilatura searches a JSON-LD script with when its *normalised* text (``&quot;`` and
+  ``\\u0022`` unescaped when the text holds a backslash) is not JSON, quadratic in its length (``"author":``
+  over and over: a 200 kB script took 31 CPU s). It is given at most the page's budget of characters
+  (:func:`extraction`'s ``fallback_chars``: ``dedup.io.html.MAX_UNPARSED_METADATA_CHARS``), all of the
+  page's calls together, in page order; then nothing (the metadata as it stands). A script that is JSON as
+  written is not cut in the page (htmldate reads its date, trafilatura's baseline its body, as written);
+  when trafilatura's normalisation makes it not JSON and it is longer than what is left, the fallback is
+  given it normalised with each string longer than :data:`MAX_FALLBACK_STRING` characters cut to that
+  (an ``articleBody``; the names, types and keys the fallback looks for are short), then the budget's head:
+  so the publisher after a long body is still found.
+- ``normalize_authors`` in ``trafilatura.json_metadata`` and ``trafilatura.metadata`` (which copied the name):
+  it keeps the fullest form of each name by comparing every name with every other, once per author added,
+  so k distinct authors cost k³ (800 JSON-LD authors in a 33 kB page: 9 to 12 CPU s). Once
+  :data:`MAX_AUTHORS` names are held it adds no more, and it is given at most :data:`MAX_AUTHOR_CHARS`
+  characters of author text a page, all calls together. dedup's records use no author (title, date, URL,
+  site name, text: ``author`` decides none of them in trafilatura), so they do not change.
+- ``trafilatura.core._forum_thread_page`` (looked up by ``trafilatura_sequence``): its pattern
+  (:data:`_FORUM_PATTERN`) scans from every ``"@type":[`` to the next ``]``, depth × length on nested valid
+  JSON-LD (5 CPU s at 3.8 MiB). Both of its alternatives hold the literal ``"DiscussionForumPosting"``, so a
+  script without it does not match; one with it is searched by :func:`_forum_type`, the same answer in
+  linear time (a later trafilatura with another pattern: its own function is called).
+
+The guards are installed once, idempotently, when dedup first imports trafilatura (:func:`install`, from
+``dedup.io.html._trafilatura``), and pass every call through unchanged unless dedup's own extraction is
+under way (:func:`extraction`, a :class:`contextvars.ContextVar` set by ``extract_article`` around
+``bare_extraction``): an application that uses trafilatura itself, in the same process, sees no change.
+A name a later trafilatura no longer has is skipped (that guard is not installed), without error. All
+bounds count characters, never time: every machine gives the same records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+#: The most names an author field is given (``normalize_authors``; each call compares every name held with every
+#: other): a news article's byline has a few; at 30 and :data:`MAX_AUTHOR_CHARS` the function takes at most
+#: 0.02 s a page of 4 MiB, at 50 and 10,000 0.1 s (``benchmarks/README.md`` §5).
+MAX_AUTHORS = 30
+
+#: The most characters of author text ``normalize_authors`` is given a page, all its calls together (an
+#: author string is cut to what is left, then calls return the authors held): a call costs the square of
+#: the names in it, and names that are parts of longer ones are dropped again, so the number held alone
+#: does not bound the work (``benchmarks/README.md`` §5).
+MAX_AUTHOR_CHARS = 4_000
+
+#: The most characters of one string of a script that is JSON as written that the fallback is given once the
+#: script is longer than the budget left (:func:`_shortened`): names, types, headlines are shorter.
+MAX_FALLBACK_STRING = 200
+
+#: A JSON string literal as written (linear: the alternatives start with different characters).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: Its first MAX_FALLBACK_STRING characters, an escape never cut.
+_STRING_HEAD = re.compile(r'(?:[^"\\]|\\u[0-9a-fA-F]{4}|\\.)' + f"{{0,{MAX_FALLBACK_STRING}}}")
+
+#: trafilatura's forum-posting pattern (``core._DISCUSSION_FORUM_POSTING_RE``) that :func:`_forum_type` answers for.
+_FORUM_PATTERN = r'"@type"\s*:\s*"DiscussionForumPosting"|"@type"\s*:\s*\[[^\]]*"DiscussionForumPosting"'
+#: The literal that each of its alternatives holds, its first alternative, the head of its second.
+_FORUM_TYPE = '"DiscussionForumPosting"'
+_FORUM_STRING = re.compile(r'"@type"\s*:\s*"DiscussionForumPosting"')
+_TYPE_LIST = re.compile(r'"@type"\s*:\s*\[')
+
+
+@dataclass
+class _Budget:
+    """What is left of one extraction's bounds, in characters, and the page's scripts that are JSON as written."""
+
+    fallback_chars: int
+    written: tuple[str, ...]   # the page's metadata scripts that are JSON as written
+    author_chars: int
+    unparsed_chars: int   # the most characters of the page's other metadata scripts, all together
+
+
+_ACTIVE: ContextVar[_Budget | None] = ContextVar("dedup_extraction", default=None)
+
+#: The functions wrapped, by name, as they were when installed: the guards call these.
+_ORIGINAL: dict[str, Callable[..., Any]] = {}
+
+
+@contextlib.contextmanager
+def extraction(fallback_chars: int, written: tuple[str, ...] = ()) -> Iterator[None]:
+    """The guards are active inside this block (one page's extraction, with fresh budgets: at most
+    ``fallback_chars`` characters for trafilatura's fallback for JSON-LD that is not JSON). ``written``: the
+    texts of the page's metadata scripts that are JSON as written (:func:`_shortened`); the others hold at
+    most ``fallback_chars`` characters together (``dedup.io.html._bound_unparsed_metadata`` cut them)."""
+    token = _ACTIVE.set(_Budget(fallback_chars, tuple(written), MAX_AUTHOR_CHARS, fallback_chars))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _bounded_fallback(elem: str, metadata: Any) -> Any:
+    budget = _ACTIVE.get()
+    if budget is None:
+        return _ORIGINAL["extract_json_parse_error"](elem, metadata)
+    if budget.fallback_chars <= 0:   # what an empty text gives: the metadata as it stands
+        return metadata
+    if len(elem) > budget.fallback_chars:
+        elem = _shortened(elem, budget)
+    elem = elem[:budget.fallback_chars]
+    budget.fallback_chars -= len(elem)
+    return _ORIGINAL["extract_json_parse_error"](elem, metadata)
+
+
+def _shortened(normalised: str, budget: _Budget) -> str:
+    """The script that is JSON as written whose normalisation (as trafilatura's ``extract_meta_json``) is
+    ``normalised``, normalised with each string longer than :data:`MAX_FALLBACK_STRING` characters cut to
+    that; ``normalised`` itself if no such script (not JSON as written: already cut in the page). Found
+    without normalising it again when it is the only one that long and the text is longer than all the
+    other scripts together (normalisation only shortens a text)."""
+    normalise = _normalisation()
+    if normalise is None:   # pragma: no cover - trafilatura 2.3's names
+        return normalised
+    candidates = [text for text in budget.written if len(text) >= len(normalised)]
+    if not (len(candidates) == 1 and len(normalised) > budget.unparsed_chars):
+        candidates = [text for text in candidates if normalise(text) == normalised]
+    for text in candidates[:1]:
+        shortened = _STRING.sub(_string_head, text)
+        return normalised if shortened == text else normalise(shortened)
+    return normalised
+
+
+def _string_head(match: re.Match) -> str:
+    literal = match[0]
+    if len(literal) <= MAX_FALLBACK_STRING + 2:
+        return literal
+    return f'"{_STRING_HEAD.match(literal, 1)[0]}"'
+
+
+def _normalisation() -> Callable[[str], str] | None:
+    """How trafilatura's ``extract_meta_json`` normalises a script's text before ``json.loads`` (its own
+    functions, called); None should a later trafilatura not have them."""
+    try:
+        from trafilatura.json_metadata import normalize_json
+        from trafilatura.metadata import JSON_MINIFY
+    except ImportError:   # pragma: no cover - trafilatura 2.3's names
+        return None
+    # JSON_MINIFY.sub(r"\1", ...) as trafilatura calls it, three times faster with a function than a template
+    return lambda text: normalize_json(JSON_MINIFY.sub(lambda match: match[1] or "", text))
+
+
+def _bounded_authors(current_authors: str | None, author_string: str) -> str | None:
+    budget = _ACTIVE.get()
+    if budget is None:
+        return _ORIGINAL["normalize_authors"](current_authors, author_string)
+    if budget.author_chars <= 0 or (current_authors and current_authors.count("; ") + 1 >= MAX_AUTHORS):
+        return current_authors
+    author_string = author_string[:budget.author_chars]
+    budget.author_chars -= max(len(author_string), 1)   # an empty string too: the calls are bounded
+    return _ORIGINAL["normalize_authors"](current_authors, author_string)
+
+
+def _checked_forum_page(tree: Any) -> bool:
+    pattern = getattr(sys.modules.get("trafilatura.core"), "_DISCUSSION_FORUM_POSTING_RE", None)
+    if _ACTIVE.get() is None or getattr(pattern, "pattern", None) != _FORUM_PATTERN:
+        return _ORIGINAL["_forum_thread_page"](tree)
+    return any(script.text and _forum_type(script.text)
+               for script in tree.iterfind('.//script[@type="application/ld+json"]'))   # as the original
+
+
+def _forum_type(text: str) -> bool:
+    """Whether :data:`_FORUM_PATTERN` is found in the text, in linear time. Its second alternative's match
+    holds no ``]`` (nor does its head, ``"@type"``, blanks, ``:``, ``[``, or the literal), so it lies between
+    two ``]``; there it matches when the literal follows the first head. A later head before the same ``]``
+    has a shorter rest, so each stretch between two ``]`` is searched once."""
+    if _FORUM_TYPE not in text:
+        return False
+    if _FORUM_STRING.search(text):
+        return True
+    start = 0
+    while head := _TYPE_LIST.search(text, start):
+        close = text.find("]", head.end())
+        if text.find(_FORUM_TYPE, head.end(), len(text) if close < 0 else close) >= 0:
+            return True
+        if close < 0:
+            return False
+        start = close + 1
+    return False
+
+
+#: (the function's name, the guard, the modules whose attribute of that name is replaced: where callers look it up)
+_GUARDS: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
+    ("extract_json_parse_error", _bounded_fallback, ("trafilatura.metadata",)),
+    ("normalize_authors", _bounded_authors, ("trafilatura.json_metadata", "trafilatura.metadata")),
+    ("_forum_thread_page", _checked_forum_page, ("trafilatura.core",)),
+)
+
+
+def install() -> list[str]:
+    """Install the guards (a second call changes nothing); returns the names guarded. A module or name that
+    trafilatura no longer has is left out (a guard none of whose modules has its name is not installed)."""
+    guarded = []
+    for name, guard, module_names in _GUARDS:
+        for module_name in module_names:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            current = getattr(module, name, None)
+            if current is None:
+                continue
+            if not getattr(current, "_dedup_guard", False):
+                _ORIGINAL.setdefault(name, current)
+                setattr(module, name, _marked(guard, current))
+            if name not in guarded:
+                guarded.append(name)
+    return guarded
+
+
+def _marked(guard: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return guard(*args, **kwargs)
+
+    wrapper._dedup_guard = True  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,174 @@
+"""dedup's bounds on trafilatura's slow internals (:mod:`dedup.io.extractor_guards`): what each wrapped function
+is given during :func:`~dedup.io.html.extract_article`, that the records stay the same, and that outside it (an
+application calling trafilatura itself) every call passes through unchanged."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import string
+
+import pytest
+
+from dedup.io import extractor_guards as guards
+from dedup.io import html as html_io
+from dedup.io.html import extract_article
+from tests.io.pages import paragraphs
+from tests.io.test_html_jsonld import LATEST, URL, _news_ld, _page
+
+
+@pytest.fixture
+def received(monkeypatch):
+    """The arguments trafilatura's own functions (the ones the guards wrap) receive, by name."""
+    html_io._trafilatura()   # the guards installed
+    calls: dict[str, list[tuple]] = {name: [] for name in guards._ORIGINAL}
+    for name, original in list(guards._ORIGINAL.items()):
+        def recording(*args, _name=name, _original=original):
+            calls[_name].append(args)
+            return _original(*args)
+        monkeypatch.setitem(guards._ORIGINAL, name, recording)
+    return calls
+
+
+def _names(k: int) -> list[str]:
+    """``k`` distinct author names, none part of another (trafilatura keeps each)."""
+    return ["Ann " + "".join(four).capitalize() for four in itertools.islice(
+        itertools.product(string.ascii_lowercase, repeat=4), k)]
+
+
+def _authors_ld(k: int) -> str:
+    return json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Ferry returns to port",
+                       "datePublished": "2026-11-25T09:40:00Z", "author": [
+                           {"@type": "Person", "name": name} for name in _names(k)],
+                       "publisher": {"@type": "Organization", "name": "Lakeside Courier"}})
+
+
+def test_the_guards_are_installed_once():
+    import trafilatura.core
+    import trafilatura.json_metadata
+    import trafilatura.metadata
+
+    html_io._trafilatura()
+    wrapped = [trafilatura.metadata.extract_json_parse_error, trafilatura.metadata.normalize_authors,
+               trafilatura.json_metadata.normalize_authors, trafilatura.core._forum_thread_page]
+    assert all(getattr(function, "_dedup_guard", False) for function in wrapped)
+    assert guards.install() == ["extract_json_parse_error", "normalize_authors", "_forum_thread_page"]
+    assert [trafilatura.metadata.extract_json_parse_error, trafilatura.metadata.normalize_authors,
+            trafilatura.json_metadata.normalize_authors, trafilatura.core._forum_thread_page] == wrapped
+
+
+def test_a_name_trafilatura_no_longer_has_is_skipped(monkeypatch):
+    import trafilatura.core
+    import trafilatura.metadata
+
+    monkeypatch.delattr(trafilatura.core, "_forum_thread_page")
+    monkeypatch.delattr(trafilatura.metadata, "extract_json_parse_error")
+    gone = ("gone", guards._checked_forum_page, ("trafilatura.gone",))   # a module trafilatura no longer has
+    monkeypatch.setattr(guards, "_GUARDS", (*guards._GUARDS, gone))
+    assert guards.install() == ["normalize_authors"]
+    assert not hasattr(trafilatura.core, "_forum_thread_page")
+    assert not hasattr(trafilatura.metadata, "extract_json_parse_error")
+
+
+def test_the_fallback_is_given_the_pages_budget_and_finds_the_publisher_after_a_long_body(received):
+    """A NewsArticle JSON as written, not as trafilatura normalises it (``&quot;`` and a backslash): the fallback
+    is given its strings cut (the 30 kB body), within the page's budget, and still finds the publisher."""
+    body = "\n".join(f"Crew member {i} said QUOTEwe are homeQUOTE as the ferry docked." for i in range(500))
+    ld = _news_ld(body)
+    record = extract_article(_page(ld).encode(), url=URL, latest=LATEST)
+    texts = [elem for elem, _ in received["extract_json_parse_error"]]
+    assert len(texts) == 1 and len(texts[0]) <= html_io.MAX_UNPARSED_METADATA_CHARS < len(ld) // 3
+    given_body = texts[0].split('"articleBody":"')[1].split('","datePublished"')[0]
+    assert body.replace("\n", "").startswith(given_body.replace('"', "QUOTE"))   # normalised: no line breaks
+    assert len(given_body) <= guards.MAX_FALLBACK_STRING
+    assert texts[0].endswith('"publisher":{"@type":"Organization","name":"Lakeside Courier"}}')
+    assert record["outlet"] == "Lakeside Courier"
+
+
+def test_crafted_json_that_normalisation_breaks_is_bounded_for_all_the_pages_scripts(received):
+    """JSON as written, one long string and a backslash; trafilatura unescapes ``&quot;`` in it into ``"author":``
+    over and over (quadratic in its fallback): three such scripts, one page budget."""
+    crafted = json.dumps({"x": "\\", "note": "&quot;author&quot;: x " * 5_000})
+    strings = json.dumps({"x": "\\", "notes": ["&quot;author&quot;: x "] * 5_000})   # no long string: not shortened
+    extract_article(_page(crafted, strings, crafted).encode(), url=URL, latest=LATEST)
+    lengths = [len(elem) for elem, _ in received["extract_json_parse_error"]]
+    assert sum(lengths) <= html_io.MAX_UNPARSED_METADATA_CHARS and len(lengths) >= 1
+
+
+def test_many_authors_are_bounded_and_the_record_is_unchanged(received):
+    """800 distinct JSON-LD authors (trafilatura compares each name with every other, once per author), then
+    one ``<meta name="author">`` of 8,000 names: dedup's record uses no author, and is the same as with few."""
+    few = extract_article(_page(_authors_ld(3)).encode(), url=URL, latest=LATEST)
+    received["normalize_authors"].clear()
+    assert extract_article(_page(_authors_ld(800)).encode(), url=URL, latest=LATEST) == few
+    calls = received["normalize_authors"]
+    assert len(calls) == guards.MAX_AUTHORS   # one a name, until that many are held
+    assert all(current is None or current.count("; ") + 1 < guards.MAX_AUTHORS for current, _ in calls)
+    meta = _page(head='<meta name="author" content="' + ", ".join(_names(8_000)) + '">')
+    received["normalize_authors"].clear()
+    record = extract_article(meta.encode(), url=URL, latest=LATEST)
+    assert sum(len(text) for _, text in received["normalize_authors"]) <= guards.MAX_AUTHOR_CHARS
+    assert record == extract_article(_page().encode(), url=URL, latest=LATEST)
+
+
+def test_the_forum_check_answers_as_trafilaturas_pattern():
+    import trafilatura.core
+
+    assert trafilatura.core._DISCUSSION_FORUM_POSTING_RE.pattern == guards._FORUM_PATTERN   # the one analysed
+    pieces = ['"@type":[', '"@type" : [ ', '"@type":"', "]", "}", '"DiscussionForumPosting"', '"Posting"', ",", "{"]
+    texts = ["".join(combo) for n in range(1, 6) for combo in itertools.product(pieces, repeat=n)]
+    assert len(texts) > 60_000
+    mismatched = [text for text in texts
+                  if guards._forum_type(text) != bool(trafilatura.core._DISCUSSION_FORUM_POSTING_RE.search(text))]
+    assert mismatched == []
+
+
+def test_nested_valid_json_ld_is_not_searched_with_the_pattern(monkeypatch):
+    """``{"@type":[`` nested 400 deep: trafilatura's pattern scans depth × length; the guard answers alone."""
+    import trafilatura.core
+
+    searched, real = [], trafilatura.core._DISCUSSION_FORUM_POSTING_RE
+
+    class Recording:   # trafilatura's pattern, which records what it searches
+        pattern = real.pattern
+
+        def search(self, text, *args):
+            searched.append(len(text))
+            return real.search(text, *args)
+
+    html_io._trafilatura()
+    nested = '{"@type":[' * 400 + json.dumps("long text " * 2_000) + "]}" * 400
+    forum = '[' + nested + ', {"@type": ["Thing", "DiscussionForumPosting"]}]'
+    monkeypatch.setattr(trafilatura.core, "_DISCUSSION_FORUM_POSTING_RE", Recording())
+    record = extract_article(_page(nested).encode(), url=URL, latest=LATEST)
+    assert searched == [] and record["text"].startswith(paragraphs(5)[0])
+    tree = html_io._parsed(_page(forum))
+    with guards.extraction(fallback_chars=0):
+        assert trafilatura.core._forum_thread_page(tree) is True and searched == []
+    assert trafilatura.core._forum_thread_page(tree) is True and searched == [len(forum)]   # outside: the original
+
+
+def test_outside_extract_article_trafilatura_is_unchanged(received):
+    """An application using trafilatura itself, in the same process, gets what trafilatura gives."""
+    import trafilatura
+    from trafilatura.settings import Document
+
+    doc = trafilatura.bare_extraction(_page(_authors_ld(40)), with_metadata=True)
+    assert doc.author.count("; ") + 1 == 40 > guards.MAX_AUTHORS
+    long = '{"author": "x", ' * 2_000
+    trafilatura.metadata.extract_json_parse_error(long, Document())
+    assert [len(elem) for elem, _ in received["extract_json_parse_error"]] == [len(long)]
+    assert guards._ACTIVE.get() is None
+
+
+def test_the_guards_are_off_again_after_a_failed_extraction(monkeypatch):
+    import trafilatura
+
+    def failing(*args, **kwargs):
+        assert guards._ACTIVE.get() is not None   # on during the extraction
+        raise ValueError("parser error")
+
+    html_io._trafilatura()
+    monkeypatch.setattr(trafilatura, "bare_extraction", failing)
+    assert extract_article(_page().encode(), url=URL, latest=LATEST).reason == "malformed_html"
+    assert guards._ACTIVE.get() is None
