@@ -12,10 +12,10 @@ replacing the module attribute where its caller looks it up, and bounds what tha
   (:func:`extraction`'s ``fallback_chars``: ``dedup.io.html.MAX_UNPARSED_METADATA_CHARS``), all of the
   page's calls together, in page order; then nothing (the metadata as it stands). A script that is JSON as
   written is not cut in the page (htmldate reads its date, trafilatura's baseline its body, as written);
-  when trafilatura's normalisation makes it not JSON and it is longer than what is left, the fallback is
-  given it normalised with each string longer than :data:`MAX_FALLBACK_STRING` characters cut to that
-  (an ``articleBody``; the names, types and keys the fallback looks for are short), then the budget's head:
-  so the publisher after a long body is still found.
+  when trafilatura's normalisation makes it not JSON, the fallback is given it normalised with each string
+  longer than :data:`MAX_FALLBACK_STRING` characters cut to that (an ``articleBody``; the names, types and
+  keys the fallback looks for are short), then the budget's head: so a long body spends no budget, and the
+  publisher after it, or in the page's next script, is still found. Each such script is normalised once.
 - ``normalize_authors`` in ``trafilatura.json_metadata`` and ``trafilatura.metadata`` (which copied the name):
   it keeps the fullest form of each name by comparing every name with every other, once per author added,
   so k distinct authors cost k³ (800 JSON-LD authors in a 33 kB page: 9 to 12 CPU s). Once
@@ -83,13 +83,13 @@ class _Budget:
     fallback_chars: int
     written: tuple[str, ...]   # the page's metadata scripts that are JSON as written
     author_chars: int
-    unparsed_chars: int   # the most characters of the page's other metadata scripts, all together
+    shortened: dict[str, str] | None = None   # their normalised texts -> the same with long strings cut (_shortened)
 
 
 _ACTIVE: ContextVar[_Budget | None] = ContextVar("dedup_extraction", default=None)
 
-#: The functions wrapped, by name, as they were when installed: the guards call these.
-_ORIGINAL: dict[str, Callable[..., Any]] = {}
+#: The functions wrapped, by (module, name), as they were when installed: each module's guard calls its own.
+_ORIGINAL: dict[tuple[str, str], Callable[..., Any]] = {}
 
 
 @contextlib.contextmanager
@@ -98,42 +98,35 @@ def extraction(fallback_chars: int, written: tuple[str, ...] = ()) -> Iterator[N
     ``fallback_chars`` characters for trafilatura's fallback for JSON-LD that is not JSON). ``written``: the
     texts of the page's metadata scripts that are JSON as written (:func:`_shortened`); the others hold at
     most ``fallback_chars`` characters together (``dedup.io.html._bound_unparsed_metadata`` cut them)."""
-    token = _ACTIVE.set(_Budget(fallback_chars, tuple(written), MAX_AUTHOR_CHARS, fallback_chars))
+    token = _ACTIVE.set(_Budget(fallback_chars, tuple(written), MAX_AUTHOR_CHARS))
     try:
         yield
     finally:
         _ACTIVE.reset(token)
 
 
-def _bounded_fallback(elem: str, metadata: Any) -> Any:
+def _bounded_fallback(original: Callable[..., Any], elem: str, metadata: Any) -> Any:
     budget = _ACTIVE.get()
     if budget is None:
-        return _ORIGINAL["extract_json_parse_error"](elem, metadata)
+        return original(elem, metadata)
     if budget.fallback_chars <= 0:   # what an empty text gives: the metadata as it stands
         return metadata
-    if len(elem) > budget.fallback_chars:
-        elem = _shortened(elem, budget)
-    elem = elem[:budget.fallback_chars]
+    elem = _shortened(elem, budget)[:budget.fallback_chars]   # shortened first: a long body spends no budget
     budget.fallback_chars -= len(elem)
-    return _ORIGINAL["extract_json_parse_error"](elem, metadata)
+    return original(elem, metadata)
 
 
 def _shortened(normalised: str, budget: _Budget) -> str:
     """The script that is JSON as written whose normalisation (as trafilatura's ``extract_meta_json``) is
     ``normalised``, normalised with each string longer than :data:`MAX_FALLBACK_STRING` characters cut to
-    that; ``normalised`` itself if no such script (not JSON as written: already cut in the page). Found
-    without normalising it again when it is the only one that long and the text is longer than all the
-    other scripts together (normalisation only shortens a text)."""
-    normalise = _normalisation()
-    if normalise is None:   # pragma: no cover - trafilatura 2.3's names
-        return normalised
-    candidates = [text for text in budget.written if len(text) >= len(normalised)]
-    if not (len(candidates) == 1 and len(normalised) > budget.unparsed_chars):
-        candidates = [text for text in candidates if normalise(text) == normalised]
-    for text in candidates[:1]:
-        shortened = _STRING.sub(_string_head, text)
-        return normalised if shortened == text else normalise(shortened)
-    return normalised
+    that; ``normalised`` itself if no such script (not JSON as written: already cut in the page) or none of
+    its strings is that long. Each of the page's scripts is normalised once, at the first call that asks."""
+    if budget.shortened is None:
+        normalise = _normalisation()
+        budget.shortened = {} if normalise is None else {
+            normalise(text): normalise(short) for text in budget.written
+            if (short := _STRING.sub(_string_head, text)) != text}
+    return budget.shortened.get(normalised, normalised)
 
 
 def _string_head(match: re.Match) -> str:
@@ -155,21 +148,21 @@ def _normalisation() -> Callable[[str], str] | None:
     return lambda text: normalize_json(JSON_MINIFY.sub(lambda match: match[1] or "", text))
 
 
-def _bounded_authors(current_authors: str | None, author_string: str) -> str | None:
+def _bounded_authors(original: Callable[..., Any], current_authors: str | None, author_string: str) -> str | None:
     budget = _ACTIVE.get()
     if budget is None:
-        return _ORIGINAL["normalize_authors"](current_authors, author_string)
+        return original(current_authors, author_string)
     if budget.author_chars <= 0 or (current_authors and current_authors.count("; ") + 1 >= MAX_AUTHORS):
         return current_authors
     author_string = author_string[:budget.author_chars]
     budget.author_chars -= max(len(author_string), 1)   # an empty string too: the calls are bounded
-    return _ORIGINAL["normalize_authors"](current_authors, author_string)
+    return original(current_authors, author_string)
 
 
-def _checked_forum_page(tree: Any) -> bool:
+def _checked_forum_page(original: Callable[..., Any], tree: Any) -> bool:
     pattern = getattr(sys.modules.get("trafilatura.core"), "_DISCUSSION_FORUM_POSTING_RE", None)
     if _ACTIVE.get() is None or getattr(pattern, "pattern", None) != _FORUM_PATTERN:
-        return _ORIGINAL["_forum_thread_page"](tree)
+        return original(tree)
     return any(script.text and _forum_type(script.text)
                for script in tree.iterfind('.//script[@type="application/ld+json"]'))   # as the original
 
@@ -216,17 +209,19 @@ def install() -> list[str]:
             if current is None:
                 continue
             if not getattr(current, "_dedup_guard", False):
-                _ORIGINAL.setdefault(name, current)
-                setattr(module, name, _marked(guard, current))
+                _ORIGINAL[module_name, name] = current
+                setattr(module, name, _marked(guard, module_name, name))
             if name not in guarded:
                 guarded.append(name)
     return guarded
 
 
-def _marked(guard: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(original)
+def _marked(guard: Callable[..., Any], module_name: str, name: str) -> Callable[..., Any]:
+    """``guard`` in place of ``module_name``'s ``name``, given the function it replaced there (a host's own
+    wrapper of one module's function stays that module's)."""
+    @wraps(_ORIGINAL[module_name, name])
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return guard(*args, **kwargs)
+        return guard(_ORIGINAL[module_name, name], *args, **kwargs)
 
     wrapper._dedup_guard = True  # type: ignore[attr-defined]
     return wrapper

@@ -21,12 +21,12 @@ from tests.io.test_html_jsonld import LATEST, URL, _news_ld, _page
 def received(monkeypatch):
     """The arguments trafilatura's own functions (the ones the guards wrap) receive, by name."""
     html_io._trafilatura()   # the guards installed
-    calls: dict[str, list[tuple]] = {name: [] for name in guards._ORIGINAL}
-    for name, original in list(guards._ORIGINAL.items()):
+    calls: dict[str, list[tuple]] = {name: [] for _, name in guards._ORIGINAL}
+    for (module, name), original in list(guards._ORIGINAL.items()):
         def recording(*args, _name=name, _original=original):
             calls[_name].append(args)
             return _original(*args)
-        monkeypatch.setitem(guards._ORIGINAL, name, recording)
+        monkeypatch.setitem(guards._ORIGINAL, (module, name), recording)
     return calls
 
 
@@ -172,3 +172,57 @@ def test_the_guards_are_off_again_after_a_failed_extraction(monkeypatch):
     monkeypatch.setattr(trafilatura, "bare_extraction", failing)
     assert extract_article(_page().encode(), url=URL, latest=LATEST).reason == "malformed_html"
     assert guards._ACTIVE.get() is None
+
+
+def test_a_long_body_spends_no_fallback_budget_so_the_next_scripts_publisher_is_read():
+    """A first script, JSON as written but not as trafilatura normalises it, just under the budget once
+    normalised: its long strings are cut before it is charged, so the NewsArticle after it keeps its publisher."""
+    description = ("The harbour &quot;plan&quot; explained. " * 600)[:13_100]   # normalised: 9,935 characters
+    first = json.dumps({"@context": "https://schema.org", "@type": "WebPage", "url": "https://courier.example/x",
+                        "description": description}).replace("/", "\\/")   # PHP's escaped slashes: a backslash
+    record = extract_article(_page(first, _news_ld("A body with a QUOTEquoteQUOTE\nin it. " * 20)).encode(),
+                             url=URL, latest=LATEST)
+    assert (record["outlet"], record["published"][:10]) == ("Lakeside Courier", "2026-11-25")
+
+
+def test_each_script_json_as_written_is_normalised_once_a_page(monkeypatch):
+    """The fallback may be called once per script: the map from a normalised script to its shortened form is
+    built once (it was rebuilt at every call, N scripts costing N² normalisations)."""
+    html_io._trafilatura()
+    normalised: list[int] = []
+    real = guards._normalisation()
+
+    def counting():
+        def normalise(text):
+            normalised.append(len(text))
+            return real(text)
+        return normalise
+
+    monkeypatch.setattr(guards, "_normalisation", counting)
+    # JSON as written, not normalised (&quot;); shortened, each normalises to a few characters (escaped line
+    # breaks, which the normalisation drops): the budget outlasts them all, and the fallback sees every one
+    scripts = ['{"k":"' + "\\n" * 200 + "&quot;" + f"x{i}\\/" * 3_000 + '"}' for i in range(30)]
+    extract_article(_page(*scripts).encode(), url=URL, latest=LATEST)
+    assert 0 < len(normalised) <= 2 * len(scripts)
+
+
+def test_a_hosts_own_wrapper_of_one_modules_function_stays_that_modules():
+    """Each module's guard calls the function it replaced there: a host that wrapped
+    ``trafilatura.metadata.normalize_authors`` before dedup's first page keeps its wrapper, outside dedup."""
+    import subprocess
+    import sys
+
+    script = """
+import trafilatura, trafilatura.metadata as M, trafilatura.json_metadata as J
+page = ('<html><head><meta name="author" content="Jane Smith"></head><body><article><h1>T</h1>'
+        + '<p>Some paragraph of the article text, long enough for the extractor to keep it.</p>' * 8
+        + '</article></body></html>')
+original = M.normalize_authors
+M.normalize_authors = lambda current, text: (original(current, text) or '').upper() or None
+before = trafilatura.bare_extraction(page, with_metadata=True).author
+from dedup.io.html import extract_article
+extract_article(page.encode(), latest='2026-12-03')
+print(before, trafilatura.bare_extraction(page, with_metadata=True).author, J.normalize_authors(None, 'Jane Smith'))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["JANE", "SMITH", "JANE", "SMITH", "Jane", "Smith"]
