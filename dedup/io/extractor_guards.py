@@ -1,4 +1,4 @@
-"""Bounds on three of trafilatura's internals whose time grows faster than their input, during dedup's extraction.
+"""Bounds on four of trafilatura's internals whose time grows faster than their input, during dedup's extraction.
 
 :func:`dedup.io.html.extract_article` hands a page to ``trafilatura.bare_extraction`` (2.3), whose metadata
 readers take time quadratic (or worse) in a script's or an author list's length on some texts, which
@@ -27,6 +27,10 @@ replacing the module attribute where its caller looks it up, and bounds what tha
   JSON-LD (5 CPU s at 3.8 MiB). Both of its alternatives hold the literal ``"DiscussionForumPosting"``, so a
   script without it does not match; one with it is searched by :func:`_forum_type`, the same answer in
   linear time (a later trafilatura with another pattern: its own function is called).
+- ``HTML_STRIP_TAGS`` in ``trafilatura.json_metadata`` and ``trafilatura.metadata`` (``normalize_json`` strips
+  every JSON-LD script's text with it, the meta reader each ``content``): searched afresh from each ``<!--``
+  never closed, it is quadratic; its ``sub("", text)`` is answered by :func:`_strip_tags`, the same result in
+  linear time (another pattern, or another use of it: the pattern itself).
 
 The guards are installed once, idempotently, when dedup first imports trafilatura (:func:`install`, from
 ``dedup.io.html._trafilatura``), and pass every call through unchanged unless dedup's own extraction is
@@ -42,6 +46,7 @@ import contextlib
 import importlib
 import re
 import sys
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -129,9 +134,14 @@ def _shortened(normalised: str, budget: _Budget) -> str:
     return budget.shortened.get(normalised, normalised)
 
 
+#: The keys whose strings are never cut (:func:`_string_head`): the fallback reads a title from them.
+_TITLE_KEY = re.compile(r'"(?:headline|name)"\s*:\s*\Z')
+
+
 def _string_head(match: re.Match) -> str:
     literal = match[0]
-    if len(literal) <= MAX_FALLBACK_STRING + 2:
+    if len(literal) <= MAX_FALLBACK_STRING + 2 or _TITLE_KEY.search(match.string, max(match.start() - 64, 0),
+                                                                    match.start()):
         return literal
     return f'"{_STRING_HEAD.match(literal, 1)[0]}"'
 
@@ -187,11 +197,72 @@ def _forum_type(text: str) -> bool:
     return False
 
 
-#: (the function's name, the guard, the modules whose attribute of that name is replaced: where callers look it up)
-_GUARDS: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
-    ("extract_json_parse_error", _bounded_fallback, ("trafilatura.metadata",)),
-    ("normalize_authors", _bounded_authors, ("trafilatura.json_metadata", "trafilatura.metadata")),
-    ("_forum_thread_page", _checked_forum_page, ("trafilatura.core",)),
+#: trafilatura's tag-stripping pattern (``utils.HTML_STRIP_TAGS``) that :func:`_strip_tags` answers for.
+_STRIP_PATTERN = r"(<!--.*?-->|<[^>]*>)"
+
+
+def _strip_tags(text: str) -> str:
+    """``re.sub(_STRIP_PATTERN, "", text)`` in linear time. The pattern tries, at each ``<``, a comment
+    (``<!--`` to the first ``-->`` after it on the same line: ``.`` is no line break) and then a tag (``<`` to
+    the next ``>``, line breaks included); searched from each ``<`` afresh, a comment never closed costs the
+    rest of the text, so ``<!--x>`` repeated took time quadratic in the text (90 kB: 10 CPU s). Here the next
+    ``-->``, line break and ``>`` after a position are found by bisection in their lists."""
+    if "<" not in text:
+        return text
+    closes = [m.start() for m in re.finditer("-->", text)]
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    ends = [m.start() for m in re.finditer(">", text)]
+    out, kept, i = [], 0, text.find("<")
+    while i >= 0:
+        end = -1
+        if text.startswith("<!--", i):
+            c, b = bisect_left(closes, i + 4), bisect_left(breaks, i + 4)
+            if c < len(closes) and (b == len(breaks) or closes[c] < breaks[b]):
+                end = closes[c] + 3
+        if end < 0:
+            g = bisect_left(ends, i + 1)
+            end = ends[g] + 1 if g < len(ends) else -1
+        if end < 0:   # no match from this "<" (nor from any later one: no ">" after it)
+            break
+        out.append(text[kept:i])
+        kept = i = end
+        i = text.find("<", i)
+    out.append(text[kept:])
+    return "".join(out)
+
+
+class _StripTags:
+    """In place of a module's ``HTML_STRIP_TAGS`` (a compiled pattern): ``sub("", text)`` by :func:`_strip_tags`
+    during dedup's extraction (trafilatura's ``normalize_json`` strips every JSON-LD script's text so, and its
+    meta reader each ``content``), the pattern itself otherwise, and for anything else asked of it."""
+
+    _dedup_guard = True
+
+    def __init__(self, module_name: str, name: str):
+        self._key = (module_name, name)
+
+    def sub(self, repl: Any, string: str, count: int = 0) -> str:
+        pattern = _ORIGINAL[self._key]
+        if (_ACTIVE.get() is None or repl != "" or count or not isinstance(string, str)
+                or getattr(pattern, "pattern", None) != _STRIP_PATTERN or getattr(pattern, "flags", 0) != re.UNICODE):
+            return pattern.sub(repl, string, count)
+        return _strip_tags(string)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(_ORIGINAL[self._key], attribute)
+
+
+def _marked_pattern(guard: Any, module_name: str, name: str) -> Any:
+    return guard(module_name, name)
+
+
+#: (the attribute's name, the guard, the modules whose attribute of that name is replaced: where callers look it
+#: up, and how the guard is made from it)
+_GUARDS: tuple[tuple[str, Any, tuple[str, ...], Callable[..., Any]], ...] = (
+    ("extract_json_parse_error", _bounded_fallback, ("trafilatura.metadata",), None),
+    ("normalize_authors", _bounded_authors, ("trafilatura.json_metadata", "trafilatura.metadata"), None),
+    ("_forum_thread_page", _checked_forum_page, ("trafilatura.core",), None),
+    ("HTML_STRIP_TAGS", _StripTags, ("trafilatura.json_metadata", "trafilatura.metadata"), _marked_pattern),
 )
 
 
@@ -199,7 +270,7 @@ def install() -> list[str]:
     """Install the guards (a second call changes nothing); returns the names guarded. A module or name that
     trafilatura no longer has is left out (a guard none of whose modules has its name is not installed)."""
     guarded = []
-    for name, guard, module_names in _GUARDS:
+    for name, guard, module_names, make in _GUARDS:
         for module_name in module_names:
             try:
                 module = importlib.import_module(module_name)
@@ -210,7 +281,7 @@ def install() -> list[str]:
                 continue
             if not getattr(current, "_dedup_guard", False):
                 _ORIGINAL[module_name, name] = current
-                setattr(module, name, _marked(guard, module_name, name))
+                setattr(module, name, (make or _marked)(guard, module_name, name))
             if name not in guarded:
                 guarded.append(name)
     return guarded
