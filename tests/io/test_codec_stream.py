@@ -17,7 +17,7 @@ from dedup.io.readers import _read_csv_whole, _read_json_whole, read_file
 from dedup.io.streams import FileRejected, Limits, Source
 from dedup.io.textplan import SecondReading, text_plan
 from tests.io.test_csv_stream import _outcome
-from tests.io.test_json_stream import _Counting
+from tests.io.test_json_stream import opened_streams
 
 HEAD = 4096   # decode()'s _DETECT_BYTES in these tests: files of several heads, read a few bytes at a time
 
@@ -194,14 +194,7 @@ def test_the_first_record_of_a_large_file_in_another_codec_comes_before_the_file
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     size = path.stat().st_size
-    opened = []
-    real = module.open_stream
-
-    def counting(source, **kw):
-        opened.append(_Counting(real(source, **kw)))
-        return opened[-1]
-
-    monkeypatch.setattr(module, "open_stream", counting)
+    opened = opened_streams(monkeypatch, module)
     source, whole = Source(path), Source(path)
     reading = read_file(source)
     first = next(reading)

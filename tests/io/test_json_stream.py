@@ -189,18 +189,24 @@ class _Counting:
         self._stream.close()
 
 
-def test_the_first_record_of_a_large_array_comes_before_the_file_is_read(tmp_path, monkeypatch):
-    path = tmp_path / "big.json"
-    path.write_text(_dump([{"id": f"a{i}", "text": "word " * 400} for i in range(5000)]), encoding="utf-8")
-    size = path.stat().st_size
-    opened = []
-    real = jsonstream.open_stream
+def opened_streams(monkeypatch, module) -> list[_Counting]:
+    """The streams ``module`` opens from now on (its ``open_stream``), each counting the bytes read from it."""
+    opened: list[_Counting] = []
+    real = module.open_stream
 
     def counting(source, **kw):
         opened.append(_Counting(real(source, **kw)))
         return opened[-1]
 
-    monkeypatch.setattr(jsonstream, "open_stream", counting)
+    monkeypatch.setattr(module, "open_stream", counting)
+    return opened
+
+
+def test_the_first_record_of_a_large_array_comes_before_the_file_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "big.json"
+    path.write_text(_dump([{"id": f"a{i}", "text": "word " * 400} for i in range(5000)]), encoding="utf-8")
+    size = path.stat().st_size
+    opened = opened_streams(monkeypatch, jsonstream)
     reading = read_file(Source(path))
     number, first = next(reading)
     assert (number, first["id"]) == (1, "a0")
