@@ -14,13 +14,13 @@ and one out of range. They are composed, fingerprinted and loaded from TOML by
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import importlib.util
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from dedup.errors import ConfigError
+from dedup.file_codecs import not_a_file_encoding
 
 CANONICAL_FIELDS = ("id", "outlet", "title", "text", "published", "url")
 
@@ -74,40 +74,6 @@ def check_type(name: str, value: Any, default: Any) -> None:
         raise ConfigError(f"{name} must be {kind}, got {value!r}")
 
 
-#: Bytes of every value in several orders: what a forced codec must decode, with replacement, without raising.
-_ANY_BYTES = bytes(range(256)) + bytes(range(255, -1, -1)) + bytes(range(0, 256, 3)) * 2
-#: Named, as no decoding probe tells them from a character set (their own encodings round-trip) without refusing
-#: one whose byte 0x5C is not the backslash (shift_jisx0213's yen sign): they decode Python string escapes, so a
-#: file's backslashes would change its text (a JSON ``\\"`` would end its string).
-_ESCAPE_CODECS = ("unicode-escape", "raw-unicode-escape")
-
-
-def _not_a_file_encoding(name: str) -> str | None:
-    """Why the codec ``name`` cannot decode files (the end of the error message), or None if it can. Probed, so
-    that a codec another package registers is judged by what it does: the readers decode with ``errors="replace"``
-    whole or a piece at a time, and expect no exception. So: a text encoding (not rot13, zlib: LookupError), any
-    bytes decoded with replacement without raising (punycode and idna, for domain names, raise; undefined always),
-    and as well by its incremental decoder fed its own text first (``utf-16`` and ``utf-32`` need their byte-order
-    mark to start one: without it, see :func:`dedup.io.decode.incremental_codec`); but :data:`_ESCAPE_CODECS`."""
-    try:
-        if codecs.lookup(name).name in _ESCAPE_CODECS:
-            return "is not a file encoding (it decodes Python string escapes, not a character set)"
-    except (LookupError, TypeError):
-        return "is not a known codec"
-    try:
-        _ANY_BYTES.decode(name, "replace")
-        decoder = codecs.getincrementaldecoder(name)("replace")
-        decoder.decode("a".encode(name, "replace"))
-        for start in range(0, len(_ANY_BYTES), 7):   # in pieces: characters cut between two
-            decoder.decode(_ANY_BYTES[start:start + 7])
-        decoder.decode(b"", final=True)
-    except LookupError:
-        return "is not a text encoding"
-    except Exception as exc:  # noqa: BLE001 - whatever a codec raises, it cannot read a file
-        return f"is not a file encoding (bytes that are not its text raise {type(exc).__name__}, not replaced)"
-    return None
-
-
 @dataclass(frozen=True)
 class ReadConfig:
     """How input files become articles.
@@ -158,7 +124,7 @@ class ReadConfig:
         charset-normalizer detector; every non-UTF-8 decision is counted in
         ``summary.json`` (``warnings_by_reason.decoded_as_cp1252``...). A codec
         name such as ``"cp1252"`` decodes every file with it instead; one that
-        is not a file encoding is refused (:func:`_not_a_file_encoding`).
+        is not a file encoding is refused (:func:`dedup.file_codecs.not_a_file_encoding`).
     workers:
         Processes that extract HTML pages (HTML and WARC inputs), in batches
         of 512: 0 (default) one per available core, 1 in this process. The
@@ -202,7 +168,7 @@ class ReadConfig:
                               f"max_record_bytes ({self.max_record_bytes})")
         if not self.max_decompression_ratio >= 2:
             raise ConfigError(f"max_decompression_ratio must be at least 2, got {self.max_decompression_ratio}")
-        if self.encoding != "auto" and (why := _not_a_file_encoding(self.encoding)):
+        if self.encoding != "auto" and (why := not_a_file_encoding(self.encoding)):
             raise ConfigError(f"encoding {self.encoding!r} {why}; use \"auto\" or a name such as \"utf-8\" or "
                               "\"cp1252\"")
 
