@@ -415,3 +415,24 @@ def test_margin_notes_name_each_outlet_once_and_count_versions_apart(report, fra
     r.page.emulate_media(media="print")  # on paper, every name
     expect(note).to_have_text("dropped by " + ", ".join(outlets) + " (20 versions)", use_inner_text=True)
     r.assert_clean()
+
+
+def test_a_wrapped_right_to_left_title_in_the_outlets_table_is_aligned_right(report, frames):
+    """The title cell takes the title's direction: the lines of an Arabic title that wraps end at the cell's
+    right edge, as a right-to-left paragraph's do (only the link inside was oriented: lines ran from the left)."""
+    arabic = "وزارة النقل تطلق أول خط للحافلات الكهربائية في عمان بين وسط المدينة والجامعة الأردنية " * 2
+    clusters = frames["clusters"].with_columns(pl.col("title").replace({"Quake injures 12": arabic.strip()}))
+    r = report(viewport={"width": 900, "height": 800}, clusters=clusters)
+    r.open("Earthquake hits coast")
+    gaps = r.page.evaluate("""() => [...document.querySelectorAll('#story .outlets-table td.title')]
+        .filter(td => td.textContent.startsWith('وزارة')).map(td => {
+          const title = td.firstElementChild, range = document.createRange(), style = getComputedStyle(td);
+          range.selectNodeContents(title);
+          const lines = [...range.getClientRects()].filter(x => x.width > 0);
+          const right = td.getBoundingClientRect().right - parseFloat(style.paddingRight);
+          return {dir: getComputedStyle(title).direction, lines: lines.length,
+                  gaps: lines.map(x => Math.round(right - x.right))};
+        })""")
+    assert len(gaps) == 1 and gaps[0]["lines"] > 1, gaps  # the title wraps
+    assert gaps[0]["dir"] == "rtl" and max(gaps[0]["gaps"]) <= 2, gaps
+    r.assert_clean()
