@@ -436,3 +436,16 @@ def test_a_wrapped_right_to_left_title_in_the_outlets_table_is_aligned_right(rep
     assert len(gaps) == 1 and gaps[0]["lines"] > 1, gaps  # the title wraps
     assert gaps[0]["dir"] == "rtl" and max(gaps[0]["gaps"]) <= 2, gaps
     r.assert_clean()
+
+
+def test_copied_later_by_names_each_outlet_once(report, frames):
+    """Two versions of one outlet that took the same addition: "copied later by Courier (2 versions)"."""
+    from datetime import timedelta
+    second = {name: frames[name].filter(pl.col("article_id") == "cou-1").with_columns(
+        pl.lit("cou-2").alias("article_id"), *([pl.col("published") + timedelta(hours=5)] if name == "clusters" else []))
+        for name in ("clusters", "sentences", "links")}
+    r = report(**{name: pl.concat([frames[name], second[name]]) for name in second})
+    r.open("Earthquake hits coast")
+    prov = r.page.locator(".outlets-table td.prov").all_text_contents()
+    assert "copied later by Courier (2 versions)" in prov, prov
+    r.assert_clean()

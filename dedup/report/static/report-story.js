@@ -171,8 +171,11 @@ function outletTable(d) {
         add(prov, prov.firstChild ? '; ' : '', 'first carried by ', ut('span', null, outletName(d.a[l[0]].o)),
             ' (' + plural(l[2], 'sentence') + ')');
       });
-      var to = d.l.filter(function (l) { return l[0] === j; }).map(function (l) { return outletName(d.a[l[1]].o); });
-      if (to.length) add(prov, prov.firstChild ? '; ' : '', 'copied later by ', nameList(to));
+      var to = d.l.filter(function (l) { return l[0] === j; }).map(function (l) { return l[1]; });
+      if (to.length) {  // each outlet once, and how many versions when an outlet sent several
+        var later = names(d, to, true);
+        add(prov, prov.firstChild ? '; ' : '', 'copied later by ', nameList(later[1]), later[2]);
+      }
       var cell = el('td', 'counts');
       counts.forEach(function (c, x) { add(cell, x ? ', ' : '', c); });
       add(tr, n ? cell : el('td', 'counts', 'not aligned'), prov.firstChild ? prov : add(prov, '–'));
