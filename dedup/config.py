@@ -58,7 +58,7 @@ _ALL_STAGES = ("shingle", "minhash", "cluster", "align")
 # writes for the same texts and settings (where sentences are cut, what counts as the same sentence). A
 # nightly state copies a stored version's rows only under the fingerprint they were aligned with, so the
 # rows an older aligner stored are aligned again rather than mixed with tonight's rules.
-ALIGN_RULES = 6
+ALIGN_RULES = 7
 
 
 @dataclass(frozen=True)

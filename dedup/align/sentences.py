@@ -73,9 +73,20 @@ _WIDE_DATELINE_AT = re.compile(
     r"|【[^【】\n]{1,30}】[ \t\u3000]*)")
 # A character that shows: not white space nor invisible (a zero-width space, a soft hyphen, a BOM...).
 _VISIBLE = re.compile(rf"[^\s{IGNORABLE}]")
-# Line breaks other than "\n": a carriage return alone (old Mac files, some CMS exports), the Unicode line and
-# paragraph separators, NEL. Read as "\n" (a blank line is two), a character for a character.
-_LINE_BREAK = re.compile("\r(?!\n)|[\u2028\u2029\x85]")
+# Line breaks other than "\n", read as "\n" (a blank line is two), a character for a character:
+# - carriage returns: those right before "\n" are part of its line break ("\r\n", and "\r\r\n", which a second
+#   CRLF conversion writes) and stay as they are; so is one right after "\n" ("\n\r", the LF-CR ending) unless
+#   another "\n" follows it ("\r\n\r\n" and "\n\r\n\r" are blank lines): it is moved to the end of the line, as
+#   in a CRLF file (see _as_newline). Any other is a line break of its own (old Mac files: "\r\r" is a blank
+#   line). So the pattern takes a run of carriage returns that no "\n" follows, with the "\n" right before it if
+#   any, else from its first one (the lookbehind: no quadratic retries inside a long run). Each branch opens with
+#   a fixed character, so the engine skips ahead to the next candidate: as fast as a plain "\r" on CRLF text;
+# - the Unicode line and paragraph separators;
+# - NEL (U+0085), unless it is a byte of one UTF-8 character read as Latin-1 (a common JSON or CSV mojibake: "Å"
+#   is written "Ã\x85", Polish "ą" "Ä\x85"; see _inside_utf8_character). Such a NEL stays: white space inside a
+#   line, which the library takes for a space between words (no sentence starts after a word that does not end in
+#   a full stop), so it cuts no word inside a line.
+_LINE_BREAK = re.compile("\n\r++(?!\n)|\r(?<!\r\r)\r*+(?!\n)|[\u2028\u2029\x85]")
 _SHOWN_RUN = re.compile(f"[^{IGNORABLE}]+")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 # Chinese and Japanese end a sentence with a full-width mark and no space after it, which the library
@@ -124,7 +135,7 @@ def _split(text: str, starts_of: Callable[[str], list[int]], memo: dict[str, lis
     if not text or text.isspace():
         return []
     if "\r" in text or not text.isascii():   # other line breaks as "\n", one character for one: the same spans
-        text = _LINE_BREAK.sub("\n", text)
+        text = _LINE_BREAK.sub(_as_newline, text)
     spans: list[Span] = []
     for seg_start, seg_end in layout_segments(text):
         # Same length as the original, so library offsets are our offsets.
@@ -136,6 +147,36 @@ def _split(text: str, starts_of: Callable[[str], list[int]], memo: dict[str, lis
                 memo[segment] = found
         spans.extend([(seg_start + a, seg_start + b) for a, b in found] if seg_start else found)
     return spans
+
+
+def _as_newline(match: re.Match) -> str:
+    r"""A match of :data:`_LINE_BREAK` as the layout reads it, as long as the match: "\n" for each line break.
+    A "\n" the match opens with keeps the carriage return after it, which goes to the end of the line ("\n\r" is
+    read as "\r\n"): a line that opens with one space after it is then not indented (a paragraph's start)."""
+    found = match[0]
+    if found[0] == "\n":
+        return "\r\n" + "\n" * (len(found) - 2)
+    if found == "\x85" and _inside_utf8_character(match.string, match.start()):
+        return found
+    return "\n" * len(found)
+
+
+def _inside_utf8_character(text: str, at: int) -> bool:
+    r"""Whether the NEL at ``text[at]`` is a byte of one valid UTF-8 character read as Latin-1: it follows a lead
+    byte read so (U+00C2-U+00F4) within the length that lead announces, and those characters decode as UTF-8 to
+    one character ("Ã\x85" is "Å", "Ä\x85" is "ą", "ð\x9f\x98\x85" an emoji). A NEL that is no such byte breaks
+    its line, as an EBCDIC file's line ends (cp500 decodes them to NEL) do after "é" or "ç": "é\x85" followed by a
+    letter is no UTF-8."""
+    for start in range(max(0, at - 3), at):
+        lead = text[start]
+        if not "\xc2" <= lead <= "\xf4":   # no UTF-8 lead byte read as Latin-1
+            continue
+        window = text[start:start + (2 if lead < "\xe0" else 3 if lead < "\xf0" else 4)]
+        if start + len(window) > at and max(window) <= "\xff":
+            character = window.encode("latin-1").decode("utf-8", "replace")
+            if len(character) == 1 and character != "\ufffd":
+                return True
+    return False
 
 
 def _sentences_of(segment: str, starts_of: Callable[[str], list[int]]) -> list[Span]:

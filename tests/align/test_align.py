@@ -479,3 +479,20 @@ def test_a_copy_differing_by_invisible_characters_is_kept_whole(dress):
     rows = cluster_frame(frame).sentences
     wire, copy = (rows.filter(pl.col("article_id") == a) for a in ("a", "b"))
     assert copy["status"].to_list() == ["kept"] * wire.height and wire.height > len(STORY)   # its dateline too
+
+
+@pytest.mark.parametrize("ending", ["\r\r\n", "\n\r"])
+def test_a_hard_wrapped_copy_differing_by_line_endings_is_kept_whole(ending):
+    """README: "\r\r\n" (a CRLF file converted twice) and the LF-CR ending "\n\r" are one line break each; they were
+    read as blank lines, so each line end of a hard-wrapped copy cut a sentence (edited, added and dropped rows)."""
+    import textwrap
+
+    from dedup import cluster_frame
+
+    paragraphs = [textwrap.wrap(" ".join(STORY[:4]), 64), textwrap.wrap(" ".join(STORY[4:]), 64)]
+    canonical, copy = ((end * 2).join(end.join(lines) for lines in paragraphs) for end in ("\n", ending))
+    frame = pl.DataFrame({"id": ["a", "b"], "outlet": ["Wire", "Paper"], "text": [canonical, copy],
+                          "published": ["2026-11-27T10:00:00Z", "2026-11-27T11:00:00Z"]})
+    rows = cluster_frame(frame).sentences
+    wire, copied = (rows.filter(pl.col("article_id") == a) for a in ("a", "b"))
+    assert copied["status"].to_list() == ["kept"] * wire.height and wire.height == N

@@ -300,6 +300,86 @@ def test_other_line_breaks_are_line_breaks(brk):
                                                           split_sentences("x" + brk + "y.")]
 
 
+WRAPPED = ["The city council approved the new budget on Tuesday after a long",
+           "debate that lasted well into the night, officials said, and the",
+           "mayor welcomed the vote as a sign of renewed confidence in the",
+           "administration. It plans to start the works in May, he added."]
+
+
+@pytest.mark.parametrize("ending, blank", [
+    ("\r\n", "\r\n\r\n"), ("\r\r\n", "\r\r\n\r\r\n"), ("\n\r", "\n\r\n\r"), ("\r", "\r\r"),
+    ("\r\n", "\r\n\r\r\n"), ("\n\r", "\n\r\r\n"), ("\r\r\n", "\r\n\n\r")])
+def test_carriage_returns_around_a_line_feed_are_one_line_break(ending, blank):
+    """A run of carriage returns before "\n" ("\r\r\n": a CRLF file converted twice) and one right after it (the
+    LF-CR ending "\n\r") are part of its line break: a hard-wrapped text so written is cut as with "\n" alone (each
+    line end was a blank line, a hard boundary), its blank lines stay; spans exact in the text as given."""
+    plain = "\n".join(WRAPPED) + "\n\n" + "\n".join(WRAPPED)
+    text = ending.join(WRAPPED) + blank + ending.join(WRAPPED)
+    expected = sentences(plain)
+    assert len(expected) == 4
+    assert [" ".join(s.split()) for s in sentences(text)] == [" ".join(s.split()) for s in expected]
+    assert [s == s.strip() for s in sentences(text)] == [True] * 4
+
+
+def test_mixed_line_endings_read_as_line_feeds():
+    """An absorbed carriage return stays at the end of its line ("\n\r" is read as "\r\n"): a line after "\n\r"
+    that opens with one space is not indented (a new paragraph in hard-wrapped text)."""
+    endings = ["\r\n", "\r\r\n", "\n\r", "\n", "\r", "\r\r\r\n"]
+    lines = [" " * (k % 2) + line for k, line in enumerate(WRAPPED * 3)]
+    text = "".join(line + endings[k % len(endings)] for k, line in enumerate(lines)).rstrip()
+    plain = "\n".join(lines)
+    assert [" ".join(s.split()) for s in sentences(text)] == [" ".join(s.split()) for s in sentences(plain)]
+    assert split_many([text, plain, text]) == [split_sentences(text), split_sentences(plain), split_sentences(text)]
+
+
+@pytest.mark.parametrize("text", [
+    # Swedish and Polish read as Latin-1: "Å" is "Ã\x85", "ą" is "Ä\x85"; an emoji (4 bytes) and U+2005 (3)
+    ("Ã\x85land voted on the plan on Sunday. The islands sent two envoys to Stockholm.\n"
+     "Mayor Ã\x85sa Lind said the vote was clear. Turnout was 60 percent ð\x9f\x98\x85 on the day.\n"
+     "The law takes effect in May.â\x80\x85It was first proposed in 2019."),
+    ("Wyniki sÄ\x85 dobre, powiedziaÅ\x82 minister finansÃ³w w poniedziaÅ\x82ek.\n"
+     "Rada przyjÄ\x99Å\x82a budÅ¼et na przyszÅ\x82y rok.\nMiÄ\x99dzy innymi zmieniÄ\x85 siÄ\x99 podatki.\n"
+     "Opozycja zapowiedziaÅ\x82a protest."),
+    "\n".join(WRAPPED).replace("council", "Ã\x85land council").replace("sign", "znak sÄ\x85 sign")
+    .replace(" the", " the Ä\x85Ä\x85"),   # hard-wrapped
+], ids=["swedish_emoji_and_u2005", "polish", "hard_wrapped"])
+def test_a_nel_that_can_be_a_utf8_continuation_byte_read_as_latin1_breaks_no_line(text):
+    """UTF-8 read as Latin-1 writes the byte 0x85 as NEL (U+0085). Where it can be such a byte (after a lead byte
+    read so, or a continuation byte of a longer sequence) it is no line break: it cut words in two (a line each in
+    a text of one paragraph a line) and two made a blank line. It reads as a space between words."""
+    assert split_sentences(text) == split_sentences(text.replace("\x85", "x"))   # a letter in its place
+    assert any("Ã\x85land" in s or "sÄ\x85" in s for s in sentences(text))
+    assert split_many([text, text]) == [split_sentences(text)] * 2
+
+
+def test_a_nel_after_a_latin1_sign_that_continues_no_utf8_sequence_is_a_line_break():
+    """U+0080-U+00BF hold a NEL only after a three- or four-byte sequence's lead ("\x85\x85" is a blank line: see
+    test_other_line_breaks_are_line_breaks)."""
+    items = ["The council approved:", "- a new tram line at 40°", "- two bus lanes at 30°", "Works start in May."]
+    assert sentences("\x85".join(items)) == items
+
+
+@pytest.mark.parametrize("codec", ["cp500", "cp037"])
+def test_an_ebcdic_files_line_ends_after_accented_letters_break_lines(codec):
+    """EBCDIC decodes a line end to NEL: after "é" or "ç" it is no UTF-8 byte read as Latin-1 (what follows is no
+    continuation byte), so it breaks the line as "\n" does: a heading and a byline stay sentences of their own."""
+    lines = ["Budget de la ville adopté", "Par José", "Le conseil municipal a adopté le budget mardi soir.",
+             "Les travaux commenceront en mai, a précisé le maire."]
+    text = b"\x15".join(line.encode(codec) for line in lines).decode(codec)   # NL, EBCDIC's line end
+    assert "é\x85" in text
+    assert sentences(text) == sentences("\n".join(lines)) == lines
+
+
+def test_a_nel_in_no_valid_utf8_sequence_breaks_its_line():
+    """Only a NEL inside one valid UTF-8 character read as Latin-1 stays: "à\x85" (E0 needs A0-BF after it),
+    "é\x85" before a letter or a space, "ð\x85" are line breaks; "Ã\x85", "é\x85\x80" (U+9140) are not."""
+    from dedup.align.sentences import _LINE_BREAK, _as_newline
+    assert [_LINE_BREAK.sub(_as_newline, t) for t in ["à\x85\x80", "é\x85L", "é\x85 ", "ð\x85\x80\x80"]] == [
+        "à\n\x80", "é\nL", "é\n ", "ð\n\x80\x80"]
+    assert [_LINE_BREAK.sub(_as_newline, t) for t in ["Ã\x85", "é\x85\x80", "ð\x9f\x85\x80", "ô\x8f\x80\x85"]] == [
+        "Ã\x85", "é\x85\x80", "ð\x9f\x85\x80", "ô\x8f\x80\x85"]
+
+
 # nupunkt's model takes ordinary words for abbreviations ("month", "bank", "stock", "so", "car"): a
 # period after one of them, before a capitalised word that is no usual sentence starter, ended no
 # sentence. The splitter keeps only the entries that cannot be such a word, and news abbreviations.
