@@ -47,6 +47,12 @@ def cluster_id_for(article_id: str) -> str:
     return "s-" + hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
+def split_from_note(cluster_id: str) -> str:
+    """The ``note`` of articles the chaining guard split off the cluster ``cluster_id`` (with a state,
+    :mod:`dedup.state.stories` writes it again with the story id that cluster continues)."""
+    return f"split_from: matched {cluster_id} only through other articles"
+
+
 @dataclass(frozen=True)
 class FlatSets:
     """Shingle sets in a flat layout: set ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
@@ -337,7 +343,7 @@ def build_clusters(articles: pl.DataFrame, shingles: pl.DataFrame, pairs: pl.Dat
     heads: dict[int, str] = {}
     for d, head in zip(split.tolist(), guard.split_head[split].tolist()):
         if head not in heads:
-            heads[head] = f"split_from: matched {cluster_id_for(ids[head])} only through other articles"
+            heads[head] = split_from_note(cluster_id_for(ids[head]))
         note[d] = heads[head]
 
     canon_ids = [ids[c] for c in canonical.tolist()]

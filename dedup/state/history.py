@@ -127,16 +127,16 @@ class StoryHistory:
         return (set(used.select("story_id").collect()["story_id"].to_list())
                 | set(merged.select("merged_id").collect()["merged_id"].to_list()))
 
-    def outlets_before(self, story_ids: Iterable[str], known: pl.DataFrame) -> dict[str, set[str]]:
-        """Every outlet each story of ``story_ids`` had before tonight (with the stories merged into it).
-        ``known``: KNOWN rows (``prev_story``, ``story_first_night``) of the stories."""
+    def outlets_before(self, story_ids: Iterable[str], known: pl.DataFrame) -> dict[str, set[str | None]]:
+        """Every outlet each story of ``story_ids`` had before tonight (with the stories merged into it),
+        None for the unknown outlet of articles naming none. ``known``: KNOWN rows (``prev_story``,
+        ``story_first_night``) of the stories."""
         wanted = set(story_ids)
         members = wanted | {m for m, into in self.final_ids().items() if into in wanted}
         frame = (self.store.scan(self.base, "assignments", self._story_nights(wanted, known))
-                 .filter(pl.col("story_id").is_in(pl.Series(sorted(members), dtype=pl.String).implode())
-                         & pl.col("outlet").is_not_null())
+                 .filter(pl.col("story_id").is_in(pl.Series(sorted(members), dtype=pl.String).implode()))
                  .select("story_id", "outlet").unique().collect())
-        out: dict[str, set[str]] = {}
+        out: dict[str, set[str | None]] = {}
         for story, outlet in zip(self.resolve(frame["story_id"]).to_list(), frame["outlet"].to_list()):
             out.setdefault(story, set()).add(outlet)
         return out

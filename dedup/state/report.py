@@ -13,14 +13,12 @@ def history_notes(summary: dict[str, Any]) -> list[str]:
     if not history:
         return []
     stories = history.get("stories", {})
-    grew = history.get("grew", [])
-    added = sum(len(g["new_outlets"]) for g in grew)
     notes = [
         f"Night {history['night']}, matched against the previous {history['window']} "
         f"({plural(history['prior_in_window'], 'stored article')}): "
         f"{plural(stories.get('new', 0), 'new story', 'new stories')}, "
         f"{plural(stories.get('grew', 0) + history.get('singletons', {}).get('grew', 0), 'story', 'stories')} "
-        f"grew ({plural(added, 'new outlet')}), "
+        f"grew ({_new_outlets(history.get('grew', []))}), "
         f"{plural(stories.get('updated', 0), 'story', 'stories')} updated by outlets already carrying them."
     ]
     for m in history.get("merged", []):
@@ -28,6 +26,16 @@ def history_notes(summary: dict[str, Any]) -> list[str]:
     for s in history.get("split", []):
         notes.append(f"Story {s['story_id']} was split from {', '.join(s['split_from'])}.")
     return notes
+
+
+def _new_outlets(grew: list[dict[str, Any]]) -> str:
+    """How many outlets the stories that grew gained, saying how many were the unknown outlet (null: its
+    articles name none)."""
+    added = [outlet for g in grew for outlet in g["new_outlets"]]
+    unknown = added.count(None)
+    if not unknown:
+        return plural(len(added), "new outlet")
+    return "1 new outlet, an unknown one" if len(added) == 1 else f"{len(added):,} new outlets, {unknown:,} unknown"
 
 
 def summary_for_report(summary: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,9 @@ maps it to a **story id** that stays the same from night to night:
 brought an outlet the story never had); ``updated`` (tonight's articles joined,
 from outlets it already had; an article sent again with the text the state has is
 none); ``unchanged`` (no new article, e.g. what was left
-of a split story); ``split``.
+of a split story); ``split``. Articles without outlet all have one outlet, the
+unknown outlet (null), another than every named one (as README says of the
+state's outlets): the first such article makes a story grow, the next ones update it.
 
 Which clusters are output: every cluster holding one of tonight's articles,
 and every cluster holding a prior article of a story those touch (so the
@@ -65,7 +67,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dedup.cluster import FlatSets, _similarities, cluster_counts
+from dedup.cluster import FlatSets, _similarities, cluster_counts, split_from_note
 from dedup.schema import CLUSTERS_WITH_HISTORY, conform
 from dedup.state.store import TABLES
 
@@ -94,7 +96,7 @@ def _fresh_id(content_id: str, night: date) -> str:
 def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_ids: pl.Series,
                    known: pl.DataFrame, night: date,
                    used_ids: Callable[[Iterable[str]], set[str]],
-                   outlets_before: Callable[[Iterable[str]], dict[str, set[str]]],
+                   outlets_before: Callable[[Iterable[str]], dict[str, set[str | None]]],
                    canonicals: Callable[[Iterable[str]], dict[str, str]],
                    shingles: Callable[[], pl.DataFrame]) -> StoryAssignment:
     """Give every output cluster its story id; see the module docstring. Stateless.
@@ -110,7 +112,7 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
     used_ids:
         which of the given ids were ever story ids in the state.
     outlets_before:
-        for story ids, the outlets their articles had before tonight.
+        for story ids, the outlets their articles had before tonight (None: the unknown outlet).
     canonicals:
         for story ids, the canonical article each had on its latest night (asked for tied stories only).
     shingles:
@@ -174,10 +176,9 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
         if len(stories) > 1:
             merged_from[cid] = stories[1:]
             merges.extend((night, s, survivor) for s in stories[1:])
-    # Status: compare tonight's outlets with those the story ever had.
+    # Status: compare tonight's outlets with those the story ever had (the unknown one, null, among them).
     before = outlets_before(sorted(winner))
-    tonight_outlets = (rows.filter(pl.col("is_new") & pl.col("outlet").is_not_null())
-                       .group_by("cluster_id").agg(pl.col("outlet").unique()))
+    tonight_outlets = rows.filter(pl.col("is_new")).group_by("cluster_id").agg(pl.col("outlet").unique())
     new_outlets = dict(zip(tonight_outlets["cluster_id"].to_list(), tonight_outlets["outlet"].to_list()))
     status, grew = {}, []
     for cid in out:
@@ -185,19 +186,25 @@ def assign_stories(clusters: pl.DataFrame, *, tonight_ids: pl.Series, unchanged_
             status[cid] = "split" if claims.get(cid) else "new"
             continue
         had = set().union(*(before.get(s, set()) for s in won[cid]))
-        added = sorted(set(new_outlets.get(cid, ())) - had)
+        added = sorted(set(new_outlets.get(cid, ())) - had, key=_unknown_last)
         if added:
             status[cid] = "grew"
             grew.append({"story_id": story_of[cid], "outlets_before": len(had), "new_outlets": added})
         else:
             status[cid] = "updated" if cid in has_new else "unchanged"
-    frame = _output_frame(rows.filter(pl.col("cluster_id").is_in(list(out))), story_of, status, merged_from, night)
+    frame = _output_frame(rows.filter(pl.col("cluster_id").is_in(list(out))), story_of, status, merged_from, night,
+                          notes=_split_notes(rows, story_of, folded))
     return StoryAssignment(
         clusters=frame,
         assignments=_assignments(frame, first_of, story_of, night),
         merges=pl.DataFrame(merges, schema=TABLES["story_merges"], orient="row").sort("merged_id"),
         history=_history(frame, status, story_of, grew, merges, claims, won),
     )
+
+
+def _unknown_last(outlet: str | None) -> tuple[bool, str]:
+    """The order of ``new_outlets``: by name, the unknown outlet (None) last."""
+    return (outlet is None, outlet or "")
 
 
 def _winners(rows: pl.DataFrame, claims: dict[str, Counter], holders: dict[str, set[str]], decided: set[str],
@@ -305,8 +312,30 @@ def _similarities_with(shingles: pl.DataFrame, article_ids: pl.Series, canonical
     return containment, jaccard
 
 
-def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from: dict, night: date
-                  ) -> pl.DataFrame:
+def _split_notes(rows: pl.DataFrame, story_of: dict[str, str], folded: dict[str, str]) -> dict[str, str]:
+    """``split_from`` notes in ``rows`` -> the story id each should name (``rows`` after :func:`_fold`;
+    ``folded``: the clusters it folded -> those they went into).
+
+    The chaining guard names the cluster it split articles off by its content id, the id a run without
+    a state gives it; with a state that id may be no story's (a story keeps its id when its canonical
+    changes), so the note names the story that cluster continues: the one of the output cluster it is
+    or was folded into, or, for a cluster not output (stored articles tonight's did not join), that of
+    its canonical article, the anchor the articles did not match.
+    """
+    notes = set(rows.filter(pl.col("note").str.starts_with("split_from"))["note"].to_list())
+    if not notes:
+        return {}
+    stories = dict(rows.filter(pl.col("is_canonical")).select("cluster_id", "prev_story").iter_rows())
+    stories.update({cid: story_of[into] for cid, into in folded.items()})
+    return {split_from_note(cid): story_of.get(cid, prior) for cid, prior in stories.items()
+            if split_from_note(cid) in notes}
+
+
+def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from: dict, night: date, *,
+                  notes: dict[str, str]) -> pl.DataFrame:
+    """The output clusters' rows under their story ids, with their status, ``merged_from``, and their
+    ``split_from`` notes naming the stories ``notes`` gives (:func:`_split_notes`); none where that is the
+    rows' own story (the part split off was folded back into theirs: nothing is split)."""
     cids = sorted(story_of)
     mapping = pl.DataFrame({   # typed: a night whose every record was rejected has no cluster
         "cluster_id": pl.Series(cids, dtype=pl.String),
@@ -316,6 +345,9 @@ def _output_frame(rows: pl.DataFrame, story_of: dict, status: dict, merged_from:
     })
     frame = (rows.join(mapping, on="cluster_id", how="left")
              .with_columns(cluster_id=pl.col("_story"),
+                           note=pl.when(pl.col("note").replace_strict(notes, default=None) == pl.col("_story"))
+                           .then(None).otherwise(pl.col("note").replace(
+                               {note: split_from_note(story) for note, story in notes.items()})),
                            first_seen_night=pl.col("first_seen_night").fill_null(night)))
     frame = frame.sort(["cluster_size", "cluster_id", "is_canonical", "published", "article_id"],
                        descending=[True, False, True, False, False], nulls_last=True)

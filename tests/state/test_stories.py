@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dedup import run
 from dedup.state import read_table
+from dedup.state.report import history_notes
 from tests.conftest import article, make_story, write_jsonl
 
-DAYS = ("2026-11-25", "2026-11-26")
+DAYS = ("2026-11-25", "2026-11-26", "2026-11-27")
 S, T = make_story(41, 10), make_story(42, 10)
 
 
@@ -157,3 +158,24 @@ def test_a_story_split_in_equal_halves_stays_with_the_half_holding_its_canonical
     assert stories["w"][0] == stories["a1"][0] == one["w"][0]
     assert stories["b1"][0] == stories["c"][0] != one["w"][0] and stories["c"][1] == "split"
     _no_merge(tmp_path, two)
+
+
+def test_the_unknown_outlet_is_new_to_a_story_once_and_counts_among_its_outlets(tmp_path):
+    # articles naming no outlet (none given, no URL) have one outlet, the unknown one (null), another
+    # than every named one: it is new to a story once, and counts among the outlets it had
+    s_id = _stories(_night(tmp_path, 1, [S_WIRE, S_O1]))["s-wire"][0]
+    two = _night(tmp_path, 2, [article("anon-1", None, S[1:9], f"{DAYS[1]}T08:00:00Z"),
+                               article("d", "Delta", S[:9], f"{DAYS[1]}T09:00:00Z")])
+    assert set(_stories(two).values()) == {(s_id, "grew")}
+    assert two.summary["history"]["grew"] == [{"story_id": s_id, "outlets_before": 2,
+                                               "new_outlets": ["Delta", None]}]
+    assert "1 story grew (2 new outlets, 1 unknown)" in history_notes(two.summary)[0]
+    three = _night(tmp_path, 3, [article("anon-2", None, S[2:10], f"{DAYS[2]}T08:00:00Z"),
+                                 article("g", "Gamma", S[1:10], f"{DAYS[2]}T09:00:00Z")])
+    assert three.summary["history"]["grew"] == [{"story_id": s_id, "outlets_before": 4, "new_outlets": ["Gamma"]}]
+
+
+def test_the_report_says_a_story_grew_by_an_unknown_outlet():
+    history = {"night": DAYS[1], "window": "7d", "prior_in_window": 2, "stories": {"grew": 1},
+               "grew": [{"story_id": "s-1", "outlets_before": 2, "new_outlets": [None]}]}
+    assert "1 story grew (1 new outlet, an unknown one)" in history_notes({"history": history})[0]

@@ -1,6 +1,7 @@
 """A window sliding on its own splits no stored story: an article whose only link to its story left the
 window stays in the story (folded into the cluster continuing it) when nothing tonight touches it; a part
-of a story that tonight's articles join apart from the rest still splits off."""
+of a story that tonight's articles join apart from the rest still splits off, and its ``split_from`` note
+names the story it was split off (by its story id)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 import polars as pl
 
 from dedup import run
+from dedup.cluster import cluster_id_for
 from dedup.state import read_table
 from tests.conftest import article, make_story, write_jsonl
 from tests.state.corpus import output_files
@@ -129,15 +131,74 @@ def test_a_part_published_before_the_continuing_canonical_still_splits_off(tmp_p
         assert frame["published"].min() == canonical, cid
 
 
-def test_a_stored_article_the_chaining_guard_splits_off_tonight_is_not_folded_back(tmp_path):
-    # tonight's page, dated before every stored copy of A, becomes the story's canonical; the stored
-    # copy of A's end does not match it: the chaining guard splits it off, and it stays split
+def _stitched_page_night(tmp_path):
+    """Night 1: a story; night 2: a page dated before every stored copy of it (becoming the story's
+    canonical), which the stored copy of the story's end (m3) does not match. Night 2's result."""
     story, other = make_story(61, 16), make_story(62, 8)
     _night(tmp_path, 1, [article("c", "Wire", story, f"{DAYS[0]}T10:00:00Z"),
                          article("m1", "Daily One", story[:8], f"{DAYS[0]}T11:00:00Z"),
                          article("m2", "Daily Two", story[:9], f"{DAYS[0]}T12:00:00Z"),
                          article("m3", "Daily Three", story[10:], f"{DAYS[0]}T13:00:00Z")])
-    two = _night(tmp_path, 2, [article("n", "Stitch Post", story[:10] + other[:4], f"{DAYS[0]}T08:00:00Z")])
+    return _night(tmp_path, 2, [article("n", "Stitch Post", story[:10] + other[:4], f"{DAYS[0]}T08:00:00Z")])
+
+
+def test_a_stored_article_the_chaining_guard_splits_off_tonight_is_not_folded_back(tmp_path):
+    # the chaining guard splits m3 off the page, and it stays split
+    two = _stitched_page_night(tmp_path)
     m3 = two.clusters.filter(pl.col("article_id") == "m3").row(0, named=True)
     assert m3["cluster_size"] == 1 and m3["note"].startswith("split_from")
     _counts_agree(two)
+
+
+def test_a_split_from_note_names_the_story_the_articles_were_split_from(tmp_path):
+    # the story keeps its id (that of its first canonical, c) while the page is its canonical now:
+    # m3's note names that id, as history.split does, not the page's content id (no story's)
+    two = _stitched_page_night(tmp_path)
+    stories = dict(two.clusters.select("article_id", "cluster_id").iter_rows())
+    assert stories["n"] == stories["c"] != cluster_id_for("n")
+    m3 = two.clusters.filter(pl.col("article_id") == "m3").row(0, named=True)
+    assert m3["note"] == f"split_from: matched {stories['c']} only through other articles"
+    assert two.summary["history"]["split"] == [{"story_id": stories["m3"], "split_from": [stories["c"]]}]
+    named = two.clusters["note"].str.extract(r"^split_from: matched (\S+)", 1).drop_nulls()
+    assert set(named) <= set(stories.values())
+
+
+def test_a_split_from_note_names_a_story_tonight_does_not_output(tmp_path):
+    # a page copying the end of a (a's own addition to the story) is split off the story, whose
+    # canonical (e, late and earlier-dated, since night 2) it does not match; the story, which nothing
+    # else tonight joined, is not output: the note names its id, which night 2 gave, not e's content id
+    story, other = make_story(61, 16), make_story(62, 8)
+    nights = [[article("c", "Wire", story, f"{DAYS[0]}T10:00:00Z"),
+               article("a", "Daily A", story[:10] + other[:6], f"{DAYS[0]}T11:00:00Z")],
+              [article("e", "Early", story, f"{DAYS[0]}T08:00:00Z")],
+              [article("t", "Tee", other[:6] + make_story(63, 2), f"{DAYS[2]}T08:00:00Z")]]
+    results = [run([write_jsonl(tmp_path / "in" / day / "a.jsonl", records).parent], tmp_path / f"out-{day}",
+                   state_dir=tmp_path / "state", night=day) for day, records in zip(DAYS, nights)]
+    s_id = results[1].clusters.filter(pl.col("article_id") == "e")["cluster_id"][0]
+    assert s_id != cluster_id_for("e")
+    assert results[2].clusters.select("article_id", "note").rows() == [
+        ("t", f"split_from: matched {s_id} only through other articles")]
+
+
+def test_no_split_from_note_names_the_rows_own_story(tmp_path):
+    """The wire leaves the window; the guard splits the second-half copies off a first-half copy published at
+    the same minute, and the first half, holding no article of tonight, is folded back into the story the second
+    half continues: nothing is split, and no note says the rows were split off their own story."""
+    from dedup.config import ClusterConfig, Config
+    story = make_story(53, 16)
+    first, second = story[:8], story[8:]
+    days = ("2026-10-20", "2026-10-22")
+    night_1 = [article("w", "W", story, "2026-10-17T09:00:00Z"), article("x1", "X One", first, f"{days[0]}T09:00:00Z"),
+               article("x2", "X Two", first, f"{days[0]}T10:00:00Z"), article("m", "M", story, f"{days[0]}T11:00:00Z"),
+               *(article(f"y{k}", f"Y{k}", second, f"{days[0]}T{h}:00Z") for k, h in
+                 ((1, "09:00"), (2, "10:00"), (3, "10:30"), (4, "11:30")))]
+    night_2 = [article("yn", "YN", second, f"{days[1]}T08:00:00Z")]
+    config = Config(cluster=ClusterConfig(wire_outlets=["X One"]))
+    for day, records in zip(days, (night_1, night_2)):
+        folder = write_jsonl(tmp_path / "in" / day / "a.jsonl", records).parent
+        result = run([folder], tmp_path / f"out-{day}", config=config, state_dir=tmp_path / "state", night=day,
+                     window="3d")
+    own = [(a, note) for a, cid, note in result.clusters.select("article_id", "cluster_id", "note").iter_rows()
+           if note == f"split_from: matched {cid} only through other articles"]
+    assert own == []
+    assert result.summary["history"]["split"] == []
