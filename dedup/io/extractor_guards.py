@@ -8,14 +8,17 @@ replacing the module attribute where its caller looks it up, and bounds what tha
 - ``trafilatura.metadata.extract_json_parse_error`` (looked up by ``extract_meta_json``): the regular
   expressions trafilatura searches a JSON-LD script with when its *normalised* text (``&quot;`` and
   ``\\u0022`` unescaped when the text holds a backslash) is not JSON, quadratic in its length (``"author":``
-  over and over: a 200 kB script took 31 CPU s). It is given at most the page's budget of characters
-  (:func:`extraction`'s ``fallback_chars``: ``dedup.io.html.MAX_UNPARSED_METADATA_CHARS``), all of the
-  page's calls together, in page order; then nothing (the metadata as it stands). A script that is JSON as
-  written is not cut in the page (htmldate reads its date, trafilatura's baseline its body, as written);
-  when trafilatura's normalisation makes it not JSON, the fallback is given it normalised with each string
-  longer than :data:`MAX_FALLBACK_STRING` characters cut to that (an ``articleBody``; the names, types and
-  keys the fallback looks for are short), then the budget's head: so a long body spends no budget, and the
-  publisher after it, or in the page's next script, is still found. Each such script is normalised once.
+  over and over: a 200 kB script took 31 CPU s). Each call is given at most :func:`extraction`'s
+  ``fallback_chars`` characters (``dedup.io.html.MAX_UNPARSED_METADATA_CHARS``), and the page's calls
+  together, in page order, texts whose lengths squared sum to at most its square: the worst a page costs is
+  one text that long, while a few dozen short scripts (videos, images) leave the article's script after them
+  most of it. Then nothing (the metadata as it stands). A script that is JSON as written is not cut in the
+  page (htmldate reads its date, trafilatura's baseline its body, as written); when trafilatura's
+  normalisation makes it not JSON, the fallback is given it normalised with each string longer than
+  :data:`MAX_FALLBACK_STRING` characters cut to that (an ``articleBody``; the names, types and keys the
+  fallback looks for are short) and, should it still be longer than the call may be given, each array cut to
+  its first :data:`MAX_FALLBACK_ITEMS` items (a live blog's updates); then the head: so a long body or a long
+  list spends little budget, and the publisher after it, or in the page's next script, is still found.
 - ``normalize_authors`` in ``trafilatura.json_metadata`` and ``trafilatura.metadata`` (which copied the name):
   it keeps the fullest form of each name by comparing every name with every other, once per author added,
   so k distinct authors cost k³ (800 JSON-LD authors in a 33 kB page: 9 to 12 CPU s). Once
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import re
 import sys
 from bisect import bisect_left
@@ -64,9 +68,13 @@ MAX_AUTHORS = 30
 #: does not bound the work (``benchmarks/README.md`` §5).
 MAX_AUTHOR_CHARS = 4_000
 
-#: The most characters of one string of a script that is JSON as written that the fallback is given once the
-#: script is longer than the budget left (:func:`_shortened`): names, types, headlines are shorter.
+#: The most characters of one string of a script that is JSON as written that the fallback is given
+#: (:func:`_fitted`): names, types, headlines are shorter.
 MAX_FALLBACK_STRING = 200
+
+#: The most items of one array of such a script that the fallback is given when, its strings cut, the script is
+#: still longer than the call may be given (:func:`_first_items`): a live blog's updates, a list of images.
+MAX_FALLBACK_ITEMS = 3
 
 #: A JSON string literal as written (linear: the alternatives start with different characters).
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -83,12 +91,13 @@ _TYPE_LIST = re.compile(r'"@type"\s*:\s*\[')
 
 @dataclass
 class _Budget:
-    """What is left of one extraction's bounds, in characters, and the page's scripts that are JSON as written."""
+    """What is left of one extraction's bounds, and the page's scripts that are JSON as written."""
 
-    fallback_chars: int
+    fallback_work: int   # characters squared (_bounded_fallback)
     written: tuple[str, ...]   # the page's metadata scripts that are JSON as written
     author_chars: int
-    shortened: dict[str, str] | None = None   # their normalised texts -> the same with long strings cut (_shortened)
+    # their normalised texts -> (the text, the same with long strings cut), those with such strings or arrays
+    shortened: dict[str, tuple[str, str]] | None = None
 
 
 _ACTIVE: ContextVar[_Budget | None] = ContextVar("dedup_extraction", default=None)
@@ -99,11 +108,12 @@ _ORIGINAL: dict[tuple[str, str], Callable[..., Any]] = {}
 
 @contextlib.contextmanager
 def extraction(fallback_chars: int, written: tuple[str, ...] = ()) -> Iterator[None]:
-    """The guards are active inside this block (one page's extraction, with fresh budgets: at most
-    ``fallback_chars`` characters for trafilatura's fallback for JSON-LD that is not JSON). ``written``: the
-    texts of the page's metadata scripts that are JSON as written (:func:`_shortened`); the others hold at
-    most ``fallback_chars`` characters together (``dedup.io.html._bound_unparsed_metadata`` cut them)."""
-    token = _ACTIVE.set(_Budget(fallback_chars, tuple(written), MAX_AUTHOR_CHARS))
+    """The guards are active inside this block (one page's extraction, with fresh budgets: trafilatura's
+    fallback for JSON-LD that is not JSON is given texts of at most ``fallback_chars`` characters, whose
+    lengths squared sum to at most ``fallback_chars`` squared). ``written``: the texts of the page's metadata
+    scripts that are JSON as written (:func:`_fitted`); the others hold at most ``fallback_chars``
+    characters together (``dedup.io.html._bound_unparsed_metadata`` cut them)."""
+    token = _ACTIVE.set(_Budget(fallback_chars ** 2, tuple(written), MAX_AUTHOR_CHARS))
     try:
         yield
     finally:
@@ -114,24 +124,37 @@ def _bounded_fallback(original: Callable[..., Any], elem: str, metadata: Any) ->
     budget = _ACTIVE.get()
     if budget is None:
         return original(elem, metadata)
-    if budget.fallback_chars <= 0:   # what an empty text gives: the metadata as it stands
+    if budget.fallback_work <= 0:   # what an empty text gives: the metadata as it stands
         return metadata
-    elem = _shortened(elem, budget)[:budget.fallback_chars]   # shortened first: a long body spends no budget
-    budget.fallback_chars -= len(elem)
+    # the fallback's time grows with the square of a text's length: charged so, a call may be given as many
+    # characters as the root of what is left (at least what a count of characters would have left it)
+    allowed = math.isqrt(budget.fallback_work)
+    elem = _fitted(elem, allowed, budget)[:allowed]
+    budget.fallback_work -= len(elem) ** 2
     return original(elem, metadata)
 
 
-def _shortened(normalised: str, budget: _Budget) -> str:
+def _fitted(normalised: str, allowed: int, budget: _Budget) -> str:
     """The script that is JSON as written whose normalisation (as trafilatura's ``extract_meta_json``) is
     ``normalised``, normalised with each string longer than :data:`MAX_FALLBACK_STRING` characters cut to
-    that; ``normalised`` itself if no such script (not JSON as written: already cut in the page) or none of
-    its strings is that long. Each of the page's scripts is normalised once, at the first call that asks."""
+    that, and, if that is longer than ``allowed``, with each array cut to its first items (:func:`_first_items`,
+    on the text as written: normalised, it is not JSON); ``normalised`` itself if no such script (not JSON as
+    written: already cut in the page) or none with a string that long or an array. The page's scripts are
+    normalised once, at the first call that asks."""
     if budget.shortened is None:
         normalise = _normalisation()
         budget.shortened = {} if normalise is None else {
-            normalise(text): normalise(short) for text in budget.written
-            if (short := _STRING.sub(_string_head, text)) != text}
-    return budget.shortened.get(normalised, normalised)
+            normalise(text): (text, short) for text in budget.written
+            if (short := _STRING.sub(_string_head, text)) != text or "[" in text}
+    if normalised not in budget.shortened:
+        return normalised
+    text, short = budget.shortened[normalised]
+    normalise = _normalisation()
+    if short != text:
+        normalised = normalise(short)
+    if len(normalised) > allowed and (fewer := _first_items(short)) != short:
+        normalised = normalise(fewer)
+    return normalised
 
 
 #: The keys whose strings are never cut (:func:`_string_head`): the fallback reads a title from them.
@@ -144,6 +167,46 @@ def _string_head(match: re.Match) -> str:
                                                                     match.start()):
         return literal
     return f'"{_STRING_HEAD.match(literal, 1)[0]}"'
+
+
+#: What :func:`_first_items` reads: a string (passed whole: it may hold brackets and commas), a bracket, a comma.
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+#: What lies between a key and its value: blanks and a colon.
+_KEY_GAP = re.compile(r"\s*:\s*")
+
+
+def _first_items(text: str) -> str:
+    """``text`` (JSON) with each array cut to its first :data:`MAX_FALLBACK_ITEMS` items, but a list of the
+    page's entities (the text itself or a ``@graph``), any of which may be the article, as separate scripts
+    may. The fallback takes the first author, type, publisher and headline it finds: in a list's first items,
+    or after the list. Linear: one pass over the strings, brackets and commas. ``text`` must be JSON (a script
+    that is JSON as written, its long strings cut): anything else may raise."""
+    out, kept = [], 0
+    commas: list[int | None] = []   # for each bracket open: the commas read in it (None: not an array cut)
+    skipped = 0   # while the rest of an array is left out: the count of brackets open, its own included
+    string = None   # the last string read: the key of the value that follows it, if a colon does
+    for token in _STRUCTURE.finditer(text):
+        char = token[0]   # a bracket, a comma, or a whole string
+        if char[0] == '"':
+            string = token
+            continue
+        if char == "{":
+            commas.append(None)
+        elif char == "[":   # a list of the page's entities is kept whole: the text itself, a value of "@graph"
+            entities = not commas or (string is not None and string[0] == '"@graph"'
+                                      and _KEY_GAP.fullmatch(text, string.end(), token.start()))
+            commas.append(None if entities else 0)
+        elif char == "}" or char == "]":
+            if skipped == len(commas):   # the end of the array cut: kept from its bracket on
+                kept, skipped = token.start(), 0
+            commas.pop()
+        elif char == "," and not skipped and commas[-1] is not None:
+            commas[-1] += 1
+            if commas[-1] == MAX_FALLBACK_ITEMS:
+                out.append(text[kept:token.start()])
+                skipped = len(commas)
+    out.append(text[kept:])
+    return "".join(out)
 
 
 def _normalisation() -> Callable[[str], str] | None:

@@ -135,7 +135,8 @@ _METADATA_SCRIPTS = ("application/ld+json", "application/settings+json")
 
 #: The most characters of metadata scripts that are not JSON (:data:`_METADATA_SCRIPTS`, all of a page's
 #: together) left to the extractor (:func:`_bound_unparsed_metadata`), and the most characters its fallback
-#: for scripts that are not JSON as it normalises them is given a page (:mod:`dedup.io.extractor_guards`).
+#: for scripts that are not JSON as it normalises them is given in one text, the page's texts' lengths squared
+#: summing to at most its square (:mod:`dedup.io.extractor_guards`).
 #: trafilatura searches such a script with regular expressions (an author, a publisher; a forum posting type)
 #: that take time quadratic in its length on some texts (``"author":`` or ``"Person"`` over and over without a
 #: closing brace): a crafted 100 kB script took 8 CPU s, 200 kB 31 s, and ``read.max_html_bytes`` lets 4 MiB

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import string
 
 import pytest
@@ -91,13 +92,18 @@ def test_the_fallback_is_given_the_pages_budget_and_finds_the_publisher_after_a_
 
 
 def test_crafted_json_that_normalisation_breaks_is_bounded_for_all_the_pages_scripts(received):
-    """JSON as written, one long string and a backslash; trafilatura unescapes ``&quot;`` in it into ``"author":``
-    over and over (quadratic in its fallback): three such scripts, one page budget."""
+    """JSON as written, with a backslash; trafilatura unescapes ``&quot;`` in it into ``"author":`` over and over
+    (quadratic in its fallback): in one long string, in a long array, and in 300 short scripts of many keys (not
+    cut). One page budget: each text at most its bound, their lengths squared at most its square (what one text
+    that long costs), the short scripts given whole until that is spent, the last ones nothing."""
     crafted = json.dumps({"x": "\\", "note": "&quot;author&quot;: x " * 5_000})
-    strings = json.dumps({"x": "\\", "notes": ["&quot;author&quot;: x "] * 5_000})   # no long string: not shortened
-    extract_article(_page(crafted, strings, crafted).encode(), url=URL, latest=LATEST)
+    strings = json.dumps({"x": "\\", "notes": ["&quot;author&quot;: x "] * 5_000})   # its first items given
+    short = json.dumps({"x": "\\", **{f"k{i}": "&quot;author&quot;: x " for i in range(40)}})
+    extract_article(_page(crafted, strings, *[short] * 300).encode(), url=URL, latest=LATEST)
     lengths = [len(elem) for elem, _ in received["extract_json_parse_error"]]
-    assert sum(lengths) <= html_io.MAX_UNPARSED_METADATA_CHARS and len(lengths) >= 1
+    bound = html_io.MAX_UNPARSED_METADATA_CHARS
+    assert max(lengths) <= bound and sum(n * n for n in lengths) <= bound ** 2
+    assert 100 < lengths.count(lengths[2]) < 300 and lengths[2] > 800 and len(lengths) < 302
 
 
 def test_many_authors_are_bounded_and_the_record_is_unchanged(received):
@@ -276,3 +282,113 @@ def test_a_long_headline_is_never_cut_for_the_fallback(received):
     extract_article(_page(ld).encode(), url=URL, latest=LATEST)
     (given,) = [args[0] for args in received["extract_json_parse_error"]]
     assert headline.strip() in given and len(given) < len(ld)
+
+
+def _php_json(value) -> str:
+    """``value`` as a CMS writes its JSON-LD: PHP's ``json_encode`` escapes slashes (a backslash in the text) and
+    the theme's ``htmlspecialchars`` writes quotation marks ``&quot;``: JSON as written, not once trafilatura
+    unescapes the entities (the strings' quotation marks end them early)."""
+    return json.dumps(value, ensure_ascii=False).replace("/", "\\/").replace("QUOTE", "&quot;")
+
+
+def _update(i: int) -> dict:
+    """A live blog's update: a few hundred characters of text, a quotation in it."""
+    return {"@type": "BlogPosting", "headline": f"Update {i}: the ferry's crew speaks to reporters on the quay",
+            "datePublished": f"2026-11-25T{8 + i // 6:02d}:{i % 6 * 10:02d}:00Z",
+            "url": f"https://courier.example/live/ferry-returns#update-{i}",
+            "author": {"@type": "Person", "name": "Mira Okonjo"},
+            "articleBody": f"At {8 + i // 6}h the captain said QUOTEwe are home at lastQUOTE, and the harbour master "
+                           "added that the quay would stay closed to cars until the afternoon. Families waited "
+                           "behind the barrier with flags and flasks of coffee; the first passengers came down the "
+                           "ramp to applause, and the ferry company promised a statement on the repairs later."}
+
+
+def test_a_live_blogs_publisher_after_its_updates_is_read(received):
+    """A LiveBlogPosting whose 25 updates (strings cut, still 12 kB) come before its publisher: JSON as written, not
+    once trafilatura unescapes ``&quot;``, so its fallback alone reads it. Given each array's first items only, the
+    fallback sees the title and the publisher after the updates."""
+    ld = _php_json({"@context": "https://schema.org", "@type": "LiveBlogPosting",
+                    "headline": "Live: ferry returns to port after the winter storms",
+                    "description": "Follow the QUOTELakeside StarQUOTE's return as it happens.",
+                    "datePublished": "2026-11-25T08:00:00Z", "coverageStartTime": "2026-11-25T08:00:00Z",
+                    "liveBlogUpdate": [_update(i) for i in range(25)],
+                    "publisher": {"@type": "NewsMediaOrganization", "name": "Lakeside Courier",
+                                  "logo": {"@type": "ImageObject", "url": "https://courier.example/logo.png"}}})
+    record = extract_article(_page(ld).encode(), url=URL, latest=LATEST)
+    assert (record["title"], record["outlet"]) == ("Live: ferry returns to port after the winter storms",
+                                                   "Lakeside Courier")
+    (given,) = [elem for elem, _ in received["extract_json_parse_error"]]
+    assert given.count('"@type":"BlogPosting"') == guards.MAX_FALLBACK_ITEMS
+
+
+def _video(i: int) -> str:
+    return _php_json({"@context": "https://schema.org", "@type": "VideoObject",
+                      "name": f"Ferry returns: the crew's arrival, clip {i}",
+                      "description": "The captain says QUOTEwe are homeQUOTE as the ferry docks after the winter "
+                                     "storms; families wait on the quay with flags, and the harbour master explains "
+                                     "why the quay stays closed to cars until the afternoon. Filmed on the quay.",
+                      "thumbnailUrl": f"https://cdn.courier.example/video/{1000 + i}/thumb-1280x720.jpg",
+                      "uploadDate": "2026-11-25T09:00:00Z", "duration": "PT1M32S",
+                      "contentUrl": f"https://cdn.courier.example/video/{1000 + i}/ferry-returns-1080p.mp4",
+                      "embedUrl": f"https://courier.example/embed/video/{1000 + i}"})
+
+
+def test_the_articles_script_after_many_video_scripts_is_read(received):
+    """24 VideoObject scripts before the NewsArticle's, each JSON as written, not as trafilatura normalises it: the
+    fallback's time is quadratic in each text, so the page's budget counts each text's length squared, and 24
+    short texts leave the article's script most of it (a count of characters gave it nothing)."""
+    article = _php_json({"@context": "https://schema.org", "@type": "NewsArticle",
+                         "headline": "Ferry returns to port", "description": "QUOTEWe are homeQUOTE, says the crew.",
+                         "datePublished": "2026-11-25T09:40:00Z",
+                         "publisher": {"@type": "Organization", "name": "Lakeside Courier"}})
+    record = extract_article(_page(*(_video(i) for i in range(24)), article).encode(), url=URL, latest=LATEST)
+    assert (record["title"], record["outlet"]) == ("Ferry returns to port", "Lakeside Courier")
+    lengths = [len(elem) for elem, _ in received["extract_json_parse_error"]]
+    assert len(lengths) == 25 and sum(lengths) > html_io.MAX_UNPARSED_METADATA_CHARS
+    assert sum(n * n for n in lengths) <= html_io.MAX_UNPARSED_METADATA_CHARS ** 2
+
+
+def test_each_array_is_cut_to_its_first_items_but_a_list_of_entities():
+    """:func:`_first_items`: brackets and commas in strings are text; the script itself, if a list, and a
+    ``@graph`` are a page's entities (any may be the article), kept whole."""
+    graph = {"@graph": [{"@type": kind, "sameAs": ["a", "b]", "c,", "d"], "n": [[1, 2, 3, 4], 5, 6, 7]}
+                        for kind in "ABCDE"]}
+    assert json.loads(guards._first_items(json.dumps(graph))) == {"@graph": [
+        {"@type": kind, "sameAs": ["a", "b]", "c,"], "n": [[1, 2, 3], 5, 6]} for kind in "ABCDE"]}
+    assert json.loads(guards._first_items(json.dumps([[1, 2, 3, 4]] * 5, indent=1))) == [[1, 2, 3]] * 5
+    assert guards._first_items('{"a":[1,2,3],"b":[]}') == '{"a":[1,2,3],"b":[]}'
+
+
+
+def _first_items_reference(value, entities=True):
+    """What :func:`_first_items` gives, from the parsed value: arrays cut, but the top level's and a ``@graph``'s."""
+    if isinstance(value, list):
+        return [_first_items_reference(x, False) for x in (value if entities else value[:guards.MAX_FALLBACK_ITEMS])]
+    if isinstance(value, dict):
+        return {k: _first_items_reference(x, k == "@graph") for k, x in value.items()}
+    return value
+
+
+def test_first_items_equals_cutting_the_parsed_json_whatever_its_layout():
+    """Random nested JSON written every usual way (indented or not, a ``@graph`` bracket on a line of its own,
+    ``\\/`` and ``\\u`` escapes, keys and strings holding brackets, commas, quotes and ``"@graph":[``)."""
+    rng = random.Random(7)
+    chars = ["a", "[", "]", "{", "}", ",", '"', "\\", "/", ":", " ", "é", "\u2028", "\n", "😀", "@graph", '"@graph":[']
+
+    def text():
+        return "".join(rng.choice(chars) for _ in range(rng.randint(0, 6)))
+
+    def value(depth):
+        roll = rng.random()
+        if depth > 5 or roll < 0.3:
+            return rng.choice([text(), rng.randint(-5, 5), 1.5, True, None])
+        if roll < 0.65:
+            return [value(depth + 1) for _ in range(rng.randint(0, 7))]
+        return {rng.choice(["@graph", "name", text(), "itemListElement"]): value(depth + 1) for _ in range(4)}
+
+    for _ in range(2_000):
+        parsed = value(0)
+        written = json.dumps(parsed, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 0, 2, 30]),
+                             separators=rng.choice([None, (",", ":"), (" , ", " :\n" + " " * 40)]))
+        written = written.replace("/", "\\/") if rng.random() < 0.5 else written
+        assert json.loads(guards._first_items(written)) == _first_items_reference(parsed), written
