@@ -15,7 +15,11 @@ stream (a ``.tar.gz`` is decompressed once, through :func:`dedup.io.streams.open
 and its decompression-bomb guard). The outputs do not depend on that order (every
 table is sorted, duplicate ids are ranked by content, then by name), and under
 ``--strict`` the reject that stops the run is the first by member name and record
-either way.
+either way. Every member of a name the archive holds more than once is read (``tar -r``
+appends a corrected copy under the old one's name): the later ones are named apart,
+``ARCHIVE!/path (occurrence 2)``..., numbered in the archive's order, so that the order
+changes only which copy a name points to. Where the members pass the bomb budget, those
+before are kept: in a tar, those before in the tar's order.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -37,6 +42,7 @@ from dedup.io.records import Reject
 from dedup.io.streams import (
     _ZSTD_ERRORS,
     FileRejected,
+    ReadOnce,
     Source,
     allow_framing,
     file_failure,
@@ -79,7 +85,7 @@ class _Members:
         self.budget = inflation_budget(source.limits, self.on_disk)
         self.inflated = 0          # the bytes of the members spooled so far
         self.declared = 0          # the sizes of the members met so far, read or not, as their headers give them
-        self.seen: set[str] = set()   # the names of the members met (a tar's headers are not kept)
+        self.met: Counter[str] = Counter()   # the members met of each name (a tar's headers are not kept)
         self.spooled = 0
         self.taken = 0             # the members read (or rejected as they were read)
         self.passed = 0            # the members passed over (folders, hidden, skipped, rejected unread)
@@ -90,6 +96,15 @@ class _Members:
             member = member[2:]
         return f"{self.archive}!/{_text(member)}"
 
+    def meet(self, member: str) -> str:
+        """The name outputs give the member met next: :meth:`name_of`, and for a later member of a name met
+        before ``ARCHIVE!/path (occurrence 2)``, ``(occurrence 3)``... (GNU tar's word), in the archive's order.
+        Each copy is read as a file of its own: which one ``tar -x`` or ``unzip`` would keep (the last) is no
+        rule for records, and records under one id in two copies go by ``duplicate_id``'s, whatever the order."""
+        name = self.name_of(member)
+        self.met[name] += 1
+        return name if self.met[name] == 1 else f"{name} (occurrence {self.met[name]})"
+
     def reject(self, file: str, reason: str, message: str) -> None:
         self.collector.records += 1
         self.collector.reject(Reject(file, None, reason, message))
@@ -97,24 +112,20 @@ class _Members:
     def skip(self, entry: str) -> None:
         self.collector.skipped.append(entry)
 
-    def decide(self, member: str, kind: str, size: int, link: str = "") -> bool:
-        """Record what becomes of one member (``kind``: file, folder, link or the kind of another entry);
-        True if it is a file to read."""
+    def decide(self, member: str, name: str, kind: str, size: int, link: str = "") -> bool:
+        """Record what becomes of one member named ``name`` (by :meth:`meet`; ``kind``: file, folder, link or the
+        kind of another entry); True if it is a file to read."""
         parts = PurePosixPath(member).parts
         self.passed += 1
         # every member's data counts, read or passed over (a tar's is decompressed to pass over it), so that
         # a tar and a zip of the same members decide alike
         self.declared += max(size, 0)
         if self.declared > self.budget:
-            raise _Stop(self.name_of(member), "decompression_bomb",
+            raise _Stop(name, "decompression_bomb",
                         self._bomb(f"its members pass {self.declared:,} bytes at this one"))
         if kind == "folder" or not parts or any(p.startswith(".") and p not in (".", "..") for p in parts):
             return False           # folders are implied by their members; hidden entries pass silently
-        name, path = self.name_of(member), PurePosixPath(member)
-        if name[len(self.archive):] in self.seen:
-            self.skip(f"{name} (a second member of this name in the archive; the first is read)")
-            return False
-        self.seen.add(name[len(self.archive):])
+        path = PurePosixPath(member)
         if kind == "link":
             self.skip(f"{name} (a link{f' to {_text(link)}' if link else ''} in the archive, not followed)")
             return False
@@ -140,10 +151,10 @@ class _Members:
         return (inflation_message(archive_of(self.source.path) or "archive", self.source.limits, self.on_disk, where)
                 + "; the rest of the archive is not read")
 
-    def spool(self, member: str, data: BinaryIO) -> Path:
-        """Copy a member to a file of the temporary folder named by its format's suffixes, within the bomb
-        budget. (Its size was checked against ``max_file_bytes``: zipfile and tarfile give no more bytes than
-        a member's header declares.)"""
+    def spool(self, member: str, name: str, data: BinaryIO) -> Path:
+        """Copy a member (named ``name`` in outputs) to a file of the temporary folder named by its format's
+        suffixes, within the bomb budget. (Its size was checked against ``max_file_bytes``: zipfile and tarfile
+        give no more bytes than a member's header declares.)"""
         compression = format_of(PurePosixPath(member))[1]
         suffixes = [s.lower() for s in PurePosixPath(member).suffixes][-2 if compression else -1:]
         self.spooled += 1
@@ -152,18 +163,17 @@ class _Members:
             while chunk := data.read(_CHUNK):
                 self.inflated += len(chunk)
                 if self.inflated > self.budget:
-                    raise _Stop(self.name_of(member), "decompression_bomb",
+                    raise _Stop(name, "decompression_bomb",
                                 self._bomb(f"stopped in this member after {self.inflated:,} bytes of members"))
                 out.write(chunk)
         return path
 
-    def take(self, member: str, data: BinaryIO) -> None:
-        """Spool one member and read it under its name; its temporary file is removed after."""
+    def take(self, member: str, name: str, data: BinaryIO) -> None:
+        """Spool one member and read it under ``name``; its temporary file is removed after."""
         path, self.taken = None, self.taken + 1
         try:
-            path = self.spool(member, data)
-            self.read(Source(path, self.source.limits, encoding=self.source.encoding, display=self.name_of(member)),
-                      self.collector)
+            path = self.spool(member, name, data)
+            self.read(Source(path, self.source.limits, encoding=self.source.encoding, display=name), self.collector)
         finally:
             if path is not None:
                 path.unlink(missing_ok=True)
@@ -234,22 +244,24 @@ def _read_zip(members: _Members) -> None:
         raise FileRejected("corrupt_compression", f"not a readable zip archive ({exc}): its central directory, at "
                            "the end, is missing or damaged (a truncated download?); no member is read") from None
     with archive:
-        for name, info in sorted(((_zip_name(info), info) for info in archive.infolist()), key=lambda m: m[0]):
-            if not members.decide(name, _zip_kind(info), info.file_size):
+        # each entry, not each name (open(name) gives a name's last entry); entries of one name in the archive's order
+        for member, info in sorted(((_zip_name(info), info) for info in archive.infolist()), key=lambda m: m[0]):
+            name = members.meet(member)
+            if not members.decide(member, name, _zip_kind(info), info.file_size):
                 continue
             try:
                 with archive.open(info) as data:
-                    members.take(name, data)
+                    members.take(member, name, data)
             except FileRejected as exc:
-                members.reject(members.name_of(name), exc.reason, exc.message)
+                members.reject(name, exc.reason, exc.message)
             except (*_BROKEN, OSError) as exc:
                 if isinstance(exc, OSError) and not isinstance(exc, _BROKEN) and exc.errno is not None:
                     raise   # the disk's, not the member's: the archive's unreadable_file
-                members.reject(members.name_of(name), "corrupt_compression",
+                members.reject(name, "corrupt_compression",
                                f"cannot decompress the member ({type(exc).__name__}: {exc}); the other members "
                                "are read")
             except (NotImplementedError, RuntimeError) as exc:   # a method zipfile lacks; an encrypted member
-                members.reject(members.name_of(name), "unsupported_compression", f"cannot read the member: {exc}")
+                members.reject(name, "unsupported_compression", f"cannot read the member: {exc}")
 
 
 class _Header(tarfile.TarInfo):
@@ -278,15 +290,38 @@ def _tar_kind(info: tarfile.TarInfo) -> str:
     return ("a named pipe" if info.isfifo() else "a device" if info.ischr() or info.isblk() else "not a file")
 
 
+class _UpToBreak(ReadOnce):
+    """tarfile's reader of the stream: a break of the stream (a :class:`FileRejected`: truncated, corrupt, a bomb)
+    ends the data right after the bytes decompressed before it, and is kept in ``error`` to report.
+
+    tarfile reads a record (10 KiB) in a loop of reads and drops the bytes of the loop when one raises: the whole
+    members before a break that lay in its last record were lost, every member of a small archive. Ended here,
+    the member the data ends in raises tarfile's "unexpected end of data" (or the next header is missing), and
+    the reader reports ``error`` instead, so a bomb stays a ``decompression_bomb``."""
+
+    error: FileRejected | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.error is None:
+            try:
+                return super().read(size)
+            except FileRejected as exc:
+                self.error = exc
+        return b""
+
+
 def _read_tar(members: _Members) -> None:
     path = members.source.path
     members.source.compression = "gzip" if path.suffix.lower() == ".tgz" else format_of(path)[1]
     with open_stream(members.source) as stream:   # decompressed by content, within the bomb ratio
         allow_framing(stream, _TAR_END)   # the ratio is on the members' data: _Members counts it
+        reader = _UpToBreak(stream)
         try:
-            tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=_Header,   # noqa: SIM115 - closed below
+            tar = tarfile.open(fileobj=reader, mode="r|", tarinfo=_Header,   # noqa: SIM115 - closed below
                                encoding="utf-8", errors="surrogateescape")
         except tarfile.ReadError as exc:
+            if reader.error is not None:
+                raise reader.error from None
             raise FileRejected("corrupt_compression", f"not a readable tar archive ({exc}); if it is one compressed "
                                "file, not an archive, name it by its format (.jsonl.gz, .csv.gz...)") from None
         last = inside = None
@@ -295,27 +330,35 @@ def _read_tar(members: _Members) -> None:
                 tar.members.clear()   # a stream keeps every header read: 100,000 members would stay in memory
                 # this member's headers (a pax or long-name header's too) and the padding after its data
                 allow_framing(stream, info.offset_data - info.offset + 2 * 512 + -info.size % 512)
-                last = info.name
-                if members.decide(info.name, _tar_kind(info), info.size, info.linkname):
-                    inside = info.name
-                    members.take(info.name, tar.extractfile(info))
+                last = name = members.meet(info.name)
+                if members.decide(info.name, name, _tar_kind(info), info.size, info.linkname):
+                    inside = name
+                    members.take(info.name, name, tar.extractfile(info))
                     inside = None
         except (_Stop, DedupError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - tarfile raises more than TarError on a bad header (ValueError...)
-            reason = exc.reason if isinstance(exc, FileRejected) else "corrupt_compression"
-            message = exc.message if isinstance(exc, FileRejected) else \
-                f"the archive breaks: {exc if isinstance(exc, tarfile.TarError) else f'{type(exc).__name__}: {exc}'}"
+            reason, message = _breaks(reader.error or exc)
             if inside is not None:
-                raise _Stop(members.name_of(inside), reason, f"{message}; this member and the rest of the archive "
-                            "are not read") from None
-            raise _Stop(members.archive, reason, f"{message}{_after(members, last)}") from None
+                raise _Stop(inside, reason, f"{message}; this member and the rest of the archive are not read") \
+                    from None
+            raise _Stop(members.archive, reason, f"{message}{_after(last)}") from None
         finally:
             tar.close()
-        if (broken := getattr(tar, "broken", None)) is not None:
-            raise _Stop(members.archive, "corrupt_compression", f"the archive breaks: {broken}{_after(members, last)}")
+        if (broken := reader.error or getattr(tar, "broken", None)) is not None:
+            reason, message = _breaks(broken)
+            raise _Stop(members.archive, reason, f"{message}{_after(last)}")
 
 
-def _after(members: _Members, last: str | None) -> str:
-    return (f"; the members after {members.name_of(last)} are not read" if last is not None
-            else "; no member is read")
+def _breaks(cause: BaseException | str) -> tuple[str, str]:
+    """The reason and message of a tar that breaks by ``cause``: the stream's own reject, or tarfile's."""
+    if isinstance(cause, FileRejected):
+        return cause.reason, cause.message
+    if not isinstance(cause, (str, tarfile.TarError)):
+        cause = f"{type(cause).__name__}: {cause}"
+    return "corrupt_compression", f"the archive breaks: {cause}"
+
+
+def _after(last: str | None) -> str:
+    """The end of the message of a tar that breaks between members, ``last`` the name of the last one met."""
+    return f"; the members after {last} are not read" if last is not None else "; no member is read"

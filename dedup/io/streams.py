@@ -236,6 +236,23 @@ def allow_framing(stream: BinaryIO, nbytes: int) -> None:
         guard.allow(nbytes)
 
 
+class ReadOnce:
+    """A reader of a stream :func:`open_stream` opened whose ``read(n)`` is one read of it (``read1(n)``), for a
+    parser that reads blocks (warcio, tarfile).
+
+    A buffered ``read(n)`` fills a block with several reads of the decompressor, and when one of them meets a
+    break (a truncated ``.gz``, a bomb) the exception drops the bytes the others decompressed: the last whole
+    records before the break were lost, every record of a small archive. ``read1`` returns them, and the next
+    read raises (see :class:`_Guarded`). It has no ``tell``: warcio then counts offsets itself.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read1(size)
+
+
 def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
     """Open ``source`` as a buffered, decompressed byte stream (the caller closes it).
 

@@ -36,12 +36,12 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 from dedup.io.decode import charset_from_content_type
 from dedup.io.html import HTML_TYPES, Page, looks_like_html
 from dedup.io.records import Reject
-from dedup.io.streams import FileRejected, Source, open_stream
+from dedup.io.streams import FileRejected, ReadOnce, Source, open_stream
 
 _PAGE_TYPES = ("response", "resource")
 _OTHER_TYPES = ("warcinfo", "request", "metadata", "revisit", "conversion", "continuation")
@@ -86,28 +86,12 @@ def _page(record: Any, number: int, source: Source) -> Page | Reject:
                 max_bytes=source.limits.max_html_bytes)
 
 
-class _ReadOnce:
-    """``stream`` for warcio, whose ``read(n)`` is one read of the stream below (``read1(n)``).
-
-    warcio reads 16 KiB blocks. A buffered ``read(n)`` fills one with several
-    reads of the decompressor, and when one of them meets a break (a truncated
-    ``.warc.gz``, a bomb) the exception drops the bytes the others decompressed:
-    the last whole records before the break were lost, every record of a small
-    archive. ``read1`` returns them, and the next read raises (see
-    :class:`~dedup.io.streams._Guarded`). It has no ``tell``: warcio then counts
-    offsets itself.
-    """
-
-    def __init__(self, stream: BinaryIO):
-        self.read = stream.read1
-
-
 def read_warc(source: Source) -> Iterator[tuple[int, Any]]:
     """Stream the articles of one WARC file (see the module docstring)."""
     from warcio.archiveiterator import ArchiveIterator
 
     with open_stream(source) as stream:
-        records = iter(ArchiveIterator(_ReadOnce(stream), check_digests=False))
+        records = iter(ArchiveIterator(ReadOnce(stream), check_digests=False))
         number = pages = 0
         while True:
             number += 1

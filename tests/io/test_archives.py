@@ -4,12 +4,15 @@ a broken archive keeps the members read before the break."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import random
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -105,19 +108,18 @@ def test_members_are_passed_over_and_rejected_as_a_folder_walk_does(tmp_path):
     ])
     res = read_inputs([archive])
     name = f"{archive}!/"
-    assert sorted(res.articles["article_id"]) == ["s1", "s2", "s5", "s6"]
+    assert sorted(res.articles["article_id"]) == ["s1", "s2", "s5", "s6", "s7"]
     assert sorted(res.articles["source_file"].unique()) == [name + "../up.jsonl", name + "/abs/x.jsonl",
-                                                            name + "a/good.jsonl"]
+                                                            name + "a/good.jsonl", name + "a/good.jsonl (occurrence 2)"]
     assert not (tmp_path.parent / "up.jsonl").exists() and not Path("/abs").exists()   # names only
     assert _rejects(res) == [(name + "inner.zip", None, "unsupported_format"),
                              (name + "pipe.jsonl", None, "unreadable_file")]
     assert "unpack it" in res.rejects["message"][0]
     assert res.skipped_files == [
-        name + "a/good.jsonl (a second member of this name in the archive; the first is read)",
         name + "hard.jsonl (a link to a/good.jsonl in the archive, not followed)",
         name + "link.jsonl (a link to a/good.jsonl in the archive, not followed)",
         name + "notes.docx", name + "pipe"]
-    assert res.records == 4 + 2 and res.files == 1
+    assert res.records == 5 + 2 and res.files == 1
 
 
 def test_an_archive_in_a_folder_is_read_and_one_that_holds_nothing_is_empty_file(tmp_path):
@@ -313,14 +315,20 @@ def test_a_zip_member_with_broken_data_is_its_reject_whatever_its_method(tmp_pat
     assert _rejects(res) == [(f"{archive}!/b.jsonl", None, "corrupt_compression")]
 
 
-def test_a_tar_header_tarfile_refuses_with_a_value_error_is_a_reject_not_a_crash(tmp_path):
-    archive = tmp_path / "x.tar.gz"
-    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT) as t:
-        for name, pax in (("a.jsonl", {}), ("b.jsonl", {"GNU.sparse.map": "1,x"})):
+def _pax_tar(path, pax_by_name: dict) -> Path:
+    """A gzipped pax tar of one story per member (``s`` + the code of its name's first letter), each member with
+    the pax headers given."""
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for name, pax in pax_by_name.items():
             data = _jsonl(_story(ord(name[0])))
             info = tarfile.TarInfo(name)
             info.size, info.pax_headers = len(data), pax
-            t.addfile(info, io.BytesIO(data))
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_tar_header_tarfile_refuses_with_a_value_error_is_a_reject_not_a_crash(tmp_path):
+    archive = _pax_tar(tmp_path / "x.tar.gz", {"a.jsonl": {}, "b.jsonl": {"GNU.sparse.map": "1,x"}})
     res = read_inputs([archive])
     assert res.articles["article_id"].to_list() == [f"s{ord('a')}"]
     (reject,) = _rejects(res)
@@ -369,3 +377,80 @@ def test_one_compressed_file_named_as_a_tar_says_how_to_name_it(tmp_path):
     res = read_inputs([path])
     assert _rejects(res) == [(str(path), None, "corrupt_compression")]
     assert "name it by its format (.jsonl.gz" in res.rejects["message"][0]
+
+
+# -- the session 37 archive review's findings ------------------------------------------------------------------
+
+
+def _codec(compression: str):
+    """(compress, a new incremental decompressor) of one of the compressions a tar is read in."""
+    from tests.conftest import zstd
+
+    return {"gz": (gzip.compress, lambda: zlib.decompressobj(31)),
+            "bz2": (lambda data: bz2.compress(data, 1), bz2.BZ2Decompressor),   # 100 KB blocks: several in a test
+            "xz": (lzma.compress, lzma.LZMADecompressor), "zst": (zstd.compress, zstd.ZstdDecompressor)}[compression]
+
+
+@pytest.mark.parametrize(("compression", "n"), [("gz", 4), ("gz", 300), ("bz2", 300), ("xz", 300), ("zst", 300)])
+def test_a_cut_compressed_tar_keeps_every_member_it_holds_whole(tmp_path, compression, n):
+    """tarfile reads 10 KiB at a time through the decompressor, and the bytes of the read that met the cut were
+    dropped: the members before the break in them were lost (50 KB members hid it), all of a small archive."""
+    members = [(f"m{k:03}.jsonl", _jsonl(_story(k, f"o{k}"))) for k in range(n)]
+    compress, decompressor = _codec(compression)
+    data = compress(_tar(tmp_path / "night.tar", members).read_bytes())
+    cut = tmp_path / f"night.tar.{compression}"
+    cut.write_bytes(data[: len(data) * 9 // 10])   # a download cut short
+    readable = len(decompressor().decompress(cut.read_bytes()))   # the bytes any reader can get from it
+    with tarfile.open(tmp_path / "night.tar") as archive:
+        whole = [f"{cut}!/{m.name}" for m in archive.getmembers() if m.offset_data + m.size <= readable]
+    assert len(whole) < n and (n < 10 or len(whole) > 10)
+    res = read_inputs([cut])
+    assert sorted(res.articles["source_file"]) == whole
+    assert [reason for _, _, reason in _rejects(res)] == ["corrupt_compression"]
+    assert res.records == len(whole) + 1
+
+
+def test_a_bomb_in_a_compressed_tars_stream_stays_a_bomb(tmp_path):
+    """A pax header inflating past the ratio is stopped by the stream's guard, not the members' sizes: the
+    reader ends the data there, and the reject says bomb, not truncated."""
+    path = _pax_tar(tmp_path / "night.tar.gz", {"a.jsonl": {}, "b.jsonl": {"comment": "x" * (4 << 20)}, "c.jsonl": {}})
+    res = read_inputs([path])
+    assert res.articles["article_id"].to_list() == [f"s{ord('a')}"]
+    assert _rejects(res) == [(str(path), None, "decompression_bomb")]
+    assert f"the members after {path}!/a.jsonl are not read" in res.rejects["message"][0]
+
+
+def _copies(path: Path, new_first: bool) -> Path:
+    """An archive holding night/a.jsonl twice, an old export and its corrected copy appended (``tar -r``) or
+    the other way round, and night/b.jsonl between them."""
+    old = _jsonl(_story(1), _story(2))
+    fixed = dict(_story(1), text=_story(1)["text"] + " Corrected: the council met on Tuesday.")
+    new = _jsonl(fixed, _story(2), _story(3))
+    copies = [("night/a.jsonl", new), ("night/b.jsonl", _jsonl(_story(4))), ("night/a.jsonl", old)]
+    copies = copies if new_first else [copies[2], copies[1], copies[0]]
+    if path.suffix == ".zip":
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            return _zip(path, copies)
+    return _tar(path, copies)
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_every_copy_of_a_name_is_read_whatever_their_order(tmp_path, kind):
+    """The first copy of a name was read and the later only listed in skipped_files: its records were in no
+    count, and the outputs depended on which copy came first."""
+    seen = []
+    for new_first in (False, True):
+        (tmp_path / str(new_first)).mkdir()
+        archive = _copies(tmp_path / str(new_first) / f"night.{kind}", new_first)
+        res = read_inputs([archive])
+        name = f"{archive}!/night/a.jsonl"
+        assert res.records == 2 + 1 + 3 and not res.skipped_files
+        assert set(res.articles["source_file"]) | set(res.rejects["file"]) == {
+            name, f"{name} (occurrence 2)", f"{archive}!/night/b.jsonl"}
+        assert sorted(res.rejects.select("article_id", "reason").rows()) == [("s1", "duplicate_id"),
+                                                                              ("s2", "duplicate_id")]
+        articles = res.articles.sort("article_id")
+        assert articles["article_id"].to_list() == ["s1", "s2", "s3", "s4"]
+        assert articles["text"][0].endswith("Corrected: the council met on Tuesday.")   # the longer text keeps s1
+        seen.append(articles.drop("source_file", "source_record"))
+    assert seen[0].equals(seen[1])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tarfile
 
+import polars as pl
 import pytest
 
 from dedup import Config
@@ -23,7 +24,8 @@ def test_archives_read_on_spark_as_locally(spark, tmp_path):
     _night(tmp_path / "in", reverse=True)
     _tar(tmp_path / "in" / "odd.tar", [("a.jsonl", _jsonl(_story(1))), ("notes.docx", b"x"),
                                        ("link.jsonl", _entry(tarfile.SYMTYPE, "a.jsonl")),
-                                       ("inner.zip", _zip(tmp_path / "inner.zip", [("b.jsonl", b"{}")]).read_bytes())])
+                                       ("inner.zip", _zip(tmp_path / "inner.zip", [("b.jsonl", b"{}")]).read_bytes()),
+                                       ("a.jsonl", _jsonl(_story(2)))])   # a second copy of a name: read too
     folder = tmp_path / "in"
     run([folder], tmp_path / "local")
     summary = run_spark([folder], tmp_path / "spark", spark=spark)
@@ -31,6 +33,8 @@ def test_archives_read_on_spark_as_locally(spark, tmp_path):
     link = f"{folder}/odd.tar!/link.jsonl (a link to a.jsonl in the archive, not followed)"
     assert summary["inputs"]["skipped_files"] == [link, f"{folder}/odd.tar!/notes.docx"]
     assert summary["articles"]["rejected_by_reason"]["unsupported_format"] == 1
+    sources = pl.read_parquet(tmp_path / "spark" / "clusters.parquet")["source_file"]
+    assert f"{folder}/odd.tar!/a.jsonl (occurrence 2)" in sources
 
     uri = folder.resolve().as_uri()   # fetched by Spark's binaryFile: named by the URI, read from a spill file
     run([uri], tmp_path / "local-uri")
