@@ -435,6 +435,13 @@ def test_a_wrapped_right_to_left_title_in_the_outlets_table_is_aligned_right(rep
         })""")
     assert len(gaps) == 1 and gaps[0]["lines"] > 1, gaps  # the title wraps
     assert gaps[0]["dir"] == "rtl" and max(gaps[0]["gaps"]) <= 2, gaps
+    blank = r.page.evaluate("""() => [...document.querySelectorAll('#story .outlets-table td.title')]
+        .filter(td => td.querySelector('a') && !td.textContent.startsWith('وزارة')).map(td => {
+          const box = td.getBoundingClientRect(), text = td.firstElementChild.getBoundingClientRect();
+          if (box.right - text.right < 20) return null;   // no blank beside it
+          return document.elementFromPoint(box.right - 8, text.top + text.height / 2).closest('a') === null;
+        }).filter(x => x !== null)""")
+    assert blank and all(blank), blank   # the blank of the cell beside a short title is no link
     r.assert_clean()
 
 

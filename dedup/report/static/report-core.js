@@ -40,6 +40,10 @@ function direction(text) {
   if (first && rtl * 2 < words.length) return 'ltr';
   return 'auto';
 }
+function resolved(text) {  // direction(text), 'auto' decided as the browser does: by the first letter
+  var d = direction(text), letter = text.match(/\p{L}/u);
+  return d !== 'auto' ? d : letter && RTL_START.test(letter[0]) ? 'rtl' : 'ltr';
+}
 function orient(e) { e.dir = direction(e.textContent); return e; }  // once its text is in
 function ut(tag, cls, text) {  // untrusted text in an element of its own: isolated (.u) so its bidi controls
   return orient(el(tag, cls ? cls + ' u' : 'u', text));  // cannot reorder the text around it

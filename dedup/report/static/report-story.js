@@ -160,7 +160,7 @@ function outletTable(d) {
     add(tr, add(el('td'), ut('span', null, outletName(art.o)), art.k ? ' ' : null,
         art.k ? el('span', 'tag', 'canonical') : null),
       el('td', 'time', art.t ? art.t.replace(' UTC', '') : '–'),
-      add(el('td', 'title'), link(art.u, art.h || '(untitled)')),
+      titleCell(art.u, art.h || '(untitled)'),
       el('td', 'num', pct(art.s)));
     if (aligned) {
       var n = art.n, counts = n ? ['kept', 'edited', 'added', 'dropped'].map(function (w, x) {
@@ -184,6 +184,11 @@ function outletTable(d) {
     body.appendChild(tr);
   });
   return add(t, body);
+}
+function titleCell(url, title) {  // the cell in the title's direction: a wrapped title's lines end where it reads
+  var cell = add(el('td', 'title'), link(url, title));
+  if (resolved(title) === 'rtl') cell.dir = 'rtl';   // left to right as the page is, else
+  return cell;
 }
 var MATRIX_COLUMNS = 40, PRINT_COLUMNS = 16;  // printed in pieces of 16 columns: each fits A4 or Letter
 var STATUS = {k: 'kept', e: 'edited', m: 'merged into the sentence above', a: 'added', d: 'dropped', x: 'absent'};
