@@ -300,14 +300,24 @@ class _UpToBreak(ReadOnce):
     the reader reports ``error`` instead, so a bomb stays a ``decompression_bomb``."""
 
     error: FileRejected | None = None
+    given = 0          # the bytes returned so far
+    last = b""         # the bytes the last read returned
 
     def read(self, size: int = -1) -> bytes:
         if self.error is None:
             try:
-                return super().read(size)
+                self.last = super().read(size)
+                self.given += len(self.last)
+                return self.last
             except FileRejected as exc:
                 self.error = exc
         return b""
+
+    def unparsed(self, parsed: int) -> bytes:
+        """The bytes returned past the first ``parsed``: those tarfile holds unread. It reads a record at a time
+        and keeps what it has not used of it, a tail of the last bytes returned."""
+        held = self.given - parsed
+        return self.last[-held:] if held > 0 else b""
 
 
 def _read_tar(members: _Members) -> None:
@@ -335,6 +345,7 @@ def _read_tar(members: _Members) -> None:
                     inside = name
                     members.take(info.name, name, tar.extractfile(info))
                     inside = None
+            parsed = tar.fileobj.tell()   # past the end-of-archive block tarfile stopped at
         except (_Stop, DedupError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - tarfile raises more than TarError on a bad header (ValueError...)
@@ -345,9 +356,34 @@ def _read_tar(members: _Members) -> None:
             raise _Stop(members.archive, reason, f"{message}{_after(last)}") from None
         finally:
             tar.close()
-        if (broken := reader.error or getattr(tar, "broken", None)) is not None:
-            reason, message = _breaks(broken)
+        if (broken := getattr(tar, "broken", None)) is not None:
+            reason, message = _breaks(reader.error or broken)
             raise _Stop(members.archive, reason, f"{message}{_after(last)}")
+        # tarfile read its end-of-archive block: a break of the stream (reader.error) came after it
+        _past_the_end(members, reader, reader.unparsed(parsed))
+
+
+def _past_the_end(members: _Members, reader: _UpToBreak, rest: bytes) -> None:
+    """Read the stream to its end after the tar's end-of-archive block (``rest``: the bytes tarfile holds unread
+    after it), for what tarfile does not look at: the rest of the end blocks and padding, all zeros, and the
+    compressed data's own end, where its check is (a gzip's CRC and length). Data there is a second archive
+    (``cat a.tar.gz b.tar.gz``: ``tar -x`` stops at the first end too, ``tar -xi`` reads on) or damage; a
+    failed check means the data of some member may be damaged. Either is one reject on the archive, the
+    members read kept. (A second archive is not read on, as rare as it is: tarfile's ``ignore_zeros`` passes
+    over a damaged header without a word, and a second tarfile started on the rest would be a second way for
+    junk to be taken for an archive.) Zeros cost little (a megabyte at a time) and the stream's bomb guard
+    bounds them."""
+    while rest.count(0) == len(rest):   # zeros (b"" too): read on
+        if not (rest := reader.read(_CHUNK)):
+            break
+    if rest:
+        raise _Stop(members.archive, "corrupt_compression", "data after the end of the archive is not read "
+                    "(archives joined with cat? unpack them with `tar -xi`); the members before it are read and kept")
+    if (error := reader.error) is not None:
+        damaged = ", but what follows them in the compressed data fails (a failed check there may mean a member " \
+            "is damaged: test the file with its tool, e.g. `gzip -t`)" if error.reason == "corrupt_compression" else ""
+        raise _Stop(members.archive, error.reason, f"{error.message}; after the end of the archive: its members "
+                    f"were all read and are kept{damaged}")
 
 
 def _breaks(cause: BaseException | str) -> tuple[str, str]:

@@ -21,7 +21,6 @@ Memory stays bounded by these limits whatever the input holds.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import functools
 import gzip
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dedup.config import ReadConfig
+from dedup.io.bzip2 import Bzip2Reader
 from dedup.io.decode import forced_failure, incremental_codec
 
 #: Output allowed before the compression ratio is checked: small files of
@@ -218,7 +218,7 @@ def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     if kind == "gzip":
         return gzip.GzipFile(fileobj=raw, mode="rb")
     if kind == "bz2":
-        return bz2.BZ2File(raw, mode="rb")
+        return Bzip2Reader(raw)
     if kind == "xz":
         return lzma.LZMAFile(raw, mode="rb")
     if zstd is None:
