@@ -7,6 +7,7 @@ message and a non-zero exit code.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -21,8 +22,12 @@ os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
 
 from dedup import __version__
 from dedup.config import CANONICAL_FIELDS, ClusterConfig, Config, OutputConfig
-from dedup.errors import ConfigError, DedupError
+from dedup.errors import ConfigError, DedupError, OutputError
 from dedup.signals import EXIT_TERMINATED, Terminated, sigterm_interrupts
+
+#: The type of every path argument and option: the name as typed. click's ``path_type=Path`` would make ``""``
+#: (an unset variable) the working folder, ``Path("")``, before dedup could refuse it, and mangle URIs.
+_PATH = click.Path(path_type=str)
 
 
 def _fail(exc: DedupError) -> None:
@@ -48,12 +53,36 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def _config_option(help_text: str):
     """The ``--config FILE.toml`` option, one definition for every command that takes the configuration file
     (loaded by :func:`_load_config`); ``help_text`` says which of its tables the command applies."""
-    return click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help=help_text)
+    return click.option("--config", "config_file", type=_PATH, default=None, help=help_text)
 
 
-def _load_config(config_file: Path | None) -> Config:
-    """The configuration of ``--config`` (default settings without it); a bad file is a ConfigError (exit 2)."""
-    return Config.from_toml(config_file) if config_file else Config()
+def _load_config(config_file: str | None) -> Config:
+    """The configuration of ``--config`` (default settings without it); a bad file, or a blank name, is a
+    ConfigError (exit 2)."""
+    return Config.from_toml(config_file) if config_file is not None else Config()
+
+
+class _StdoutFailed(Exception):
+    """Standard output could not be written (a full disk under ``dedup diff A B > diff.txt``): the
+    command's result is lost, as when ``--out`` cannot be written. Its message is the OSError's reason."""
+
+
+def _print(text: str, *, nl: bool = True, color: bool | None = None) -> None:
+    """Print a command's result to standard output: every command's result goes through here (click prints
+    ``--help`` and ``--version`` itself), so that a failed write is :class:`_StdoutFailed` (one line and exit 8,
+    in :meth:`_Commands.main`), not a traceback. A broken pipe (``dedup diff A B | head``) is left to click,
+    which ends quietly on it. A character the output's encoding lacks (a cp1252 console) is written escaped."""
+    try:
+        try:
+            click.echo(text, nl=nl, color=color)
+        except UnicodeEncodeError:
+            stream = click.get_text_stream("stdout")
+            click.echo(text.encode(stream.encoding or "ascii", "backslashreplace").decode(stream.encoding or "ascii"),
+                       nl=nl, color=color)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        raise _StdoutFailed(exc.strerror or str(exc)) from exc
 
 
 def _terminated() -> None:
@@ -143,6 +172,9 @@ class _Commands(click.Group):
             sys.exit(130)
         except (Terminated, _TerminatedRun):   # SIGTERM in a command, or before click's own handling began
             _terminated()
+        except _StdoutFailed as exc:   # the outputs cannot be written: exit 8, as for --out
+            click.echo(f"dedup: error: cannot write standard output: {exc}", err=True)
+            sys.exit(OutputError.exit_code)
         sys.exit(code if isinstance(code, int) else 0)   # --help and --version end with their exit code
 
 
@@ -159,8 +191,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=str))  # str: keeps hdfs://...
-@click.option("--out", "out_dir", default="dedup-out", show_default=True, type=click.Path(path_type=str),
+@click.argument("inputs", nargs=-1, required=True, type=_PATH)  # str: keeps hdfs://...
+@click.option("--out", "out_dir", default="dedup-out", show_default=True, type=_PATH,
               help="Folder for the output tables and the report (created if missing).")
 @click.option("--threshold", type=float, default=None,
               help="Containment (shared shingles / shingles of the smaller article) at which two articles "
@@ -177,7 +209,7 @@ def main() -> None:
 @click.option("--wire", "wire_outlets", multiple=True, metavar="OUTLET",
               help="Outlet preferred as canonical version when publication times tie; repeatable, in order.")
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record instead of going on.")
-@click.option("--state", "state_dir", type=click.Path(path_type=str), default=None,   # str: "" is not "."
+@click.option("--state", "state_dir", type=_PATH, default=None,
               help="State folder for nightly runs: match tonight's articles against the stored ones of the "
                    "previous --window and keep story ids from night to night (created on the first night).")
 @click.option("--night", default=None, metavar="YYYY-MM-DD",
@@ -275,12 +307,12 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
     if not quiet:
         from dedup.report import render_summary
 
-        click.echo(render_summary(summary, clusters, report_path=Path(out_dir) / "report.html",
-                                  color=sys.stdout.isatty()).rstrip("\n"))
+        _print(render_summary(summary, clusters, report_path=Path(out_dir) / "report.html",
+                              color=sys.stdout.isatty()).rstrip("\n"))
 
 
 @main.command()
-@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=_PATH)
 @click.option("--articles", type=click.IntRange(min=0), default=None, metavar="N",
               help="The page holds the details of the stories with the most outlets that fit in N articles in "
                    "all (one too big for what is left is passed over); 0 = every story. Default: the run's "
@@ -300,13 +332,13 @@ def report(out_dir, articles):
     except DedupError as exc:
         _fail(exc)
         return
-    click.echo(f"wrote {path}")
+    _print(f"wrote {path}")
 
 
 @main.command()
 @click.argument("a")
 @click.argument("b")
-@click.option("--corpus", "corpus", multiple=True, type=click.Path(path_type=Path),
+@click.option("--corpus", "corpus", multiple=True, type=_PATH,
               help="Files or folders in which A and B are looked up as article ids (repeatable). "
                    "Without it, A and B are files holding one article each.")
 @_config_option("The TOML file of dedup cluster --config: A, B and the corpus are read with its [read] "
@@ -318,6 +350,10 @@ def diff(a, b, corpus, config_file, color):
     A is taken as the original: B's sentences are kept, edited (with a word diff)
     or added, and A's sentences that B lacks are dropped. The IDF weights come
     from the corpus when --corpus is given.
+
+    Texts are diffed, titles are not: they head the output, and its last line
+    says when they differ. The first line of a .txt or .md file is its title;
+    start the file with a title line to have its first paragraph diffed.
 
     \b
     Example:
@@ -333,7 +369,7 @@ def diff(a, b, corpus, config_file, color):
     except DedupError as exc:
         _fail(exc)
         return
-    click.echo(text, nl=False, color=color)
+    _print(text, nl=False, color=color)
 
 
 if __name__ == "__main__":  # pragma: no cover

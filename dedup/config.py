@@ -113,6 +113,9 @@ class Config:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":
+        if not str(path).strip():   # Path("") is the working folder: say what is wrong (an unset variable)
+            raise ConfigError(f"the config file's name is blank ({str(path)!r}: an unset variable?); "
+                              "give a TOML file, e.g. dedup.toml")
         try:
             # utf-8-sig: a byte-order mark ("UTF-8 with BOM" editors) is not TOML, but no reason to refuse the file
             data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))

@@ -1,13 +1,15 @@
 """``dedup diff A B``: the sentence diff of two articles, for the terminal.
 
 A and B are either files holding one article each (any input format) or
-article ids looked up in ``--corpus``. With a corpus, the IDF is fitted on all
-of its articles (a run fits it on the members of its clusters of two or more
-only, so a borderline sentence may be labelled otherwise than in its report);
-otherwise on the two texts. The configuration (``dedup diff --config``, the
-file ``dedup cluster`` takes) applies its ``[read]`` settings to reading A, B
-and the corpus and its ``[align]`` settings to the diff; its other tables do not
-bear on one pair's diff. An article longer than the aligner takes
+article ids looked up in ``--corpus``. Their texts are diffed; their titles (a
+``.txt`` or ``.md`` file's first line) only head the output, and its last line
+says when they differ. With a corpus, the IDF is fitted on all of its articles
+(a run fits it on the members of its clusters of two or more only, so a
+borderline sentence may be labelled otherwise than in its report); otherwise
+on the two texts. The configuration (``dedup diff --config``, the file ``dedup
+cluster`` takes) applies its ``[read]`` settings to reading A, B and the
+corpus and its ``[align]`` settings to the diff; its other tables do not bear
+on one pair's diff. An article longer than the aligner takes
 (``align.max_sentences``) is unusable input (:class:`~dedup.errors.InputError`,
 exit code 3), as a missing one is.
 """
@@ -33,7 +35,7 @@ def _one_article(path: Path, config: ReadConfig) -> dict:
     return read.articles.row(0, named=True)
 
 
-def _not_found(missing: list[str], rejects: pl.DataFrame, corpus: list[Path]) -> str:
+def _not_found(missing: list[str], rejects: pl.DataFrame, corpus: list[str | Path]) -> str:
     """Which ids the corpus lacks, and for one whose record was rejected, why (its file, record and reason)."""
     why = {r["article_id"]: r for r in rejects.filter(pl.col("article_id").is_in(missing)).to_dicts()}
     parts = [f"{x} (rejected: {why[x]['reason']}, {why[x]['file']} record {why[x]['record']})" if x in why else x
@@ -41,11 +43,17 @@ def _not_found(missing: list[str], rejects: pl.DataFrame, corpus: list[Path]) ->
     return f"article id(s) {', '.join(parts)} not found in {', '.join(map(str, corpus))}"
 
 
+def _titles_differ(art_a: dict, art_b: dict) -> bool:
+    """Whether the titles differ: they are shown in the header, not diffed, and a .txt or .md file's first
+    line is its title, so an edited lead line of two pasted texts would otherwise pass unnoticed."""
+    return (art_a.get("title") or "") != (art_b.get("title") or "")
+
+
 def _label(article: dict) -> str:
     return " · ".join(x for x in (article.get("outlet"), article.get("title"), article["article_id"]) if x)
 
 
-def diff_articles(a: str, b: str, *, corpus: list[Path], color: bool, config: Config | None = None) -> str:
+def diff_articles(a: str, b: str, *, corpus: list[str | Path], color: bool, config: Config | None = None) -> str:
     """The printable diff of B against A: files, or ids in ``corpus``, read with ``config.read`` and aligned
     with ``config.align``, as a run with this configuration reads and aligns them (default: :class:`Config`'s)."""
     config = config or Config()
@@ -68,7 +76,7 @@ def diff_articles(a: str, b: str, *, corpus: list[Path], color: bool, config: Co
         idf = None
     try:
         return render_diff(art_a["text"], art_b["text"], title_a=_label(art_a), title_b=_label(art_b), color=color,
-                           config=config.align, idf=idf)
+                           config=config.align, idf=idf, titles_differ=_titles_differ(art_a, art_b))
     except AlignmentError as error:
         if error.reason != "too_many_sentences":
             raise

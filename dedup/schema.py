@@ -136,15 +136,44 @@ def conform(frame: pl.DataFrame, schema: pl.Schema, stage: str) -> pl.DataFrame:
 
     Missing columns or columns that cannot be cast losslessly are a bug in a
     stage, never a user error, but the message still says which stage and
-    column.
+    column. polars' strict cast refuses overflow and failed parses only, so
+    two losses are refused before it (:func:`_lossy_cast`): a float with a
+    fraction cast to an integer (1.7 would become 1), and a nested column
+    cast to a scalar one (a one-field struct would stay a struct). The
+    checks cost nothing on a frame already of the schema: the float one
+    reads a column only when its dtype is a float and the schema's an integer.
     """
     missing = [name for name in schema if name not in frame.columns]
     if missing:
         raise DedupError(f"{stage}: frame lacks column(s) {missing}; has {frame.columns}")
+    for name, dtype in schema.items():
+        if (why := _lossy_cast(frame.get_column(name), dtype)) is not None:
+            raise DedupError(f"{stage}: column {name!r} ({frame.schema[name]}) does not fit the declared "
+                             f"schema ({dtype}): {why}")
     try:
-        return frame.select([pl.col(name).cast(dtype, strict=True) for name, dtype in schema.items()])
+        result = frame.select([pl.col(name).cast(dtype, strict=True) for name, dtype in schema.items()])
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
         raise DedupError(f"{stage}: a column does not fit the declared schema: {exc}") from None
+    if result.schema != schema:   # a cast polars makes otherwise than asked (none known once the above refuse)
+        raise DedupError(f"{stage}: the frame does not fit the declared schema: {result.schema} is not {schema}")
+    return result
+
+
+def _lossy_cast(column: pl.Series, dtype: pl.DataType) -> str | None:
+    """Why casting ``column`` to ``dtype`` would lose what it holds, or None. Only the losses polars' strict
+    cast lets through; the values are read only for floats and decimals cast to integers (in a list, its items)
+    and numbers cast to booleans."""
+    source = column.dtype
+    if source.is_nested() and not dtype.is_nested():
+        return "a nested column cannot be a scalar one"
+    lists = isinstance(source, (pl.List, pl.Array)) and isinstance(dtype, (pl.List, pl.Array))
+    if lists and source.inner.is_float() and dtype.inner.is_integer():
+        return _lossy_cast(column.explode(), dtype.inner)
+    if (source.is_float() or source.is_decimal()) and dtype.is_integer() and (column != column.floor()).any():
+        return "a number with a fraction would be truncated"   # NaN and infinities: refused by the strict cast
+    if source.is_numeric() and dtype == pl.Boolean and not ((column == 0) | (column == 1)).drop_nulls().all():
+        return "a number other than 0 and 1 cannot be a boolean"
+    return None
 
 
 def empty(schema: pl.Schema) -> pl.DataFrame:

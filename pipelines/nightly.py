@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--window", default=DEFAULT_WINDOW, help=f"matching window (default {DEFAULT_WINDOW})")
     parser.add_argument("--retention", default=DEFAULT_RETENTION,
                         help=f"keep texts this long (default {DEFAULT_RETENTION}); the history is kept")
-    parser.add_argument("--config", type=Path, default=None, help="TOML config file (see README)")
+    parser.add_argument("--config", default=None, help="TOML config file (see README)")   # "" refused, not "."
     parser.add_argument("--alert-rejects", type=float, default=None, metavar="FRACTION",
                         help="exit 7 when more than this fraction of the records was rejected")
     parser.add_argument("--quiet", "-q", action="store_true", help="log to the file only")
@@ -281,7 +281,7 @@ def _night(args: argparse.Namespace, night: str, state: Path, out_root: Path, lo
     log.info("start night %s: dedup %s, inputs %s, state %s, window %s, retention %s, pid %d",
              night, __version__, " ".join(inputs), state, args.window, args.retention, os.getpid())
     try:
-        config = Config.from_toml(args.config) if args.config else Config()
+        config = Config.from_toml(args.config) if args.config is not None else Config()
         make_state_folder(state)
         # The run takes the lock again inside (it shares this one): until the outputs are published or
         # settled, no other run can commit, so the version this run commits, if any, is base + 1. The

@@ -1,10 +1,12 @@
 import errno
 import json
+import os
 import re
 import subprocess
 import sys
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
@@ -407,3 +409,61 @@ def test_an_eof_error_of_the_run_is_an_internal_error_not_an_interruption(tmp_pa
     monkeypatch.setattr(dedup.pipeline, "run", broken)
     res = CliRunner().invoke(main, ["cluster", str(tmp_path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1 and isinstance(res.exception, EOFError) and "interrupted" not in res.stderr
+
+
+def test_an_empty_input_corpus_config_or_report_folder_is_refused_not_the_working_folder(tmp_path, monkeypatch):
+    # `dedup cluster "$TONIGHT"`, `--corpus "$CORPUS"`... with the variable unset: click's Path("") was the
+    # working folder, walked recursively (from $HOME or /, a whole tree); refused as `--out ""` is
+    write_jsonl(tmp_path / "cwd" / "stray.jsonl", [
+        {"id": "X", "text": "The mayor opened the new bridge on Tuesday. Traffic was light."},
+        {"id": "Y", "text": "The mayor opened the old bridge on Tuesday. Traffic was light."}])
+    monkeypatch.chdir(tmp_path / "cwd")
+    for blank in ("", " ", "file://"):
+        for args, message in [(("cluster", blank, "--out", tmp_path / "o"), "an input is blank"),
+                              (("cluster", tmp_path / "cwd", blank, "--out", tmp_path / "o"), "an input is blank"),
+                              (("diff", "X", "Y", "--corpus", blank), "an input is blank"),
+                              (("diff", "X", "Y", "--corpus", "stray.jsonl", "--config", blank), "the config file"),
+                              (("report", blank), "the output folder's name is blank")]:
+            if "--config" in args and blank == "file://":   # a file name, not a URI: the file "file:" is missing
+                continue
+            res = _run(*args)
+            assert res.exit_code == 2 and res.output.startswith(f"dedup: error: {message}"), (args, res.output)
+            assert res.output.strip().count("\n") == 0 and f"({blank!r}: an unset variable?)" in res.output
+    assert not (tmp_path / "o").exists() and sorted(p.name for p in (tmp_path / "cwd").iterdir()) == ["stray.jsonl"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_standard_output_is_one_line_and_exit_8(tmp_path, planted):
+    # `dedup diff A B > diff.txt` on a full disk: the outputs cannot be written (README: one line, exit 8),
+    # not a traceback and exit 1
+    (tmp_path / "a.txt").write_text("Budget\nThe council approved the budget on Monday. The vote was close.\n")
+    (tmp_path / "b.txt").write_text("Budget\nThe council approved the budget on Tuesday. The vote was close.\n")
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "out", "-q").exit_code == 0
+    for args in (("diff", tmp_path / "a.txt", tmp_path / "b.txt"), ("report", tmp_path / "out"),
+                 ("cluster", tmp_path / "in", "--out", tmp_path / "out")):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "dedup", *map(str, args)], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, check=False)
+        assert proc.returncode == 8, (args, proc.stderr)
+        assert proc.stderr == "dedup: error: cannot write standard output: No space left on device\n", proc.stderr
+
+
+def test_a_standard_output_without_the_characters_writes_them_escaped(tmp_path):
+    # a cp1252 console (Windows, stdout redirected): Arabic in the diff was a UnicodeEncodeError traceback
+    (tmp_path / "a.txt").write_text("عنوان\nوافق المجلس على الميزانية يوم الاثنين. كان التصويت متقاربا.\n")
+    (tmp_path / "b.txt").write_text("عنوان\nوافق المجلس على الميزانية يوم الثلاثاء. كان التصويت متقاربا.\n")
+    proc = subprocess.run([sys.executable, "-m", "dedup", "diff", str(tmp_path / "a.txt"), str(tmp_path / "b.txt")],
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "cp1252"}, check=False)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    assert b"\\u0648\\u0627\\u0641\\u0642" in proc.stdout   # "وافق", escaped
+
+
+def test_an_output_folder_given_as_input_is_named_as_such(tmp_path, planted):
+    # its .parquet files are a run's outputs, not articles: not "no readable input files (supported: .parquet...)"
+    write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
+    assert _run("cluster", tmp_path / "in", "--out", tmp_path / "out", "-q").exit_code == 0
+    res = _run("cluster", tmp_path / "out", "--out", tmp_path / "o2", "-q")
+    assert res.exit_code == 3 and res.output == (
+        f"dedup: error: {tmp_path / 'out'} is the output folder of a dedup run (it holds no article texts): "
+        "pass the run's input files or folders\n"), res.output

@@ -1,5 +1,6 @@
 """``dedup diff --config``: the configuration file of ``dedup cluster``, its [read] settings applied to reading A,
-B and the corpus and its [align] settings to the diff, and a bad file refused as ``dedup cluster`` refuses it."""
+B and the corpus and its [align] settings to the diff, and a bad file refused as ``dedup cluster`` refuses it;
+the summary line when the titles differ, and a run's output folder given as the corpus."""
 
 import re
 
@@ -120,3 +121,27 @@ def test_a_bad_config_file_is_a_one_line_error_with_exit_2_as_for_cluster(tmp_pa
     run = _run("cluster", files[0], "--out", tmp_path / "out", "--config", config)
     assert run.exit_code == 2 and run.output == res.output
     assert _run("diff", "no-such-a", "no-such-b", "--config", config).output == res.output
+
+
+def test_the_summary_line_says_when_the_titles_differ(tmp_path, files):
+    # a .txt file's first line is its title: a rewritten lead line is only in the header, never diffed, so
+    # the last line says so rather than "2 kept, 0 edited" alone
+    res = _run("diff", *files, "--no-color")
+    assert res.exit_code == 0 and "titles differ" not in res.output, res.output
+    (tmp_path / "lead.txt").write_text(_B.replace("Council vote", "Council votes budget through"))
+    res = _run("diff", files[0], tmp_path / "lead.txt", "--no-color")
+    assert res.exit_code == 0, res.output
+    assert _lines(res.output)[-1] == "B: 1 kept, 1 edited, 0 added, 0 dropped (A has 2 sentences; titles differ)"
+    help_text = " ".join(_run("diff", "--help").output.split())
+    assert "The first line of a .txt or .md file is its title" in help_text
+
+
+def test_a_runs_output_folder_as_corpus_is_named_as_such(tmp_path):
+    # the folder whose report an editor reads: its .parquet files are outputs, not articles
+    write_jsonl(tmp_path / "feed" / "night.jsonl", [{"id": "a", "outlet": "Wire", "text": _A},
+                                                    {"id": "b", "outlet": "Paper", "text": _B}])
+    assert _run("cluster", tmp_path / "feed", "--out", tmp_path / "out", "-q").exit_code == 0
+    res = _run("diff", "a", "b", "--corpus", tmp_path / "out")
+    assert res.exit_code == 3 and res.output == (
+        f"dedup: error: {tmp_path / 'out'} is the output folder of a dedup run (it holds no article texts): "
+        "pass the run's input files or folders\n"), res.output

@@ -103,3 +103,13 @@ def test_run_takes_progress_true_and_false(tmp_path, capsys):
     assert_frame_equal(drawn.clusters, run([source], tmp_path / "plain").clusters)
     with pytest.raises(TypeError, match="progress must be True, False, None or a dedup.progress.Progress, got str"):
         run([source], tmp_path / "bad", progress="yes")
+
+
+@pytest.mark.parametrize("inputs", ["", [""], ["  "], ["file://"]])
+def test_an_empty_input_is_refused_not_read_as_the_working_folder(tmp_path, monkeypatch, inputs):
+    # run("") with an unset variable would walk the working folder ($HOME, /) and cluster what it found
+    write_jsonl(tmp_path / "cwd" / "stray.jsonl", _night(100))
+    monkeypatch.chdir(tmp_path / "cwd")
+    with pytest.raises(ConfigError, match="an input is blank"):
+        run(inputs, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

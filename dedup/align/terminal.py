@@ -16,7 +16,8 @@ An edited line that merges two A sentences or is part of a split one says so
 after it, in the report's words ("edited; two sentences merged into one",
 "split in 2 (part 1), same words"). The last line counts A's sentences once
 each, as the report does (a merged one edited, a split one edited once), and
-B's added ones.
+B's added ones; with ``titles_differ``, it ends "(A has 3 sentences; titles differ)":
+the titles are in the header lines only, never diffed.
 
 With ``color`` the markers are ANSI colours (deletions red and struck
 through, insertions green); without, ``[-...-]`` and ``{+...+}`` as in
@@ -45,12 +46,15 @@ _CONTROL = re.compile(f"[{TERMINAL_UNSAFE}]+")
 
 
 def render_diff(text_a: str, text_b: str, *, title_a: str, title_b: str, color: bool,
-                config: "AlignConfig | None" = None, idf: "IdfModel | None" = None) -> str:
+                config: "AlignConfig | None" = None, idf: "IdfModel | None" = None,
+                titles_differ: bool = False) -> str:
     """The sentence diff of ``text_b`` against ``text_a`` as printable text. Stateless.
 
     ``idf`` defaults to one fitted on the two texts' sentences; pass one fitted
     on a whole corpus (:func:`dedup.align.fit_idf`) when the articles come from
-    one, for the weights the nightly run uses.
+    one, for the weights the nightly run uses. ``titles_differ``: the articles'
+    titles differ (the caller's to say: ``title_a`` and ``title_b`` are labels),
+    which the last line then says, since only the texts are diffed.
     """
     from dedup.align import AlignConfig, fit_idf
     from dedup.align.core import align_cluster
@@ -67,10 +71,11 @@ def render_diff(text_a: str, text_b: str, *, title_a: str, title_b: str, color: 
     sentences, _links = align_cluster(frame.drop("cluster_size"), idf=idf, config=config)
     rows = sentences.filter(pl.col("article_id") == "B")
     n_canonical = sentences.filter(pl.col("article_id") == "A").height
-    return _render(rows, n_canonical, title_a=title_a, title_b=title_b, color=color)
+    return _render(rows, n_canonical, title_a=title_a, title_b=title_b, color=color, titles_differ=titles_differ)
 
 
-def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str, color: bool) -> str:
+def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str, color: bool,
+            titles_differ: bool) -> str:
     from dedup.report.entries import dropped_after
 
     def paint(code: str, text: str) -> str:
@@ -102,7 +107,8 @@ def _render(rows: pl.DataFrame, n_canonical: int, *, title_a: str, title_b: str,
         lines.extend(paint(_RED, f"- {_clean(r['text'])}") for r in after.get(k, []))
     counts = _counts(rows, merged)
     lines.append(f"B: {counts['kept']} kept, {counts['edited']} edited, {counts['added']} added, "
-                 f"{counts['dropped']} dropped (A has {n_canonical} {'sentence' if n_canonical == 1 else 'sentences'})")
+                 f"{counts['dropped']} dropped (A has {n_canonical} {'sentence' if n_canonical == 1 else 'sentences'}"
+                 f"{'; titles differ' if titles_differ else ''})")
     return "\n".join(lines) + "\n"
 
 

@@ -36,14 +36,20 @@ from dedup.config import ReadConfig
 from dedup.errors import ConfigError, DedupError, InputError, RejectedRecord
 from dedup.io.archives import read_archive
 from dedup.io.html import Page, extract_pages, latest_page_date
-from dedup.io.inputs import ARCHIVES, SUFFIXES, archive_of, find_inputs, supported
+from dedup.io.inputs import (
+    SUPPORTED,
+    archive_of,
+    find_inputs,
+    no_readable_files,
+    supported,
+)
 from dedup.io.readers import FileRejected, read_file
 from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path, file_failure
 from dedup.schema import ARTICLES, REJECTS, conform
 
-__all__ = ["REJECTS_KEPT", "SUPPORTED", "ReadResult", "articles_from_frame", "file_path", "is_uri", "local_folder",
-           "local_path", "read_inputs", "read_source", "reject_read_articles", "table_files"]
+__all__ = ["REJECTS_KEPT", "SUPPORTED", "ReadResult", "articles_from_frame", "file_path", "given_inputs", "is_blank",
+           "is_uri", "local_folder", "local_path", "read_inputs", "read_source", "reject_read_articles", "table_files"]
 
 
 @dataclass
@@ -362,12 +368,19 @@ def file_path(item: str | Path) -> Path | None:
     return None
 
 
+def is_blank(value: str | Path) -> bool:
+    """Whether a path as given names nothing: empty or blanks (an unset variable: ``--out "$OUT"``), or a URI
+    with no path after its scheme (``file://$OUT``). ``Path("")`` is the working folder: such a value must
+    be refused before it becomes one, or a run would read or write whatever folder it was started in."""
+    return not str(value).strip() or (is_uri(value) and not urlparse(str(value)).path)
+
+
 def local_folder(flag: str, value: str | Path) -> Path:
     """``--out`` or ``--state`` as the local engine writes it: a path as typed, a ``file://`` URI as the
-    path it names (as the inputs are read). An empty value (an unset variable in a crontab, ``file://``
-    and nothing after it) and another URI (it would become a folder named ``hdfs:`` in the working folder)
-    are bad parameters (:class:`~dedup.errors.ConfigError`, exit 2), not the working folder."""
-    if not str(value).strip() or (is_uri(value) and not urlparse(str(value)).path):
+    path it names (as the inputs are read). An empty value (:func:`is_blank`) and another URI (it would
+    become a folder named ``hdfs:`` in the working folder) are bad parameters
+    (:class:`~dedup.errors.ConfigError`, exit 2), not the working folder."""
+    if is_blank(value):
         what = {"--out": "the output folder, e.g. --out dedup-out", "--state": "the state folder, e.g. --state state"}
         raise ConfigError(f"{flag} is empty; give {what.get(flag, 'a folder')}")
     path = file_path(value)
@@ -381,9 +394,10 @@ def local_path(item: str | Path) -> str | Path:
 
     Any other URI raises an :class:`InputError` naming the fix: the local
     engine reads local files and folders; Spark reads ``hdfs://``,
-    ``s3a://``... (``--engine spark``).
+    ``s3a://``... (``--engine spark``). A blank one (``file://`` alone) is
+    returned as it is, for :func:`given_inputs` to refuse, not made ``Path("")``.
     """
-    if not is_uri(item):
+    if not is_uri(item) or is_blank(item):
         return item
     path = file_path(item)
     if path is not None:
@@ -412,9 +426,15 @@ def table_files(path: Path) -> list[Path]:
                   if p.is_file() and p.suffix == ".parquet" and not p.name.startswith((".", "_")))
 
 
-#: The supported file names, as the error for a run that found none lists them.
-SUPPORTED = (f"{' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst; archives of them: "
-             f"{' '.join(sorted(ARCHIVES))} .tar.gz .tar.bz2 .tar.xz .tar.zst")
+def given_inputs(inputs: list[str | Path]) -> None:
+    """Refuse a run's inputs that name nothing: none at all (:class:`InputError`, exit 3), or one that is
+    blank (:func:`is_blank`; ``dedup cluster "$TONIGHT"``, ``--corpus "$CORPUS"`` with the variable unset),
+    which would otherwise read the working folder, recursively: a bad parameter (ConfigError, exit 2)."""
+    if not inputs:
+        raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
+    blank = next((str(item) for item in inputs if is_blank(item)), None)
+    if blank is not None:
+        raise ConfigError(f"an input is blank ({blank!r}: an unset variable?); give the files or folders to read")
 
 
 def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
@@ -435,9 +455,10 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
     folder are not read but listed in ``skipped_files``, as are unsupported
     files; a folder that cannot be listed, or a broken link or named pipe with
     a supported extension, is an ``unreadable_file`` reject (one record).
+    An empty or blank input is refused (:func:`given_inputs`), not read as
+    the working folder.
     """
-    if not inputs:
-        raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
+    given_inputs(inputs)
     inputs = [local_path(item) for item in inputs]
     found = find_inputs(inputs, out=out)
     explicit = {Path(p) for p in inputs if Path(p).is_file()}
@@ -455,9 +476,8 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
         files += 1
         read_source(Source(path, limits, encoding=None if encoding == "auto" else encoding), collector)
     if files == 0:
-        unread = "".join(f"; {display_path(path)}: {message}" for path, message in found.unreadable[:1])
-        raise InputError(f"no readable input files in {', '.join(map(display_path, inputs))} "
-                         f"(supported: {SUPPORTED}){unread}")
+        raise no_readable_files(list(map(display_path, inputs)), list(map(display_path, found.outputs)),
+                                [(display_path(path), message) for path, message in found.unreadable])
     articles, rejects = collector.finish()
     return ReadResult(articles, rejects, files=files, records=collector.records,
                       skipped_files=[entry for _, entry in sorted(skipped, key=lambda s: s[0])] + sorted(

@@ -21,8 +21,9 @@ from typing import Protocol
 from dedup.errors import InputError
 from dedup.io.streams import COMPRESSION_SUFFIXES, display_path
 
-__all__ = ["ARCHIVES", "OUTPUT_FILES", "OUTPUT_TABLES", "SUFFIXES", "Found", "Holdings", "archive_of", "find_inputs",
-           "format_of", "is_output_folder", "is_state_folder", "not_entered", "state_input", "supported"]
+__all__ = ["ARCHIVES", "OUTPUT_FILES", "OUTPUT_TABLES", "SUFFIXES", "SUPPORTED", "Found", "Holdings", "archive_of",
+           "find_inputs", "format_of", "is_output_folder", "is_state_folder", "no_readable_files", "not_entered",
+           "state_input", "supported"]
 
 #: File-name extension -> format.
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet",
@@ -57,6 +58,7 @@ class Found:
     files: list[Path] = field(default_factory=list)        # sorted
     skipped: list[tuple[Path, str]] = field(default_factory=list)     # (path, summary entry), not input
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (path, message): unreadable_file rejects
+    outputs: list[Path] = field(default_factory=list)   # inputs that are a dedup run's output folder
 
 
 #: A folder holding these is the output of a dedup run (``summary.json`` names its ``dedup_version``).
@@ -186,6 +188,8 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
         # An input folder that a run wrote its outputs into (--out beside an input file): its own files
         # are read, the run's outputs are not (a folder below an input holding them is not entered).
         outputs = top and is_output_folder(_OnDisk(folder))
+        if outputs:
+            found.outputs.append(folder)
         return ((folder / entry.name, entry, outputs) for entry in entries if not entry.name.startswith("."))
 
     def decide(path: Path, entry: os.DirEntry, outputs: bool) -> bool:
@@ -254,6 +258,23 @@ def find_inputs(inputs: list[str | Path], *, out: str | Path | None = None) -> F
         else:
             found.skipped.append((path, f"{display_path(path)} (the same file as {display_path(same)})"))
     return found
+
+
+#: The supported file names, as the error for a run that found none lists them.
+SUPPORTED = (f"{' '.join(sorted(SUFFIXES))}, optionally .gz/.bz2/.xz/.zst; archives of them: "
+             f"{' '.join(sorted(ARCHIVES))} .tar.gz .tar.bz2 .tar.xz .tar.zst")
+
+
+def no_readable_files(inputs: list[str], outputs: list[str], unreadable: list[tuple[str, str]]) -> InputError:
+    """The error for inputs in which no file can be read. ``outputs``: inputs that are themselves the output
+    folder of a dedup run, whose outputs are never read as articles (the likely mistake, so it is said
+    first); ``unreadable``: (name, why) of files and folders that could not be read."""
+    if outputs:
+        which = "is the output folder of a dedup run (it holds" if len(outputs) == 1 else \
+            "are output folders of dedup runs (they hold"
+        return InputError(f"{', '.join(outputs)} {which} no article texts): pass the run's input files or folders")
+    unread = "".join(f"; {name}: {message}" for name, message in unreadable[:1])
+    return InputError(f"no readable input files in {', '.join(inputs)} (supported: {SUPPORTED}){unread}")
 
 
 def supported(path: PurePath) -> bool:

@@ -30,8 +30,8 @@ import orjson
 import polars as pl
 
 from dedup.config import OutputConfig
-from dedup.errors import InputError
-from dedup.io import REJECTS_KEPT, table_files
+from dedup.errors import ConfigError, InputError
+from dedup.io import REJECTS_KEPT, is_blank, table_files
 from dedup.io.writers import replacing
 from dedup.report import model
 from dedup.report.words import plural
@@ -184,7 +184,7 @@ def _alignment_notes(summary: dict) -> list[str]:
             + ("; it shows its outlets" if failed == 1 else "; they show their outlets") + " but no differences."]
 
 
-def build_report(out_dir: Path, *, max_articles: int | None = None) -> Path:
+def build_report(out_dir: str | Path, *, max_articles: int | None = None) -> Path:
     """Rebuild ``out_dir/report.html`` from the files a run left in ``out_dir``.
 
     Reads ``clusters.parquet`` (required), ``sentences.parquet`` and
@@ -196,6 +196,9 @@ def build_report(out_dir: Path, *, max_articles: int | None = None) -> Path:
     summary.json records it (``parameters.output.report_articles``), so that
     the rebuilt page is the page the run wrote, else REPORT_ARTICLES.
     """
+    if is_blank(out_dir):   # Path("") is the working folder
+        raise ConfigError(f"the output folder's name is blank ({str(out_dir)!r}: an unset variable?); give the "
+                          "--out folder of a dedup cluster run, e.g. dedup report dedup-out")
     out = Path(out_dir)
     clusters_path = out / "clusters.parquet"
     if not clusters_path.exists():

@@ -50,14 +50,14 @@ from dedup.errors import InputError, RejectedRecord
 from dedup.io import (
     CONTENT_TIES,
     REJECTS_KEPT,
-    SUPPORTED,
     _Collector,
     content_rank,
+    given_inputs,
     is_uri,
     read_source,
 )
 from dedup.io.html import latest_page_date
-from dedup.io.inputs import find_inputs, supported
+from dedup.io.inputs import find_inputs, no_readable_files, supported
 from dedup.io.records import Reject
 from dedup.io.streams import Limits, Source, display_path
 from dedup.schema import ARTICLES, REJECTS, conform
@@ -180,8 +180,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
 
     ``out``: the run's output folder, not read if it lies in an input folder (as locally). A file reached
     both as a local path and by a ``file:`` URI, or by two such URIs, is read once (:func:`dedup.spark.uris.read_once`)."""
-    if not inputs:
-        raise InputError("no input given; pass files or folders, e.g. dedup cluster corpus/")
+    given_inputs(inputs)
     local = [i for i in inputs if not is_uri(i)]
     remote = [str(i) for i in inputs if is_uri(i)]
     latest = latest_page_date()   # one limit for every HTML page of the run, whichever task reads it
@@ -189,11 +188,13 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     skipped: list[str] = []
     unreadable: list[tuple[str, str]] = []
     order: list[str] = []        # the files read, as their rejects name them, in the local engine's order
+    outputs: list[str] = []      # the inputs that are a dedup run's output folder (for the error if none is read)
     chosen: list[Path] = []
     fetched: list[str] = []      # the files read by Spark's binaryFile
     if local:
         found = find_inputs(local, out=out)
         unreadable += [(display_path(path), message) for path, message in found.unreadable]
+        outputs += map(display_path, found.outputs)
         explicit = {Path(p) for p in local if Path(p).is_file()}
         passed = list(found.skipped)
         for path in found.files:
@@ -213,6 +214,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     if remote:
         found_uris = find_uris(spark, remote, out=out)
         unreadable += found_uris.unreadable
+        outputs += found_uris.outputs
         keep, passed_uris = [], list(found_uris.skipped)
         for name, explicit_uri in found_uris.files:
             if explicit_uri or supported(PurePosixPath(name)):
@@ -250,8 +252,7 @@ def read_stage(spark: SparkSession, inputs: list[str | Path], config: ReadConfig
     if config.strict and unreadable:   # read first, as locally, so the first reject of a --strict run
         raise RejectedRecord(unreadable[0][0], None, "unreadable_file", unreadable[0][1])
     if not order:
-        unread = "".join(f"; {name}: {message}" for name, message in unreadable[:1])
-        raise InputError(f"no readable input files in {', '.join(map(str, inputs))} (supported: {SUPPORTED}){unread}")
+        raise no_readable_files(list(map(str, inputs)), outputs, unreadable)
     rows = parts[0] if parts else spark.createDataFrame([], READ_DDL)   # every file gone since the listing
     for part in parts[1:]:
         rows = rows.unionByName(part)

@@ -114,6 +114,7 @@ class FoundUris:
     files: list[tuple[str, bool]] = field(default_factory=list)   # (name, named explicitly), in read order
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, summary entry)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (name, message): unreadable_file rejects
+    outputs: list[str] = field(default_factory=list)   # the inputs that are a dedup run's output folder
     empty: set[str] = field(default_factory=set)   # the names of files of 0 bytes (binaryFile skips them)
 
 
@@ -152,7 +153,9 @@ def find_uris(spark: SparkSession, uris: list[str], out: str | Path | None = Non
         # Depth first with a stack of listings, not recursion (as dedup.io.find_inputs): a crawler trap's
         # thousand nested folders would pass Python's recursion limit. Only the top folder's run outputs
         # are passed over.
-        stack = [(top, iter(top.entries.items()), is_output_folder(top))]
+        if outputs := is_output_folder(top):
+            found.outputs.append(top.name)
+        stack = [(top, iter(top.entries.items()), outputs)]
         while stack:
             folder, entries, outputs = stack[-1]
             if (item := next(entries, None)) is None:

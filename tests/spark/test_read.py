@@ -19,7 +19,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from dedup import Config
-from dedup.errors import InputError, RejectedRecord
+from dedup.errors import ConfigError, InputError, RejectedRecord
 from dedup.pipeline import run
 from dedup.spark import read_table, run_spark
 from tests.spark.corpora import _row, sentences, write_jsonl
@@ -265,3 +265,22 @@ def test_every_task_reads_html_pages_with_the_drivers_date_limit(tmp_path, monke
     assert collector.frame()["published"].to_list() != [datetime(2026, 12, 3, 8, tzinfo=UTC)]
     assert read.read_one(Source(page, Limits.from_config(config)), config).frame()["published"].to_list() == [
         datetime(2026, 12, 3, 8, tzinfo=UTC)]   # without the driver's: the task's own clock
+
+
+def test_a_runs_output_folder_or_a_blank_input_is_refused_as_locally(spark, tmp_path):
+    """A run's output folder as the only input: said so (its .parquet files are outputs, not articles), by path
+    or file:// URI, with the local engine's message; a blank input is a bad parameter, not the working folder."""
+    out = tmp_path / "dedup-out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"dedup_version": "0.1.0"}')
+    (out / "clusters.parquet").write_bytes(b"")
+    with pytest.raises(InputError) as local:
+        run([out], tmp_path / "o")
+    assert str(local.value).startswith(f"{out} is the output folder of a dedup run (it holds no article texts)")
+    with pytest.raises(InputError) as by_path:
+        run_spark([str(out)], tmp_path / "o", spark=spark)
+    assert str(by_path.value) == str(local.value)
+    with pytest.raises(InputError, match=r"^file:\S+/dedup-out is the output folder of a dedup run"):
+        run_spark([out.resolve().as_uri()], tmp_path / "o", spark=spark)
+    with pytest.raises(ConfigError, match="an input is blank"):
+        run_spark([""], tmp_path / "o", spark=spark)
