@@ -76,9 +76,8 @@ def _print(text: str, *, nl: bool = True, color: bool | None = None) -> None:
         try:
             click.echo(text, nl=nl, color=color)
         except UnicodeEncodeError:
-            stream = click.get_text_stream("stdout")
-            click.echo(text.encode(stream.encoding or "ascii", "backslashreplace").decode(stream.encoding or "ascii"),
-                       nl=nl, color=color)
+            encoding = click.get_text_stream("stdout").encoding or "ascii"
+            click.echo(text.encode(encoding, "backslashreplace").decode(encoding), nl=nl, color=color)
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             raise
