@@ -135,10 +135,37 @@ class _TerminatedRun(Exception):
     line with an empty one: a SIGTERM has none)."""
 
 
-class _Commands(click.Group):
+def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--help``, printed as every result is (:func:`_print`): on a full disk, one line and exit 8."""
+    if value and not ctx.resilient_parsing:
+        _print(ctx.get_help(), color=ctx.color)
+        ctx.exit()
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``, as click's ``version_option`` prints it, through :func:`_print`."""
+    if value and not ctx.resilient_parsing:
+        _print(f"dedup, version {__version__}", color=ctx.color)
+        ctx.exit()
+
+
+class _Command(click.Command):
+    """A command whose ``--help`` goes through :func:`_print` (click's own help option writes with
+    ``click.echo``, and an OSError of that write would be a traceback)."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.callback = _show_help
+        return option
+
+
+class _Commands(_Command, click.Group):
     """click's group, but a usage error (unknown option, bad choice, missing argument) is one line,
     ``dedup: error: ...``, like every other error, instead of click's usage block. Run as the program
     (standalone), SIGTERM ends a command as Ctrl-C does, its cleanup done (:mod:`dedup.signals`)."""
+
+    command_class = _Command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -178,7 +205,8 @@ class _Commands(click.Group):
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="dedup")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 def main() -> None:
     """Find the same news story republished across outlets, and show how each version differs.
 

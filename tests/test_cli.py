@@ -441,7 +441,8 @@ def test_a_full_standard_output_is_one_line_and_exit_8(tmp_path, planted):
     write_jsonl(tmp_path / "in" / "a.jsonl", planted[0])
     assert _run("cluster", tmp_path / "in", "--out", tmp_path / "out", "-q").exit_code == 0
     for args in (("diff", tmp_path / "a.txt", tmp_path / "b.txt"), ("report", tmp_path / "out"),
-                 ("cluster", tmp_path / "in", "--out", tmp_path / "out")):
+                 ("cluster", tmp_path / "in", "--out", tmp_path / "out"),
+                 ("--help",), ("--version",), ("cluster", "--help"), ("diff", "-h"), ("report", "--help")):
         with open("/dev/full", "w") as full:
             proc = subprocess.run([sys.executable, "-m", "dedup", *map(str, args)], stdout=full,
                                   stderr=subprocess.PIPE, text=True, check=False)
