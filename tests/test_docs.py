@@ -14,11 +14,12 @@ import json
 import re
 
 import click
+import polars as pl
 import pytest
 
 from dedup import Config, run
 from dedup.cli import main
-from dedup.schema import CLUSTERS, LINKS, SENTENCES, STORY_HISTORY
+from dedup.schema import CLUSTERS, LINKS, SENTENCES, STORY_HISTORY, UTC_TIME, WORD_DIFF
 from tests.conftest import REPO, SAMPLE
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -94,6 +95,26 @@ def test_every_story_history_column_is_documented():
     section = _section("Nightly runs")
     missing = [name for name in STORY_HISTORY.names() if f"`{name}`" not in section]
     assert not missing, missing
+
+
+#: How README's column tables name each dtype the output schemas use.
+_README_TYPES = {pl.String: "string", pl.Int32: "int32", pl.Int64: "int64", pl.UInt32: "uint32",
+                 pl.Float64: "float", pl.Boolean: "bool", pl.Date: "date", UTC_TIME: "datetime (UTC)",
+                 pl.List(pl.String): "list of string", WORD_DIFF: "list of struct `{op: string, text: string}`"}
+
+
+@pytest.mark.parametrize("schema, heading", [
+    (CLUSTERS, "`clusters.parquet`"),
+    (SENTENCES, "`sentences.parquet` (schema `SENTENCES`)"),
+    (LINKS, "`links.parquet` (schema `LINKS`): \"shares added material with\""),
+    (STORY_HISTORY, "Nightly runs"),
+])
+def test_every_output_column_has_its_type(schema, heading):
+    typed = {name: kind for names, kind in re.findall(r"^\| (`[^|]+?) \| ([^|]+?) \| ", _section(heading), re.MULTILINE)
+             for name in re.findall(r"`(\w+)`", names) if name in schema}
+    wrong = {name: (typed.get(name), _README_TYPES[dtype]) for name, dtype in schema.items()
+             if typed.get(name) != _README_TYPES[dtype]}
+    assert not wrong, f"{heading}: column: (README's type, the schema's): {wrong}"
 
 
 def test_every_setting_is_documented():
