@@ -46,7 +46,7 @@ def _parse_fields(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
                               f"choose one of {', '.join(CANONICAL_FIELDS)}")
         if any(field == canonical.strip() for field, _ in pairs):   # one would silently win
             raise ConfigError(f"--field {canonical.strip()} is given twice; map each field once")
-        pairs.append((canonical.strip(), source.strip()))
+        pairs.append((canonical.strip(), source))   # as written: a header may have spaces (see RecordMapper)
     return tuple(pairs)
 
 

@@ -79,8 +79,10 @@ def _rows(source: Source, data: BinaryIO) -> Iterator[list[Raw]]:
     limits = source.limits
     on_disk = os.stat(source.path).st_size
     budget, spent, number = decoded_budget(limits, on_disk), 0, 0
-    # pages read one after the other, not a column chunk at once: the memory is a batch's
-    file = pq.ParquetFile(data, buffer_size=1 << 20, pre_buffer=False)
+    # pages read one after the other, not a column chunk at once: the memory is a batch's. INT96 time stamps
+    # (Spark, Hive, Impala) in microseconds: as nanoseconds, those outside years 1677-2262 (9999-12-31, a
+    # sentinel) would wrap to another date silently, where in microseconds _dates_in_range sees them.
+    file = pq.ParquetFile(data, buffer_size=1 << 20, pre_buffer=False, coerce_int96_timestamp_unit="us")
     names = file.schema_arrow.names
     wanted = _mappable(names, limits.field_map)
     paths = [file.schema.column(j).path for j in range(file.metadata.num_columns)]
@@ -179,9 +181,11 @@ def _dictionary_page_bytes(head: bytes) -> int | None:
 def _mappable(names: list[str], field_map) -> list[str]:
     """The columns of ``names`` a record can be mapped from (:class:`~dedup.io.records.RecordMapper`): those
     a ``--field`` mapping or an alias names, or the start of a mapping's path (``body`` for ``body.main``),
-    as written or in their case-folded, stripped form."""
+    as written or in their case-folded, stripped form (the mapping's too: ``text=Story Body`` reaches the column
+    ``Story Body ``, as :class:`~dedup.io.records.RecordMapper` finds it)."""
     usable = {alias for aliases in ALIASES.values() for alias in aliases}
-    usable.update(part for _, path in field_map for part in (path, path.split(".")[0]))
+    heads = {part for _, path in field_map for part in (path, path.split(".")[0])}
+    usable.update(name for head in heads for name in (head, head.strip().casefold()))
     return [name for name in dict.fromkeys(names) if name in usable or name.strip().casefold() in usable]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,15 +26,24 @@ from urllib.parse import urlsplit
 from dedup.config import CANONICAL_FIELDS, ReadConfig
 from dedup.normalize import new_since_unicode14
 
-#: Column names accepted for each canonical field, after an explicit --field mapping.
+#: Column names accepted for each canonical field, after an explicit --field mapping, in the order they are
+#: tried; written in lower case, as a header's names are matched (``publishedat`` is NewsAPI's ``publishedAt``).
+#: The specific names of a date come before the generic ``date`` and ``timestamp``, which a CMS export may
+#: hold as displayed (``27/11/2026``, or the day alone) beside its full time.
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "article_id", "doc_id", "uid", "guid"),
-    "outlet": ("outlet", "source", "publisher", "site", "site_name", "sitename", "domain", "source_domain"),
+    "outlet": ("outlet", "source", "publisher", "site", "site_name", "sitename", "domain",
+               "source_domain"),
     "title": ("title", "headline", "heading"),
     "text": ("text", "body", "content", "article", "maintext", "raw_content"),
-    "published": ("published", "date", "published_at", "pubdate", "publish_date", "date_publish", "timestamp"),
+    "published": ("published", "published_at", "publishedat", "publish_date", "pubdate", "date_publish", "date",
+                  "timestamp"),
     "url": ("url", "link", "uri", "source_url"),
 }
+
+#: The first integer a float cannot hold exactly: 2**53 + 1 is read as 2**53, so from there a whole float id
+#: may not be the integer that was written (pandas makes an int64 column that has a null float64).
+_EXACT_FLOAT_IDS = 2**53
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,23 @@ def repair_surrogates(value: str) -> str:
     return value if value.isascii() or not _SURROGATE.search(value) else _SURROGATE.sub("\ufffd", value)
 
 
+def _is_missing(value: Any) -> bool:
+    """True for None and for NaN, a float column's missing value (pandas, polars and Spark write it where an
+    id, title or date is missing, and pandas' records as JSON ``NaN``): NaN is missing wherever null is."""
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return value is None
+
+
+def _override_names(path: str | None) -> tuple[str, ...]:
+    """The names a ``--field`` column is looked up by: as written, then case-folded and stripped, as a
+    header's names are also found (:meth:`RecordMapper._with_folded_names`): ``text=Story Body`` reaches the
+    column `` Story Body ``."""
+    return () if path is None else tuple(dict.fromkeys((path, path.strip().casefold())))
+
+
 def _nested(raw: dict[str, Any], path: str) -> Any:
     """``raw["a"]["b"]`` for the path ``a.b`` (JSON objects, Parquet structs); None if absent."""
     value: Any = raw
@@ -163,36 +190,77 @@ class RecordMapper:
         self.config = config
         self._plain_names: set[tuple] = set()   # see _with_folded_names
         overrides = dict(config.field_map)
-        self.lookup = {
-            field: ((overrides[field],) if field in overrides else ()) + ALIASES[field]
-            for field in CANONICAL_FIELDS
-        }
+        self.lookup = {field: _override_names(overrides.get(field)) + ALIASES[field] for field in CANONICAL_FIELDS}
+        self.explicit_published = set(_override_names(overrides.get("published")))
         # The objects a --field path reaches into (``source`` for ``outlet=source.name``): one is never the
         # field itself, though it is an alias; where the path is null, the aliases after it are tried.
-        self.containers = {field: {".".join(parts[:i]) for i in range(1, len(parts))}
-                           for field, path in overrides.items() for parts in [path.split(".")]}
+        self.containers = {field: {".".join(parts[:i]) for name in _override_names(path)
+                                   for parts in [name.split(".")] for i in range(1, len(parts))}
+                           for field, path in overrides.items()}
 
     def _get(self, raw: dict[str, Any], field: str) -> Any:
-        containers = self.containers.get(field, ())
+        """The value of ``field`` under the first of its lookup names that has one (see :meth:`_value`), None if
+        none has. Most names are not in the record: skipped without a call (this runs for each field of each
+        record)."""
         for name in self.lookup[field]:
-            value = raw.get(name)
-            if value is None and "." in name:
-                value = _nested(raw, name)
-            if value is not None and not (isinstance(value, dict) and name in containers):
-                return _utf8(value) if value.__class__ in (bytes, bytearray) else value
+            if (raw.get(name) is not None or "." in name) and (value := self._value(raw, field, name)) is not None:
+                return value
         return None
 
-    def _string(self, raw: dict[str, Any], field: str) -> Any:
-        """The value of ``field``, an integer id as its digits (a whole float or decimal too: pandas writes a
-        nullable integer column as floats, ``12345.0``; databases a DECIMAL(18,0)), any other value as it is."""
-        value = self._get(raw, field)
-        if field == "id" and isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if field == "id" and isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if field == "id" and isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-            return str(int(value))   # a DECIMAL(18,0) column of Spark, Hive or a database export
-        return value
+    def _value(self, raw: dict[str, Any], field: str, name: str) -> Any:
+        """The value of ``field`` under ``name`` in ``raw``: None if it is missing (null, NaN) or is an object a
+        ``--field`` path reaches into; text for a UTF-8 byte string."""
+        value = raw.get(name)
+        if value is None and "." in name:
+            value = _nested(raw, name)
+        if value.__class__ is str:
+            return value
+        if _is_missing(value) or (isinstance(value, dict) and name in self.containers.get(field, ())):
+            return None
+        return _utf8(value) if value.__class__ in (bytes, bytearray) else value
+
+    def _id(self, raw: dict[str, Any]) -> tuple[Any, str | None]:
+        """The record's id, an integer as its digits (a whole float or decimal too: pandas writes a nullable
+        integer column as floats, ``12345.0``; databases a DECIMAL(18,0)), any other value as it is; and a
+        warning. A whole float from 2**53 on may not be the integer written (1469785430253568001 and ...002
+        are both 1469785430253568000.0): such an id is None, so the article gets the content id rather than
+        another article's id, with the warning ``imprecise_float_id``."""
+        value = self._get(raw, "id")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value), None
+        if isinstance(value, float) and value.is_integer():
+            if abs(value) < _EXACT_FLOAT_IDS:
+                return str(int(value)), None
+            return None, (f"imprecise_float_id: id {value!r} is a float past 2**53, which cannot tell the integers "
+                          "apart; the content id is used (write ids as int64 or strings)")
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            return str(int(value)), None   # a DECIMAL(18,0) column of Spark, Hive or a database export
+        return value, None
+
+    def _published(self, raw: dict[str, Any]) -> tuple[datetime | None, str | None]:
+        """The first readable date of the ``published`` names, in lookup order, and a warning or None.
+
+        A display column (``date``: ``27/11/2026``) so never leaves undated an article whose ``published_at``
+        is readable; but a date taken after an unreadable one is the warning ``date_fallback`` (the CMS's
+        field broke: the date may be another kind of time), not silence. A ``--field published=`` column the
+        user chose is not replaced when unreadable (only when absent), and no readable date at all is
+        ``bad_date`` with the first unreadable one's reason: the article stays undated."""
+        unreadable = None   # (name, reason) of the first unreadable date
+        for name in self.lookup["published"]:
+            if (raw.get(name) is None and "." not in name) or (value := self._value(raw, "published", name)) is None:
+                continue
+            try:
+                published = parse_published(value)
+            except ValueError as exc:
+                if name in self.explicit_published:
+                    return None, f"bad_date: {exc}"
+                unreadable = unreadable or (name, str(exc))
+                continue
+            if published is not None:
+                if unreadable:
+                    return published, f"date_fallback: {unreadable[0]}: {unreadable[1]}; the date of {name} is used"
+                return published, None
+        return None, unreadable and f"bad_date: {unreadable[1]}"
 
     def _with_folded_names(self, raw: dict[str, Any]) -> dict[str, Any]:
         """``raw``, plus each of its names written otherwise than the lower-case aliases (``Text``, ``" title"``
@@ -221,10 +289,10 @@ class RecordMapper:
             return Reject(file, record, "not_an_object", f"expected a JSON object, got {kind}")
         original, raw = raw, self._with_folded_names(raw)
         # the record's own id, if readable, names it in a reject (rejected.jsonl's article_id)
-        raw_id = self._string(raw, "id")
+        raw_id, id_warning = self._id(raw)
         own_id = (raw_id.strip() or None) if isinstance(raw_id, str) else None
         text = self._get(raw, "text")
-        if text is None and any(name in raw and raw[name] is None for name in self.lookup["text"]):
+        if text is None and any(name in raw and _is_missing(raw[name]) for name in self.lookup["text"]):
             # the field is there but null: an empty CSV cell (the CSV reader makes "" null), a JSON or Parquet null
             return Reject(file, record, "empty_text", "text is empty", own_id)
         if text is None:
@@ -240,13 +308,14 @@ class RecordMapper:
             return Reject(file, record, "text_too_long",
                           f"text has {len(text):,} characters, more than max_text_chars={self.config.max_text_chars:,}",
                           own_id)
-        warnings: list[str] = []
+        warnings: list[str] = [id_warning] if id_warning else []
         fields: dict[str, Any] = {"text": text}
         for name in ("title", "outlet", "url", "id"):
             value = raw_id if name == "id" else self._get(raw, name)
+            if name == "outlet" and isinstance(value, dict) and isinstance(value.get("name"), str):
+                value = value["name"]   # NewsAPI's "source": {"id": ..., "name": ...}, a schema.org publisher
             if value is not None and not isinstance(value, str):
-                return Reject(file, record, "bad_field_type", f"{name} must be a string, got {type(value).__name__}",
-                              own_id)
+                return Reject(file, record, "bad_field_type", _not_a_string(name, value), own_id)
             fields[name] = value.strip() if isinstance(value, str) else None
             if fields[name] == "":
                 fields[name] = None
@@ -258,13 +327,11 @@ class RecordMapper:
         if cut:
             warnings.append(f"lone_surrogate_replaced: {', '.join(cut)}")
         text = fields["text"]
-        try:
-            published = parse_published(self._get(raw, "published"))
-        except ValueError as exc:
+        published, date_warning = self._published(raw)
+        if date_warning:
             # An unreadable date does not make the article unusable: keep it
-            # undated and count the warning in summary.json.
-            published = None
-            warnings.append(f"bad_date: {exc}")
+            # (undated, or dated by the next name) and count the warning in summary.json.
+            warnings.append(date_warning)
         outlet = fields["outlet"] or outlet_from_url(fields["url"])
         article_id = fields["id"] or content_id(outlet, fields["title"], text)
         return {
@@ -278,3 +345,14 @@ class RecordMapper:
             "source_record": record,
             "_warnings": tuple(warnings),
         }
+
+
+def _not_a_string(name: str, value: Any) -> str:
+    """The message of a ``bad_field_type`` reject: ``name``'s ``value`` is not a string (nor, for an id, a
+    whole number), with what to do about it where that is clear."""
+    kind = type(value).__name__
+    if name == "id" and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return f"id must be a string or a whole number, got the {kind} {value}"
+    if isinstance(value, dict):
+        return f"{name} must be a string, got an object; map a string in it with --field {name}=COLUMN.KEY"
+    return f"{name} must be a string, got {kind}"

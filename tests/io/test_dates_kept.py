@@ -110,3 +110,15 @@ def test_each_read_takes_the_latest_page_date_anew(tmp_path, monkeypatch):
     second = read_inputs([tmp_path])
     assert first.articles["published"].to_list() != [datetime(2026, 12, 3, 8, tzinfo=UTC)]
     assert second.articles["published"].to_list() == [datetime(2026, 12, 3, 8, tzinfo=UTC)]
+
+
+def test_int96_time_stamps_outside_1677_to_2262_are_the_dates_written(tmp_path):
+    # Spark, Hive and Impala write INT96; read as nanoseconds, 9999-12-31 wrapped silently to 1816-03-29
+    pq.write_table(pa.table({"id": ["s1", "s2", "s3", "s4"], "text": _texts(4), "published": pa.array(
+        [_us(OK), _us(253402214400), _us(-62135596800), _us(AFTER_9999)], pa.timestamp("us"))}),
+        tmp_path / "spark.parquet", use_deprecated_int96_timestamps=True)
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    assert res.articles.sort("article_id")["published"].to_list() == [
+        datetime(2025, 11, 27, 8, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC), None]
+    assert res.warnings["bad_date"] == 1   # after year 9999
