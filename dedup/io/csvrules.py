@@ -19,6 +19,9 @@ _BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
 #: A line break: ``\n``, ``\r\n`` or a lone ``\r``.
 _BREAK = re.compile(r"\r\n|\r|\n")
 
+#: A line's text, to its break.
+_TO_BREAK = re.compile(r"[^\r\n]*")
+
 
 def _breaks(text: str, start: int, stop: int) -> int:
     """The line breaks in ``text[start:stop]``: ``\\n``, ``\\r\\n`` or a lone ``\\r``, as the csv module cuts
@@ -36,10 +39,21 @@ def _ends_a_line(text: str, stop: int) -> int:
 DELIMITERS = (",", ";", "\t", "|")
 
 
-def _delimiter(text: str) -> str:
-    """The separator of a CSV file: the one of :data:`DELIMITERS` that cuts its header line into the most
-    columns (a comma on a tie, so a one-column header stays comma-separated)."""
-    header = re.match(r"[^\r\n]*", text).group()   # a line ends at \r too (old Mac exports), as for the reader
+#: Excel's first line naming the separator (``sep=;``), which exports write so that Excel opens them in any
+#: locale: not a header, and not a row.
+_SEPARATOR_HINT = re.compile(r"sep=([,;\t|])[^\S\r\n]*(?:\r\n|\r|\n)?")
+
+
+def separator_hint(line: str) -> str | None:
+    """The separator an Excel hint line ``sep=X`` names (one of :data:`DELIMITERS`), or None for another line."""
+    hint = _SEPARATOR_HINT.fullmatch(line)
+    return hint.group(1) if hint else None
+
+
+def _delimiter(text: str, start: int = 0) -> str:
+    """The separator of a CSV file whose header line starts at ``text[start]``: the one of :data:`DELIMITERS`
+    that cuts that line into the most columns (a comma on a tie, so a one-column header stays comma-separated)."""
+    header = _TO_BREAK.match(text, start).group()   # a line ends at \r too (old Mac exports), as for the reader
     try:
         return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), d == ","))
     except csv.Error:   # a header field over the field limit (max_record_bytes): said as the stream says it
@@ -78,6 +92,9 @@ def check_header(reader: csv.DictReader) -> list[str]:
     if not fields:
         raise FileRejected("empty_file", "CSV file has no header")
     named = [name for name in fields if name.strip()]
+    if not named:   # a line of white space before the header (a template's indent): not a header of one column
+        raise FileRejected("malformed_csv", "the CSV header names no column (a line of white space before it? "
+                           "remove it)")
     if len(set(named)) < len(named):
         # Which of the columns holds the field is anybody's guess (the csv module keeps the last):
         # the file is rejected, naming them, rather than read from the wrong column.
@@ -104,11 +121,71 @@ def not_closed(start: int, end: int, error: str) -> Reject:
                   f"closed properly ({error}){ran}; not read")
 
 
-def row_or_reject(start: int, row: dict, fields: list[str]) -> Any:
-    """The record of a row read whole: its fields (empty ones null), or the reject of a row with too many."""
-    if None in row:
-        return Reject("", start, "malformed_csv", f"row has {len(fields) + len(row[None])} fields, "
-                      f"header has {len(fields)}")
+class _Counted:
+    """A csv reader whose rows are counted: ``width``, the number of fields of the row read last."""
+
+    def __init__(self, rows: Any):
+        self._rows, self.width = rows, 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self._rows)
+        self.width = len(row)
+        return row
+
+    @property
+    def line_num(self) -> int:   # read by DictReader for every row: a property, not a failed lookup each time
+        return self._rows.line_num
+
+    def __getattr__(self, name: str) -> Any:   # dialect: the reader's
+        return getattr(self._rows, name)
+
+
+class RowReader(csv.DictReader):
+    """:class:`csv.DictReader` that also says how many fields its last row had (``width``). The dict cannot
+    say it of a short row: the header's columns the row does not reach are None, and an unnamed column the
+    header repeats shares one key, read or not."""
+
+    def __init__(self, lines: Any, delimiter: str):
+        super().__init__(lines, delimiter=delimiter)
+        self.reader = _Counted(self.reader)
+
+    @property
+    def width(self) -> int:
+        return self.reader.width
+
+
+def miscounted(start: int, width: int, fields: list[str]) -> Reject | None:
+    """The reject of a row of ``width`` fields on line ``start`` if the header has another number. A complete
+    export writes every field of every row (Python's csv, pandas, polars, Excel, LibreOffice): a row with fewer
+    was cut in two, mostly by a line break written unquoted in a field, and its fields would go to the wrong
+    columns."""
+    if width == len(fields):
+        return None
+    hint = " (an unquoted line break in a field?)" if width < len(fields) else ""
+    fields_of_row = f"{width} field{'s' if width != 1 else ''}"
+    return Reject("", start, "malformed_csv", f"row has {fields_of_row}, header has {len(fields)}{hint}")
+
+
+def _is_header(row: dict) -> bool:
+    """Whether a row repeats the header: every field its own column's name (a byte-order mark and the white
+    space around them aside), as when two exports are joined (``cat a.csv b.csv``)."""
+    return all(_bare(value) == _bare(name) for name, value in row.items())
+
+
+def _bare(name: str) -> str:
+    return name.lstrip("\ufeff").strip()
+
+
+def row_or_reject(start: int, row: dict, fields: list[str], width: int) -> Any:
+    """The record of a row of ``width`` fields read whole: its fields (empty ones null); or the reject of a row
+    with too many or too few fields (:func:`miscounted`), or of the header repeated."""
+    if (reject := miscounted(start, width, fields)) is not None:
+        return reject
+    if _is_header(row):
+        return Reject("", start, "malformed_csv", "the header repeated (two exports joined?)")
     return {k: (v if v != "" else None) for k, v in row.items()}
 
 

@@ -26,14 +26,17 @@ from dedup.io.csvrules import (
     _BLANK_LINES,
     _BREAK,
     _OPEN_AT_END,
+    RowReader,
     _breaks,
     _broken_quotes,
     _delimiter,
     _on_lines,
     check_header,
+    miscounted,
     not_closed,
     rest_not_read,
     row_or_reject,
+    separator_hint,
     too_large,
 )
 from dedup.io.records import Reject
@@ -296,18 +299,34 @@ def _read_through(lines: _StreamLines, scan: _Scan, taken: Iterable[str]) -> Non
             return
 
 
-def _checked(start: int, end: int, last: bool, error: str | None, row: dict | None, fields: list[str],
-             broken: FileRejected | None, kept: Reject | None = None) -> Iterator[tuple[int, Any]]:
-    """The record or reject of a row on lines ``start``-``end`` (``last``: the data ends with it) that the
-    csv module read, as the whole-file reader decides: ``error``, what a strict parser says of its text. A row
-    not held (``row`` None, unless it has too many fields) that would be kept is the reject ``kept``."""
+def _checked(start: int, end: int, last: bool, error: str | None, row: dict | None, width: int,
+             fields: list[str], broken: FileRejected | None, kept: Reject | None = None
+             ) -> Iterator[tuple[int, Any]]:
+    """The record or reject of a row of ``width`` fields on lines ``start``-``end`` (``last``: the data ends
+    with it) that the csv module read, as the whole-file reader decides: ``error``, what a strict parser says
+    of its text. A row not held (``row`` None) that would be kept is the reject ``kept``."""
     open_at_end = last and error is not None and error.startswith(_OPEN_AT_END)
     if open_at_end and broken is not None:   # the break cut this row: it is part of the rest
         raise rest_not_read(broken, start)
     if (end > start and error) or open_at_end:
         yield start, not_closed(start, end, error)
     else:
-        yield start, kept if row is None else row_or_reject(start, row, fields)
+        yield start, (miscounted(start, width, fields) or kept) if row is None else row_or_reject(
+            start, row, fields, width)
+
+
+def _header_of(lines: _StreamLines) -> str:
+    """The separator of a CSV file, its lines taken to its header line's: blank lines (an export that prints a
+    line break first) and Excel's separator line ``sep=;``, which names the separator, as
+    :func:`dedup.io.readers._header_of` takes them."""
+    lines.skip_blank()
+    lines.at_end()
+    hinted = separator_hint(lines._ahead or "")
+    if hinted is None:
+        return _delimiter(lines._ahead or "")
+    next(lines)
+    lines.skip_blank()
+    return hinted
 
 
 def read_csv_stream(source: Source, plan: TextPlan, chunk: int = _CHUNK) -> Iterator[tuple[int, Any]]:
@@ -321,9 +340,8 @@ def read_csv_stream(source: Source, plan: TextPlan, chunk: int = _CHUNK) -> Iter
             raise _changed()
         lines = _StreamLines(stream, plan, limit, chunk)
         try:
-            lines.at_end()
-            delimiter = _delimiter(lines._ahead or "")
-            reader = csv.DictReader(lines, delimiter=delimiter)
+            delimiter = _header_of(lines)
+            reader = RowReader(lines, delimiter)
             fields = check_header(reader)
         except _TooLong:
             raise FileRejected("malformed_csv", f"unreadable CSV header: its line is longer than "
@@ -354,15 +372,14 @@ def read_csv_stream(source: Source, plan: TextPlan, chunk: int = _CHUNK) -> Iter
                     scan.fields += 1
                     scan.strict = scan.strict or _OPEN_AT_END
                 error = scan.strict if end > start or last else None
-                row = {None: [""] * (scan.fields - len(fields))} if scan.fields > len(fields) else None
-                yield from _checked(start, end, last, error, row, fields, plan.broken, Reject(
+                yield from _checked(start, end, last, error, None, scan.fields, fields, plan.broken, Reject(
                     "", start, "record_too_large", f"the row on {_on_lines(start, end)} is longer than "
                     f"max_record_bytes={limit:,}; not read"))
                 continue
             end = lines.consumed   # the line the row ends on
             last = lines.at_end()
             error = _broken_quotes("".join(lines.record), delimiter) if end > start or last else None
-            yield from _checked(start, end, last, error, row, fields, plan.broken)
+            yield from _checked(start, end, last, error, row, reader.width, fields, plan.broken)
         if lines.reading.differs():
             raise _changed(lines.consumed + 1, found_at_end=lines.at_eof)
         if plan.broken is not None:

@@ -41,6 +41,7 @@ from typing import Any
 from dedup.io.csvrules import (
     _BLANK_LINES,
     _OPEN_AT_END,
+    RowReader,
     _breaks,
     _broken_quotes,
     _delimiter,
@@ -49,6 +50,7 @@ from dedup.io.csvrules import (
     not_closed,
     rest_not_read,
     row_or_reject,
+    separator_hint,
     too_large,
 )
 from dedup.io.csvstream import read_csv_stream
@@ -223,8 +225,13 @@ def _read_json_whole(source: Source) -> Iterator[Raw]:
 def read_csv(source: Source) -> Iterator[Raw]:
     """A header row, then one record per row (quoted multi-line fields allowed). The separator is the
     comma, or a semicolon, tab or bar when that cuts the header into more columns (:func:`_delimiter`).
+    Blank lines before the header are skipped, and Excel's separator line ``sep=;`` too, whose separator is
+    taken (:func:`_header_of`); the records are numbered by the file's lines all the same.
 
-    A header that names a column twice rejects the file (``malformed_csv``).
+    A header that names a column twice, or none, rejects the file
+    (``malformed_csv``); a row with more or fewer fields than the header, or the
+    header repeated, is that row's ``malformed_csv`` reject
+    (:func:`~dedup.io.csvrules.row_or_reject`).
     A row over several lines whose quotes do not close properly (an
     unterminated quote, which runs the following rows into one field) is one
     ``malformed_csv`` reject on the line it starts, naming the lines it
@@ -254,8 +261,9 @@ def _read_csv_whole(source: Source) -> Iterator[Raw]:
     limit = source.limits.max_record_bytes
     csv.field_size_limit(limit)
     buffer = _Lines(text)
-    delimiter = _delimiter(text)
-    reader = csv.DictReader(buffer, delimiter=delimiter)
+    delimiter, header_at = _header_of(text)
+    buffer.seek(header_at)
+    reader = RowReader(buffer, delimiter)
     fields = check_header(reader)
     # The lines are counted in the text, not by the reader: it counts the blank lines it skips as well.
     position = buffer.tell()
@@ -297,9 +305,21 @@ def _read_csv_whole(source: Source) -> Iterator[Raw]:
         if (lines > 1 and error) or open_at_end:
             yield start, not_closed(start, end, error)
             continue
-        yield start, row_or_reject(start, row, fields)
+        yield start, row_or_reject(start, row, fields, reader.width)
     if broken is not None:
         raise rest_not_read(broken, _breaks(text, 0, len(text)) + 1)
+
+
+def _header_of(text: str) -> tuple[str, int]:
+    """The separator of a CSV text, and where its header line starts: after blank lines (an export that prints
+    a line break first) and Excel's separator line ``sep=;``, which names the separator."""
+    position = _BLANK_LINES.match(text).end()
+    first = _LINE.match(text, position).group()
+    hinted = separator_hint(first)
+    if hinted is not None:
+        position = _BLANK_LINES.match(text, position + len(first)).end()
+    guessed = _delimiter(text, position)   # a hint too: it rejects a header over the limit as the stream does
+    return hinted or guessed, position
 
 
 #: One line, with its break: ``\n``, ``\r\n`` or a lone ``\r``.

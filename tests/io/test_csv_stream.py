@@ -80,6 +80,10 @@ def _csv_text(rng: random.Random) -> str:
         text = text.rstrip("\r\n")          # no break after the last line
     elif rng.random() < 0.2:
         text += rng.choice(BREAKS) * 2      # blank lines at the end
+    if rng.random() < 0.1:
+        text = f"sep={delimiter}{rng.choice(BREAKS)}" + text   # Excel's separator line
+    if rng.random() < 0.1:
+        text = rng.choice(BREAKS) * rng.randint(1, 3) + text   # blank lines before the header
     return ("\ufeff" if rng.random() < 0.15 else "") + text
 
 
@@ -161,6 +165,51 @@ def test_a_field_over_the_limit_is_not_held_whole(tmp_path, line_break):
     assert peak < path.stat().st_size / 3, peak    # read whole: its bytes, then its text (2 bytes a character)
     whole = _outcome(_read_csv_whole(Source(path, Limits(max_record_bytes=1 << 18))))
     assert whole == got
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 64])
+def test_blank_lines_and_excels_separator_line_before_the_header_are_skipped(tmp_path, chunk):
+    """A CMS that prints a line break before its export, Excel's ``sep=;``: the header is the next line, the
+    separator the one it names, and the records are numbered by the file's lines, as in rejects."""
+    cases = {"blank.csv": "\r\n\n\rid,text\r\n1,a\r\n\r\n2,b\r\n",
+             "sep.csv": "\ufeff\nsep=;\r\n\r\nid;text\r\n1;a\r\n\r\n2;b\r\n",
+             "tab.csv": "sep=\t\nid\ttext\n\n\n1\ta\n\n2\tb"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8", newline="")
+        whole, streamed = _both(tmp_path / name, chunk)
+        assert streamed == whole == [(5, {"id": "1", "text": "a"}), (7, {"id": "2", "text": "b"})], name
+    (tmp_path / "hint-alone.csv").write_text("\nsep=|\n\n")
+    whole, streamed = _both(tmp_path / "hint-alone.csv", chunk)
+    assert streamed == whole == [("raised", "empty_file", "CSV file has no header")]
+    (tmp_path / "indent.csv").write_text(" \r\nid,text\r\n1,a\r\n")   # white space is a line, not a blank one
+    whole, streamed = _both(tmp_path / "indent.csv", chunk)
+    assert streamed == whole == [("raised", "malformed_csv", "the CSV header names no column (a line of white space "
+                                                             "before it? remove it)")]
+
+
+def test_a_row_with_fewer_fields_than_the_header_is_rejected(tmp_path):
+    """A text's line break written unquoted cuts its row in two: both parts are rejects naming their line and
+    counts, not records whose fields went to the wrong columns; so is a short row on a line over the limit,
+    which the stream does not hold."""
+    path = tmp_path / "short.csv"
+    path.write_text("id,title,text,outlet,published\n1,Budget,First paragraph\nSecond paragraph,Daily A,"
+                    "2026-11-27T10:00:00Z\n2,T,Text,Daily B,\n3," + "x" * 100 + "," + "y" * 100 + "\n", newline="")
+    whole, streamed = _both(path, 8)
+    message = "row has 3 fields, header has 5 (an unquoted line break in a field?)"
+    assert streamed == whole == [(2, ("malformed_csv", message)), (3, ("malformed_csv", message)),
+                                 (4, {"id": "2", "title": "T", "text": "Text", "outlet": "Daily B", "published": None}),
+                                 (5, ("malformed_csv", message))]
+
+
+def test_the_header_repeated_by_two_exports_joined_is_rejected(tmp_path):
+    """``cat a.csv b.csv``: the second header (its byte-order mark too) is a reject that says so, not a record."""
+    path = tmp_path / "joined.csv"
+    part = b"\xef\xbb\xbfid,text\r\n1,a\r\n"
+    path.write_bytes(part + part + b" id , text \r\n")
+    whole, streamed = _both(path, 3)
+    repeated = ("malformed_csv", "the header repeated (two exports joined?)")
+    assert streamed == whole == [(2, {"id": "1", "text": "a"}), (3, repeated), (4, {"id": "1", "text": "a"}),
+                                 (5, repeated)]
 
 
 def test_a_row_longer_than_the_limit_made_of_short_fields_is_rejected(tmp_path):

@@ -189,6 +189,22 @@ def test_csv_unterminated_quotes_and_duplicate_columns_are_rejected(tmp_path):
     assert sorted(res.articles["article_id"]) == ["b3", "d1"]
 
 
+def test_csv_desk_export_shapes_a_leading_blank_line_a_separator_line_short_rows_and_a_repeated_header(tmp_path):
+    """A CMS's line break before the header and Excel's ``sep=;`` lose no article; a row an unquoted line break cut
+    in two and the header of a second export joined on are rejects naming their lines, not mis-mapped articles."""
+    (tmp_path / "a.csv").write_text("\r\nid,outlet,text\r\na1,Gazette,Kept\r\n", newline="")
+    (tmp_path / "b.csv").write_text("sep=;\nid;outlet;text\nb1;Gazette;Kept, with a comma\n")
+    (tmp_path / "c.csv").write_text("id,text,outlet\nc1,First paragraph\nSecond paragraph,Gazette\nid,text,outlet\n")
+    res = read_inputs([tmp_path])
+    _accounted(res)
+    assert sorted(zip(res.articles["article_id"], res.articles["source_record"], res.articles["text"])) == [
+        ("a1", 3, "Kept"), ("b1", 3, "Kept, with a comma")]
+    got = sorted((r["file"].rsplit("/", 1)[1], r["record"], r["message"]) for r in res.rejects.to_dicts())
+    short = "row has 2 fields, header has 3 (an unquoted line break in a field?)"
+    assert got == [("c.csv", 2, short), ("c.csv", 3, short), ("c.csv", 4, "the header repeated (two exports joined?)")]
+    assert set(res.rejects["reason"]) == {"malformed_csv"}
+
+
 def test_csv_last_row_with_an_open_quote_is_rejected(tmp_path):
     # The lenient parser reads an open quote on the last line as a field that ends with the file.
     (tmp_path / "a.csv").write_text('id,text\na1,Kept\na2,"Never closed, at the end of the file\n')
