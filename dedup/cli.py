@@ -68,10 +68,13 @@ class _StdoutFailed(Exception):
 
 
 def _print(text: str, *, nl: bool = True, color: bool | None = None) -> None:
-    """Print a command's result to standard output: every command's result goes through here (click prints
-    ``--help`` and ``--version`` itself), so that a failed write is :class:`_StdoutFailed` (one line and exit 8,
-    in :meth:`_Commands.main`), not a traceback. A broken pipe (``dedup diff A B | head``) is left to click,
-    which ends quietly on it. A character the output's encoding lacks (a cp1252 console) is written escaped."""
+    """Print a command's result to standard output: every command's result goes through here (``--help`` and
+    ``--version`` too), so that a failed write, or a closed standard output (``>&-``), is :class:`_StdoutFailed`
+    (one line and exit 8, in :meth:`_Commands.main`), not a traceback. A broken pipe (``dedup diff A B | head``)
+    is left to click, which ends quietly on it. A character the output's encoding lacks (a cp1252 console) is
+    written escaped."""
+    if sys.stdout is None:
+        raise _StdoutFailed("it is closed")
     try:
         try:
             click.echo(text, nl=nl, color=color)
@@ -82,6 +85,11 @@ def _print(text: str, *, nl: bool = True, color: bool | None = None) -> None:
         if exc.errno == errno.EPIPE:
             raise
         raise _StdoutFailed(exc.strerror or str(exc)) from exc
+
+
+def _on_terminal() -> bool:
+    """Whether standard output is a terminal (colours); False when it is closed (``>&-``: ``sys.stdout`` is None)."""
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 def _terminated() -> None:
@@ -335,7 +343,7 @@ def cluster(inputs, out_dir, threshold, config_file, fields, formats, report_art
         from dedup.report import render_summary
 
         _print(render_summary(summary, clusters, report_path=Path(out_dir) / "report.html",
-                              color=sys.stdout.isatty()).rstrip("\n"))
+                              color=_on_terminal()).rstrip("\n"))
 
 
 @main.command()
@@ -390,7 +398,7 @@ def diff(a, b, corpus, config_file, color):
     """
     from dedup.diffcmd import diff_articles
 
-    color = sys.stdout.isatty() if color is None else color
+    color = _on_terminal() if color is None else color
     try:
         text = diff_articles(a, b, corpus=list(corpus), color=color, config=_load_config(config_file))
     except DedupError as exc:

@@ -450,6 +450,15 @@ def test_a_full_standard_output_is_one_line_and_exit_8(tmp_path, planted):
         assert proc.stderr == "dedup: error: cannot write standard output: No space left on device\n", proc.stderr
 
 
+def test_a_closed_standard_output_is_one_line_and_exit_8(tmp_path):
+    # `dedup diff A B >&-`: sys.stdout is None; its isatty() was an AttributeError traceback
+    (tmp_path / "a.txt").write_text("Budget\nThe council approved the budget on Monday. The vote was close.\n")
+    (tmp_path / "b.txt").write_text("Budget\nThe council approved the budget on Tuesday. The vote was close.\n")
+    proc = subprocess.run(["sh", "-c", f'exec "{sys.executable}" -m dedup diff "$0" "$1" >&-', tmp_path / "a.txt",
+                           tmp_path / "b.txt"], stderr=subprocess.PIPE, text=True, check=False)
+    assert (proc.returncode, proc.stderr) == (8, "dedup: error: cannot write standard output: it is closed\n")
+
+
 def test_a_standard_output_without_the_characters_writes_them_escaped(tmp_path):
     # a cp1252 console (Windows, stdout redirected): Arabic in the diff was a UnicodeEncodeError traceback
     (tmp_path / "a.txt").write_text("عنوان\nوافق المجلس على الميزانية يوم الاثنين. كان التصويت متقاربا.\n")

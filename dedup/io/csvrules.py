@@ -92,9 +92,9 @@ def check_header(reader: csv.DictReader) -> list[str]:
     if not fields:
         raise FileRejected("empty_file", "CSV file has no header")
     named = [name for name in fields if name.strip()]
-    if not named:   # a line of white space before the header (a template's indent): not a header of one column
-        raise FileRejected("malformed_csv", "the CSV header names no column (a line of white space before it? "
-                           "remove it)")
+    if not named:   # white space or empty cells before the header (a template's indent, a spreadsheet's empty row)
+        raise FileRejected("malformed_csv", "the CSV header names no column (a row of empty cells or white space "
+                           "before it? remove it)")
     if len(set(named)) < len(named):
         # Which of the columns holds the field is anybody's guess (the csv module keeps the last):
         # the file is rejected, naming them, rather than read from the wrong column.

@@ -104,7 +104,7 @@ def parse_published(value: Any) -> datetime | None:
                 if new_since_unicode14(s):   # digits Python 3.12+ reads and 3.11 does not: read on none
                     raise ValueError
                 dt = email.utils.parsedate_to_datetime(s)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):   # Overflow: a year or hour of 20 digits
                 raise ValueError(f"unreadable date {value!r}; expected ISO 8601 such as 2026-11-27T08:15:00Z") from None
             if dt.tzinfo is None and (zone := _unknown_zone(s)):
                 raise ValueError(f"date {value!r} has {zone!r} where RFC 2822 wants a time zone; expected an "

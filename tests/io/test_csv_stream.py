@@ -183,7 +183,7 @@ def test_blank_lines_and_excels_separator_line_before_the_header_are_skipped(tmp
     assert streamed == whole == [("raised", "empty_file", "CSV file has no header")]
     (tmp_path / "indent.csv").write_text(" \r\nid,text\r\n1,a\r\n")   # white space is a line, not a blank one
     whole, streamed = _both(tmp_path / "indent.csv", chunk)
-    message = "the CSV header names no column (a line of white space before it? remove it)"
+    message = "the CSV header names no column (a row of empty cells or white space before it? remove it)"
     assert streamed == whole == [("raised", "malformed_csv", message)]
 
 

@@ -1,6 +1,7 @@
 """Dates that must survive reading: Parquet values outside years 1-9999 (one row's bad_date, not the file's
 end) and the fractions of a second of an HTML page's published time."""
 
+import json
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -122,3 +123,17 @@ def test_int96_time_stamps_outside_1677_to_2262_are_the_dates_written(tmp_path):
     assert res.articles.sort("article_id")["published"].to_list() == [
         datetime(2025, 11, 27, 8, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC), None]
     assert res.warnings["bad_date"] == 1   # after year 9999
+
+
+def test_an_rfc_2822_date_with_a_year_or_hour_of_twenty_digits_is_a_bad_date_not_a_lost_article(tmp_path):
+    # datetime() overflows a C integer on them: that was a reader_error reject, the article lost
+    recs = [{"id": "a1", "text": "Alpha.", "published": "Fri, 27 Nov 99999999999999999999 08:15:00 +0000"},
+            {"id": "a2", "text": "Beta.", "published": "27 Nov 2026 99999999999:15:00 +0000"},
+            {"id": "a3", "text": "Gamma.", "published": "27 Nov 99999999999 08:15:00 +0000",
+             "date": "2026-11-29T10:00:00Z"}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    res = read_inputs([tmp_path])
+    assert res.rejects.height == 0
+    got = {a["article_id"]: a["published"] for a in res.articles.to_dicts()}
+    assert got == {"a1": None, "a2": None, "a3": datetime(2026, 11, 29, 10, tzinfo=UTC)}
+    assert dict(res.warnings) == {"bad_date": 2, "date_fallback": 1}
