@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import connected_components
 from dedup.align.parallel import n_workers
 from dedup.chaining import ChainingGuard
 from dedup.config import AlignConfig, ClusterConfig, ShingleConfig
+from dedup.progress import Progress, bar
 from dedup.schema import CLUSTERS, PAIRS, conform, flat_lists
 from dedup.sentence_match import SentenceMatcher
 from dedup.shingle import parallel_ranges
@@ -142,7 +143,7 @@ def _pair_mask(left: np.ndarray, right: np.ndarray, pairs: pl.DataFrame | None) 
 
 def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, config: ClusterConfig,
            texts: Sequence[str] | pl.Series | None = None, align_config: AlignConfig = AlignConfig(),
-           resends: pl.DataFrame | None = None) -> pl.DataFrame:
+           resends: pl.DataFrame | None = None, progress: Progress | None = None) -> pl.DataFrame:
     """CANDIDATES -> PAIRS: exact overlap, Jaccard, containment and the decision. Stateless.
 
     ``sets`` holds every article's shingle set, by doc: a :class:`FlatSets`
@@ -152,7 +153,8 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
     their sentence containment (:mod:`dedup.sentence_match`); ``texts`` may be
     the ARTICLES ``text`` column itself: only the borderline pairs' texts are read.
     Candidates that are also rows of ``resends`` (:func:`dedup.resend.resend_candidates`)
-    are accepted at ``resend_min_containment``.
+    are accepted at ``resend_min_containment``. ``progress`` draws a bar of the borderline pairs' articles
+    split into sentences (most of the time verification takes).
     """
     flat = sets if isinstance(sets, FlatSets) else FlatSets.from_list(sets)
     left = candidates["left"].to_numpy()
@@ -182,8 +184,9 @@ def verify(candidates: pl.DataFrame, sets: Sequence[np.ndarray] | FlatSets, *, c
                                                        shape=(len(docs), len(docs))), directed=False)
             docs = docs[np.argsort(story, kind="stable")]
             bodies = texts.gather(docs).to_list() if isinstance(texts, pl.Series) else [texts[int(d)] for d in docs]
-            matcher = SentenceMatcher(align_config).fit(dict(zip(docs.tolist(), bodies)),
-                                                        workers=n_workers(align_config.workers, len(docs)))
+            with bar(progress, "verify", total=len(docs), unit="art") as advance:
+                matcher = SentenceMatcher(align_config).fit(dict(zip(docs.tolist(), bodies)), done=advance,
+                                                            workers=n_workers(align_config.workers, len(docs)))
             share[border] = matcher.shares(left[border], right[border])
             agree = matcher.facts_agree_many(left[border], right[border])
             accepted[border] = (share[border] >= config.sentence_threshold) & (agree >= config.rescue_min_facts)

@@ -148,7 +148,7 @@ def _cluster_articles(read: ReadResult, config: Config, timer: Timer, state: Nig
     if resends.height:
         cand = pl.concat([cand, resends]).unique().sort("left", "right")
     pairs = timer.run("verify", verify, cand, FlatSets.from_series(sh["shingles"]), config=config.cluster,
-                      texts=articles["text"], align_config=config.align, resends=resends)
+                      texts=articles["text"], align_config=config.align, resends=resends, progress=timer.progress)
     clusters, cstats = timer.run("cluster", build_clusters, articles, sh, pairs,
                                  config=config.cluster, shingle_config=config.shingle, resends=resends)
     if state is not None:
@@ -354,7 +354,8 @@ def _input_folder(inputs: list[str | Path], folder: Path) -> str | Path | None:
 
 def _run(inputs: list[str | Path], out: Path, config: Config, timer: Timer, state: NightlyState | None
          ) -> ClusterResult:
-    read = timer.run("read", read_inputs, list(inputs), config=config.read, out=out)   # out/ is not input
+    read = timer.run("read", read_inputs, list(inputs), config=config.read, out=out,   # out/ is not input
+                     progress=timer.progress)
     if read.articles.height == 0 and read.records == 0:
         raise InputError("the inputs hold no records")
     if state is not None:

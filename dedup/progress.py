@@ -34,16 +34,33 @@ class Progress:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
 
     @contextmanager
-    def bar(self, desc: str, total: int | None, unit: str = "art") -> Iterator[Callable[[int], None]]:
+    def bar(self, desc: str, total: int | None, unit: str = "art", *, lazy: bool = False
+            ) -> Iterator[Callable[[int], None]]:
+        """A bar of ``total`` items (None: unknown, so a count and a rate without an ETA), advanced by the
+        callable it yields. ``lazy``: drawn from its first advance only, for what a stage may have none of
+        (the pages to extract of a read of JSON Lines)."""
         if not self.enabled:
             yield _ignore
             return
         from tqdm import tqdm  # only a run that draws bars pays the import
 
         # counts as whole numbers (unit_scale would print 3 of 10 as 3.00/10.0); rates keep their decimals
-        with tqdm(total=total, desc=f"{desc:<12}", unit=unit, leave=False,
-                  file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:
-            yield bar.update
+        def drawn():
+            return tqdm(total=total, desc=f"{desc:<12}", unit=unit, leave=False,
+                        file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+        bars = [] if lazy else [drawn()]
+
+        def advance(n: int = 1) -> None:
+            if not bars:
+                bars.append(drawn())
+            bars[0].update(n)
+
+        try:
+            yield advance
+        finally:
+            for bar in bars:
+                bar.close()
 
 
 QUIET = Progress(enabled=False)
@@ -60,6 +77,6 @@ def given_progress(progress: Progress | bool | None) -> Progress | None:
     return progress
 
 
-def bar(progress: Progress | None, desc: str, total: int | None, unit: str = "art"):
+def bar(progress: Progress | None, desc: str, total: int | None, unit: str = "art", *, lazy: bool = False):
     """``progress.bar(...)``, or a no-op when ``progress`` is None."""
-    return (progress or QUIET).bar(desc, total, unit)
+    return (progress or QUIET).bar(desc, total, unit, lazy=lazy)

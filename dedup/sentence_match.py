@@ -33,6 +33,7 @@ compiled kernel.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -79,7 +80,8 @@ class SentenceMatcher:
     def __init__(self, config: AlignConfig = AlignConfig()):
         self.config = config
 
-    def fit(self, texts: dict[int, str], *, idf: IdfModel | None = None, workers: int = 1) -> "SentenceMatcher":
+    def fit(self, texts: dict[int, str], *, idf: IdfModel | None = None, workers: int = 1,
+            done: Callable[[int], None] | None = None) -> "SentenceMatcher":
         """Split ``texts`` into sentences and vectorise them, on ``workers`` forked processes.
 
         The IDF is fitted on the distinct sentences of ``texts``, or ``idf``
@@ -91,7 +93,8 @@ class SentenceMatcher:
 
         The workers split, count and key (a 16-byte digest per sentence) their
         chunk of texts; this process keeps no sentence text, only the distinct
-        sentences' rows and each article's list of rows.
+        sentences' rows and each article's list of rows. ``done(n)`` is told of each chunk of ``n`` texts
+        as it comes back (verification's progress bar: splitting is most of its time).
         """
         docs, bodies = list(texts), list(texts.values())
         self._texts = texts
@@ -100,8 +103,9 @@ class SentenceMatcher:
                          n_features=self.config.n_features if idf is None else idf.n_features)
         bounds = bounds_for([len(t) for t in bodies], workers, MAX_CHUNK_CHARS)
         n_sentences, digests, facts, n_facts, parts, seen = [], [], [], [], [], set()
+        chunk_done = None if done is None else lambda start, stop: done(stop - start)
         for n, digest, (chunk_facts, chunk_n_facts), first, part in iter_chunks(_fit_chunk, (bodies, self.config.splitter, model),
-                                                               bounds, workers):
+                                                               bounds, workers, chunk_done):
             n_sentences.append(n)
             digests.append(digest)
             facts.append(chunk_facts)

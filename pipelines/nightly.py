@@ -14,7 +14,8 @@ itself. Each night:
   committed are never lost (a run killed after the commit has its folder
   published by the next run, see ``_recover``);
 * appends to ``OUT/logs/NIGHT.log`` (start, parameters, stage timings, counts,
-  history, end and exit code), and prints the same to stderr unless ``--quiet``.
+  history, end and exit code), and prints the same to stderr unless ``--quiet``
+  (with progress bars when stderr is a terminal, as ``dedup cluster`` draws them).
 
 Rerunning a night (by hand, or because the scheduler retried) replaces that
 night, with identical outputs. Example cron line (02:30 every night, for the
@@ -66,6 +67,7 @@ from pathlib import Path
 from dedup import Config, DedupError, __version__, run
 from dedup.errors import ConfigError
 from dedup.io import local_folder
+from dedup.progress import Progress
 from dedup.signals import EXIT_TERMINATED, Terminated, sigterm_interrupts
 from dedup.state import DEFAULT_RETENTION, DEFAULT_WINDOW, StateLock, Store
 from dedup.state.lock import owner_alive, pid_alive, proc_start
@@ -77,8 +79,16 @@ EXIT_CANNOT_WRITE = 8   # as dedup.errors.OutputError
 EXIT_INTERRUPTED = 130   # as a shell reports a command ended by Ctrl-C (SIGINT); EXIT_TERMINATED 143: SIGTERM
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error (a missing --state, a bad number) is one line,
+    ``nightly: error: ... (see nightly.py --help)``, exit 2, like the recipe's other errors and dedup's."""
+
+    def error(self, message: str):
+        self.exit(2, f"nightly: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nightly.py", description="Cluster tonight's articles against the stored stories (dedup).",
         epilog="Example: python pipelines/nightly.py /srv/feeds/{night}/ --state state --out nights")
     parser.add_argument("inputs", nargs="+", help="files or folders; {night} is replaced by the night's date")
@@ -294,8 +304,10 @@ def _night(args: argparse.Namespace, night: str, state: Path, out_root: Path, lo
             base = _head(state)
             tmp = out_root / f".{night}.tmp-v{base}-{_owner()}"
             try:
+                # bars on a terminal only, as dedup cluster draws them: never into the log file or cron's mail
                 result = run(inputs, tmp, config=config, log=lambda msg: log.info("%s", msg.strip()),
-                             state_dir=state, night=night, window=args.window, retention=args.retention)
+                             state_dir=state, night=night, window=args.window, retention=args.retention,
+                             progress=Progress(enabled=False if args.quiet else None))
                 _publish(tmp, out_root / night)
             except BaseException:   # Ctrl-C too: the folder is this run's to settle
                 if _settle(tmp, state, base, out_root / night):

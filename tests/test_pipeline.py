@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dedup import pipeline, signing
+from dedup import pipeline, run, signing
 from dedup.boilerplate import remove_boilerplate
 from dedup.config import Config
 from dedup.minhash import signatures
@@ -14,7 +16,7 @@ from dedup.pipeline import Timer, cluster_frame
 from dedup.progress import Progress
 from dedup.shingle import shingle
 from dedup.signing import sign_articles
-from tests.conftest import article, make_story
+from tests.conftest import SAMPLE, article, make_story
 
 FOOTER = ["Subscribe to the Harbour Gazette for more local news every morning.",
           "Copyright Harbour Gazette media group all rights reserved worldwide."]
@@ -87,6 +89,57 @@ def test_progress_bars_draw_only_when_enabled(capsys):
     assert "minhash" in capsys.readouterr().err
 
 
+def test_a_lazy_bar_is_drawn_from_its_first_step_only(capsys):
+    with Progress(enabled=True).bar("extract", total=None, unit="page", lazy=True):
+        pass
+    assert capsys.readouterr().err == ""
+    with Progress(enabled=True).bar("extract", total=None, unit="page", lazy=True) as advance:
+        advance(3)
+    assert "extract" in capsys.readouterr().err
+
+
+class _Recorder(Progress):
+    """Keeps each bar a run opens: ``bars[desc] = (total, unit, sum of its steps)``."""
+
+    def __init__(self):
+        super().__init__(enabled=True)
+        self.bars = {}
+
+    @contextmanager
+    def bar(self, desc, total, unit="art", *, lazy=False):
+        steps = []
+        yield steps.append
+        self.bars[desc] = (total, unit, sum(steps))
+
+
+def test_the_read_draws_a_bar_of_files_and_one_of_the_html_pages_extracted(tmp_path, capsys):
+    """Extraction is most of a crawled night: its pages are counted as the workers' chunks come back."""
+    from tests.io.pages import classic_page, paragraphs
+
+    for i in range(10):
+        (tmp_path / "in").mkdir(exist_ok=True)
+        (tmp_path / "in" / f"p{i}.html").write_text(classic_page(paragraphs(40 + i), url=f"https://x.example/{i}"))
+    recorder = _Recorder()
+    run([tmp_path / "in"], tmp_path / "out", progress=recorder)
+    assert recorder.bars["read"] == (10, "file", 10)
+    assert recorder.bars["extract"] == (None, "page", 10)
+    run([tmp_path / "in"], tmp_path / "out2", progress=True)
+    err = capsys.readouterr().err
+    assert "file/s" in err and "page/s" in err
+
+
+def test_a_read_of_json_lines_draws_no_page_bar_and_verify_counts_its_borderline_articles(tmp_path, capsys):
+    recorder = _Recorder()
+    run([SAMPLE], tmp_path / "out", progress=recorder)
+    files, unit, read = recorder.bars["read"]
+    assert unit == "file" and files == read > 1 and recorder.bars["extract"][2] == 0
+    total, unit, done = recorder.bars["verify"]
+    assert unit == "art" and total == done > 0
+    run([SAMPLE], tmp_path / "out2", progress=True)
+    err = capsys.readouterr().err
+    assert "verify" in err and "extract" not in err
+
+
 def test_progress_bars_count_in_whole_numbers(capsys):
     with Progress(enabled=True).bar("sign", total=300) as advance:
         advance(3)
@@ -118,7 +171,7 @@ def test_align_progress_counts_every_story(corpus, monkeypatch):
     seen = []
 
     class Recorder(Progress):
-        def bar(self, desc, total, unit="art"):
+        def bar(self, desc, total, unit="art", *, lazy=False):
             from contextlib import contextmanager
 
             @contextmanager

@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -46,6 +46,7 @@ from dedup.io.inputs import (
 from dedup.io.readers import FileRejected, read_file
 from dedup.io.records import RecordMapper, Reject
 from dedup.io.streams import Limits, Source, display_path, file_failure
+from dedup.progress import Progress, bar
 from dedup.schema import ARTICLES, REJECTS, conform
 
 __all__ = ["REJECTS_KEPT", "SUPPORTED", "ReadResult", "articles_from_frame", "file_path", "given_inputs", "is_blank",
@@ -111,6 +112,7 @@ class _Collector:
         self.pages: list[tuple[str, int | None, Page]] = []   # (file, record, page) not yet extracted
         self.latest_page_date = latest or latest_page_date()   # one limit for every page of the read
         self.page_bytes = 0
+        self.pages_extracted: Callable[[int], None] | None = None   # told of each chunk of pages extracted
 
     def reject(self, rej: Reject) -> None:
         if self.config.strict:
@@ -166,7 +168,8 @@ class _Collector:
         pages, self.pages, self.page_bytes = self.pages, [], 0
         if not pages:
             return
-        results = extract_pages([page for _, _, page in pages], self.config.workers, self.latest_page_date)
+        results = extract_pages([page for _, _, page in pages], self.config.workers, self.latest_page_date,
+                                done=self.pages_extracted)
         for (file, number, _), (raw, warnings) in zip(pages, results):
             self.warnings.update(warnings)
             self._take(file, number, raw)
@@ -438,7 +441,7 @@ def given_inputs(inputs: list[str | Path]) -> None:
 
 
 def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
-                out: str | Path | None = None) -> ReadResult:
+                out: str | Path | None = None, progress: Progress | None = None) -> ReadResult:
     """Read files and folders into ARTICLES and REJECTS frames.
 
     File paths in the output are as given on the command line (joined with the
@@ -456,7 +459,8 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
     files; a folder that cannot be listed, or a broken link or named pipe with
     a supported extension, is an ``unreadable_file`` reject (one record).
     An empty or blank input is refused (:func:`given_inputs`), not read as
-    the working folder.
+    the working folder. ``progress`` draws a bar of the files read and, once
+    there are HTML or WARC pages, one of the pages extracted, chunk by chunk.
     """
     given_inputs(inputs)
     inputs = [local_path(item) for item in inputs]
@@ -465,20 +469,23 @@ def read_inputs(inputs: list[str | Path], *, config: ReadConfig = ReadConfig(),
     collector = _Collector(config)
     limits = Limits.from_config(config)
     encoding = getattr(config, "encoding", "auto")
-    skipped, files = list(found.skipped), 0
+    skipped = [*found.skipped, *((path, display_path(path)) for path in found.files
+                                 if path not in explicit and not supported(path))]
+    readable = [path for path in found.files if path in explicit or supported(path)]
+    files = len(readable)
     for path, message in found.unreadable:
         collector.records += 1
         collector.reject(Reject(display_path(path), None, "unreadable_file", message))
-    for path in found.files:
-        if path not in explicit and not supported(path):
-            skipped.append((path, display_path(path)))
-            continue
-        files += 1
-        read_source(Source(path, limits, encoding=None if encoding == "auto" else encoding), collector)
     if files == 0:
         raise no_readable_files(list(map(display_path, inputs)), list(map(display_path, found.outputs)),
                                 [(display_path(path), message) for path, message in found.unreadable])
-    articles, rejects = collector.finish()
+    with bar(progress, "read", total=files, unit="file") as file_read, \
+            bar(progress, "extract", total=None, unit="page", lazy=True) as page_extracted:
+        collector.pages_extracted = page_extracted
+        for path in readable:
+            read_source(Source(path, limits, encoding=None if encoding == "auto" else encoding), collector)
+            file_read(1)
+        articles, rejects = collector.finish()   # the pages still waiting are extracted here
     return ReadResult(articles, rejects, files=files, records=collector.records,
                       skipped_files=[entry for _, entry in sorted(skipped, key=lambda s: s[0])] + sorted(
                           collector.skipped),

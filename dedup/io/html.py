@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -266,12 +267,13 @@ class Page:
 MIN_PARALLEL_PAGES = 8
 
 
-def extract_pages(pages: list[Page], workers: int, latest: str | None = None
-                  ) -> list[tuple[dict[str, Any] | Reject, Counter]]:
+def extract_pages(pages: list[Page], workers: int, latest: str | None = None,
+                  done: Callable[[int], None] | None = None) -> list[tuple[dict[str, Any] | Reject, Counter]]:
     """:meth:`Page.extract` of each page with ``latest`` (:func:`latest_page_date`), in order, on up to
     ``workers`` forked processes (0: one per core; 1, or fewer than :data:`MIN_PARALLEL_PAGES` pages: in
     this process). The same results in any case: each page is extracted alone
-    (:func:`dedup.align.parallel.map_chunks` keeps the order)."""
+    (:func:`dedup.align.parallel.map_chunks` keeps the order). ``done(n)`` is told of each chunk of ``n``
+    pages as its results come back (the read's progress bar: extraction is most of a crawled night)."""
     from dedup.align.parallel import (  # not at import: io <- align
         available_cores,
         bounds_for,
@@ -283,7 +285,8 @@ def extract_pages(pages: list[Page], workers: int, latest: str | None = None
     if wanted > 1:
         _trafilatura()   # imported once here, not once per worker
     latest = latest or latest_page_date()
-    parts = map_chunks(_extract_chunk, (pages, latest), bounds_for([len(page.data) for page in pages], wanted), wanted)
+    parts = map_chunks(_extract_chunk, (pages, latest), bounds_for([len(page.data) for page in pages], wanted), wanted,
+                       done=None if done is None else lambda start, stop: done(stop - start))
     return [result for part in parts for result in part]
 
 

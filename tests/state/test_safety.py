@@ -367,6 +367,19 @@ def test_bad_options_are_refused_as_bad_parameters_not_as_a_refused_state(tmp_pa
     assert done.returncode == 8 and "cannot write the log" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_nightlys_usage_errors_are_one_line_exit_2(capsys):
+    """A missing --state or a bad number: one line as the recipe's other errors (and dedup's), not argparse's
+    usage block (a cron mail of five lines to find the one that matters)."""
+    nightly = load_nightly()
+    for argv, message in ((["/tmp"], "the following arguments are required: --state, --out"),
+                          (["/tmp", "--state", "s", "--out", "o", "--alert-rejects", "abc"],
+                           "argument --alert-rejects: invalid float value: 'abc'")):
+        with pytest.raises(SystemExit) as stopped:
+            nightly.main(argv)
+        assert stopped.value.code == 2
+        assert capsys.readouterr().err == f"nightly: error: {message} (see nightly.py --help)\n"
+
+
 def test_the_night_defaults_to_the_newest_article_and_needs_a_date_otherwise(tmp_path):
     folder = write_night(tmp_path, 1)
     result = run([folder], tmp_path / "out", state_dir=tmp_path / "state")
