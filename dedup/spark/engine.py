@@ -5,13 +5,13 @@ between the stage functions (see :mod:`dedup.spark.stages` for which local
 function runs where). Its ``clusters`` and ``sentences`` tables equal the local
 engine's row by row. What differs:
 
-* tables are written by Spark as folders of Parquet part files
-  (``clusters.parquet/part-*.parquet``), globally sorted in the local engine's
+* tables are written as folders of Parquet part files
+  (``clusters.parquet/part-00000.parquet``...), globally sorted in the local engine's
   order, so reading the folder gives the same rows in the same order (Hadoop's
   ``_SUCCESS`` and ``.crc`` files are removed: a folder holds its parts only); the
-  unsigned columns (``cluster_size``...) are ``int64`` because Spark has no
-  unsigned types (:func:`~dedup.spark.tables.read_table` reads a table back
-  with the local schema);
+  parts are written on the executors by the local engine's Parquet writer, with
+  the local schema and the same bytes on a rerun
+  (:func:`~dedup.spark.outputs.write_table_folder`);
 * ``summary.json`` has one more section, ``pipeline.spark`` (rounds of the
   connected components, largest component, shard counts);
 * ``timings.json`` has a ``components`` stage, and each stage's time is that of
