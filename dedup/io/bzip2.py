@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import bz2
-import io
 from typing import BinaryIO
+
+from dedup.io.rawreaders import OneStepReader
 
 _INPUT_CHUNK = 1 << 16
 
 
-class Bzip2Reader(io.RawIOBase):
+class Bzip2Reader(OneStepReader):
     """The bzip2 streams of a file (one after another, as ``cat`` or pbzip2 join them) decompressed, as
     ``bz2.BZ2File`` reads them but for one thing: at the end of the file, a decompressor that says it needs
     input is asked again with none before the file is called truncated. CPython's bz2 stops when its input
@@ -20,18 +21,6 @@ class Bzip2Reader(io.RawIOBase):
     def __init__(self, raw: BinaryIO):
         self._raw, self._decompressor = raw, bz2.BZ2Decompressor()
         self._done = False   # the end read: b"" from then on, as BZ2File gives
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    # streams._Guarded reads with readinto1: one read here is one decompression already, and holds nothing back
-    # to lose when the next raises (a BufferedReader's readinto1 drops what it held when its read past it raises)
-    readinto1 = readinto
 
     def _read(self, size: int) -> bytes:
         if not size or self._done:   # asked for nothing (the decompressor would give nothing forever), or the end

@@ -38,6 +38,7 @@ from typing import BinaryIO
 from dedup.config import ReadConfig
 from dedup.io.bzip2 import Bzip2Reader
 from dedup.io.decode import forced_failure, incremental_codec
+from dedup.io.gzip_members import GzipMembers
 
 #: Output allowed before the compression ratio is checked: small files of
 #: repetitive text legitimately compress more than any sane ratio limit.
@@ -184,11 +185,20 @@ class _Guarded(io.RawIOBase):
         """Raise the budget by ``nbytes`` of output that holds no record's data (see :func:`allow_framing`)."""
         self._budget += nbytes
 
+    def _check_discarded(self) -> None:
+        """The bomb guard over what :class:`~dedup.io.gzip_members.GzipMembers` inflated and threw away (damaged
+        members' output, not in ``produced``): damaged members of zeros must not inflate past the budget unseen."""
+        inflated = getattr(self._inner, "inflated", 0)
+        if inflated > self._budget:
+            raise FileRejected("decompression_bomb", inflation_message(
+                self._kind, self._limits, self._on_disk, f"stopped after {inflated:,} bytes"))
+
     def fileno(self) -> int:
         """The compressed file's descriptor (to ``os.fstat`` the file read)."""
         return self._raw.fileno()
 
     def readinto(self, buffer) -> int:
+        self._check_discarded()
         try:
             # readinto1, not readinto: at most one read of the compressed data, so the output
             # decompressed before a break (a valid gzip member then junk) is returned before
@@ -198,6 +208,7 @@ class _Guarded(io.RawIOBase):
             raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
                                f"{self.produced:,} bytes: {exc}") from None
         self.produced += n or 0
+        self._check_discarded()
         if self.produced > self._budget:
             raise FileRejected("decompression_bomb", inflation_message(
                 self._kind, self._limits, self._on_disk, f"stopped after {self.produced:,} bytes"))
@@ -214,9 +225,9 @@ class _Guarded(io.RawIOBase):
             super().close()
 
 
-def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
+def _decompressor(kind: str, raw: BinaryIO, skip_damaged: bool) -> BinaryIO:
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        return GzipMembers(raw) if skip_damaged else gzip.GzipFile(fileobj=raw, mode="rb")
     if kind == "bz2":
         return Bzip2Reader(raw)
     if kind == "xz":
@@ -253,13 +264,16 @@ class ReadOnce:
         return self.stream.read1(size)
 
 
-def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
+def open_stream(source: Source, *, cap: int | None = None, skip_damaged: bool = False) -> BinaryIO:
     """Open ``source`` as a buffered, decompressed byte stream (the caller closes it).
 
     ``cap`` bounds the decompressed size (``file_too_large``); the ratio limit
     always applies to compressed content. Raises :class:`FileRejected` when the
     limits are crossed while reading, and :class:`OSError` if the file cannot be
-    opened.
+    opened. With ``skip_damaged``, a damaged member of a gzip file raises
+    :class:`~dedup.io.gzip_members.DamagedMember` once and reading goes on at the
+    next member (a ``.warc.gz``: the next record); a member's output is handed out
+    once its CRC-32 passed (up to 4 MiB of it, see :mod:`dedup.io.gzip_members`).
     """
     raw = open(source.path, "rb")
     try:
@@ -274,8 +288,8 @@ def open_stream(source: Source, *, cap: int | None = None) -> BinaryIO:
                 raise FileRejected("file_too_large", f"file has {on_disk:,} bytes, more than "
                                    f"max_file_bytes={cap:,}; split it or raise max_file_bytes")
             return raw
-        return io.BufferedReader(_Guarded(_decompressor(kind, raw), raw, kind, on_disk, source.limits, cap),
-                                 buffer_size=_CHUNK)
+        inflated = _decompressor(kind, raw, skip_damaged)
+        return io.BufferedReader(_Guarded(inflated, raw, kind, on_disk, source.limits, cap), buffer_size=_CHUNK)
     except BaseException:
         raw.close()
         raise

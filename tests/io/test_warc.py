@@ -1,5 +1,7 @@
 """WARC archives: one article per HTML response; every other response rejected with its reason."""
 
+import gzip
+import re
 import zlib
 
 import polars as pl
@@ -211,3 +213,203 @@ def test_a_status_in_other_digits_is_an_invalid_status(status):
     record = SimpleNamespace(rec_type="response", rec_headers=SimpleNamespace(get_header=lambda name: "http://x/1"),
                              http_headers=http)
     assert _page(record, 1, Source(path="x.warc")).reason == "warc_status_invalid"
+
+
+def _stories(count, first=0):
+    return [{"uri": f"https://x.example/{i}", "content_type": "text/html",
+             "body": classic_page(paragraphs(i + 1), title=f"Story {i}").encode()} for i in range(first, first + count)]
+
+
+def _read_one(tmp_path, name, data, **config):
+    (tmp_path / name).write_bytes(data)
+    res = read_inputs([tmp_path / name], config=ReadConfig(workers=1, **config))
+    assert res.records == res.articles.height + res.rejects.height
+    return sorted(res.articles["source_record"].to_list()), res.rejects.to_dicts(), res.warnings
+
+
+def _garble(data, start):   # the record's first line is no WARC version
+    return data[:start] + b"XARC/1.0" + data[start + 8:]
+
+
+def _cut_header(data, start):   # the header block loses its middle, its Content-Length with it
+    return data[:start + 40] + data[data.index(b"\r\n\r\n", start) - 20:]
+
+
+def _garbage_before(data, start):   # lines between two records
+    return data[:start] + b"not a record\r\nstill not one\r\n\r\n" + data[start:]
+
+
+@pytest.mark.parametrize("damage, after", [(_garble, [5, 6, 7]), (_cut_header, [5, 6, 7]),
+                                           (_garbage_before, [5, 6, 7, 8])])
+def test_a_bad_record_in_the_middle_is_one_reject_and_the_records_after_it_are_read(tmp_path, damage, after):
+    # the warcinfo record is 1, the stories 2-7; the 4th record is damaged (or garbage comes before it): one
+    # reject for the unreadable stretch, which counts as one record, then the records after it as usual
+    data = warc_bytes(_stories(6))
+    starts = [m.start() for m in re.finditer(rb"WARC/1\.0\r\n", data)]
+    damaged = damage(data, starts[3])
+    articles, rejects, _ = _read_one(tmp_path, "crawl.warc", damaged)
+    assert articles == [2, 3, *after]
+    [reject] = rejects
+    assert (reject["record"], reject["reason"]) == (4, "malformed_warc")
+    resumed = damaged.index(b"\nWARC/1.0\r\n", starts[3]) + 1
+    assert f"cannot parse WARC record 4 (at byte {starts[3]:,})" in reject["message"]
+    assert reject["message"].endswith(f"reading resumed at the next record, at byte {resumed:,}")
+
+
+@pytest.mark.parametrize("quote", ["\r\nWARC-Target-URI: https://quoted.example/\r\n<p>",
+                                   "\r\nWARC-Target-URI: https://quoted.example/\r\n\r\n<p>"])
+def test_a_record_line_quoted_in_a_payload_after_a_bad_record_starts_no_record(tmp_path, quote):
+    # the 4th record's first line is garbled, and its payload quotes a record line; the search for the next record
+    # passes over it (no WARC-Record-ID, no Content-Length: taken for a record, it would run to the end of the file)
+    quoting = classic_page(paragraphs(3)).replace("\n", "\r\n").replace("</p>", "</p>\r\nWARC/1.0\r\n"
+                                                                       "WARC-Type: response" + quote, 1)
+    data = warc_bytes([*_stories(2), {"uri": "https://q.example/", "content_type": "text/html",
+                                      "body": quoting.encode()}, *_stories(3, first=2)])
+    starts = [m.start() for m in re.finditer(rb"WARC/1\.0\r\nWARC-Type: \w+\r\nWARC-Record-ID", data)]
+    assert starts[4] > data.index(b"quoted.example") > starts[3]
+    articles, rejects, _ = _read_one(tmp_path, "quoting.warc", _garble(data, starts[3]))
+    assert articles == [2, 3, 5, 6, 7]
+    [reject] = rejects
+    assert (reject["record"], reject["reason"]) == (4, "malformed_warc")
+    assert reject["message"].endswith(f"reading resumed at the next record, at byte {starts[4]:,}")
+
+
+def test_a_record_line_inside_an_intact_payload_is_part_of_the_payload(tmp_path):
+    quoting = classic_page(paragraphs(3)).replace("</p>", "</p>\r\nWARC/1.0\r\nWARC-Type: response\r\n", 1)
+    data = warc_bytes([{"uri": "https://q.example/", "content_type": "text/html", "body": quoting.encode()},
+                       *_stories(2)])
+    assert _read_one(tmp_path, "quoting.warc", data) == ([2, 3, 4], [], {"warc_skipped_warcinfo": 1})
+
+
+def _gzip_members(data):
+    """(offset, length) of each gzip member of ``data``."""
+    members, offset = [], 0
+    while offset < len(data):
+        inflate = zlib.decompressobj(31)
+        inflate.decompress(data[offset:])
+        members.append((offset, len(data) - offset - len(inflate.unused_data)))
+        offset += members[-1][1]
+    return members
+
+
+def _spoil(data, offset, length):
+    return data[:offset] + b"\xa5" * length + data[offset + length:]
+
+
+@pytest.mark.parametrize("where", ["deflate data", "header", "crc", "two members"])
+def test_a_damaged_gzip_member_is_one_reject_and_reading_resumes_at_the_next_member(tmp_path, where):
+    data = warc_bytes(_stories(6), gzip=True)
+    members = _gzip_members(data)
+    offset, length = members[3]   # the 4th record's member
+    damaged = {"deflate data": _spoil(data, offset + length // 2, 40), "header": _spoil(data, offset, 3),
+               "crc": _spoil(data, offset + length - 8, 4),
+               "two members": _spoil(_spoil(data, offset + length // 2, 40), members[4][0] + 30, 20)}[where]
+    articles, rejects, _ = _read_one(tmp_path, "crawl.warc.gz", damaged)
+    # two damaged members in a row are one unreadable stretch: one reject, and the records after it numbered on
+    assert articles == ([2, 3, 5, 6] if where == "two members" else [2, 3, 5, 6, 7])
+    [reject] = rejects
+    assert (reject["record"], reject["reason"]) == (4, "malformed_warc")
+    assert reject["message"].startswith(f"cannot read WARC record 4: the gzip member at byte {offset:,} of the "
+                                        "file is damaged")
+    assert reject["message"].endswith("reading resumed at the next member")
+
+
+@pytest.mark.parametrize("straddle", [False, True])
+def test_a_damaged_check_is_the_same_reject_wherever_the_reads_of_the_file_split(tmp_path, straddle):
+    # a member of one record is handed out only once its CRC-32 passed: a damaged one is a reject, also when the
+    # CRC-32 lies across two 64 KiB reads of the file (zero bytes before the member, which gzip skips, move it)
+    data = warc_bytes(_stories(6), gzip=True)
+    offset, length = _gzip_members(data)[3]
+    crc = offset + length - 8
+    padded = data[:offset] + b"\0" * ((1 << 16) - crc - 2 if straddle else 100) + data[offset:]
+    articles, rejects, warnings = _read_one(tmp_path, "crawl.warc.gz", _spoil(padded, crc + len(padded) - len(data), 4))
+    assert (articles, [(r["record"], r["reason"]) for r in rejects]) == ([2, 3, 5, 6, 7], [(4, "malformed_warc")])
+    assert "warc_damaged_member_read" not in warnings
+
+
+def _gzip_broken_at(data, at):
+    """``data`` gzipped whole, as one member whose deflate data breaks at byte ``at`` of ``data`` (a block of the
+    reserved type there, always an error; the CRC-32 and length are ``data``'s)."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(data[:at]) + deflate.flush(zlib.Z_FULL_FLUSH) + b"\x07" + deflate.compress(data[at:])
+    return (b"\x1f\x8b\x08\0\0\0\0\0\0\xff" + body + deflate.flush()
+            + zlib.crc32(data).to_bytes(4, "little") + len(data).to_bytes(4, "little"))
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_a_damaged_member_of_many_records_is_one_reject_for_all_it_loses(tmp_path, monkeypatch, held):
+    # two WARCs, each gzipped whole and joined (gzip, then cat: a member of many records each), the first broken
+    # in its first record past 64 KiB (what one read decompresses). Held back until its check (under 4 MiB), none
+    # of its records is read: one reject, the first record; read as it decompresses (a larger member), the
+    # records before the damage are read, and the rest of the member is one reject
+    import dedup.io.gzip_members
+
+    if not held:
+        monkeypatch.setattr(dedup.io.gzip_members, "_HOLD", 1000, raising=False)
+        monkeypatch.setattr(dedup.io.gzip_members, "_OUTPUT_CHUNK", 1000, raising=False)
+    day1 = warc_bytes(_stories(18))
+    starts = [m.start() for m in re.finditer(rb"WARC/1\.0\r\n", day1)]
+    broken = next(number for number, start in enumerate(starts, 1) if start > 1 << 16)
+    joined = _gzip_broken_at(day1, starts[broken - 1] + 2000) + zlib.compress(warc_bytes(_stories(2, first=20)),
+                                                                              wbits=31)
+    articles, rejects, warnings = _read_one(tmp_path, "joined.warc.gz", joined)
+    stretch = 1 if held else broken   # it counts as one record: day2's warcinfo record is the next
+    assert articles == [*range(2, stretch), stretch + 2, stretch + 3]
+    [reject] = rejects
+    assert (reject["record"], reject["reason"]) == (stretch, "malformed_warc")
+    assert "the gzip member at byte 0 of the file is damaged (Error -3 while decompressing data: invalid block " \
+           "type)" in reject["message"]
+    assert "warc_damaged_member_read" not in warnings
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_damaged_check_of_a_member_too_large_to_hold_back(tmp_path, monkeypatch, split):
+    # its output is handed out before its check: when the member ends with a record, that record and those
+    # before it were read whole, and the damaged check is a warning; when it ends inside a record (a WARC gzipped
+    # in two pieces cut anywhere), that record is one reject
+    import dedup.io.gzip_members
+
+    monkeypatch.setattr(dedup.io.gzip_members, "_HOLD", 1000, raising=False)
+    data = warc_bytes(_stories(4))
+    cut = [m.start() for m in re.finditer(rb"WARC/1\.0\r\n", data)][2 if split else 4] + (500 if split else 0)
+    first = bytearray(zlib.compress(data[:cut], wbits=31))
+    first[-8] ^= 1   # its CRC-32
+    articles, rejects, warnings = _read_one(tmp_path, "crawl.warc.gz", bytes(first) + zlib.compress(data[cut:],
+                                                                                                    wbits=31))
+    if split:
+        assert (articles, [(r["record"], r["reason"]) for r in rejects]) == ([2, 4, 5], [(3, "malformed_warc")])
+        assert "warc_damaged_member_read" not in warnings
+    else:
+        assert (articles, rejects, warnings["warc_damaged_member_read"]) == ([2, 3, 4, 5], [], 1)
+
+
+@pytest.mark.parametrize("error, articles, stretch", [(-300, [2, 3, 4, 6, 7, 8], 5), (3000, [2, 3, 4, 6, 7], 5)])
+def test_a_wrong_content_length(tmp_path, error, articles, stretch):
+    # too short: the record is read short, and the rest of it is one stretch before the next record; too long:
+    # the record swallows the start of the next, whose rest is one stretch (the records it covers whole are part
+    # of its payload, not records)
+    data = warc_bytes(_stories(6))
+    length = re.compile(rb"Content-Length: (\d+)").search(data, [m.start() for m in re.finditer(b"WARC/1.0", data)][3])
+    data = data[:length.start(1)] + str(int(length.group(1)) + error).encode() + data[length.end(1):]
+    got, rejects, warnings = _read_one(tmp_path, "crawl.warc", data)
+    assert got == articles and [(r["record"], r["reason"]) for r in rejects] == [(stretch, "malformed_warc")]
+    assert warnings["warc_bad_record_length"] == 1
+
+
+def test_a_damaged_member_before_a_cut_end_is_one_reject_and_the_rest_another(tmp_path):
+    data = warc_bytes(_stories(6), gzip=True)
+    members = _gzip_members(data)
+    (offset, length), (cut, _) = members[3], members[4]
+    articles, rejects, _ = _read_one(tmp_path, "crawl.warc.gz", _spoil(data, offset + length // 2, 40)[:cut + 30])
+    assert articles == [2, 3]
+    assert [(r["record"], r["reason"]) for r in rejects] == [(None, "corrupt_compression"), (4, "malformed_warc")]
+
+
+def test_damaged_members_thrown_away_count_for_the_bomb_guard(tmp_path):
+    # members of 4 MiB of zeros (4 KiB each) whose check fails: their output is held back, then dropped, never
+    # handed out; it must still count, or the file inflates a thousand times its size past the guard
+    member = bytearray(gzip.compress(b"\0" * ((4 << 20) - 100), compresslevel=9))
+    member[-8] ^= 1   # the CRC-32
+    data = warc_bytes(_mixed()[:1], gzip=True) + bytes(member) * 60   # 240 MiB from 250 kB
+    kept, rejects, _ = _read_one(tmp_path, "zeros.warc.gz", data)
+    assert kept == [2] and sorted(r["reason"] for r in rejects) == ["decompression_bomb", "malformed_warc"], rejects
