@@ -84,7 +84,7 @@ class GzipMembers(OneStepReader):
         self._streaming = False       # whether its output went over _HOLD, and is handed out as it comes
         self._ready, self._ready_at = b"", 0   # output to hand out, and how much of it was
         self.produced = 0             # decompressed bytes handed out
-        self.inflated = 0             # decompressed bytes, a damaged member's discarded ones too (bomb guard)
+        self.discarded = 0            # decompressed bytes of damaged members thrown away (the bomb guard's)
 
     def _read(self, size: int) -> bytes:
         while self._ready_at == len(self._ready):
@@ -118,7 +118,6 @@ class GzipMembers(OneStepReader):
             self._skip_member(exc, chunk)
         self._consume(self._inflate.unused_data if self._inflate.eof else self._inflate.unconsumed_tail)
         self._crc, self._length = zlib.crc32(data, self._crc), self._length + len(data)
-        self.inflated += len(data)
         if self._streaming:
             self._hand_out(data)
         else:
@@ -184,6 +183,7 @@ class GzipMembers(OneStepReader):
         if (crc, length) == (self._crc, self._length & 0xFFFFFFFF):
             self._hand_out(self._held)
             return
+        self.discarded += len(self._held)
         self._held = bytearray()
         raise DamagedMember(f"the gzip member at byte {self._member_at:,} of the file is damaged (its CRC-32 or "
                             f"length does not match its data); the next member starts at byte {self._input_at:,}",
@@ -201,6 +201,7 @@ class GzipMembers(OneStepReader):
                 raise error   # no member follows: the end is damaged, as a truncated file is
             keep = window[-(len(_MAGIC) - 1):]
             window_at, window = window_at + len(window) - len(keep), keep + more
+        self.discarded += len(self._held)
         self._inflate, self._held, self._input, self._input_at = None, bytearray(), window[found:], window_at + found
         raise DamagedMember(f"the gzip member at byte {self._member_at:,} of the file is damaged ({error}); the next "
                             f"member starts at byte {self._input_at:,}", self.produced, output_whole=False)

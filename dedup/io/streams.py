@@ -188,7 +188,7 @@ class _Guarded(io.RawIOBase):
     def _check_discarded(self) -> None:
         """The bomb guard over what :class:`~dedup.io.gzip_members.GzipMembers` inflated and threw away (damaged
         members' output, not in ``produced``): damaged members of zeros must not inflate past the budget unseen."""
-        inflated = getattr(self._inner, "inflated", 0)
+        inflated = self.produced + getattr(self._inner, "discarded", 0)
         if inflated > self._budget:
             raise FileRejected("decompression_bomb", inflation_message(
                 self._kind, self._limits, self._on_disk, f"stopped after {inflated:,} bytes"))

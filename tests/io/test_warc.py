@@ -413,3 +413,15 @@ def test_damaged_members_thrown_away_count_for_the_bomb_guard(tmp_path):
     data = warc_bytes(_mixed()[:1], gzip=True) + bytes(member) * 60   # 240 MiB from 250 kB
     kept, rejects, _ = _read_one(tmp_path, "zeros.warc.gz", data)
     assert kept == [2] and sorted(r["reason"] for r in rejects) == ["decompression_bomb", "malformed_warc"], rejects
+
+
+def test_a_member_held_back_over_the_bomb_budget_keeps_the_records_within_it(tmp_path):
+    # a small WARC gzipped whole (one member, held until its check) that inflates past the budget part-way: as for
+    # any compressed file, the records before the bomb point are kept; counting the held output as thrown away lost
+    # them all
+    pages = [{"uri": f"https://x.example/{i}", "content_type": "text/html",
+              "body": b"<html><body><p>Item %d. " % i + b"The council met again today. " * 3400 + b"</p></body></html>"}
+             for i in range(30)]
+    data = gzip.compress(warc_bytes(pages), 9)
+    kept, rejects, _ = _read_one(tmp_path, "whole.warc.gz", data)
+    assert len(kept) > 10 and [r["reason"] for r in rejects] == ["decompression_bomb"], (kept, rejects)
