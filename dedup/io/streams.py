@@ -185,9 +185,9 @@ class _Guarded(io.RawIOBase):
         """Raise the budget by ``nbytes`` of output that holds no record's data (see :func:`allow_framing`)."""
         self._budget += nbytes
 
-    def _check_discarded(self) -> None:
-        """The bomb guard over what :class:`~dedup.io.gzip_members.GzipMembers` inflated and threw away (damaged
-        members' output, not in ``produced``): damaged members of zeros must not inflate past the budget unseen."""
+    def _check_budget(self) -> None:
+        """The bomb guard: the output handed out, plus what :class:`~dedup.io.gzip_members.GzipMembers` inflated
+        and threw away (damaged members' output): damaged members of zeros must not inflate past it unseen."""
         inflated = self.produced + getattr(self._inner, "discarded", 0)
         if inflated > self._budget:
             raise FileRejected("decompression_bomb", inflation_message(
@@ -198,7 +198,7 @@ class _Guarded(io.RawIOBase):
         return self._raw.fileno()
 
     def readinto(self, buffer) -> int:
-        self._check_discarded()
+        self._check_budget()   # a damaged member raised before the check after its read
         try:
             # readinto1, not readinto: at most one read of the compressed data, so the output
             # decompressed before a break (a valid gzip member then junk) is returned before
@@ -208,10 +208,7 @@ class _Guarded(io.RawIOBase):
             raise FileRejected("corrupt_compression", f"cannot decompress ({self._kind}) after "
                                f"{self.produced:,} bytes: {exc}") from None
         self.produced += n or 0
-        self._check_discarded()
-        if self.produced > self._budget:
-            raise FileRejected("decompression_bomb", inflation_message(
-                self._kind, self._limits, self._on_disk, f"stopped after {self.produced:,} bytes"))
+        self._check_budget()
         if self._cap is not None and self.produced > self._cap:
             raise FileRejected("file_too_large", f"more than max_file_bytes={self._cap:,} bytes after "
                                "decompression; split the file or raise max_file_bytes")
